@@ -1,0 +1,80 @@
+// Errors carry a stable `code`. Whether a delivery is retried is decided here, by the class:
+// a DeliveryError with `permanent` is wrapped in BullMQ's UnrecoverableError by the worker.
+
+export class WssError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+  }
+}
+
+/** A bad environment variable: start-up stops with this message. */
+export class ConfigError extends WssError {
+  constructor(
+    message: string,
+    readonly problems: readonly string[],
+  ) {
+    super('CONFIG_INVALID', message);
+  }
+}
+
+/** A tenants file or admin-API payload that does not validate. */
+export class TenantsValidationError extends WssError {
+  constructor(
+    message: string,
+    readonly problems: readonly string[],
+  ) {
+    super('TENANTS_INVALID', message);
+  }
+}
+
+/** A CLI usage mistake. */
+export class UsageError extends WssError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
+
+/** Redis could not be reached or started. */
+export class RedisUnavailableError extends WssError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('REDIS_UNAVAILABLE', message, options);
+  }
+}
+
+export type DeliveryErrorCode =
+  | 'HTTP_STATUS'
+  | 'NETWORK'
+  | 'TIMEOUT'
+  | 'ENDPOINT_GONE'
+  | 'ENDPOINT_DISABLED'
+  | 'ENDPOINT_DELETED'
+  | 'SECRET_UNAVAILABLE'
+  | 'URL_REFUSED'
+  | 'BAD_JOB';
+
+/**
+ * One failed delivery attempt. `permanent` failures are not retried; the others go back to
+ * BullMQ, which schedules the next attempt (honouring `retryAfterMs` when set).
+ * Messages never contain the secret or the body.
+ */
+export class DeliveryError extends WssError {
+  declare readonly code: DeliveryErrorCode;
+  readonly permanent: boolean;
+  readonly status: number | undefined;
+  readonly retryAfterMs: number | undefined;
+  readonly snippet: string | undefined;
+  constructor(
+    code: DeliveryErrorCode,
+    message: string,
+    opts: { permanent: boolean; status?: number; retryAfterMs?: number; snippet?: string; cause?: unknown },
+  ) {
+    super(code, message, { cause: opts.cause });
+    this.permanent = opts.permanent;
+    this.status = opts.status;
+    this.retryAfterMs = opts.retryAfterMs;
+    this.snippet = opts.snippet;
+  }
+}

@@ -1,0 +1,66 @@
+// Stream entries → events. Pure: the bridge dead-letters anything this refuses.
+import { ID_PATTERN } from './tenants/schema.js';
+
+export interface WssEvent {
+  /** The producer's id, else the stream entry id. Unique per tenant. */
+  id: string;
+  tenant: string;
+  type: string;
+  /** The `data` field as the producer wrote it (valid JSON text). */
+  dataText: string;
+  data: unknown;
+  /** ISO time the event was created: the stream entry id's millisecond part. */
+  createdAt: string;
+  /** Milliseconds since the epoch, same instant as createdAt. */
+  createdAtMs: number;
+}
+
+export type ParsedEntry = { ok: true; event: WssEvent } | { ok: false; reason: string };
+
+// ':' is refused because BullMQ job ids may not contain it.
+export const EVENT_ID_PATTERN = /^[A-Za-z0-9._~-]{1,200}$/;
+const TYPE_PATTERN = /^[A-Za-z0-9._:/-]{1,200}$/;
+
+export function fieldsToRecord(fields: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i]!] = fields[i + 1]!;
+  return out;
+}
+
+export function entryTimeMs(entryId: string): number {
+  const ms = Number(entryId.slice(0, entryId.indexOf('-') >>> 0));
+  return Number.isSafeInteger(ms) ? ms : 0;
+}
+
+export function parseEntry(entryId: string, f: Readonly<Record<string, string>>): ParsedEntry {
+  const { tenant, type, data, id } = f;
+  if (tenant === undefined || tenant === '') return { ok: false, reason: 'missing field "tenant"' };
+  if (!ID_PATTERN.test(tenant)) return { ok: false, reason: 'field "tenant" is not a valid tenant id' };
+  if (type === undefined || type === '') return { ok: false, reason: 'missing field "type"' };
+  if (!TYPE_PATTERN.test(type)) return { ok: false, reason: 'field "type" must be 1-200 characters of A-Z a-z 0-9 . _ : / -' };
+  if (data === undefined) return { ok: false, reason: 'missing field "data"' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch (err) {
+    return { ok: false, reason: `field "data" is not JSON: ${(err as Error).message}` };
+  }
+  if (id !== undefined && !EVENT_ID_PATTERN.test(id)) {
+    return { ok: false, reason: 'field "id" must be 1-200 characters of A-Z a-z 0-9 . _ ~ -' };
+  }
+  const createdAtMs = entryTimeMs(entryId);
+  return {
+    ok: true,
+    event: { id: id ?? entryId, tenant, type, dataText: data.trim(), data: parsed, createdAt: new Date(createdAtMs).toISOString(), createdAtMs },
+  };
+}
+
+/** The envelope sent when an endpoint has no transform; `data` keeps the producer's bytes. */
+export function envelopeBody(e: WssEvent): string {
+  return `{"id":${JSON.stringify(e.id)},"type":${JSON.stringify(e.type)},"tenant":${JSON.stringify(e.tenant)},"createdAt":"${e.createdAt}","data":${e.dataText}}`;
+}
+
+/** The object filters and transforms see: the envelope, parsed. */
+export function envelopeObject(e: WssEvent): { id: string; type: string; tenant: string; createdAt: string; data: unknown } {
+  return { id: e.id, type: e.type, tenant: e.tenant, createdAt: e.createdAt, data: e.data };
+}

@@ -1,0 +1,48 @@
+// The delivery job: what the bridge enqueues and the worker reads. No secret, no URL: the
+// worker looks the endpoint up in the registry at send time.
+import type { JobsOptions } from 'bullmq';
+
+export const QUEUE_NAME = 'deliveries';
+export const JOB_NAME = 'deliver';
+export const BACKOFF_TYPE = 'wss';
+
+export interface DeliveryJobData {
+  eventId: string;
+  tenant: string;
+  endpoint: string;
+  type: string;
+  /** Event creation time (ms since epoch), for end-to-end lag. */
+  createdAt: number;
+  /** The exact bytes sent on every attempt. */
+  body: string;
+}
+
+/** What a completed job keeps (its return value), for the dashboard. */
+export interface DeliveryResult {
+  status: number;
+  ms: number;
+  attempt: number;
+  snippet: string;
+}
+
+/** Deterministic, so re-reading a stream entry adds nothing twice. BullMQ forbids ':'. */
+export function deliveryJobId(eventId: string, tenant: string, endpoint: string): string {
+  return `${eventId}_${tenant}_${endpoint}`;
+}
+
+export function deliveryJobOptions(
+  jobId: string,
+  retry: { attempts: number; backoffMs: number },
+  keep: { dedupTtlMs: number; keepCompleted: { count: number; age: number } },
+): JobsOptions {
+  return {
+    jobId,
+    attempts: retry.attempts,
+    backoff: { type: BACKOFF_TYPE, delay: retry.backoffMs },
+    // Throttle-mode deduplication outlives the job: a re-read after the job completed and
+    // was trimmed still adds nothing within the TTL.
+    deduplication: { id: jobId, ttl: keep.dedupTtlMs },
+    removeOnComplete: keep.keepCompleted,
+    removeOnFail: false,
+  };
+}

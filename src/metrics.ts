@@ -1,0 +1,53 @@
+// Prometheus metrics. Labels stay bounded: tenant and endpoint ids come from the registry,
+// outcomes and kinds from fixed sets; never an event id.
+import { Counter, Histogram, Registry } from 'prom-client';
+
+export const metricsRegistry = new Registry();
+
+export const deliveries = new Counter({
+  name: 'wss_deliveries_total',
+  help: 'Delivery attempts by outcome: delivered, retry (will be retried), failed (gave up), disabled (410).',
+  labelNames: ['tenant', 'endpoint', 'outcome'] as const,
+  registers: [metricsRegistry],
+});
+
+export const attemptSeconds = new Histogram({
+  name: 'wss_attempt_duration_seconds',
+  help: 'Duration of one HTTP delivery attempt.',
+  labelNames: ['outcome'] as const,
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  registers: [metricsRegistry],
+});
+
+export const endToEndSeconds = new Histogram({
+  name: 'wss_end_to_end_lag_seconds',
+  help: 'From the event entering the stream to its delivery (2xx).',
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60, 300, 3600, 21600],
+  registers: [metricsRegistry],
+});
+
+export const deadLettered = new Counter({
+  name: 'wss_dead_lettered_total',
+  help: 'Stream entries written to the dead-letter stream, by kind (malformed, unknown_tenant, expression).',
+  labelNames: ['kind'] as const,
+  registers: [metricsRegistry],
+});
+
+export const unrouted = new Counter({
+  name: 'wss_events_unrouted_total',
+  help: 'Valid events that no endpoint subscribed to (acknowledged, not dead-lettered).',
+  registers: [metricsRegistry],
+});
+
+export const jobsEnqueued = new Counter({
+  name: 'wss_bridge_jobs_enqueued_total',
+  help: 'Delivery jobs handed to BullMQ by the bridge (re-reads deduplicated by BullMQ included).',
+  registers: [metricsRegistry],
+});
+
+export const bridgeBatchSize = new Histogram({
+  name: 'wss_bridge_batch_entries',
+  help: 'Stream entries per bridge read.',
+  buckets: [1, 5, 10, 50, 100, 250, 500, 1000, 5000],
+  registers: [metricsRegistry],
+});

@@ -1,0 +1,24 @@
+// ioredis connections. BullMQ needs maxRetriesPerRequest: null on connections it blocks on;
+// we use the same settings everywhere so a Redis restart is ridden out, not fatal.
+import { Redis } from 'ioredis';
+import type { Logger } from './log.js';
+
+export function createRedis(url: string, name: string, log?: Logger): Redis {
+  const redis = new Redis(url, {
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    connectionName: `wss:${name}`,
+    // Back off 50 ms, 100 ms … up to 2 s between reconnects, forever.
+    retryStrategy: (times) => Math.min(times * 50, 2_000),
+  });
+  let down = false;
+  redis.on('error', (err: Error) => {
+    if (!down) log?.warn({ conn: name, err: err.message }, 'redis: connection error, reconnecting');
+    down = true;
+  });
+  redis.on('ready', () => {
+    if (down) log?.info({ conn: name }, 'redis: reconnected');
+    down = false;
+  });
+  return redis;
+}

@@ -1,0 +1,188 @@
+// The tenant registry, kept in Redis so every replica sees the same tenants. Each process
+// holds a compiled snapshot and polls a version counter, so a change made by `wss seed` or
+// the admin API reaches every process within WSS_REGISTRY_POLL_MS (1 s by default).
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log.js';
+import { compileEndpoint, type CompiledEndpoint } from './compile.js';
+import type { EndpointConfig, TenantConfig, TenantsFile } from './schema.js';
+
+export interface TenantMeta {
+  id: string;
+  name?: string | undefined;
+}
+
+export interface Snapshot {
+  version: number;
+  tenants: ReadonlyMap<string, { meta: TenantMeta; endpoints: ReadonlyMap<string, CompiledEndpoint> }>;
+}
+
+// One hash tag, so the MULTI below stays in one slot on a Redis Cluster.
+export function registryKeys(prefix: string) {
+  const base = `${prefix}:{registry}`;
+  return { tenants: `${base}:tenants`, endpoints: `${base}:endpoints`, version: `${base}:version` };
+}
+
+const field = (tenant: string, endpoint: string) => `${tenant}/${endpoint}`;
+
+function buildSnapshot(version: number, tenants: Record<string, string>, endpoints: Record<string, string>, log?: Logger): Snapshot {
+  const map = new Map<string, { meta: TenantMeta; endpoints: Map<string, CompiledEndpoint> }>();
+  for (const [id, json] of Object.entries(tenants)) map.set(id, { meta: JSON.parse(json) as TenantMeta, endpoints: new Map() });
+  for (const [key, json] of Object.entries(endpoints)) {
+    const slash = key.indexOf('/');
+    const tenant = map.get(key.slice(0, slash));
+    if (!tenant) continue;
+    try {
+      const ep = JSON.parse(json) as EndpointConfig;
+      tenant.endpoints.set(ep.id, compileEndpoint(ep));
+    } catch (err) {
+      // Validated on the way in; only a hand-edited Redis value lands here.
+      log?.error({ endpoint: key, err: (err as Error).message }, 'registry: unreadable endpoint skipped');
+    }
+  }
+  return { version, tenants: map };
+}
+
+export class Registry {
+  private readonly keys: ReturnType<typeof registryKeys>;
+  private current: Snapshot = { version: -1, tenants: new Map() };
+  private timer: NodeJS.Timeout | undefined;
+  private polling = false;
+  private readonly listeners = new Set<(s: Snapshot) => void>();
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    private readonly log?: Logger,
+  ) {
+    this.keys = registryKeys(prefix);
+  }
+
+  /** The snapshot in memory; call start() or refresh() first. */
+  snapshot(): Snapshot {
+    return this.current;
+  }
+
+  endpoint(tenant: string, endpoint: string): CompiledEndpoint | undefined {
+    return this.current.tenants.get(tenant)?.endpoints.get(endpoint);
+  }
+
+  onChange(fn: (s: Snapshot) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /** Loads the registry now if its version moved (or always with force). */
+  async refresh(force = false): Promise<Snapshot> {
+    const version = Number((await this.redis.get(this.keys.version)) ?? 0);
+    if (!force && version === this.current.version) return this.current;
+    const res = await this.redis.multi().get(this.keys.version).hgetall(this.keys.tenants).hgetall(this.keys.endpoints).exec();
+    if (!res) throw new Error('registry read aborted');
+    const [[e1, v], [e2, t], [e3, e]] = res as [[Error | null, string | null], [Error | null, Record<string, string>], [Error | null, Record<string, string>]];
+    const err = e1 ?? e2 ?? e3;
+    if (err) throw err;
+    this.current = buildSnapshot(Number(v ?? 0), t, e, this.log);
+    for (const fn of this.listeners) fn(this.current);
+    return this.current;
+  }
+
+  async start(pollMs: number): Promise<void> {
+    await this.refresh(true);
+    this.timer = setInterval(() => {
+      if (this.polling) return;
+      this.polling = true;
+      this.refresh()
+        .catch((err: unknown) => this.log?.warn({ err: (err as Error).message }, 'registry: refresh failed, keeping the last snapshot'))
+        .finally(() => (this.polling = false));
+    }, pollMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Upserts the file's tenants and endpoints; with replace, the registry becomes exactly the file. */
+  async seed(file: TenantsFile, opts: { replace: boolean }): Promise<{ tenants: number; endpoints: number }> {
+    const m = this.redis.multi();
+    if (opts.replace) m.del(this.keys.tenants, this.keys.endpoints);
+    let endpoints = 0;
+    for (const t of file.tenants) {
+      m.hset(this.keys.tenants, t.id, JSON.stringify(tenantMeta(t)));
+      for (const ep of t.endpoints) {
+        m.hset(this.keys.endpoints, field(t.id, ep.id), JSON.stringify(ep));
+        endpoints++;
+      }
+    }
+    m.incr(this.keys.version);
+    await execOrThrow(m);
+    await this.refresh(true);
+    return { tenants: file.tenants.length, endpoints };
+  }
+
+  /** Creates the tenant if needed and sets the endpoint, atomically. Returns true if it existed. */
+  async putEndpoint(tenant: string, ep: EndpointConfig): Promise<boolean> {
+    const existed = (await this.redis.hexists(this.keys.endpoints, field(tenant, ep.id))) === 1;
+    const m = this.redis.multi();
+    m.hsetnx(this.keys.tenants, tenant, JSON.stringify({ id: tenant }));
+    m.hset(this.keys.endpoints, field(tenant, ep.id), JSON.stringify(ep));
+    m.incr(this.keys.version);
+    await execOrThrow(m);
+    await this.refresh(true);
+    return existed;
+  }
+
+  /** Reads the endpoint's stored configuration (secret included: never return it to a client). */
+  async getEndpointConfig(tenant: string, endpoint: string): Promise<EndpointConfig | undefined> {
+    const json = await this.redis.hget(this.keys.endpoints, field(tenant, endpoint));
+    return json === null ? undefined : (JSON.parse(json) as EndpointConfig);
+  }
+
+  /**
+   * Read-modify-write of one endpoint under WATCH, so a 410 disabling an endpoint cannot undo
+   * an operator's concurrent edit. Returns the new config, or undefined if the endpoint is gone.
+   */
+  async updateEndpoint(tenant: string, endpoint: string, change: (ep: EndpointConfig) => EndpointConfig): Promise<EndpointConfig | undefined> {
+    const key = field(tenant, endpoint);
+    // A dedicated connection: WATCH is per connection and this one is shared.
+    const conn = this.redis.duplicate();
+    try {
+      for (let i = 0; i < 10; i++) {
+        await conn.watch(this.keys.endpoints);
+        const json = await conn.hget(this.keys.endpoints, key);
+        if (json === null) {
+          await conn.unwatch();
+          return undefined;
+        }
+        const next = change(JSON.parse(json) as EndpointConfig);
+        const res = await conn.multi().hset(this.keys.endpoints, key, JSON.stringify(next)).incr(this.keys.version).exec();
+        if (res) {
+          await this.refresh(true);
+          return next;
+        }
+      }
+      throw new Error(`registry: endpoint ${key} kept changing under update`);
+    } finally {
+      conn.disconnect();
+    }
+  }
+
+  async deleteEndpoint(tenant: string, endpoint: string): Promise<boolean> {
+    const res = await execOrThrow(this.redis.multi().hdel(this.keys.endpoints, field(tenant, endpoint)).incr(this.keys.version));
+    await this.refresh(true);
+    return res[0] === 1;
+  }
+}
+
+function tenantMeta(t: TenantConfig): TenantMeta {
+  return t.name === undefined ? { id: t.id } : { id: t.id, name: t.name };
+}
+
+async function execOrThrow(m: ReturnType<Redis['multi']>): Promise<unknown[]> {
+  const res = await m.exec();
+  if (!res) throw new Error('registry write aborted');
+  return res.map(([err, value]) => {
+    if (err) throw err;
+    return value;
+  });
+}

@@ -1,0 +1,168 @@
+// The tenants file and the admin API's endpoint payload. Validation errors name the tenant,
+// the endpoint and the field, and jsonata expressions are compiled here so a bad one is
+// refused at seed time rather than at delivery time.
+import jsonata from 'jsonata';
+import { z } from 'zod';
+import { TenantsValidationError } from '../errors.js';
+
+export const ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const id = z.string().regex(ID_PATTERN, 'must match ^[a-z0-9][a-z0-9_-]{0,62}$');
+
+// Headers the sender owns: an endpoint's own headers may not replace them.
+const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'user-agent', 'host', 'connection', 'transfer-encoding', 'te', 'upgrade', 'expect', 'keep-alive']);
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+function compiles(expr: string): string | undefined {
+  try {
+    jsonata(expr);
+    return undefined;
+  } catch (err) {
+    return err instanceof Error ? err.message : String(err);
+  }
+}
+
+const expression = z
+  .string()
+  .min(1)
+  .superRefine((expr, ctx) => {
+    const problem = compiles(expr);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `invalid jsonata: ${problem}` });
+  });
+
+export const DEFAULTS = Object.freeze({
+  events: ['*'],
+  timeoutMs: 10_000,
+  // 20 attempts, gaps 5 s doubling to the 2 h cap (WSS_MAX_BACKOFF_MS): about 19 h of retries.
+  retry: Object.freeze({ attempts: 20, backoffMs: 5_000 }),
+  enabled: true,
+});
+
+export const endpointSchema = z
+  .object({
+    id,
+    url: z
+      .string()
+      .max(2048)
+      .refine((u) => {
+        try {
+          const p = new URL(u).protocol;
+          return p === 'http:' || p === 'https:';
+        } catch {
+          return false;
+        }
+      }, 'must be an absolute http:// or https:// URL'),
+    secret: z.string().min(16, 'must be at least 16 characters').max(512).optional(),
+    secretEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+      .optional(),
+    events: z.array(z.string().min(1).max(200)).min(1, 'must list at least one event type').default([...DEFAULTS.events]),
+    filter: expression.optional(),
+    transform: expression.optional(),
+    headers: z
+      .record(z.string(), z.string().max(4096))
+      .default({})
+      .superRefine((headers, ctx) => {
+        for (const name of Object.keys(headers)) {
+          const lower = name.toLowerCase();
+          if (!HEADER_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'is not a valid header name' });
+          else if (lower.startsWith('x-wss-') || RESERVED_HEADERS.has(lower)) {
+            ctx.addIssue({ code: 'custom', path: [name], message: 'is set by webhook-sender and cannot be overridden' });
+          }
+        }
+      }),
+    timeoutMs: z.number().int().min(100).max(120_000).default(DEFAULTS.timeoutMs),
+    retry: z
+      .object({
+        attempts: z.number().int().min(1).max(100).default(DEFAULTS.retry.attempts),
+        backoffMs: z.number().int().min(10).max(86_400_000).default(DEFAULTS.retry.backoffMs),
+      })
+      .strict()
+      .default({ ...DEFAULTS.retry }),
+    enabled: z.boolean().default(DEFAULTS.enabled),
+  })
+  .strict()
+  .superRefine((ep, ctx) => {
+    if ((ep.secret === undefined) === (ep.secretEnv === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['secret'], message: 'give exactly one of "secret" or "secretEnv"' });
+    }
+  });
+
+export type EndpointConfig = z.output<typeof endpointSchema>;
+
+export const tenantSchema = z
+  .object({
+    id,
+    name: z.string().max(200).optional(),
+    endpoints: z.array(endpointSchema).default([]),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    const seen = new Set<string>();
+    t.endpoints.forEach((ep, i) => {
+      if (seen.has(ep.id)) ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'id'], message: `duplicate endpoint id "${ep.id}"` });
+      seen.add(ep.id);
+    });
+  });
+
+export type TenantConfig = z.output<typeof tenantSchema>;
+
+export const tenantsFileSchema = z
+  .object({ tenants: z.array(tenantSchema) })
+  .strict()
+  .superRefine((f, ctx) => {
+    const seen = new Set<string>();
+    f.tenants.forEach((t, i) => {
+      if (seen.has(t.id)) ctx.addIssue({ code: 'custom', path: ['tenants', i, 'id'], message: `duplicate tenant id "${t.id}"` });
+      seen.add(t.id);
+    });
+  });
+
+export type TenantsFile = z.output<typeof tenantsFileSchema>;
+
+function at(value: unknown, key: PropertyKey): unknown {
+  return value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+}
+
+function label(kind: string, node: unknown, index: PropertyKey): string {
+  const idValue = at(node, 'id');
+  return typeof idValue === 'string' && idValue !== '' ? `${kind} "${idValue}"` : `${kind} #${String(index)}`;
+}
+
+/**
+ * Turns a zod issue path into words: `tenant "acme" endpoint "orders" field "retry.attempts"`.
+ * `root` is the raw input, so ids can be named even when they are the invalid part.
+ */
+export function describePath(root: unknown, path: readonly PropertyKey[]): string {
+  const words: string[] = [];
+  let node = root;
+  let i = 0;
+  if (path[0] === 'tenants' && path.length >= 2) {
+    node = at(at(root, 'tenants'), path[1]!);
+    words.push(label('tenant', node, path[1]!));
+    i = 2;
+  }
+  if (path[i] === 'endpoints' && path.length >= i + 2) {
+    const ep = at(at(node, 'endpoints'), path[i + 1]!);
+    words.push(label('endpoint', ep, path[i + 1]!));
+    i += 2;
+  }
+  const field = path.slice(i).map(String).join('.');
+  if (field) words.push(`field "${field}"`);
+  return words.length ? words.join(' ') : 'file';
+}
+
+function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((issue) => `${describePath(input, issue.path)}: ${issue.message}`);
+  throw new TenantsValidationError(`${what} is invalid: ${problems.join('; ')}`, problems);
+}
+
+export function parseTenantsFile(input: unknown): TenantsFile {
+  return parseWith(tenantsFileSchema, input, 'tenants file');
+}
+
+export function parseEndpoint(input: unknown): EndpointConfig {
+  return parseWith(endpointSchema, input, 'endpoint');
+}
