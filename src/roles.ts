@@ -22,7 +22,8 @@ export interface Readiness {
 }
 
 export interface RunningRole {
-  name: RoleName;
+  /** 'health' is the small probe server that runs where the dashboard does not. */
+  name: RoleName | 'health';
   ready(): Promise<Readiness>;
   /** Graceful: stop taking work, finish what is in hand (bounded by config.shutdownGraceMs). */
   stop(): Promise<void>;

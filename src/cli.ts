@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+// `wss`: start the service, seed tenants, publish an event, compute a signature.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { getConfig, readSecretEnv, type Config } from './config.js';
+import { ConfigError, TenantsValidationError, UsageError, WssError } from './errors.js';
+import { createLogger, type Logger } from './log.js';
+import type { RoleName } from './roles.js';
+import { sign } from './sign.js';
+import { ALL_ROLES, startService } from './start.js';
+import { ensureRedis } from './embedded-redis.js';
+import { createRedis } from './redis.js';
+import { loadTenantsFile, missingSecretEnvs } from './tenants/load-file.js';
+import { Registry } from './tenants/registry.js';
+import { VERSION } from './version.js';
+
+const USAGE = `webhook-sender ${VERSION}
+
+Usage:
+  wss start [--role bridge|worker|dashboard|all]...   run the service (default: all roles)
+  wss seed <tenants.json> [--replace]                 validate a tenants file and load it into Redis
+  wss publish --tenant T --type E --data '<json>' [--id ID]
+                                                      add one event to the stream
+  wss sign --secret S --timestamp T [--file BODY]     print the X-WSS-Signature for a body
+                                                      (reads the body from stdin without --file)
+
+Configuration is read from the environment; see the README.`;
+
+function parseRoles(values: string[] | undefined): RoleName[] {
+  if (!values || values.length === 0) return [...ALL_ROLES];
+  const roles = new Set<RoleName>();
+  for (const v of values.flatMap((x) => x.split(','))) {
+    if (v === 'all') ALL_ROLES.forEach((r) => roles.add(r));
+    else if ((ALL_ROLES as readonly string[]).includes(v)) roles.add(v as RoleName);
+    else throw new UsageError(`unknown role "${v}" (expected bridge, worker, dashboard or all)`);
+  }
+  return [...roles];
+}
+
+async function cmdStart(args: string[], config: Config, log: Logger): Promise<void> {
+  const { values } = parseArgs({ args, options: { role: { type: 'string', multiple: true } }, strict: true });
+  const service = await startService(config, parseRoles(values.role), log);
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      log.warn({ signal: sig }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    log.info({ signal: sig, graceMs: config.shutdownGraceMs }, 'shutting down gracefully');
+    service.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err: (err as Error).message }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+}
+
+async function withRegistry<T>(config: Config, log: Logger, fn: (registry: Registry, redis: ReturnType<typeof createRedis>, url: string) => Promise<T>): Promise<T> {
+  const target = await ensureRedis(config, log);
+  const redis = createRedis(target.url, 'cli', log);
+  try {
+    return await fn(new Registry(redis, config.prefix, log), redis, target.url);
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+    // The embedded server keeps running only for `start`; a one-off command stops what it started.
+    await target.stop?.();
+  }
+}
+
+async function cmdSeed(args: string[], config: Config, log: Logger): Promise<void> {
+  const { values, positionals } = parseArgs({ args, options: { replace: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
+  if (positionals.length !== 1) throw new UsageError('wss seed needs exactly one tenants file');
+  const file = await loadTenantsFile(positionals[0]!);
+  for (const m of missingSecretEnvs(file, (n) => readSecretEnv(n) !== undefined)) {
+    process.stderr.write(`note: secretEnv is not set here (workers must have it): ${m}\n`);
+  }
+  const counts = await withRegistry(config, log, (registry) => registry.seed(file, { replace: values.replace }));
+  process.stdout.write(`seeded ${counts.tenants} tenant(s), ${counts.endpoints} endpoint(s)${values.replace ? ' (registry replaced)' : ''}\n`);
+}
+
+async function cmdPublish(args: string[], config: Config, log: Logger): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: { tenant: { type: 'string' }, type: { type: 'string' }, data: { type: 'string' }, id: { type: 'string' } },
+    strict: true,
+  });
+  if (!values.tenant || !values.type || values.data === undefined) throw new UsageError('wss publish needs --tenant, --type and --data');
+  let data: unknown;
+  try {
+    data = JSON.parse(values.data);
+  } catch (err) {
+    throw new UsageError(`--data is not JSON: ${(err as Error).message}`);
+  }
+  const { publishEvent } = await import('./producers/publish.js');
+  const entryId = await withRegistry(config, log, (_registry, redis) =>
+    publishEvent(redis, config.stream, { tenant: values.tenant!, type: values.type!, data, ...(values.id ? { id: values.id } : {}) }),
+  );
+  process.stdout.write(`${entryId}\n`);
+}
+
+async function cmdSign(args: string[]): Promise<void> {
+  const { values } = parseArgs({ args, options: { secret: { type: 'string' }, timestamp: { type: 'string' }, file: { type: 'string' } }, strict: true });
+  if (!values.secret || !values.timestamp) throw new UsageError('wss sign needs --secret and --timestamp');
+  if (!/^\d+$/.test(values.timestamp)) throw new UsageError('--timestamp must be unix seconds');
+  const body = readFileSync(values.file ?? 0);
+  process.stdout.write(`${sign(values.secret, values.timestamp, body)}\n`);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (command === '--version' || command === 'version') {
+    process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  if (command === 'sign') return cmdSign(rest);
+  const config = getConfig();
+  const log = createLogger(config.logLevel);
+  switch (command) {
+    case 'start':
+      return cmdStart(rest, config, log);
+    case 'seed':
+      return cmdSeed(rest, config, log);
+    case 'publish':
+      return cmdPublish(rest, config, log);
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof UsageError) {
+    process.stderr.write(`wss: ${err.message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (err instanceof ConfigError || err instanceof TenantsValidationError) {
+    process.stderr.write(`wss: ${err.message.replaceAll('; ', '\n  ')}\n`);
+    process.exit(1);
+  }
+  if (err instanceof WssError) {
+    process.stderr.write(`wss: ${err.message}\n`);
+    process.exit(1);
+  }
+  if (err instanceof Error && err.name === 'TypeError' && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+    process.stderr.write(`wss: ${err.message}\n\n${USAGE}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`wss: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

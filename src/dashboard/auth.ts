@@ -1,0 +1,54 @@
+// HTTP basic auth for the dashboard and the admin API. There is no unauthenticated mode
+// except the explicit WSS_DASHBOARD_AUTH=off; without a configured password a random one is
+// generated at start and announced once.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import type { Config } from '../config.js';
+
+export type Credentials = { mode: 'off' } | { mode: 'basic'; user: string; password: string; generated: boolean };
+
+export function resolveCredentials(config: Pick<Config, 'dashboardAuth' | 'dashboardUser' | 'dashboardPassword'>, random: () => string = randomPassword): Credentials {
+  if (config.dashboardAuth === 'off') return { mode: 'off' };
+  if (config.dashboardPassword !== undefined) return { mode: 'basic', user: config.dashboardUser, password: config.dashboardPassword, generated: false };
+  return { mode: 'basic', user: config.dashboardUser, password: random(), generated: true };
+}
+
+/** 24 URL-safe characters, 144 bits. */
+export function randomPassword(): string {
+  return randomBytes(18).toString('base64url');
+}
+
+/** The user and password of an `Authorization: Basic …` header, or undefined if it is not one. */
+export function parseBasicAuth(header: string | undefined): { user: string; password: string } | undefined {
+  if (header === undefined) return undefined;
+  const m = /^Basic[ \t]+([A-Za-z0-9+/=_-]+)[ \t]*$/i.exec(header);
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+// Hashing first gives equal-length buffers, so the comparison time does not depend on where
+// the strings differ nor on their lengths.
+function sameSecret(a: string, b: string): boolean {
+  const ha = createHash('sha256').update(a, 'utf8').digest();
+  const hb = createHash('sha256').update(b, 'utf8').digest();
+  return timingSafeEqual(ha, hb);
+}
+
+export function credentialsMatch(expected: { user: string; password: string }, given: { user: string; password: string } | undefined): boolean {
+  if (!given) return false;
+  const userOk = sameSecret(expected.user, given.user);
+  const passwordOk = sameSecret(expected.password, given.password);
+  return userOk && passwordOk;
+}
+
+export function basicAuth(creds: Credentials, realm = 'webhook-sender'): RequestHandler {
+  if (creds.mode === 'off') return (_req, _res, next) => next();
+  return (req, res, next) => {
+    if (credentialsMatch(creds, parseBasicAuth(req.headers.authorization))) return next();
+    res.set('WWW-Authenticate', `Basic realm="${realm}", charset="UTF-8"`);
+    res.status(401).json({ error: 'authentication required' });
+  };
+}

@@ -1,0 +1,89 @@
+// The process runner behind `wss start`: one Redis, one registry, the requested roles, and a
+// graceful stop on SIGTERM/SIGINT (bridge first so nothing new is enqueued, then workers
+// finish in-flight deliveries, then the HTTP server).
+import type { Config } from './config.js';
+import { ensureRedis } from './embedded-redis.js';
+import type { Logger } from './log.js';
+import { createRedis } from './redis.js';
+import type { RoleContext, RoleName, RunningRole } from './roles.js';
+import { loadTenantsFile, missingSecretEnvs } from './tenants/load-file.js';
+import { Registry } from './tenants/registry.js';
+import { readSecretEnv } from './config.js';
+
+export const ALL_ROLES: readonly RoleName[] = ['bridge', 'worker', 'dashboard'];
+const STOP_ORDER: readonly RoleName[] = ['bridge', 'worker', 'dashboard'];
+
+export interface Service {
+  ctx: RoleContext;
+  roles: RunningRole[];
+  /** Stops everything; resolves when the process may exit. */
+  stop(): Promise<void>;
+}
+
+export async function startService(baseConfig: Config, roleNames: readonly RoleName[], log: Logger): Promise<Service> {
+  const target = await ensureRedis(baseConfig, log);
+  const config: Config = Object.freeze({ ...baseConfig, redisUrl: target.url });
+  const redis = createRedis(config.redisUrl, 'main', log);
+  const registry = new Registry(redis, config.prefix, log);
+
+  if (config.tenantsFile) {
+    const file = await loadTenantsFile(config.tenantsFile);
+    const counts = await registry.seed(file, { replace: false });
+    log.info({ file: config.tenantsFile, ...counts }, 'tenants file seeded (upsert)');
+    for (const m of missingSecretEnvs(file, (n) => readSecretEnv(n) !== undefined)) log.warn(`secretEnv not set in this process: ${m}`);
+  }
+  await registry.start(config.registryPollMs);
+
+  const ctx: RoleContext = { config, log, redis, registry, now: Date.now };
+  const roles: RunningRole[] = [];
+  const wanted = new Set(roleNames);
+  try {
+    if (wanted.has('worker')) roles.push(await (await import('./workers/worker.js')).startWorker(ctx));
+    if (wanted.has('bridge')) roles.push(await (await import('./producers/bridge.js')).startBridge(ctx));
+    if (wanted.has('dashboard')) {
+      roles.push(await (await import('./dashboard/server.js')).startDashboard(ctx, { roles: () => roles }));
+    } else {
+      roles.push(await (await import('./dashboard/health-server.js')).startHealthServer(ctx, { roles: () => roles, port: config.healthPort }));
+    }
+  } catch (err) {
+    await Promise.allSettled(roles.map((r) => r.stop()));
+    registry.stop();
+    redis.disconnect();
+    await target.stop?.();
+    throw err;
+  }
+  log.info({ roles: [...wanted], redis: redactUrl(config.redisUrl), stream: config.stream, prefix: config.prefix }, 'webhook-sender started');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      const order = [...roles].sort((a, b) => rank(a) - rank(b));
+      for (const r of order) {
+        try {
+          await r.stop();
+        } catch (err) {
+          log.error({ role: r.name, err: (err as Error).message }, 'role did not stop cleanly');
+        }
+      }
+      registry.stop();
+      await redis.quit().catch(() => redis.disconnect());
+      await target.stop?.();
+      log.info('webhook-sender stopped');
+    })());
+  return { ctx, roles, stop };
+}
+
+function rank(r: RunningRole): number {
+  const i = r.name === 'health' ? -1 : STOP_ORDER.indexOf(r.name);
+  return i === -1 ? STOP_ORDER.length : i;
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable)';
+  }
+}

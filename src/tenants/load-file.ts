@@ -1,0 +1,32 @@
+import { readFile } from 'node:fs/promises';
+import { TenantsValidationError } from '../errors.js';
+import { parseTenantsFile, type TenantsFile } from './schema.js';
+
+/** Reads and validates a tenants file; errors name the file, then tenant, endpoint and field. */
+export async function loadTenantsFile(path: string): Promise<TenantsFile> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new TenantsValidationError(`cannot read tenants file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, []);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new TenantsValidationError(`tenants file ${path} is not JSON: ${(err as Error).message}`, []);
+  }
+  try {
+    return parseTenantsFile(json);
+  } catch (err) {
+    if (err instanceof TenantsValidationError) throw new TenantsValidationError(`${path}: ${err.message}`, err.problems);
+    throw err;
+  }
+}
+
+/** Endpoint secrets named by secretEnv that this process cannot see (a hint for `wss seed`). */
+export function missingSecretEnvs(file: TenantsFile, has: (name: string) => boolean): string[] {
+  const out: string[] = [];
+  for (const t of file.tenants) for (const ep of t.endpoints) if (ep.secretEnv && !has(ep.secretEnv)) out.push(`tenant "${t.id}" endpoint "${ep.id}": ${ep.secretEnv}`);
+  return out;
+}

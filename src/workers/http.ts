@@ -1,0 +1,172 @@
+// The HTTP edge of delivery: one undici Agent (keep-alive pool) per worker process, POST only,
+// redirects never followed, and the SSRF guard applied both to literal IPs (before any socket
+// exists) and to every address DNS returns (inside the connector, so the address we check is
+// the address we connect to: no rebinding window between check and connect).
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import { isIP, type LookupFunction } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { Agent, request } from 'undici';
+import { DeliveryError } from '../errors.js';
+import { forbiddenAddressReason } from '../ssrf.js';
+
+/** Bytes of the response body kept for the dashboard. */
+export const SNIPPET_BYTES = 1024;
+// Beyond this the rest of the body is not drained: destroying the socket is cheaper.
+const DRAIN_LIMIT_BYTES = 64 * 1024;
+
+export interface PostRequest {
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  timeoutMs: number;
+  /** Aborts the request early (worker shutdown). */
+  signal?: AbortSignal | undefined;
+}
+
+export interface PostResponse {
+  status: number;
+  retryAfter: string | undefined;
+  snippet: string;
+  ms: number;
+}
+
+export interface HttpSender {
+  post(req: PostRequest): Promise<PostResponse>;
+  close(): Promise<void>;
+}
+
+export interface HttpSenderOptions {
+  allowPrivateUrls: boolean;
+  /** Sockets per origin; a slow origin cannot hold more than this. */
+  connectionsPerOrigin?: number;
+}
+
+/** Raised inside the connector; mapped to a permanent URL_REFUSED. */
+class RefusedAddressError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+  }
+}
+
+function refusal(address: string, why: string): string {
+  return `refused: ${address} is ${why} (set WSS_ALLOW_PRIVATE_URLS=true to allow)`;
+}
+
+/** The reason a URL's literal host is refused, or undefined (names are checked at connect time). */
+export function literalHostRefusal(url: URL): string | undefined {
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  if (isIP(host) === 0) return undefined;
+  const why = forbiddenAddressReason(host);
+  return why === undefined ? undefined : refusal(host, why);
+}
+
+// net.connect calls this with { all: true } when it races address families (Node 20's
+// autoSelectFamily), otherwise for a single address; both shapes are handled and every
+// resolved address must be public, else the connection is refused outright.
+const guardedLookup = ((hostname: string, options: LookupOptions, callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void) => {
+  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+    if (err) return callback(err, options.all ? [] : '', 0);
+    for (const a of addresses) {
+      const why = forbiddenAddressReason(a.address);
+      if (why !== undefined) return callback(new RefusedAddressError(refusal(`${hostname} (${a.address})`, why)), options.all ? [] : '', 0);
+    }
+    if (options.all) return callback(null, addresses);
+    const first = addresses[0];
+    if (!first) return callback(new Error(`no address for ${hostname}`), '', 0);
+    callback(null, first.address, first.family);
+  });
+}) as unknown as LookupFunction;
+
+function findCause<T>(err: unknown, test: (e: unknown) => e is T): T | undefined {
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    if (test(e)) return e;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+
+/** Turns what undici/net threw into a DeliveryError whose message names no URL, header or body. */
+function toDeliveryError(err: unknown, timedOut: boolean, timeoutMs: number, aborted: boolean): DeliveryError {
+  const refused = findCause(err, (e): e is RefusedAddressError => e instanceof RefusedAddressError);
+  if (refused) return new DeliveryError('URL_REFUSED', refused.reason, { permanent: true });
+  const code = (findCause(err, (e): e is { code: string } => typeof (e as { code?: unknown }).code === 'string') ?? { code: undefined }).code;
+  if (timedOut || (code !== undefined && TIMEOUT_CODES.has(code))) {
+    return new DeliveryError('TIMEOUT', `timed out after ${timeoutMs} ms${code ? ` (${code})` : ''}`, { permanent: false });
+  }
+  if (aborted) return new DeliveryError('NETWORK', 'aborted: worker shutting down', { permanent: false });
+  // Node's own messages ("connect ECONNREFUSED 10.1.2.3:443") carry host and port at most.
+  const message = err instanceof Error ? err.message : String(err);
+  return new DeliveryError('NETWORK', `network error: ${code ? `${code} ` : ''}${message}`.slice(0, 300), { permanent: false });
+}
+
+export function createHttpSender(opts: HttpSenderOptions): HttpSender {
+  const agent = new Agent({
+    connections: opts.connectionsPerOrigin ?? 32,
+    keepAliveTimeout: 30_000,
+    // One request per socket at a time: a slow response never blocks another delivery.
+    pipelining: 1,
+    connect: opts.allowPrivateUrls ? {} : { lookup: guardedLookup },
+  });
+
+  async function post(req: PostRequest): Promise<PostResponse> {
+    const url = new URL(req.url);
+    if (!opts.allowPrivateUrls) {
+      const refused = literalHostRefusal(url);
+      if (refused !== undefined) throw new DeliveryError('URL_REFUSED', refused, { permanent: true });
+    }
+    const timeout = AbortSignal.timeout(req.timeoutMs);
+    const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
+    const started = performance.now();
+    try {
+      const res = await request(url, {
+        dispatcher: agent,
+        method: 'POST',
+        headers: req.headers,
+        body: req.body,
+        signal,
+        headersTimeout: req.timeoutMs,
+        bodyTimeout: req.timeoutMs,
+      });
+      const snippet = await readSnippet(res.body);
+      const retryAfter = res.headers['retry-after'];
+      return {
+        status: res.statusCode,
+        retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+        snippet,
+        ms: Math.round(performance.now() - started),
+      };
+    } catch (err) {
+      throw toDeliveryError(err, timeout.aborted, req.timeoutMs, req.signal?.aborted ?? false);
+    }
+  }
+
+  return {
+    post,
+    async close() {
+      await agent.close();
+    },
+  };
+}
+
+/** Keeps the first SNIPPET_BYTES; drains a small rest (socket reusable), destroys a large one. */
+async function readSnippet(body: AsyncIterable<Buffer> & { destroy(): unknown }): Promise<string> {
+  const kept: Buffer[] = [];
+  let keptBytes = 0;
+  let seen = 0;
+  for await (const chunk of body) {
+    seen += chunk.length;
+    if (keptBytes < SNIPPET_BYTES) {
+      const part = chunk.subarray(0, SNIPPET_BYTES - keptBytes);
+      kept.push(part);
+      keptBytes += part.length;
+    }
+    if (seen > DRAIN_LIMIT_BYTES) {
+      body.destroy();
+      break;
+    }
+  }
+  // A cut multi-byte character becomes U+FFFD; it is only a snippet.
+  return Buffer.concat(kept).toString('utf8');
+}
