@@ -194,6 +194,11 @@ export function getConfig(): Config {
   return cached;
 }
 
+/** This process's environment with some variables set by the program itself (the demo). */
+export function configWith(overrides: Env): Config {
+  return parseConfig({ ...process.env, ...overrides });
+}
+
 /**
  * Endpoint secrets given as `secretEnv` are read from this process's environment at send
  * time, so they never have to be stored in Redis.

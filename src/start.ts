@@ -74,7 +74,7 @@ export async function startService(baseConfig: Config, roleNames: readonly RoleN
 }
 
 function rank(r: RunningRole): number {
-  const i = r.name === 'health' ? -1 : STOP_ORDER.indexOf(r.name);
+  const i = (STOP_ORDER as readonly string[]).indexOf(r.name);
   return i === -1 ? STOP_ORDER.length : i;
 }
 

@@ -1,0 +1,80 @@
+// Gauges read from Redis at scrape time: queue depth per state, the bridge group's lag and
+// pending count, and the dead-letter stream's length. They live in a registry of their own,
+// one per server, so the process-wide counters in src/metrics.ts stay import-time singletons
+// while two servers in one test process do not fight over a gauge.
+import type { Redis } from 'ioredis';
+import { Gauge, Registry } from 'prom-client';
+import type { Config } from '../config.js';
+import type { DeliveryQueue } from '../queue.js';
+import { withTimeout } from './timeout.js';
+
+// Fixed label set: BullMQ's own state names, never anything from job data.
+export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused', 'completed', 'failed'] as const;
+
+export interface ScrapeGauges {
+  registry: Registry;
+  /** Refreshes the gauges; never throws (a failed read sets wss_redis_up to 0). */
+  collect(): Promise<void>;
+}
+
+type StreamFacts = { length: number; lag: number | undefined; pending: number | undefined };
+
+/** XINFO GROUPS replies are flat [name, value, name, value…] arrays per group. */
+export function groupFacts(reply: unknown, group: string): { lag: number | undefined; pending: number | undefined } | undefined {
+  if (!Array.isArray(reply)) return undefined;
+  for (const g of reply) {
+    if (!Array.isArray(g)) continue;
+    const f: Record<string, unknown> = {};
+    for (let i = 0; i + 1 < g.length; i += 2) f[String(g[i])] = g[i + 1];
+    if (f.name !== group) continue;
+    const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
+    return { lag: num(f.lag), pending: num(f.pending) };
+  }
+  return undefined;
+}
+
+async function streamFacts(redis: Redis, stream: string, group: string): Promise<StreamFacts> {
+  const length = await redis.xlen(stream);
+  if (length === 0 && (await redis.exists(stream)) === 0) return { length, lag: undefined, pending: undefined };
+  const facts = groupFacts(await redis.xinfo('GROUPS', stream), group);
+  return { length, lag: facts?.lag, pending: facts?.pending };
+}
+
+export function createScrapeGauges(redis: Redis, queue: DeliveryQueue, config: Pick<Config, 'stream' | 'deadLetterStream' | 'group'>, timeoutMs = 2_000): ScrapeGauges {
+  const registry = new Registry();
+  const up = new Gauge({ name: 'wss_redis_up', help: '1 when the last scrape could read Redis, else 0.', registers: [registry] });
+  const jobs = new Gauge({ name: 'wss_queue_jobs', help: 'Delivery jobs per BullMQ state (delayed = scheduled retries, failed = gave up).', labelNames: ['state'] as const, registers: [registry] });
+  const streamLength = new Gauge({ name: 'wss_stream_length', help: 'Entries in the event stream (acknowledged ones included until trimmed).', registers: [registry] });
+  const lag = new Gauge({ name: 'wss_stream_consumer_lag', help: "Entries in the stream not yet delivered to the bridge's consumer group.", registers: [registry] });
+  const pending = new Gauge({ name: 'wss_stream_pending', help: "Entries read by the bridge's consumer group but not yet acknowledged.", registers: [registry] });
+  const dead = new Gauge({ name: 'wss_dead_letter_length', help: 'Entries in the dead-letter stream.', registers: [registry] });
+
+  const read = async () => {
+    const [counts, facts, deadLen] = await Promise.all([queue.getJobCounts(...QUEUE_STATES), streamFacts(redis, config.stream, config.group), redis.xlen(config.deadLetterStream)]);
+    for (const s of QUEUE_STATES) jobs.set({ state: s }, counts[s] ?? 0);
+    streamLength.set(facts.length);
+    // A group that does not exist yet has no lag to report: leave the series out, not 0.
+    if (facts.lag === undefined) lag.reset();
+    else lag.set(facts.lag);
+    if (facts.pending === undefined) pending.reset();
+    else pending.set(facts.pending);
+    dead.set(deadLen);
+  };
+
+  return {
+    registry,
+    async collect() {
+      // ioredis queues commands while disconnected; do not make the scraper wait for that.
+      if (redis.status !== 'ready') {
+        up.set(0);
+        return;
+      }
+      try {
+        await withTimeout(read(), timeoutMs, 'metrics read');
+        up.set(1);
+      } catch {
+        up.set(0);
+      }
+    },
+  };
+}

@@ -1,0 +1,38 @@
+// Raw XREADGROUP / XAUTOCLAIM replies (RESP2) into entries. A null field list means the entry
+// was deleted from the stream while it was still pending.
+import { fieldsToRecord } from '../event.js';
+
+export interface StreamEntry {
+  id: string;
+  fields: Record<string, string> | null;
+}
+
+function toEntries(items: unknown): StreamEntry[] {
+  if (!Array.isArray(items)) return [];
+  const out: StreamEntry[] = [];
+  for (const item of items) {
+    if (!Array.isArray(item) || typeof item[0] !== 'string') continue;
+    const fields: unknown = item[1];
+    out.push({ id: item[0], fields: Array.isArray(fields) ? fieldsToRecord(fields.map(String)) : null });
+  }
+  return out;
+}
+
+/** XREADGROUP on one stream: `[[stream, [[id, [f, v, …]], …]]]` or null. */
+export function readGroupEntries(reply: unknown): StreamEntry[] {
+  if (!Array.isArray(reply) || reply.length === 0) return [];
+  const first: unknown = reply[0];
+  return Array.isArray(first) ? toEntries(first[1]) : [];
+}
+
+/** XAUTOCLAIM: `[nextCursor, [[id, fields], …], [deletedId, …]]`. */
+export function autoclaimReply(reply: unknown): { next: string; entries: StreamEntry[]; deleted: string[] } {
+  if (!Array.isArray(reply)) return { next: '0-0', entries: [], deleted: [] };
+  const deleted: unknown = reply[2];
+  return {
+    next: typeof reply[0] === 'string' ? reply[0] : '0-0',
+    // XAUTOCLAIM also lists entries it found deleted; Redis has already dropped them from the PEL.
+    entries: toEntries(reply[1]).filter((e) => e.fields !== null),
+    deleted: Array.isArray(deleted) ? deleted.map(String) : [],
+  };
+}

@@ -1,0 +1,164 @@
+// The delivery worker role: a BullMQ Worker whose processor is one attempt (deliver.ts).
+// BullMQ alone schedules retries, through the 'wss' backoff strategy below; a permanent
+// failure becomes an UnrecoverableError so BullMQ stops at once.
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { performance } from 'node:perf_hooks';
+import { computeBackoff } from '../backoff.js';
+import { readSecretEnv } from '../config.js';
+import { DeliveryError } from '../errors.js';
+import { QUEUE_NAME, type DeliveryJobData, type DeliveryResult } from '../job.js';
+import { attemptSeconds, deliveries, endToEndSeconds } from '../metrics.js';
+import { createRedis } from '../redis.js';
+import type { RoleContext, RunningRole } from '../roles.js';
+import { deliverAttempt, userAgent, type DeliverDeps } from './deliver.js';
+import { deferDelayMs, EndpointSlots } from './endpoint-slots.js';
+import { createHttpSender } from './http.js';
+
+export type DeliveryWorker = Worker<DeliveryJobData, DeliveryResult>;
+type Outcome = 'delivered' | 'retry' | 'failed' | 'disabled';
+
+// After the grace period, in-flight requests are aborted and their jobs handed back; this
+// bounds how long that hand-back may take before the connection is dropped regardless.
+const ABORT_GRACE_MS = 5_000;
+
+/** The retry schedule for backoff type 'wss': per-job base delay, honouring Retry-After. */
+export function wssBackoffStrategy(maxMs: number, random: () => number = Math.random) {
+  return (attemptsMade: number, _type?: string, err?: Error, job?: { opts: { backoff?: number | { delay?: number } } }): number => {
+    const b = job?.opts.backoff;
+    const baseMs = typeof b === 'number' ? b : (b?.delay ?? 1_000);
+    const retryAfterMs = err instanceof DeliveryError ? err.retryAfterMs : undefined;
+    return computeBackoff({ attemptsMade, baseMs, maxMs, retryAfterMs, random: random() });
+  };
+}
+
+/** One line for job.log, shown per attempt in the dashboard. Never the body or a header. */
+export function attemptLogLine(attempt: number, outcome: Outcome, ms: number, err: DeliveryError): string {
+  const status = err.status === undefined ? 'no response' : `HTTP ${err.status}`;
+  const snippet = err.snippet ? ` · response: ${JSON.stringify(err.snippet.slice(0, 1024))}` : '';
+  return `attempt ${attempt}: ${outcome} · ${status} · ${ms} ms · ${err.code}: ${err.message}${snippet}`;
+}
+
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((res) => (timer = setTimeout(() => res(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true as const), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export async function startWorker(ctx: RoleContext): Promise<RunningRole & { worker: DeliveryWorker }> {
+  const { config, registry } = ctx;
+  const log = ctx.log.child({ role: 'worker' });
+  const connection = createRedis(config.redisUrl, 'worker', log);
+  const http = createHttpSender({ allowPrivateUrls: config.allowPrivateUrls, connectionsPerOrigin: config.endpointConcurrency });
+  const slots = new EndpointSlots(config.endpointConcurrency);
+  const shutdown = new AbortController();
+  const ua = userAgent();
+
+  const deps: Omit<DeliverDeps, 'signal'> = {
+    endpoint: (t, e) => registry.endpoint(t, e)?.config,
+    readSecretEnv,
+    post: (req) => http.post(req),
+    disableEndpoint: async (t, e) => {
+      await registry.updateEndpoint(t, e, (ep) => ({ ...ep, enabled: false }));
+    },
+    now: ctx.now,
+    userAgent: ua,
+    retryAfterMaxMs: config.retryAfterMaxMs,
+    log,
+  };
+
+  async function processDelivery(job: Job<DeliveryJobData, DeliveryResult>, token: string | undefined, lockSignal: AbortSignal | undefined): Promise<DeliveryResult> {
+    const data = job.data;
+    const key = `${data.tenant}/${data.endpoint}`;
+    if (!slots.tryAcquire(key)) {
+      // Over this endpoint's cap: back to the delayed set without consuming an attempt.
+      await job.moveToDelayed(Date.now() + deferDelayMs(Math.random()), token);
+      throw new DelayedError(`endpoint ${key} has ${slots.count(key)} deliveries in flight`);
+    }
+    const attempt = job.attemptsMade + 1;
+    const signals = [shutdown.signal, ...(lockSignal ? [lockSignal] : [])];
+    const started = performance.now();
+    const fields = { tenant: data.tenant, endpoint: data.endpoint, eventId: data.eventId, attempt };
+    try {
+      const result = await deliverAttempt({ ...deps, signal: AbortSignal.any(signals) }, data, attempt);
+      log.info({ ...fields, status: result.status, ms: result.ms, outcome: 'delivered' }, 'delivery attempt');
+      deliveries.inc({ tenant: data.tenant, endpoint: data.endpoint, outcome: 'delivered' });
+      attemptSeconds.observe({ outcome: 'delivered' }, result.ms / 1000);
+      if (typeof data.createdAt === 'number') endToEndSeconds.observe(Math.max(0, ctx.now() - data.createdAt) / 1000);
+      return result;
+    } catch (err) {
+      if (!(err instanceof DeliveryError)) throw err;
+      const ms = Math.round(performance.now() - started);
+      if (shutdown.signal.aborted && !err.permanent && token !== undefined) {
+        // Cut short by shutdown, not by the receiver: hand the job back untouched.
+        log.warn({ ...fields, ms, outcome: 'handed-back' }, 'delivery aborted by shutdown; job returned to the queue');
+        await job.moveToDelayed(Date.now(), token);
+        throw new DelayedError('worker shutting down');
+      }
+      const lastAttempt = attempt >= (job.opts.attempts ?? 1);
+      const outcome: Outcome = err.code === 'ENDPOINT_GONE' ? 'disabled' : err.permanent || lastAttempt ? 'failed' : 'retry';
+      const level = outcome === 'retry' ? 'info' : 'warn';
+      log[level]({ ...fields, status: err.status ?? null, ms, outcome, code: err.code, reason: err.message }, 'delivery attempt');
+      deliveries.inc({ tenant: data.tenant, endpoint: data.endpoint, outcome });
+      attemptSeconds.observe({ outcome }, ms / 1000);
+      // The per-attempt history for the dashboard; a failed log write must not change the outcome.
+      await job.log(attemptLogLine(attempt, outcome, ms, err)).catch((e: unknown) => log.warn({ ...fields, err: (e as Error).message }, 'job.log failed'));
+      const message = `${err.code}: ${err.message}`;
+      if (err.permanent) throw new UnrecoverableError(message);
+      // Same fields (retryAfterMs for the backoff strategy), message prefixed for failedReason.
+      throw new DeliveryError(err.code, message, { permanent: false, status: err.status, retryAfterMs: err.retryAfterMs, snippet: err.snippet });
+    } finally {
+      slots.release(key);
+    }
+  }
+
+  const worker: DeliveryWorker = new Worker<DeliveryJobData, DeliveryResult>(QUEUE_NAME, (job, token, signal) => processDelivery(job, token, signal), {
+    connection,
+    prefix: config.prefix,
+    concurrency: config.concurrency,
+    stalledInterval: config.stalledIntervalMs,
+    settings: { backoffStrategy: wssBackoffStrategy(config.maxBackoffMs) },
+  });
+  worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
+
+  log.info({ queue: QUEUE_NAME, prefix: config.prefix, concurrency: config.concurrency, endpointConcurrency: config.endpointConcurrency, allowPrivateUrls: config.allowPrivateUrls }, 'worker started');
+
+  let stopping: Promise<void> | undefined;
+  async function stop(): Promise<void> {
+    const closing = worker.close();
+    if (!(await within(closing, config.shutdownGraceMs))) {
+      log.warn({ graceMs: config.shutdownGraceMs }, 'worker: grace period over, aborting in-flight deliveries');
+      shutdown.abort();
+      if (!(await within(closing, ABORT_GRACE_MS))) {
+        // Jobs still active are recovered by another worker's stalled check.
+        log.error('worker: could not hand back in-flight jobs; dropping the connection');
+        connection.disconnect();
+      }
+    }
+    await http.close().catch(() => undefined);
+    if (connection.status !== 'end') await connection.quit().catch(() => connection.disconnect());
+    log.info('worker stopped');
+  }
+
+  return {
+    name: 'worker',
+    worker,
+    async ready() {
+      if (!worker.isRunning()) return { ok: false, detail: 'worker not running' };
+      try {
+        // Commands queue while Redis is down (maxRetriesPerRequest: null): bound the wait.
+        const answered = await within(connection.ping(), 2_000);
+        return answered ? { ok: true, detail: 'worker running' } : { ok: false, detail: 'redis: no answer to PING within 2 s' };
+      } catch (err) {
+        return { ok: false, detail: `redis: ${(err as Error).message}` };
+      }
+    },
+    stop() {
+      stopping ??= stop();
+      return stopping;
+    },
+  };
+}
