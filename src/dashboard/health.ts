@@ -1,0 +1,72 @@
+// /healthz, /readyz and /metrics, shared by the dashboard and the small health server that
+// bridge-only and worker-only processes run. These three are deliberately unauthenticated:
+// orchestrator probes and Prometheus scrapers rarely carry credentials, and none of them
+// reveals a secret or a body (metrics carry tenant and endpoint ids as labels, so keep the
+// port on the internal network).
+import { Router } from 'express';
+import type { Redis } from 'ioredis';
+import { metricsRegistry } from '../metrics.js';
+import type { Readiness, RunningRole } from '../roles.js';
+import type { ScrapeGauges } from './scrape-gauges.js';
+import { withTimeout } from './timeout.js';
+
+export interface HealthDeps {
+  redis: Redis;
+  /** Every role in this process; the runner passes a live view. */
+  roles: () => readonly RunningRole[];
+  /** The server's own role, left out of its readiness so it does not ask itself. */
+  self: () => RunningRole | undefined;
+  gauges: ScrapeGauges;
+  checkTimeoutMs?: number;
+}
+
+export interface ReadinessReport {
+  ok: boolean;
+  checks: Array<{ name: string; ok: boolean; detail: string }>;
+}
+
+export async function redisReadiness(redis: Redis, timeoutMs: number): Promise<Readiness> {
+  // ioredis would queue a PING until Redis is back; a probe wants an answer now.
+  if (redis.status !== 'ready') return { ok: false, detail: `redis connection is ${redis.status}` };
+  try {
+    await withTimeout(redis.ping(), timeoutMs, 'redis PING');
+    return { ok: true, detail: 'redis reachable' };
+  } catch (err) {
+    return { ok: false, detail: (err as Error).message };
+  }
+}
+
+export async function readiness(deps: HealthDeps): Promise<ReadinessReport> {
+  const timeoutMs = deps.checkTimeoutMs ?? 2_000;
+  const self = deps.self();
+  const others = deps.roles().filter((r) => r !== self);
+  const results = await Promise.all([
+    redisReadiness(deps.redis, timeoutMs).then((r) => ({ name: 'redis', ...r })),
+    ...others.map(async (role) => {
+      try {
+        const r = await withTimeout(role.ready(), timeoutMs, `${role.name} readiness`);
+        return { name: role.name, ok: r.ok, detail: r.detail };
+      } catch (err) {
+        return { name: role.name, ok: false, detail: (err as Error).message };
+      }
+    }),
+  ]);
+  return { ok: results.every((r) => r.ok), checks: results };
+}
+
+export function healthRouter(deps: HealthDeps): Router {
+  const router = Router();
+  router.get('/healthz', (_req, res) => {
+    res.json({ ok: true });
+  });
+  router.get('/readyz', async (_req, res) => {
+    const report = await readiness(deps);
+    res.status(report.ok ? 200 : 503).json(report);
+  });
+  router.get('/metrics', async (_req, res) => {
+    await deps.gauges.collect();
+    const text = (await metricsRegistry.metrics()) + (await deps.gauges.registry.metrics());
+    res.set('Content-Type', metricsRegistry.contentType).send(text);
+  });
+  return router;
+}

@@ -1,0 +1,45 @@
+// Starts an HTTP server for an express app and stops it without waiting on idle keep-alive
+// connections (a browser left open on the dashboard would otherwise hold shutdown).
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Express } from 'express';
+
+export interface Listening {
+  server: Server;
+  port: number;
+  /** http://127.0.0.1:<port>: the server listens on every interface. */
+  url: string;
+  close(graceMs?: number): Promise<void>;
+}
+
+export async function listen(app: Express, port: number): Promise<Listening> {
+  const server = createServer(app);
+  // Long enough for a slow scrape; short enough that a stalled client cannot pin a socket.
+  server.requestTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const bound = (server.address() as AddressInfo).port;
+  let closing: Promise<void> | undefined;
+  return {
+    server,
+    port: bound,
+    url: `http://127.0.0.1:${bound}`,
+    close(graceMs = 5_000) {
+      closing ??= new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.closeAllConnections(), graceMs);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}

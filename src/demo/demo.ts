@@ -1,0 +1,105 @@
+// `npm run demo`: the whole service on the embedded default, the example tenants, a local
+// receiver that verifies every signature, and a few events (one fails once and is retried).
+// `--once` exits after the expected deliveries (used by the test suite).
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { configWith } from '../config.js';
+import { createLogger } from '../log.js';
+import { publishEvent } from '../producers/publish.js';
+import { ALL_ROLES, startService } from '../start.js';
+import { loadTenantsFile } from '../tenants/load-file.js';
+import { startDemoReceiver } from './receiver.js';
+
+const RECEIVER_PORT = 4000;
+const GLOBEX_SECRET = 'globex-demo-secret-0123456789';
+const tenantsFile = fileURLToPath(new URL('../../examples/tenants.json', import.meta.url));
+const once = process.argv.includes('--once');
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+// The example file names this variable for globex's secret; the demo plays the operator.
+process.env.GLOBEX_WEBHOOK_SECRET ??= GLOBEX_SECRET;
+
+const password = process.env.WSS_DASHBOARD_PASSWORD || randomBytes(9).toString('base64url');
+const config = configWith({
+  TENANTS_FILE: tenantsFile,
+  // The demo's receiver is on 127.0.0.1; real deployments keep the SSRF guard on.
+  WSS_ALLOW_PRIVATE_URLS: 'true',
+  WSS_DASHBOARD_PASSWORD: password,
+  LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+  ...(once ? { PORT: '0', WSS_STREAM: `wss:demo:${process.pid}`, WSS_PREFIX: `wss-demo-${process.pid}` } : {}),
+});
+const log = createLogger(config.logLevel);
+
+const file = await loadTenantsFile(tenantsFile);
+const secrets = new Map<string, string>();
+for (const t of file.tenants) {
+  for (const ep of t.endpoints) {
+    const secret = ep.secret ?? process.env[ep.secretEnv ?? ''] ?? '';
+    secrets.set(new URL(ep.url).pathname, secret);
+  }
+}
+
+let failedOnce = false;
+let delivered = 0;
+const EXPECTED = 5;
+let finish: () => void = () => {};
+const done = new Promise<void>((r) => (finish = r));
+
+const receiver = await startDemoReceiver({
+  port: RECEIVER_PORT,
+  secrets,
+  statusFor: (path) => {
+    if (path === '/globex/all' && !failedOnce) {
+      failedOnce = true;
+      return 500;
+    }
+    return 200;
+  },
+  onDelivery: (d) => {
+    const mark = d.status < 300 ? 'OK ' : 'ERR';
+    say(`receiver: ${mark} ${d.status} ${d.path.padEnd(13)} attempt ${d.attempt}  event ${d.eventId}  signature ${d.verified ? 'valid' : 'INVALID'}  body ${d.body}`);
+    if (d.status < 300 && ++delivered >= EXPECTED) finish();
+  },
+});
+say(`demo: receiver on http://127.0.0.1:${RECEIVER_PORT} verifies X-WSS-Signature with verifySignature (src/verify)`);
+
+const service = await startService(config, ALL_ROLES, log);
+const dashboard = service.roles.find((r) => r.name === 'dashboard') as { url?: string } | undefined;
+say(`demo: dashboard ${dashboard?.url ?? `http://127.0.0.1:${config.port}`}/admin/queues  user: ${config.dashboardUser}  password: ${password}`);
+
+const events = [
+  { tenant: 'acme', type: 'order.updated', data: { orderId: 'o-1', status: 'shipped', total: 42 } },
+  { tenant: 'acme', type: 'order.updated', data: { orderId: 'o-2', status: 'pending' } },
+  { tenant: 'acme', type: 'invoice.paid', data: { invoiceId: 'in-7', amount: 42 } },
+  { tenant: 'globex', type: 'user.created', data: { userId: 'u-1' } },
+];
+for (const e of events) {
+  const entryId = await publishEvent(service.ctx.redis, config.stream, e);
+  say(`demo: published ${e.tenant} ${e.type} ${JSON.stringify(e.data)} as stream entry ${entryId}`);
+}
+say('demo: acme/orders only takes shipped/delivered orders (jsonata filter) and gets a transformed body;');
+say('      acme/audit takes everything as the envelope; globex/all fails once with 500 and is retried.');
+
+const shutdown = async (code: number) => {
+  await service.stop();
+  await new Promise<void>((r) => receiver.close(() => r()));
+  process.exit(code);
+};
+process.on('SIGINT', () => void shutdown(0));
+process.on('SIGTERM', () => void shutdown(0));
+
+if (once) {
+  const timer = setTimeout(() => {
+    say(`demo: only ${delivered} of ${EXPECTED} deliveries arrived in time`);
+    void shutdown(1);
+  }, 30_000);
+  await done;
+  clearTimeout(timer);
+  say(`demo: all ${EXPECTED} deliveries arrived with valid signatures`);
+  await shutdown(0);
+} else {
+  await done;
+  say(`demo: all ${EXPECTED} deliveries arrived. The service keeps running: open the dashboard, publish more with`);
+  say(`      npx wss publish --tenant acme --type order.shipped --data '{"orderId":"o-3","status":"delivered"}'`);
+  say('      (in another terminal), Ctrl-C to stop.');
+}

@@ -1,0 +1,47 @@
+// Adding one event to the stream (`wss publish`, the admin API). Checked with the bridge's own
+// rules, so what is accepted here is never dead-lettered as malformed.
+import type { Redis } from 'ioredis';
+import { WssError } from '../errors.js';
+import { parseEntry } from '../event.js';
+
+export class EventRejectedError extends WssError {
+  constructor(message: string) {
+    super('EVENT_INVALID', message);
+  }
+}
+
+export interface PublishInput {
+  tenant: string;
+  type: string;
+  /** Any JSON value; written to the stream as JSON text. */
+  data: unknown;
+  /** The producer's event id (deduplication key); default: the stream entry id. */
+  id?: string | undefined;
+}
+
+/** The stream entry's fields, validated. Throws EventRejectedError. */
+export function eventFields(input: PublishInput): Record<string, string> {
+  let data: string | undefined;
+  try {
+    data = JSON.stringify(input.data);
+  } catch (err) {
+    throw new EventRejectedError(`event rejected: data cannot be written as JSON: ${(err as Error).message}`);
+  }
+  if (data === undefined) throw new EventRejectedError('event rejected: data cannot be written as JSON');
+  const fields: Record<string, string> = { tenant: input.tenant, type: input.type, data };
+  if (input.id !== undefined) fields['id'] = input.id;
+  const parsed = parseEntry('0-0', fields);
+  if (!parsed.ok) throw new EventRejectedError(`event rejected: ${parsed.reason}`);
+  return fields;
+}
+
+/**
+ * XADD without MAXLEN: a length cap would trim entries no bridge has acknowledged yet (the
+ * bridge trims safely itself). Returns the stream entry id.
+ */
+export async function publishEvent(redis: Redis, stream: string, input: PublishInput): Promise<string> {
+  const fields = eventFields(input);
+  const id = await redis.xadd(stream, '*', ...Object.entries(fields).flat());
+  if (id === null) throw new Error(`XADD to ${stream} returned no id`);
+  return id;
+}

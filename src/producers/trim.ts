@@ -1,0 +1,35 @@
+// Safe stream trimming. Producers XADD without MAXLEN because a length cap would drop entries
+// no bridge has read yet. Instead the stream is trimmed up to the oldest entry some group still
+// needs: its oldest pending (read, not acknowledged) entry, else the first entry after its
+// last-delivered id. With no group at all nothing is trimmed.
+import type { Redis } from 'ioredis';
+import { listGroups } from './consumer-group.js';
+import { compareStreamIds, nextStreamId } from './stream-id.js';
+
+/** Entries with an id below the returned one are acknowledged by every group; undefined: keep all. */
+export async function safeTrimFloor(redis: Redis, stream: string): Promise<string | undefined> {
+  const groups = await listGroups(redis, stream);
+  let floor: string | undefined;
+  for (const g of groups) {
+    let needed = nextStreamId(g.lastDeliveredId);
+    if (g.pending > 0) {
+      // Summary form: [count, smallest pending id, largest pending id, per-consumer counts].
+      const summary = await redis.xpending(stream, g.name);
+      const oldest = summary[1];
+      if (typeof oldest === 'string' && compareStreamIds(oldest, needed) < 0) needed = oldest;
+    }
+    if (floor === undefined || compareStreamIds(needed, floor) < 0) floor = needed;
+  }
+  return floor;
+}
+
+/**
+ * XTRIM MINID to the safe floor. The floor is computed first and only moves forward, so a
+ * group that acknowledges or reads more in between only makes the trim more conservative.
+ * Returns the number of entries removed.
+ */
+export async function trimStream(redis: Redis, stream: string): Promise<number> {
+  const floor = await safeTrimFloor(redis, stream);
+  if (floor === undefined) return 0;
+  return Number(await redis.xtrim(stream, 'MINID', floor));
+}
