@@ -23,6 +23,8 @@ export interface Receiver {
   url: string;
   port: number;
   requests: Received[];
+  /** Requests whose connection closed before the response was fully written. */
+  cut(): number;
   setHandler(h: Handler): void;
   waitFor(count: number, timeoutMs?: number): Promise<Received[]>;
   close(): Promise<void>;
@@ -31,6 +33,7 @@ export interface Receiver {
 export async function startReceiver(handler: Handler = () => ({ status: 200 })): Promise<Receiver> {
   let h = handler;
   const requests: Received[] = [];
+  let cut = 0;
   const waiters: Array<() => void> = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -40,6 +43,9 @@ export async function startReceiver(handler: Handler = () => ({ status: 200 })):
       const index = requests.length;
       requests.push(rec);
       for (const w of waiters.splice(0)) w();
+      res.on('close', () => {
+        if (!res.writableFinished) cut++;
+      });
       const reply = h(rec, index);
       const send = () => {
         if (res.destroyed) return;
@@ -56,6 +62,7 @@ export async function startReceiver(handler: Handler = () => ({ status: 200 })):
     url: `http://127.0.0.1:${port}`,
     port,
     requests,
+    cut: () => cut,
     setHandler(next) {
       h = next;
     },
