@@ -32,6 +32,14 @@ export function entryTimeMs(entryId: string): number {
   return Number.isSafeInteger(ms) ? ms : 0;
 }
 
+// V8's JSON.parse messages quote the input ("Unexpected token 'o', \"not json\" is not valid
+// JSON"); reasons are logged, so only the position is kept, never the producer's bytes.
+function jsonErrorWhere(err: unknown): string {
+  const m = err instanceof Error ? /at position (\d+)/.exec(err.message) : null;
+  if (m) return ` (error at position ${m[1]})`;
+  return err instanceof Error && /Unexpected end of JSON input/.test(err.message) ? ' (unexpected end)' : '';
+}
+
 export function parseEntry(entryId: string, f: Readonly<Record<string, string>>): ParsedEntry {
   const { tenant, type, data, id } = f;
   if (tenant === undefined || tenant === '') return { ok: false, reason: 'missing field "tenant"' };
@@ -43,7 +51,7 @@ export function parseEntry(entryId: string, f: Readonly<Record<string, string>>)
   try {
     parsed = JSON.parse(data);
   } catch (err) {
-    return { ok: false, reason: `field "data" is not JSON: ${(err as Error).message}` };
+    return { ok: false, reason: `field "data" is not JSON${jsonErrorWhere(err)}` };
   }
   if (id !== undefined && !EVENT_ID_PATTERN.test(id)) {
     return { ok: false, reason: 'field "id" must be 1-200 characters of A-Z a-z 0-9 . _ ~ -' };

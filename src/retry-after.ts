@@ -10,6 +10,9 @@ export function parseRetryAfter(value: string | undefined, nowMs: number, maxMs:
   if (/^\d+$/.test(v)) {
     ms = Number(v) * 1000;
   } else {
+    // HTTP-date (all three RFC 9110 forms start with a day name). Without this check V8's
+    // lenient Date.parse would read "-5" or "1.5" as dates.
+    if (!/^(mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s/i.test(v)) return undefined;
     const at = Date.parse(v);
     if (Number.isNaN(at)) return undefined;
     ms = at - nowMs;

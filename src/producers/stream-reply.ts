@@ -18,10 +18,14 @@ function toEntries(items: unknown): StreamEntry[] {
   return out;
 }
 
-/** XREADGROUP on one stream: `[[stream, [[id, [f, v, …]], …]]]` or null. */
+/**
+ * XREADGROUP on one stream. RESP2 gives `[[stream, items]]`; RESP3 (ioredis 6's default) gives
+ * a map, which ioredis hands over flattened as `[stream, items]`. Null when nothing came.
+ */
 export function readGroupEntries(reply: unknown): StreamEntry[] {
   if (!Array.isArray(reply) || reply.length === 0) return [];
   const first: unknown = reply[0];
+  if (typeof first === 'string') return toEntries(reply[1]);
   return Array.isArray(first) ? toEntries(first[1]) : [];
 }
 

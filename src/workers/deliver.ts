@@ -1,6 +1,5 @@
 // One delivery attempt, free of BullMQ: look the endpoint up, sign, POST, classify. It returns
 // a DeliveryResult (2xx) or throws a DeliveryError; the worker turns that into BullMQ terms.
-import { readFileSync } from 'node:fs';
 import { classifyStatus } from '../classify-response.js';
 import { DeliveryError } from '../errors.js';
 import type { DeliveryJobData, DeliveryResult } from '../job.js';
@@ -21,25 +20,6 @@ export interface DeliverDeps {
   retryAfterMaxMs: number;
   log: Logger;
   signal?: AbortSignal | undefined;
-}
-
-let cachedVersion: string | undefined;
-
-/** This package's version, for User-Agent. package.json sits two levels up from src/workers and dist/workers. */
-export function packageVersion(): string {
-  if (cachedVersion === undefined) {
-    try {
-      const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown };
-      cachedVersion = typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-    } catch {
-      cachedVersion = '0.0.0';
-    }
-  }
-  return cachedVersion;
-}
-
-export function userAgent(): string {
-  return `webhook-sender/${packageVersion()}`;
 }
 
 function checkJobData(data: DeliveryJobData): void {

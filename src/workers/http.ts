@@ -37,7 +37,7 @@ export interface HttpSender {
 
 export interface HttpSenderOptions {
   allowPrivateUrls: boolean;
-  /** Sockets per origin; a slow origin cannot hold more than this. */
+  /** Sockets per origin. The worker passes its concurrency, so the pool never queues a request the worker could run. */
   connectionsPerOrigin?: number;
 }
 

@@ -10,7 +10,8 @@ import { QUEUE_NAME, type DeliveryJobData, type DeliveryResult } from '../job.js
 import { attemptSeconds, deliveries, endToEndSeconds } from '../metrics.js';
 import { createRedis } from '../redis.js';
 import type { RoleContext, RunningRole } from '../roles.js';
-import { deliverAttempt, userAgent, type DeliverDeps } from './deliver.js';
+import { USER_AGENT } from '../version.js';
+import { deliverAttempt, type DeliverDeps } from './deliver.js';
 import { deferDelayMs, EndpointSlots } from './endpoint-slots.js';
 import { createHttpSender } from './http.js';
 
@@ -52,10 +53,9 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
   const { config, registry } = ctx;
   const log = ctx.log.child({ role: 'worker' });
   const connection = createRedis(config.redisUrl, 'worker', log);
-  const http = createHttpSender({ allowPrivateUrls: config.allowPrivateUrls, connectionsPerOrigin: config.endpointConcurrency });
+  const http = createHttpSender({ allowPrivateUrls: config.allowPrivateUrls, connectionsPerOrigin: config.concurrency });
   const slots = new EndpointSlots(config.endpointConcurrency);
   const shutdown = new AbortController();
-  const ua = userAgent();
 
   const deps: Omit<DeliverDeps, 'signal'> = {
     endpoint: (t, e) => registry.endpoint(t, e)?.config,
@@ -65,7 +65,7 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
       await registry.updateEndpoint(t, e, (ep) => ({ ...ep, enabled: false }));
     },
     now: ctx.now,
-    userAgent: ua,
+    userAgent: USER_AGENT,
     retryAfterMaxMs: config.retryAfterMaxMs,
     log,
   };
@@ -120,6 +120,10 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
     prefix: config.prefix,
     concurrency: config.concurrency,
     stalledInterval: config.stalledIntervalMs,
+    // One knob for crash recovery: a dead worker's lock lapses after this long and the next
+    // stalled check (every stalledInterval) returns its jobs to the queue. BullMQ's defaults
+    // are 30 s for both; the floor keeps lock renewal (every lockDuration/2) comfortably ahead.
+    lockDuration: Math.max(config.stalledIntervalMs, 1_000),
     settings: { backoffStrategy: wssBackoffStrategy(config.maxBackoffMs) },
   });
   worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));

@@ -1,0 +1,53 @@
+// Committing a planned batch, in the order that makes a crash at any point harmless:
+// jobs first (addBulk, deduplicated by job id and TTL), then dead letters, then XACK. A crash
+// before XACK leaves the entries pending; re-reading them adds no second job.
+import type { Redis } from 'ioredis';
+import type { Logger } from '../log.js';
+import { bridgeBatchSize, deadLettered, jobsEnqueued, unrouted } from '../metrics.js';
+import type { DeliveryQueue } from '../queue.js';
+import { deadLetterArgs } from './dead-letter.js';
+import type { BatchPlan } from './plan-batch.js';
+
+export interface BridgeHooks {
+  /** Runs after addBulk resolved and before dead letters and XACK (crash tests). */
+  afterEnqueue?: (info: { entryIds: readonly string[]; jobIds: readonly string[] }) => Promise<void>;
+}
+
+export interface CommitTarget {
+  queue: DeliveryQueue;
+  /** Non-blocking commands (XADD dead letter, XACK). */
+  redis: Redis;
+  stream: string;
+  group: string;
+  deadLetterStream: string;
+  log: Logger;
+  hooks?: BridgeHooks | undefined;
+}
+
+export async function commitBatch(plan: BatchPlan, t: CommitTarget): Promise<void> {
+  if (plan.ackIds.length === 0) return;
+  if (plan.jobs.length > 0) await t.queue.addBulk(plan.jobs);
+  await t.hooks?.afterEnqueue?.({ entryIds: plan.ackIds, jobIds: plan.jobs.map((j) => String(j.opts.jobId)) });
+
+  // Not MULTI: the two streams may live in different cluster slots. A failure here re-reads the
+  // batch, which can repeat a dead letter (at least once) but never a job.
+  const p = t.redis.pipeline();
+  for (const d of plan.dead) p.xadd(t.deadLetterStream, '*', ...deadLetterArgs(d));
+  p.xack(t.stream, t.group, ...plan.ackIds);
+  const results = (await p.exec()) ?? [];
+  const failed = results.find(([err]) => err);
+  if (failed) throw failed[0] as Error;
+
+  bridgeBatchSize.observe(plan.ackIds.length);
+  jobsEnqueued.inc(plan.jobs.length);
+  if (plan.unrouted > 0) unrouted.inc(plan.unrouted);
+  for (const d of plan.dead) {
+    deadLettered.inc({ kind: d.kind });
+    // Routing fields only: the data body never goes to the log.
+    t.log.warn(
+      { entryId: d.entryId, kind: d.kind, reason: d.reason, tenant: d.fields['tenant'], type: d.fields['type'], endpoint: d.endpoint, deadLetterStream: t.deadLetterStream },
+      'bridge: entry dead-lettered',
+    );
+  }
+  if (plan.vanished > 0) t.log.warn({ count: plan.vanished }, 'bridge: pending entries were deleted from the stream before delivery; acknowledged');
+}

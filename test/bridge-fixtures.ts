@@ -1,0 +1,94 @@
+// Shared set-up for the bridge tests: a RoleContext over a test Redis with a seeded registry,
+// captured logs, and small intervals so tests stay quick.
+import { Queue } from 'bullmq';
+import { parseConfig, type Config } from '../src/config.js';
+import { QUEUE_NAME, type DeliveryJobData } from '../src/job.js';
+import { createLogger } from '../src/log.js';
+import { createRedis } from '../src/redis.js';
+import type { RoleContext } from '../src/roles.js';
+import { Registry } from '../src/tenants/registry.js';
+import { parseTenantsFile } from '../src/tenants/schema.js';
+
+let counter = 0;
+
+export interface TestCtx {
+  ctx: RoleContext;
+  config: Config;
+  logs: string[];
+  queue: Queue<DeliveryJobData>;
+  close(): Promise<void>;
+}
+
+/** A fresh stream, group and BullMQ prefix per call, so tests in one file never share state. */
+export function isolatedEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const n = ++counter;
+  return {
+    WSS_STREAM: `t${n}:events`,
+    WSS_GROUP: `t${n}-bridge`,
+    WSS_PREFIX: `t${n}`,
+    WSS_CONSUMER: 'c1',
+    WSS_BLOCK_MS: '100',
+    WSS_CLAIM_INTERVAL_MS: '100',
+    WSS_CLAIM_IDLE_MS: '1000',
+    WSS_REGISTRY_POLL_MS: '100',
+    WSS_SHUTDOWN_GRACE_MS: '3000',
+    WSS_ALLOW_PRIVATE_URLS: 'true',
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
+export async function makeCtx(redisUrl: string, env: Record<string, string>, tenants?: unknown): Promise<TestCtx> {
+  const config = parseConfig({ REDIS_URL: redisUrl, ...env });
+  const logs: string[] = [];
+  const log = createLogger(config.logLevel, { write: (line: string) => void logs.push(line) });
+  const redis = createRedis(config.redisUrl, 'test', log);
+  const registry = new Registry(redis, config.prefix, log);
+  if (tenants !== undefined) await registry.seed(parseTenantsFile(tenants), { replace: true });
+  await registry.start(config.registryPollMs);
+  const queue = new Queue<DeliveryJobData>(QUEUE_NAME, { connection: redis, prefix: config.prefix });
+  queue.on('error', () => {}); // outages are part of some tests; createRedis already logs them
+  return {
+    ctx: { config, log, redis, registry, now: Date.now },
+    config,
+    logs,
+    queue,
+    async close() {
+      registry.stop();
+      await queue.close();
+      redis.disconnect();
+    },
+  };
+}
+
+export function endpoint(id: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { id, url: `http://127.0.0.1:9/${id}`, secret: `secret-${id}-0123456789`, ...extra };
+}
+
+export async function waitUntil(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Entries read by the group but not acknowledged. */
+export async function pendingCount(t: TestCtx): Promise<number> {
+  const summary = (await t.ctx.redis.xpending(t.config.stream, t.config.group)) as [number, ...unknown[]];
+  return Number(summary[0]);
+}
+
+export async function deadLetters(t: TestCtx): Promise<Array<{ id: string; fields: Record<string, string> }>> {
+  const entries = (await t.ctx.redis.xrange(t.config.deadLetterStream, '-', '+')) as Array<[string, string[]]>;
+  return entries.map(([id, flat]) => {
+    const fields: Record<string, string> = {};
+    for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i]!] = flat[i + 1]!;
+    return { id, fields };
+  });
+}
+
+export async function allJobIds(t: TestCtx): Promise<string[]> {
+  const jobs = await t.queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children']);
+  return jobs.map((j) => j.id!).sort();
+}

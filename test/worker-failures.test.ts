@@ -1,0 +1,130 @@
+// What the worker does with answers other than 2xx, with timeouts, and with endpoints that
+// are gone or disabled.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startReceiver, type Receiver } from './helpers/receiver.js';
+import { startRedis, type TestRedis } from './helpers/redis-server.js';
+import { createHarness, endpoint, sleep, TENANT, type Harness } from './fixtures/worker-harness.js';
+
+let redis: TestRedis;
+let h: Harness | undefined;
+let rx: Receiver | undefined;
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis.close();
+});
+afterEach(async () => {
+  await h?.close();
+  await rx?.close();
+  h = undefined;
+  rx = undefined;
+});
+
+describe('worker failures', () => {
+  it('400: exactly one attempt, job failed naming the status, snippet kept to 1 KB', async () => {
+    const big = 'x'.repeat(100_000);
+    rx = await startReceiver(() => ({ status: 400, body: `invalid payload ${big}` }));
+    h = await createHarness(redis.url);
+    await h.seed([endpoint('orders', rx.url, { retry: { attempts: 5, backoffMs: 50 } })]);
+    const { jobId } = await h.enqueue('orders');
+    await h.startWorker();
+    const job = await h.waitForState(jobId, 'failed');
+    await sleep(300);
+    expect(rx.requests).toHaveLength(1);
+    expect(job.attemptsMade).toBe(1);
+    expect(job.failedReason).toBe('HTTP_STATUS: HTTP 400');
+    const logs = await h.jobLogs(jobId);
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatch(/^attempt 1: failed · HTTP 400 · \d+ ms · HTTP_STATUS: HTTP 400 · response: "invalid payload x+"$/);
+    const snippet = JSON.parse(logs[0]!.slice(logs[0]!.indexOf('response: ') + 10)) as string;
+    expect(snippet.length).toBe(1024);
+  });
+
+  it('3xx: the redirect is not followed and the job gives up at once', async () => {
+    rx = await startReceiver((req) => (req.path === '/moved' ? { status: 200 } : { status: 307, headers: { Location: '/moved' } }));
+    h = await createHarness(redis.url);
+    await h.seed([endpoint('orders', `${rx.url}/hook`)]);
+    const { jobId } = await h.enqueue('orders');
+    await h.startWorker();
+    const job = await h.waitForState(jobId, 'failed');
+    await sleep(300);
+    expect(rx.requests.map((r) => r.path)).toEqual(['/hook']);
+    expect(job.failedReason).toMatch(/^HTTP_STATUS: HTTP 307: redirects are not followed/);
+  });
+
+  it('timeout: a receiver slower than timeoutMs is retried, then delivered', async () => {
+    rx = await startReceiver((_req, i) => (i === 0 ? { status: 200, delayMs: 3_000 } : { status: 200 }));
+    h = await createHarness(redis.url);
+    await h.seed([endpoint('orders', rx.url, { timeoutMs: 300, retry: { attempts: 3, backoffMs: 50 } })]);
+    const { jobId } = await h.enqueue('orders');
+    await h.startWorker();
+    const job = await h.waitForState(jobId, 'completed');
+    expect(rx.requests).toHaveLength(2);
+    expect(job.returnvalue).toMatchObject({ status: 200, attempt: 2 });
+    const logs = await h.jobLogs(jobId);
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatch(/^attempt 1: retry · no response · \d+ ms · TIMEOUT: timed out after 300 ms/);
+  });
+
+  it('429 with Retry-After: 2 waits about two seconds although backoffMs is 10', async () => {
+    rx = await startReceiver((_req, i) => (i === 0 ? { status: 429, headers: { 'Retry-After': '2' } } : { status: 200 }));
+    h = await createHarness(redis.url);
+    await h.seed([endpoint('orders', rx.url, { retry: { attempts: 3, backoffMs: 10 } })]);
+    const { jobId } = await h.enqueue('orders');
+    await h.startWorker();
+    await h.waitForState(jobId, 'completed');
+    expect(rx.requests).toHaveLength(2);
+    expect(rx.requests[1]!.at - rx.requests[0]!.at).toBeGreaterThanOrEqual(1_950);
+  });
+
+  it('a network error (nothing listening) is retried until attempts run out', async () => {
+    rx = await startReceiver();
+    const deadUrl = rx.url;
+    await rx.close();
+    rx = undefined;
+    h = await createHarness(redis.url);
+    await h.seed([endpoint('orders', deadUrl, { retry: { attempts: 2, backoffMs: 20 } })]);
+    const { jobId } = await h.enqueue('orders');
+    await h.startWorker();
+    const job = await h.waitForState(jobId, 'failed');
+    expect(job.attemptsMade).toBe(2);
+    expect(job.failedReason).toMatch(/^NETWORK: network error: ECONNREFUSED/);
+  });
+
+  it('410: the endpoint is disabled in the registry, the job fails, and a later job sends nothing', async () => {
+    rx = await startReceiver(() => ({ status: 410 }));
+    h = await createHarness(redis.url);
+    await h.seed([endpoint('orders', rx.url, { retry: { attempts: 5, backoffMs: 20 } })]);
+    const first = await h.enqueue('orders');
+    await h.startWorker();
+    const job = await h.waitForState(first.jobId, 'failed');
+    expect(job.attemptsMade).toBe(1);
+    expect(job.failedReason).toMatch(/^ENDPOINT_GONE: HTTP 410/);
+    expect((await h.registry.getEndpointConfig(TENANT, 'orders'))?.enabled).toBe(false);
+    expect(h.logs.some((l) => l.includes('"level":40') && l.includes('410 Gone'))).toBe(true);
+
+    const second = await h.enqueue('orders');
+    const job2 = await h.waitForState(second.jobId, 'failed');
+    expect(job2.failedReason).toMatch(/^ENDPOINT_DISABLED: /);
+    expect(rx.requests).toHaveLength(1);
+  });
+
+  it('a disabled or deleted endpoint fails with that reason and the receiver gets nothing', async () => {
+    rx = await startReceiver();
+    h = await createHarness(redis.url);
+    await h.seed([endpoint('off', rx.url, { enabled: false }), endpoint('doomed', rx.url)]);
+    await h.registry.deleteEndpoint(TENANT, 'doomed');
+    const off = await h.enqueue('off');
+    const gone = await h.enqueue('doomed');
+    await h.startWorker();
+    const offJob = await h.waitForState(off.jobId, 'failed');
+    const goneJob = await h.waitForState(gone.jobId, 'failed');
+    expect(offJob.failedReason).toBe('ENDPOINT_DISABLED: endpoint acme/off is disabled');
+    expect(goneJob.failedReason).toBe('ENDPOINT_DELETED: endpoint acme/doomed no longer exists');
+    expect(offJob.attemptsMade).toBe(1);
+    await sleep(200);
+    expect(rx.requests).toHaveLength(0);
+  });
+});

@@ -1,0 +1,83 @@
+// The worker's pure pieces: backoff wiring, per-endpoint slots, attempt headers and log lines.
+import { describe, expect, it } from 'vitest';
+import { DeliveryError } from '../src/errors.js';
+import { parseEndpoint } from '../src/tenants/schema.js';
+import { attemptHeaders } from '../src/workers/deliver.js';
+import { deferDelayMs, EndpointSlots } from '../src/workers/endpoint-slots.js';
+import { attemptLogLine, wssBackoffStrategy } from '../src/workers/worker.js';
+import { pythonSignature } from './fixtures/worker-harness.js';
+
+describe('wssBackoffStrategy', () => {
+  const strategy = wssBackoffStrategy(10_000, () => 0);
+  const job = (delay: number) => ({ opts: { backoff: { type: 'wss', delay } } });
+
+  it('doubles the job’s own base delay and caps at maxMs', () => {
+    expect([1, 2, 3, 4, 5, 6].map((n) => strategy(n, 'wss', new Error('x'), job(1_000)))).toEqual([1_000, 2_000, 4_000, 8_000, 10_000, 10_000]);
+  });
+
+  it('honours retryAfterMs carried by a DeliveryError, not by other errors', () => {
+    const err = new DeliveryError('HTTP_STATUS', 'HTTP 429', { permanent: false, status: 429, retryAfterMs: 2_000 });
+    expect(strategy(1, 'wss', err, job(10))).toBe(2_000);
+    expect(strategy(1, 'wss', Object.assign(new Error('x'), { retryAfterMs: 2_000 }), job(10))).toBe(10);
+  });
+
+  it('accepts a numeric backoff and falls back to 1 s without one', () => {
+    expect(strategy(2, 'wss', undefined, { opts: { backoff: 300 } })).toBe(600);
+    expect(strategy(1, 'wss', undefined, { opts: {} })).toBe(1_000);
+  });
+
+  it('applies jitter from the random source', () => {
+    expect(wssBackoffStrategy(10_000, () => 0.5)(1, 'wss', undefined, job(1_000))).toBe(900);
+  });
+});
+
+describe('EndpointSlots', () => {
+  it('caps in-flight per key and frees on release', () => {
+    const slots = new EndpointSlots(2);
+    expect(slots.tryAcquire('a/x')).toBe(true);
+    expect(slots.tryAcquire('a/x')).toBe(true);
+    expect(slots.tryAcquire('a/x')).toBe(false);
+    expect(slots.tryAcquire('a/y')).toBe(true);
+    expect(slots.count('a/x')).toBe(2);
+    slots.release('a/x');
+    expect(slots.tryAcquire('a/x')).toBe(true);
+    slots.release('a/x');
+    slots.release('a/x');
+    slots.release('a/x');
+    expect(slots.count('a/x')).toBe(0);
+  });
+
+  it('defers for a short, jittered while', () => {
+    expect(deferDelayMs(0)).toBe(200);
+    expect(deferDelayMs(0.999)).toBeLessThan(500);
+  });
+});
+
+describe('attemptHeaders', () => {
+  it('signs timestamp + body with the secret and lets no endpoint header replace ours', () => {
+    const ep = parseEndpoint({ id: 'orders', url: 'https://example.com/h', secret: 'sekrit-0123456789abc', headers: { 'X-Source': 'bus' } });
+    const data = { eventId: 'evt_1', tenant: 'acme', endpoint: 'orders', type: 'order.paid', createdAt: 0, body: '{"a":"ü"}' };
+    const h = attemptHeaders(ep, data, 'sekrit-0123456789abc', 1_700_000_000_999, 3, 'webhook-sender/1.2.3');
+    expect(h).toEqual({
+      'X-Source': 'bus',
+      'Content-Type': 'application/json',
+      'User-Agent': 'webhook-sender/1.2.3',
+      'X-WSS-Timestamp': '1700000000',
+      'X-WSS-Signature': pythonSignature('sekrit-0123456789abc', '1700000000', '{"a":"ü"}'),
+      'X-WSS-Event-Id': 'evt_1',
+      'X-WSS-Event-Type': 'order.paid',
+      'X-WSS-Attempt': '3',
+    });
+  });
+});
+
+describe('attemptLogLine', () => {
+  it('is one line with attempt, outcome, status, ms, reason and a JSON-quoted snippet of at most 1 KB', () => {
+    const err = new DeliveryError('HTTP_STATUS', 'HTTP 500', { permanent: false, status: 500, snippet: `line1\nline2 ${'y'.repeat(2_000)}` });
+    const line = attemptLogLine(2, 'retry', 37, err);
+    expect(line.startsWith('attempt 2: retry · HTTP 500 · 37 ms · HTTP_STATUS: HTTP 500 · response: "line1\\nline2 ')).toBe(true);
+    expect(line).not.toContain('\n');
+    expect((JSON.parse(line.slice(line.indexOf('response: ') + 10)) as string).length).toBe(1_024);
+    expect(attemptLogLine(1, 'failed', 3, new DeliveryError('URL_REFUSED', 'refused: x', { permanent: true }))).toBe('attempt 1: failed · no response · 3 ms · URL_REFUSED: refused: x');
+  });
+});
