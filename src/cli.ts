@@ -7,7 +7,7 @@ import { ConfigError, TenantsValidationError, UsageError, WssError } from './err
 import { createLogger, type Logger } from './log.js';
 import type { RoleName } from './roles.js';
 import { sign } from './sign.js';
-import { ALL_ROLES, startService } from './start.js';
+import { ALL_ROLES, startService, type Service } from './start.js';
 import { ensureRedis } from './embedded-redis.js';
 import { createRedis } from './redis.js';
 import { loadTenantsFile, missingSecretEnvs } from './tenants/load-file.js';
@@ -39,25 +39,31 @@ function parseRoles(values: string[] | undefined): RoleName[] {
 
 async function cmdStart(args: string[], config: Config, log: Logger): Promise<void> {
   const { values } = parseArgs({ args, options: { role: { type: 'string', multiple: true } }, strict: true });
-  const service = await startService(config, parseRoles(values.role), log);
+  const roles = parseRoles(values.role);
+  // Handlers go in before start-up so a SIGTERM during it still ends in a graceful stop.
+  const state: { service?: Service; stopRequested: boolean } = { stopRequested: false };
   let signals = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) {
-      log.warn({ signal: sig }, 'second signal: exiting now');
-      process.exit(1);
-    }
-    log.info({ signal: sig, graceMs: config.shutdownGraceMs }, 'shutting down gracefully');
-    service.stop().then(
+  const stopNow = (svc: Service) =>
+    svc.stop().then(
       () => process.exit(0),
       (err: unknown) => {
         log.error({ err: (err as Error).message }, 'shutdown failed');
         process.exit(1);
       },
     );
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (++signals > 1) {
+      log.warn({ signal: sig }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    log.info({ signal: sig, graceMs: config.shutdownGraceMs }, 'shutting down gracefully');
+    state.stopRequested = true;
+    if (state.service) void stopNow(state.service);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  state.service = await startService(config, roles, log);
+  if (state.stopRequested) void stopNow(state.service);
 }
 
 async function withRegistry<T>(config: Config, log: Logger, fn: (registry: Registry, redis: ReturnType<typeof createRedis>, url: string) => Promise<T>): Promise<T> {

@@ -50,10 +50,9 @@ describe('lifecycle', () => {
     receiver.setHandler(() => ({ status: 200, delayMs: 400 }));
     const svc = spawnWss(['start', '--role', 'bridge', '--role', 'worker'], e);
     await svc.waitForOutput(/webhook-sender started/);
-    for (let i = 0; i < N; i++) {
-      const r = runWss(['publish', '--tenant', 'acme', '--type', 't.x', '--data', `{"n":${i}}`, '--id', `term-${i}`], e);
-      expect(r.status).toBe(0);
-    }
+    // XADD from here: a synchronous `wss publish` would freeze this process and its receiver.
+    const producer = redis.client();
+    for (let i = 0; i < N; i++) await producer.xadd(e.WSS_STREAM!, '*', 'tenant', 'acme', 'type', 't.x', 'data', `{"n":${i}}`, 'id', `term-${i}`);
     // Wait until deliveries are in flight, then stop the process in the middle of them.
     while (receiver.requests.filter((r) => r.path === '/term').length < 5) await new Promise((r) => setTimeout(r, 20));
     expect(await svc.kill('SIGTERM')).toBe(0);
@@ -65,6 +64,7 @@ describe('lifecycle', () => {
     receiver.setHandler(() => ({ status: 200 }));
     const again = spawnWss(['start', '--role', 'bridge', '--role', 'worker'], e);
     try {
+      await again.waitForOutput(/webhook-sender started/);
       const deadline = Date.now() + 30_000;
       while (eventIds('/term').size < N && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       expect(eventIds('/term').size).toBe(N);

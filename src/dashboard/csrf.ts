@@ -29,6 +29,8 @@ export function crossSiteReason(method: string, headers: IncomingHttpHeaders): s
   }
   const host = first(headers.host)?.toLowerCase();
   const origin = first(headers.origin);
+  // Host only, not the scheme: behind a TLS-terminating proxy the browser's https origin
+  // reaches us as plain http.
   if (origin !== undefined) {
     if (origin === 'null') return 'Origin is "null"';
     return hostOf(origin) !== undefined && hostOf(origin) === host ? undefined : 'Origin does not match Host';

@@ -9,7 +9,7 @@ import type { DeliveryQueue } from '../queue.js';
 import { withTimeout } from './timeout.js';
 
 // Fixed label set: BullMQ's own state names, never anything from job data.
-export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'paused', 'completed', 'failed'] as const;
+export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
 
 export interface ScrapeGauges {
   registry: Registry;

@@ -1,0 +1,182 @@
+// The admin API: endpoints registered, changed and removed at run time, test deliveries, and
+// events published to the stream. Secrets are write-only. Everything is validated in full
+// before anything is written, and each write is one MULTI (inside the Registry).
+import { randomUUID } from 'node:crypto';
+import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
+import { TenantsValidationError } from '../errors.js';
+import { envelopeBody, type WssEvent } from '../event.js';
+import { deliveryJobId, deliveryJobOptions, JOB_NAME, type DeliveryJobData } from '../job.js';
+import type { Logger } from '../log.js';
+import { EventRejectedError, publishEvent } from '../producers/publish.js';
+import type { DeliveryQueue } from '../queue.js';
+import type { RoleContext } from '../roles.js';
+import { ID_PATTERN, parseEndpoint, type EndpointConfig } from '../tenants/schema.js';
+import { publicEndpoint } from './public-view.js';
+
+export const TEST_EVENT_TYPE = 'wss.test';
+
+type SecretFields = Pick<EndpointConfig, 'secret' | 'secretEnv'>;
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function badRequest(res: Response, error: string, problems: string[] = [error]): void {
+  res.status(400).json({ error, problems });
+}
+
+function notFound(res: Response, what: string): void {
+  res.status(404).json({ error: `${what} not found` });
+}
+
+/** Route ids are checked like body ids, so a bad one is a 400 naming it, not a 404. */
+function badIds(res: Response, ids: Record<string, string | undefined>): boolean {
+  const problems = Object.entries(ids)
+    .filter(([, v]) => v === undefined || !ID_PATTERN.test(v))
+    .map(([k]) => `${k} id in the URL: must match ^[a-z0-9][a-z0-9_-]{0,62}$`);
+  if (problems.length === 0) return false;
+  badRequest(res, problems.join('; '), problems);
+  return true;
+}
+
+function pickSecret(ep: SecretFields): SecretFields {
+  return ep.secret !== undefined ? { secret: ep.secret } : { secretEnv: ep.secretEnv };
+}
+
+export interface AdminApiDeps {
+  ctx: RoleContext;
+  queue: DeliveryQueue;
+  log: Logger;
+}
+
+export function adminApi({ ctx, queue, log }: AdminApiDeps): Router {
+  const { registry, config } = ctx;
+  const router = Router();
+  router.use(express.json({ limit: '1mb' }));
+
+  const body = (req: Request, res: Response): Record<string, unknown> | undefined => {
+    if (isObject(req.body)) return req.body;
+    badRequest(res, 'the request body must be a JSON object (Content-Type: application/json)');
+    return undefined;
+  };
+
+  router.get('/tenants', async (_req, res) => {
+    const snap = await registry.refresh();
+    const tenants = [...snap.tenants.values()]
+      .map((t) => ({ ...t.meta, endpoints: [...t.endpoints.values()].map((e) => publicEndpoint(e.config)).sort((a, b) => a.id.localeCompare(b.id)) }))
+      .sort((a, b) => a.id.localeCompare(b.id));
+    res.json({ tenants });
+  });
+
+  router.get('/tenants/:tenant/endpoints/:endpoint', async (req, res) => {
+    const { tenant, endpoint } = req.params;
+    if (badIds(res, { tenant, endpoint })) return;
+    const ep = await registry.getEndpointConfig(tenant, endpoint);
+    if (!ep) return notFound(res, `endpoint "${endpoint}" of tenant "${tenant}"`);
+    res.json(publicEndpoint(ep));
+  });
+
+  // A full replacement, except that a body giving neither `secret` nor `secretEnv` keeps the
+  // stored one: operators toggle `enabled` or change a URL without handling the secret again.
+  router.put('/tenants/:tenant/endpoints/:endpoint', async (req, res) => {
+    const { tenant, endpoint } = req.params;
+    if (badIds(res, { tenant, endpoint })) return;
+    const input = body(req, res);
+    if (!input) return;
+    if (input.id !== undefined && input.id !== endpoint) {
+      return badRequest(res, `field "id": must be "${endpoint}" as in the URL, or left out`);
+    }
+    const keepSecret = input.secret === undefined && input.secretEnv === undefined;
+    const existing = await registry.getEndpointConfig(tenant, endpoint);
+    let parsed: EndpointConfig;
+    try {
+      parsed = parseEndpoint({ ...input, id: endpoint, ...(keepSecret && existing ? pickSecret(existing) : {}) });
+    } catch (err) {
+      if (err instanceof TenantsValidationError) return badRequest(res, err.message, [...err.problems]);
+      throw err;
+    }
+    let created = false;
+    const updated = existing
+      ? await registry.updateEndpoint(tenant, endpoint, (cur) => (keepSecret ? { ...parsed, secret: undefined, secretEnv: undefined, ...pickSecret(cur) } : parsed))
+      : undefined;
+    if (!updated) {
+      // New, or deleted since we looked: a body without a secret cannot create one.
+      if (keepSecret && existing) return badRequest(res, 'field "secret": give exactly one of "secret" or "secretEnv" (the endpoint was removed meanwhile)');
+      created = !(await registry.putEndpoint(tenant, parsed));
+    }
+    const stored = (await registry.getEndpointConfig(tenant, endpoint)) ?? parsed;
+    log.info({ tenant, endpoint, created, enabled: stored.enabled }, created ? 'admin: endpoint created' : 'admin: endpoint updated');
+    res.status(created ? 201 : 200).json(publicEndpoint(stored));
+  });
+
+  router.delete('/tenants/:tenant/endpoints/:endpoint', async (req, res) => {
+    const { tenant, endpoint } = req.params;
+    if (badIds(res, { tenant, endpoint })) return;
+    if (!(await registry.deleteEndpoint(tenant, endpoint))) return notFound(res, `endpoint "${endpoint}" of tenant "${tenant}"`);
+    log.info({ tenant, endpoint }, 'admin: endpoint deleted');
+    res.status(204).end();
+  });
+
+  // A `wss.test` event for this one endpoint, enqueued straight to the delivery queue (no
+  // subscription, filter or transform applies): the normal worker signs and sends it.
+  router.post('/tenants/:tenant/endpoints/:endpoint/test', async (req, res) => {
+    const { tenant, endpoint } = req.params;
+    if (badIds(res, { tenant, endpoint })) return;
+    const ep = await registry.getEndpointConfig(tenant, endpoint);
+    if (!ep) return notFound(res, `endpoint "${endpoint}" of tenant "${tenant}"`);
+    if (!ep.enabled) return res.status(409).json({ error: `endpoint "${endpoint}" of tenant "${tenant}" is disabled; enable it first` });
+    const createdAtMs = ctx.now();
+    const event: WssEvent = {
+      id: `test-${randomUUID()}`,
+      tenant,
+      type: TEST_EVENT_TYPE,
+      data: null,
+      dataText: JSON.stringify({ message: 'test event from the webhook-sender admin API', endpoint }),
+      createdAt: new Date(createdAtMs).toISOString(),
+      createdAtMs,
+    };
+    const data: DeliveryJobData = { eventId: event.id, tenant, endpoint, type: event.type, createdAt: createdAtMs, body: envelopeBody(event) };
+    const jobId = deliveryJobId(event.id, tenant, endpoint);
+    await queue.add(JOB_NAME, data, deliveryJobOptions(jobId, ep.retry, { dedupTtlMs: config.dedupTtlMs, keepCompleted: config.keepCompleted }));
+    log.info({ tenant, endpoint, eventId: event.id }, 'admin: test event enqueued');
+    res.status(202).json({ eventId: event.id, jobId });
+  });
+
+  router.post('/events', async (req, res) => {
+    const input = body(req, res);
+    if (!input) return;
+    const { tenant, type, data, id } = input;
+    const problems: string[] = [];
+    if (typeof tenant !== 'string') problems.push('field "tenant": required, a string');
+    if (typeof type !== 'string') problems.push('field "type": required, a string');
+    if (data === undefined) problems.push('field "data": required, any JSON value');
+    if (id !== undefined && typeof id !== 'string') problems.push('field "id": must be a string');
+    const unknown = Object.keys(input).filter((k) => !['tenant', 'type', 'data', 'id'].includes(k));
+    for (const k of unknown) problems.push(`field "${k}": unknown field`);
+    if (problems.length > 0) return badRequest(res, problems.join('; '), problems);
+    let entryId: string;
+    try {
+      const snap = await registry.refresh();
+      if (!snap.tenants.has(tenant as string)) {
+        // Same check the bridge makes; refused here so the caller learns at once.
+        if (ID_PATTERN.test(tenant as string)) return notFound(res, `tenant "${String(tenant)}"`);
+      }
+      entryId = await publishEvent(ctx.redis, config.stream, { tenant: tenant as string, type: type as string, data, id: id as string | undefined });
+    } catch (err) {
+      if (err instanceof EventRejectedError) return badRequest(res, err.message);
+      throw err;
+    }
+    res.status(202).json({ entryId });
+  });
+
+  router.use((_req, res) => notFound(res, 'route'));
+  const onError: ErrorRequestHandler = (err: unknown, _req, res, _next) => {
+    const e = err as { type?: string; status?: number; message?: string };
+    if (e.type === 'entity.parse.failed') return badRequest(res, 'the request body is not valid JSON');
+    if (e.type === 'entity.too.large') return res.status(413).json({ error: 'the request body is larger than 1 MB' });
+    log.error({ err: e.message }, 'admin API: request failed');
+    res.status(500).json({ error: 'internal error (see the server log)' });
+  };
+  router.use(onError);
+  return router;
+}

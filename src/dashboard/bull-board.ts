@@ -1,0 +1,89 @@
+// Bull Board over the delivery queue. Job cards are titled "tenant/endpoint · type · event id"
+// and show the job data in a fixed order with the body exactly as it is sent. Attempts,
+// failedReason, the worker's per-attempt job.log lines and the return value show natively.
+// Retry one / retry all failed go through BullMQ's job.retry; the worker signs every attempt
+// afresh, so a retried delivery carries a new timestamp and signature.
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import type { BeforeHook, QueueAdapterOptions, QueueJobJson } from '@bull-board/api/typings/app';
+import { ExpressAdapter } from '@bull-board/express';
+import type { Router } from 'express';
+import type { DeliveryJobData } from '../job.js';
+import type { DeliveryQueue } from '../queue.js';
+
+export const BOARD_PATH = '/admin/queues';
+
+// Refused even to an authenticated operator: adding or editing a job would get an arbitrary
+// body signed with a tenant's secret outside the event path (events go through POST
+// /api/events), and emptying or obliterating the queue silently drops deliveries. Cleaning
+// failed jobs, pausing and promoting stay available.
+export const REFUSED_BOARD_ROUTES: ReadonlyArray<{ method: string; route: string; why: string }> = [
+  { method: 'post', route: '/api/queues/:queueName/add', why: 'jobs are created from events (POST /api/events), never by hand' },
+  { method: 'patch', route: '/api/queues/:queueName/:jobId/update-data', why: 'a delivery body is sent as the event produced it' },
+  { method: 'put', route: '/api/queues/:queueName/empty', why: 'emptying the queue would drop deliveries' },
+  { method: 'put', route: '/api/queues/:queueName/obliterate', why: 'obliterating the queue would drop deliveries and their history' },
+];
+
+// Bull Board's allowCompletedRetries only hides the buttons; the routes must refuse too.
+const COMPLETED_RETRY = 'retrying a completed job would re-send a delivery the receiver already accepted';
+
+export const refuseDangerousRoutes: BeforeHook = async ({ method, route, request }) => {
+  const refused = REFUSED_BOARD_ROUTES.find((r) => r.method === method && r.route === route);
+  if (refused) return { allow: false, status: 403, message: `not allowed in webhook-sender: ${refused.why}` };
+  if (method !== 'put') return undefined;
+  const params = request.params as Record<string, string | undefined>;
+  if (route === '/api/queues/:queueName/retry/:queueStatus' && params.queueStatus === 'completed') {
+    return { allow: false, status: 403, message: `not allowed in webhook-sender: ${COMPLETED_RETRY}` };
+  }
+  if (route === '/api/queues/:queueName/:jobId/retry' && params.queueName !== undefined && params.jobId !== undefined) {
+    const job = await request.queues.get(params.queueName)?.getJob(params.jobId);
+    if (job && (await job.getState()) === 'completed') return { allow: false, status: 403, message: `not allowed in webhook-sender: ${COMPLETED_RETRY}` };
+  }
+  return undefined;
+};
+
+function isDeliveryData(d: unknown): d is DeliveryJobData {
+  return d !== null && typeof d === 'object' && typeof (d as DeliveryJobData).tenant === 'string' && typeof (d as DeliveryJobData).endpoint === 'string';
+}
+
+export function jobTitle(job: Pick<QueueJobJson, 'data' | 'name'>): string {
+  const d: unknown = job.data;
+  return isDeliveryData(d) ? `${d.tenant}/${d.endpoint} · ${d.type} · ${d.eventId}` : job.name;
+}
+
+/** The job data as the dashboard shows it: ids first, a readable time, the body untouched. */
+export function jobDataView(data: unknown): unknown {
+  if (!isDeliveryData(data)) return data;
+  return {
+    tenant: data.tenant,
+    endpoint: data.endpoint,
+    eventId: data.eventId,
+    type: data.type,
+    createdAt: Number.isFinite(data.createdAt) ? new Date(data.createdAt).toISOString() : data.createdAt,
+    body: data.body,
+  };
+}
+
+export function bullBoardRouter(queue: DeliveryQueue, prefix: string): Router {
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath(BOARD_PATH);
+  const options: Partial<QueueAdapterOptions> & { allowCompletedRetries: boolean } = {
+    displayName: 'Webhook deliveries',
+    description: `One job per event and endpoint (BullMQ prefix "${prefix}"). Delayed = scheduled retries, failed = gave up: retry them here.`,
+    allowRetries: true,
+    // Retrying a completed job would re-send a delivery the receiver already accepted.
+    allowCompletedRetries: false,
+  };
+  const adapter = new BullMQAdapter(queue, options);
+  adapter.setFormatter('name', (job: QueueJobJson) => jobTitle(job));
+  adapter.setFormatter('data', jobDataView);
+  createBullBoard({
+    queues: [adapter],
+    serverAdapter,
+    options: {
+      uiConfig: { boardTitle: 'webhook-sender', hideDocsLink: true },
+      handlerHooks: { before: refuseDangerousRoutes },
+    },
+  });
+  return serverAdapter.getRouter() as Router;
+}

@@ -1,0 +1,30 @@
+// What the admin API may show of an endpoint: everything but the secret's value.
+import type { EndpointConfig } from '../tenants/schema.js';
+
+export type PublicEndpoint = Omit<EndpointConfig, 'secret'> & { secretSet: boolean };
+
+// Endpoint headers may carry a receiver's API token: show that such a header is set, not its value.
+const SENSITIVE_HEADER = /auth|token|key|secret|cookie|pass|signature|credential/i;
+export const HIDDEN = '[hidden]';
+
+export function publicHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, SENSITIVE_HEADER.test(k) ? HIDDEN : v]));
+}
+
+export function publicEndpoint(ep: EndpointConfig): PublicEndpoint {
+  // Built field by field rather than by deleting `secret`, so a field added to the schema
+  // later is shown only once someone decides it is safe to show.
+  return {
+    id: ep.id,
+    url: ep.url,
+    secretSet: ep.secret !== undefined || ep.secretEnv !== undefined,
+    ...(ep.secretEnv !== undefined ? { secretEnv: ep.secretEnv } : {}),
+    events: ep.events,
+    ...(ep.filter !== undefined ? { filter: ep.filter } : {}),
+    ...(ep.transform !== undefined ? { transform: ep.transform } : {}),
+    headers: publicHeaders(ep.headers),
+    timeoutMs: ep.timeoutMs,
+    retry: ep.retry,
+    enabled: ep.enabled,
+  };
+}
