@@ -10,7 +10,10 @@ import { ALL_ROLES, startService } from '../start.js';
 import { loadTenantsFile } from '../tenants/load-file.js';
 import { startDemoReceiver } from './receiver.js';
 
-const RECEIVER_PORT = 4000;
+// The example tenants file points at 127.0.0.1:4000; --receiver-port moves the receiver and
+// rewrites those URLs (the test suite uses a free port).
+const portArg = process.argv.indexOf('--receiver-port');
+const RECEIVER_PORT = portArg > 0 ? Number(process.argv[portArg + 1]) : 4000;
 const GLOBEX_SECRET = 'globex-demo-secret-0123456789';
 const tenantsFile = fileURLToPath(new URL('../../examples/tenants.json', import.meta.url));
 const once = process.argv.includes('--once');
@@ -21,7 +24,6 @@ process.env.GLOBEX_WEBHOOK_SECRET ??= GLOBEX_SECRET;
 
 const password = process.env.WSS_DASHBOARD_PASSWORD || randomBytes(9).toString('base64url');
 const config = configWith({
-  TENANTS_FILE: tenantsFile,
   // The demo's receiver is on 127.0.0.1; real deployments keep the SSRF guard on.
   WSS_ALLOW_PRIVATE_URLS: 'true',
   WSS_DASHBOARD_PASSWORD: password,
@@ -34,8 +36,10 @@ const file = await loadTenantsFile(tenantsFile);
 const secrets = new Map<string, string>();
 for (const t of file.tenants) {
   for (const ep of t.endpoints) {
-    const secret = ep.secret ?? process.env[ep.secretEnv ?? ''] ?? '';
-    secrets.set(new URL(ep.url).pathname, secret);
+    const url = new URL(ep.url);
+    url.port = String(RECEIVER_PORT);
+    ep.url = url.toString();
+    secrets.set(url.pathname, ep.secret ?? process.env[ep.secretEnv ?? ''] ?? '');
   }
 }
 
@@ -64,6 +68,8 @@ const receiver = await startDemoReceiver({
 say(`demo: receiver on http://127.0.0.1:${RECEIVER_PORT} verifies X-WSS-Signature with verifySignature (src/verify)`);
 
 const service = await startService(config, ALL_ROLES, log);
+await service.ctx.registry.seed(file, { replace: false });
+say(`demo: seeded ${tenantsFile}`);
 const dashboard = service.roles.find((r) => r.name === 'dashboard') as { url?: string } | undefined;
 say(`demo: dashboard ${dashboard?.url ?? `http://127.0.0.1:${config.port}`}/admin/queues  user: ${config.dashboardUser}  password: ${password}`);
 
