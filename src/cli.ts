@@ -43,14 +43,20 @@ async function cmdStart(args: string[], config: Config, log: Logger): Promise<vo
   // Handlers go in before start-up so a SIGTERM during it still ends in a graceful stop.
   const state: { service?: Service; stopRequested: boolean } = { stopRequested: false };
   let signals = 0;
-  const stopNow = (svc: Service) =>
-    svc.stop().then(
+  const stopNow = (svc: Service) => {
+    // A last resort if something ignores the grace period (e.g. a hung socket).
+    setTimeout(() => {
+      log.error('shutdown took too long: exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs + 15_000).unref();
+    return svc.stop().then(
       () => process.exit(0),
       (err: unknown) => {
         log.error({ err: (err as Error).message }, 'shutdown failed');
         process.exit(1);
       },
     );
+  };
   const onSignal = (sig: NodeJS.Signals) => {
     if (++signals > 1) {
       log.warn({ signal: sig }, 'second signal: exiting now');

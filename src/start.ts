@@ -11,7 +11,6 @@ import { Registry } from './tenants/registry.js';
 import { readSecretEnv } from './config.js';
 
 export const ALL_ROLES: readonly RoleName[] = ['bridge', 'worker', 'dashboard'];
-const STOP_ORDER: readonly RoleName[] = ['bridge', 'worker', 'dashboard'];
 
 export interface Service {
   ctx: RoleContext;
@@ -55,27 +54,28 @@ export async function startService(baseConfig: Config, roleNames: readonly RoleN
   log.info({ roles: [...wanted], redis: redactUrl(config.redisUrl), stream: config.stream, prefix: config.prefix }, 'webhook-sender started');
 
   let stopping: Promise<void> | undefined;
+  const stopRole = async (r: RunningRole) => {
+    try {
+      await r.stop();
+    } catch (err) {
+      log.error({ role: r.name, err: (err as Error).message }, 'role did not stop cleanly');
+    }
+  };
   const stop = () =>
     (stopping ??= (async () => {
-      const order = [...roles].sort((a, b) => rank(a) - rank(b));
-      for (const r of order) {
-        try {
-          await r.stop();
-        } catch (err) {
-          log.error({ role: r.name, err: (err as Error).message }, 'role did not stop cleanly');
-        }
-      }
+      // Bridge and worker wind down side by side (each bounded by the grace period): the
+      // bridge acks what it enqueued while workers finish what they hold. HTTP goes last.
+      const [work, rest] = [roles.filter((r) => r.name === 'bridge' || r.name === 'worker'), roles.filter((r) => r.name !== 'bridge' && r.name !== 'worker')];
+      await Promise.all(work.map(stopRole));
+      await Promise.all(rest.map(stopRole));
       registry.stop();
-      await redis.quit().catch(() => redis.disconnect());
+      // QUIT would wait forever for a Redis that is down.
+      const quit = redis.quit().catch(() => undefined);
+      if ((await Promise.race([quit.then(() => true), new Promise((r) => setTimeout(r, 1_000, false))])) !== true) redis.disconnect();
       await target.stop?.();
       log.info('webhook-sender stopped');
     })());
   return { ctx, roles, stop };
-}
-
-function rank(r: RunningRole): number {
-  const i = (STOP_ORDER as readonly string[]).indexOf(r.name);
-  return i === -1 ? STOP_ORDER.length : i;
 }
 
 export function redactUrl(url: string): string {
