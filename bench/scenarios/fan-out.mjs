@@ -1,0 +1,78 @@
+// One event to many endpoints: the bridge alone first (how fast it turns entries into jobs),
+// then the worker drains what it enqueued (deliveries/s over 100 origins).
+import { waitUntil } from '../lib/env.mjs';
+import { assertAlive, groupProgress, loadStream, paddedData, QUEUE, PREFIX, wallNow, waitForDeliveries, writeTenantsFile } from '../lib/service.mjs';
+import { ratePerSec, round } from '../lib/stats.mjs';
+import { startPipeline, stopAll } from './pipeline.mjs';
+
+const ENQUEUE_TARGET = 20_000;
+
+/** Samples the group until every entry is acknowledged; the span from the first read to the last ack. */
+export async function watchBridge(ctx, entries, bridge, timeoutMs) {
+  let firstReadAt;
+  let doneAt;
+  await waitUntil(
+    async () => {
+      assertAlive(bridge);
+      const g = await groupProgress(ctx.redis.client);
+      const now = wallNow();
+      if (g.read > 0) firstReadAt ??= now;
+      if (g.acked >= entries) doneAt = now;
+      return doneAt !== undefined;
+    },
+    { timeoutMs, everyMs: 10, what: `the bridge to acknowledge ${entries} entries` },
+  );
+  return { firstReadAt, doneAt, seconds: (doneAt - firstReadAt) / 1000 };
+}
+
+export async function queuedJobs(redis) {
+  const [wait, prioritized, delayed] = await Promise.all([redis.llen(`${PREFIX}:${QUEUE}:wait`), redis.zcard(`${PREFIX}:${QUEUE}:prioritized`), redis.zcard(`${PREFIX}:${QUEUE}:delayed`)]);
+  return wait + prioritized + delayed;
+}
+
+export async function fanOut(ctx) {
+  const events = ctx.quick ? 200 : 1_000;
+  const endpoints = 100;
+  const total = events * endpoints;
+  const ports = await ctx.receiver.listen('fan', endpoints);
+  const tenantsFile = writeTenantsFile(ctx.runDir, 'fan-out', [
+    { id: 'fan', endpoints: ports.map((port, i) => ({ id: `ep${String(i).padStart(3, '0')}`, url: `http://127.0.0.1:${port}/hook` })) },
+  ]);
+  await loadStream(ctx.redis.client, events, (i) => ({ tenant: 'fan', type: 'order.updated', data: paddedData(i) }));
+
+  const [bridge] = await startPipeline(ctx, 'fan-out', tenantsFile, ['bridge']);
+  let enqueue;
+  try {
+    enqueue = await watchBridge(ctx, events, bridge, 120_000);
+  } catch (err) {
+    await stopAll([bridge]);
+    throw err;
+  }
+  const queued = await queuedJobs(ctx.redis.client);
+  const bridgeStopped = await bridge.stop();
+  const enqueuePerSec = queued / enqueue.seconds;
+
+  ctx.log(`bridge enqueued ${queued} jobs in ${enqueue.seconds.toFixed(2)} s; draining with one worker`);
+  const [worker] = await startPipeline(ctx, 'fan-out', tenantsFile, ['worker']);
+  const got = await waitForDeliveries(ctx.receiver, 'fan', total, { timeoutMs: ctx.quick ? 60_000 : 120_000, procs: [worker] });
+  const workerStopped = await worker.stop();
+  const perSec = ratePerSec(got.distinct, got.firstAt, got.lastAt);
+  return {
+    data: {
+      events,
+      endpoints,
+      jobs: queued,
+      enqueueSeconds: round(enqueue.seconds, 3),
+      enqueueJobsPerSec: round(enqueuePerSec),
+      delivered: got.distinct,
+      timedOut: got.timedOut,
+      deliveriesPerSec: round(perSec),
+      bridge: { cpuSeconds: round(bridgeStopped.cpuSeconds, 2), peakRssMb: round(bridgeStopped.memory?.peakRssMb, 1) },
+      worker: { cpuSeconds: round(workerStopped.cpuSeconds, 2), peakRssMb: round(workerStopped.memory?.peakRssMb, 1) },
+    },
+    rows: [
+      { metric: `bridge enqueue jobs/s (${events} events × ${endpoints} endpoints = ${queued} jobs, bridge alone)`, value: enqueuePerSec, target: `≥ ${ENQUEUE_TARGET.toLocaleString('en-US')}/s`, pass: enqueuePerSec >= ENQUEUE_TARGET && queued === total },
+      { metric: `deliveries/s draining them, 1 worker, ${endpoints} origins (${got.distinct} of ${total}${got.timedOut ? ', TIMED OUT' : ''})`, value: perSec },
+    ],
+  };
+}

@@ -1,0 +1,120 @@
+// The whole pipeline as deployed: events in the stream → one bridge process → BullMQ → one
+// worker process → the receiver. Throughput from a pre-loaded stream; latency at a steady rate.
+import { cpuSeconds, redisClient, waitUntil } from '../lib/env.mjs';
+import { assertAlive, groupProgress, loadStream, paddedData, publishPaced, spawnRole, waitForDeliveries, writeTenantsFile } from '../lib/service.mjs';
+import { latencySummary, ratePerSec, round } from '../lib/stats.mjs';
+
+const TARGET_ABS = 4_000;
+const LATENCY_P99_MS = 25;
+
+/** Starts bridge + worker for `scenario` against one endpoint; returns the processes. */
+export async function startPipeline(ctx, scenario, tenantsFile, roles = ['bridge', 'worker'], env = {}) {
+  return roles.map((role) =>
+    spawnRole(role, { redisUrl: ctx.redis.url, tenantsFile, logDir: ctx.runDir, scenario, profileDir: ctx.profile.has(role) ? ctx.profileDir : undefined, env: { ...ctx.childEnv, ...env } }),
+  );
+}
+
+export async function stopAll(procs) {
+  const out = {};
+  for (const p of procs) out[p.role] = await p.stop();
+  return out;
+}
+
+function processCost(stopped, redisCpu, receiverCpu, deliveries) {
+  const per1k = (s) => round((s * 1000) / deliveries, 3);
+  const out = {};
+  for (const [role, s] of Object.entries(stopped)) out[role] = { cpuSeconds: round(s.cpuSeconds, 2), cpuSecondsPer1k: per1k(s.cpuSeconds), peakRssMb: round(s.memory?.peakRssMb ?? NaN, 1) };
+  out.redis = { cpuSeconds: round(redisCpu, 2), cpuSecondsPer1k: per1k(redisCpu) };
+  out.receiver = { cpuSeconds: round(receiverCpu, 2) };
+  return out;
+}
+
+export async function pipelineThroughput(ctx) {
+  const n = ctx.quick ? 5_000 : 50_000;
+  const [port] = await ctx.receiver.listen('pipe');
+  const tenantsFile = writeTenantsFile(ctx.runDir, 'throughput', [{ id: 'bench', endpoints: [{ id: 'ep1', url: `http://127.0.0.1:${port}/hook` }] }]);
+  ctx.log(`loading ${n} events`);
+  await loadStream(ctx.redis.client, n, (i) => ({ tenant: 'bench', type: 'order.updated', data: paddedData(i) }));
+
+  const redisCpu0 = cpuSeconds(ctx.redis.pid);
+  const receiverCpu0 = cpuSeconds(ctx.receiver.pid);
+  const procs = await startPipeline(ctx, 'throughput', tenantsFile);
+  // When the bridge has enqueued everything (all entries acknowledged).
+  let bridgeDoneAt;
+  const watch = setInterval(async () => {
+    if (bridgeDoneAt) return;
+    const g = await groupProgress(ctx.redis.client);
+    if (g.acked >= n) bridgeDoneAt = performance.timeOrigin + performance.now();
+  }, 50);
+  let got;
+  try {
+    got = await waitForDeliveries(ctx.receiver, 'pipe', n, { timeoutMs: ctx.quick ? 60_000 : 180_000, procs });
+  } finally {
+    clearInterval(watch);
+  }
+  const redisCpu = cpuSeconds(ctx.redis.pid) - redisCpu0;
+  const receiverCpu = cpuSeconds(ctx.receiver.pid) - receiverCpu0;
+  const stopped = await stopAll(procs);
+
+  const perSec = ratePerSec(got.distinct, got.firstAt, got.lastAt);
+  const ceiling = Math.min(ctx.ceilings.http ?? NaN, ctx.ceilings.queue ?? NaN);
+  const ratio = perSec / ceiling;
+  const cost = processCost(stopped, redisCpu, receiverCpu, got.distinct);
+  const rows = [
+    { metric: `deliveries/s first→last (${got.distinct} of ${n}${got.timedOut ? ', TIMED OUT' : ''}, 1 endpoint)`, value: perSec, target: `≥ ${TARGET_ABS.toLocaleString('en-US')}/s`, pass: perSec >= TARGET_ABS && !got.timedOut },
+    Number.isFinite(ratio)
+      ? { metric: `ratio to min(ceilings) = ${Math.round(ceiling).toLocaleString('en-US')}/s`, value: ratio, digits: 2, target: '≥ 0.5', pass: ratio >= 0.5 }
+      : { metric: 'ratio to min(ceilings)', value: 'n/a (run with http-ceiling and queue-ceiling)' },
+    { metric: 'CPU s per 1k deliveries: worker / bridge / redis', value: `${cost.worker.cpuSecondsPer1k} / ${cost.bridge.cpuSecondsPer1k} / ${cost.redis.cpuSecondsPer1k}` },
+    { metric: 'peak RSS MB: worker / bridge', value: `${cost.worker.peakRssMb} / ${cost.bridge.peakRssMb}` },
+  ];
+  const bridgeSeconds = bridgeDoneAt && got.firstAt ? (bridgeDoneAt - got.firstAt) / 1000 : undefined;
+  return {
+    data: { events: n, delivered: got.distinct, requests: got.requests, duplicates: got.requests - got.distinct, timedOut: got.timedOut, deliveriesPerSec: round(perSec), ceiling: round(ceiling), ratio: round(ratio, 3), bridgeDoneAfterFirstDeliverySec: round(bridgeSeconds, 2), cost },
+    rows,
+  };
+}
+
+export async function pipelineLatency(ctx) {
+  const rate = 1_000;
+  const durationMs = ctx.quick ? 5_000 : 30_000;
+  const [port] = await ctx.receiver.listen('latency');
+  const tenantsFile = writeTenantsFile(ctx.runDir, 'latency', [{ id: 'bench', endpoints: [{ id: 'ep1', url: `http://127.0.0.1:${port}/hook` }] }]);
+  const procs = await startPipeline(ctx, 'latency', tenantsFile);
+  const publisher = redisClient(ctx.redis.url);
+  try {
+    await warmUp(ctx, publisher, 'latency', procs, (i) => ({ tenant: 'bench', type: 'order.updated', data: paddedData(i), id: `W-${i}` }));
+    ctx.log(`publishing ${rate}/s for ${durationMs / 1000} s`);
+    const sent = await publishPaced(publisher, { ratePerSec: rate, durationMs, fieldsFor: (i, id) => ({ tenant: 'bench', type: 'order.updated', data: paddedData(i), id }) });
+    const got = await waitForDeliveries(ctx.receiver, 'latency', sent, { timeoutMs: 20_000, procs });
+    const lat = latencySummary((await ctx.receiver.stats(true))['latency']?.latencies ?? []);
+    const stopped = await stopAll(procs);
+    return {
+      data: { ratePerSec: rate, durationMs, sent, delivered: got.distinct, latencyMs: mapRound(lat, 2), peakRssMb: { worker: stopped.worker.memory?.peakRssMb, bridge: stopped.bridge.memory?.peakRssMb } },
+      rows: [
+        { metric: `XADD→receiver ms at ${rate}/s for ${durationMs / 1000} s: p50 / p95 / max`, value: `${lat.p50.toFixed(1)} / ${lat.p95.toFixed(1)} / ${lat.max.toFixed(1)}` },
+        { metric: `p99 ms (${got.distinct} of ${sent} delivered)`, value: lat.p99, digits: 1, target: `≤ ${LATENCY_P99_MS} ms`, pass: lat.p99 <= LATENCY_P99_MS && got.distinct >= sent },
+      ],
+    };
+  } finally {
+    publisher.disconnect();
+    await stopAll(procs.filter((p) => !p.exited()));
+  }
+}
+
+export function mapRound(obj, digits) {
+  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, round(v, digits)]));
+}
+
+/** Sends a few events until they arrive: both processes are up, connected, JIT warm. */
+export async function warmUp(ctx, publisher, label, procs, fieldsFor, count = 200) {
+  await loadStream(publisher, count, fieldsFor);
+  await waitUntil(
+    async () => {
+      assertAlive(...procs);
+      return ((await ctx.receiver.stats())[label]?.distinct ?? 0) >= count;
+    },
+    { timeoutMs: 30_000, everyMs: 50, what: `${count} warm-up deliveries under "${label}"` },
+  );
+  await ctx.receiver.reset();
+}

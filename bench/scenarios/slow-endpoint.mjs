@@ -1,0 +1,72 @@
+// Isolation between endpoints: 8 fast endpoints beside one that answers after 5 s and one that
+// refuses connections, 1,000 events/s spread evenly over the 10. The fast endpoints' latency is
+// compared with the same schedule when the two bad endpoints do not exist (their events are
+// then unrouted: same stream load, same bridge work, no jobs).
+import { freePort, redisClient } from '../lib/env.mjs';
+import { publishPaced, paddedData, waitForDeliveries, writeTenantsFile } from '../lib/service.mjs';
+import { latencySummary, round } from '../lib/stats.mjs';
+import { queuedJobs } from './fan-out.mjs';
+import { mapRound, startPipeline, stopAll, warmUp } from './pipeline.mjs';
+
+const FAST = 8;
+const SLOW_DELAY_MS = 5_000;
+
+async function phase(ctx, name, tenantsFile, durationMs, rate) {
+  await ctx.redis.client.flushall();
+  await ctx.receiver.reset();
+  const procs = await startPipeline(ctx, `slow-endpoint-${name}`, tenantsFile);
+  const publisher = redisClient(ctx.redis.url);
+  try {
+    const fields = (i, id) => ({ tenant: 'mixed', type: `t.${i % (FAST + 2)}`, data: paddedData(i), id });
+    await warmUp(ctx, publisher, 'fast', procs, (i) => ({ tenant: 'mixed', type: `t.${i % FAST}`, data: paddedData(i), id: `W-${i}` }));
+    ctx.log(`${name}: publishing ${rate}/s for ${durationMs / 1000} s over ${FAST + 2} event types`);
+    const sent = await publishPaced(publisher, { ratePerSec: rate, durationMs, fieldsFor: fields });
+    let fastSent = 0;
+    for (let i = 0; i < sent; i++) if (i % (FAST + 2) < FAST) fastSent++;
+    const got = await waitForDeliveries(ctx.receiver, 'fast', fastSent, { timeoutMs: 20_000, procs });
+    const all = await ctx.receiver.stats(true);
+    const backlog = await queuedJobs(ctx.redis.client);
+    const stopped = await stopAll(procs);
+    return {
+      sent,
+      fastSent,
+      fastDelivered: got.distinct,
+      slowDelivered: all['slow']?.distinct ?? 0,
+      queuedAtEnd: backlog,
+      fast: mapRound(latencySummary(all['fast']?.latencies ?? []), 2),
+      workerCpuSeconds: round(stopped.worker.cpuSeconds, 2),
+    };
+  } finally {
+    publisher.disconnect();
+    await stopAll(procs.filter((p) => !p.exited()));
+  }
+}
+
+export async function slowEndpoint(ctx) {
+  const rate = 1_000;
+  const durationMs = ctx.quick ? 5_000 : 30_000;
+  const fastPorts = await ctx.receiver.listen('fast', FAST);
+  const [slowPort] = await ctx.receiver.listen('slow', 1, SLOW_DELAY_MS);
+  const closedPort = await freePort();
+  const fast = fastPorts.map((port, i) => ({ id: `fast${i}`, url: `http://127.0.0.1:${port}/hook`, events: [`t.${i}`] }));
+  const bad = [
+    { id: 'slow', url: `http://127.0.0.1:${slowPort}/hook`, events: [`t.${FAST}`] },
+    { id: 'refused', url: `http://127.0.0.1:${closedPort}/hook`, events: [`t.${FAST + 1}`] },
+  ];
+  const baselineFile = writeTenantsFile(ctx.runDir, 'slow-baseline', [{ id: 'mixed', endpoints: fast }]);
+  const mixedFile = writeTenantsFile(ctx.runDir, 'slow-mixed', [{ id: 'mixed', endpoints: [...fast, ...bad] }]);
+
+  const baseline = await phase(ctx, 'baseline', baselineFile, durationMs, rate);
+  const mixed = await phase(ctx, 'with-slow', mixedFile, durationMs, rate);
+  const ratio = mixed.fast.p99 / baseline.fast.p99;
+  const complete = mixed.fastDelivered >= mixed.fastSent && baseline.fastDelivered >= baseline.fastSent;
+  return {
+    data: { ratePerSec: rate, durationMs, slowDelayMs: SLOW_DELAY_MS, baseline, withSlow: mixed, p99Ratio: round(ratio, 2) },
+    rows: [
+      { metric: 'fast endpoints p50 / p95 / max ms: without → with slow+refused', value: `${baseline.fast.p50} / ${baseline.fast.p95} / ${baseline.fast.max} → ${mixed.fast.p50} / ${mixed.fast.p95} / ${mixed.fast.max}` },
+      { metric: `fast endpoints p99 ms: without → with (${mixed.fastDelivered} of ${mixed.fastSent} delivered)`, value: `${baseline.fast.p99} → ${mixed.fast.p99}` },
+      { metric: 'p99 ratio with / without', value: ratio, digits: 2, target: '≤ 2.0', pass: ratio <= 2 && complete },
+      { metric: 'jobs still queued at the end (slow/refused backlog)', value: mixed.queuedAtEnd },
+    ],
+  };
+}
