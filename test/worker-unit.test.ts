@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DeliveryError } from '../src/errors.js';
 import { parseEndpoint } from '../src/tenants/schema.js';
 import { attemptHeaders } from '../src/workers/deliver.js';
-import { deferDelayMs, EndpointSlots } from '../src/workers/endpoint-slots.js';
+import { EndpointSlots, type SlotOptions } from '../src/workers/endpoint-slots.js';
 import { attemptLogLine, wssBackoffStrategy } from '../src/workers/worker.js';
 import { pythonSignature } from './fixtures/worker-harness.js';
 
@@ -32,24 +32,60 @@ describe('wssBackoffStrategy', () => {
 });
 
 describe('EndpointSlots', () => {
-  it('caps in-flight per key and frees on release', () => {
-    const slots = new EndpointSlots(2);
-    expect(slots.tryAcquire('a/x')).toBe(true);
-    expect(slots.tryAcquire('a/x')).toBe(true);
-    expect(slots.tryAcquire('a/x')).toBe(false);
-    expect(slots.tryAcquire('a/y')).toBe(true);
+  // A hand-driven clock: the slots see only the time the test sets.
+  const make = (cap: number, over: Partial<SlotOptions> = {}) => {
+    const clock = { t: 1_000 };
+    const slots = new EndpointSlots({ cap, maxWaitMs: 250, minDeferMs: 200, maxDeferMs: 120_000, now: () => clock.t, random: () => 0, ...over });
+    return { slots, clock };
+  };
+
+  it('caps in-flight per endpoint and frees on release', () => {
+    const { slots } = make(2);
+    expect(slots.acquire('a/x')).toBe(true);
+    expect(slots.acquire('a/x')).toBe(true);
+    expect(slots.acquire('a/y')).toBe(true);
     expect(slots.count('a/x')).toBe(2);
-    slots.release('a/x');
-    expect(slots.tryAcquire('a/x')).toBe(true);
-    slots.release('a/x');
-    slots.release('a/x');
-    slots.release('a/x');
+    slots.release('a/x', 0);
+    expect(slots.count('a/x')).toBe(1);
+    slots.release('a/x', 0);
+    slots.release('a/x', 0);
     expect(slots.count('a/x')).toBe(0);
   });
 
-  it('defers for a short, jittered while', () => {
-    expect(deferDelayMs(0)).toBe(200);
-    expect(deferDelayMs(0.999)).toBeLessThan(500);
+  it('lets a job over the cap of a fast endpoint wait in-process for the next free slot', async () => {
+    const { slots } = make(1);
+    expect(slots.acquire('a/x')).toBe(true);
+    slots.release('a/x', 2); // service time 2 ms
+    expect(slots.acquire('a/x')).toBe(true);
+    const waiting = slots.acquire('a/x');
+    expect(waiting).toBeInstanceOf(Promise);
+    slots.release('a/x', 2);
+    expect(await waiting).toBe(true);
+    expect(slots.count('a/x')).toBe(1);
+  });
+
+  it('defers jobs of a slow endpoint along a line spaced by service time / cap, up to the horizon', () => {
+    const { slots, clock } = make(2, { maxDeferMs: 10_000 });
+    expect(slots.acquire('a/slow')).toBe(true);
+    expect(slots.acquire('a/slow')).toBe(true);
+    clock.t += 4_000; // both requests in flight for 4 s: service time ≥ 4 s, spacing 2 s
+    expect(slots.acquire('a/slow')).toBe(2_000);
+    expect(slots.acquire('a/slow')).toBe(4_000);
+    expect(slots.acquire('a/slow')).toBe(6_000);
+    expect(slots.acquire('a/slow')).toBe(8_000);
+    expect(slots.acquire('a/slow')).toBe(10_000);
+    expect(slots.acquire('a/slow')).toBe(10_000);
+    // Another endpoint is not affected.
+    expect(slots.acquire('b/fast')).toBe(true);
+  });
+
+  it('never defers for less than minDeferMs and adds at most 10 % jitter', () => {
+    const { slots, clock } = make(1, { random: () => 0.999 });
+    expect(slots.acquire('a/x')).toBe(true);
+    clock.t += 300; // in flight 300 ms: a wait of 300 ms > maxWaitMs
+    const d = slots.acquire('a/x') as number;
+    expect(d).toBeGreaterThanOrEqual(300);
+    expect(d).toBeLessThanOrEqual(330);
   });
 });
 

@@ -7,7 +7,7 @@ import type { RoleContext, RunningRole } from '../roles.js';
 import { healthRouter, redisReadiness } from './health.js';
 import { listen } from './listen.js';
 import { createScrapeGauges } from './scrape-gauges.js';
-import { securityHeaders } from './server.js';
+import { securityHeaders } from './security-headers.js';
 
 export interface HealthServerOptions {
   /** Every role in this process (this server included is fine: it leaves itself out). */

@@ -1,7 +1,7 @@
 // The dashboard role: Bull Board, the admin API, health and metrics on one port (PORT).
 //   /healthz /readyz /metrics      unauthenticated (see health.ts)
 //   /admin/queues/*  /api/*        basic auth + same-origin check on writes
-import express, { type Express } from 'express';
+import express from 'express';
 import type { Server } from 'node:http';
 import { createDeliveryQueue } from '../queue.js';
 import type { RoleContext, RunningRole } from '../roles.js';
@@ -29,19 +29,8 @@ export interface RunningDashboard extends RunningRole {
   credentials: Credentials;
 }
 
-/** Headers every response carries; frame-ancestors stops a page from framing the Retry buttons. */
-export function securityHeaders(app: Express): void {
-  app.disable('x-powered-by');
-  app.use((_req, res, next) => {
-    res.set({
-      'X-Frame-Options': 'DENY',
-      'Content-Security-Policy': "frame-ancestors 'none'",
-      'X-Content-Type-Options': 'nosniff',
-      'Referrer-Policy': 'same-origin',
-    });
-    next();
-  });
-}
+export { securityHeaders } from './security-headers.js';
+import { securityHeaders } from './security-headers.js';
 
 export async function startDashboard(ctx: RoleContext, opts: DashboardOptions = {}): Promise<RunningDashboard> {
   const { config } = ctx;

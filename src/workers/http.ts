@@ -116,8 +116,19 @@ export function createHttpSender(opts: HttpSenderOptions): HttpSender {
       const refused = literalHostRefusal(url);
       if (refused !== undefined) throw new DeliveryError('URL_REFUSED', refused, { permanent: true });
     }
-    const timeout = AbortSignal.timeout(req.timeoutMs);
-    const signal = req.signal ? AbortSignal.any([timeout, req.signal]) : timeout;
+    // One controller and a cleared timer per request: AbortSignal.timeout keeps a timer and a
+    // signal alive for the whole timeoutMs after the request ended, and AbortSignal.any on a
+    // long-lived signal accumulates dependants (nodejs/node#55351).
+    const ac = new AbortController();
+    const timeout = { aborted: false };
+    const timer = setTimeout(() => {
+      timeout.aborted = true;
+      ac.abort();
+    }, req.timeoutMs);
+    const onAbort = () => ac.abort();
+    if (req.signal?.aborted) ac.abort();
+    else req.signal?.addEventListener('abort', onAbort, { once: true });
+    const signal = ac.signal;
     const started = performance.now();
     try {
       const res = await request(url, {
@@ -139,6 +150,9 @@ export function createHttpSender(opts: HttpSenderOptions): HttpSender {
       };
     } catch (err) {
       throw toDeliveryError(err, timeout.aborted, req.timeoutMs, req.signal?.aborted ?? false);
+    } finally {
+      clearTimeout(timer);
+      req.signal?.removeEventListener('abort', onAbort);
     }
   }
 

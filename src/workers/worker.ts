@@ -12,7 +12,7 @@ import { createRedis } from '../redis.js';
 import type { RoleContext, RunningRole } from '../roles.js';
 import { USER_AGENT } from '../version.js';
 import { deliverAttempt, type DeliverDeps } from './deliver.js';
-import { deferDelayMs, EndpointSlots } from './endpoint-slots.js';
+import { EndpointSlots } from './endpoint-slots.js';
 import { createHttpSender } from './http.js';
 
 export type DeliveryWorker = Worker<DeliveryJobData, DeliveryResult>;
@@ -21,6 +21,11 @@ type Outcome = 'delivered' | 'retry' | 'failed' | 'disabled';
 // After the grace period, in-flight requests are aborted and their jobs handed back; this
 // bounds how long that hand-back may take before the connection is dropped regardless.
 const ABORT_GRACE_MS = 5_000;
+// A job over its endpoint's cap waits here up to this long, else goes back to the delayed set
+// for between MIN and MAX_DEFER_MS (see endpoint-slots.ts).
+const SLOT_WAIT_MS = 250;
+const MIN_DEFER_MS = 200;
+const MAX_DEFER_MS = 120_000;
 
 /** The retry schedule for backoff type 'wss': per-job base delay, honouring Retry-After. */
 export function wssBackoffStrategy(maxMs: number, random: () => number = Math.random) {
@@ -54,7 +59,14 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
   const log = ctx.log.child({ role: 'worker' });
   const connection = createRedis(config.redisUrl, 'worker', log);
   const http = createHttpSender({ allowPrivateUrls: config.allowPrivateUrls, connectionsPerOrigin: config.concurrency });
-  const slots = new EndpointSlots(config.endpointConcurrency);
+  const slots = new EndpointSlots({
+    cap: config.endpointConcurrency,
+    maxWaitMs: SLOT_WAIT_MS,
+    minDeferMs: MIN_DEFER_MS,
+    maxDeferMs: MAX_DEFER_MS,
+    now: () => performance.now(),
+    random: Math.random,
+  });
   const shutdown = new AbortController();
 
   const deps: Omit<DeliverDeps, 'signal'> = {
@@ -73,17 +85,26 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
   async function processDelivery(job: Job<DeliveryJobData, DeliveryResult>, token: string | undefined, lockSignal: AbortSignal | undefined): Promise<DeliveryResult> {
     const data = job.data;
     const key = `${data.tenant}/${data.endpoint}`;
-    if (!slots.tryAcquire(key)) {
+    const slot = await slots.acquire(key);
+    if (slot !== true) {
       // Over this endpoint's cap: back to the delayed set without consuming an attempt.
-      await job.moveToDelayed(Date.now() + deferDelayMs(Math.random()), token);
+      await job.moveToDelayed(Date.now() + slot, token);
       throw new DelayedError(`endpoint ${key} has ${slots.count(key)} deliveries in flight`);
     }
     const attempt = job.attemptsMade + 1;
-    const signals = [shutdown.signal, ...(lockSignal ? [lockSignal] : [])];
+    // Linked by hand and unlinked in finally (AbortSignal.any on the long-lived shutdown signal
+    // keeps every job's signal reachable until shutdown).
+    const jobAbort = new AbortController();
+    const onAbort = () => jobAbort.abort();
+    for (const s of [shutdown.signal, lockSignal]) {
+      if (s?.aborted) jobAbort.abort();
+      else s?.addEventListener('abort', onAbort, { once: true });
+    }
     const started = performance.now();
+    const slotTakenAt = started;
     const fields = { tenant: data.tenant, endpoint: data.endpoint, eventId: data.eventId, attempt };
     try {
-      const result = await deliverAttempt({ ...deps, signal: AbortSignal.any(signals) }, data, attempt);
+      const result = await deliverAttempt({ ...deps, signal: jobAbort.signal }, data, attempt);
       log.info({ ...fields, status: result.status, ms: result.ms, outcome: 'delivered' }, 'delivery attempt');
       deliveries.inc({ tenant: data.tenant, endpoint: data.endpoint, outcome: 'delivered' });
       attemptSeconds.observe({ outcome: 'delivered' }, result.ms / 1000);
@@ -111,7 +132,9 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
       // Same fields (retryAfterMs for the backoff strategy), message prefixed for failedReason.
       throw new DeliveryError(err.code, message, { permanent: false, status: err.status, retryAfterMs: err.retryAfterMs, snippet: err.snippet });
     } finally {
-      slots.release(key);
+      shutdown.signal.removeEventListener('abort', onAbort);
+      lockSignal?.removeEventListener('abort', onAbort);
+      slots.release(key, performance.now() - slotTakenAt);
     }
   }
 
