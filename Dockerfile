@@ -12,5 +12,6 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 USER node
-ENTRYPOINT ["node", "dist/cli.js"]
+# A 4 MB young generation: measured faster and ~30 MB smaller per process (README, Performance).
+ENTRYPOINT ["node", "--max-semi-space-size=4", "dist/cli.js"]
 CMD ["start"]

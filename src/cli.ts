@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4
 // `wss`: start the service, seed tenants, publish an event, compute a signature.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';

@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { cpuSeconds, memoryMb, sleep, waitUntil } from './env.mjs';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+// The V8 flags `npm start`, the wss bin and the Docker image use (see package.json, README).
+export const NODE_FLAGS = ['--max-semi-space-size=4'];
 export const PREFIX = 'bench';
 export const STREAM = 'bench:events';
 export const GROUP = 'wss-bridge';
@@ -104,7 +106,7 @@ export async function groupProgress(redis) {
 export function spawnRole(role, { redisUrl, tenantsFile, logDir, scenario, profileDir, env = {} }) {
   const logFile = join(logDir, `${scenario}-${role}.log`);
   const fd = openSync(logFile, 'a');
-  const nodeArgs = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${scenario}-${role}.cpuprofile`] : [];
+  const nodeArgs = [...NODE_FLAGS, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${scenario}-${role}.cpuprofile`] : [])];
   const child = spawn(process.execPath, [...nodeArgs, CLI, 'start', '--role', role], {
     stdio: ['ignore', fd, fd],
     env: {
