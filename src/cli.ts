@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { getConfig, readSecretEnv, type Config } from './config.js';
 import { ConfigError, TenantsValidationError, UsageError, WssError } from './errors.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, drainLogs, type Logger } from './log.js';
 import type { RoleName } from './roles.js';
 import { sign } from './sign.js';
 import { ALL_ROLES, startService, type Service } from './start.js';
@@ -50,7 +50,7 @@ async function cmdStart(args: string[], config: Config, log: Logger): Promise<vo
       process.exit(1);
     }, config.shutdownGraceMs + 15_000).unref();
     return svc.stop().then(
-      () => process.exit(0),
+      () => drainLogs().then(() => process.exit(0)),
       (err: unknown) => {
         log.error({ err: (err as Error).message }, 'shutdown failed');
         process.exit(1);

@@ -19,7 +19,8 @@ export interface DeliverDeps {
   userAgent: string;
   retryAfterMaxMs: number;
   log: Logger;
-  signal?: AbortSignal | undefined;
+  /** Any of these aborting aborts the request (shutdown, lost job lock). */
+  signals?: ReadonlyArray<AbortSignal | undefined>;
 }
 
 function checkJobData(data: DeliveryJobData): void {
@@ -65,7 +66,7 @@ export async function deliverAttempt(deps: DeliverDeps, data: DeliveryJobData, a
     headers: attemptHeaders(ep, data, secret, nowMs, attempt, deps.userAgent),
     body: data.body,
     timeoutMs: ep.timeoutMs,
-    signal: deps.signal,
+    signals: deps.signals,
   });
 
   const verdict = classifyStatus({ status: res.status, retryAfter: res.retryAfter, nowMs: deps.now(), retryAfterMaxMs: deps.retryAfterMaxMs });

@@ -20,7 +20,8 @@ export interface PostRequest {
   body: string;
   timeoutMs: number;
   /** Aborts the request early (worker shutdown). */
-  signal?: AbortSignal | undefined;
+  /** Any of these aborting aborts the request. */
+  signals?: ReadonlyArray<AbortSignal | undefined> | undefined;
 }
 
 export interface PostResponse {
@@ -126,8 +127,11 @@ export function createHttpSender(opts: HttpSenderOptions): HttpSender {
       ac.abort();
     }, req.timeoutMs);
     const onAbort = () => ac.abort();
-    if (req.signal?.aborted) ac.abort();
-    else req.signal?.addEventListener('abort', onAbort, { once: true });
+    const outer = req.signals ?? [];
+    for (const s of outer) {
+      if (s?.aborted) ac.abort();
+      else s?.addEventListener('abort', onAbort, { once: true });
+    }
     const signal = ac.signal;
     const started = performance.now();
     try {
@@ -149,10 +153,10 @@ export function createHttpSender(opts: HttpSenderOptions): HttpSender {
         ms: Math.round(performance.now() - started),
       };
     } catch (err) {
-      throw toDeliveryError(err, timeout.aborted, req.timeoutMs, req.signal?.aborted ?? false);
+      throw toDeliveryError(err, timeout.aborted, req.timeoutMs, outer.some((s) => s?.aborted));
     } finally {
       clearTimeout(timer);
-      req.signal?.removeEventListener('abort', onAbort);
+      for (const s of outer) s?.removeEventListener('abort', onAbort);
     }
   }
 

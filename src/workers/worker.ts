@@ -69,7 +69,7 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
   });
   const shutdown = new AbortController();
 
-  const deps: Omit<DeliverDeps, 'signal'> = {
+  const deps: Omit<DeliverDeps, 'signals'> = {
     endpoint: (t, e) => registry.endpoint(t, e)?.config,
     readSecretEnv,
     post: (req) => http.post(req),
@@ -92,19 +92,12 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
       throw new DelayedError(`endpoint ${key} has ${slots.count(key)} deliveries in flight`);
     }
     const attempt = job.attemptsMade + 1;
-    // Linked by hand and unlinked in finally (AbortSignal.any on the long-lived shutdown signal
-    // keeps every job's signal reachable until shutdown).
-    const jobAbort = new AbortController();
-    const onAbort = () => jobAbort.abort();
-    for (const s of [shutdown.signal, lockSignal]) {
-      if (s?.aborted) jobAbort.abort();
-      else s?.addEventListener('abort', onAbort, { once: true });
-    }
     const started = performance.now();
     const slotTakenAt = started;
     const fields = { tenant: data.tenant, endpoint: data.endpoint, eventId: data.eventId, attempt };
     try {
-      const result = await deliverAttempt({ ...deps, signal: jobAbort.signal }, data, attempt);
+      // The request listens to both itself (one AbortController per attempt, in http.ts).
+      const result = await deliverAttempt({ ...deps, signals: [shutdown.signal, lockSignal] }, data, attempt);
       log.info({ ...fields, status: result.status, ms: result.ms, outcome: 'delivered' }, 'delivery attempt');
       deliveries.inc({ tenant: data.tenant, endpoint: data.endpoint, outcome: 'delivered' });
       attemptSeconds.observe({ outcome: 'delivered' }, result.ms / 1000);
@@ -132,8 +125,6 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
       // Same fields (retryAfterMs for the backoff strategy), message prefixed for failedReason.
       throw new DeliveryError(err.code, message, { permanent: false, status: err.status, retryAfterMs: err.retryAfterMs, snippet: err.snippet });
     } finally {
-      shutdown.signal.removeEventListener('abort', onAbort);
-      lockSignal?.removeEventListener('abort', onAbort);
       slots.release(key, performance.now() - slotTakenAt);
     }
   }
