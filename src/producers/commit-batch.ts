@@ -9,6 +9,7 @@ import { deadLetterArgs } from './dead-letter.js';
 import type { BatchPlan } from './plan-batch.js';
 
 const ADD_BULK_SLICE = 1_000;
+const SLICES_IN_FLIGHT = 3;
 
 export interface BridgeHooks {
   /** Runs after addBulk resolved and before dead letters and XACK (crash tests). */
@@ -29,8 +30,16 @@ export interface CommitTarget {
 export async function commitBatch(plan: BatchPlan, t: CommitTarget): Promise<void> {
   if (plan.ackIds.length === 0) return;
   // A read of 500 entries × 100 endpoints is 50,000 jobs: one addBulk of that size holds every
-  // serialised job and the whole MULTI in memory at once. Slices keep the bridge's RSS flat.
-  for (let i = 0; i < plan.jobs.length; i += ADD_BULK_SLICE) await t.queue.addBulk(plan.jobs.slice(i, i + ADD_BULK_SLICE));
+  // serialised job and the whole MULTI in memory at once, so jobs go in slices. A few slices are
+  // in flight together, so serialising one overlaps Redis running the previous one.
+  const inFlight: Array<Promise<unknown>> = [];
+  for (let i = 0; i < plan.jobs.length; i += ADD_BULK_SLICE) {
+    const p = t.queue.addBulk(plan.jobs.slice(i, i + ADD_BULK_SLICE));
+    p.catch(() => {}); // rejections surface through the awaits below
+    inFlight.push(p);
+    if (inFlight.length >= SLICES_IN_FLIGHT) await inFlight.shift();
+  }
+  await Promise.all(inFlight);
   await t.hooks?.afterEnqueue?.({ entryIds: plan.ackIds, jobIds: plan.jobs.map((j) => String(j.opts.jobId)) });
 
   // Not MULTI: the two streams may live in different cluster slots. A failure here re-reads the
