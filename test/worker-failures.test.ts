@@ -35,6 +35,8 @@ describe('worker failures', () => {
     expect(rx.requests).toHaveLength(1);
     expect(job.attemptsMade).toBe(1);
     expect(job.failedReason).toBe('HTTP_STATUS: HTTP 400');
+    // The dashboard's Error tab shows what happened, not a stack of server file paths.
+    expect(job.stacktrace).toEqual(['UnrecoverableError: HTTP_STATUS: HTTP 400']);
     const logs = await h.jobLogs(jobId);
     expect(logs).toHaveLength(1);
     expect(logs[0]).toMatch(/^attempt 1: failed · HTTP 400 · \d+ ms · HTTP_STATUS: HTTP 400 · response: "invalid payload x+"$/);

@@ -121,9 +121,14 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
       // The per-attempt history for the dashboard; a failed log write must not change the outcome.
       await job.log(attemptLogLine(attempt, outcome, ms, err)).catch((e: unknown) => log.warn({ ...fields, err: (e as Error).message }, 'job.log failed'));
       const message = `${err.code}: ${err.message}`;
-      if (err.permanent) throw new UnrecoverableError(message);
       // Same fields (retryAfterMs for the backoff strategy), message prefixed for failedReason.
-      throw new DeliveryError(err.code, message, { permanent: false, status: err.status, retryAfterMs: err.retryAfterMs, snippet: err.snippet });
+      const failure = err.permanent
+        ? new UnrecoverableError(message)
+        : new DeliveryError(err.code, message, { permanent: false, status: err.status, retryAfterMs: err.retryAfterMs, snippet: err.snippet });
+      // An expected outcome, not a bug: BullMQ stores err.stack per attempt and the dashboard
+      // shows it, so keep it to the one line that says what happened.
+      failure.stack = `${failure.name}: ${message}`;
+      throw failure;
     } finally {
       slots.release(key, performance.now() - slotTakenAt);
     }
