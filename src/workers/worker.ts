@@ -7,7 +7,7 @@ import { computeBackoff } from '../backoff.js';
 import { readSecretEnv } from '../config.js';
 import { DeliveryError } from '../errors.js';
 import { QUEUE_NAME, type DeliveryJobData, type DeliveryResult } from '../job.js';
-import { attemptSeconds, deliveries, endToEndSeconds } from '../metrics.js';
+import { countDelivery, endToEndSeconds } from '../metrics.js';
 import { createRedis } from '../redis.js';
 import type { RoleContext, RunningRole } from '../roles.js';
 import { USER_AGENT } from '../version.js';
@@ -99,8 +99,7 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
       // The request listens to both itself (one AbortController per attempt, in http.ts).
       const result = await deliverAttempt({ ...deps, signals: [shutdown.signal, lockSignal] }, data, attempt);
       log.info({ ...fields, status: result.status, ms: result.ms, outcome: 'delivered' }, 'delivery attempt');
-      deliveries.inc({ tenant: data.tenant, endpoint: data.endpoint, outcome: 'delivered' });
-      attemptSeconds.observe({ outcome: 'delivered' }, result.ms / 1000);
+      countDelivery(data.tenant, data.endpoint, 'delivered', result.ms / 1000);
       if (typeof data.createdAt === 'number') endToEndSeconds.observe(Math.max(0, ctx.now() - data.createdAt) / 1000);
       return result;
     } catch (err) {
@@ -116,8 +115,7 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
       const outcome: Outcome = err.code === 'ENDPOINT_GONE' ? 'disabled' : err.permanent || lastAttempt ? 'failed' : 'retry';
       const level = outcome === 'retry' ? 'info' : 'warn';
       log[level]({ ...fields, status: err.status ?? null, ms, outcome, code: err.code, reason: err.message }, 'delivery attempt');
-      deliveries.inc({ tenant: data.tenant, endpoint: data.endpoint, outcome });
-      attemptSeconds.observe({ outcome }, ms / 1000);
+      countDelivery(data.tenant, data.endpoint, outcome, ms / 1000);
       // The per-attempt history for the dashboard; a failed log write must not change the outcome.
       await job.log(attemptLogLine(attempt, outcome, ms, err)).catch((e: unknown) => log.warn({ ...fields, err: (e as Error).message }, 'job.log failed'));
       const message = `${err.code}: ${err.message}`;
