@@ -7,18 +7,18 @@ import type { Express } from 'express';
 export interface Listening {
   server: Server;
   port: number;
-  /** http://127.0.0.1:<port>: the server listens on every interface. */
+  /** http://127.0.0.1:<port> (the server listens on every interface unless given a host). */
   url: string;
   close(graceMs?: number): Promise<void>;
 }
 
-export async function listen(app: Express, port: number): Promise<Listening> {
+export async function listen(app: Express, port: number, host?: string): Promise<Listening> {
   const server = createServer(app);
   // Long enough for a slow scrape; short enough that a stalled client cannot pin a socket.
   server.requestTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, () => {
+    server.listen(port, host, () => {
       server.off('error', reject);
       resolve();
     });

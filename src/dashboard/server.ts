@@ -53,7 +53,8 @@ export async function startDashboard(ctx: RoleContext, opts: DashboardOptions = 
 
   let http;
   try {
-    http = await listen(app, opts.port ?? config.port);
+    // Without auth (WSS_DASHBOARD_AUTH=off, meant for local use) only this machine may connect.
+    http = await listen(app, opts.port ?? config.port, config.dashboardAuth === 'off' ? '127.0.0.1' : undefined);
   } catch (err) {
     await queue.close();
     throw err;
