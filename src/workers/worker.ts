@@ -143,7 +143,17 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
     lockDuration: Math.max(config.stalledIntervalMs, 1_000),
     settings: { backoffStrategy: wssBackoffStrategy(config.maxBackoffMs) },
   });
-  worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
+  // While Redis is down BullMQ reports every failed poll; one line per distinct error per 10 s.
+  let lastError = { message: '', at: 0, repeats: 0 };
+  worker.on('error', (err) => {
+    const at = ctx.now();
+    if (err.message === lastError.message && at - lastError.at < 10_000) {
+      lastError.repeats++;
+      return;
+    }
+    log.error({ err: err.message, ...(lastError.repeats > 0 ? { repeatsOfPrevious: lastError.repeats } : {}) }, 'worker error');
+    lastError = { message: err.message, at, repeats: 0 };
+  });
 
   log.info({ queue: QUEUE_NAME, prefix: config.prefix, concurrency: config.concurrency, endpointConcurrency: config.endpointConcurrency, allowPrivateUrls: config.allowPrivateUrls }, 'worker started');
 
