@@ -2,6 +2,7 @@
 // BullMQ alone schedules retries, through the 'wss' backoff strategy below; a permanent
 // failure becomes an UnrecoverableError so BullMQ stops at once.
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { computeBackoff } from '../backoff.js';
 import { readSecretEnv } from '../config.js';
@@ -68,6 +69,8 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
     random: Math.random,
   });
   const shutdown = new AbortController();
+  // Every in-flight request listens on this one signal (and removes its listener when done).
+  setMaxListeners(config.concurrency + 16, shutdown.signal);
 
   const deps: Omit<DeliverDeps, 'signals'> = {
     endpoint: (t, e) => registry.endpoint(t, e)?.config,
