@@ -1,5 +1,7 @@
 // What the worker does with answers other than 2xx, with timeouts, and with endpoints that
 // are gone or disabled.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { startRedis, type TestRedis } from './helpers/redis-server.js';
@@ -68,6 +70,31 @@ describe('worker failures', () => {
     const logs = await h.jobLogs(jobId);
     expect(logs).toHaveLength(1);
     expect(logs[0]).toMatch(/^attempt 1: retry · no response · \d+ ms · TIMEOUT: timed out after 300 ms/);
+  });
+
+  it('a 2xx whose body stalls past timeoutMs counts as delivered (no retry, no duplicate)', async () => {
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.write('accepted, still streaming'); // …and never ends
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      h = await createHarness(redis.url);
+      await h.seed([endpoint('orders', url, { timeoutMs: 300, retry: { attempts: 3, backoffMs: 50 } })]);
+      const { jobId } = await h.enqueue('orders');
+      await h.startWorker();
+      const job = await h.waitForState(jobId, 'completed');
+      expect(job.attemptsMade).toBe(1);
+      expect(job.returnvalue).toMatchObject({ status: 200, attempt: 1 });
+      expect(job.returnvalue.snippet).toContain('response body not read');
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 
   it('429 with Retry-After: 2 waits about two seconds although backoffMs is 10', async () => {

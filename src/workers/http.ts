@@ -144,7 +144,12 @@ export function createHttpSender(opts: HttpSenderOptions): HttpSender {
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,
       });
-      const snippet = await readSnippet(res.body);
+      // The status is the receiver's answer: a body that stalls or breaks after it must not
+      // turn a delivered 2xx into a retry (and a duplicate delivery).
+      const snippet = await readSnippet(res.body).catch((e: unknown) => {
+        res.body.destroy();
+        return `(response body not read: ${timeout.aborted ? `timed out after ${req.timeoutMs} ms` : (e as Error).message})`.slice(0, 200);
+      });
       const retryAfter = res.headers['retry-after'];
       return {
         status: res.statusCode,
