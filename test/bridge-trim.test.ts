@@ -1,6 +1,7 @@
 // Safe trimming: the stream only loses entries every consumer group has acknowledged.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
+import { pruneIdleConsumers } from '../src/producers/consumer-group.js';
 import { safeTrimFloor, trimStream } from '../src/producers/trim.js';
 import { startRedis, type TestRedis } from './helpers/redis-server.js';
 import { endpoint, isolatedEnv, makeCtx, waitUntil, type TestCtx } from './bridge-fixtures.js';
@@ -86,5 +87,25 @@ describe('stream trimming', () => {
     await settle();
     expect(await t.ctx.redis.xlen(t.config.stream)).toBe(1);
     expect(b.stats().trimmed).toBe(0);
+  });
+});
+
+describe('dead consumers', () => {
+  it('removes consumers idle past the limit with nothing pending; keeps busy ones and itself', async () => {
+    const r = redis.client();
+    const stream = 'prune:events';
+    await r.xgroup('CREATE', stream, 'g', '0', 'MKSTREAM');
+    await r.xadd(stream, '*', 'n', '1');
+    await r.xadd(stream, '*', 'n', '2');
+    const read = (await r.xreadgroup('GROUP', 'g', 'gone', 'COUNT', 1, 'STREAMS', stream, '>')) as Array<[string, Array<[string, string[]]>]>;
+    await r.xack(stream, 'g', read[0]![1][0]![0]);
+    await r.xreadgroup('GROUP', 'g', 'busy', 'COUNT', 1, 'STREAMS', stream, '>'); // stays pending
+    await r.xgroup('CREATECONSUMER', stream, 'g', 'me');
+    await new Promise((res) => setTimeout(res, 50));
+
+    expect(await pruneIdleConsumers(r, stream, 'g', 'me', 60_000)).toBe(0); // nobody idle that long
+    expect(await pruneIdleConsumers(r, stream, 'g', 'me', 20)).toBe(1);
+    const names = ((await r.xinfo('CONSUMERS', stream, 'g')) as unknown[][]).map((c) => String(c[c.indexOf('name') + 1]));
+    expect(names.sort()).toEqual(['busy', 'me']);
   });
 });

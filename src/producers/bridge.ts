@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 import { createDeliveryQueue } from '../queue.js';
 import type { Readiness, RoleContext, RunningRole } from '../roles.js';
 import { commitBatch, type BridgeHooks } from './commit-batch.js';
-import { ensureGroup, isGroupGone, listGroups } from './consumer-group.js';
+import { ensureGroup, isGroupGone, listGroups, pruneIdleConsumers } from './consumer-group.js';
 import { planBatch } from './plan-batch.js';
 import { maxStreamId } from './stream-id.js';
 import { autoclaimReply, readGroupEntries, type StreamEntry } from './stream-reply.js';
@@ -42,6 +42,8 @@ export interface RunningBridge extends RunningRole {
 const MIN_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
 const READY_TIMEOUT_MS = 2_000;
+// Consumers idle this long with nothing pending belong to bridges that are gone.
+const CONSUMER_IDLE_PRUNE_MS = 3_600_000;
 
 function errMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -129,11 +131,16 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
       if (claimCursor === '0-0') nextClaimAt = now() + config.claimIntervalMs;
       return;
     }
-    if (config.streamTrim && now() >= nextTrimAt) {
+    if (now() >= nextTrimAt) {
+      // Housekeeping, every claim interval: trim what every group acknowledged, drop dead consumers.
       nextTrimAt = now() + config.claimIntervalMs;
-      const removed = await trimStream(reader, stream);
-      stats.trimmed += removed;
-      if (removed > 0) blog.debug({ removed }, 'bridge: trimmed acknowledged entries');
+      if (config.streamTrim) {
+        const removed = await trimStream(reader, stream);
+        stats.trimmed += removed;
+        if (removed > 0) blog.debug({ removed }, 'bridge: trimmed acknowledged entries');
+      }
+      const gone = await pruneIdleConsumers(reader, stream, group, consumer, CONSUMER_IDLE_PRUNE_MS);
+      if (gone > 0) blog.info({ consumers: gone }, 'bridge: removed consumers idle for over an hour with nothing pending');
     }
     if (pendingCursor !== null) {
       const entries = await readGroup(pendingCursor, false);

@@ -54,3 +54,26 @@ export async function listGroups(redis: Redis, stream: string): Promise<GroupInf
     };
   });
 }
+
+/**
+ * Removes consumers of `group` that hold no pending entries and have been idle longer than
+ * `idleMs` (bridges that are gone: with the default WSS_CONSUMER each restart adds a name).
+ * Deleting a consumer with nothing pending loses nothing, and a live bridge's consumer is never
+ * idle that long: its blocking read touches it every WSS_BLOCK_MS. Returns how many went.
+ */
+export async function pruneIdleConsumers(redis: Redis, stream: string, group: string, self: string, idleMs: number): Promise<number> {
+  const reply: unknown = await redis.xinfo('CONSUMERS', stream, group);
+  if (!Array.isArray(reply)) return 0;
+  let removed = 0;
+  for (const raw of reply) {
+    const list: unknown[] = Array.isArray(raw) ? raw : [];
+    const f: Record<string, unknown> = {};
+    for (let i = 0; i + 1 < list.length; i += 2) f[String(list[i])] = list[i + 1];
+    const name = String(f['name']);
+    if (name === self || Number(f['pending'] ?? 1) !== 0 || Number(f['idle'] ?? 0) <= idleMs) continue;
+    // DELCONSUMER answers with the pending count it dropped: 0 here, checked just above.
+    await redis.xgroup('DELCONSUMER', stream, group, name);
+    removed++;
+  }
+  return removed;
+}
