@@ -4,25 +4,14 @@
 //
 // "Dies" is simulated in-process: the afterEnqueue hook never returns, so the first bridge is
 // frozen exactly between addBulk and XACK; then its connections are closed.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
 import type { RunningRole } from '../src/roles.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
+import { useTestRedis } from './helpers/redis-server.js';
 import { allJobIds, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, type TestCtx } from './bridge-fixtures.js';
 
-let redis: TestRedis;
-const cleanups: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(async () => {
-  await redis.close();
-});
+const { redis, cleanups } = useTestRedis();
 
 const tenants = (url = 'http://127.0.0.1:9') => ({
   tenants: [{ id: 'acme', endpoints: [endpoint('a', { url: `${url}/a` }), endpoint('b', { url: `${url}/b`, events: ['order.*'] })] }],
@@ -30,7 +19,7 @@ const tenants = (url = 'http://127.0.0.1:9') => ({
 const EVENTS = 5;
 
 async function ctxFor(env: Record<string, string>, t: unknown): Promise<TestCtx> {
-  const c = await makeCtx(redis.url, env, t);
+  const c = await makeCtx(redis().url, env, t);
   cleanups.push(() => c.close());
   return c;
 }
@@ -42,7 +31,7 @@ async function running(b: RunningRole): Promise<RunningRole> {
 
 /** Publishes EVENTS events, runs a bridge that freezes after addBulk, and "kills" it. */
 async function crashAfterEnqueue(env: Record<string, string>, t: unknown): Promise<{ jobIds: string[]; entryIds: string[] }> {
-  const first = await makeCtx(redis.url, { ...env, WSS_SHUTDOWN_GRACE_MS: '200' }, t);
+  const first = await makeCtx(redis().url, { ...env, WSS_SHUTDOWN_GRACE_MS: '200' }, t);
   const entryIds: string[] = [];
   for (let i = 0; i < EVENTS; i++) {
     entryIds.push((await first.ctx.redis.xadd(first.config.stream, '*', 'tenant', 'acme', 'type', 'order.created', 'data', `{"n":${i}}`, 'id', `ev${i}`)) as string);

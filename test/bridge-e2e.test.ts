@@ -1,27 +1,16 @@
 // End to end: XADD → bridge → delivery worker → a real HTTP receiver, signature checked with
 // openssl, body byte-for-byte.
 import { execFileSync } from 'node:child_process';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startBridge } from '../src/producers/bridge.js';
 import { publishEvent } from '../src/producers/publish.js';
 import type { RunningRole } from '../src/roles.js';
 import { startWorker } from '../src/workers/worker.js';
 import { startReceiver, type Received, type Receiver } from './helpers/receiver.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
+import { useTestRedis } from './helpers/redis-server.js';
 import { endpoint, isolatedEnv, makeCtx, waitUntil, type TestCtx } from './bridge-fixtures.js';
 
-let redis: TestRedis;
-const cleanups: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(async () => {
-  await redis.close();
-});
+const { redis, cleanups } = useTestRedis();
 
 function opensslHmac(secret: string, message: string): string {
   const out = execFileSync('openssl', ['dgst', '-sha256', '-hmac', secret], { input: message }).toString();
@@ -41,7 +30,7 @@ async function receiver(): Promise<Receiver> {
 }
 
 async function service(tenants: unknown): Promise<TestCtx> {
-  const t = await makeCtx(redis.url, isolatedEnv(), tenants);
+  const t = await makeCtx(redis().url, isolatedEnv(), tenants);
   cleanups.push(() => t.close());
   const roles: RunningRole[] = [await startWorker(t.ctx), await startBridge(t.ctx)];
   cleanups.push(async () => {

@@ -1,28 +1,17 @@
 // Safe trimming: the stream only loses entries every consumer group has acknowledged.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
 import { pruneIdleConsumers } from '../src/producers/consumer-group.js';
 import { safeTrimFloor, trimStream } from '../src/producers/trim.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
+import { useTestRedis } from './helpers/redis-server.js';
 import { endpoint, isolatedEnv, makeCtx, waitUntil, type TestCtx } from './bridge-fixtures.js';
 
-let redis: TestRedis;
-const cleanups: Array<() => Promise<void>> = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-afterAll(async () => {
-  await redis.close();
-});
+const { redis, cleanups } = useTestRedis();
 
 const TENANTS = { tenants: [{ id: 'acme', endpoints: [endpoint('all')] }] };
 
 async function setup(env: Record<string, string> = {}): Promise<TestCtx> {
-  const t = await makeCtx(redis.url, isolatedEnv(env), TENANTS);
+  const t = await makeCtx(redis().url, isolatedEnv(env), TENANTS);
   cleanups.push(() => t.close());
   return t;
 }
@@ -92,7 +81,7 @@ describe('stream trimming', () => {
 
 describe('dead consumers', () => {
   it('removes consumers idle past the limit with nothing pending; keeps busy ones and itself', async () => {
-    const r = redis.client();
+    const r = redis().client();
     const stream = 'prune:events';
     await r.xgroup('CREATE', stream, 'g', '0', 'MKSTREAM');
     await r.xadd(stream, '*', 'n', '1');

@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -89,5 +90,30 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<T
       await stop();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * One private redis-server for the calling test file, plus cleanups run (last first) after
+ * each test. Call at the top level of a test file.
+ */
+export function useTestRedis(opts: { appendonly?: boolean } = {}): { redis: () => TestRedis; cleanups: Array<() => Promise<void>> } {
+  let server: TestRedis | undefined;
+  const cleanups: Array<() => Promise<void>> = [];
+  beforeAll(async () => {
+    server = await startRedis(opts);
+  });
+  afterEach(async () => {
+    for (const c of cleanups.splice(0).reverse()) await c();
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+  return {
+    redis: () => {
+      if (!server) throw new Error('useTestRedis: the server starts in beforeAll');
+      return server;
+    },
+    cleanups,
   };
 }
