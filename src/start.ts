@@ -8,6 +8,7 @@ import { createRedis } from './redis.js';
 import type { RoleContext, RoleName, RunningRole } from './roles.js';
 import { loadTenantsFile, missingSecretEnvs } from './tenants/load-file.js';
 import { Registry } from './tenants/registry.js';
+import { settlesWithin } from './timeout.js';
 import { readSecretEnv } from './config.js';
 
 export const ALL_ROLES: readonly RoleName[] = ['bridge', 'worker', 'dashboard'];
@@ -70,8 +71,7 @@ export async function startService(baseConfig: Config, roleNames: readonly RoleN
       await Promise.all(rest.map(stopRole));
       registry.stop();
       // QUIT would wait forever for a Redis that is down.
-      const quit = redis.quit().catch(() => undefined);
-      if ((await Promise.race([quit.then(() => true), new Promise((r) => setTimeout(r, 1_000, false))])) !== true) redis.disconnect();
+      if (!(await settlesWithin(redis.quit().catch(() => undefined), 1_000))) redis.disconnect();
       await target.stop?.();
       log.info('webhook-sender stopped');
     })());

@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import { metricsRegistry } from '../metrics.js';
 import type { Readiness, RunningRole } from '../roles.js';
 import type { ScrapeGauges } from './scrape-gauges.js';
-import { withTimeout } from './timeout.js';
+import { withTimeout } from '../timeout.js';
 
 export interface HealthDeps {
   redis: Redis;

@@ -5,8 +5,9 @@
 import type { Redis } from 'ioredis';
 import { Gauge, Registry } from 'prom-client';
 import type { Config } from '../config.js';
+import { parseGroups } from '../producers/consumer-group.js';
 import type { DeliveryQueue } from '../queue.js';
-import { withTimeout } from './timeout.js';
+import { withTimeout } from '../timeout.js';
 
 // Fixed label set: BullMQ's own state names, never anything from job data.
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
@@ -19,18 +20,10 @@ export interface ScrapeGauges {
 
 type StreamFacts = { length: number; lag: number | undefined; pending: number | undefined };
 
-/** XINFO GROUPS replies are flat [name, value, name, value…] arrays per group. */
+/** Lag and pending of `group` in an XINFO GROUPS reply. */
 export function groupFacts(reply: unknown, group: string): { lag: number | undefined; pending: number | undefined } | undefined {
-  if (!Array.isArray(reply)) return undefined;
-  for (const g of reply) {
-    if (!Array.isArray(g)) continue;
-    const f: Record<string, unknown> = {};
-    for (let i = 0; i + 1 < g.length; i += 2) f[String(g[i])] = g[i + 1];
-    if (f.name !== group) continue;
-    const num = (v: unknown) => (typeof v === 'number' ? v : undefined);
-    return { lag: num(f.lag), pending: num(f.pending) };
-  }
-  return undefined;
+  const g = parseGroups(reply).find((x) => x.name === group);
+  return g && { lag: g.lag, pending: g.pending };
 }
 
 async function streamFacts(redis: Redis, stream: string, group: string): Promise<StreamFacts> {

@@ -4,6 +4,7 @@
 // jobs (deterministic job ids plus BullMQ deduplication with a TTL).
 import type { Redis } from 'ioredis';
 import { createDeliveryQueue } from '../queue.js';
+import { withTimeout } from '../timeout.js';
 import type { Readiness, RoleContext, RunningRole } from '../roles.js';
 import { commitBatch, type BridgeHooks } from './commit-batch.js';
 import { ensureGroup, isGroupGone, listGroups, pruneIdleConsumers } from './consumer-group.js';
@@ -47,14 +48,6 @@ const CONSUMER_IDLE_PRUNE_MS = 3_600_000;
 
 function errMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): Promise<RunningBridge> {

@@ -30,29 +30,41 @@ export interface GroupInfo {
   consumers: number;
   pending: number;
   lastDeliveredId: string;
+  /** Entries not yet delivered to the group (Redis ≥ 7); undefined when Redis cannot tell. */
+  lag: number | undefined;
 }
 
-/** XINFO GROUPS; an absent stream has no groups. */
-export async function listGroups(redis: Redis, stream: string): Promise<GroupInfo[]> {
-  let reply: unknown;
-  try {
-    reply = await redis.xinfo('GROUPS', stream);
-  } catch (err) {
-    if (/no such key/i.test(message(err))) return [];
-    throw err;
-  }
+/** One XINFO reply item, a flat [name, value, name, value…] list, as a record. */
+export function xinfoRecord(raw: unknown): Record<string, unknown> {
+  const f: Record<string, unknown> = {};
+  const list: unknown[] = Array.isArray(raw) ? raw : [];
+  for (let i = 0; i + 1 < list.length; i += 2) f[String(list[i])] = list[i + 1];
+  return f;
+}
+
+/** An XINFO GROUPS reply. */
+export function parseGroups(reply: unknown): GroupInfo[] {
   if (!Array.isArray(reply)) return [];
   return reply.map((raw: unknown) => {
-    const f: Record<string, unknown> = {};
-    const list = Array.isArray(raw) ? raw : [];
-    for (let i = 0; i + 1 < list.length; i += 2) f[String(list[i])] = list[i + 1];
+    const f = xinfoRecord(raw);
     return {
       name: String(f['name']),
       consumers: Number(f['consumers'] ?? 0),
       pending: Number(f['pending'] ?? 0),
       lastDeliveredId: String(f['last-delivered-id'] ?? '0-0'),
+      lag: typeof f['lag'] === 'number' ? f['lag'] : undefined,
     };
   });
+}
+
+/** XINFO GROUPS; an absent stream has no groups. */
+export async function listGroups(redis: Redis, stream: string): Promise<GroupInfo[]> {
+  try {
+    return parseGroups(await redis.xinfo('GROUPS', stream));
+  } catch (err) {
+    if (/no such key/i.test(message(err))) return [];
+    throw err;
+  }
 }
 
 /**
@@ -66,9 +78,7 @@ export async function pruneIdleConsumers(redis: Redis, stream: string, group: st
   if (!Array.isArray(reply)) return 0;
   let removed = 0;
   for (const raw of reply) {
-    const list: unknown[] = Array.isArray(raw) ? raw : [];
-    const f: Record<string, unknown> = {};
-    for (let i = 0; i + 1 < list.length; i += 2) f[String(list[i])] = list[i + 1];
+    const f = xinfoRecord(raw);
     const name = String(f['name']);
     if (name === self || Number(f['pending'] ?? 1) !== 0 || Number(f['idle'] ?? 0) <= idleMs) continue;
     // DELCONSUMER answers with the pending count it dropped: 0 here, checked just above.

@@ -47,7 +47,6 @@ export class Registry {
   private current: Snapshot = { version: -1, tenants: new Map() };
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
-  private readonly listeners = new Set<(s: Snapshot) => void>();
 
   constructor(
     private readonly redis: Redis,
@@ -66,11 +65,6 @@ export class Registry {
     return this.current.tenants.get(tenant)?.endpoints.get(endpoint);
   }
 
-  onChange(fn: (s: Snapshot) => void): () => void {
-    this.listeners.add(fn);
-    return () => this.listeners.delete(fn);
-  }
-
   /** Loads the registry now if its version moved (or always with force). */
   async refresh(force = false): Promise<Snapshot> {
     const version = Number((await this.redis.get(this.keys.version)) ?? 0);
@@ -81,7 +75,6 @@ export class Registry {
     const err = e1 ?? e2 ?? e3;
     if (err) throw err;
     this.current = buildSnapshot(Number(v ?? 0), t, e, this.log);
-    for (const fn of this.listeners) fn(this.current);
     return this.current;
   }
 

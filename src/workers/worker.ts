@@ -11,6 +11,7 @@ import { QUEUE_NAME, type DeliveryJobData, type DeliveryResult } from '../job.js
 import { countDelivery, endToEndSeconds } from '../metrics.js';
 import { createRedis } from '../redis.js';
 import type { RoleContext, RunningRole } from '../roles.js';
+import { settlesWithin } from '../timeout.js';
 import { USER_AGENT } from '../version.js';
 import { deliverAttempt, type DeliverDeps } from './deliver.js';
 import { EndpointSlots } from './endpoint-slots.js';
@@ -43,16 +44,6 @@ export function attemptLogLine(attempt: number, outcome: Outcome, ms: number, er
   const status = err.status === undefined ? 'no response' : `HTTP ${err.status}`;
   const snippet = err.snippet ? ` · response: ${JSON.stringify(err.snippet.slice(0, 1024))}` : '';
   return `attempt ${attempt}: ${outcome} · ${status} · ${ms} ms · ${err.code}: ${err.message}${snippet}`;
-}
-
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((res) => (timer = setTimeout(() => res(false), ms)));
-  try {
-    return await Promise.race([p.then(() => true as const), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 export async function startWorker(ctx: RoleContext): Promise<RunningRole & { worker: DeliveryWorker }> {
@@ -163,10 +154,10 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
   let stopping: Promise<void> | undefined;
   async function stop(): Promise<void> {
     const closing = worker.close();
-    if (!(await within(closing, config.shutdownGraceMs))) {
+    if (!(await settlesWithin(closing, config.shutdownGraceMs))) {
       log.warn({ graceMs: config.shutdownGraceMs }, 'worker: grace period over, aborting in-flight deliveries');
       shutdown.abort();
-      if (!(await within(closing, ABORT_GRACE_MS))) {
+      if (!(await settlesWithin(closing, ABORT_GRACE_MS))) {
         // Jobs still active are recovered by another worker's stalled check.
         log.error('worker: could not hand back in-flight jobs; dropping the connection');
         connection.disconnect();
@@ -184,7 +175,7 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
       if (!worker.isRunning()) return { ok: false, detail: 'worker not running' };
       try {
         // Commands queue while Redis is down (maxRetriesPerRequest: null): bound the wait.
-        const answered = await within(connection.ping(), 2_000);
+        const answered = await settlesWithin(connection.ping(), 2_000);
         return answered ? { ok: true, detail: 'worker running' } : { ok: false, detail: 'redis: no answer to PING within 2 s' };
       } catch (err) {
         return { ok: false, detail: `redis: ${(err as Error).message}` };
