@@ -208,4 +208,41 @@ describe('Bull Board', () => {
     expect((await fetch(`${base}/retry/completed`, { method: 'PUT', headers: auth() })).status).toBe(403);
     expect(await (await queue.getJob('done1_acme_orders'))!.getState()).toBe('completed');
   });
+
+  it('refuses what would drop or throttle pending deliveries: cleaning unfinished jobs, concurrency, rate limit, delay, priority', async () => {
+    // failedJobs' worker takes whatever waits, so the pending jobs are added after it stopped.
+    await failedJobs(['gone1']);
+    await queue.add(JOB_NAME, job('wait1'), { jobId: 'wait1_acme_orders' });
+    await queue.add(JOB_NAME, job('later1'), { jobId: 'later1_acme_orders', delay: 600_000 });
+    const h = { ...auth(), 'content-type': 'application/json' };
+    const base = `${dash.url}/admin/queues/api/queues/${QUEUE_NAME}`;
+    const call = (method: string, path: string, body?: unknown) => fetch(`${base}/${path}`, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+    for (const status of ['waiting', 'wait', 'delayed', 'paused', 'prioritized', 'active', 'waiting-children']) {
+      const res = await call('PUT', `clean/${status}`);
+      expect(res.status, status).toBe(403);
+      expect(await res.text()).toContain('not allowed in webhook-sender');
+    }
+    expect((await call('PUT', 'wait1_acme_orders/clean')).status).toBe(403);
+    expect((await call('PUT', 'later1_acme_orders/clean')).status).toBe(403);
+    expect((await call('PUT', 'concurrency', { concurrency: 1 })).status).toBe(403);
+    expect((await call('PUT', 'rate-limit', { max: 1, duration: 60_000 })).status).toBe(403);
+    expect((await call('PATCH', 'later1_acme_orders/delay', { runAt: Date.now() + 86_400_000 })).status).toBe(403);
+    expect((await call('PATCH', 'wait1_acme_orders/priority', { priority: 7 })).status).toBe(403);
+
+    expect(await (await queue.getJob('wait1_acme_orders'))!.getState()).toBe('waiting');
+    expect((await queue.getJob('wait1_acme_orders'))!.priority).toBe(0);
+    const later = (await queue.getJob('later1_acme_orders'))!;
+    expect(await later.getState()).toBe('delayed');
+    expect(later.delay).toBe(600_000);
+    expect(await queue.getGlobalConcurrency()).toBeNull();
+    const limit = (await (await call('GET', 'rate-limit')).json()) as { rateLimit: unknown };
+    expect(limit.rateLimit ?? null).toBeNull();
+
+    // Finished jobs may still be cleaned.
+    expect((await call('PUT', 'gone1_acme_orders/clean')).status).toBe(204);
+    expect(await queue.getJob('gone1_acme_orders')).toBeUndefined();
+    expect((await call('PUT', 'clean/completed')).status).toBe(200);
+    expect((await call('PUT', 'clean/failed')).status).toBe(200);
+    expect(await queue.getJob('wait1_acme_orders')).toBeDefined();
+  });
 });
