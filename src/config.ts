@@ -67,6 +67,24 @@ const redisUrl = z
 const streamKey = (fallback: string) =>
   str(fallback).refine((v) => v.length <= 200 && !/\s/.test(v), 'must be a key without spaces');
 
+/** The shortest WSS_DASHBOARD_PASSWORD accepted (the generated one has 24 characters). */
+export const DASHBOARD_PASSWORD_MIN = 12;
+
+// WSS_DASHBOARD_HOSTS: "name[:port]" or "[v6]:port" entries, comma-separated, or "*".
+const hostList = z
+  .string()
+  .optional()
+  .transform((v, ctx) => {
+    const entries = (v ?? '').split(',').map((e) => e.trim().toLowerCase()).filter((e) => e !== '');
+    if (entries.length === 0) return undefined;
+    const bad = entries.filter((e) => e !== '*' && !/^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(:\d{1,5})?$/.test(e));
+    if (bad.length > 0) {
+      ctx.addIssue({ code: 'custom', message: `expected host or host:port entries separated by commas, got "${bad.join('", "')}"` });
+      return z.NEVER;
+    }
+    return Object.freeze(entries);
+  });
+
 const envSchema = z.object({
   REDIS_URL: redisUrl,
   WSS_STREAM: streamKey('wss:events'),
@@ -81,7 +99,7 @@ const envSchema = z.object({
   PORT: int(3000, 0, 65_535),
   WSS_HEALTH_PORT: int(3001, 0, 65_535),
   WSS_DASHBOARD_USER: str('admin'),
-  WSS_DASHBOARD_PASSWORD: optionalStr,
+  WSS_DASHBOARD_PASSWORD: optionalStr.refine((v) => v === undefined || v.length >= DASHBOARD_PASSWORD_MIN, `must be at least ${DASHBOARD_PASSWORD_MIN} characters`),
   WSS_DASHBOARD_AUTH: z
     .enum(['on', 'off'], { message: 'expected "on" or "off"' })
     .optional()
@@ -106,6 +124,7 @@ const envSchema = z.object({
   WSS_KEEP_COMPLETED_AGE_SEC: int(3_600, 0, 30 * 86_400),
   WSS_STREAM_TRIM: bool(true),
   WSS_DATA_DIR: str('.data'),
+  WSS_DASHBOARD_HOSTS: hostList,
 });
 
 export type Config = Readonly<{
@@ -140,6 +159,8 @@ export type Config = Readonly<{
   keepCompleted: Readonly<{ count: number; age: number }>;
   streamTrim: boolean;
   dataDir: string;
+  /** Host[:port] names the dashboard answers to; undefined = the default for dashboardAuth. */
+  dashboardHosts: readonly string[] | undefined;
 }>;
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -183,6 +204,7 @@ export function parseConfig(env: Env): Config {
     keepCompleted: Object.freeze({ count: e.WSS_KEEP_COMPLETED_COUNT, age: e.WSS_KEEP_COMPLETED_AGE_SEC }),
     streamTrim: e.WSS_STREAM_TRIM,
     dataDir: e.WSS_DATA_DIR,
+    dashboardHosts: e.WSS_DASHBOARD_HOSTS,
   });
 }
 

@@ -34,6 +34,9 @@ describe('parseConfig', () => {
     ['REDIS_URL', 'not a url'],
     ['LOG_LEVEL', 'loud'],
     ['WSS_DASHBOARD_AUTH', 'disabled'],
+    ['WSS_DASHBOARD_PASSWORD', 'short-pw-11'],
+    ['WSS_DASHBOARD_HOSTS', 'dash.internal, evil host'],
+    ['WSS_DASHBOARD_HOSTS', 'http://dash.internal'],
   ])('refuses %s=%s naming the variable', (name, value) => {
     let err: unknown;
     try {
@@ -44,6 +47,13 @@ describe('parseConfig', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).message).toContain(name);
     expect((err as ConfigError).problems).toHaveLength(1);
+  });
+
+  it('accepts a dashboard password of 12 characters and a list of dashboard hosts', () => {
+    expect(parseConfig({ WSS_DASHBOARD_PASSWORD: 'twelve-chars' }).dashboardPassword).toBe('twelve-chars');
+    expect(parseConfig({}).dashboardHosts).toBeUndefined();
+    expect(parseConfig({ WSS_DASHBOARD_HOSTS: ' Dash.Internal:8080, 10.0.0.5,[::1]:3000 ,' }).dashboardHosts).toEqual(['dash.internal:8080', '10.0.0.5', '[::1]:3000']);
+    expect(parseConfig({ WSS_DASHBOARD_HOSTS: '*' }).dashboardHosts).toEqual(['*']);
   });
 
   it('names every bad variable at once', () => {

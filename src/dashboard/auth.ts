@@ -1,9 +1,10 @@
 // HTTP basic auth for the dashboard and the admin API. There is no unauthenticated mode
 // except the explicit WSS_DASHBOARD_AUTH=off; without a configured password a random one is
-// generated at start and announced once.
+// generated at start and announced once (password-notice.ts), never logged.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
 import type { Config } from '../config.js';
+import type { AuthFailureLimiter } from './auth-limiter.js';
 
 export type Credentials = { mode: 'off' } | { mode: 'basic'; user: string; password: string; generated: boolean };
 
@@ -44,10 +45,29 @@ export function credentialsMatch(expected: { user: string; password: string }, g
   return userOk && passwordOk;
 }
 
-export function basicAuth(creds: Credentials, realm = 'webhook-sender'): RequestHandler {
+export interface AuthThrottle {
+  limiter: AuthFailureLimiter;
+  now: () => number;
+}
+
+export function basicAuth(creds: Credentials, realm = 'webhook-sender', throttle?: AuthThrottle): RequestHandler {
   if (creds.mode === 'off') return (_req, _res, next) => next();
   return (req, res, next) => {
-    if (credentialsMatch(creds, parseBasicAuth(req.headers.authorization))) return next();
+    // The peer address, not X-Forwarded-For (which any client can write).
+    const client = req.socket.remoteAddress ?? 'unknown';
+    const wait = throttle?.limiter.blockedFor(client, throttle.now()) ?? 0;
+    if (wait > 0) {
+      res.set('Retry-After', String(Math.ceil(wait / 1_000)));
+      res.status(429).json({ error: 'too many failed logins from this address; try again later' });
+      return;
+    }
+    const given = parseBasicAuth(req.headers.authorization);
+    if (credentialsMatch(creds, given)) {
+      throttle?.limiter.succeed(client);
+      return next();
+    }
+    // A request without credentials is a browser asking for the login prompt, not a guess.
+    if (given !== undefined) throttle?.limiter.fail(client, throttle.now());
     res.set('WWW-Authenticate', `Basic realm="${realm}", charset="UTF-8"`);
     res.status(401).json({ error: 'authentication required' });
   };

@@ -1,16 +1,22 @@
 // The dashboard role: Bull Board, the admin API, health and metrics on one port (PORT).
 //   /healthz /readyz /metrics      unauthenticated (see health.ts)
 //   /admin/queues/*  /api/*        basic auth + same-origin check on writes
+// Every route checks the Host header against WSS_DASHBOARD_HOSTS (allowed-hosts.ts); the three
+// probe routes only when authentication is off (then the server listens on 127.0.0.1 only and
+// no orchestrator reaches it by a pod IP). See docs/security.md.
 import express from 'express';
 import type { Server } from 'node:http';
 import { createDeliveryQueue } from '../queue.js';
 import type { RoleContext, RunningRole } from '../roles.js';
 import { adminApi } from './admin-api.js';
+import { allowedHostsOnly, defaultDashboardHosts } from './allowed-hosts.js';
 import { basicAuth, resolveCredentials, type Credentials } from './auth.js';
+import { AuthFailureLimiter } from './auth-limiter.js';
 import { BOARD_PATH, bullBoardRouter } from './bull-board.js';
 import { sameOriginOnly } from './csrf.js';
 import { healthRouter, redisReadiness } from './health.js';
 import { listen } from './listen.js';
+import { announceGeneratedPassword, type Terminal } from './password-notice.js';
 import { createScrapeGauges } from './scrape-gauges.js';
 
 export interface DashboardOptions {
@@ -18,8 +24,10 @@ export interface DashboardOptions {
   port?: number;
   /** Every role in this process, for /readyz. Default: just this one. */
   roles?: () => readonly RunningRole[];
-  /** Log a generated password once (default true). The runner may print `credentials` itself instead. */
+  /** Announce a generated password (default true): once on a terminal, else in a file (password-notice.ts). */
   logCredentials?: boolean;
+  /** Where a generated password is shown when it is a terminal; default process.stderr. */
+  stderr?: Terminal;
 }
 
 export interface RunningDashboard extends RunningRole {
@@ -43,11 +51,17 @@ export async function startDashboard(ctx: RoleContext, opts: DashboardOptions = 
   // Filled in once listening; the health router needs it to leave itself out of /readyz.
   const me: { role?: RunningDashboard } = {};
 
+  // The default names the port, which is only known for sure once listening (PORT=0).
+  let allowedHosts = config.dashboardHosts ?? defaultDashboardHosts(config.dashboardAuth, opts.port ?? config.port);
+  const hostCheck = allowedHostsOnly(() => allowedHosts);
+
   const app = express();
   securityHeaders(app);
+  if (config.dashboardAuth === 'off') app.use(hostCheck);
   app.use(healthRouter({ redis: ctx.redis, roles: opts.roles ?? (() => (me.role ? [me.role] : [])), self: () => me.role, gauges }));
+  if (config.dashboardAuth !== 'off') app.use(hostCheck);
   app.get('/', (_req, res) => res.redirect(BOARD_PATH));
-  const auth = basicAuth(credentials);
+  const auth = basicAuth(credentials, undefined, { limiter: new AuthFailureLimiter(), now: ctx.now });
   app.use(BOARD_PATH, auth, sameOriginOnly(), bullBoardRouter(queue, config.prefix));
   app.use('/api', auth, sameOriginOnly(), adminApi({ ctx, queue, log }));
 
@@ -59,14 +73,15 @@ export async function startDashboard(ctx: RoleContext, opts: DashboardOptions = 
     await queue.close();
     throw err;
   }
+  allowedHosts = config.dashboardHosts ?? defaultDashboardHosts(config.dashboardAuth, http.port);
   const board = `${http.url}${BOARD_PATH}`;
+  const hosts = allowedHosts ?? 'any';
   if (credentials.mode === 'off') {
-    log.warn({ url: board }, 'dashboard: authentication is OFF (WSS_DASHBOARD_AUTH=off): anyone who can reach this port can retry jobs and change endpoints; for local use only');
+    log.warn({ url: board, hosts }, 'dashboard: authentication is OFF (WSS_DASHBOARD_AUTH=off): anyone who can reach this port can retry jobs and change endpoints; for local use only');
   } else if (credentials.generated && opts.logCredentials !== false) {
-    // Shown once, here: it is not stored anywhere. Set WSS_DASHBOARD_PASSWORD to choose one.
-    log.warn({ url: board, user: credentials.user }, `dashboard: WSS_DASHBOARD_PASSWORD is not set; generated password for user "${credentials.user}": ${credentials.password}`);
+    await announceGeneratedPassword({ user: credentials.user, password: credentials.password, url: board, dataDir: config.dataDir, stderr: opts.stderr ?? process.stderr, log });
   } else {
-    log.info({ url: board, user: credentials.user }, 'dashboard listening');
+    log.info({ url: board, user: credentials.user, hosts }, 'dashboard listening');
   }
 
   let stopping: Promise<void> | undefined;
