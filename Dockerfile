@@ -11,6 +11,8 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+# WSS_DATA_DIR (.data) must be writable: a generated dashboard password is written there.
+RUN mkdir -p /app/.data && chown node:node /app/.data
 USER node
 # A 4 MB young generation: measured faster and ~30 MB smaller per process (README, Performance).
 ENTRYPOINT ["node", "--max-semi-space-size=4", "dist/cli.js"]
