@@ -118,7 +118,7 @@ describe('bridge killed after addBulk, before XACK', () => {
     await waitUntil('pending entries acknowledged', async () => (await pendingCount(t)) === 0);
     expect(bridge.stats().entries).toBe(EVENTS);
     await new Promise((r) => setTimeout(r, 500));
-    const seen = receiver.requests.map((r) => `${String(r.headers['x-wss-event-id'])}_acme_${r.path.slice(1)}`).sort();
+    const seen = receiver.requests.map((r) => `acme.${r.path.slice(1)}.${String(r.headers['x-wss-event-id'])}`).sort();
     expect(seen).toEqual(jobIds);
   });
 });
