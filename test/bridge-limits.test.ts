@@ -2,13 +2,13 @@
 // are dead-lettered (kind too_large) and acknowledged, and a run of large entries is read in
 // reads that stay within the byte budget.
 import { describe, expect, it } from 'vitest';
-import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
+import { startBridge, type BridgeHooks, type RunningBridge } from '../src/producers/bridge.js';
 import { useTestRedis } from './helpers/redis-server.js';
 import { allJobIds, deadLetters, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, type TestCtx } from './bridge-fixtures.js';
 
 const { redis, cleanups } = useTestRedis();
 
-async function setup(env: Record<string, string>, hooks?: Parameters<typeof startBridge>[1]['hooks']): Promise<{ t: TestCtx; bridge: RunningBridge }> {
+async function setup(env: Record<string, string>, hooks?: BridgeHooks): Promise<{ t: TestCtx; bridge: RunningBridge }> {
   const t = await makeCtx(redis().url, isolatedEnv(env), {
     tenants: [{ id: 'acme', endpoints: [endpoint('orders'), endpoint('padded', { transform: '{ "pad": $pad("", 3000, "x") }' })] }],
   });
