@@ -32,9 +32,9 @@ const EP = '/api/tenants/acme/endpoints/orders';
 
 describe('admin API: registration rules', () => {
   it.each([
-    [{ url: 'http://127.0.0.1:4000/hook', secret: SECRET }, 'field "url": is a loopback address'],
+    [{ url: 'http://127.0.0.1:4000/hook', secret: SECRET }, 'field "url": is a private address (loopback)'],
     [{ url: 'http://localhost/hook', secret: SECRET }, 'field "url": points at localhost'],
-    [{ url: 'http://[fd00::1]/hook', secret: SECRET }, 'field "url": is a unique-local address'],
+    [{ url: 'http://[fd00::1]/hook', secret: SECRET }, 'field "url": is a private address (unique-local)'],
     [{ url: 'https://hooks.example/', secretEnv: 'WSS_DASHBOARD_PASSWORD' }, 'field "secretEnv": must be an environment variable name starting with WSS_SECRET_'],
     [{ url: 'https://hooks.example/', secret: SECRET, headers: { 'X-Note': 'a\r\nX-Evil: 1' } }, 'field "headers.X-Note": value'],
     [{ url: 'https://hooks.example/', secret: SECRET, headers: { 'Proxy-Authorization': 'x' } }, 'field "headers.Proxy-Authorization"'],

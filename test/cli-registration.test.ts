@@ -76,7 +76,7 @@ describe('registration rules in the CLI', () => {
     const env = { REDIS_URL: redis.url, WSS_PREFIX: 'cli-private' };
     const r = runWss(['seed', path], env);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('tenant "acme" endpoint "orders" field "url": is a loopback address');
+    expect(r.stderr).toContain('tenant "acme" endpoint "orders" field "url": is a private address (loopback)');
     expect(await redis.client().keys('cli-private:*')).toEqual([]);
     expect(runWss(['seed', path], { ...env, WSS_ALLOW_PRIVATE_URLS: 'true' }).status).toBe(0);
   });

@@ -63,7 +63,7 @@ export function privateUrlProblem(url: string): string | undefined {
   if (bare === 'localhost' || bare.endsWith('.localhost')) return 'points at localhost; set WSS_ALLOW_PRIVATE_URLS=true to allow it';
   if (isIP(host) === 0) return undefined;
   const why = forbiddenAddressReason(host);
-  return why === undefined ? undefined : `is a ${why} address; set WSS_ALLOW_PRIVATE_URLS=true to allow it`;
+  return why === undefined ? undefined : `is a private address (${why}); set WSS_ALLOW_PRIVATE_URLS=true to allow it`;
 }
 
 /** Rules that depend on the configuration, applied when endpoints are registered. */
