@@ -87,7 +87,7 @@ async function withRegistry<T>(config: Config, log: Logger, fn: (registry: Regis
 async function cmdSeed(args: string[], config: Config, log: Logger): Promise<void> {
   const { values, positionals } = parseArgs({ args, options: { replace: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
   if (positionals.length !== 1) throw new UsageError('wss seed needs exactly one tenants file');
-  const file = await loadTenantsFile(positionals[0]!);
+  const file = await loadTenantsFile(positionals[0]!, { allowPrivateUrls: config.allowPrivateUrls });
   for (const m of missingSecretEnvs(file, (n) => readSecretEnv(n) !== undefined)) {
     process.stderr.write(`note: secretEnv is not set here (workers must have it): ${m}\n`);
   }
@@ -108,10 +108,11 @@ async function cmdPublish(args: string[], config: Config, log: Logger): Promise<
   } catch (err) {
     throw new UsageError(`--data is not JSON: ${(err as Error).message}`);
   }
-  const { publishEvent } = await import('./producers/publish.js');
-  const entryId = await withRegistry(config, log, (_registry, redis) =>
-    publishEvent(redis, config.stream, { tenant: values.tenant!, type: values.type!, data, ...(values.id ? { id: values.id } : {}) }),
-  );
+  const { eventFields, publishEvent } = await import('./producers/publish.js');
+  const input = { tenant: values.tenant, type: values.type, data, ...(values.id ? { id: values.id } : {}) };
+  // Refused here, before Redis is reached (or an embedded one started), with the field named.
+  eventFields(input, config.maxEventBytes);
+  const entryId = await withRegistry(config, log, (_registry, redis) => publishEvent(redis, config.stream, input, config.maxEventBytes));
   process.stdout.write(`${entryId}\n`);
 }
 

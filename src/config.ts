@@ -125,6 +125,8 @@ const envSchema = z.object({
   WSS_STREAM_TRIM: bool(true),
   WSS_DATA_DIR: str('.data'),
   WSS_DASHBOARD_HOSTS: hostList,
+  WSS_MAX_EVENT_BYTES: int(262_144, 1_024, 67_108_864),
+  WSS_BATCH_BYTES: int(8_388_608, 1_024, 1_073_741_824),
 });
 
 export type Config = Readonly<{
@@ -161,6 +163,10 @@ export type Config = Readonly<{
   dataDir: string;
   /** Host[:port] names the dashboard answers to; undefined = the default for dashboardAuth. */
   dashboardHosts: readonly string[] | undefined;
+  /** Largest `data` and transformed body, in UTF-8 bytes; larger ones are dead-lettered. */
+  maxEventBytes: number;
+  /** Bridge: byte budget per read; the next read's COUNT follows the last read's entry size. */
+  batchBytes: number;
 }>;
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -205,6 +211,8 @@ export function parseConfig(env: Env): Config {
     streamTrim: e.WSS_STREAM_TRIM,
     dataDir: e.WSS_DATA_DIR,
     dashboardHosts: e.WSS_DASHBOARD_HOSTS,
+    maxEventBytes: e.WSS_MAX_EVENT_BYTES,
+    batchBytes: e.WSS_BATCH_BYTES,
   });
 }
 
@@ -223,9 +231,11 @@ export function configWith(overrides: Env): Config {
 
 /**
  * Endpoint secrets given as `secretEnv` are read from this process's environment at send
- * time, so they never have to be stored in Redis.
+ * time, so they never have to be stored in Redis. Only WSS_SECRET_* names are read (see
+ * SECRET_ENV_PATTERN in tenants/schema.ts; repeated here so config.ts imports nothing more).
  */
 export function readSecretEnv(name: string): string | undefined {
+  if (!/^WSS_SECRET_[A-Za-z0-9_]{1,200}$/.test(name)) return undefined;
   const v = process.env[name];
   return v === undefined || v === '' ? undefined : v;
 }

@@ -15,7 +15,10 @@ export interface WssEvent {
   createdAtMs: number;
 }
 
-export type ParsedEntry = { ok: true; event: WssEvent } | { ok: false; reason: string };
+export type ParsedEntry = { ok: true; event: WssEvent } | { ok: false; kind: 'malformed' | 'too_large'; reason: string };
+
+/** WSS_MAX_EVENT_BYTES's default: the largest `data` (UTF-8 bytes) an event may carry. */
+export const DEFAULT_MAX_EVENT_BYTES = 262_144;
 
 // ':' is refused because BullMQ job ids may not contain it.
 export const EVENT_ID_PATTERN = /^[A-Za-z0-9._~-]{1,200}$/;
@@ -40,21 +43,28 @@ function jsonErrorWhere(err: unknown): string {
   return err instanceof Error && /Unexpected end of JSON input/.test(err.message) ? ' (unexpected end)' : '';
 }
 
-export function parseEntry(entryId: string, f: Readonly<Record<string, string>>): ParsedEntry {
+const malformed = (reason: string): ParsedEntry => ({ ok: false, kind: 'malformed', reason });
+
+/** `data` over maxDataBytes (UTF-8) is refused before it is parsed: kind `too_large`. */
+export function parseEntry(entryId: string, f: Readonly<Record<string, string>>, maxDataBytes = DEFAULT_MAX_EVENT_BYTES): ParsedEntry {
   const { tenant, type, data, id } = f;
-  if (tenant === undefined || tenant === '') return { ok: false, reason: 'missing field "tenant"' };
-  if (!ID_PATTERN.test(tenant)) return { ok: false, reason: 'field "tenant" is not a valid tenant id' };
-  if (type === undefined || type === '') return { ok: false, reason: 'missing field "type"' };
-  if (!TYPE_PATTERN.test(type)) return { ok: false, reason: 'field "type" must be 1-200 characters of A-Z a-z 0-9 . _ : / -' };
-  if (data === undefined) return { ok: false, reason: 'missing field "data"' };
+  if (tenant === undefined || tenant === '') return malformed('missing field "tenant"');
+  if (!ID_PATTERN.test(tenant)) return malformed('field "tenant" is not a valid tenant id');
+  if (type === undefined || type === '') return malformed('missing field "type"');
+  if (!TYPE_PATTERN.test(type)) return malformed('field "type" must be 1-200 characters of A-Z a-z 0-9 . _ : / -');
+  if (data === undefined) return malformed('missing field "data"');
+  // A UTF-8 encoding is never shorter than the string's length, so most entries skip the count.
+  if (data.length > maxDataBytes || (data.length * 3 > maxDataBytes && Buffer.byteLength(data) > maxDataBytes)) {
+    return { ok: false, kind: 'too_large', reason: `field "data" is ${Buffer.byteLength(data)} bytes, more than WSS_MAX_EVENT_BYTES (${maxDataBytes})` };
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(data);
   } catch (err) {
-    return { ok: false, reason: `field "data" is not JSON${jsonErrorWhere(err)}` };
+    return malformed(`field "data" is not JSON${jsonErrorWhere(err)}`);
   }
   if (id !== undefined && !EVENT_ID_PATTERN.test(id)) {
-    return { ok: false, reason: 'field "id" must be 1-200 characters of A-Z a-z 0-9 . _ ~ -' };
+    return malformed('field "id" must be 1-200 characters of A-Z a-z 0-9 . _ ~ -');
   }
   const createdAtMs = entryTimeMs(entryId);
   return {

@@ -25,9 +25,14 @@ export interface DeliveryResult {
   snippet: string;
 }
 
-/** Deterministic, so re-reading a stream entry adds nothing twice. BullMQ forbids ':'. */
+/**
+ * `<tenant>.<endpoint>.<eventId>`. Deterministic, so re-reading a stream entry adds nothing
+ * twice (the deduplication id is the same string). Unambiguous: tenant and endpoint ids never
+ * contain '.', so the first two dots always split off tenant and endpoint, whatever the event
+ * id holds. BullMQ forbids ':' (event ids cannot contain one either).
+ */
 export function deliveryJobId(eventId: string, tenant: string, endpoint: string): string {
-  return `${eventId}_${tenant}_${endpoint}`;
+  return `${tenant}.${endpoint}.${eventId}`;
 }
 
 export function deliveryJobOptions(

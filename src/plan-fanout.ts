@@ -11,11 +11,14 @@ export interface PlannedDelivery {
 
 export interface FanoutPlan {
   deliveries: PlannedDelivery[];
-  /** Endpoints whose filter or transform failed on this event: dead-lettered, not dropped. */
-  failures: Array<{ endpoint: string; reason: string }>;
+  /**
+   * Endpoints whose filter or transform failed on this event, or whose transformed body is over
+   * maxBodyBytes (kind `too_large`; no kind: `expression`): dead-lettered, not dropped.
+   */
+  failures: Array<{ endpoint: string; reason: string; kind?: 'too_large' }>;
 }
 
-export async function planFanout(event: WssEvent, endpoints: Iterable<CompiledEndpoint>): Promise<FanoutPlan> {
+export async function planFanout(event: WssEvent, endpoints: Iterable<CompiledEndpoint>, maxBodyBytes = Number.POSITIVE_INFINITY): Promise<FanoutPlan> {
   const plan: FanoutPlan = { deliveries: [], failures: [] };
   let envelope: string | undefined;
   let input: ReturnType<typeof envelopeObject> | undefined;
@@ -36,6 +39,11 @@ export async function planFanout(event: WssEvent, endpoints: Iterable<CompiledEn
         const out: unknown = await ep.transform.evaluate(input);
         if (out === undefined) throw new Error('transform produced nothing');
         body = JSON.stringify(out);
+        if (body.length * 3 > maxBodyBytes && Buffer.byteLength(body) > maxBodyBytes) {
+          const reason = `endpoint "${config.id}": transform produced ${Buffer.byteLength(body)} bytes, more than WSS_MAX_EVENT_BYTES (${maxBodyBytes})`;
+          plan.failures.push({ endpoint: config.id, reason, kind: 'too_large' });
+          continue;
+        }
       } else {
         body = envelope ??= envelopeBody(event);
       }

@@ -27,9 +27,11 @@ export async function startService(baseConfig: Config, roleNames: readonly RoleN
   const registry = new Registry(redis, config.prefix, log);
 
   if (config.tenantsFile) {
-    const file = await loadTenantsFile(config.tenantsFile);
-    const counts = await registry.seed(file, { replace: false });
-    log.info({ file: config.tenantsFile, ...counts }, 'tenants file seeded (upsert)');
+    const file = await loadTenantsFile(config.tenantsFile, { allowPrivateUrls: config.allowPrivateUrls });
+    // Only what is new: a restart must not undo what the admin API changed since (a rotated
+    // secret, a disabled endpoint). `wss seed` is the explicit overwrite.
+    const { created, kept } = await registry.seedNew(file);
+    log.info({ file: config.tenantsFile, created, kept }, 'tenants file seeded (new tenants and endpoints only; existing ones kept)');
     for (const m of missingSecretEnvs(file, (n) => readSecretEnv(n) !== undefined)) log.warn(`secretEnv not set in this process: ${m}`);
   }
   await registry.start(config.registryPollMs);

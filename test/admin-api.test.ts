@@ -97,10 +97,10 @@ describe('endpoints', () => {
   });
 
   it('PUT with a new secret or a secretEnv replaces the old one', async () => {
-    expect((await call('PUT', EP, { url: `${receiver.url}/hook`, secretEnv: 'ACME_ORDERS_SECRET' })).json).toMatchObject({ secretSet: true, secretEnv: 'ACME_ORDERS_SECRET' });
+    expect((await call('PUT', EP, { url: `${receiver.url}/hook`, secretEnv: 'WSS_SECRET_ACME_ORDERS' })).json).toMatchObject({ secretSet: true, secretEnv: 'WSS_SECRET_ACME_ORDERS' });
     let stored = await t.ctx.registry.getEndpointConfig('acme', 'orders');
     expect(stored?.secret).toBeUndefined();
-    expect(stored?.secretEnv).toBe('ACME_ORDERS_SECRET');
+    expect(stored?.secretEnv).toBe('WSS_SECRET_ACME_ORDERS');
     expect((await call('PUT', EP, { url: `${receiver.url}/hook`, secret: SECRET2, retry: { attempts: 2, backoffMs: 50 } })).status).toBe(200);
     stored = await t.ctx.registry.getEndpointConfig('acme', 'orders');
     expect(stored).toMatchObject({ secret: SECRET2, enabled: true });

@@ -61,7 +61,8 @@ describe('bridge killed after addBulk, before XACK', () => {
     expect(await allJobIds(t)).toEqual(jobIds);
 
     const bridge = (await running(await startBridge(t.ctx))) as RunningBridge;
-    await waitUntil('pending entries acknowledged', async () => (await pendingCount(t)) === 0);
+    // XACK lands a tick before the bridge counts the batch: wait for both.
+    await waitUntil('pending entries acknowledged', async () => (await pendingCount(t)) === 0 && bridge.stats().entries >= EVENTS);
     expect(bridge.stats().entries).toBe(EVENTS);
     expect(bridge.stats().claimed).toBe(0);
     expect(await allJobIds(t)).toEqual(jobIds);
@@ -82,7 +83,8 @@ describe('bridge killed after addBulk, before XACK', () => {
     expect(done.sort()).toEqual(jobIds);
 
     const bridge = (await running(await startBridge(t.ctx))) as RunningBridge;
-    await waitUntil('pending entries acknowledged', async () => (await pendingCount(t)) === 0);
+    // XACK lands a tick before the bridge counts the batch: wait for both.
+    await waitUntil('pending entries acknowledged', async () => (await pendingCount(t)) === 0 && bridge.stats().entries >= EVENTS);
     expect(bridge.stats().entries).toBe(EVENTS);
     // Give the worker a chance to pick up anything that was (wrongly) added again.
     await new Promise((r) => setTimeout(r, 300));
@@ -115,10 +117,11 @@ describe('bridge killed after addBulk, before XACK', () => {
     await waitUntil('jobs completed and removed', async () => (await allJobIds(t)).length === 0);
 
     const bridge = (await running(await startBridge(t.ctx))) as RunningBridge;
-    await waitUntil('pending entries acknowledged', async () => (await pendingCount(t)) === 0);
+    // XACK lands a tick before the bridge counts the batch: wait for both.
+    await waitUntil('pending entries acknowledged', async () => (await pendingCount(t)) === 0 && bridge.stats().entries >= EVENTS);
     expect(bridge.stats().entries).toBe(EVENTS);
     await new Promise((r) => setTimeout(r, 500));
-    const seen = receiver.requests.map((r) => `${String(r.headers['x-wss-event-id'])}_acme_${r.path.slice(1)}`).sort();
+    const seen = receiver.requests.map((r) => `acme.${r.path.slice(1)}.${String(r.headers['x-wss-event-id'])}`).sort();
     expect(seen).toEqual(jobIds);
   });
 });

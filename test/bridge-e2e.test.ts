@@ -102,4 +102,22 @@ describe('stream to receiver', () => {
       }
     }
   });
+
+  it('job ids cannot collide across tenants: both events of a once-colliding pair are delivered', async () => {
+    // Under the old `<eventId>_<tenant>_<endpoint>` both of these were `order-1001_acme_shop_orders`
+    // and the second was silently dropped as a duplicate.
+    const rx = await receiver();
+    const t = await service({
+      tenants: [
+        { id: 'shop', endpoints: [endpoint('orders', { url: `${rx.url}/shop/orders`, secret: 'shop-orders-secret-01' })] },
+        { id: 'acme', endpoints: [endpoint('shop_orders', { url: `${rx.url}/acme/shop_orders`, secret: 'acme-shop-secret-0123' })] },
+      ],
+    });
+    await publishEvent(t.ctx.redis, t.config.stream, { tenant: 'shop', type: 'order.created', data: { n: 1 }, id: 'order-1001_acme' });
+    await publishEvent(t.ctx.redis, t.config.stream, { tenant: 'acme', type: 'order.created', data: { n: 2 }, id: 'order-1001' });
+    await rx.waitFor(2);
+    const got = rx.requests.map((r) => `${r.path} ${String(r.headers['x-wss-event-id'])}`).sort();
+    expect(got).toEqual(['/acme/shop_orders order-1001', '/shop/orders order-1001_acme']);
+    await waitUntil('both jobs completed', async () => (await t.queue.getJobCounts('completed')).completed === 2);
+  });
 });

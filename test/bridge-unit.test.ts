@@ -36,7 +36,7 @@ describe('planBatch', () => {
     expect(plan.ackIds).toEqual(['1700000000000-0', '1700000000000-1', '1700000000000-2', '1700000000000-3', '1700000000000-4', '1700000000000-5']);
     expect(plan.unrouted).toBe(1);
     expect(plan.vanished).toBe(1);
-    expect(plan.jobs.map((j) => j.opts.jobId)).toEqual(['e1_acme_orders', '1700000000000-1_globex_all']);
+    expect(plan.jobs.map((j) => j.opts.jobId)).toEqual(['acme.orders.e1', 'globex.all.1700000000000-1']);
     expect(plan.jobs[0]).toEqual({
       name: 'deliver',
       data: {
@@ -48,10 +48,10 @@ describe('planBatch', () => {
         body: '{"id":"e1","type":"order.created","tenant":"acme","createdAt":"2023-11-14T22:13:20.000Z","data":{"a":1}}',
       },
       opts: {
-        jobId: 'e1_acme_orders',
+        jobId: 'acme.orders.e1',
         attempts: 4,
         backoff: { type: 'wss', delay: 50 },
-        deduplication: { id: 'e1_acme_orders', ttl: 60_000 },
+        deduplication: { id: 'acme.orders.e1', ttl: 60_000 },
         removeOnComplete: { count: 10, age: 60 },
         removeOnFail: false,
       },

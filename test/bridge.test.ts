@@ -62,19 +62,19 @@ describe('bridge: fan-out', () => {
     const bridge = await start();
     await waitUntil('entry acknowledged', async () => bridge.stats().entries === 1 && (await pendingCount(t)) === 0);
 
-    expect(await allJobIds(t)).toEqual(['evt_1_acme_everything', 'evt_1_acme_orders', 'evt_1_acme_shipped', 'evt_1_acme_slim']);
+    expect(await allJobIds(t)).toEqual(['acme.everything.evt_1', 'acme.orders.evt_1', 'acme.shipped.evt_1', 'acme.slim.evt_1'].sort());
     const createdAtMs = Number(entryId.split('-')[0]);
     const iso = new Date(createdAtMs).toISOString();
     const envelope = `{"id":"evt_1","type":"order.updated","tenant":"acme","createdAt":"${iso}","data":{"orderId":"o-1",  "status":"shipped"}}`;
 
-    const orders = (await t.queue.getJob('evt_1_acme_orders'))!;
+    const orders = (await t.queue.getJob('acme.orders.evt_1'))!;
     expect(orders.name).toBe('deliver');
     expect(orders.data).toEqual({ eventId: 'evt_1', tenant: 'acme', endpoint: 'orders', type: 'order.updated', createdAt: createdAtMs, body: envelope });
     expect(orders.opts.attempts).toBe(7);
     expect(orders.opts.backoff).toEqual({ type: 'wss', delay: 250 });
-    expect((await t.queue.getJob('evt_1_acme_everything'))!.data.body).toBe(envelope);
-    expect((await t.queue.getJob('evt_1_acme_shipped'))!.data.body).toBe(envelope);
-    expect((await t.queue.getJob('evt_1_acme_slim'))!.data.body).toBe(`{"orderId":"o-1","at":"${iso}"}`);
+    expect((await t.queue.getJob('acme.everything.evt_1'))!.data.body).toBe(envelope);
+    expect((await t.queue.getJob('acme.shipped.evt_1'))!.data.body).toBe(envelope);
+    expect((await t.queue.getJob('acme.slim.evt_1'))!.data.body).toBe(`{"orderId":"o-1","at":"${iso}"}`);
     // No secret or URL in job data.
     expect(JSON.stringify(orders.data)).not.toContain('secret-');
     expect(await deadLetters(t)).toEqual([]);
@@ -87,7 +87,7 @@ describe('bridge: fan-out', () => {
     const bridge = await start();
     const entryId = await xadd(t, 'tenant', 'acme', 'type', 'invoice.paid', 'data', '{"n":1}');
     await waitUntil('entry handled', () => bridge.stats().entries === 1);
-    expect(await allJobIds(t)).toEqual([`${entryId}_acme_everything`, `${entryId}_acme_invoices`].sort());
+    expect(await allJobIds(t)).toEqual([`acme.everything.${entryId}`, `acme.invoices.${entryId}`].sort());
   });
 
   it('keeps events of two tenants apart', async () => {
@@ -103,7 +103,7 @@ describe('bridge: fan-out', () => {
     await xadd(t, 'tenant', 'acme', 'type', 'a.y', 'data', '{"secretOf":"acme"}', 'id', 'e3');
     await waitUntil('3 entries handled', () => bridge.stats().entries === 3);
     const jobs = await t.queue.getJobs(['waiting']);
-    expect(jobs.map((j) => j.id).sort()).toEqual(['e1_acme_hooks', 'e2_globex_hooks', 'e3_acme_hooks']);
+    expect(jobs.map((j) => j.id).sort()).toEqual(['acme.hooks.e1', 'acme.hooks.e3', 'globex.hooks.e2']);
     for (const j of jobs) {
       const body = JSON.parse(j.data.body) as { tenant: string; data: { secretOf: string } };
       expect(body.tenant).toBe(j.data.tenant);
@@ -116,7 +116,7 @@ describe('bridge: fan-out', () => {
     await xadd(t, 'tenant', 'acme', 'type', 'invoice.paid', 'data', '1', 'id', 'early');
     const bridge = await start();
     await waitUntil('entry handled', () => bridge.stats().entries === 1);
-    expect(await allJobIds(t)).toEqual(['early_acme_everything', 'early_acme_invoices']);
+    expect(await allJobIds(t)).toEqual(['acme.everything.early', 'acme.invoices.early'].sort());
   });
 });
 
@@ -147,7 +147,7 @@ describe('bridge: entries that make no job', () => {
       for (let k = 0; k < b.fields.length; k += 2) original[b.fields[k]!] = b.fields[k + 1]!;
       expect(d).toEqual({ ...original, reason: expect.stringMatching(b.reason), entryId: ids[i] });
     });
-    expect(await allJobIds(t)).toEqual(['good_acme_everything', 'good_acme_invoices']);
+    expect(await allJobIds(t)).toEqual(['acme.everything.good', 'acme.invoices.good'].sort());
 
     const warnings = t.logs.filter((l) => l.includes('dead-lettered'));
     expect(warnings).toHaveLength(bad.length);
@@ -162,7 +162,7 @@ describe('bridge: entries that make no job', () => {
     const bridge = await start();
     const entryId = await xadd(t, 'tenant', 'acme', 'type', 'x.y', 'data', '{"a":1}', 'id', 'ev');
     await waitUntil('entry handled', async () => bridge.stats().entries === 1 && (await pendingCount(t)) === 0);
-    expect(await allJobIds(t)).toEqual(['ev_acme_ok']);
+    expect(await allJobIds(t)).toEqual(['acme.ok.ev'].sort());
     const dead = await deadLetters(t);
     expect(dead).toHaveLength(1);
     expect(dead[0]!.fields).toMatchObject({ tenant: 'acme', type: 'x.y', data: '{"a":1}', id: 'ev', entryId, endpoint: 'broken' });
@@ -176,7 +176,7 @@ describe('bridge: entries that make no job', () => {
     await xadd(t2, 'tenant', 'acme', 'type', 'order.created', 'data', '{"n":9}', 'id', 'u2');
     await waitUntil('entries handled', async () => bridge.stats().entries === 2 && (await pendingCount(t2)) === 0);
     expect(bridge.stats().unrouted).toBe(1);
-    expect(await allJobIds(t2)).toEqual(['u2_acme_f']);
+    expect(await allJobIds(t2)).toEqual(['acme.f.u2'].sort());
     expect(await deadLetters(t2)).toEqual([]);
   });
 });
@@ -191,7 +191,7 @@ describe('bridge: resilience', () => {
     await xadd(t, 'tenant', 'acme', 'type', 'invoice.paid', 'data', '{}', 'id', 'after');
     await waitUntil('second entry', () => bridge.stats().entries >= 2, 15_000);
     expect(bridge.stats().groupRecreated).toBeGreaterThanOrEqual(1);
-    expect(await allJobIds(t)).toEqual(['after_acme_everything', 'after_acme_invoices', 'before_acme_everything', 'before_acme_invoices']);
+    expect(await allJobIds(t)).toEqual(['acme.everything.after', 'acme.invoices.after', 'acme.everything.before', 'acme.invoices.before'].sort());
     // Re-created after the last handled entry: the first one is not read again.
     expect(bridge.stats().entries).toBe(2);
     expect((await bridge.ready()).ok).toBe(true);
@@ -206,7 +206,7 @@ describe('bridge: resilience', () => {
     await waitUntil('group re-created', () => bridge.stats().groupRecreated >= 1);
     await xadd(t, 'tenant', 'acme', 'type', 'invoice.paid', 'data', '{}', 'id', 'd2');
     await waitUntil('second entry', async () => bridge.stats().entries === 2 && (await pendingCount(t)) === 0);
-    expect(await allJobIds(t)).toEqual(['d1_acme_everything', 'd1_acme_invoices', 'd2_acme_everything', 'd2_acme_invoices']);
+    expect(await allJobIds(t)).toEqual(['acme.everything.d1', 'acme.invoices.d1', 'acme.everything.d2', 'acme.invoices.d2'].sort());
   });
 
   it('re-reads a batch whose commit failed, acknowledges it, and adds each job once', async () => {
@@ -223,7 +223,7 @@ describe('bridge: resilience', () => {
     await xadd(t, 'tenant', 'acme', 'type', 'invoice.paid', 'data', '{}', 'id', 'r1');
     await waitUntil('entry acknowledged', async () => bridge.stats().entries === 1 && (await pendingCount(t)) === 0);
     expect(bridge.stats().errors).toBe(2);
-    expect(await allJobIds(t)).toEqual(['r1_acme_everything', 'r1_acme_invoices']);
+    expect(await allJobIds(t)).toEqual(['acme.everything.r1', 'acme.invoices.r1'].sort());
     expect(await t.queue.count()).toBe(2);
     expect(t.logs.some((l) => l.includes('simulated failure after addBulk'))).toBe(true);
   });
@@ -256,7 +256,7 @@ describe('publishEvent', () => {
     const entries = (await t.ctx.redis.xrange(t.config.stream, entryId, entryId)) as Array<[string, string[]]>;
     expect(entries[0]?.[1]).toEqual(['tenant', 'acme', 'type', 'invoice.paid', 'data', '{"amount":12.5,"tags":["a"]}', 'id', 'pub_1']);
     await waitUntil('entry handled', () => bridge.stats().entries === 1);
-    const job = (await t.queue.getJob('pub_1_acme_invoices'))!;
+    const job = (await t.queue.getJob('acme.invoices.pub_1'))!;
     expect(JSON.parse(job.data.body)).toMatchObject({ id: 'pub_1', data: { amount: 12.5, tags: ['a'] } });
   });
 
@@ -292,7 +292,7 @@ describe('bridge: Redis restart', () => {
       await own.start();
       await xadd(t, 'tenant', 'acme', 'type', 'invoice.paid', 'data', '{}', 'id', 'post');
       await waitUntil('entry after restart', async () => bridge.stats().entries === 2 && (await pendingCount(t)) === 0, 20_000);
-      expect(await allJobIds(t)).toEqual(['post_acme_everything', 'post_acme_invoices', 'pre_acme_everything', 'pre_acme_invoices']);
+      expect(await allJobIds(t)).toEqual(['acme.everything.post', 'acme.invoices.post', 'acme.everything.pre', 'acme.invoices.pre'].sort());
       expect((await bridge.ready()).ok).toBe(true);
     } finally {
       await bridge.stop();

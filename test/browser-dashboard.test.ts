@@ -81,7 +81,7 @@ describe.skipIf(missing !== undefined)('dashboard in a browser', () => {
       body: JSON.stringify({ tenant: 'acme', type: 'order.shipped', data: { orderId: 'o-42' }, id: 'evt_browser_1' }),
     });
     expect(pub.status).toBe(202);
-    const jobId = 'evt_browser_1_acme_orders';
+    const jobId = 'acme.orders.evt_browser_1';
     await until('the job to fail after 2 attempts', async () => ((await (await queue!.getJob(jobId))?.getState()) === 'failed' ? true : undefined));
     expect(receiver.requests).toHaveLength(2);
 

@@ -82,7 +82,7 @@ describe('publicEndpoint', () => {
     const view = publicEndpoint(ep);
     expect(JSON.stringify(view)).not.toMatch(/sixteen-chars-secret|t0k/);
     expect(view).toMatchObject({ secretSet: true, headers: { Authorization: '[hidden]', 'X-Api-Key': '[hidden]', 'X-Source': 'bus' } });
-    expect(publicEndpoint(parseEndpoint({ id: 'e', url: 'https://x.example/', secretEnv: 'E_SECRET' }))).toMatchObject({ secretSet: true, secretEnv: 'E_SECRET' });
+    expect(publicEndpoint(parseEndpoint({ id: 'e', url: 'https://x.example/', secretEnv: 'WSS_SECRET_E' }))).toMatchObject({ secretSet: true, secretEnv: 'WSS_SECRET_E' });
   });
 });
 

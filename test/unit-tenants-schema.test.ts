@@ -64,8 +64,8 @@ describe('tenants file', () => {
 
   it('requires exactly one of secret and secretEnv', () => {
     expect(problemsOf(file(endpoint({ secret: undefined }))).join()).toContain('exactly one of "secret" or "secretEnv"');
-    expect(problemsOf(file(endpoint({ secretEnv: 'ACME_SECRET' }))).join()).toContain('exactly one');
-    expect(parseTenantsFile(file(endpoint({ secret: undefined, secretEnv: 'ACME_SECRET' }))).tenants[0]!.endpoints[0]!.secretEnv).toBe('ACME_SECRET');
+    expect(problemsOf(file(endpoint({ secretEnv: 'WSS_SECRET_ACME' }))).join()).toContain('exactly one');
+    expect(parseTenantsFile(file(endpoint({ secret: undefined, secretEnv: 'WSS_SECRET_ACME' }))).tenants[0]!.endpoints[0]!.secretEnv).toBe('WSS_SECRET_ACME');
   });
 
   it('names invalid ids by position and refuses duplicates', () => {

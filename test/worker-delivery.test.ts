@@ -107,13 +107,13 @@ describe('worker delivery', () => {
   it('reads a secretEnv secret at send time; a missing one is a retryable SECRET_UNAVAILABLE and nothing is sent', async () => {
     rx = await startReceiver();
     h = await createHarness(redis.url);
-    const present = 'WSS_TEST_SECRET_PRESENT';
+    const present = 'WSS_SECRET_TEST_PRESENT';
     const secret = 'env-secret-0123456789-zyxw';
     process.env[present] = secret;
     try {
       await h.seed([
         { ...endpoint('with-env', rx.url), secret: undefined, secretEnv: present },
-        { ...endpoint('without-env', rx.url, { retry: { attempts: 2, backoffMs: 50 } }), secret: undefined, secretEnv: 'WSS_TEST_SECRET_ABSENT' },
+        { ...endpoint('without-env', rx.url, { retry: { attempts: 2, backoffMs: 50 } }), secret: undefined, secretEnv: 'WSS_SECRET_TEST_ABSENT' },
       ]);
       const ok = await h.enqueue('with-env');
       const missing = await h.enqueue('without-env');
@@ -121,7 +121,7 @@ describe('worker delivery', () => {
       await h.waitForState(ok.jobId, 'completed');
       const failed = await h.waitForState(missing.jobId, 'failed');
       expect(failed.attemptsMade).toBe(2);
-      expect(failed.failedReason).toMatch(/^SECRET_UNAVAILABLE: .*WSS_TEST_SECRET_ABSENT/);
+      expect(failed.failedReason).toMatch(/^SECRET_UNAVAILABLE: .*WSS_SECRET_TEST_ABSENT/);
       expect(rx.requests).toHaveLength(1);
       const r = rx.requests[0]!;
       expect(r.headers['x-wss-signature']).toBe(pythonSignature(secret, String(r.headers['x-wss-timestamp']), r.body));

@@ -52,7 +52,9 @@ export interface AdminApiDeps {
 export function adminApi({ ctx, queue, log }: AdminApiDeps): Router {
   const { registry, config } = ctx;
   const router = Router();
-  router.use(express.json({ limit: '1mb' }));
+  // Room for an event at WSS_MAX_EVENT_BYTES plus its JSON escaping, and never under 1 MB.
+  const bodyLimit = Math.max(1_048_576, 2 * config.maxEventBytes);
+  router.use(express.json({ limit: bodyLimit }));
 
   const body = (req: Request, res: Response): Record<string, unknown> | undefined => {
     if (isObject(req.body)) return req.body;
@@ -90,7 +92,7 @@ export function adminApi({ ctx, queue, log }: AdminApiDeps): Router {
     const existing = await registry.getEndpointConfig(tenant, endpoint);
     let parsed: EndpointConfig;
     try {
-      parsed = parseEndpoint({ ...input, id: endpoint, ...(keepSecret && existing ? pickSecret(existing) : {}) });
+      parsed = parseEndpoint({ ...input, id: endpoint, ...(keepSecret && existing ? pickSecret(existing) : {}) }, { allowPrivateUrls: config.allowPrivateUrls });
     } catch (err) {
       if (err instanceof TenantsValidationError) return badRequest(res, err.message, [...err.problems]);
       throw err;
@@ -161,8 +163,9 @@ export function adminApi({ ctx, queue, log }: AdminApiDeps): Router {
         // Same check the bridge makes; refused here so the caller learns at once.
         if (ID_PATTERN.test(tenant as string)) return notFound(res, `tenant "${String(tenant)}"`);
       }
-      entryId = await publishEvent(ctx.redis, config.stream, { tenant: tenant as string, type: type as string, data, id: id as string | undefined });
+      entryId = await publishEvent(ctx.redis, config.stream, { tenant: tenant as string, type: type as string, data, id: id as string | undefined }, config.maxEventBytes);
     } catch (err) {
+      if (err instanceof EventRejectedError && err.code === 'EVENT_TOO_LARGE') return res.status(413).json({ error: err.message, problems: [err.message] });
       if (err instanceof EventRejectedError) return badRequest(res, err.message);
       throw err;
     }
@@ -173,7 +176,7 @@ export function adminApi({ ctx, queue, log }: AdminApiDeps): Router {
   const onError: ErrorRequestHandler = (err: unknown, _req, res, _next) => {
     const e = err as { type?: string; status?: number; message?: string };
     if (e.type === 'entity.parse.failed') return badRequest(res, 'the request body is not valid JSON');
-    if (e.type === 'entity.too.large') return res.status(413).json({ error: 'the request body is larger than 1 MB' });
+    if (e.type === 'entity.too.large') return res.status(413).json({ error: `the request body is larger than ${bodyLimit} bytes` });
     log.error({ err: e.message }, 'admin API: request failed');
     res.status(500).json({ error: 'internal error (see the server log)' });
   };

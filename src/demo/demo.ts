@@ -20,7 +20,7 @@ const once = process.argv.includes('--once');
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
 // The example file names this variable for globex's secret; the demo plays the operator.
-process.env.GLOBEX_WEBHOOK_SECRET ??= GLOBEX_SECRET;
+process.env.WSS_SECRET_GLOBEX_ALL ??= GLOBEX_SECRET;
 
 const password = process.env.WSS_DASHBOARD_PASSWORD || randomBytes(9).toString('base64url');
 const config = configWith({
@@ -32,7 +32,7 @@ const config = configWith({
 });
 const log = createLogger(config.logLevel);
 
-const file = await loadTenantsFile(tenantsFile);
+const file = await loadTenantsFile(tenantsFile, { allowPrivateUrls: config.allowPrivateUrls });
 const secrets = new Map<string, string>();
 for (const t of file.tenants) {
   for (const ep of t.endpoints) {
@@ -80,7 +80,7 @@ const events = [
   { tenant: 'globex', type: 'user.created', data: { userId: 'u-1' } },
 ];
 for (const e of events) {
-  const entryId = await publishEvent(service.ctx.redis, config.stream, e);
+  const entryId = await publishEvent(service.ctx.redis, config.stream, e, config.maxEventBytes);
   say(`demo: published ${e.tenant} ${e.type} ${JSON.stringify(e.data)} as stream entry ${entryId}`);
 }
 say('demo: acme/orders only takes shipped/delivered orders (jsonata filter) and gets a transformed body;');

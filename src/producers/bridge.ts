@@ -9,6 +9,7 @@ import type { Readiness, RoleContext, RunningRole } from '../roles.js';
 import { commitBatch, type BridgeHooks } from './commit-batch.js';
 import { ensureGroup, isGroupGone, listGroups, pruneIdleConsumers } from './consumer-group.js';
 import { planBatch } from './plan-batch.js';
+import { nextReadCount } from './read-budget.js';
 import { maxStreamId } from './stream-id.js';
 import { autoclaimReply, readGroupEntries, type StreamEntry } from './stream-reply.js';
 import { trimStream } from './trim.js';
@@ -62,7 +63,7 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
   // The shared connection's own handler reports outages; without a listener BullMQ prints them.
   queue.on('error', (err: Error) => blog.debug({ err: err.message }, 'bridge: queue connection error'));
   const target = { queue, redis: reader, stream, group, deadLetterStream: config.deadLetterStream, log: blog, hooks: opts.hooks };
-  const planOpts = { dedupTtlMs: config.dedupTtlMs, keepCompleted: config.keepCompleted };
+  const planOpts = { dedupTtlMs: config.dedupTtlMs, keepCompleted: config.keepCompleted, maxEventBytes: config.maxEventBytes };
 
   const stats: BridgeStats = {
     batches: 0, entries: 0, jobs: 0, deadLetters: 0, unrouted: 0, errors: 0, claimed: 0, groupRecreated: 0, trimmed: 0,
@@ -75,6 +76,8 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
   let nextClaimAt = 0;
   let nextTrimAt = now() + config.claimIntervalMs;
   let wake: (() => void) | undefined;
+  // COUNT of the next read, adapted to the bytes of the last one (read-budget.ts).
+  let readCount = config.batchSize;
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -94,6 +97,7 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
 
   async function handle(entries: StreamEntry[]): Promise<void> {
     if (entries.length === 0) return;
+    readCount = nextReadCount(entries, config.batchBytes, config.batchSize, readCount);
     // A tenant added a moment ago may not be in this process's snapshot yet: look once more
     // before dead-lettering its events.
     const tenants = registry.snapshot().tenants;
@@ -110,13 +114,13 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
 
   const readGroup = async (id: string, block: boolean) =>
     readGroupEntries(
-      await reader.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', config.batchSize, ...(block ? ['BLOCK', config.blockMs] : []), 'STREAMS', stream, id),
+      await reader.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', readCount, ...(block ? ['BLOCK', config.blockMs] : []), 'STREAMS', stream, id),
     );
 
   async function step(): Promise<void> {
     if (now() >= nextClaimAt) {
       // Entries a dead consumer read but never acknowledged.
-      const res = autoclaimReply(await reader.call('XAUTOCLAIM', stream, group, consumer, config.claimIdleMs, claimCursor, 'COUNT', config.batchSize));
+      const res = autoclaimReply(await reader.call('XAUTOCLAIM', stream, group, consumer, config.claimIdleMs, claimCursor, 'COUNT', readCount));
       if (res.entries.length > 0) blog.info({ count: res.entries.length }, 'bridge: claimed entries idle in other consumers');
       await handle(res.entries);
       stats.claimed += res.entries.length;
@@ -184,7 +188,7 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
     }
   })();
 
-  blog.info({ batchSize: config.batchSize, blockMs: config.blockMs }, 'bridge: started');
+  blog.info({ batchSize: config.batchSize, batchBytes: config.batchBytes, blockMs: config.blockMs }, 'bridge: started');
 
   let stopped: Promise<void> | undefined;
   return {

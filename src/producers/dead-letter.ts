@@ -2,7 +2,7 @@
 // operator can fix and re-publish them; `reason` and `entryId` say why and which entry.
 import type { StreamEntry } from './stream-reply.js';
 
-export type DeadLetterKind = 'malformed' | 'unknown_tenant' | 'expression';
+export type DeadLetterKind = 'malformed' | 'unknown_tenant' | 'expression' | 'too_large';
 
 export interface DeadLetter {
   entryId: string;
@@ -22,4 +22,14 @@ export function deadLetterArgs(d: DeadLetter): string[] {
 
 export function deadLetterFor(entry: StreamEntry, kind: DeadLetterKind, reason: string, endpoint?: string): DeadLetter {
   return { entryId: entry.id, kind, reason, fields: entry.fields ?? {}, ...(endpoint === undefined ? {} : { endpoint }) };
+}
+
+/**
+ * An entry whose `data` is over WSS_MAX_EVENT_BYTES. The dead-letter stream is never trimmed,
+ * so the oversize `data` is not copied into it (its size is recorded as `dataBytes`); the
+ * producer still has the event.
+ */
+export function tooLargeDeadLetter(entry: StreamEntry, reason: string): DeadLetter {
+  const { data, ...rest } = entry.fields ?? {};
+  return { entryId: entry.id, kind: 'too_large', reason, fields: { ...rest, dataBytes: String(Buffer.byteLength(data ?? '')) } };
 }

@@ -2,11 +2,14 @@
 // rules, so what is accepted here is never dead-lettered as malformed.
 import type { Redis } from 'ioredis';
 import { WssError } from '../errors.js';
-import { parseEntry } from '../event.js';
+import { DEFAULT_MAX_EVENT_BYTES, parseEntry } from '../event.js';
 
 export class EventRejectedError extends WssError {
-  constructor(message: string) {
-    super('EVENT_INVALID', message);
+  /** The field at fault when it is known (`data` for an event over the size limit). */
+  readonly field: string | undefined;
+  constructor(message: string, opts: { tooLarge?: boolean; field?: string } = {}) {
+    super(opts.tooLarge ? 'EVENT_TOO_LARGE' : 'EVENT_INVALID', message);
+    this.field = opts.field;
   }
 }
 
@@ -19,8 +22,8 @@ export interface PublishInput {
   id?: string | undefined;
 }
 
-/** The stream entry's fields, validated. Throws EventRejectedError. */
-export function eventFields(input: PublishInput): Record<string, string> {
+/** The stream entry's fields, validated (`data` at most maxEventBytes). Throws EventRejectedError. */
+export function eventFields(input: PublishInput, maxEventBytes = DEFAULT_MAX_EVENT_BYTES): Record<string, string> {
   let data: string | undefined;
   try {
     data = JSON.stringify(input.data);
@@ -30,8 +33,10 @@ export function eventFields(input: PublishInput): Record<string, string> {
   if (data === undefined) throw new EventRejectedError('event rejected: data cannot be written as JSON');
   const fields: Record<string, string> = { tenant: input.tenant, type: input.type, data };
   if (input.id !== undefined) fields['id'] = input.id;
-  const parsed = parseEntry('0-0', fields);
-  if (!parsed.ok) throw new EventRejectedError(`event rejected: ${parsed.reason}`);
+  const parsed = parseEntry('0-0', fields, maxEventBytes);
+  if (!parsed.ok) {
+    throw new EventRejectedError(`event rejected: ${parsed.reason}`, parsed.kind === 'too_large' ? { tooLarge: true, field: 'data' } : {});
+  }
   return fields;
 }
 
@@ -39,8 +44,8 @@ export function eventFields(input: PublishInput): Record<string, string> {
  * XADD without MAXLEN: a length cap would trim entries no bridge has acknowledged yet (the
  * bridge trims safely itself). Returns the stream entry id.
  */
-export async function publishEvent(redis: Redis, stream: string, input: PublishInput): Promise<string> {
-  const fields = eventFields(input);
+export async function publishEvent(redis: Redis, stream: string, input: PublishInput, maxEventBytes = DEFAULT_MAX_EVENT_BYTES): Promise<string> {
+  const fields = eventFields(input, maxEventBytes);
   const id = await redis.xadd(stream, '*', ...Object.entries(fields).flat());
   if (id === null) throw new Error(`XADD to ${stream} returned no id`);
   return id;

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { TenantsValidationError } from '../errors.js';
-import { parseTenantsFile, type TenantsFile } from './schema.js';
+import { parseTenantsFile, type RegistrationRules, type TenantsFile } from './schema.js';
 
 /** Reads and validates a tenants file; errors name the file, then tenant, endpoint and field. */
-export async function loadTenantsFile(path: string): Promise<TenantsFile> {
+export async function loadTenantsFile(path: string, rules: RegistrationRules): Promise<TenantsFile> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -17,7 +17,7 @@ export async function loadTenantsFile(path: string): Promise<TenantsFile> {
     throw new TenantsValidationError(`tenants file ${path} is not JSON: ${(err as Error).message}`, []);
   }
   try {
-    return parseTenantsFile(json);
+    return parseTenantsFile(json, rules);
   } catch (err) {
     if (err instanceof TenantsValidationError) throw new TenantsValidationError(`${path}: ${err.message}`, err.problems);
     throw err;

@@ -113,6 +113,31 @@ export class Registry {
     return { tenants: file.tenants.length, endpoints };
   }
 
+  /**
+   * Adds only what the registry lacks: absent tenants and endpoints are created, existing ones
+   * are left exactly as they are (the admin API may have changed them). One MULTI of HSETNX.
+   * For `TENANTS_FILE` at start; `wss seed` keeps its upsert.
+   */
+  async seedNew(file: TenantsFile): Promise<{ created: { tenants: number; endpoints: number }; kept: { tenants: number; endpoints: number } }> {
+    const m = this.redis.multi();
+    const kinds: Array<'tenants' | 'endpoints'> = [];
+    for (const t of file.tenants) {
+      m.hsetnx(this.keys.tenants, t.id, JSON.stringify(tenantMeta(t)));
+      kinds.push('tenants');
+      for (const ep of t.endpoints) {
+        m.hsetnx(this.keys.endpoints, field(t.id, ep.id), JSON.stringify(ep));
+        kinds.push('endpoints');
+      }
+    }
+    m.incr(this.keys.version);
+    const res = await execOrThrow(m);
+    const created = { tenants: 0, endpoints: 0 };
+    const kept = { tenants: 0, endpoints: 0 };
+    kinds.forEach((kind, i) => (res[i] === 1 ? created : kept)[kind]++);
+    await this.refresh(true);
+    return { created, kept };
+  }
+
   /** Creates the tenant if needed and sets the endpoint, atomically. Returns true if it existed. */
   async putEndpoint(tenant: string, ep: EndpointConfig): Promise<boolean> {
     const existed = (await this.redis.hexists(this.keys.endpoints, field(tenant, ep.id))) === 1;

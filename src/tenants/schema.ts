@@ -1,9 +1,11 @@
 // The tenants file and the admin API's endpoint payload. Validation errors name the tenant,
 // the endpoint and the field, and jsonata expressions are compiled here so a bad one is
 // refused at seed time rather than at delivery time.
+import { isIP } from 'node:net';
 import jsonata from 'jsonata';
 import { z } from 'zod';
 import { TenantsValidationError } from '../errors.js';
+import { forbiddenAddressReason } from '../ssrf.js';
 
 export const ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const id = z.string().regex(ID_PATTERN, 'must match ^[a-z0-9][a-z0-9_-]{0,62}$');
@@ -11,6 +13,63 @@ const id = z.string().regex(ID_PATTERN, 'must match ^[a-z0-9][a-z0-9_-]{0,62}$')
 // Headers the sender owns: an endpoint's own headers may not replace them.
 const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'user-agent', 'host', 'connection', 'transfer-encoding', 'te', 'upgrade', 'expect', 'keep-alive']);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * `secretEnv` may only name variables under this prefix: the name is chosen by whoever
+ * registers the endpoint, and any other variable of the worker (e.g. the dashboard password)
+ * would otherwise be used as an HMAC key whose signatures the receiver sees.
+ */
+export const SECRET_ENV_PREFIX = 'WSS_SECRET_';
+export const SECRET_ENV_PATTERN = /^WSS_SECRET_[A-Za-z0-9_]{1,200}$/;
+
+// Headers that would change how the request is framed, routed or read: refused so a typo
+// cannot become a request every attempt of which fails.
+const FORBIDDEN_HEADERS = new Set(['trailer', 'content-encoding', 'date']);
+// RFC 9110 field-value without obs-text: visible ASCII, space and tab. CR, LF, NUL and the
+// other controls would be refused by the HTTP client at send time (a retryable error, 20 times).
+const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
+
+/** What is wrong with an endpoint's custom headers; the value itself is never quoted. */
+export function headerProblems(headers: Readonly<Record<string, string>>): Array<{ name: string; message: string }> {
+  const out: Array<{ name: string; message: string }> = [];
+  const seen = new Map<string, string>();
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (!HEADER_NAME.test(name)) out.push({ name, message: 'is not a valid header name (RFC 9110 token)' });
+    else if (lower.startsWith('x-wss-') || RESERVED_HEADERS.has(lower)) out.push({ name, message: 'is set by webhook-sender and cannot be overridden' });
+    else if (lower.startsWith('proxy-') || FORBIDDEN_HEADERS.has(lower)) out.push({ name, message: 'may not be set on a webhook request' });
+    const twin = seen.get(lower);
+    if (twin !== undefined) out.push({ name, message: `duplicates header "${twin}" (names are case-insensitive)` });
+    seen.set(lower, name);
+    if (!HEADER_VALUE.test(value)) out.push({ name, message: 'value may hold only visible ASCII, space and tab (no CR, LF, NUL or other control characters)' });
+  }
+  return out;
+}
+
+/**
+ * Why a URL is refused at registration when private addresses are not allowed: a literal
+ * private IP or `localhost`. Names are only resolved at connect time (src/workers/http.ts),
+ * which stays the real guard; this catches the obvious cases when the endpoint is registered.
+ */
+export function privateUrlProblem(url: string): string | undefined {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return undefined; // the URL rule reports it
+  }
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  const bare = host.endsWith('.') ? host.slice(0, -1) : host;
+  if (bare === 'localhost' || bare.endsWith('.localhost')) return 'points at localhost; set WSS_ALLOW_PRIVATE_URLS=true to allow it';
+  if (isIP(host) === 0) return undefined;
+  const why = forbiddenAddressReason(host);
+  return why === undefined ? undefined : `is a private address (${why}); set WSS_ALLOW_PRIVATE_URLS=true to allow it`;
+}
+
+/** Rules that depend on the configuration, applied when endpoints are registered. */
+export interface RegistrationRules {
+  allowPrivateUrls: boolean;
+}
 
 function compiles(expr: string): string | undefined {
   try {
@@ -54,7 +113,7 @@ export const endpointSchema = z
     secret: z.string().min(16, 'must be at least 16 characters').max(512).optional(),
     secretEnv: z
       .string()
-      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name')
+      .regex(SECRET_ENV_PATTERN, `must be an environment variable name starting with ${SECRET_ENV_PREFIX} (e.g. ${SECRET_ENV_PREFIX}ACME_ORDERS)`)
       .optional(),
     events: z.array(z.string().min(1).max(200)).min(1, 'must list at least one event type').default([...DEFAULTS.events]),
     filter: expression.optional(),
@@ -63,13 +122,7 @@ export const endpointSchema = z
       .record(z.string(), z.string().max(4096))
       .default({})
       .superRefine((headers, ctx) => {
-        for (const name of Object.keys(headers)) {
-          const lower = name.toLowerCase();
-          if (!HEADER_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'is not a valid header name' });
-          else if (lower.startsWith('x-wss-') || RESERVED_HEADERS.has(lower)) {
-            ctx.addIssue({ code: 'custom', path: [name], message: 'is set by webhook-sender and cannot be overridden' });
-          }
-        }
+        for (const problem of headerProblems(headers)) ctx.addIssue({ code: 'custom', path: [problem.name], message: problem.message });
       }),
     timeoutMs: z.number().int().min(100).max(120_000).default(DEFAULTS.timeoutMs),
     retry: z
@@ -152,17 +205,29 @@ export function describePath(root: unknown, path: readonly PropertyKey[]): strin
   return words.length ? words.join(' ') : 'file';
 }
 
-function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
+type Issue = { path: readonly PropertyKey[]; message: string };
+
+function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: string, more: (parsed: z.output<S>) => Issue[] = () => []): z.output<S> {
   const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((issue) => `${describePath(input, issue.path)}: ${issue.message}`);
+  const issues: Issue[] = result.success ? more(result.data) : result.error.issues;
+  if (result.success && issues.length === 0) return result.data;
+  const problems = issues.map((issue) => `${describePath(input, issue.path)}: ${issue.message}`);
   throw new TenantsValidationError(`${what} is invalid: ${problems.join('; ')}`, problems);
 }
 
-export function parseTenantsFile(input: unknown): TenantsFile {
-  return parseWith(tenantsFileSchema, input, 'tenants file');
+function urlIssues(ep: EndpointConfig, path: readonly PropertyKey[], rules: RegistrationRules | undefined): Issue[] {
+  if (rules === undefined || rules.allowPrivateUrls) return [];
+  const problem = privateUrlProblem(ep.url);
+  return problem === undefined ? [] : [{ path: [...path, 'url'], message: problem }];
 }
 
-export function parseEndpoint(input: unknown): EndpointConfig {
-  return parseWith(endpointSchema, input, 'endpoint');
+/** Validates a tenants file; with rules, also what depends on the configuration (private URLs). */
+export function parseTenantsFile(input: unknown, rules?: RegistrationRules): TenantsFile {
+  return parseWith(tenantsFileSchema, input, 'tenants file', (f) =>
+    f.tenants.flatMap((t, ti) => t.endpoints.flatMap((ep, ei) => urlIssues(ep, ['tenants', ti, 'endpoints', ei], rules))),
+  );
+}
+
+export function parseEndpoint(input: unknown, rules?: RegistrationRules): EndpointConfig {
+  return parseWith(endpointSchema, input, 'endpoint', (ep) => urlIssues(ep, [], rules));
 }

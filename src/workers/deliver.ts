@@ -57,7 +57,7 @@ export async function deliverAttempt(deps: DeliverDeps, data: DeliveryJobData, a
   const secret = ep.secret ?? (ep.secretEnv === undefined ? undefined : deps.readSecretEnv(ep.secretEnv));
   if (secret === undefined) {
     // Retryable: the operator can set the variable and restart the worker within the retry window.
-    throw new DeliveryError('SECRET_UNAVAILABLE', `secret variable ${ep.secretEnv ?? '(none)'} is not set in this worker`, { permanent: false });
+    throw new DeliveryError('SECRET_UNAVAILABLE', `secret variable ${ep.secretEnv ?? '(none)'} is not set in this worker (only WSS_SECRET_* variables are read)`, { permanent: false });
   }
 
   const nowMs = deps.now();
