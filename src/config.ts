@@ -106,6 +106,8 @@ const envSchema = z.object({
   WSS_KEEP_COMPLETED_AGE_SEC: int(3_600, 0, 30 * 86_400),
   WSS_STREAM_TRIM: bool(true),
   WSS_DATA_DIR: str('.data'),
+  WSS_MAX_ENTRY_DELIVERIES: int(5, 2, 1_000),
+  WSS_BRIDGE_UNHEALTHY_AFTER_MS: int(10_000, 1_000, 86_400_000),
 });
 
 export type Config = Readonly<{
@@ -140,6 +142,10 @@ export type Config = Readonly<{
   keepCompleted: Readonly<{ count: number; age: number }>;
   streamTrim: boolean;
   dataDir: string;
+  /** A stream entry delivered this many times without acknowledgement is dead-lettered (poison). */
+  maxEntryDeliveries: number;
+  /** The bridge reports not ready after failing to read or commit for this long. */
+  bridgeUnhealthyAfterMs: number;
 }>;
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -183,6 +189,8 @@ export function parseConfig(env: Env): Config {
     keepCompleted: Object.freeze({ count: e.WSS_KEEP_COMPLETED_COUNT, age: e.WSS_KEEP_COMPLETED_AGE_SEC }),
     streamTrim: e.WSS_STREAM_TRIM,
     dataDir: e.WSS_DATA_DIR,
+    maxEntryDeliveries: e.WSS_MAX_ENTRY_DELIVERIES,
+    bridgeUnhealthyAfterMs: e.WSS_BRIDGE_UNHEALTHY_AFTER_MS,
   });
 }
 

@@ -67,3 +67,9 @@ export function countDelivery(tenant: string, endpoint: string, outcome: string,
   if (!histogram) attemptChildren.set(outcome, (histogram = attemptSeconds.labels(outcome)));
   histogram.observe(seconds);
 }
+
+export const bridgeCommitFailures = new Counter({
+  name: 'wss_bridge_commit_failures_total',
+  help: 'Bridge batches whose planning or commit (addBulk, dead letters, XACK) failed; the batch is retried.',
+  registers: [metricsRegistry],
+});

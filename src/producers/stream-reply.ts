@@ -40,3 +40,8 @@ export function autoclaimReply(reply: unknown): { next: string; entries: StreamE
     deleted: Array.isArray(deleted) ? deleted.map(String) : [],
   };
 }
+
+/** XCLAIM: `[[id, fields], …]`. Redis ≥ 7 drops deleted entries from the PEL and leaves them out. */
+export function claimReply(reply: unknown): StreamEntry[] {
+  return toEntries(reply).filter((e) => e.fields !== null);
+}
