@@ -38,6 +38,9 @@ describe('bridge commits refused by a full Redis (OOM)', () => {
     expect(await commitFailures()).toBeGreaterThan(failuresBefore);
     expect(await pendingCount(t)).toBe(3);
     expect(await allJobIds(t)).toEqual([]);
+    // Retried in hand, not re-read: an outage does not push healthy entries towards the poison bound.
+    const pending = (await t.ctx.redis.xpending(t.config.stream, t.config.group, '-', '+', 10)) as Array<[string, string, number, number]>;
+    expect(pending.map((p) => p[3])).toEqual([1, 1, 1]);
 
     await freeMemory(redis().client());
     await waitUntil('batch committed', async () => (await pendingCount(t)) === 0 && (await bridge.ready()).ok, 20_000);
@@ -61,7 +64,8 @@ describe('bridge commits refused by a full Redis (OOM)', () => {
       ['tenant', 'nobody', 'type', 'order.created', 'data', '{}', 'id', 'dl1'],
       ['tenant', 'nobody', 'type', 'order.created', 'data', '{}', 'id', 'dl2'],
     ]);
-    await waitUntil('two failed commits', () => bridge.stats().errors >= 2);
+    await waitUntil('a failed commit', () => bridge.stats().errors >= 1);
+    await new Promise((r) => setTimeout(r, 300));
     expect(await pendingCount(t)).toBe(2);
     expect(await deadLetters(t)).toEqual([]);
 
