@@ -6,7 +6,8 @@ import { readerConnectionName } from '../src/producers/claim.js';
 import { nextChunk, parsePending, type PendingEntry } from '../src/producers/pending.js';
 import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
 import { useTestRedis } from './helpers/redis-server.js';
-import { endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, type TestCtx } from './bridge-fixtures.js';
+import { parseConfig } from '../src/config.js';
+import { allJobIds, deadLetters, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, type TestCtx } from './bridge-fixtures.js';
 
 const { redis, cleanups } = useTestRedis();
 const ACME = { tenants: [{ id: 'acme', endpoints: [endpoint('a')] }] };
@@ -26,6 +27,14 @@ describe('nextChunk', () => {
   });
   it('returns undefined for an empty list', () => {
     expect(nextChunk([], 5)).toBeUndefined();
+  });
+});
+
+describe('config', () => {
+  it('defaults WSS_MAX_ENTRY_DELIVERIES to 5 and WSS_BRIDGE_UNHEALTHY_AFTER_MS to 10 s, and names a bad value', () => {
+    expect(parseConfig({})).toMatchObject({ maxEntryDeliveries: 5, bridgeUnhealthyAfterMs: 10_000 });
+    expect(() => parseConfig({ WSS_MAX_ENTRY_DELIVERIES: '1' })).toThrow(/WSS_MAX_ENTRY_DELIVERIES/);
+    expect(() => parseConfig({ WSS_BRIDGE_UNHEALTHY_AFTER_MS: 'soon' })).toThrow(/WSS_BRIDGE_UNHEALTHY_AFTER_MS/);
   });
 });
 
@@ -86,5 +95,30 @@ describe('claiming other consumers\' entries', () => {
     await waitUntil('entry claimed after it sat idle', async () => (await pendingCount(t)) === 0, 15_000);
     expect(other.stats().claimed).toBe(1);
     expect(t2.logs.some((l) => l.includes('CLIENT LIST or CLIENT SETNAME refused'))).toBe(true);
+  });
+});
+
+describe('poison pill held by a hung bridge', () => {
+  it('is dead-lettered when claimed as idle at the bound; its neighbour gets its jobs', async () => {
+    const env = isolatedEnv({ WSS_CLAIM_IDLE_MS: '1000' });
+    const t = await ctx({ ...env, WSS_CONSUMER: 'c2' });
+    await t.ctx.redis.xgroup('CREATE', t.config.stream, t.config.group, '0', 'MKSTREAM');
+    const bad = (await t.ctx.redis.xadd(t.config.stream, '*', 'tenant', 'acme', 'type', 'x', 'data', '{}', 'id', 'bad')) as string;
+    await t.ctx.redis.xadd(t.config.stream, '*', 'tenant', 'acme', 'type', 'x', 'data', '{}', 'id', 'good');
+    // A hung bridge: its connection is open (so it is not dead), it holds both entries, and
+    // 'bad' has already been delivered 5 times (claimed back and forth by hung bridges).
+    const ghost = redis().client();
+    await ghost.call('CLIENT', 'SETNAME', readerConnectionName('ghost'));
+    await ghost.call('XREADGROUP', 'GROUP', t.config.group, 'ghost', 'COUNT', 10, 'STREAMS', t.config.stream, '>');
+    for (let i = 0; i < 4; i++) await ghost.call('XCLAIM', t.config.stream, t.config.group, 'ghost', 0, bad);
+
+    const bridge = (await startBridge(t.ctx)) as RunningBridge;
+    cleanups.push(() => bridge.stop());
+    await waitUntil('both entries handled', async () => (await pendingCount(t)) === 0, 15_000);
+    const dead = await deadLetters(t);
+    expect(dead.map((d) => d.fields['entryId'])).toEqual([bad]);
+    expect(dead[0]!.fields['reason']).toMatch(/^poison: delivered 5 times/);
+    expect(await allJobIds(t)).toEqual(['good_acme_a']);
+    expect(bridge.stats()).toMatchObject({ claimed: 2, poison: 1 });
   });
 });

@@ -68,8 +68,13 @@ describe('bridge killed with SIGKILL, default WSS_CONSUMER', () => {
 });
 
 describe('poison pill: an entry every bridge dies on', () => {
-  it('is dead-lettered as poison and acknowledged after WSS_MAX_ENTRY_DELIVERIES (5) deliveries; the others go through', async () => {
-    const env = defaultsEnv();
+  // Default consumer names: each restart takes the dead one's entries over (XCLAIM). A stable
+  // WSS_CONSUMER: each restart re-reads its own pending entries (XREADGROUP from 0).
+  it.each([
+    ['default', {}],
+    ['stable', { WSS_CONSUMER: 'bridge-0' }],
+  ])('is dead-lettered as poison and acknowledged after WSS_MAX_ENTRY_DELIVERIES (5) deliveries; the others go through (%s WSS_CONSUMER)', async (_name, extra) => {
+    const env = { ...defaultsEnv(), ...extra };
     const t = await seeded(env);
     await t.ctx.redis.xgroup('CREATE', t.config.stream, t.config.group, '0', 'MKSTREAM');
     const ids = Array.from({ length: 10 }, (_, i) => `p${i}`);

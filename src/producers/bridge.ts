@@ -11,7 +11,7 @@ import { Claimer, pendingEntries, readerConnectionName } from './claim.js';
 import { commitBatch, type BridgeHooks } from './commit-batch.js';
 import { ensureGroup, isGroupGone, listGroups, pruneIdleConsumers } from './consumer-group.js';
 import { nextChunk } from './pending.js';
-import { planBatch } from './plan-batch.js';
+import { planBatch, type BatchPlan } from './plan-batch.js';
 import { poisonPlan } from './poison.js';
 import { maxStreamId } from './stream-id.js';
 import { readGroupEntries, type StreamEntry } from './stream-reply.js';
@@ -117,8 +117,9 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
   async function handle(entries: StreamEntry[], poison?: ReadonlyMap<string, number>): Promise<void> {
     inHand = entries.length > 0 ? { entries, poison } : undefined;
     if (!inHand) return;
-    const plan = poison ? poisonPlan(entries, poison, config.maxEntryDeliveries) : await planEntries(entries);
+    let plan: BatchPlan;
     try {
+      plan = poison ? poisonPlan(entries, poison, config.maxEntryDeliveries) : await planEntries(entries);
       await commitBatch(plan, target);
     } catch (err) {
       bridgeCommitFailures.inc();
