@@ -43,8 +43,11 @@ describe('bridge killed with SIGKILL, default WSS_CONSUMER', () => {
   it('the next bridge takes over the dead one\'s pending batch at once (within 10 s of starting)', async () => {
     const env = defaultsEnv();
     const t = await seeded(env);
-    const first = bridgeProcess(env);
+    // The first one reports not ready after 1 s of failed commits (its /readyz is checked too).
+    const first = bridgeProcess({ ...env, WSS_BRIDGE_UNHEALTHY_AFTER_MS: '1000' });
     await first.waitForOutput(/bridge: started/);
+    const healthUrl = /"url":"(http:[^"]+)","msg":"health server listening/.exec(await first.waitForOutput(/health server listening/))![1]!;
+    expect((await fetch(`${healthUrl}/readyz`)).status).toBe(200);
 
     // Redis out of memory: the bridge reads the batch but cannot commit it, so it holds the
     // batch (read, not acknowledged) when it is killed.
@@ -52,6 +55,9 @@ describe('bridge killed with SIGKILL, default WSS_CONSUMER', () => {
     await publishIntoFullRedis(t.ctx.redis, t.config.stream, ids.map(event));
     cleanups.push(() => freeMemory(redis().client()));
     await first.waitForOutput(/OOM/);
+    await waitUntil('/readyz 503', async () => (await fetch(`${healthUrl}/readyz`)).status === 503);
+    expect(await (await fetch(`${healthUrl}/readyz`)).text()).toMatch(/have failed for \d+ s.*OOM/);
+    expect(await (await fetch(`${healthUrl}/metrics`)).text()).toMatch(/^wss_bridge_commit_failures_total [1-9]/m);
     const [dead] = await consumers(t);
     expect(dead).toMatchObject({ pending: ids.length });
     expect(await first.kill('SIGKILL')).toBe(null);
