@@ -22,6 +22,7 @@ const { pipelineThroughput, pipelineLatency } = await import('./scenarios/pipeli
 const { fanOut } = await import('./scenarios/fan-out.mjs');
 const { backlogMemory } = await import('./scenarios/backlog.mjs');
 const { slowEndpoint } = await import('./scenarios/slow-endpoint.mjs');
+const { bridgeRecovery, pipelineFsync } = await import('./scenarios/durability.mjs');
 
 const SCENARIOS = {
   'http-ceiling': httpCeiling,
@@ -31,6 +32,8 @@ const SCENARIOS = {
   'fan-out': fanOut,
   'backlog-memory': backlogMemory,
   'slow-endpoint': slowEndpoint,
+  'pipeline-fsync': pipelineFsync,
+  'bridge-recovery': bridgeRecovery,
 };
 
 const { values } = parseArgs({

@@ -127,6 +127,8 @@ const envSchema = z.object({
   WSS_DASHBOARD_HOSTS: hostList,
   WSS_MAX_EVENT_BYTES: int(262_144, 1_024, 67_108_864),
   WSS_BATCH_BYTES: int(8_388_608, 1_024, 1_073_741_824),
+  WSS_MAX_ENTRY_DELIVERIES: int(5, 2, 1_000),
+  WSS_BRIDGE_UNHEALTHY_AFTER_MS: int(10_000, 1_000, 86_400_000),
 });
 
 export type Config = Readonly<{
@@ -167,6 +169,10 @@ export type Config = Readonly<{
   maxEventBytes: number;
   /** Bridge: byte budget per read; the next read's COUNT follows the last read's entry size. */
   batchBytes: number;
+  /** A stream entry delivered this many times without acknowledgement is dead-lettered (poison). */
+  maxEntryDeliveries: number;
+  /** The bridge reports not ready after failing to read or commit for this long. */
+  bridgeUnhealthyAfterMs: number;
 }>;
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -213,6 +219,8 @@ export function parseConfig(env: Env): Config {
     dashboardHosts: e.WSS_DASHBOARD_HOSTS,
     maxEventBytes: e.WSS_MAX_EVENT_BYTES,
     batchBytes: e.WSS_BATCH_BYTES,
+    maxEntryDeliveries: e.WSS_MAX_ENTRY_DELIVERIES,
+    bridgeUnhealthyAfterMs: e.WSS_BRIDGE_UNHEALTHY_AFTER_MS,
   });
 }
 

@@ -28,7 +28,7 @@ export const endToEndSeconds = new Histogram({
 
 export const deadLettered = new Counter({
   name: 'wss_dead_lettered_total',
-  help: 'Stream entries written to the dead-letter stream, by kind (malformed, unknown_tenant, expression).',
+  help: 'Stream entries written to the dead-letter stream, by kind (malformed, unknown_tenant, expression, too_large, poison).',
   labelNames: ['kind'] as const,
   registers: [metricsRegistry],
 });
@@ -67,3 +67,9 @@ export function countDelivery(tenant: string, endpoint: string, outcome: string,
   if (!histogram) attemptChildren.set(outcome, (histogram = attemptSeconds.labels(outcome)));
   histogram.observe(seconds);
 }
+
+export const bridgeCommitFailures = new Counter({
+  name: 'wss_bridge_commit_failures_total',
+  help: 'Bridge batches whose planning or commit (addBulk, dead letters, XACK) failed; the batch is retried.',
+  registers: [metricsRegistry],
+});

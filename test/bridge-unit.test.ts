@@ -5,7 +5,7 @@ import { deadLetterArgs } from '../src/producers/dead-letter.js';
 import { planBatch, type EndpointLookup } from '../src/producers/plan-batch.js';
 import { eventFields } from '../src/producers/publish.js';
 import { compareStreamIds, maxStreamId, nextStreamId } from '../src/producers/stream-id.js';
-import { autoclaimReply, readGroupEntries } from '../src/producers/stream-reply.js';
+import { claimReply, readGroupEntries } from '../src/producers/stream-reply.js';
 import { compileEndpoint } from '../src/tenants/compile.js';
 import { parseEndpoint } from '../src/tenants/schema.js';
 
@@ -112,9 +112,9 @@ describe('reply shapes', () => {
     expect(readGroupEntries(null)).toEqual([]);
     expect(readGroupEntries([])).toEqual([]);
   });
-  it('reads XAUTOCLAIM, leaving out deleted entries', () => {
-    expect(autoclaimReply(['5-0', items, ['3-0']])).toEqual({ next: '5-0', entries: [{ id: '1-0', fields: { tenant: 'a', data: '{}' } }], deleted: ['3-0'] });
-    expect(autoclaimReply(['0-0', [], []]).next).toBe('0-0');
+  it('reads XCLAIM, leaving out deleted entries', () => {
+    expect(claimReply(items)).toEqual([{ id: '1-0', fields: { tenant: 'a', data: '{}' } }]);
+    expect(claimReply(null)).toEqual([]);
   });
 });
 

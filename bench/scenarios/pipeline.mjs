@@ -29,16 +29,19 @@ function processCost(stopped, redisCpu, receiverCpu, deliveries) {
   return out;
 }
 
-export async function pipelineThroughput(ctx) {
-  const n = ctx.quick ? 5_000 : 50_000;
-  const [port] = await ctx.receiver.listen('pipe');
-  const tenantsFile = writeTenantsFile(ctx.runDir, 'throughput', [{ id: 'bench', endpoints: [{ id: 'ep1', url: `http://127.0.0.1:${port}/hook` }] }]);
+/** `opts` (durability.mjs): another event count, receiver label and log/scenario name. */
+export async function pipelineThroughput(ctx, opts = {}) {
+  const n = opts.n ?? (ctx.quick ? 5_000 : 50_000);
+  const label = opts.label ?? 'pipe';
+  const scenario = opts.scenario ?? 'throughput';
+  const [port] = await ctx.receiver.listen(label);
+  const tenantsFile = writeTenantsFile(ctx.runDir, scenario, [{ id: 'bench', endpoints: [{ id: 'ep1', url: `http://127.0.0.1:${port}/hook` }] }]);
   ctx.log(`loading ${n} events`);
   await loadStream(ctx.redis.client, n, (i) => ({ tenant: 'bench', type: 'order.updated', data: paddedData(i) }));
 
   const redisCpu0 = cpuSeconds(ctx.redis.pid);
   const receiverCpu0 = cpuSeconds(ctx.receiver.pid);
-  const procs = await startPipeline(ctx, 'throughput', tenantsFile);
+  const procs = await startPipeline(ctx, scenario, tenantsFile);
   // When the bridge has enqueued everything (all entries acknowledged).
   let bridgeDoneAt;
   const watch = setInterval(async () => {
@@ -48,7 +51,7 @@ export async function pipelineThroughput(ctx) {
   }, 50);
   let got;
   try {
-    got = await waitForDeliveries(ctx.receiver, 'pipe', n, { timeoutMs: ctx.quick ? 60_000 : 180_000, procs });
+    got = await waitForDeliveries(ctx.receiver, label, n, { timeoutMs: ctx.quick ? 60_000 : 180_000, procs });
   } finally {
     clearInterval(watch);
   }

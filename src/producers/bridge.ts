@@ -4,14 +4,18 @@
 // jobs (deterministic job ids plus BullMQ deduplication with a TTL).
 import type { Redis } from 'ioredis';
 import { createDeliveryQueue } from '../queue.js';
+import { bridgeCommitFailures } from '../metrics.js';
 import { withTimeout } from '../timeout.js';
 import type { Readiness, RoleContext, RunningRole } from '../roles.js';
+import { Claimer, pendingEntries, readerConnectionName } from './claim.js';
 import { commitBatch, type BridgeHooks } from './commit-batch.js';
 import { ensureGroup, isGroupGone, listGroups, pruneIdleConsumers } from './consumer-group.js';
-import { planBatch } from './plan-batch.js';
+import { nextChunk } from './pending.js';
+import { planBatch, type BatchPlan } from './plan-batch.js';
+import { poisonPlan } from './poison.js';
 import { nextReadCount } from './read-budget.js';
 import { maxStreamId } from './stream-id.js';
-import { autoclaimReply, readGroupEntries, type StreamEntry } from './stream-reply.js';
+import { readGroupEntries, type StreamEntry } from './stream-reply.js';
 import { trimStream } from './trim.js';
 
 export type { BridgeHooks } from './commit-batch.js';
@@ -27,8 +31,10 @@ export interface BridgeStats {
   deadLetters: number;
   unrouted: number;
   errors: number;
-  /** Entries taken over from other consumers by XAUTOCLAIM. */
+  /** Entries taken over from other consumers (dead ones at once, others after WSS_CLAIM_IDLE_MS). */
   claimed: number;
+  /** Entries dead-lettered as poison (delivered WSS_MAX_ENTRY_DELIVERIES times, never acknowledged). */
+  poison: number;
   groupRecreated: number;
   trimmed: number;
   /** Highest entry id this bridge acknowledged. */
@@ -57,7 +63,8 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
   const blog = log.child({ role: 'bridge', stream, group, consumer });
 
   await ensureGroup(ctx.redis, stream, group, '0');
-  const reader: Redis = ctx.redis.duplicate();
+  // Named after the consumer: other bridges read CLIENT LIST to tell a dead consumer from a live one.
+  const reader: Redis = ctx.redis.duplicate({ connectionName: readerConnectionName(consumer) });
   reader.on('error', (err: Error) => blog.debug({ err: err.message }, 'bridge: reader connection error'));
   const queue = createDeliveryQueue(ctx.redis, config.prefix);
   // The shared connection's own handler reports outages; without a listener BullMQ prints them.
@@ -66,14 +73,19 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
   const planOpts = { dedupTtlMs: config.dedupTtlMs, keepCompleted: config.keepCompleted, maxEventBytes: config.maxEventBytes };
 
   const stats: BridgeStats = {
-    batches: 0, entries: 0, jobs: 0, deadLetters: 0, unrouted: 0, errors: 0, claimed: 0, groupRecreated: 0, trimmed: 0,
+    batches: 0, entries: 0, jobs: 0, deadLetters: 0, unrouted: 0, errors: 0, claimed: 0, poison: 0, groupRecreated: 0, trimmed: 0,
     lastHandledId: undefined, lastError: undefined,
   };
   let stopping = false;
   // Own pending entries are read (from this id on) before new ones; null: read new entries.
   let pendingCursor: string | null = '0';
-  let claimCursor = '0-0';
+  const claimer = new Claimer({ redis: reader, stream, group, consumer, claimIdleMs: config.claimIdleMs, batchSize: config.batchSize, maxDeliveries: config.maxEntryDeliveries, log: blog });
   let nextClaimAt = 0;
+  // A batch whose planning or commit failed: retried as it is, not re-read, so a passing
+  // outage does not raise its entries' delivery counts towards the poison bound.
+  let inHand: { entries: StreamEntry[]; poison: ReadonlyMap<string, number> | undefined } | undefined;
+  // Since when reads or commits have failed without a success in between (readiness).
+  let failingSince: number | undefined;
   let nextTrimAt = now() + config.claimIntervalMs;
   let wake: (() => void) | undefined;
   // COUNT of the next read, adapted to the bytes of the last one (read-budget.ts).
@@ -95,15 +107,30 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
     return t?.endpoints.values();
   };
 
-  async function handle(entries: StreamEntry[]): Promise<void> {
-    if (entries.length === 0) return;
-    readCount = nextReadCount(entries, config.batchBytes, config.batchSize, readCount);
+  async function planEntries(entries: StreamEntry[]) {
+    await opts.hooks?.beforePlan?.(entries);
     // A tenant added a moment ago may not be in this process's snapshot yet: look once more
     // before dead-lettering its events.
     const tenants = registry.snapshot().tenants;
     if (entries.some((e) => e.fields?.['tenant'] !== undefined && !tenants.has(e.fields['tenant']))) await registry.refresh();
-    const plan = await planBatch(entries, endpointsOf, planOpts);
-    await commitBatch(plan, target);
+    return planBatch(entries, endpointsOf, planOpts);
+  }
+
+  /** `poison`: deliveries per entry of a chunk at the bound; dead-lettered, never planned. */
+  async function handle(entries: StreamEntry[], poison?: ReadonlyMap<string, number>): Promise<void> {
+    inHand = entries.length > 0 ? { entries, poison } : undefined;
+    if (!inHand) return;
+    readCount = nextReadCount(entries, config.batchBytes, config.batchSize, readCount);
+    let plan: BatchPlan;
+    try {
+      plan = poison ? poisonPlan(entries, poison, config.maxEntryDeliveries) : await planEntries(entries);
+      await commitBatch(plan, target);
+    } catch (err) {
+      bridgeCommitFailures.inc();
+      throw err;
+    }
+    inHand = undefined;
+    if (poison) stats.poison += plan.dead.length;
     stats.batches++;
     stats.entries += entries.length;
     stats.jobs += plan.jobs.length;
@@ -112,20 +139,45 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
     for (const e of entries) stats.lastHandledId = maxStreamId(stats.lastHandledId, e.id);
   }
 
-  const readGroup = async (id: string, block: boolean) =>
+  const readGroup = async (id: string, block: boolean, count = readCount) =>
     readGroupEntries(
-      await reader.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', readCount, ...(block ? ['BLOCK', config.blockMs] : []), 'STREAMS', stream, id),
+      await reader.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, ...(block ? ['BLOCK', config.blockMs] : []), 'STREAMS', stream, id),
     );
 
+  async function retryInHand(batch: NonNullable<typeof inHand>): Promise<void> {
+    // JUSTID: keeps the entries ours and resets their idle time (so no other bridge claims
+    // them meanwhile) without counting a delivery; entries acknowledged elsewhere drop out.
+    const ids = batch.entries.map((e) => e.id);
+    const still = new Set(((await reader.call('XCLAIM', stream, group, consumer, 0, ...ids, 'JUSTID')) as unknown[]).map(String));
+    await handle(batch.entries.filter((e) => still.has(e.id)), batch.poison);
+  }
+
+  async function readOwnPending(from: string): Promise<void> {
+    // Delivery counts first (XPENDING counts no delivery), so an entry that killed bridges
+    // before is read alone or dead-lettered.
+    const chunk = nextChunk(await pendingEntries(reader, stream, group, { after: from === '0' ? '-' : from, count: readCount, consumer }), config.maxEntryDeliveries);
+    if (!chunk) {
+      pendingCursor = null;
+      return;
+    }
+    const entries = await readGroup(from, false, chunk.entries.length);
+    await handle(entries, chunk.poison ? new Map(chunk.entries.map((p) => [p.id, p.deliveries])) : undefined);
+    pendingCursor = chunk.entries.at(-1)!.id;
+  }
+
   async function step(): Promise<void> {
+    if (inHand) return retryInHand(inHand);
     if (now() >= nextClaimAt) {
-      // Entries a dead consumer read but never acknowledged.
-      const res = autoclaimReply(await reader.call('XAUTOCLAIM', stream, group, consumer, config.claimIdleMs, claimCursor, 'COUNT', readCount));
-      if (res.entries.length > 0) blog.info({ count: res.entries.length }, 'bridge: claimed entries idle in other consumers');
-      await handle(res.entries);
-      stats.claimed += res.entries.length;
-      claimCursor = res.next;
-      if (claimCursor === '0-0') nextClaimAt = now() + config.claimIntervalMs;
+      // Entries other consumers read but never acknowledged: at once from consumers with no
+      // connection (dead bridges), after WSS_CLAIM_IDLE_MS from any other.
+      const chunk = await claimer.next();
+      if (!chunk) {
+        nextClaimAt = now() + config.claimIntervalMs;
+        return;
+      }
+      blog.info({ count: chunk.entries.length, from: chunk.from, poison: chunk.poison }, 'bridge: claimed entries of other consumers');
+      stats.claimed += chunk.entries.length;
+      await handle(chunk.entries, chunk.poison ? chunk.deliveries : undefined);
       return;
     }
     if (now() >= nextTrimAt) {
@@ -139,22 +191,14 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
       const gone = await pruneIdleConsumers(reader, stream, group, consumer, CONSUMER_IDLE_PRUNE_MS);
       if (gone > 0) blog.info({ consumers: gone }, 'bridge: removed consumers idle for over an hour with nothing pending');
     }
-    if (pendingCursor !== null) {
-      const entries = await readGroup(pendingCursor, false);
-      const last = entries.at(-1);
-      if (!last) {
-        pendingCursor = null;
-        return;
-      }
-      await handle(entries);
-      pendingCursor = last.id;
-      return;
-    }
+    if (pendingCursor !== null) return readOwnPending(pendingCursor);
     await handle(await readGroup('>', true));
   }
 
   async function recover(err: unknown): Promise<void> {
     if (!isGroupGone(err)) return;
+    // Entries of the old group: the re-created one reads them again if they are still there.
+    inHand = undefined;
     // Resume after what this bridge handled; earlier entries other replicas may re-read are
     // deduplicated by job id.
     const from = stats.lastHandledId ?? '0';
@@ -170,13 +214,16 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
       try {
         await step();
         backoff = 0;
+        failingSince = undefined;
       } catch (err) {
         if (stopping) break;
         stats.errors++;
+        failingSince ??= now();
         stats.lastError = errMessage(err);
         backoff = Math.min(Math.max(MIN_BACKOFF_MS, backoff * 2), MAX_BACKOFF_MS);
         blog.error({ err: stats.lastError, retryInMs: backoff }, 'bridge: read or commit failed; entries read but not acknowledged stay pending and are read again');
-        // Whatever was read but not acknowledged is in this consumer's pending list.
+        // Whatever was read but not acknowledged is in this consumer's pending list (a failed
+        // batch is also kept in hand and retried first).
         pendingCursor = '0';
         try {
           await recover(err);
@@ -188,7 +235,7 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
     }
   })();
 
-  blog.info({ batchSize: config.batchSize, batchBytes: config.batchBytes, blockMs: config.blockMs }, 'bridge: started');
+  blog.info({ batchSize: config.batchSize, blockMs: config.blockMs }, 'bridge: started');
 
   let stopped: Promise<void> | undefined;
   return {
@@ -196,6 +243,10 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
     stats: () => ({ ...stats }),
     async ready(): Promise<Readiness> {
       if (stopping) return { ok: false, detail: 'stopping' };
+      if (failingSince !== undefined && now() - failingSince >= config.bridgeUnhealthyAfterMs) {
+        const seconds = Math.round((now() - failingSince) / 1000);
+        return { ok: false, detail: `reads or commits on ${stream} have failed for ${seconds} s (WSS_BRIDGE_UNHEALTHY_AFTER_MS=${config.bridgeUnhealthyAfterMs}); last error: ${stats.lastError}` };
+      }
       try {
         const groups = await withTimeout(listGroups(ctx.redis, stream), READY_TIMEOUT_MS, 'redis');
         if (!groups.some((g) => g.name === group)) return { ok: false, detail: `consumer group "${group}" is missing on ${stream}` };

@@ -7,11 +7,14 @@ import { bridgeBatchSize, deadLettered, jobsEnqueued, unrouted } from '../metric
 import type { DeliveryQueue } from '../queue.js';
 import { deadLetterArgs } from './dead-letter.js';
 import type { BatchPlan } from './plan-batch.js';
+import type { StreamEntry } from './stream-reply.js';
 
 const ADD_BULK_SLICE = 1_000;
 const SLICES_IN_FLIGHT = 3;
 
 export interface BridgeHooks {
+  /** Runs before a batch is planned (crash tests: a process that dies on one entry). */
+  beforePlan?: (entries: readonly StreamEntry[]) => void | Promise<void>;
   /** Runs after addBulk resolved and before dead letters and XACK (crash tests). */
   afterEnqueue?: (info: { entryIds: readonly string[]; jobIds: readonly string[] }) => Promise<void>;
 }
@@ -43,13 +46,16 @@ export async function commitBatch(plan: BatchPlan, t: CommitTarget): Promise<voi
   await t.hooks?.afterEnqueue?.({ entryIds: plan.ackIds, jobIds: plan.jobs.map((j) => String(j.opts.jobId)) });
 
   // Not MULTI: the two streams may live in different cluster slots. A failure here re-reads the
-  // batch, which can repeat a dead letter (at least once) but never a job.
-  const p = t.redis.pipeline();
-  for (const d of plan.dead) p.xadd(t.deadLetterStream, '*', ...deadLetterArgs(d));
-  p.xack(t.stream, t.group, ...plan.ackIds);
-  const results = (await p.exec()) ?? [];
-  const failed = results.find(([err]) => err);
-  if (failed) throw failed[0] as Error;
+  // batch, which can repeat a dead letter (at least once) but never a job. XACK waits for the
+  // dead letters: under maxmemory Redis refuses XADD (OOM) but still runs XACK, which would
+  // acknowledge entries whose dead letter was never written.
+  if (plan.dead.length > 0) {
+    const p = t.redis.pipeline();
+    for (const d of plan.dead) p.xadd(t.deadLetterStream, '*', ...deadLetterArgs(d));
+    const failed = ((await p.exec()) ?? []).find(([err]) => err);
+    if (failed) throw failed[0] as Error;
+  }
+  await t.redis.xack(t.stream, t.group, ...plan.ackIds);
 
   bridgeBatchSize.observe(plan.ackIds.length);
   jobsEnqueued.inc(plan.jobs.length);

@@ -2,7 +2,7 @@
 // operator can fix and re-publish them; `reason` and `entryId` say why and which entry.
 import type { StreamEntry } from './stream-reply.js';
 
-export type DeadLetterKind = 'malformed' | 'unknown_tenant' | 'expression' | 'too_large';
+export type DeadLetterKind = 'malformed' | 'unknown_tenant' | 'expression' | 'too_large' | 'poison';
 
 export interface DeadLetter {
   entryId: string;

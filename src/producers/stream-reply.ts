@@ -1,4 +1,4 @@
-// Raw XREADGROUP / XAUTOCLAIM replies (RESP2) into entries. A null field list means the entry
+// Raw XREADGROUP / XCLAIM replies (RESP2) into entries. A null field list means the entry
 // was deleted from the stream while it was still pending.
 import { fieldsToRecord } from '../event.js';
 
@@ -29,14 +29,7 @@ export function readGroupEntries(reply: unknown): StreamEntry[] {
   return Array.isArray(first) ? toEntries(first[1]) : [];
 }
 
-/** XAUTOCLAIM: `[nextCursor, [[id, fields], …], [deletedId, …]]`. */
-export function autoclaimReply(reply: unknown): { next: string; entries: StreamEntry[]; deleted: string[] } {
-  if (!Array.isArray(reply)) return { next: '0-0', entries: [], deleted: [] };
-  const deleted: unknown = reply[2];
-  return {
-    next: typeof reply[0] === 'string' ? reply[0] : '0-0',
-    // XAUTOCLAIM also lists entries it found deleted; Redis has already dropped them from the PEL.
-    entries: toEntries(reply[1]).filter((e) => e.fields !== null),
-    deleted: Array.isArray(deleted) ? deleted.map(String) : [],
-  };
+/** XCLAIM: `[[id, fields], …]`. Redis ≥ 7 drops deleted entries from the PEL and leaves them out. */
+export function claimReply(reply: unknown): StreamEntry[] {
+  return toEntries(reply).filter((e) => e.fields !== null);
 }
