@@ -106,6 +106,10 @@ const envSchema = z.object({
   WSS_KEEP_COMPLETED_AGE_SEC: int(3_600, 0, 30 * 86_400),
   WSS_STREAM_TRIM: bool(true),
   WSS_DATA_DIR: str('.data'),
+  WSS_EXPR_TIMEOUT_MS: int(50, 1, 60_000),
+  WSS_EXPR_BREAK_AFTER: int(5, 1, 1_000_000),
+  WSS_EXPR_MEMORY_MB: int(64, 16, 4_096),
+  WSS_EXPR_THREADS: int(2, 1, 64),
 });
 
 export type Config = Readonly<{
@@ -140,6 +144,8 @@ export type Config = Readonly<{
   keepCompleted: Readonly<{ count: number; age: number }>;
   streamTrim: boolean;
   dataDir: string;
+  /** Filters and transforms (docs/expressions.md). */
+  expr: Readonly<{ timeoutMs: number; breakAfter: number; memoryMb: number; threads: number }>;
 }>;
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -183,6 +189,7 @@ export function parseConfig(env: Env): Config {
     keepCompleted: Object.freeze({ count: e.WSS_KEEP_COMPLETED_COUNT, age: e.WSS_KEEP_COMPLETED_AGE_SEC }),
     streamTrim: e.WSS_STREAM_TRIM,
     dataDir: e.WSS_DATA_DIR,
+    expr: Object.freeze({ timeoutMs: e.WSS_EXPR_TIMEOUT_MS, breakAfter: e.WSS_EXPR_BREAK_AFTER, memoryMb: e.WSS_EXPR_MEMORY_MB, threads: e.WSS_EXPR_THREADS }),
   });
 }
 

@@ -67,3 +67,10 @@ export function countDelivery(tenant: string, endpoint: string, outcome: string,
   if (!histogram) attemptChildren.set(outcome, (histogram = attemptSeconds.labels(outcome)));
   histogram.observe(seconds);
 }
+
+export const expressionFailures = new Counter({
+  name: 'wss_expression_failures_total',
+  help: 'Filter/transform evaluations that failed, by kind: timeout, memory, recursion (limits) or error.',
+  labelNames: ['tenant', 'endpoint', 'kind'] as const,
+  registers: [metricsRegistry],
+});

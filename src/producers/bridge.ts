@@ -4,6 +4,8 @@
 // jobs (deterministic job ids plus BullMQ deduplication with a TTL).
 import type { Redis } from 'ioredis';
 import { createDeliveryQueue } from '../queue.js';
+import { ExpressionBreaker, expressionsOf } from '../tenants/expression-breaker.js';
+import { createExpressionPool } from '../tenants/expression-trial.js';
 import { withTimeout } from '../timeout.js';
 import type { Readiness, RoleContext, RunningRole } from '../roles.js';
 import { commitBatch, type BridgeHooks } from './commit-batch.js';
@@ -63,6 +65,16 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
   queue.on('error', (err: Error) => blog.debug({ err: err.message }, 'bridge: queue connection error'));
   const target = { queue, redis: reader, stream, group, deadLetterStream: config.deadLetterStream, log: blog, hooks: opts.hooks };
   const planOpts = { dedupTtlMs: config.dedupTtlMs, keepCompleted: config.keepCompleted };
+  // Filters and transforms run in threads with limits; endpoints without them never touch it.
+  const pool = createExpressionPool(config, blog);
+  const breaker = new ExpressionBreaker({
+    breakAfter: config.expr.breakAfter,
+    now,
+    log: blog,
+    persist: async (tenant, endpoint, broken, expressions) => {
+      await registry.updateEndpoint(tenant, endpoint, (cur) => (expressionsOf(cur) === expressions && cur.broken === undefined ? { ...cur, broken } : cur));
+    },
+  });
 
   const stats: BridgeStats = {
     batches: 0, entries: 0, jobs: 0, deadLetters: 0, unrouted: 0, errors: 0, claimed: 0, groupRecreated: 0, trimmed: 0,
@@ -98,8 +110,9 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
     // before dead-lettering its events.
     const tenants = registry.snapshot().tenants;
     if (entries.some((e) => e.fields?.['tenant'] !== undefined && !tenants.has(e.fields['tenant']))) await registry.refresh();
-    const plan = await planBatch(entries, endpointsOf, planOpts);
+    const plan = await planBatch(entries, endpointsOf, planOpts, { runner: pool, gate: breaker });
     await commitBatch(plan, target);
+    await breaker.flush();
     stats.batches++;
     stats.entries += entries.length;
     stats.jobs += plan.jobs.length;
@@ -211,6 +224,7 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
         clearTimeout(graceTimer);
         if (!finished) blog.warn({ graceMs: config.shutdownGraceMs }, 'bridge: batch still in hand at the end of the grace period; its entries stay pending');
         reader.disconnect();
+        await pool.close();
         await withTimeout(queue.close(), 2_000, 'queue close').catch(() => undefined);
         blog.info(stats, 'bridge: stopped');
       })();

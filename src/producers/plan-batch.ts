@@ -1,9 +1,10 @@
 // One read's worth of stream entries → the jobs to add, the dead letters to write and the ids
-// to acknowledge. No I/O apart from jsonata; the bridge commits the result.
+// to acknowledge. No I/O apart from the expression pool, which gets the whole read's
+// filters and transforms at once; the bridge commits the result.
 import type { JobsOptions } from 'bullmq';
-import { parseEntry } from '../event.js';
+import { parseEntry, type WssEvent } from '../event.js';
 import { JOB_NAME, deliveryJobId, deliveryJobOptions, type DeliveryJobData } from '../job.js';
-import { planFanout } from '../plan-fanout.js';
+import { planFanouts, type FanoutExpressions, type FanoutRequest } from '../plan-fanout.js';
 import type { CompiledEndpoint } from '../tenants/compile.js';
 import { deadLetterFor, type DeadLetter } from './dead-letter.js';
 import type { StreamEntry } from './stream-reply.js';
@@ -33,8 +34,11 @@ export interface PlanOptions {
 /** The tenant's endpoints, or undefined when the tenant is not in the registry. */
 export type EndpointLookup = (tenant: string) => Iterable<CompiledEndpoint> | undefined;
 
-export async function planBatch(entries: readonly StreamEntry[], endpointsOf: EndpointLookup, opts: PlanOptions): Promise<BatchPlan> {
+export async function planBatch(entries: readonly StreamEntry[], endpointsOf: EndpointLookup, opts: PlanOptions, expr: FanoutExpressions): Promise<BatchPlan> {
   const plan: BatchPlan = { jobs: [], dead: [], unrouted: 0, vanished: 0, ackIds: [] };
+  // Per entry, in order: a dead letter now, or an index into the fan-out requests.
+  const steps: Array<{ entry: StreamEntry; dead?: DeadLetter; fanout?: number; event?: WssEvent }> = [];
+  const requests: FanoutRequest[] = [];
   for (const entry of entries) {
     plan.ackIds.push(entry.id);
     if (entry.fields === null) {
@@ -43,23 +47,32 @@ export async function planBatch(entries: readonly StreamEntry[], endpointsOf: En
     }
     const parsed = parseEntry(entry.id, entry.fields);
     if (!parsed.ok) {
-      plan.dead.push(deadLetterFor(entry, 'malformed', parsed.reason));
+      steps.push({ entry, dead: deadLetterFor(entry, 'malformed', parsed.reason) });
       continue;
     }
     const event = parsed.event;
     const endpoints = endpointsOf(event.tenant);
     if (endpoints === undefined) {
-      plan.dead.push(deadLetterFor(entry, 'unknown_tenant', `unknown tenant "${event.tenant}"`));
+      steps.push({ entry, dead: deadLetterFor(entry, 'unknown_tenant', `unknown tenant "${event.tenant}"`) });
       continue;
     }
-    const fanout = await planFanout(event, endpoints);
-    for (const f of fanout.failures) plan.dead.push(deadLetterFor(entry, 'expression', f.reason, f.endpoint));
-    if (fanout.deliveries.length === 0 && fanout.failures.length === 0) plan.unrouted++;
-    for (const d of fanout.deliveries) {
-      const jobId = deliveryJobId(event.id, event.tenant, d.endpoint);
+    steps.push({ entry, event, fanout: requests.push({ event, endpoints }) - 1 });
+  }
+  const fanouts = await planFanouts(requests, expr);
+  for (const { entry, dead, fanout, event } of steps) {
+    if (dead) {
+      plan.dead.push(dead);
+      continue;
+    }
+    const f = fanouts[fanout!]!;
+    const ev = event!;
+    for (const x of f.failures) plan.dead.push(deadLetterFor(entry, 'expression', x.reason, x.endpoint));
+    if (f.deliveries.length === 0 && f.failures.length === 0) plan.unrouted++;
+    for (const d of f.deliveries) {
+      const jobId = deliveryJobId(ev.id, ev.tenant, d.endpoint);
       plan.jobs.push({
         name: JOB_NAME,
-        data: { eventId: event.id, tenant: event.tenant, endpoint: d.endpoint, type: event.type, createdAt: event.createdAtMs, body: d.body },
+        data: { eventId: ev.id, tenant: ev.tenant, endpoint: d.endpoint, type: ev.type, createdAt: ev.createdAtMs, body: d.body },
         opts: deliveryJobOptions(jobId, d.retry, opts),
       });
     }
