@@ -110,7 +110,8 @@ export class ExpressionPool {
     // Deadlines are wall-clock: on a busy machine a thread can lose the CPU long enough for an
     // innocent evaluation to time out. A timeout counts only if a second run, alone, agrees.
     const suspects = confirm ? idx.filter((g) => { const o = out[g]; return o?.status === 'failed' && o.failure.kind === 'timeout'; }) : [];
-    if (suspects.length > 0) await this.runChunk(inputs, tasks, suspects, Int32Array.from(budgets, (b) => (b === 0 ? 1 : b)), out, false);
+    // Already counted against their budgets: the second run skips nothing.
+    if (suspects.length > 0) await this.runChunk(inputs, tasks, suspects, budgets.map(() => -1), out, false);
   }
 
   private encode(inputs: readonly string[], tasks: readonly ExprTask[], idx: number[], budgets: Int32Array): ChunkRequest {
