@@ -130,8 +130,12 @@ export class ExpressionPool {
       const task = tasks[g]!;
       let input = inputIdx.get(task.input);
       if (input === undefined) inputIdx.set(task.input, (input = localInputs.push(inputs[task.input]!) - 1));
+      const o = k * TASK_FIELDS;
+      packed[o] = ref(task.filter);
+      packed[o + 1] = ref(task.transform);
+      packed[o + 2] = input;
       // Tasks without a budget share one unlimited slot at the end.
-      packed.set([ref(task.filter), ref(task.transform), input, task.group >= 0 && task.group < budgets.length ? task.group : budgets.length], k * TASK_FIELDS);
+      packed[o + 3] = task.group >= 0 && task.group < budgets.length ? task.group : budgets.length;
     });
     const withUnlimited = Int32Array.from([...budgets, -1]);
     return { id: ++this.nextId, exprs, inputs: localInputs, tasks: packed, budgets: withUnlimited, breakAfter: this.opts.breakAfter };
