@@ -37,31 +37,31 @@ export class ExpressionBreaker implements ExpressionGate {
     private readonly deps: { breakAfter: number; now: () => number; persist: PersistBroken; log?: Logger },
   ) {}
 
-  private run(tenant: string, ep: CompiledEndpoint): Run {
-    const key = `${tenant}/${ep.config.id}`;
-    const expressions = expressionsOf(ep.config);
-    let run = this.runs.get(key);
-    if (!run || run.expressions !== expressions) this.runs.set(key, (run = { expressions, failures: 0 }));
-    return run;
+  /** The current run of failures, if any, for the endpoint's current expressions. */
+  private current(tenant: string, ep: CompiledEndpoint): Run | undefined {
+    const run = this.runs.get(`${tenant}/${ep.config.id}`);
+    return run?.expressions === expressionsOf(ep.config) ? run : undefined;
   }
 
   broken(tenant: string, ep: CompiledEndpoint): string | undefined {
-    const run = this.runs.get(`${tenant}/${ep.config.id}`);
-    return run?.expressions === expressionsOf(ep.config) ? run.tripped?.reason : undefined;
+    return this.current(tenant, ep)?.tripped?.reason;
   }
 
   budget(tenant: string, ep: CompiledEndpoint): number {
-    return Math.max(0, this.deps.breakAfter - this.run(tenant, ep).failures);
+    return Math.max(0, this.deps.breakAfter - (this.current(tenant, ep)?.failures ?? 0));
   }
 
   record(tenant: string, ep: CompiledEndpoint, outcome: ExprOutcome): void {
     if (outcome.status === 'skipped') return;
-    const run = this.run(tenant, ep);
+    const key = `${tenant}/${ep.config.id}`;
+    let run = this.current(tenant, ep);
     if (outcome.status !== 'failed') {
-      run.failures = 0;
+      // Only runs of failures are kept: the map stays as small as the trouble.
+      if (run && !run.tripped) this.runs.delete(key);
       return;
     }
     expressionFailures.inc({ tenant, endpoint: ep.config.id, kind: outcome.failure.kind });
+    if (!run) this.runs.set(key, (run = { expressions: expressionsOf(ep.config), failures: 0 }));
     if (run.tripped) return;
     run.failures++;
     if (run.failures < this.deps.breakAfter) return;

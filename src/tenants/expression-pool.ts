@@ -193,13 +193,12 @@ export class ExpressionPool {
   }
 
   /** The thread is gone (terminated by us, out of heap, or crashed): blame the evaluation in hand. */
-  private lost(slot: Slot, code: string, err: Error): void {
+  private lost(slot: Slot, code: string, err: Error, current = Atomics.load(slot.progress, CURRENT)): void {
     const i = this.slots.indexOf(slot);
     if (i < 0) return;
     this.slots.splice(i, 1);
     const j = this.idle.indexOf(slot);
     if (j >= 0) this.idle.splice(j, 1);
-    const current = Atomics.load(slot.progress, CURRENT);
     const pending = slot.pending;
     slot.pending = undefined;
     if (pending) {
@@ -225,7 +224,8 @@ export class ExpressionPool {
       if (!slot.pending) continue;
       busy = true;
       const seq = Atomics.load(slot.progress, SEQ);
-      if (seq !== slot.lastSeq || Atomics.load(slot.progress, CURRENT) === IDLE) {
+      const current = Atomics.load(slot.progress, CURRENT);
+      if (seq !== slot.lastSeq || current === IDLE) {
         slot.lastSeq = seq;
         slot.seenAt = now;
       } else if (now - slot.seenAt >= 2 * this.opts.timeoutMs) {
@@ -233,7 +233,7 @@ export class ExpressionPool {
         // stuck inside one step, such as a regex match.
         this.terminated++;
         void slot.worker.terminate();
-        this.lost(slot, WSS_CODES.killed, new Error('terminated'));
+        this.lost(slot, WSS_CODES.killed, new Error('terminated'), current);
       }
     }
     if (!busy) {
