@@ -5,24 +5,10 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
 import { describeFailure, WSS_CODES, type ExprFailure } from './expression-failure.js';
-import { CURRENT, IDLE, SEQ, Status, TASK_FIELDS, type ChunkReply, type ChunkRequest, type ThreadData } from './expression-protocol.js';
+import { decodeChunk, encodeChunk, type ExprOutcome, type ExprTask } from './expression-chunk.js';
+import { CURRENT, IDLE, SEQ, type ChunkReply, type ChunkRequest, type ThreadData } from './expression-protocol.js';
 
-export interface ExprTask {
-  filter: string | undefined;
-  transform: string | undefined;
-  /** Index into the inputs (envelopes as JSON text) given to run(). */
-  input: number;
-  /** Index into the budgets given to run() (one per endpoint). */
-  group: number;
-}
-
-export type ExprOutcome =
-  | { status: 'dropped' }
-  | { status: 'pass' }
-  | { status: 'body'; body: string }
-  | { status: 'failed'; stage: 'filter' | 'transform'; failure: ExprFailure }
-  /** Not evaluated: its group's budget of failures in a row ran out. */
-  | { status: 'skipped' };
+export type { ExprOutcome, ExprTask } from './expression-chunk.js';
 
 export interface ExpressionPoolOptions {
   /** Most threads at once; they start on demand. */
@@ -91,11 +77,11 @@ export class ExpressionPool {
   private async runChunk(inputs: readonly string[], tasks: readonly ExprTask[], idx: number[], budgets: Int32Array, out: ExprOutcome[], confirm = true): Promise<void> {
     let rest = idx;
     while (rest.length > 0) {
-      const req = this.encode(inputs, tasks, rest, budgets);
+      const req = encodeChunk(++this.nextId, inputs, tasks, rest, budgets, this.opts.breakAfter);
       const settled = await this.send(req);
       if ('error' in settled) throw settled.error;
       if ('reply' in settled) {
-        decode(settled.reply, rest, out);
+        decodeChunk(settled.reply, rest, out);
         break;
       }
       // One evaluation took the thread down: it alone fails; the others run again.
@@ -112,33 +98,6 @@ export class ExpressionPool {
     const suspects = confirm ? idx.filter((g) => { const o = out[g]; return o?.status === 'failed' && o.failure.kind === 'timeout'; }) : [];
     // Already counted against their budgets: the second run skips nothing.
     if (suspects.length > 0) await this.runChunk(inputs, tasks, suspects, budgets.map(() => -1), out, false);
-  }
-
-  private encode(inputs: readonly string[], tasks: readonly ExprTask[], idx: number[], budgets: Int32Array): ChunkRequest {
-    const exprs: string[] = [];
-    const exprIdx = new Map<string, number>();
-    const localInputs: string[] = [];
-    const inputIdx = new Map<number, number>();
-    const ref = (src: string | undefined) => {
-      if (src === undefined) return -1;
-      let i = exprIdx.get(src);
-      if (i === undefined) exprIdx.set(src, (i = exprs.push(src) - 1));
-      return i;
-    };
-    const packed = new Int32Array(idx.length * TASK_FIELDS);
-    idx.forEach((g, k) => {
-      const task = tasks[g]!;
-      let input = inputIdx.get(task.input);
-      if (input === undefined) inputIdx.set(task.input, (input = localInputs.push(inputs[task.input]!) - 1));
-      const o = k * TASK_FIELDS;
-      packed[o] = ref(task.filter);
-      packed[o + 1] = ref(task.transform);
-      packed[o + 2] = input;
-      // Tasks without a budget share one unlimited slot at the end.
-      packed[o + 3] = task.group >= 0 && task.group < budgets.length ? task.group : budgets.length;
-    });
-    const withUnlimited = Int32Array.from([...budgets, -1]);
-    return { id: ++this.nextId, exprs, inputs: localInputs, tasks: packed, budgets: withUnlimited, breakAfter: this.opts.breakAfter };
   }
 
   private async send(req: ChunkRequest): Promise<Settled> {
@@ -251,29 +210,4 @@ export class ExpressionPool {
     for (const s of slots) s.pending?.({ error: new Error('expression pool is closed') });
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
-}
-
-function decode(reply: ChunkReply, idx: readonly number[], out: ExprOutcome[]): void {
-  let body = 0;
-  const failures = new Map(reply.failures.map((f) => [f.task, f]));
-  idx.forEach((g, t) => {
-    switch (reply.status[t]) {
-      case Status.Dropped:
-        out[g] = { status: 'dropped' };
-        break;
-      case Status.Pass:
-        out[g] = { status: 'pass' };
-        break;
-      case Status.Body:
-        out[g] = { status: 'body', body: reply.bodies[body++]! };
-        break;
-      case Status.Skipped:
-        out[g] = { status: 'skipped' };
-        break;
-      default: {
-        const f = failures.get(t)!;
-        out[g] = { status: 'failed', stage: f.stage, failure: { kind: f.kind, code: f.code, ...(f.position === undefined ? {} : { position: f.position }) } };
-      }
-    }
-  });
 }
