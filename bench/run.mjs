@@ -19,7 +19,8 @@ const { formatTable, verdicts } = await import('./lib/report.mjs');
 const { stopStragglers } = await import('./lib/service.mjs');
 const { httpCeiling, queueCeiling } = await import('./scenarios/ceilings.mjs');
 const { pipelineThroughput, pipelineLatency } = await import('./scenarios/pipeline.mjs');
-const { fanOut } = await import('./scenarios/fan-out.mjs');
+const { fanOut, fanOutFiltered } = await import('./scenarios/fan-out.mjs');
+const { expressionCost } = await import('./scenarios/expression-cost.mjs');
 const { backlogMemory } = await import('./scenarios/backlog.mjs');
 const { slowEndpoint } = await import('./scenarios/slow-endpoint.mjs');
 const { bridgeRecovery, pipelineFsync } = await import('./scenarios/durability.mjs');
@@ -30,6 +31,8 @@ const SCENARIOS = {
   'pipeline-throughput': pipelineThroughput,
   'pipeline-latency': pipelineLatency,
   'fan-out': fanOut,
+  'fan-out-filter': fanOutFiltered,
+  'expression-cost': expressionCost,
   'backlog-memory': backlogMemory,
   'slow-endpoint': slowEndpoint,
   'pipeline-fsync': pipelineFsync,

@@ -11,6 +11,7 @@ import { ALL_ROLES, startService, type Service } from './start.js';
 import { ensureRedis } from './embedded-redis.js';
 import { createRedis } from './redis.js';
 import { loadTenantsFile, missingSecretEnvs } from './tenants/load-file.js';
+import { trialTenantsFile } from './tenants/expression-trial.js';
 import { Registry } from './tenants/registry.js';
 import { VERSION } from './version.js';
 
@@ -88,6 +89,7 @@ async function cmdSeed(args: string[], config: Config, log: Logger): Promise<voi
   const { values, positionals } = parseArgs({ args, options: { replace: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
   if (positionals.length !== 1) throw new UsageError('wss seed needs exactly one tenants file');
   const file = await loadTenantsFile(positionals[0]!, { allowPrivateUrls: config.allowPrivateUrls });
+  await trialTenantsFile(file, config, `${positionals[0]!}: tenants file`);
   for (const m of missingSecretEnvs(file, (n) => readSecretEnv(n) !== undefined)) {
     process.stderr.write(`note: secretEnv is not set here (workers must have it): ${m}\n`);
   }

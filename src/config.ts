@@ -129,6 +129,10 @@ const envSchema = z.object({
   WSS_BATCH_BYTES: int(8_388_608, 1_024, 1_073_741_824),
   WSS_MAX_ENTRY_DELIVERIES: int(5, 2, 1_000),
   WSS_BRIDGE_UNHEALTHY_AFTER_MS: int(10_000, 1_000, 86_400_000),
+  WSS_EXPR_TIMEOUT_MS: int(50, 1, 60_000),
+  WSS_EXPR_BREAK_AFTER: int(5, 1, 1_000_000),
+  WSS_EXPR_MEMORY_MB: int(64, 16, 4_096),
+  WSS_EXPR_THREADS: int(2, 1, 64),
 });
 
 export type Config = Readonly<{
@@ -173,6 +177,8 @@ export type Config = Readonly<{
   maxEntryDeliveries: number;
   /** The bridge reports not ready after failing to read or commit for this long. */
   bridgeUnhealthyAfterMs: number;
+  /** Filters and transforms (docs/expressions.md). */
+  expr: Readonly<{ timeoutMs: number; breakAfter: number; memoryMb: number; threads: number }>;
 }>;
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -221,6 +227,7 @@ export function parseConfig(env: Env): Config {
     batchBytes: e.WSS_BATCH_BYTES,
     maxEntryDeliveries: e.WSS_MAX_ENTRY_DELIVERIES,
     bridgeUnhealthyAfterMs: e.WSS_BRIDGE_UNHEALTHY_AFTER_MS,
+    expr: Object.freeze({ timeoutMs: e.WSS_EXPR_TIMEOUT_MS, breakAfter: e.WSS_EXPR_BREAK_AFTER, memoryMb: e.WSS_EXPR_MEMORY_MB, threads: e.WSS_EXPR_THREADS }),
   });
 }
 

@@ -73,3 +73,10 @@ export const bridgeCommitFailures = new Counter({
   help: 'Bridge batches whose planning or commit (addBulk, dead letters, XACK) failed; the batch is retried.',
   registers: [metricsRegistry],
 });
+
+export const expressionFailures = new Counter({
+  name: 'wss_expression_failures_total',
+  help: 'Filter/transform evaluations that failed, by kind: timeout, memory, recursion (limits) or error.',
+  labelNames: ['tenant', 'endpoint', 'kind'] as const,
+  registers: [metricsRegistry],
+});

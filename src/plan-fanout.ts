@@ -1,7 +1,11 @@
-// Which endpoints get an event, and the exact body each one receives. Pure apart from jsonata
-// (whose evaluate is async); the bridge turns the plan into jobs.
-import { envelopeBody, envelopeObject, type WssEvent } from './event.js';
+// Which endpoints get an event, and the exact body each one receives. Endpoints without a
+// filter or transform are planned here directly; the others' expressions go, for a whole
+// batch of events at once, to the expression pool (threads with limits, see
+// src/tenants/expression-pool.ts). The bridge turns the plan into jobs.
+import { envelopeBody, type WssEvent } from './event.js';
 import type { CompiledEndpoint } from './tenants/compile.js';
+import { describeFailure } from './tenants/expression-failure.js';
+import type { ExprOutcome, ExprTask } from './tenants/expression-pool.js';
 
 export interface PlannedDelivery {
   endpoint: string;
@@ -18,39 +22,100 @@ export interface FanoutPlan {
   failures: Array<{ endpoint: string; reason: string; kind?: 'too_large' }>;
 }
 
-export async function planFanout(event: WssEvent, endpoints: Iterable<CompiledEndpoint>, maxBodyBytes = Number.POSITIVE_INFINITY): Promise<FanoutPlan> {
-  const plan: FanoutPlan = { deliveries: [], failures: [] };
-  let envelope: string | undefined;
-  let input: ReturnType<typeof envelopeObject> | undefined;
-  for (const ep of endpoints) {
-    const { config } = ep;
-    if (!config.enabled || !ep.subscribes(event.type)) continue;
-    let stage = 'filter';
-    try {
-      if (ep.filter) {
-        input ??= envelopeObject(event);
-        // Only a literal true passes: a filter that yields a string or a number is a mistake.
-        if ((await ep.filter.evaluate(input)) !== true) continue;
-      }
-      let body: string;
-      if (ep.transform) {
-        stage = 'transform';
-        input ??= envelopeObject(event);
-        const out: unknown = await ep.transform.evaluate(input);
-        if (out === undefined) throw new Error('transform produced nothing');
-        body = JSON.stringify(out);
-        if (body.length * 3 > maxBodyBytes && Buffer.byteLength(body) > maxBodyBytes) {
-          const reason = `endpoint "${config.id}": transform produced ${Buffer.byteLength(body)} bytes, more than WSS_MAX_EVENT_BYTES (${maxBodyBytes})`;
-          plan.failures.push({ endpoint: config.id, reason, kind: 'too_large' });
-          continue;
-        }
+/** Runs a batch of evaluations (the ExpressionPool). */
+export interface ExpressionRunner {
+  run(inputs: readonly string[], tasks: readonly ExprTask[], budgets: readonly number[]): Promise<ExprOutcome[]>;
+}
+
+/** Failures in a row per endpoint (the ExpressionBreaker); absent: no endpoint ever breaks. */
+export interface ExpressionGate {
+  /** Why this endpoint's expressions must not run any more, or undefined. */
+  broken(tenant: string, ep: CompiledEndpoint): string | undefined;
+  /** Failures in a row still allowed before it breaks; -1: unlimited. */
+  budget(tenant: string, ep: CompiledEndpoint): number;
+  /** Called once per evaluated task, in event order. */
+  record(tenant: string, ep: CompiledEndpoint, outcome: ExprOutcome): void;
+}
+
+export interface FanoutExpressions {
+  runner: ExpressionRunner;
+  gate?: ExpressionGate | undefined;
+}
+
+export interface FanoutRequest {
+  event: WssEvent;
+  endpoints: Iterable<CompiledEndpoint>;
+}
+
+type Slot = { delivery: PlannedDelivery } | { failure: { endpoint: string; reason: string } } | { task: number; ep: CompiledEndpoint };
+
+export function brokenReason(id: string, why: string): string {
+  return `endpoint "${id}" is broken (${why}); its filter/transform is not evaluated until the endpoint is registered again`;
+}
+
+/** Plans many events at once, so their evaluations travel to the pool in few messages. */
+export async function planFanouts(requests: readonly FanoutRequest[], expr: FanoutExpressions, maxBodyBytes = Number.POSITIVE_INFINITY): Promise<FanoutPlan[]> {
+  const inputs: string[] = [];
+  const tasks: ExprTask[] = [];
+  const budgets: number[] = [];
+  const groups = new Map<string, number>();
+  const slotsPerEvent: Slot[][] = [];
+  const envelopes: string[] = [];
+  for (const { event, endpoints } of requests) {
+    const slots: Slot[] = [];
+    let envelope: string | undefined;
+    let input = -1;
+    for (const ep of endpoints) {
+      const { config } = ep;
+      if (!config.enabled || !ep.subscribes(event.type)) continue;
+      envelope ??= envelopeBody(event);
+      const plain = ep.filter === undefined && ep.transform === undefined;
+      const broken = config.broken?.reason ?? (plain ? undefined : expr.gate?.broken(event.tenant, ep));
+      if (broken !== undefined) {
+        slots.push({ failure: { endpoint: config.id, reason: brokenReason(config.id, broken) } });
+      } else if (plain) {
+        slots.push({ delivery: { endpoint: config.id, retry: config.retry, body: envelope } });
       } else {
-        body = envelope ??= envelopeBody(event);
+        if (input < 0) input = inputs.push(envelope) - 1;
+        const key = `${event.tenant}/${config.id}`;
+        let group = groups.get(key);
+        if (group === undefined) groups.set(key, (group = budgets.push(expr.gate?.budget(event.tenant, ep) ?? -1) - 1));
+        slots.push({ task: tasks.push({ filter: ep.filter, transform: ep.transform, input, group }) - 1, ep });
       }
-      plan.deliveries.push({ endpoint: config.id, retry: config.retry, body });
-    } catch (err) {
-      plan.failures.push({ endpoint: config.id, reason: `endpoint "${config.id}": ${stage} failed: ${(err as Error).message}` });
     }
+    slotsPerEvent.push(slots);
+    envelopes.push(envelope ?? '');
   }
-  return plan;
+  const outcomes = tasks.length > 0 ? await expr.runner.run(inputs, tasks, budgets) : [];
+  return slotsPerEvent.map((slots, i) => {
+    const event = requests[i]!.event;
+    const plan: FanoutPlan = { deliveries: [], failures: [] };
+    for (const slot of slots) {
+      if ('delivery' in slot) plan.deliveries.push(slot.delivery);
+      else if ('failure' in slot) plan.failures.push(slot.failure);
+      else {
+        const { config } = slot.ep;
+        const out = outcomes[slot.task]!;
+        expr.gate?.record(event.tenant, slot.ep, out);
+        if (out.status === 'pass') plan.deliveries.push({ endpoint: config.id, retry: config.retry, body: envelopes[i]! });
+        else if (out.status === 'body') {
+          const bytes = out.body.length * 3 > maxBodyBytes ? Buffer.byteLength(out.body) : 0;
+          if (bytes > maxBodyBytes) {
+            const reason = `endpoint "${config.id}": transform produced ${bytes} bytes, more than WSS_MAX_EVENT_BYTES (${maxBodyBytes})`;
+            plan.failures.push({ endpoint: config.id, reason, kind: 'too_large' });
+          } else plan.deliveries.push({ endpoint: config.id, retry: config.retry, body: out.body });
+        }
+        else if (out.status === 'failed') plan.failures.push({ endpoint: config.id, reason: `endpoint "${config.id}": ${out.stage} failed: ${describeFailure(out.failure)}` });
+        else if (out.status === 'skipped') {
+          const why = expr.gate?.broken(event.tenant, slot.ep) ?? 'too many expression failures in a row';
+          plan.failures.push({ endpoint: config.id, reason: brokenReason(config.id, why) });
+        }
+      }
+    }
+    return plan;
+  });
+}
+
+export async function planFanout(event: WssEvent, endpoints: Iterable<CompiledEndpoint>, expr: FanoutExpressions, maxBodyBytes?: number): Promise<FanoutPlan> {
+  return (await planFanouts([{ event, endpoints }], expr, maxBodyBytes))[0]!;
 }

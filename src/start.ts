@@ -6,6 +6,7 @@ import { ensureRedis } from './embedded-redis.js';
 import type { Logger } from './log.js';
 import { createRedis } from './redis.js';
 import type { RoleContext, RoleName, RunningRole } from './roles.js';
+import { trialTenantsFile } from './tenants/expression-trial.js';
 import { loadTenantsFile, missingSecretEnvs } from './tenants/load-file.js';
 import { Registry } from './tenants/registry.js';
 import { settlesWithin } from './timeout.js';
@@ -28,6 +29,7 @@ export async function startService(baseConfig: Config, roleNames: readonly RoleN
 
   if (config.tenantsFile) {
     const file = await loadTenantsFile(config.tenantsFile, { allowPrivateUrls: config.allowPrivateUrls });
+    await trialTenantsFile(file, config, `${config.tenantsFile}: tenants file`);
     // Only what is new: a restart must not undo what the admin API changed since (a rotated
     // secret, a disabled endpoint). `wss seed` is the explicit overwrite.
     const { created, kept } = await registry.seedNew(file);

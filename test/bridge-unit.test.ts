@@ -1,5 +1,5 @@
 // The bridge's pure parts: batch planning, stream ids, reply shapes, dead-letter fields.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { isGroupGone } from '../src/producers/consumer-group.js';
 import { deadLetterArgs } from '../src/producers/dead-letter.js';
 import { planBatch, type EndpointLookup } from '../src/producers/plan-batch.js';
@@ -7,6 +7,7 @@ import { eventFields } from '../src/producers/publish.js';
 import { compareStreamIds, maxStreamId, nextStreamId } from '../src/producers/stream-id.js';
 import { claimReply, readGroupEntries } from '../src/producers/stream-reply.js';
 import { compileEndpoint } from '../src/tenants/compile.js';
+import { ExpressionPool } from '../src/tenants/expression-pool.js';
 import { parseEndpoint } from '../src/tenants/schema.js';
 
 const ep = (id: string, extra: Record<string, unknown> = {}) =>
@@ -18,6 +19,9 @@ const registry: Record<string, ReturnType<typeof ep>[]> = {
 };
 const lookup: EndpointLookup = (t) => registry[t];
 const KEEP = { dedupTtlMs: 60_000, keepCompleted: { count: 10, age: 60 } };
+const pool = new ExpressionPool({ threads: 1, timeoutMs: 2_000, memoryMb: 64 });
+afterAll(() => pool.close());
+const EXPR = { runner: pool };
 
 describe('planBatch', () => {
   it('turns a batch into jobs, dead letters and acks, one ack per entry', async () => {
@@ -32,6 +36,7 @@ describe('planBatch', () => {
       ],
       lookup,
       KEEP,
+      EXPR,
     );
     expect(plan.ackIds).toEqual(['1700000000000-0', '1700000000000-1', '1700000000000-2', '1700000000000-3', '1700000000000-4', '1700000000000-5']);
     expect(plan.unrouted).toBe(1);
@@ -57,14 +62,14 @@ describe('planBatch', () => {
       },
     });
     expect(plan.dead.map((d) => [d.entryId, d.kind, d.endpoint, d.reason])).toEqual([
-      ['1700000000000-0', 'expression', 'broken', 'endpoint "broken": transform failed: x'],
+      ['1700000000000-0', 'expression', 'broken', 'endpoint "broken": transform failed: error: $error() was called (D3137 at position 7)'],
       ['1700000000000-2', 'unknown_tenant', undefined, 'unknown tenant "nobody"'],
       ['1700000000000-3', 'malformed', undefined, 'field "data" is not JSON'],
     ]);
   });
 
   it('is empty for an empty batch', async () => {
-    expect(await planBatch([], lookup, KEEP)).toEqual({ jobs: [], dead: [], unrouted: 0, vanished: 0, ackIds: [] });
+    expect(await planBatch([], lookup, KEEP, EXPR)).toEqual({ jobs: [], dead: [], unrouted: 0, vanished: 0, ackIds: [] });
   });
 });
 

@@ -59,4 +59,11 @@ describe('parseConfig', () => {
   it('names every bad variable at once', () => {
     expect(() => parseConfig({ PORT: 'x', WSS_CONCURRENCY: 'y' })).toThrow(/PORT.*WSS_CONCURRENCY|WSS_CONCURRENCY.*PORT/);
   });
+
+  it('reads the expression limits (docs/expressions.md), with their defaults', () => {
+    expect(parseConfig({}).expr).toEqual({ timeoutMs: 50, breakAfter: 5, memoryMb: 64, threads: 2 });
+    expect(parseConfig({ WSS_EXPR_TIMEOUT_MS: '200', WSS_EXPR_BREAK_AFTER: '2', WSS_EXPR_MEMORY_MB: '128', WSS_EXPR_THREADS: '1' }).expr).toEqual({ timeoutMs: 200, breakAfter: 2, memoryMb: 128, threads: 1 });
+    expect(() => parseConfig({ WSS_EXPR_TIMEOUT_MS: '0' })).toThrow(/WSS_EXPR_TIMEOUT_MS/);
+    expect(() => parseConfig({ WSS_EXPR_MEMORY_MB: '1' })).toThrow(/WSS_EXPR_MEMORY_MB/);
+  });
 });

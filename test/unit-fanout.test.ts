@@ -1,7 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseEntry, type WssEvent } from '../src/event.js';
-import { planFanout } from '../src/plan-fanout.js';
-import { compileEndpoint } from '../src/tenants/compile.js';
+import { planFanout as plan } from '../src/plan-fanout.js';
+import { compileEndpoint, type CompiledEndpoint } from '../src/tenants/compile.js';
+import { ExpressionPool } from '../src/tenants/expression-pool.js';
 import { parseEndpoint } from '../src/tenants/schema.js';
 
 const ENVELOPE_PREFIX = '{"id":"evt_1","type":"order.updated","tenant":"acme","createdAt":"2023-11-14T22:13:20.000Z","data":';
@@ -14,6 +15,11 @@ function event(type = 'order.updated', data = '{"orderId":"o-1","status":"shippe
 
 const ep = (id: string, extra: Record<string, unknown> = {}) =>
   compileEndpoint(parseEndpoint({ id, url: `https://hooks.example/${id}`, secret: '0123456789abcdef', ...extra }));
+
+// Generous deadline: these tests are about planning, not limits (see expression-pool.test.ts).
+const pool = new ExpressionPool({ threads: 1, timeoutMs: 2_000, memoryMb: 64 });
+afterAll(() => pool.close());
+const planFanout = (e: WssEvent, endpoints: CompiledEndpoint[]) => plan(e, endpoints, { runner: pool });
 
 describe('planFanout', () => {
   it('sends the envelope to every enabled endpoint whose glob matches, in registry order', async () => {
@@ -65,15 +71,34 @@ describe('planFanout', () => {
       ep('bad-transform', { transform: "$error('transform broke')" }),
     ]);
     expect(plan.deliveries.map((d) => d.endpoint)).toEqual(['ok']);
+    // Reasons name the code and position, never the message (jsonata's messages quote values).
     expect(plan.failures).toEqual([
-      { endpoint: 'bad-filter', reason: 'endpoint "bad-filter": filter failed: filter broke' },
-      { endpoint: 'empty-transform', reason: 'endpoint "empty-transform": transform failed: transform produced nothing' },
-      { endpoint: 'bad-transform', reason: 'endpoint "bad-transform": transform failed: transform broke' },
+      { endpoint: 'bad-filter', reason: 'endpoint "bad-filter": filter failed: error: $error() was called (D3137 at position 7)' },
+      { endpoint: 'empty-transform', reason: 'endpoint "empty-transform": transform failed: error: the transform produced nothing (WSS_EMPTY)' },
+      { endpoint: 'bad-transform', reason: 'endpoint "bad-transform": transform failed: error: $error() was called (D3137 at position 7)' },
     ]);
   });
 
+  it('never puts event data into a reason', async () => {
+    const card = event('order.updated', '{"card":"4111111111111111x"}');
+    const p = await planFanout(card, [ep('cast', { filter: '$number(data.card) > 0' }), ep('err', { transform: '$error(data.card)' })]);
+    expect(p.deliveries).toEqual([]);
+    expect(p.failures.map((f) => f.reason)).toEqual([
+      'endpoint "cast": filter failed: error: a value could not be cast to a number (D3030 at position 8)',
+      'endpoint "err": transform failed: error: $error() was called (D3137 at position 7)',
+    ]);
+    expect(JSON.stringify(p)).not.toContain('4111');
+  });
+
+  it('does not send endpoints without a filter or transform to the pool', async () => {
+    const calls: number[] = [];
+    const p = await plan(event(), [ep('a'), ep('b', { events: ['order.*'] })], { runner: { run: async (_i, tasks) => (calls.push(tasks.length), []) } });
+    expect(p.deliveries.map((d) => d.endpoint)).toEqual(['a', 'b']);
+    expect(calls).toEqual([]);
+  });
+
   it('plans nothing (and no failure) for an event no endpoint subscribes to', async () => {
-    const plan = await planFanout(event('user.created'), [ep('orders', { events: ['order.*'] })]);
-    expect(plan).toEqual({ deliveries: [], failures: [] });
+    const p = await planFanout(event('user.created'), [ep('orders', { events: ['order.*'] })]);
+    expect(p).toEqual({ deliveries: [], failures: [] });
   });
 });

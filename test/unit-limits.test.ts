@@ -1,5 +1,5 @@
 // The event size limit (WSS_MAX_EVENT_BYTES) and the bridge's byte budget per read, pure parts.
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseEntry, type WssEvent } from '../src/event.js';
 import { planFanout } from '../src/plan-fanout.js';
 import { planBatch } from '../src/producers/plan-batch.js';
@@ -7,11 +7,16 @@ import { EventRejectedError, eventFields } from '../src/producers/publish.js';
 import { entryBytes, nextReadCount } from '../src/producers/read-budget.js';
 import type { StreamEntry } from '../src/producers/stream-reply.js';
 import { compileEndpoint } from '../src/tenants/compile.js';
+import { ExpressionPool } from '../src/tenants/expression-pool.js';
 import { parseEndpoint } from '../src/tenants/schema.js';
 
 const ENTRY = '1700000000000-0';
 const ep = (id: string, extra: Record<string, unknown> = {}) =>
   compileEndpoint(parseEndpoint({ id, url: `https://hooks.example/${id}`, secret: '0123456789abcdef', ...extra }));
+// Generous deadline: these tests are about sizes, not expression limits.
+const pool = new ExpressionPool({ threads: 1, timeoutMs: 2_000, memoryMb: 64 });
+afterAll(() => pool.close());
+const EXPR = { runner: pool };
 const KEEP = { dedupTtlMs: 60_000, keepCompleted: { count: 10, age: 60 } };
 /** A JSON string value whose text is exactly `bytes` bytes long (ASCII). */
 const jsonOfBytes = (bytes: number) => JSON.stringify('x'.repeat(bytes - 2));
@@ -46,6 +51,7 @@ describe('planFanout: size limit on transformed bodies', () => {
     const plan = await planFanout(
       event('{"n":3}'),
       [ep('plain'), ep('small', { transform: '{ "n": data.n }' }), ep('huge', { transform: '{ "pad": $pad("", 5000, "x") }' })],
+      EXPR,
       2_000,
     );
     expect(plan.deliveries.map((d) => d.endpoint)).toEqual(['plain', 'small']);
@@ -61,7 +67,7 @@ describe('planBatch: too_large dead letters', () => {
       { id: '1700000000000-1', fields: { tenant: 'acme', type: 'order.created', data: '{"n":1}', id: 'small' } },
     ];
     const endpoints = [ep('orders'), ep('padded', { transform: '{ "pad": $pad("", 5000, "x") }' })];
-    const plan = await planBatch(entries, () => endpoints, { ...KEEP, maxEventBytes: 2_048 });
+    const plan = await planBatch(entries, () => endpoints, { ...KEEP, maxEventBytes: 2_048 }, EXPR);
     expect(plan.jobs.map((j) => j.opts.jobId)).toEqual(['acme.orders.small']);
     expect(plan.dead).toEqual([
       {

@@ -10,6 +10,8 @@ import type { Logger } from '../log.js';
 import { EventRejectedError, publishEvent } from '../producers/publish.js';
 import type { DeliveryQueue } from '../queue.js';
 import type { RoleContext } from '../roles.js';
+import type { ExpressionPool } from '../tenants/expression-pool.js';
+import { trialEndpoint } from '../tenants/expression-trial.js';
 import { ID_PATTERN, parseEndpoint, type EndpointConfig } from '../tenants/schema.js';
 import { publicEndpoint } from './public-view.js';
 
@@ -47,9 +49,11 @@ export interface AdminApiDeps {
   ctx: RoleContext;
   queue: DeliveryQueue;
   log: Logger;
+  /** Runs the registration trial of filters and transforms (docs/expressions.md). */
+  expressions: ExpressionPool;
 }
 
-export function adminApi({ ctx, queue, log }: AdminApiDeps): Router {
+export function adminApi({ ctx, queue, log, expressions }: AdminApiDeps): Router {
   const { registry, config } = ctx;
   const router = Router();
   // Room for an event at WSS_MAX_EVENT_BYTES plus its JSON escaping, and never under 1 MB.
@@ -90,9 +94,12 @@ export function adminApi({ ctx, queue, log }: AdminApiDeps): Router {
     }
     const keepSecret = input.secret === undefined && input.secretEnv === undefined;
     const existing = await registry.getEndpointConfig(tenant, endpoint);
+    // Registering again is how a broken endpoint is cleared: a `broken` in the body is ignored.
+    const { broken: _broken, ...fields } = input;
     let parsed: EndpointConfig;
     try {
-      parsed = parseEndpoint({ ...input, id: endpoint, ...(keepSecret && existing ? pickSecret(existing) : {}) }, { allowPrivateUrls: config.allowPrivateUrls });
+      parsed = parseEndpoint({ ...fields, id: endpoint, ...(keepSecret && existing ? pickSecret(existing) : {}) }, { allowPrivateUrls: config.allowPrivateUrls });
+      await trialEndpoint(expressions, tenant, parsed);
     } catch (err) {
       if (err instanceof TenantsValidationError) return badRequest(res, err.message, [...err.problems]);
       throw err;

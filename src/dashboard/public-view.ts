@@ -26,5 +26,7 @@ export function publicEndpoint(ep: EndpointConfig): PublicEndpoint {
     timeoutMs: ep.timeoutMs,
     retry: ep.retry,
     enabled: ep.enabled,
+    // Reasons carry error codes and positions only, never event data.
+    ...(ep.broken !== undefined ? { broken: ep.broken } : {}),
   };
 }

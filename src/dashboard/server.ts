@@ -7,6 +7,7 @@
 import express from 'express';
 import type { Server } from 'node:http';
 import { createDeliveryQueue } from '../queue.js';
+import { createExpressionPool } from '../tenants/expression-trial.js';
 import type { RoleContext, RunningRole } from '../roles.js';
 import { adminApi } from './admin-api.js';
 import { allowedHostsOnly, defaultDashboardHosts } from './allowed-hosts.js';
@@ -48,6 +49,8 @@ export async function startDashboard(ctx: RoleContext, opts: DashboardOptions = 
   // BullMQ would console.error every connection error; src/redis.ts already logs the outage once.
   queue.on('error', () => {});
   const gauges = createScrapeGauges(ctx.redis, queue, config);
+  // Threads start only when an endpoint with a filter or transform is registered.
+  const expressions = createExpressionPool(config, log);
   // Filled in once listening; the health router needs it to leave itself out of /readyz.
   const me: { role?: RunningDashboard } = {};
 
@@ -63,7 +66,7 @@ export async function startDashboard(ctx: RoleContext, opts: DashboardOptions = 
   app.get('/', (_req, res) => res.redirect(BOARD_PATH));
   const auth = basicAuth(credentials, undefined, { limiter: new AuthFailureLimiter(), now: ctx.now });
   app.use(BOARD_PATH, auth, sameOriginOnly(), bullBoardRouter(queue, config.prefix));
-  app.use('/api', auth, sameOriginOnly(), adminApi({ ctx, queue, log }));
+  app.use('/api', auth, sameOriginOnly(), adminApi({ ctx, queue, log, expressions }));
 
   let http;
   try {
@@ -71,6 +74,7 @@ export async function startDashboard(ctx: RoleContext, opts: DashboardOptions = 
     http = await listen(app, opts.port ?? config.port, config.dashboardAuth === 'off' ? '127.0.0.1' : undefined);
   } catch (err) {
     await queue.close();
+    await expressions.close();
     throw err;
   }
   allowedHosts = config.dashboardHosts ?? defaultDashboardHosts(config.dashboardAuth, http.port);
@@ -96,6 +100,7 @@ export async function startDashboard(ctx: RoleContext, opts: DashboardOptions = 
       (stopping ??= (async () => {
         await http.close(Math.min(config.shutdownGraceMs, 5_000));
         await queue.close();
+        await expressions.close();
         log.info('dashboard stopped');
       })()),
   };

@@ -5,6 +5,8 @@
 import type { Redis } from 'ioredis';
 import { createDeliveryQueue } from '../queue.js';
 import { bridgeCommitFailures } from '../metrics.js';
+import { ExpressionBreaker, expressionsOf } from '../tenants/expression-breaker.js';
+import { createExpressionPool } from '../tenants/expression-trial.js';
 import { withTimeout } from '../timeout.js';
 import type { Readiness, RoleContext, RunningRole } from '../roles.js';
 import { Claimer, pendingEntries, readerConnectionName } from './claim.js';
@@ -71,6 +73,16 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
   queue.on('error', (err: Error) => blog.debug({ err: err.message }, 'bridge: queue connection error'));
   const target = { queue, redis: reader, stream, group, deadLetterStream: config.deadLetterStream, log: blog, hooks: opts.hooks };
   const planOpts = { dedupTtlMs: config.dedupTtlMs, keepCompleted: config.keepCompleted, maxEventBytes: config.maxEventBytes };
+  // Filters and transforms run in threads with limits; endpoints without them never touch it.
+  const pool = createExpressionPool(config, blog);
+  const breaker = new ExpressionBreaker({
+    breakAfter: config.expr.breakAfter,
+    now,
+    log: blog,
+    persist: async (tenant, endpoint, broken, expressions) => {
+      await registry.updateEndpoint(tenant, endpoint, (cur) => (expressionsOf(cur) === expressions && cur.broken === undefined ? { ...cur, broken } : cur));
+    },
+  });
 
   const stats: BridgeStats = {
     batches: 0, entries: 0, jobs: 0, deadLetters: 0, unrouted: 0, errors: 0, claimed: 0, poison: 0, groupRecreated: 0, trimmed: 0,
@@ -113,7 +125,7 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
     // before dead-lettering its events.
     const tenants = registry.snapshot().tenants;
     if (entries.some((e) => e.fields?.['tenant'] !== undefined && !tenants.has(e.fields['tenant']))) await registry.refresh();
-    return planBatch(entries, endpointsOf, planOpts);
+    return planBatch(entries, endpointsOf, planOpts, { runner: pool, gate: breaker });
   }
 
   /** `poison`: deliveries per entry of a chunk at the bound; dead-lettered, never planned. */
@@ -130,6 +142,8 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
       throw err;
     }
     inHand = undefined;
+    // Broken marks found while planning; never throws (a failed write is retried next batch).
+    await breaker.flush();
     if (poison) stats.poison += plan.dead.length;
     stats.batches++;
     stats.entries += entries.length;
@@ -266,6 +280,7 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
         clearTimeout(graceTimer);
         if (!finished) blog.warn({ graceMs: config.shutdownGraceMs }, 'bridge: batch still in hand at the end of the grace period; its entries stay pending');
         reader.disconnect();
+        await pool.close();
         await withTimeout(queue.close(), 2_000, 'queue close').catch(() => undefined);
         blog.info(stats, 'bridge: stopped');
       })();

@@ -1,9 +1,10 @@
 // One read's worth of stream entries → the jobs to add, the dead letters to write and the ids
-// to acknowledge. No I/O apart from jsonata; the bridge commits the result.
+// to acknowledge. No I/O apart from the expression pool, which gets the whole read's
+// filters and transforms at once; the bridge commits the result.
 import type { JobsOptions } from 'bullmq';
-import { DEFAULT_MAX_EVENT_BYTES, parseEntry } from '../event.js';
+import { DEFAULT_MAX_EVENT_BYTES, parseEntry, type WssEvent } from '../event.js';
 import { JOB_NAME, deliveryJobId, deliveryJobOptions, type DeliveryJobData } from '../job.js';
-import { planFanout } from '../plan-fanout.js';
+import { planFanouts, type FanoutExpressions, type FanoutRequest } from '../plan-fanout.js';
 import type { CompiledEndpoint } from '../tenants/compile.js';
 import { deadLetterFor, tooLargeDeadLetter, type DeadLetter } from './dead-letter.js';
 import type { StreamEntry } from './stream-reply.js';
@@ -35,8 +36,11 @@ export interface PlanOptions {
 /** The tenant's endpoints, or undefined when the tenant is not in the registry. */
 export type EndpointLookup = (tenant: string) => Iterable<CompiledEndpoint> | undefined;
 
-export async function planBatch(entries: readonly StreamEntry[], endpointsOf: EndpointLookup, opts: PlanOptions): Promise<BatchPlan> {
+export async function planBatch(entries: readonly StreamEntry[], endpointsOf: EndpointLookup, opts: PlanOptions, expr: FanoutExpressions): Promise<BatchPlan> {
   const plan: BatchPlan = { jobs: [], dead: [], unrouted: 0, vanished: 0, ackIds: [] };
+  // Per entry, in order: a dead letter now, or an index into the fan-out requests.
+  const steps: Array<{ entry: StreamEntry; dead?: DeadLetter; fanout?: number; event?: WssEvent }> = [];
+  const requests: FanoutRequest[] = [];
   const maxBytes = opts.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
   for (const entry of entries) {
     plan.ackIds.push(entry.id);
@@ -46,23 +50,32 @@ export async function planBatch(entries: readonly StreamEntry[], endpointsOf: En
     }
     const parsed = parseEntry(entry.id, entry.fields, maxBytes);
     if (!parsed.ok) {
-      plan.dead.push(parsed.kind === 'too_large' ? tooLargeDeadLetter(entry, parsed.reason) : deadLetterFor(entry, 'malformed', parsed.reason));
+      steps.push({ entry, dead: parsed.kind === 'too_large' ? tooLargeDeadLetter(entry, parsed.reason) : deadLetterFor(entry, 'malformed', parsed.reason) });
       continue;
     }
     const event = parsed.event;
     const endpoints = endpointsOf(event.tenant);
     if (endpoints === undefined) {
-      plan.dead.push(deadLetterFor(entry, 'unknown_tenant', `unknown tenant "${event.tenant}"`));
+      steps.push({ entry, dead: deadLetterFor(entry, 'unknown_tenant', `unknown tenant "${event.tenant}"`) });
       continue;
     }
-    const fanout = await planFanout(event, endpoints, maxBytes);
-    for (const f of fanout.failures) plan.dead.push(deadLetterFor(entry, f.kind ?? 'expression', f.reason, f.endpoint));
-    if (fanout.deliveries.length === 0 && fanout.failures.length === 0) plan.unrouted++;
-    for (const d of fanout.deliveries) {
-      const jobId = deliveryJobId(event.id, event.tenant, d.endpoint);
+    steps.push({ entry, event, fanout: requests.push({ event, endpoints }) - 1 });
+  }
+  const fanouts = await planFanouts(requests, expr, maxBytes);
+  for (const { entry, dead, fanout, event } of steps) {
+    if (dead) {
+      plan.dead.push(dead);
+      continue;
+    }
+    const f = fanouts[fanout!]!;
+    const ev = event!;
+    for (const x of f.failures) plan.dead.push(deadLetterFor(entry, x.kind ?? 'expression', x.reason, x.endpoint));
+    if (f.deliveries.length === 0 && f.failures.length === 0) plan.unrouted++;
+    for (const d of f.deliveries) {
+      const jobId = deliveryJobId(ev.id, ev.tenant, d.endpoint);
       plan.jobs.push({
         name: JOB_NAME,
-        data: { eventId: event.id, tenant: event.tenant, endpoint: d.endpoint, type: event.type, createdAt: event.createdAtMs, body: d.body },
+        data: { eventId: ev.id, tenant: ev.tenant, endpoint: d.endpoint, type: ev.type, createdAt: ev.createdAtMs, body: d.body },
         opts: deliveryJobOptions(jobId, d.retry, opts),
       });
     }

@@ -1,13 +1,14 @@
-// An endpoint ready for the bridge: globs and jsonata compiled once per registry version.
-import jsonata from 'jsonata';
+// An endpoint ready for the bridge: globs compiled once per registry version. Filters and
+// transforms stay text: they are compiled and run in the expression pool's threads.
 import { matchesAny } from '../glob.js';
 import type { EndpointConfig } from './schema.js';
 
 export interface CompiledEndpoint {
   config: EndpointConfig;
   subscribes(type: string): boolean;
-  filter: jsonata.Expression | undefined;
-  transform: jsonata.Expression | undefined;
+  /** jsonata source, evaluated in the expression pool. */
+  filter: string | undefined;
+  transform: string | undefined;
 }
 
 export function compileEndpoint(config: EndpointConfig): CompiledEndpoint {
@@ -16,7 +17,7 @@ export function compileEndpoint(config: EndpointConfig): CompiledEndpoint {
   return {
     config,
     subscribes: all ? () => true : (type) => matchesAny(type, events),
-    filter: config.filter === undefined ? undefined : jsonata(config.filter),
-    transform: config.transform === undefined ? undefined : jsonata(config.transform),
+    filter: config.filter,
+    transform: config.transform,
   };
 }

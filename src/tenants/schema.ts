@@ -133,6 +133,9 @@ export const endpointSchema = z
       .strict()
       .default({ ...DEFAULTS.retry }),
     enabled: z.boolean().default(DEFAULTS.enabled),
+    // Set by the bridge after WSS_EXPR_BREAK_AFTER expression failures in a row (docs/expressions.md);
+    // registering the endpoint again (admin API PUT, seed) drops it.
+    broken: z.object({ reason: z.string().max(2000), since: z.string().max(40) }).strict().optional(),
   })
   .strict()
   .superRefine((ep, ctx) => {
