@@ -159,8 +159,13 @@ describe('wss start with runaway expressions', () => {
       });
       expect(shown.reason).toMatch(/^3 expression failures in a row; last: filter timeout: /);
       expect(Number.isNaN(Date.parse(shown.since))).toBe(false);
-      const list = (await (await api('GET', '/api/tenants')).json()) as { tenants: Array<{ id: string; endpoints: Array<{ id: string; broken?: unknown }> }> };
-      expect(list.tenants.find((t) => t.id === 'evil')!.endpoints.filter((e) => e.broken).map((e) => e.id)).toEqual(['data', 'loop', 'regex']);
+      // Each endpoint's mark is written on its own; wait for all three rather than race them.
+      const brokenIds = await until('all three broken in the list', async () => {
+        const list = (await (await api('GET', '/api/tenants')).json()) as { tenants: Array<{ id: string; endpoints: Array<{ id: string; broken?: unknown }> }> };
+        const ids = list.tenants.find((t) => t.id === 'evil')!.endpoints.filter((e) => e.broken).map((e) => e.id);
+        return ids.length === 3 ? ids : undefined;
+      });
+      expect(brokenIds).toEqual(['data', 'loop', 'regex']);
 
       // The trial refuses a runaway expression at PUT, naming the field …
       const refused = await api('PUT', '/api/tenants/evil/endpoints/data', { url: `${receiver.url}/evil-data`, filter: RECURSION });
