@@ -85,6 +85,36 @@ const hostList = z
     return Object.freeze(entries);
   });
 
+export interface SecretsKey {
+  id: string;
+  key: Buffer;
+}
+
+// WSS_SECRETS_KEY: "<id>:<base64 of 32 bytes>", comma-separated; the first one encrypts.
+// The key material is never quoted in an error.
+const secretsKeys = z
+  .string()
+  .optional()
+  .transform((v, ctx): readonly SecretsKey[] | undefined => {
+    const entries = (v ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '');
+    if (entries.length === 0) return undefined;
+    const out: SecretsKey[] = [];
+    for (const [i, entry] of entries.entries()) {
+      const m = /^([A-Za-z0-9_-]{1,32}):([A-Za-z0-9+/=_-]+)$/.exec(entry);
+      const key = m ? Buffer.from(m[2]!, 'base64') : undefined;
+      if (!m || key?.length !== 32) {
+        ctx.addIssue({ code: 'custom', message: `entry ${i + 1}: expected <key id>:<base64 of 32 random bytes> (e.g. k1:$(openssl rand -base64 32))` });
+        return z.NEVER;
+      }
+      if (out.some((k) => k.id === m[1])) {
+        ctx.addIssue({ code: 'custom', message: `entry ${i + 1}: key id "${m[1]}" appears twice` });
+        return z.NEVER;
+      }
+      out.push({ id: m[1]!, key });
+    }
+    return Object.freeze(out);
+  });
+
 const envSchema = z.object({
   REDIS_URL: redisUrl,
   WSS_STREAM: streamKey('wss:events'),
@@ -127,6 +157,7 @@ const envSchema = z.object({
   WSS_DASHBOARD_HOSTS: hostList,
   WSS_MAX_EVENT_BYTES: int(262_144, 1_024, 67_108_864),
   WSS_BATCH_BYTES: int(8_388_608, 1_024, 1_073_741_824),
+  WSS_SECRETS_KEY: secretsKeys,
 });
 
 export type Config = Readonly<{
@@ -167,6 +198,8 @@ export type Config = Readonly<{
   maxEventBytes: number;
   /** Bridge: byte budget per read; the next read's COUNT follows the last read's entry size. */
   batchBytes: number;
+  /** WSS_SECRETS_KEY: keys that encrypt endpoint secrets in Redis; the first encrypts, all decrypt. */
+  secretsKeys: readonly SecretsKey[] | undefined;
 }>;
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -213,6 +246,7 @@ export function parseConfig(env: Env): Config {
     dashboardHosts: e.WSS_DASHBOARD_HOSTS,
     maxEventBytes: e.WSS_MAX_EVENT_BYTES,
     batchBytes: e.WSS_BATCH_BYTES,
+    secretsKeys: e.WSS_SECRETS_KEY,
   });
 }
 

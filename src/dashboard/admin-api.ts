@@ -12,10 +12,11 @@ import type { DeliveryQueue } from '../queue.js';
 import type { RoleContext } from '../roles.js';
 import { ID_PATTERN, parseEndpoint, type EndpointConfig } from '../tenants/schema.js';
 import { publicEndpoint } from './public-view.js';
+import { signingRoutes } from './signing-api.js';
 
 export const TEST_EVENT_TYPE = 'wss.test';
 
-type SecretFields = Pick<EndpointConfig, 'secret' | 'secretEnv'>;
+type SecretFields = Pick<EndpointConfig, 'secret' | 'secretEnv' | 'previousSecrets'>;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -40,7 +41,8 @@ function badIds(res: Response, ids: Record<string, string | undefined>): boolean
 }
 
 function pickSecret(ep: SecretFields): SecretFields {
-  return ep.secret !== undefined ? { secret: ep.secret } : { secretEnv: ep.secretEnv };
+  const previous = ep.previousSecrets ? { previousSecrets: ep.previousSecrets } : {};
+  return ep.secret !== undefined ? { secret: ep.secret, ...previous } : { secretEnv: ep.secretEnv, ...previous };
 }
 
 export interface AdminApiDeps {
@@ -88,18 +90,18 @@ export function adminApi({ ctx, queue, log }: AdminApiDeps): Router {
     if (input.id !== undefined && input.id !== endpoint) {
       return badRequest(res, `field "id": must be "${endpoint}" as in the URL, or left out`);
     }
-    const keepSecret = input.secret === undefined && input.secretEnv === undefined;
+    const keepSecret = input.secret === undefined && input.secretEnv === undefined && input.secrets === undefined;
     const existing = await registry.getEndpointConfig(tenant, endpoint);
     let parsed: EndpointConfig;
     try {
-      parsed = parseEndpoint({ ...input, id: endpoint, ...(keepSecret && existing ? pickSecret(existing) : {}) }, { allowPrivateUrls: config.allowPrivateUrls });
+      parsed = parseEndpoint({ ...input, id: endpoint, ...(keepSecret && existing ? pickSecret(existing) : {}) }, { allowPrivateUrls: config.allowPrivateUrls, secretsEncrypted: config.secretsKeys !== undefined });
     } catch (err) {
       if (err instanceof TenantsValidationError) return badRequest(res, err.message, [...err.problems]);
       throw err;
     }
     let created = false;
     const updated = existing
-      ? await registry.updateEndpoint(tenant, endpoint, (cur) => (keepSecret ? { ...parsed, secret: undefined, secretEnv: undefined, ...pickSecret(cur) } : parsed))
+      ? await registry.updateEndpoint(tenant, endpoint, (cur) => (keepSecret ? { ...parsed, secret: undefined, secretEnv: undefined, previousSecrets: undefined, ...pickSecret(cur) } : parsed))
       : undefined;
     if (!updated) {
       // New, or deleted since we looked: a body without a secret cannot create one.
@@ -171,6 +173,8 @@ export function adminApi({ ctx, queue, log }: AdminApiDeps): Router {
     }
     res.status(202).json({ entryId });
   });
+
+  signingRoutes(router, { ctx, log });
 
   router.use((_req, res) => notFound(res, 'route'));
   const onError: ErrorRequestHandler = (err: unknown, _req, res, _next) => {

@@ -9,6 +9,7 @@ import type { Server } from 'node:http';
 import { createDeliveryQueue } from '../queue.js';
 import type { RoleContext, RunningRole } from '../roles.js';
 import { adminApi } from './admin-api.js';
+import { publicKeysRouter } from './signing-api.js';
 import { allowedHostsOnly, defaultDashboardHosts } from './allowed-hosts.js';
 import { basicAuth, resolveCredentials, type Credentials } from './auth.js';
 import { AuthFailureLimiter } from './auth-limiter.js';
@@ -63,6 +64,7 @@ export async function startDashboard(ctx: RoleContext, opts: DashboardOptions = 
   app.get('/', (_req, res) => res.redirect(BOARD_PATH));
   const auth = basicAuth(credentials, undefined, { limiter: new AuthFailureLimiter(), now: ctx.now });
   app.use(BOARD_PATH, auth, sameOriginOnly(), bullBoardRouter(queue, config.prefix));
+  app.use(publicKeysRouter(ctx));
   app.use('/api', auth, sameOriginOnly(), adminApi({ ctx, queue, log }));
 
   let http;
