@@ -233,7 +233,7 @@ describe('secrets at rest', () => {
     const keys: string[] = [];
     let cursor = '0';
     do {
-      const [next, batch] = await conn.scan(cursor, 'COUNT', 1000);
+      const [next, batch] = await conn.scan(cursor, 'COUNT', '1000');
       cursor = next;
       keys.push(...batch);
     } while (cursor !== '0');

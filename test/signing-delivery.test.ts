@@ -153,7 +153,6 @@ describe('X-WSS rotation with overlap', () => {
   });
 
   it('a retry that crosses the rotation carries the signatures valid at its send time; after the overlap the old secret fails and is removed from Redis', async () => {
-    let rotated: Promise<void> | undefined;
     rx = await startReceiver((_req, i) => ({ status: i < 2 ? 500 : 200 }));
     h = await createHarness(redis.url);
     // Gaps about 1 s then 2 s (at most 20 % shorter).
@@ -163,9 +162,7 @@ describe('X-WSS rotation with overlap', () => {
     await rx.waitFor(1);
     // Right after attempt 1: rotate with a 1.5 s overlap. Attempt 2 (~1 s later) is inside it,
     // attempt 3 (~2.6 s or more later) is after it.
-    const harness = h;
-    rotated = rotate(harness, 'orders', { secret: NEW }, 1_500);
-    await rotated;
+    await rotate(h, 'orders', { secret: NEW }, 1_500);
     await h.waitForState(jobId, 'completed', 30_000);
     const [a1, a2, a3] = rx.requests.map(xwss);
     expect(rx.requests.map((r) => r.headers['x-wss-attempt'])).toEqual(['1', '2', '3']);
