@@ -245,7 +245,7 @@ describe('secrets at rest', () => {
       else if (type === 'hash') dump += JSON.stringify(await conn.hgetall(key));
       else if (type === 'list') dump += JSON.stringify(await conn.lrange(key, 0, -1));
       else if (type === 'set') dump += JSON.stringify(await conn.smembers(key));
-      else if (type === 'zset') dump += JSON.stringify(await conn.zrange(key, 0, -1));
+      else if (type === 'zset') dump += JSON.stringify(await conn.zrange(key, '0', '-1'));
       else if (type === 'stream') dump += JSON.stringify(await conn.xrange(key, '-', '+'));
       dump += '\n';
     }
