@@ -127,6 +127,34 @@ describe('Standard Webhooks mode', () => {
 });
 
 describe('X-WSS rotation with overlap', () => {
+  it('tenants file: secretEnv + previousSecretEnv sign with both until the expiry; an unset previous variable is SECRET_UNAVAILABLE, not dropped', async () => {
+    process.env.WSS_SECRET_SIG_NEW = NEW;
+    process.env.WSS_SECRET_SIG_OLD = OLD;
+    try {
+      rx = await startReceiver(() => ({ status: 200 }));
+      h = await createHarness(redis.url);
+      const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
+      await h.seed([
+        endpoint('env', rx.url, { secret: undefined, secretEnv: 'WSS_SECRET_SIG_NEW', previousSecretEnv: 'WSS_SECRET_SIG_OLD', previousSecretExpiresAt: expiresAt }),
+        endpoint('gone', rx.url, { secret: undefined, secretEnv: 'WSS_SECRET_SIG_NEW', previousSecretEnv: 'WSS_SECRET_SIG_UNSET', previousSecretExpiresAt: expiresAt }),
+      ]);
+      const a = await h.enqueue('env');
+      const b = await h.enqueue('gone');
+      await h.startWorker();
+      await h.waitForState(a.jobId, 'completed');
+      const failed = await h.waitForState(b.jobId, 'failed');
+      expect(failed.failedReason).toMatch(/^SECRET_UNAVAILABLE: .*WSS_SECRET_SIG_UNSET/);
+      expect(rx.requests).toHaveLength(1);
+      const d = xwss(rx.requests[0]!);
+      expect(d.signature.split(' ')).toHaveLength(2);
+      expect(verifySignature({ secret: OLD, ...d })).toBe(true);
+      expect(verifySignature({ secret: NEW, ...d })).toBe(true);
+    } finally {
+      delete process.env.WSS_SECRET_SIG_NEW;
+      delete process.env.WSS_SECRET_SIG_OLD;
+    }
+  });
+
   it('every attempt during the overlap verifies for a receiver holding only the old secret and one holding only the new: verifySignature, the README Python and shell snippets', async () => {
     rx = await startReceiver(() => ({ status: 200 }));
     h = await createHarness(redis.url);
