@@ -22,15 +22,18 @@ const { pipelineThroughput, pipelineLatency } = await import('./scenarios/pipeli
 const { fanOut } = await import('./scenarios/fan-out.mjs');
 const { backlogMemory } = await import('./scenarios/backlog.mjs');
 const { slowEndpoint } = await import('./scenarios/slow-endpoint.mjs');
+const { signing } = await import('./scenarios/signing.mjs');
 
 const SCENARIOS = {
   'http-ceiling': httpCeiling,
   'queue-ceiling': queueCeiling,
   'pipeline-throughput': pipelineThroughput,
+  'pipeline-throughput-sw': (ctx) => pipelineThroughput(ctx, { scheme: 'standard-webhooks' }),
   'pipeline-latency': pipelineLatency,
   'fan-out': fanOut,
   'backlog-memory': backlogMemory,
   'slow-endpoint': slowEndpoint,
+  signing,
 };
 
 const { values } = parseArgs({
