@@ -10,6 +10,7 @@ import { parseOverlap, rotateSecret, RotationError } from '../src/signing/rotate
 import { decryptSecret, encryptSecret } from '../src/signing/secret-box.js';
 import { prepareSigner, signatureHeaders } from '../src/signing/signer.js';
 import { decodeEndpoint, encodeEndpoint } from '../src/signing/stored-secrets.js';
+import { missingSecretEnvs } from '../src/tenants/load-file.js';
 import { parseEndpoint, parseTenantsFile, type EndpointConfig } from '../src/tenants/schema.js';
 import { verifySignature } from '../src/verify/index.js';
 
@@ -78,6 +79,16 @@ describe('secrets in the tenants file', () => {
     expect('previousSecretEnv' in b).toBe(false);
     const c = parseEndpoint({ ...base, secret: whsec(32), signature: { scheme: 'standard-webhooks' } });
     expect(c.signature).toEqual({ scheme: 'standard-webhooks' });
+  });
+});
+
+describe('seeding notes', () => {
+  it('names an unset previous secret variable as well as the newest', () => {
+    const f = parseTenantsFile({
+      tenants: [{ id: 'acme', endpoints: [{ ...base, secretEnv: 'WSS_SECRET_NEW', previousSecretEnv: 'WSS_SECRET_OLD', previousSecretExpiresAt: '2030-01-01T00:00:00Z' }] }],
+    });
+    expect(missingSecretEnvs(f, (n) => n === 'WSS_SECRET_NEW')).toEqual(['tenant "acme" endpoint "orders": WSS_SECRET_OLD']);
+    expect(missingSecretEnvs(f, () => true)).toEqual([]);
   });
 });
 
