@@ -174,6 +174,19 @@ describe('Ed25519', () => {
     expect((await call('GET', '/api/tenants/acme/endpoints/orders/public-keys')).status).toBe(409);
   });
 
+  it('a new Ed25519 endpoint registered without a key gets a generated one: never returned, its public key verifies a delivery', async () => {
+    const put = await call('PUT', '/api/tenants/acme/endpoints/gen', { url: `${rx.url}/gen`, signature: { scheme: 'standard-webhooks-ed25519' } });
+    expect(put.status).toBe(201);
+    expect(put.json.secretSet).toBe(true);
+    expect(JSON.stringify(put.json)).not.toContain('whsk_');
+    const keys = await call('GET', '/api/tenants/acme/endpoints/gen/public-keys');
+    expect(keys.json.keys).toHaveLength(1);
+    const req = await testDelivery('gen');
+    expect(receiverAccepts(keys.json.keys![0]!.pem, req)).toBe(true);
+    // An HMAC endpoint without a secret is still refused.
+    expect((await call('PUT', '/api/tenants/acme/endpoints/nokey', { url: rx.url })).json.error).toContain('give exactly one of "secret", "secretEnv" or "secrets"');
+  });
+
   it('the public key URL needs no auth, serves only opted-in Ed25519 endpoints, and answers the same 404 otherwise', async () => {
     const nf = await call('GET', '/keys/acme/ed', undefined, false);
     expect(nf).toEqual({ status: 404, json: { error: 'not found' } });

@@ -12,7 +12,7 @@ import type { DeliveryQueue } from '../queue.js';
 import type { RoleContext } from '../roles.js';
 import { ID_PATTERN, parseEndpoint, type EndpointConfig } from '../tenants/schema.js';
 import { publicEndpoint } from './public-view.js';
-import { signingRoutes } from './signing-api.js';
+import { generatedKey, signingRoutes } from './signing-api.js';
 
 export const TEST_EVENT_TYPE = 'wss.test';
 
@@ -94,7 +94,8 @@ export function adminApi({ ctx, queue, log }: AdminApiDeps): Router {
     const existing = await registry.getEndpointConfig(tenant, endpoint);
     let parsed: EndpointConfig;
     try {
-      parsed = parseEndpoint({ ...input, id: endpoint, ...(keepSecret && existing ? pickSecret(existing) : {}) }, { allowPrivateUrls: config.allowPrivateUrls, secretsEncrypted: config.secretsKeys !== undefined });
+      const secretPart = keepSecret && existing ? pickSecret(existing) : keepSecret ? generatedKey(input, config.secretsKeys !== undefined) : {};
+      parsed = parseEndpoint({ ...input, id: endpoint, ...secretPart }, { allowPrivateUrls: config.allowPrivateUrls, secretsEncrypted: config.secretsKeys !== undefined });
     } catch (err) {
       if (err instanceof TenantsValidationError) return badRequest(res, err.message, [...err.problems]);
       throw err;

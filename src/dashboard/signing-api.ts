@@ -26,6 +26,15 @@ function publicKeys(ep: EndpointConfig, nowMs: number): Array<{ publicKey: strin
     .map((k) => ({ ...publicKeyOf(k.key as KeyObject), expiresAt: Number.isFinite(k.expiresAtMs) ? new Date(k.expiresAtMs).toISOString() : null }));
 }
 
+/**
+ * A new Ed25519 endpoint registered without a key gets a generated one (stored encrypted, so
+ * only with WSS_SECRETS_KEY); its public key is then at .../public-keys. Anything else: nothing.
+ */
+export function generatedKey(input: Record<string, unknown>, encrypted: boolean): { secret?: string } {
+  const sig = input.signature as { scheme?: unknown } | null | undefined;
+  return encrypted && typeof sig === 'object' && sig !== null && sig.scheme === ED25519 ? { secret: generateSecret(ED25519) } : {};
+}
+
 function ids(req: Request, res: Response): { tenant: string; endpoint: string } | undefined {
   const { tenant, endpoint } = req.params as { tenant?: string; endpoint?: string };
   const bad = Object.entries({ tenant, endpoint }).filter(([, v]) => v === undefined || !ID_PATTERN.test(v));
