@@ -183,6 +183,13 @@ describe('Ed25519', () => {
     expect(keys.json.keys).toHaveLength(1);
     const req = await testDelivery('gen');
     expect(receiverAccepts(keys.json.keys![0]!.pem, req)).toBe(true);
+    // A key named by secretEnv that this process lacks: 503 naming the variable; the public URL says only 404.
+    const envEp = { url: rx.url, secretEnv: 'WSS_SECRET_ED_NOT_HERE', signature: { scheme: 'standard-webhooks-ed25519', publishPublicKey: true } };
+    expect((await call('PUT', '/api/tenants/acme/endpoints/envkey', envEp)).status).toBe(201);
+    const missing = await call('GET', '/api/tenants/acme/endpoints/envkey/public-keys');
+    expect(missing.status).toBe(503);
+    expect(missing.json.error).toContain('WSS_SECRET_ED_NOT_HERE');
+    expect(await call('GET', '/keys/acme/envkey', undefined, false)).toEqual({ status: 404, json: { error: 'not found' } });
     // An HMAC endpoint without a secret is still refused.
     expect((await call('PUT', '/api/tenants/acme/endpoints/nokey', { url: rx.url })).json.error).toContain('give exactly one of "secret", "secretEnv" or "secrets"');
   });
