@@ -75,12 +75,8 @@ export function toCanonicalSecrets<T extends SecretFieldsInput>(ep: T): Omit<T, 
   } else if (previousSecretEnv !== undefined && previousSecretExpiresAt !== undefined) {
     previous = [entry({ secretEnv: previousSecretEnv, expiresAt: previousSecretExpiresAt })];
   }
-  const out = { ...rest, secret: undefined, secretEnv: undefined, previousSecrets: undefined } as Record<string, unknown>;
-  delete out.secret;
-  delete out.secretEnv;
-  delete out.previousSecrets;
-  if (newest.secret !== undefined) out.secret = newest.secret;
-  else out.secretEnv = newest.secretEnv;
+  const { secret: _s, secretEnv: _e, previousSecrets: _p, ...others } = rest;
+  const out: Record<string, unknown> = { ...others, ...(newest.secret !== undefined ? { secret: newest.secret } : { secretEnv: newest.secretEnv }) };
   if (previous.length > 0) out.previousSecrets = previous;
   return out as Omit<T, 'secrets' | 'previousSecretEnv' | 'previousSecretExpiresAt'>;
 }
