@@ -24,11 +24,13 @@ const { expressionCost } = await import('./scenarios/expression-cost.mjs');
 const { backlogMemory } = await import('./scenarios/backlog.mjs');
 const { slowEndpoint } = await import('./scenarios/slow-endpoint.mjs');
 const { bridgeRecovery, pipelineFsync } = await import('./scenarios/durability.mjs');
+const { signing } = await import('./scenarios/signing.mjs');
 
 const SCENARIOS = {
   'http-ceiling': httpCeiling,
   'queue-ceiling': queueCeiling,
   'pipeline-throughput': pipelineThroughput,
+  'pipeline-throughput-sw': (ctx) => pipelineThroughput(ctx, { scheme: 'standard-webhooks' }),
   'pipeline-latency': pipelineLatency,
   'fan-out': fanOut,
   'fan-out-filter': fanOutFiltered,
@@ -37,6 +39,7 @@ const SCENARIOS = {
   'slow-endpoint': slowEndpoint,
   'pipeline-fsync': pipelineFsync,
   'bridge-recovery': bridgeRecovery,
+  signing,
 };
 
 const { values } = parseArgs({

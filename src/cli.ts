@@ -24,6 +24,11 @@ Usage:
                                                       add one event to the stream
   wss sign --secret S --timestamp T [--file BODY]     print the X-WSS-Signature for a body
                                                       (reads the body from stdin without --file)
+  wss rotate-secret --tenant T --endpoint E [--secret S | --secret-env NAME] [--overlap 24h]
+                                                      rotate an endpoint's secret; the old one is
+                                                      still sent during the overlap (max 7d)
+  wss secrets reencrypt                               re-encrypt every stored secret with the first
+                                                      WSS_SECRETS_KEY key
 
 Configuration is read from the environment; see the README.`;
 
@@ -73,11 +78,13 @@ async function cmdStart(args: string[], config: Config, log: Logger): Promise<vo
   if (state.stopRequested) void stopNow(state.service);
 }
 
+export type WithRegistry = typeof withRegistry;
+
 async function withRegistry<T>(config: Config, log: Logger, fn: (registry: Registry, redis: ReturnType<typeof createRedis>, url: string) => Promise<T>): Promise<T> {
   const target = await ensureRedis(config, log);
   const redis = createRedis(target.url, 'cli', log);
   try {
-    return await fn(new Registry(redis, config.prefix, log), redis, target.url);
+    return await fn(new Registry(redis, config.prefix, log, { secretsKeys: config.secretsKeys }), redis, target.url);
   } finally {
     await redis.quit().catch(() => redis.disconnect());
     // The embedded server keeps running only for `start`; a one-off command stops what it started.
@@ -88,7 +95,7 @@ async function withRegistry<T>(config: Config, log: Logger, fn: (registry: Regis
 async function cmdSeed(args: string[], config: Config, log: Logger): Promise<void> {
   const { values, positionals } = parseArgs({ args, options: { replace: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
   if (positionals.length !== 1) throw new UsageError('wss seed needs exactly one tenants file');
-  const file = await loadTenantsFile(positionals[0]!, { allowPrivateUrls: config.allowPrivateUrls });
+  const file = await loadTenantsFile(positionals[0]!, { allowPrivateUrls: config.allowPrivateUrls, secretsEncrypted: config.secretsKeys !== undefined });
   await trialTenantsFile(file, config, `${positionals[0]!}: tenants file`);
   for (const m of missingSecretEnvs(file, (n) => readSecretEnv(n) !== undefined)) {
     process.stderr.write(`note: secretEnv is not set here (workers must have it): ${m}\n`);
@@ -146,6 +153,10 @@ async function main(argv: string[]): Promise<void> {
       return cmdSeed(rest, config, log);
     case 'publish':
       return cmdPublish(rest, config, log);
+    case 'rotate-secret':
+      return (await import('./signing/cli-commands.js')).cmdRotateSecret(rest, config, log, withRegistry);
+    case 'secrets':
+      return (await import('./signing/cli-commands.js')).cmdSecrets(rest, config, log, withRegistry);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

@@ -85,6 +85,36 @@ const hostList = z
     return Object.freeze(entries);
   });
 
+export interface SecretsKey {
+  id: string;
+  key: Buffer;
+}
+
+// WSS_SECRETS_KEY: "<id>:<base64 of 32 bytes>", comma-separated; the first one encrypts.
+// The key material is never quoted in an error.
+const secretsKeys = z
+  .string()
+  .optional()
+  .transform((v, ctx): readonly SecretsKey[] | undefined => {
+    const entries = (v ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '');
+    if (entries.length === 0) return undefined;
+    const out: SecretsKey[] = [];
+    for (const [i, entry] of entries.entries()) {
+      const m = /^([A-Za-z0-9_-]{1,32}):([A-Za-z0-9+/=_-]+)$/.exec(entry);
+      const key = m ? Buffer.from(m[2]!, 'base64') : undefined;
+      if (!m || key?.length !== 32) {
+        ctx.addIssue({ code: 'custom', message: `entry ${i + 1}: expected <key id>:<base64 of 32 random bytes> (e.g. k1:$(openssl rand -base64 32))` });
+        return z.NEVER;
+      }
+      if (out.some((k) => k.id === m[1])) {
+        ctx.addIssue({ code: 'custom', message: `entry ${i + 1}: key id "${m[1]}" appears twice` });
+        return z.NEVER;
+      }
+      out.push({ id: m[1]!, key });
+    }
+    return Object.freeze(out);
+  });
+
 const envSchema = z.object({
   REDIS_URL: redisUrl,
   WSS_STREAM: streamKey('wss:events'),
@@ -133,6 +163,7 @@ const envSchema = z.object({
   WSS_EXPR_BREAK_AFTER: int(5, 1, 1_000_000),
   WSS_EXPR_MEMORY_MB: int(64, 16, 4_096),
   WSS_EXPR_THREADS: int(2, 1, 64),
+  WSS_SECRETS_KEY: secretsKeys,
 });
 
 export type Config = Readonly<{
@@ -179,6 +210,8 @@ export type Config = Readonly<{
   bridgeUnhealthyAfterMs: number;
   /** Filters and transforms (docs/expressions.md). */
   expr: Readonly<{ timeoutMs: number; breakAfter: number; memoryMb: number; threads: number }>;
+  /** WSS_SECRETS_KEY: keys that encrypt endpoint secrets in Redis; the first encrypts, all decrypt. */
+  secretsKeys: readonly SecretsKey[] | undefined;
 }>;
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -228,6 +261,7 @@ export function parseConfig(env: Env): Config {
     maxEntryDeliveries: e.WSS_MAX_ENTRY_DELIVERIES,
     bridgeUnhealthyAfterMs: e.WSS_BRIDGE_UNHEALTHY_AFTER_MS,
     expr: Object.freeze({ timeoutMs: e.WSS_EXPR_TIMEOUT_MS, breakAfter: e.WSS_EXPR_BREAK_AFTER, memoryMb: e.WSS_EXPR_MEMORY_MB, threads: e.WSS_EXPR_THREADS }),
+    secretsKeys: e.WSS_SECRETS_KEY,
   });
 }
 

@@ -25,10 +25,10 @@ export async function startService(baseConfig: Config, roleNames: readonly RoleN
   const target = await ensureRedis(baseConfig, log);
   const config: Config = Object.freeze({ ...baseConfig, redisUrl: target.url });
   const redis = createRedis(config.redisUrl, 'main', log);
-  const registry = new Registry(redis, config.prefix, log);
+  const registry = new Registry(redis, config.prefix, log, { secretsKeys: config.secretsKeys });
 
   if (config.tenantsFile) {
-    const file = await loadTenantsFile(config.tenantsFile, { allowPrivateUrls: config.allowPrivateUrls });
+    const file = await loadTenantsFile(config.tenantsFile, { allowPrivateUrls: config.allowPrivateUrls, secretsEncrypted: config.secretsKeys !== undefined });
     await trialTenantsFile(file, config, `${config.tenantsFile}: tenants file`);
     // Only what is new: a restart must not undo what the admin API changed since (a rotated
     // secret, a disabled endpoint). `wss seed` is the explicit overwrite.

@@ -63,7 +63,7 @@ describe('tenants file', () => {
   });
 
   it('requires exactly one of secret and secretEnv', () => {
-    expect(problemsOf(file(endpoint({ secret: undefined }))).join()).toContain('exactly one of "secret" or "secretEnv"');
+    expect(problemsOf(file(endpoint({ secret: undefined }))).join()).toContain('exactly one of "secret", "secretEnv" or "secrets"');
     expect(problemsOf(file(endpoint({ secretEnv: 'WSS_SECRET_ACME' }))).join()).toContain('exactly one');
     expect(parseTenantsFile(file(endpoint({ secret: undefined, secretEnv: 'WSS_SECRET_ACME' }))).tenants[0]!.endpoints[0]!.secretEnv).toBe('WSS_SECRET_ACME');
   });

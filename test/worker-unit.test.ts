@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { DeliveryError } from '../src/errors.js';
 import { parseEndpoint } from '../src/tenants/schema.js';
 import { attemptHeaders } from '../src/workers/deliver.js';
+import { prepareSigner, signatureHeaders } from '../src/signing/signer.js';
 import { EndpointSlots, type SlotOptions } from '../src/workers/endpoint-slots.js';
 import { attemptLogLine, wssBackoffStrategy } from '../src/workers/worker.js';
 import { pythonSignature } from './fixtures/worker-harness.js';
@@ -93,7 +94,8 @@ describe('attemptHeaders', () => {
   it('signs timestamp + body with the secret and lets no endpoint header replace ours', () => {
     const ep = parseEndpoint({ id: 'orders', url: 'https://example.com/h', secret: 'sekrit-0123456789abc', headers: { 'X-Source': 'bus' } });
     const data = { eventId: 'evt_1', tenant: 'acme', endpoint: 'orders', type: 'order.paid', createdAt: 0, body: '{"a":"ü"}' };
-    const h = attemptHeaders(ep, data, 'sekrit-0123456789abc', 1_700_000_000_999, 3, 'webhook-sender/1.2.3');
+    const signed = signatureHeaders(prepareSigner(ep, () => undefined), data.eventId, data.body, 1_700_000_000_999);
+    const h = attemptHeaders(ep, data, signed, 3, 'webhook-sender/1.2.3');
     expect(h).toEqual({
       'X-Source': 'bus',
       'Content-Type': 'application/json',

@@ -29,13 +29,19 @@ function processCost(stopped, redisCpu, receiverCpu, deliveries) {
   return out;
 }
 
-/** `opts` (durability.mjs): another event count, receiver label and log/scenario name. */
+// Standard Webhooks mode (pipeline-throughput-sw) runs the same scenario with a whsec_ secret,
+// and compares itself with the X-WSS run of the same bench run (issue 12: within 5 %).
+const WHSEC = `whsec_${Buffer.from('bench-standard-webhooks-secret-32b').toString('base64')}`;
+
+/** `opts`: another event count, receiver label and scenario name (durability.mjs), or the signature scheme. */
 export async function pipelineThroughput(ctx, opts = {}) {
   const n = opts.n ?? (ctx.quick ? 5_000 : 50_000);
+  const sw = opts.scheme === 'standard-webhooks';
   const label = opts.label ?? 'pipe';
-  const scenario = opts.scenario ?? 'throughput';
+  const scenario = opts.scenario ?? (sw ? 'throughput-sw' : 'throughput');
   const [port] = await ctx.receiver.listen(label);
-  const tenantsFile = writeTenantsFile(ctx.runDir, scenario, [{ id: 'bench', endpoints: [{ id: 'ep1', url: `http://127.0.0.1:${port}/hook` }] }]);
+  const ep = { id: 'ep1', url: `http://127.0.0.1:${port}/hook`, ...(sw ? { secret: WHSEC, signature: { scheme: 'standard-webhooks' } } : {}) };
+  const tenantsFile = writeTenantsFile(ctx.runDir, scenario, [{ id: 'bench', endpoints: [ep] }]);
   ctx.log(`loading ${n} events`);
   await loadStream(ctx.redis.client, n, (i) => ({ tenant: 'bench', type: 'order.updated', data: paddedData(i) }));
 
@@ -71,6 +77,11 @@ export async function pipelineThroughput(ctx, opts = {}) {
     { metric: 'CPU s per 1k deliveries: worker / bridge / redis', value: `${cost.worker.cpuSecondsPer1k} / ${cost.bridge.cpuSecondsPer1k} / ${cost.redis.cpuSecondsPer1k}` },
     { metric: 'peak RSS MB: worker / bridge', value: `${cost.worker.peakRssMb} / ${cost.bridge.peakRssMb}` },
   ];
+  if (!sw) ctx.pipelineXwssPerSec = perSec;
+  else if (ctx.pipelineXwssPerSec) {
+    const vs = perSec / ctx.pipelineXwssPerSec;
+    rows.unshift({ metric: `Standard Webhooks vs X-WSS deliveries/s (same run: ${Math.round(ctx.pipelineXwssPerSec).toLocaleString('en-US')}/s)`, value: vs, digits: 3, target: '≥ 0.95', pass: vs >= 0.95 });
+  } else rows.unshift({ metric: 'Standard Webhooks vs X-WSS', value: 'n/a (run pipeline-throughput in the same run)' });
   const bridgeSeconds = bridgeDoneAt && got.firstAt ? (bridgeDoneAt - got.firstAt) / 1000 : undefined;
   return {
     data: { events: n, delivered: got.distinct, requests: got.requests, duplicates: got.requests - got.distinct, timedOut: got.timedOut, deliveriesPerSec: round(perSec), ceiling: round(ceiling), ratio: round(ratio, 3), bridgeDoneAfterFirstDeliverySec: round(bridgeSeconds, 2), cost },

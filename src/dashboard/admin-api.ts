@@ -14,10 +14,11 @@ import type { ExpressionPool } from '../tenants/expression-pool.js';
 import { trialEndpoint } from '../tenants/expression-trial.js';
 import { ID_PATTERN, parseEndpoint, type EndpointConfig } from '../tenants/schema.js';
 import { publicEndpoint } from './public-view.js';
+import { generatedKey, signingRoutes } from './signing-api.js';
 
 export const TEST_EVENT_TYPE = 'wss.test';
 
-type SecretFields = Pick<EndpointConfig, 'secret' | 'secretEnv'>;
+type SecretFields = Pick<EndpointConfig, 'secret' | 'secretEnv' | 'previousSecrets'>;
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -42,7 +43,8 @@ function badIds(res: Response, ids: Record<string, string | undefined>): boolean
 }
 
 function pickSecret(ep: SecretFields): SecretFields {
-  return ep.secret !== undefined ? { secret: ep.secret } : { secretEnv: ep.secretEnv };
+  const previous = ep.previousSecrets ? { previousSecrets: ep.previousSecrets } : {};
+  return ep.secret !== undefined ? { secret: ep.secret, ...previous } : { secretEnv: ep.secretEnv, ...previous };
 }
 
 export interface AdminApiDeps {
@@ -92,13 +94,14 @@ export function adminApi({ ctx, queue, log, expressions }: AdminApiDeps): Router
     if (input.id !== undefined && input.id !== endpoint) {
       return badRequest(res, `field "id": must be "${endpoint}" as in the URL, or left out`);
     }
-    const keepSecret = input.secret === undefined && input.secretEnv === undefined;
+    const keepSecret = input.secret === undefined && input.secretEnv === undefined && input.secrets === undefined;
     const existing = await registry.getEndpointConfig(tenant, endpoint);
     // Registering again is how a broken endpoint is cleared: a `broken` in the body is ignored.
     const { broken: _broken, ...fields } = input;
     let parsed: EndpointConfig;
     try {
-      parsed = parseEndpoint({ ...fields, id: endpoint, ...(keepSecret && existing ? pickSecret(existing) : {}) }, { allowPrivateUrls: config.allowPrivateUrls });
+      const secretPart = keepSecret && existing ? pickSecret(existing) : keepSecret ? generatedKey(input, config.secretsKeys !== undefined) : {};
+      parsed = parseEndpoint({ ...fields, id: endpoint, ...secretPart }, { allowPrivateUrls: config.allowPrivateUrls, secretsEncrypted: config.secretsKeys !== undefined });
       await trialEndpoint(expressions, tenant, parsed);
     } catch (err) {
       if (err instanceof TenantsValidationError) return badRequest(res, err.message, [...err.problems]);
@@ -106,7 +109,7 @@ export function adminApi({ ctx, queue, log, expressions }: AdminApiDeps): Router
     }
     let created = false;
     const updated = existing
-      ? await registry.updateEndpoint(tenant, endpoint, (cur) => (keepSecret ? { ...parsed, secret: undefined, secretEnv: undefined, ...pickSecret(cur) } : parsed))
+      ? await registry.updateEndpoint(tenant, endpoint, (cur) => (keepSecret ? { ...parsed, secret: undefined, secretEnv: undefined, previousSecrets: undefined, ...pickSecret(cur) } : parsed))
       : undefined;
     if (!updated) {
       // New, or deleted since we looked: a body without a secret cannot create one.
@@ -178,6 +181,8 @@ export function adminApi({ ctx, queue, log, expressions }: AdminApiDeps): Router
     }
     res.status(202).json({ entryId });
   });
+
+  signingRoutes(router, { ctx, log });
 
   router.use((_req, res) => notFound(res, 'route'));
   const onError: ErrorRequestHandler = (err: unknown, _req, res, _next) => {

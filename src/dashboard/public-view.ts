@@ -1,7 +1,11 @@
 // What the admin API may show of an endpoint: everything but the secret's value.
 import type { EndpointConfig } from '../tenants/schema.js';
 
-export type PublicEndpoint = Omit<EndpointConfig, 'secret'> & { secretSet: boolean };
+export type PublicEndpoint = Omit<EndpointConfig, 'secret' | 'previousSecrets'> & {
+  secretSet: boolean;
+  /** Older secrets still sent (rotation overlap): their variable names and expiries, never values. */
+  previousSecrets?: Array<{ secretEnv?: string | undefined; expiresAt?: string | undefined }>;
+};
 
 // Endpoint headers may carry a receiver's API token: show that such a header is set, not its value.
 const SENSITIVE_HEADER = /auth|token|key|secret|cookie|pass|signature|credential/i;
@@ -19,6 +23,8 @@ export function publicEndpoint(ep: EndpointConfig): PublicEndpoint {
     url: ep.url,
     secretSet: ep.secret !== undefined || ep.secretEnv !== undefined,
     ...(ep.secretEnv !== undefined ? { secretEnv: ep.secretEnv } : {}),
+    ...(ep.previousSecrets ? { previousSecrets: ep.previousSecrets.map((p) => ({ ...(p.secretEnv !== undefined ? { secretEnv: p.secretEnv } : {}), expiresAt: p.expiresAt })) } : {}),
+    ...(ep.signature !== undefined ? { signature: ep.signature } : {}),
     events: ep.events,
     ...(ep.filter !== undefined ? { filter: ep.filter } : {}),
     ...(ep.transform !== undefined ? { transform: ep.transform } : {}),

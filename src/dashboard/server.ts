@@ -10,6 +10,7 @@ import { createDeliveryQueue } from '../queue.js';
 import { createExpressionPool } from '../tenants/expression-trial.js';
 import type { RoleContext, RunningRole } from '../roles.js';
 import { adminApi } from './admin-api.js';
+import { publicKeysRouter } from './signing-api.js';
 import { allowedHostsOnly, defaultDashboardHosts } from './allowed-hosts.js';
 import { basicAuth, resolveCredentials, type Credentials } from './auth.js';
 import { AuthFailureLimiter } from './auth-limiter.js';
@@ -66,6 +67,7 @@ export async function startDashboard(ctx: RoleContext, opts: DashboardOptions = 
   app.get('/', (_req, res) => res.redirect(BOARD_PATH));
   const auth = basicAuth(credentials, undefined, { limiter: new AuthFailureLimiter(), now: ctx.now });
   app.use(BOARD_PATH, auth, sameOriginOnly(), bullBoardRouter(queue, config.prefix));
+  app.use(publicKeysRouter(ctx));
   app.use('/api', auth, sameOriginOnly(), adminApi({ ctx, queue, log, expressions }));
 
   let http;

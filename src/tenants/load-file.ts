@@ -27,6 +27,12 @@ export async function loadTenantsFile(path: string, rules: RegistrationRules): P
 /** Endpoint secrets named by secretEnv that this process cannot see (a hint for `wss seed`). */
 export function missingSecretEnvs(file: TenantsFile, has: (name: string) => boolean): string[] {
   const out: string[] = [];
-  for (const t of file.tenants) for (const ep of t.endpoints) if (ep.secretEnv && !has(ep.secretEnv)) out.push(`tenant "${t.id}" endpoint "${ep.id}": ${ep.secretEnv}`);
+  for (const t of file.tenants) {
+    for (const ep of t.endpoints) {
+      // The newest secret and, during a rotation, the previous ones: a worker needs all of them.
+      const names = [ep.secretEnv, ...(ep.previousSecrets ?? []).map((p) => p.secretEnv)];
+      for (const name of names) if (name && !has(name)) out.push(`tenant "${t.id}" endpoint "${ep.id}": ${name}`);
+    }
+  }
   return out;
 }

@@ -2,7 +2,9 @@
 // holds a compiled snapshot and polls a version counter, so a change made by `wss seed` or
 // the admin API reaches every process within WSS_REGISTRY_POLL_MS (1 s by default).
 import type { Redis } from 'ioredis';
+import type { SecretsKey } from '../config.js';
 import type { Logger } from '../log.js';
+import { decodeEndpoint, earliestExpiry, encodeEndpoint, hasUndecryptable, withoutExpired } from '../signing/stored-secrets.js';
 import { compileEndpoint, type CompiledEndpoint } from './compile.js';
 import type { EndpointConfig, TenantConfig, TenantsFile } from './schema.js';
 
@@ -13,6 +15,8 @@ export interface TenantMeta {
 
 export interface Snapshot {
   version: number;
+  /** When the first previous secret in this snapshot expires (ms), for the pruning tick. */
+  nextSecretExpiryMs?: number | undefined;
   tenants: ReadonlyMap<string, { meta: TenantMeta; endpoints: ReadonlyMap<string, CompiledEndpoint> }>;
 }
 
@@ -24,7 +28,16 @@ export function registryKeys(prefix: string) {
 
 const field = (tenant: string, endpoint: string) => `${tenant}/${endpoint}`;
 
-function buildSnapshot(version: number, tenants: Record<string, string>, endpoints: Record<string, string>, log?: Logger): Snapshot {
+export interface RegistryOptions {
+  /** WSS_SECRETS_KEY: encrypts inline endpoint secrets in Redis. */
+  secretsKeys?: readonly SecretsKey[] | undefined;
+  now?: () => number;
+}
+
+type Decode = (key: string, json: string) => EndpointConfig;
+
+function buildSnapshot(version: number, tenants: Record<string, string>, endpoints: Record<string, string>, decode: Decode, log?: Logger): Snapshot {
+  let nextSecretExpiryMs: number | undefined;
   const map = new Map<string, { meta: TenantMeta; endpoints: Map<string, CompiledEndpoint> }>();
   for (const [id, json] of Object.entries(tenants)) map.set(id, { meta: JSON.parse(json) as TenantMeta, endpoints: new Map() });
   for (const [key, json] of Object.entries(endpoints)) {
@@ -32,14 +45,16 @@ function buildSnapshot(version: number, tenants: Record<string, string>, endpoin
     const tenant = map.get(key.slice(0, slash));
     if (!tenant) continue;
     try {
-      const ep = JSON.parse(json) as EndpointConfig;
+      const ep = decode(key, json);
       tenant.endpoints.set(ep.id, compileEndpoint(ep));
+      const exp = earliestExpiry(ep);
+      if (exp !== undefined && (nextSecretExpiryMs === undefined || exp < nextSecretExpiryMs)) nextSecretExpiryMs = exp;
     } catch (err) {
       // Validated on the way in; only a hand-edited Redis value lands here.
       log?.error({ endpoint: key, err: (err as Error).message }, 'registry: unreadable endpoint skipped');
     }
   }
-  return { version, tenants: map };
+  return { version, tenants: map, nextSecretExpiryMs };
 }
 
 export class Registry {
@@ -48,13 +63,26 @@ export class Registry {
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
 
+  private readonly secretsKeys: readonly SecretsKey[] | undefined;
+  private readonly now: () => number;
+
   constructor(
     private readonly redis: Redis,
     prefix: string,
     private readonly log?: Logger,
+    opts: RegistryOptions = {},
   ) {
     this.keys = registryKeys(prefix);
+    this.secretsKeys = opts.secretsKeys;
+    this.now = opts.now ?? Date.now;
   }
+
+  /** Endpoint JSON for the hash: expired previous secrets dropped, inline secrets encrypted if configured. */
+  private encode(tenant: string, ep: EndpointConfig): string {
+    return encodeEndpoint(ep, field(tenant, ep.id), this.secretsKeys, this.now());
+  }
+
+  private readonly decode: Decode = (key, json) => decodeEndpoint(json, key, this.secretsKeys);
 
   /** The snapshot in memory; call start() or refresh() first. */
   snapshot(): Snapshot {
@@ -74,7 +102,7 @@ export class Registry {
     const [[e1, v], [e2, t], [e3, e]] = res as [[Error | null, string | null], [Error | null, Record<string, string>], [Error | null, Record<string, string>]];
     const err = e1 ?? e2 ?? e3;
     if (err) throw err;
-    this.current = buildSnapshot(Number(v ?? 0), t, e, this.log);
+    this.current = buildSnapshot(Number(v ?? 0), t, e, this.decode, this.log);
     return this.current;
   }
 
@@ -84,6 +112,7 @@ export class Registry {
       if (this.polling) return;
       this.polling = true;
       this.refresh()
+        .then((snap) => (snap.nextSecretExpiryMs !== undefined && snap.nextSecretExpiryMs <= this.now() ? this.pruneExpiredSecrets() : undefined))
         .catch((err: unknown) => this.log?.warn({ err: (err as Error).message }, 'registry: refresh failed, keeping the last snapshot'))
         .finally(() => (this.polling = false));
     }, pollMs);
@@ -103,7 +132,7 @@ export class Registry {
     for (const t of file.tenants) {
       m.hset(this.keys.tenants, t.id, JSON.stringify(tenantMeta(t)));
       for (const ep of t.endpoints) {
-        m.hset(this.keys.endpoints, field(t.id, ep.id), JSON.stringify(ep));
+        m.hset(this.keys.endpoints, field(t.id, ep.id), this.encode(t.id, ep));
         endpoints++;
       }
     }
@@ -125,7 +154,7 @@ export class Registry {
       m.hsetnx(this.keys.tenants, t.id, JSON.stringify(tenantMeta(t)));
       kinds.push('tenants');
       for (const ep of t.endpoints) {
-        m.hsetnx(this.keys.endpoints, field(t.id, ep.id), JSON.stringify(ep));
+        m.hsetnx(this.keys.endpoints, field(t.id, ep.id), this.encode(t.id, ep));
         kinds.push('endpoints');
       }
     }
@@ -143,7 +172,7 @@ export class Registry {
     const existed = (await this.redis.hexists(this.keys.endpoints, field(tenant, ep.id))) === 1;
     const m = this.redis.multi();
     m.hsetnx(this.keys.tenants, tenant, JSON.stringify({ id: tenant }));
-    m.hset(this.keys.endpoints, field(tenant, ep.id), JSON.stringify(ep));
+    m.hset(this.keys.endpoints, field(tenant, ep.id), this.encode(tenant, ep));
     m.incr(this.keys.version);
     await execOrThrow(m);
     await this.refresh(true);
@@ -153,7 +182,7 @@ export class Registry {
   /** Reads the endpoint's stored configuration (secret included: never return it to a client). */
   async getEndpointConfig(tenant: string, endpoint: string): Promise<EndpointConfig | undefined> {
     const json = await this.redis.hget(this.keys.endpoints, field(tenant, endpoint));
-    return json === null ? undefined : (JSON.parse(json) as EndpointConfig);
+    return json === null ? undefined : this.decode(field(tenant, endpoint), json);
   }
 
   /**
@@ -172,8 +201,8 @@ export class Registry {
           await conn.unwatch();
           return undefined;
         }
-        const next = change(JSON.parse(json) as EndpointConfig);
-        const res = await conn.multi().hset(this.keys.endpoints, key, JSON.stringify(next)).incr(this.keys.version).exec();
+        const next = change(this.decode(key, json));
+        const res = await conn.multi().hset(this.keys.endpoints, key, this.encode(tenant, next)).incr(this.keys.version).exec();
         if (res) {
           await this.refresh(true);
           return next;
@@ -183,6 +212,41 @@ export class Registry {
     } finally {
       conn.disconnect();
     }
+  }
+
+  /** Removes expired previous secrets from Redis (each endpoint one WATCHed write). */
+  async pruneExpiredSecrets(): Promise<number> {
+    const nowMs = this.now();
+    let pruned = 0;
+    for (const [tenant, t] of this.current.tenants) {
+      for (const [id, ep] of t.endpoints) {
+        if (withoutExpired(ep.config, nowMs) === ep.config) continue;
+        await this.updateEndpoint(tenant, id, (cur) => cur);
+        pruned++;
+      }
+    }
+    if (pruned > 0) this.log?.info({ endpoints: pruned }, 'registry: expired previous secrets removed');
+    return pruned;
+  }
+
+  /**
+   * Rewrites every endpoint so its inline secrets are encrypted with the first WSS_SECRETS_KEY
+   * key. Endpoints whose secret is encrypted under a key id that is not configured are left
+   * alone and listed.
+   */
+  async reencryptAll(): Promise<{ rewritten: number; unreadable: string[] }> {
+    const all = await this.redis.hgetall(this.keys.endpoints);
+    let rewritten = 0;
+    const unreadable: string[] = [];
+    for (const [key, json] of Object.entries(all)) {
+      if (hasUndecryptable(this.decode(key, json))) {
+        unreadable.push(key);
+        continue;
+      }
+      const slash = key.indexOf('/');
+      if ((await this.updateEndpoint(key.slice(0, slash), key.slice(slash + 1), (cur) => cur)) !== undefined) rewritten++;
+    }
+    return { rewritten, unreadable };
   }
 
   async deleteEndpoint(tenant: string, endpoint: string): Promise<boolean> {

@@ -6,12 +6,16 @@ import jsonata from 'jsonata';
 import { z } from 'zod';
 import { TenantsValidationError } from '../errors.js';
 import { forbiddenAddressReason } from '../ssrf.js';
+import { MAX_ACTIVE_SECRETS, SCHEMES } from '../signing/keys.js';
+import { secretsIssues, toCanonicalSecrets } from '../signing/secrets-schema.js';
 
 export const ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const id = z.string().regex(ID_PATTERN, 'must match ^[a-z0-9][a-z0-9_-]{0,62}$');
 
 // Headers the sender owns: an endpoint's own headers may not replace them.
 const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'user-agent', 'host', 'connection', 'transfer-encoding', 'te', 'upgrade', 'expect', 'keep-alive']);
+// Sent in Standard Webhooks mode; a custom header of the same name in other case would go out twice.
+const STANDARD_WEBHOOKS_HEADERS = new Set(['webhook-id', 'webhook-timestamp', 'webhook-signature']);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
@@ -36,7 +40,7 @@ export function headerProblems(headers: Readonly<Record<string, string>>): Array
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
     if (!HEADER_NAME.test(name)) out.push({ name, message: 'is not a valid header name (RFC 9110 token)' });
-    else if (lower.startsWith('x-wss-') || RESERVED_HEADERS.has(lower)) out.push({ name, message: 'is set by webhook-sender and cannot be overridden' });
+    else if (lower.startsWith('x-wss-') || RESERVED_HEADERS.has(lower) || STANDARD_WEBHOOKS_HEADERS.has(lower)) out.push({ name, message: 'is set by webhook-sender and cannot be overridden' });
     else if (lower.startsWith('proxy-') || FORBIDDEN_HEADERS.has(lower)) out.push({ name, message: 'may not be set on a webhook request' });
     const twin = seen.get(lower);
     if (twin !== undefined) out.push({ name, message: `duplicates header "${twin}" (names are case-insensitive)` });
@@ -69,6 +73,8 @@ export function privateUrlProblem(url: string): string | undefined {
 /** Rules that depend on the configuration, applied when endpoints are registered. */
 export interface RegistrationRules {
   allowPrivateUrls: boolean;
+  /** WSS_SECRETS_KEY is set: an Ed25519 private key may then be stored (encrypted) in Redis. */
+  secretsEncrypted?: boolean;
 }
 
 function compiles(expr: string): string | undefined {
@@ -79,6 +85,20 @@ function compiles(expr: string): string | undefined {
     return err instanceof Error ? err.message : String(err);
   }
 }
+
+const secretEnvName = z
+  .string()
+  .regex(SECRET_ENV_PATTERN, `must be an environment variable name starting with ${SECRET_ENV_PREFIX} (e.g. ${SECRET_ENV_PREFIX}ACME_ORDERS)`);
+
+const isoTime = z
+  .string()
+  .max(64)
+  .refine((v) => /^\d{4}-\d\d-\d\dT/.test(v) && Number.isFinite(Date.parse(v)), 'must be an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z');
+
+/** One secret of a rotation: inline or from the environment, with the time it stops being sent. */
+const secretEntry = z
+  .object({ secret: z.string().max(512).optional(), secretEnv: secretEnvName.optional(), expiresAt: isoTime.optional() })
+  .strict();
 
 const expression = z
   .string()
@@ -110,10 +130,22 @@ export const endpointSchema = z
           return false;
         }
       }, 'must be an absolute http:// or https:// URL'),
-    secret: z.string().min(16, 'must be at least 16 characters').max(512).optional(),
-    secretEnv: z
-      .string()
-      .regex(SECRET_ENV_PATTERN, `must be an environment variable name starting with ${SECRET_ENV_PREFIX} (e.g. ${SECRET_ENV_PREFIX}ACME_ORDERS)`)
+    // Its length and format depend on `signature.scheme`: checked in secretsIssues.
+    secret: z.string().max(512).optional(),
+    secretEnv: secretEnvName.optional(),
+    // Rotation (src/signing/): `secrets` (newest first) and `previousSecretEnv` are input forms;
+    // what is stored is `secret`/`secretEnv` (the newest) plus `previousSecrets`.
+    secrets: z.array(secretEntry).min(1).max(MAX_ACTIVE_SECRETS, `at most ${MAX_ACTIVE_SECRETS} active secrets`).optional(),
+    previousSecretEnv: secretEnvName.optional(),
+    previousSecretExpiresAt: isoTime.optional(),
+    previousSecrets: z.array(secretEntry).max(MAX_ACTIVE_SECRETS - 1, `at most ${MAX_ACTIVE_SECRETS - 1} previous secrets (${MAX_ACTIVE_SECRETS} active in all)`).optional(),
+    signature: z
+      .object({
+        scheme: z.enum(SCHEMES, { message: `must be one of ${SCHEMES.join(', ')}` }),
+        // Ed25519 only: serve the public keys without authentication at /keys/<tenant>/<endpoint>.
+        publishPublicKey: z.boolean().optional(),
+      })
+      .strict()
       .optional(),
     events: z.array(z.string().min(1).max(200)).min(1, 'must list at least one event type').default([...DEFAULTS.events]),
     filter: expression.optional(),
@@ -139,10 +171,9 @@ export const endpointSchema = z
   })
   .strict()
   .superRefine((ep, ctx) => {
-    if ((ep.secret === undefined) === (ep.secretEnv === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['secret'], message: 'give exactly one of "secret" or "secretEnv"' });
-    }
-  });
+    for (const issue of secretsIssues(ep)) ctx.addIssue({ code: 'custom', ...issue });
+  })
+  .transform(toCanonicalSecrets);
 
 export type EndpointConfig = z.output<typeof endpointSchema>;
 
@@ -219,9 +250,14 @@ function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: string,
 }
 
 function urlIssues(ep: EndpointConfig, path: readonly PropertyKey[], rules: RegistrationRules | undefined): Issue[] {
-  if (rules === undefined || rules.allowPrivateUrls) return [];
+  const out: Issue[] = [];
+  if (rules?.secretsEncrypted === false && ep.signature?.scheme === 'standard-webhooks-ed25519') {
+    const inline = [ep.secret, ...(ep.previousSecrets ?? []).map((p) => p.secret)].some((v) => v !== undefined);
+    if (inline) out.push({ path: [...path, 'secret'], message: 'an Ed25519 private key is kept in Redis only encrypted: set WSS_SECRETS_KEY, or give the key with secretEnv' });
+  }
+  if (rules === undefined || rules.allowPrivateUrls) return out;
   const problem = privateUrlProblem(ep.url);
-  return problem === undefined ? [] : [{ path: [...path, 'url'], message: problem }];
+  return problem === undefined ? out : [...out, { path: [...path, 'url'], message: problem }];
 }
 
 /** Validates a tenants file; with rules, also what depends on the configuration (private URLs). */

@@ -22,12 +22,16 @@ export class WebhookVerificationError extends Error {
 }
 
 export interface VerifyInput {
-  secret: string;
+  /** Your secret; during your own rotation, every secret you accept. */
+  secret: string | readonly string[];
   /** The raw request body, exactly as received (do not re-serialise parsed JSON). */
   body: string | Uint8Array;
   /** The X-WSS-Timestamp header (unix seconds). */
   timestamp: string | null | undefined;
-  /** The X-WSS-Signature header (64 lowercase or uppercase hex digits). */
+  /**
+   * The X-WSS-Signature header: 64 hex digits, or during a secret rotation several of them
+   * separated by spaces (one per active secret, newest first). One match is enough.
+   */
   signature: string | null | undefined;
   /** Accepted clock difference either way, in seconds. */
   toleranceSec?: number;
@@ -36,12 +40,13 @@ export interface VerifyInput {
 }
 
 const TIMESTAMP = /^\d{1,15}$/;
-const SIGNATURE = /^[0-9a-fA-F]{64}$/;
+const SIGNATURE = /^[0-9a-fA-F]{64}( [0-9a-fA-F]{64}){0,9}$/;
 
 /** Returns true for an authentic, fresh request; throws WebhookVerificationError otherwise. */
 export function verifySignature(input: VerifyInput): true {
   const { secret, body, timestamp, signature, toleranceSec = 300, now = Date.now } = input;
-  if (!secret) throw new WebhookVerificationError('MISSING_SECRET', 'no secret configured');
+  const secrets = (typeof secret === 'string' ? [secret] : [...(secret ?? [])]).filter((s) => s !== '');
+  if (secrets.length === 0) throw new WebhookVerificationError('MISSING_SECRET', 'no secret configured');
   if (timestamp === null || timestamp === undefined || timestamp === '') {
     throw new WebhookVerificationError('MISSING_TIMESTAMP', 'missing X-WSS-Timestamp header');
   }
@@ -52,7 +57,7 @@ export function verifySignature(input: VerifyInput): true {
     throw new WebhookVerificationError('MALFORMED_TIMESTAMP', 'X-WSS-Timestamp is not unix seconds');
   }
   if (!SIGNATURE.test(signature)) {
-    throw new WebhookVerificationError('MALFORMED_SIGNATURE', 'X-WSS-Signature is not 64 hex digits');
+    throw new WebhookVerificationError('MALFORMED_SIGNATURE', 'X-WSS-Signature is not 64 hex digits (or up to 10 such, space-separated)');
   }
   const age = Math.floor(now() / 1000) - Number(timestamp);
   if (age > toleranceSec) {
@@ -61,10 +66,13 @@ export function verifySignature(input: VerifyInput): true {
   if (-age > toleranceSec) {
     throw new WebhookVerificationError('TIMESTAMP_IN_FUTURE', `timestamp is ${-age}s ahead (tolerance ${toleranceSec}s)`);
   }
-  const expected = createHmac('sha256', secret).update(timestamp).update(body).digest();
-  const given = Buffer.from(signature, 'hex');
-  if (!timingSafeEqual(expected, given)) {
-    throw new WebhookVerificationError('SIGNATURE_MISMATCH', 'signature does not match');
+  const given = signature.split(' ').map((s) => Buffer.from(s, 'hex'));
+  let ok = false;
+  // Every pair is compared (no early exit), so the time taken does not tell which one matched.
+  for (const s of secrets) {
+    const expected = createHmac('sha256', s).update(timestamp).update(body).digest();
+    for (const g of given) ok = timingSafeEqual(expected, g) || ok;
   }
+  if (!ok) throw new WebhookVerificationError('SIGNATURE_MISMATCH', 'signature does not match');
   return true;
 }

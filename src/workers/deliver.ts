@@ -4,7 +4,7 @@ import { classifyStatus } from '../classify-response.js';
 import { DeliveryError } from '../errors.js';
 import type { DeliveryJobData, DeliveryResult } from '../job.js';
 import type { Logger } from '../log.js';
-import { sign, unixSeconds } from '../sign.js';
+import { prepareSigner, signatureHeaders } from '../signing/signer.js';
 import type { EndpointConfig } from '../tenants/schema.js';
 import type { PostRequest, PostResponse } from './http.js';
 
@@ -29,15 +29,16 @@ function checkJobData(data: DeliveryJobData): void {
   }
 }
 
-/** The headers of one attempt. Endpoint headers first, so ours always win (the schema also forbids clashes). */
-export function attemptHeaders(ep: EndpointConfig, data: DeliveryJobData, secret: string, nowMs: number, attempt: number, ua: string): Record<string, string> {
-  const timestamp = String(unixSeconds(nowMs));
+/**
+ * The headers of one attempt. Endpoint headers first, so ours always win (the schema also forbids clashes).
+ * `signed` holds the scheme's timestamp and signature headers (src/signing/signer.ts).
+ */
+export function attemptHeaders(ep: EndpointConfig, data: DeliveryJobData, signed: Readonly<Record<string, string>>, attempt: number, ua: string): Record<string, string> {
   return {
     ...ep.headers,
     'Content-Type': 'application/json',
     'User-Agent': ua,
-    'X-WSS-Timestamp': timestamp,
-    'X-WSS-Signature': sign(secret, timestamp, data.body),
+    ...signed,
     'X-WSS-Event-Id': data.eventId,
     'X-WSS-Event-Type': data.type,
     'X-WSS-Attempt': String(attempt),
@@ -54,16 +55,12 @@ export async function deliverAttempt(deps: DeliverDeps, data: DeliveryJobData, a
   if (!ep) throw new DeliveryError('ENDPOINT_DELETED', `endpoint ${data.tenant}/${data.endpoint} no longer exists`, { permanent: true });
   if (!ep.enabled) throw new DeliveryError('ENDPOINT_DISABLED', `endpoint ${data.tenant}/${data.endpoint} is disabled`, { permanent: true });
 
-  const secret = ep.secret ?? (ep.secretEnv === undefined ? undefined : deps.readSecretEnv(ep.secretEnv));
-  if (secret === undefined) {
-    // Retryable: the operator can set the variable and restart the worker within the retry window.
-    throw new DeliveryError('SECRET_UNAVAILABLE', `secret variable ${ep.secretEnv ?? '(none)'} is not set in this worker (only WSS_SECRET_* variables are read)`, { permanent: false });
-  }
-
-  const nowMs = deps.now();
+  // Throws SECRET_UNAVAILABLE (retryable) when a secret variable or decryption key is missing.
+  const signer = prepareSigner(ep, deps.readSecretEnv);
+  const signed = signatureHeaders(signer, data.eventId, data.body, deps.now());
   const res = await deps.post({
     url: ep.url,
-    headers: attemptHeaders(ep, data, secret, nowMs, attempt, deps.userAgent),
+    headers: attemptHeaders(ep, data, signed, attempt, deps.userAgent),
     body: data.body,
     timeoutMs: ep.timeoutMs,
     signals: deps.signals,

@@ -31,7 +31,7 @@ export async function startTestContext(env: Env = {}, existing?: TestRedis): Pro
   const logLines: string[] = [];
   const log = createLogger(config.logLevel, { write: (line: string) => void logLines.push(line) });
   const conn = createRedis(config.redisUrl, 'test-main', log);
-  const registry = new Registry(conn, config.prefix, log);
+  const registry = new Registry(conn, config.prefix, log, { secretsKeys: config.secretsKeys });
   await registry.start(config.registryPollMs);
   const ctx: RoleContext = { config, log, redis: conn, registry, now: Date.now };
   return {
