@@ -106,6 +106,8 @@ const envSchema = z.object({
   WSS_KEEP_COMPLETED_AGE_SEC: int(3_600, 0, 30 * 86_400),
   WSS_STREAM_TRIM: bool(true),
   WSS_DATA_DIR: str('.data'),
+  WSS_LOCK_DURATION_MS: int(30_000, 1_000, 3_600_000),
+  WSS_MAX_STALLED_COUNT: int(20, 0, 1_000),
 });
 
 export type Config = Readonly<{
@@ -140,6 +142,10 @@ export type Config = Readonly<{
   keepCompleted: Readonly<{ count: number; age: number }>;
   streamTrim: boolean;
   dataDir: string;
+  /** How long a worker's lock on a job lasts without renewal (BullMQ renews it while the worker lives). */
+  lockDurationMs: number;
+  /** How often a job may stall (its worker died or lost the lock) before it fails; a stall spends no attempt. */
+  maxStalledCount: number;
 }>;
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -183,6 +189,8 @@ export function parseConfig(env: Env): Config {
     keepCompleted: Object.freeze({ count: e.WSS_KEEP_COMPLETED_COUNT, age: e.WSS_KEEP_COMPLETED_AGE_SEC }),
     streamTrim: e.WSS_STREAM_TRIM,
     dataDir: e.WSS_DATA_DIR,
+    lockDurationMs: e.WSS_LOCK_DURATION_MS,
+    maxStalledCount: e.WSS_MAX_STALLED_COUNT,
   });
 }
 

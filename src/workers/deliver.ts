@@ -29,10 +29,14 @@ function checkJobData(data: DeliveryJobData): void {
   }
 }
 
-/** The headers of one attempt. Endpoint headers first, so ours always win (the schema also forbids clashes). */
-export function attemptHeaders(ep: EndpointConfig, data: DeliveryJobData, secret: string, nowMs: number, attempt: number, ua: string): Record<string, string> {
+/**
+ * The headers of one attempt. Endpoint headers first, so ours always win (the schema also
+ * forbids clashes). `redelivery`: an earlier request for this job may have reached the
+ * receiver without its outcome being recorded (a worker died or lost the job's lock).
+ */
+export function attemptHeaders(ep: EndpointConfig, data: DeliveryJobData, secret: string, nowMs: number, attempt: number, ua: string, redelivery = false): Record<string, string> {
   const timestamp = String(unixSeconds(nowMs));
-  return {
+  const headers: Record<string, string> = {
     ...ep.headers,
     'Content-Type': 'application/json',
     'User-Agent': ua,
@@ -42,13 +46,15 @@ export function attemptHeaders(ep: EndpointConfig, data: DeliveryJobData, secret
     'X-WSS-Event-Type': data.type,
     'X-WSS-Attempt': String(attempt),
   };
+  if (redelivery) headers['X-WSS-Redelivery'] = 'true';
+  return headers;
 }
 
 /**
  * Runs attempt number `attempt` (1-based) of the job. Nothing is sent when the endpoint is
  * missing or disabled or its secret cannot be found.
  */
-export async function deliverAttempt(deps: DeliverDeps, data: DeliveryJobData, attempt: number): Promise<DeliveryResult> {
+export async function deliverAttempt(deps: DeliverDeps, data: DeliveryJobData, attempt: number, opts: { redelivery?: boolean } = {}): Promise<DeliveryResult> {
   checkJobData(data);
   const ep = deps.endpoint(data.tenant, data.endpoint);
   if (!ep) throw new DeliveryError('ENDPOINT_DELETED', `endpoint ${data.tenant}/${data.endpoint} no longer exists`, { permanent: true });
@@ -63,7 +69,7 @@ export async function deliverAttempt(deps: DeliverDeps, data: DeliveryJobData, a
   const nowMs = deps.now();
   const res = await deps.post({
     url: ep.url,
-    headers: attemptHeaders(ep, data, secret, nowMs, attempt, deps.userAgent),
+    headers: attemptHeaders(ep, data, secret, nowMs, attempt, deps.userAgent, opts.redelivery === true),
     body: data.body,
     timeoutMs: ep.timeoutMs,
     signals: deps.signals,
