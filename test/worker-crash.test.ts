@@ -146,6 +146,8 @@ describe('Redis outages and stalled connections', () => {
     // 5–20 ms per answer, as a typical receiver.
     rx = await startReceiver(() => ({ status: 200, delayMs: 5 + Math.floor(Math.random() * 16) }));
     h = await createHarness(own.url, { WSS_STALLED_INTERVAL_MS: '2000' });
+    // The test's own queue connection sees the outage too; it reconnects by itself.
+    h.queue.on('error', () => undefined);
     await h.seed([endpoint('orders', `${rx.url}/orders`), endpoint('billing', `${rx.url}/billing`)]);
     const N = 300;
     const env = { REDIS_URL: own.url, WSS_STALLED_INTERVAL_MS: '2000' };
