@@ -69,8 +69,8 @@ function copies(r: Receiver): Map<string, number> {
 
 describe('worker crash recovery', () => {
   it('two kill -9s during slow deliveries: every delivery arrives, none fails, no attempt is spent', async () => {
-    // The receiver takes 4 s, so both crashes happen with every job in flight.
-    rx = await startReceiver(() => ({ status: 200, delayMs: 4_000 }));
+    // The receiver takes 10 s (the issue saw 4 s), so both crashes happen with every job in flight.
+    rx = await startReceiver(() => ({ status: 200, delayMs: 10_000 }));
     h = await createHarness(redis().url, { ...FAST_RECOVERY, WSS_CONCURRENCY: '50', WSS_ENDPOINT_CONCURRENCY: '50' });
     const retry = { attempts: 20, backoffMs: 100 };
     await h.seed([endpoint('orders', `${rx.url}/orders`, { timeoutMs: 15_000, retry }), endpoint('billing', `${rx.url}/billing`, { timeoutMs: 15_000, retry })]);
