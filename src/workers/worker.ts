@@ -82,6 +82,7 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
   /** False when this worker no longer holds the job's lock; asks Redis only when it may have lapsed (lock-check.ts). */
   async function stillLocked(job: Job<DeliveryJobData, DeliveryResult>, token: string | undefined, startEpoch: number): Promise<boolean> {
     if (token === undefined) return true;
+    // Date.now, not ctx.now: processedOn is BullMQ's timestamp, taken from this process's clock.
     const facts = { startEpoch, epoch: epochs.current, connected: epochs.connected, lockedAt: job.processedOn, now: Date.now(), lockDurationMs: config.lockDurationMs };
     if (!lockNeedsCheck(facts)) return true;
     // While Redis is down this waits for it (the command is queued), then answers.
