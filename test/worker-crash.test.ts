@@ -1,7 +1,8 @@
 // Crash recovery (issue 8): a worker killed with -9, a Redis outage or a stalled network path
 // must never fail, lose or silently duplicate a delivery. Real worker processes (dist/cli.js),
 // a real redis-server, a real receiver.
-import { afterEach, describe, expect, it } from 'vitest';
+import { Job } from 'bullmq';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { metricsRegistry } from '../src/metrics.js';
 import { createHarness, endpoint, sleep, type Harness } from './fixtures/worker-harness.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
@@ -141,6 +142,23 @@ describe('worker crash recovery', () => {
 });
 
 describe('Redis outages and stalled connections', () => {
+  it('the hot path asks Redis nothing extra: no lock check for a job taken moments ago on a steady connection', async () => {
+    const extendLock = vi.spyOn(Job.prototype, 'extendLock');
+    try {
+      rx = await startReceiver(() => ({ status: 200 }));
+      h = await createHarness(redis().url, { WSS_CONCURRENCY: '10' });
+      await h.seed([endpoint('orders', rx.url)]);
+      const ids: string[] = [];
+      for (let i = 0; i < 50; i++) ids.push((await h.enqueue('orders')).jobId);
+      await h.startWorker();
+      for (const id of ids) await h.waitForState(id, 'completed');
+      expect(rx.requests).toHaveLength(50);
+      expect(extendLock).not.toHaveBeenCalled();
+    } finally {
+      extendLock.mockRestore();
+    }
+  });
+
   it('a 20 s Redis outage (restart, append-only file) with a short stall interval: 0 duplicates, nothing lost', async () => {
     own = await startRedis({ appendonly: true });
     // 5–20 ms per answer, as a typical receiver.
