@@ -164,6 +164,8 @@ const envSchema = z.object({
   WSS_EXPR_MEMORY_MB: int(64, 16, 4_096),
   WSS_EXPR_THREADS: int(2, 1, 64),
   WSS_SECRETS_KEY: secretsKeys,
+  WSS_LOCK_DURATION_MS: int(30_000, 1_000, 3_600_000),
+  WSS_MAX_STALLED_COUNT: int(20, 0, 1_000),
 });
 
 export type Config = Readonly<{
@@ -212,6 +214,10 @@ export type Config = Readonly<{
   expr: Readonly<{ timeoutMs: number; breakAfter: number; memoryMb: number; threads: number }>;
   /** WSS_SECRETS_KEY: keys that encrypt endpoint secrets in Redis; the first encrypts, all decrypt. */
   secretsKeys: readonly SecretsKey[] | undefined;
+  /** How long a worker's lock on a job lasts without renewal (BullMQ renews it while the worker lives). */
+  lockDurationMs: number;
+  /** How often a job may stall (its worker died or lost the lock) before it fails; a stall spends no attempt. */
+  maxStalledCount: number;
 }>;
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -262,6 +268,8 @@ export function parseConfig(env: Env): Config {
     bridgeUnhealthyAfterMs: e.WSS_BRIDGE_UNHEALTHY_AFTER_MS,
     expr: Object.freeze({ timeoutMs: e.WSS_EXPR_TIMEOUT_MS, breakAfter: e.WSS_EXPR_BREAK_AFTER, memoryMb: e.WSS_EXPR_MEMORY_MB, threads: e.WSS_EXPR_THREADS }),
     secretsKeys: e.WSS_SECRETS_KEY,
+    lockDurationMs: e.WSS_LOCK_DURATION_MS,
+    maxStalledCount: e.WSS_MAX_STALLED_COUNT,
   });
 }
 

@@ -80,3 +80,22 @@ export const expressionFailures = new Counter({
   labelNames: ['tenant', 'endpoint', 'kind'] as const,
   registers: [metricsRegistry],
 });
+
+export const jobsStalled = new Counter({
+  name: 'wss_jobs_stalled_total',
+  help: "Jobs this process's stalled check found without a live lock (their worker died or lost the lock) and returned to the queue; the next attempt carries X-WSS-Redelivery: true.",
+  registers: [metricsRegistry],
+});
+
+export const jobsFailedStalled = new Counter({
+  name: 'wss_jobs_failed_stalled_total',
+  help: 'Deliveries that failed because their job stalled more than WSS_MAX_STALLED_COUNT times.',
+  labelNames: ['tenant', 'endpoint'] as const,
+  registers: [metricsRegistry],
+});
+
+export const sendsSkippedLockLost = new Counter({
+  name: 'wss_deliveries_not_sent_lock_lost_total',
+  help: 'Attempts not sent because the job lock had lapsed (Redis outage, frozen process); the job goes back to the queue without spending an attempt.',
+  registers: [metricsRegistry],
+});

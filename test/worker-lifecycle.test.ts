@@ -56,6 +56,8 @@ describe('worker lifecycle', () => {
       WSS_PREFIX: h.prefix,
       WSS_ALLOW_PRIVATE_URLS: 'true',
       WSS_STALLED_INTERVAL_MS: '1000',
+      // The dead worker's lock lapses after 1 s (default 30 s).
+      WSS_LOCK_DURATION_MS: '1000',
       LOG_LEVEL: 'silent',
     });
     const { jobId, data } = await h.enqueue('orders');

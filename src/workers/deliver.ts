@@ -31,10 +31,12 @@ function checkJobData(data: DeliveryJobData): void {
 
 /**
  * The headers of one attempt. Endpoint headers first, so ours always win (the schema also forbids clashes).
- * `signed` holds the scheme's timestamp and signature headers (src/signing/signer.ts).
+ * `signed` holds the scheme's timestamp and signature headers (src/signing/signer.ts). `redelivery`:
+ * an earlier request for this job may have reached the receiver without its outcome being
+ * recorded (a worker died or lost the job's lock).
  */
-export function attemptHeaders(ep: EndpointConfig, data: DeliveryJobData, signed: Readonly<Record<string, string>>, attempt: number, ua: string): Record<string, string> {
-  return {
+export function attemptHeaders(ep: EndpointConfig, data: DeliveryJobData, signed: Readonly<Record<string, string>>, attempt: number, ua: string, redelivery = false): Record<string, string> {
+  const headers: Record<string, string> = {
     ...ep.headers,
     'Content-Type': 'application/json',
     'User-Agent': ua,
@@ -43,13 +45,15 @@ export function attemptHeaders(ep: EndpointConfig, data: DeliveryJobData, signed
     'X-WSS-Event-Type': data.type,
     'X-WSS-Attempt': String(attempt),
   };
+  if (redelivery) headers['X-WSS-Redelivery'] = 'true';
+  return headers;
 }
 
 /**
  * Runs attempt number `attempt` (1-based) of the job. Nothing is sent when the endpoint is
  * missing or disabled or its secret cannot be found.
  */
-export async function deliverAttempt(deps: DeliverDeps, data: DeliveryJobData, attempt: number): Promise<DeliveryResult> {
+export async function deliverAttempt(deps: DeliverDeps, data: DeliveryJobData, attempt: number, opts: { redelivery?: boolean } = {}): Promise<DeliveryResult> {
   checkJobData(data);
   const ep = deps.endpoint(data.tenant, data.endpoint);
   if (!ep) throw new DeliveryError('ENDPOINT_DELETED', `endpoint ${data.tenant}/${data.endpoint} no longer exists`, { permanent: true });
@@ -60,7 +64,7 @@ export async function deliverAttempt(deps: DeliverDeps, data: DeliveryJobData, a
   const signed = signatureHeaders(signer, data.eventId, data.body, deps.now());
   const res = await deps.post({
     url: ep.url,
-    headers: attemptHeaders(ep, data, signed, attempt, deps.userAgent),
+    headers: attemptHeaders(ep, data, signed, attempt, deps.userAgent, opts.redelivery === true),
     body: data.body,
     timeoutMs: ep.timeoutMs,
     signals: deps.signals,

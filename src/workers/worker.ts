@@ -8,7 +8,7 @@ import { computeBackoff } from '../backoff.js';
 import { readSecretEnv } from '../config.js';
 import { DeliveryError } from '../errors.js';
 import { QUEUE_NAME, type DeliveryJobData, type DeliveryResult } from '../job.js';
-import { countDelivery, endToEndSeconds } from '../metrics.js';
+import { countDelivery, endToEndSeconds, sendsSkippedLockLost } from '../metrics.js';
 import { createRedis } from '../redis.js';
 import type { RoleContext, RunningRole } from '../roles.js';
 import { settlesWithin } from '../timeout.js';
@@ -16,6 +16,8 @@ import { USER_AGENT } from '../version.js';
 import { deliverAttempt, type DeliverDeps } from './deliver.js';
 import { EndpointSlots } from './endpoint-slots.js';
 import { createHttpSender } from './http.js';
+import { ConnectionEpochs, lockNeedsCheck } from './lock-check.js';
+import { reportStalls } from './stalls.js';
 
 export type DeliveryWorker = Worker<DeliveryJobData, DeliveryResult>;
 type Outcome = 'delivered' | 'retry' | 'failed' | 'disabled';
@@ -50,6 +52,7 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
   const { config, registry } = ctx;
   const log = ctx.log.child({ role: 'worker' });
   const connection = createRedis(config.redisUrl, 'worker', log);
+  const epochs = new ConnectionEpochs(connection);
   const http = createHttpSender({ allowPrivateUrls: config.allowPrivateUrls, connectionsPerOrigin: config.concurrency });
   const slots = new EndpointSlots({
     cap: config.endpointConcurrency,
@@ -76,7 +79,21 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
     log,
   };
 
+  /** False when this worker no longer holds the job's lock; asks Redis only when it may have lapsed (lock-check.ts). */
+  async function stillLocked(job: Job<DeliveryJobData, DeliveryResult>, token: string | undefined, startEpoch: number): Promise<boolean> {
+    if (token === undefined) return true;
+    // Date.now, not ctx.now: processedOn is BullMQ's timestamp, taken from this process's clock.
+    const facts = { startEpoch, epoch: epochs.current, connected: epochs.connected, lockedAt: job.processedOn, now: Date.now(), lockDurationMs: config.lockDurationMs };
+    if (!lockNeedsCheck(facts)) return true;
+    // While Redis is down this waits for it (the command is queued), then answers.
+    return job.extendLock(token, config.lockDurationMs).then(
+      (r) => r === 1,
+      () => false,
+    );
+  }
+
   async function processDelivery(job: Job<DeliveryJobData, DeliveryResult>, token: string | undefined, lockSignal: AbortSignal | undefined): Promise<DeliveryResult> {
+    const startEpoch = epochs.current;
     const data = job.data;
     const key = `${data.tenant}/${data.endpoint}`;
     const slot = await slots.acquire(key);
@@ -90,8 +107,17 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
     const slotTakenAt = started;
     const fields = { tenant: data.tenant, endpoint: data.endpoint, eventId: data.eventId, attempt };
     try {
+      if (!(await stillLocked(job, token, startEpoch))) {
+        // Another worker has or will get this job from the stalled check: sending it here too
+        // would be a duplicate. Nothing to hand back without the lock; no attempt is spent.
+        log.warn({ ...fields, outcome: 'not-sent' }, 'job lock lapsed before sending (Redis outage or a stalled process): not sent, the job goes back to the queue');
+        sendsSkippedLockLost.inc();
+        throw new DelayedError('job lock lapsed before sending');
+      }
+      // A job that stalled before may already have reached the receiver: say so (X-WSS-Redelivery).
+      const redelivery = job.stalledCounter > 0;
       // The request listens to both itself (one AbortController per attempt, in http.ts).
-      const result = await deliverAttempt({ ...deps, signals: [shutdown.signal, lockSignal] }, data, attempt);
+      const result = await deliverAttempt({ ...deps, signals: [shutdown.signal, lockSignal] }, data, attempt, { redelivery });
       log.info({ ...fields, status: result.status, ms: result.ms, outcome: 'delivered' }, 'delivery attempt');
       countDelivery(data.tenant, data.endpoint, 'delivered', result.ms / 1000);
       if (typeof data.createdAt === 'number') endToEndSeconds.observe(Math.max(0, ctx.now() - data.createdAt) / 1000);
@@ -131,12 +157,18 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
     prefix: config.prefix,
     concurrency: config.concurrency,
     stalledInterval: config.stalledIntervalMs,
-    // One knob for crash recovery: a dead worker's lock lapses after this long and the next
-    // stalled check (every stalledInterval) returns its jobs to the queue. BullMQ's defaults
-    // are 30 s for both; the floor keeps lock renewal (every lockDuration/2) comfortably ahead.
-    lockDuration: Math.max(config.stalledIntervalMs, 1_000),
+    // A dead worker's lock lapses after lockDuration; the stalled check (every stalledInterval)
+    // then returns its jobs to the queue. The lock must outlast a Redis outage, else a job sent
+    // before it is sent again after it: kept apart from how often stalls are looked for.
+    lockDuration: config.lockDurationMs,
+    // BullMQ renews a lock once it is older than lockRenewTime/2 (default lockDuration/2). A
+    // quarter keeps every live lock at least 3/4 of lockDuration away from lapsing.
+    lockRenewTime: Math.max(Math.floor(config.lockDurationMs / 4), 100),
+    // A stall is not an attempt: BullMQ's default (1) failed a job after two worker crashes.
+    maxStalledCount: config.maxStalledCount,
     settings: { backoffStrategy: wssBackoffStrategy(config.maxBackoffMs) },
   });
+  reportStalls(worker, log, config.maxStalledCount);
   // While Redis is down BullMQ reports every failed poll; one line per distinct error per 10 s.
   let lastError = { message: '', at: 0, repeats: 0 };
   worker.on('error', (err) => {

@@ -1,0 +1,53 @@
+// A job is POSTed only while this worker still holds its BullMQ lock: a job whose lock lapsed
+// is handed to another worker by the stalled check, and sending it here as well is a duplicate.
+// Checking the lock costs a Redis round trip, so it is only done when the lock may have lapsed:
+// the connection dropped since the job was taken, Redis is unreachable right now, or the job
+// has been held in-process longer than BullMQ's renewal keeps up with. On the hot path (a job
+// taken moments ago on a connection that has stayed up) nothing is asked.
+
+export interface LockFacts {
+  /** Connection epoch (count of lost connections) when processing began, and now. */
+  startEpoch: number;
+  epoch: number;
+  /** Whether the worker's Redis connection is up at this moment. */
+  connected: boolean;
+  /** When the lock was taken (BullMQ's job.processedOn, worker clock, ms); undefined if unknown. */
+  lockedAt: number | undefined;
+  now: number;
+  lockDurationMs: number;
+}
+
+/**
+ * True when the lock may have lapsed and must be confirmed (extended) before sending.
+ * The worker renews locks older than a quarter of their duration (see worker.ts), so a job
+ * younger than that, on a connection that never dropped, holds a valid lock.
+ */
+export function lockNeedsCheck(f: LockFacts): boolean {
+  if (f.epoch !== f.startEpoch || !f.connected) return true;
+  if (f.lockedAt === undefined) return true;
+  return f.now - f.lockedAt > f.lockDurationMs / 4;
+}
+
+interface Connection {
+  status: string;
+  on(event: 'close', listener: () => void): unknown;
+}
+
+/** Counts the losses of one Redis connection; a job taken in an earlier epoch lived through one. */
+export class ConnectionEpochs {
+  private lost = 0;
+
+  constructor(private readonly connection: Connection) {
+    connection.on('close', () => {
+      this.lost++;
+    });
+  }
+
+  get current(): number {
+    return this.lost;
+  }
+
+  get connected(): boolean {
+    return this.connection.status === 'ready';
+  }
+}
