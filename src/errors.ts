@@ -78,3 +78,8 @@ export class DeliveryError extends WssError {
     this.snippet = opts.snippet;
   }
 }
+
+/** The message of anything thrown: an Error's message, or the value as text. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,6 +1,7 @@
 // The delivery job: what the bridge enqueues and the worker reads. No secret, no URL: the
 // worker looks the endpoint up in the registry at send time.
-import type { JobsOptions } from 'bullmq';
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
 
 export const QUEUE_NAME = 'deliveries';
 export const JOB_NAME = 'deliver';
@@ -50,4 +51,10 @@ export function deliveryJobOptions(
     removeOnComplete: keep.keepCompleted,
     removeOnFail: false,
   };
+}
+
+export type DeliveryQueue = Queue<DeliveryJobData>;
+
+export function createDeliveryQueue(connection: Redis, prefix: string): DeliveryQueue {
+  return new Queue<DeliveryJobData>(QUEUE_NAME, { connection, prefix });
 }

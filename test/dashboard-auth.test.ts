@@ -5,8 +5,7 @@ import { join } from 'node:path';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../src/dashboard/server.js';
-import { QUEUE_NAME, deliveryJobOptions, JOB_NAME, type DeliveryJobData } from '../src/job.js';
-import { createDeliveryQueue, type DeliveryQueue } from '../src/queue.js';
+import { QUEUE_NAME, deliveryJobOptions, JOB_NAME, type DeliveryJobData, createDeliveryQueue, type DeliveryQueue } from '../src/job.js';
 import { createRedis } from '../src/redis.js';
 import { basic, startTestContext, type TestContext } from './helpers/dashboard-context.js';
 

@@ -5,7 +5,7 @@ import { credentialsMatch, parseBasicAuth, resolveCredentials } from '../src/das
 import { jobDataView, jobTitle } from '../src/dashboard/bull-board.js';
 import { crossSiteReason } from '../src/dashboard/csrf.js';
 import { publicEndpoint } from '../src/dashboard/public-view.js';
-import { groupFacts } from '../src/dashboard/scrape-gauges.js';
+import { groupFacts } from '../src/probes/scrape-gauges.js';
 import { parseEndpoint } from '../src/tenants/schema.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');

@@ -1,10 +1,9 @@
 // /healthz, /readyz and /metrics on the dashboard and on the small health server, including
 // Redis going away.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startHealthServer, type RunningHealthServer } from '../src/dashboard/health-server.js';
+import { startHealthServer, type RunningHealthServer } from '../src/probes/health-server.js';
 import { startDashboard, type RunningDashboard } from '../src/dashboard/server.js';
-import { deliveryJobOptions, JOB_NAME } from '../src/job.js';
-import { createDeliveryQueue, type DeliveryQueue } from '../src/queue.js';
+import { deliveryJobOptions, JOB_NAME, createDeliveryQueue, type DeliveryQueue } from '../src/job.js';
 import type { Readiness, RunningRole } from '../src/roles.js';
 import { startWorker } from '../src/workers/worker.js';
 import { startTestContext, type TestContext } from './helpers/dashboard-context.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeBackoff, JITTER } from '../src/backoff.js';
+import { computeBackoff, JITTER } from '../src/workers/backoff.js';
 
 const base = { baseMs: 1_000, maxMs: 60_000 };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyStatus } from '../src/classify-response.js';
+import { classifyStatus } from '../src/workers/classify-response.js';
 
 const now = Date.parse('2030-01-01T00:00:00Z');
 const verdict = (status: number, retryAfter?: string) => classifyStatus({ status, retryAfter, nowMs: now, retryAfterMaxMs: 3_600_000 });

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseEntry, type WssEvent } from '../src/event.js';
-import { planFanout as plan } from '../src/plan-fanout.js';
+import { planFanout as plan } from '../src/producers/plan-fanout.js';
 import { compileEndpoint, type CompiledEndpoint } from '../src/tenants/compile.js';
 import { ExpressionPool } from '../src/tenants/expression-pool.js';
 import { parseEndpoint } from '../src/tenants/schema.js';

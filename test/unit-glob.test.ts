@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { globToRegExp, matchesAny } from '../src/glob.js';
+import { globToRegExp, matchesAny } from '../src/tenants/glob.js';
 import { compileEndpoint } from '../src/tenants/compile.js';
 import { parseEndpoint } from '../src/tenants/schema.js';
 

@@ -1,11 +1,11 @@
 // The event size limit (WSS_MAX_EVENT_BYTES) and the bridge's byte budget per read, pure parts.
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseEntry, type WssEvent } from '../src/event.js';
-import { planFanout } from '../src/plan-fanout.js';
+import { planFanout } from '../src/producers/plan-fanout.js';
 import { planBatch } from '../src/producers/plan-batch.js';
 import { EventRejectedError, eventFields } from '../src/producers/publish.js';
 import { entryBytes, nextReadCount } from '../src/producers/read-budget.js';
-import type { StreamEntry } from '../src/producers/stream-reply.js';
+import type { StreamEntry } from '../src/streams/stream-reply.js';
 import { compileEndpoint } from '../src/tenants/compile.js';
 import { ExpressionPool } from '../src/tenants/expression-pool.js';
 import { parseEndpoint } from '../src/tenants/schema.js';

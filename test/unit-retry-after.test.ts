@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseRetryAfter } from '../src/retry-after.js';
+import { parseRetryAfter } from '../src/workers/retry-after.js';
 
 const now = Date.parse('2030-01-01T00:00:00Z');
 const MAX = 3_600_000;

@@ -8,8 +8,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import type { BeforeHook, QueueAdapterOptions, QueueJobJson } from '@bull-board/api/typings/app';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Router } from 'express';
-import type { DeliveryJobData } from '../job.js';
-import type { DeliveryQueue } from '../queue.js';
+import type { DeliveryJobData, DeliveryQueue } from '../job.js';
 
 export const BOARD_PATH = '/admin/queues';
 

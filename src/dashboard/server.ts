@@ -6,7 +6,7 @@
 // no orchestrator reaches it by a pod IP). See docs/security.md.
 import express from 'express';
 import type { Server } from 'node:http';
-import { createDeliveryQueue } from '../queue.js';
+import { createDeliveryQueue } from '../job.js';
 import { createExpressionPool } from '../tenants/expression-trial.js';
 import type { RoleContext, RunningRole } from '../roles.js';
 import { adminApi } from './admin-api.js';
@@ -16,10 +16,10 @@ import { basicAuth, resolveCredentials, type Credentials } from './auth.js';
 import { AuthFailureLimiter } from './auth-limiter.js';
 import { BOARD_PATH, bullBoardRouter } from './bull-board.js';
 import { sameOriginOnly } from './csrf.js';
-import { healthRouter, redisReadiness } from './health.js';
-import { listen } from './listen.js';
+import { healthRouter, redisReadiness } from '../probes/health.js';
+import { listen } from '../probes/listen.js';
 import { announceGeneratedPassword, type Terminal } from './password-notice.js';
-import { createScrapeGauges } from './scrape-gauges.js';
+import { createScrapeGauges } from '../probes/scrape-gauges.js';
 
 export interface DashboardOptions {
   /** Default config.port; 0 picks a free port (tests). */
@@ -39,8 +39,8 @@ export interface RunningDashboard extends RunningRole {
   credentials: Credentials;
 }
 
-export { securityHeaders } from './security-headers.js';
-import { securityHeaders } from './security-headers.js';
+export { securityHeaders } from '../probes/security-headers.js';
+import { securityHeaders } from '../probes/security-headers.js';
 
 export async function startDashboard(ctx: RoleContext, opts: DashboardOptions = {}): Promise<RunningDashboard> {
   const { config } = ctx;

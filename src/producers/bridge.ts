@@ -3,7 +3,7 @@
 // any error leaves the entries pending to be read again: at-least-once reading, exactly-once
 // jobs (deterministic job ids plus BullMQ deduplication with a TTL).
 import type { Redis } from 'ioredis';
-import { createDeliveryQueue } from '../queue.js';
+import { createDeliveryQueue } from '../job.js';
 import { bridgeCommitFailures } from '../metrics.js';
 import { ExpressionBreaker, expressionsOf } from '../tenants/expression-breaker.js';
 import { createExpressionPool } from '../tenants/expression-trial.js';
@@ -11,13 +11,14 @@ import { withTimeout } from '../timeout.js';
 import type { Readiness, RoleContext, RunningRole } from '../roles.js';
 import { Claimer, pendingEntries, readerConnectionName } from './claim.js';
 import { commitBatch, type BridgeHooks } from './commit-batch.js';
-import { ensureGroup, isGroupGone, listGroups, pruneIdleConsumers } from './consumer-group.js';
+import { ensureGroup, isGroupGone, pruneIdleConsumers } from './consumer-group.js';
+import { listGroups } from '../streams/xinfo.js';
 import { nextChunk } from './pending.js';
 import { planBatch, type BatchPlan } from './plan-batch.js';
 import { poisonPlan } from './poison.js';
 import { nextReadCount } from './read-budget.js';
-import { maxStreamId } from './stream-id.js';
-import { readGroupEntries, type StreamEntry } from './stream-reply.js';
+import { maxStreamId } from '../streams/stream-id.js';
+import { readGroupEntries, type StreamEntry } from '../streams/stream-reply.js';
 import { trimStream } from './trim.js';
 
 export type { BridgeHooks } from './commit-batch.js';

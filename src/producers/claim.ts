@@ -8,9 +8,9 @@
 // dead letter may be written twice.
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
-import { xinfoRecord } from './consumer-group.js';
+import { xinfoRecord } from '../streams/xinfo.js';
 import { nextChunk, parsePending, type PendingEntry } from './pending.js';
-import { claimReply, type StreamEntry } from './stream-reply.js';
+import { claimReply, type StreamEntry } from '../streams/stream-reply.js';
 
 /** The reader connection's name (CLIENT SETNAME allows no spaces: the consumer is encoded). */
 export function readerConnectionName(consumer: string): string {

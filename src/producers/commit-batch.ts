@@ -4,10 +4,10 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { bridgeBatchSize, deadLettered, jobsEnqueued, unrouted } from '../metrics.js';
-import type { DeliveryQueue } from '../queue.js';
+import type { DeliveryQueue } from '../job.js';
 import { deadLetterArgs } from './dead-letter.js';
 import type { BatchPlan } from './plan-batch.js';
-import type { StreamEntry } from './stream-reply.js';
+import type { StreamEntry } from '../streams/stream-reply.js';
 
 const ADD_BULK_SLICE = 1_000;
 const SLICES_IN_FLIGHT = 3;

@@ -4,10 +4,10 @@
 import type { JobsOptions } from 'bullmq';
 import { DEFAULT_MAX_EVENT_BYTES, parseEntry, type WssEvent } from '../event.js';
 import { JOB_NAME, deliveryJobId, deliveryJobOptions, type DeliveryJobData } from '../job.js';
-import { planFanouts, type FanoutExpressions, type FanoutRequest } from '../plan-fanout.js';
+import { planFanouts, type FanoutExpressions, type FanoutRequest } from './plan-fanout.js';
 import type { CompiledEndpoint } from '../tenants/compile.js';
 import { deadLetterFor, tooLargeDeadLetter, type DeadLetter } from './dead-letter.js';
-import type { StreamEntry } from './stream-reply.js';
+import type { StreamEntry } from '../streams/stream-reply.js';
 
 export interface BulkJob {
   name: typeof JOB_NAME;

@@ -1,7 +1,7 @@
 // How many entries the bridge asks for per read. XREADGROUP bounds a read by COUNT only, so a
 // run of large entries at WSS_BATCH_SIZE each could hold gigabytes at once. Each read's COUNT
 // is set from the previous read: as many entries of its average size as fit WSS_BATCH_BYTES.
-import type { StreamEntry } from './stream-reply.js';
+import type { StreamEntry } from '../streams/stream-reply.js';
 
 /** UTF-8 bytes of the entries' field names and values: what one read holds. */
 export function entryBytes(entries: readonly StreamEntry[]): number {

@@ -3,8 +3,8 @@
 // needs: its oldest pending (read, not acknowledged) entry, else the first entry after its
 // last-delivered id. With no group at all nothing is trimmed.
 import type { Redis } from 'ioredis';
-import { listGroups } from './consumer-group.js';
-import { compareStreamIds, nextStreamId } from './stream-id.js';
+import { listGroups } from '../streams/xinfo.js';
+import { compareStreamIds, nextStreamId } from '../streams/stream-id.js';
 
 /** Entries with an id below the returned one are acknowledged by every group; undefined: keep all. */
 export async function safeTrimFloor(redis: Redis, stream: string): Promise<string | undefined> {

@@ -1,6 +1,6 @@
 // An endpoint ready for the bridge: globs compiled once per registry version. Filters and
 // transforms stay text: they are compiled and run in the expression pool's threads.
-import { matchesAny } from '../glob.js';
+import { matchesAny } from './glob.js';
 import type { EndpointConfig } from './schema.js';
 
 export interface CompiledEndpoint {

@@ -4,7 +4,7 @@
 // endpoint is registered again. A success ends the run.
 import type { Logger } from '../log.js';
 import { expressionFailures } from '../metrics.js';
-import type { ExpressionGate } from '../plan-fanout.js';
+import type { ExpressionGate } from '../producers/plan-fanout.js';
 import type { CompiledEndpoint } from './compile.js';
 import { describeFailure } from './expression-failure.js';
 import type { ExprOutcome } from './expression-pool.js';

@@ -1,6 +1,6 @@
 // One delivery attempt, free of BullMQ: look the endpoint up, sign, POST, classify. It returns
 // a DeliveryResult (2xx) or throws a DeliveryError; the worker turns that into BullMQ terms.
-import { classifyStatus } from '../classify-response.js';
+import { classifyStatus } from './classify-response.js';
 import { DeliveryError } from '../errors.js';
 import type { DeliveryJobData, DeliveryResult } from '../job.js';
 import type { Logger } from '../log.js';

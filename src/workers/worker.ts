@@ -4,7 +4,7 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
-import { computeBackoff } from '../backoff.js';
+import { computeBackoff } from './backoff.js';
 import { readSecretEnv } from '../config.js';
 import { DeliveryError } from '../errors.js';
 import { QUEUE_NAME, type DeliveryJobData, type DeliveryResult } from '../job.js';

@@ -5,8 +5,8 @@
 import type { Redis } from 'ioredis';
 import { Gauge, Registry } from 'prom-client';
 import type { Config } from '../config.js';
-import { parseGroups } from '../producers/consumer-group.js';
-import type { DeliveryQueue } from '../queue.js';
+import { parseGroups } from '../streams/xinfo.js';
+import type { DeliveryQueue } from '../job.js';
 import { withTimeout } from '../timeout.js';
 
 // Fixed label set: BullMQ's own state names, never anything from job data.

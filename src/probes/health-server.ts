@@ -2,7 +2,7 @@
 // (bridge or worker replicas), so an orchestrator can probe and scrape every replica.
 import express from 'express';
 import type { Server } from 'node:http';
-import { createDeliveryQueue } from '../queue.js';
+import { createDeliveryQueue } from '../job.js';
 import type { RoleContext, RunningRole } from '../roles.js';
 import { healthRouter, redisReadiness } from './health.js';
 import { listen } from './listen.js';

@@ -2,10 +2,10 @@
 // filter or transform are planned here directly; the others' expressions go, for a whole
 // batch of events at once, to the expression pool (threads with limits, see
 // src/tenants/expression-pool.ts). The bridge turns the plan into jobs.
-import { envelopeBody, type WssEvent } from './event.js';
-import type { CompiledEndpoint } from './tenants/compile.js';
-import { describeFailure } from './tenants/expression-failure.js';
-import type { ExprOutcome, ExprTask } from './tenants/expression-pool.js';
+import { envelopeBody, type WssEvent } from '../event.js';
+import type { CompiledEndpoint } from '../tenants/compile.js';
+import { describeFailure } from '../tenants/expression-failure.js';
+import type { ExprOutcome, ExprTask } from '../tenants/expression-pool.js';
 
 export interface PlannedDelivery {
   endpoint: string;
