@@ -17,7 +17,8 @@ import { AuthFailureLimiter } from './auth-limiter.js';
 import { BOARD_PATH, bullBoardRouter } from './bull-board.js';
 import { sameOriginOnly } from './csrf.js';
 import { healthRouter, redisReadiness } from '../probes/health.js';
-import { listen } from '../probes/listen.js';
+import { addressInUse, listen } from '../probes/listen.js';
+import { PortInUseError } from '../errors.js';
 import { announceGeneratedPassword, type Terminal } from './password-notice.js';
 import { createScrapeGauges } from '../probes/scrape-gauges.js';
 
@@ -77,6 +78,13 @@ export async function startDashboard(ctx: RoleContext, opts: DashboardOptions = 
   } catch (err) {
     await queue.close();
     await expressions.close();
+    // Unlike WSS_HEALTH_PORT, even the default PORT does not move: people open the dashboard at
+    // the address they were told, and a dashboard quietly elsewhere would leave them looking at
+    // whatever holds the port. A second dashboard on one host needs a PORT of its own.
+    if (addressInUse(err) && opts.port === undefined) {
+      const what = config.portExplicit ? `PORT=${config.port}: the port` : `PORT is not set and its default port ${config.port}`;
+      throw new PortInUseError(`${what} is already in use by another process (another dashboard on this host?); set PORT to a free port`, { cause: err });
+    }
     throw err;
   }
   allowedHosts = config.dashboardHosts ?? defaultDashboardHosts(config.dashboardAuth, http.port);

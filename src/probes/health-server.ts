@@ -5,14 +5,19 @@ import type { Server } from 'node:http';
 import { createDeliveryQueue } from '../job.js';
 import type { RoleContext, RunningRole } from '../roles.js';
 import { healthRouter, redisReadiness } from './health.js';
-import { listen } from './listen.js';
+import { PortInUseError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { addressInUse, listen, type Listening } from './listen.js';
 import { createScrapeGauges } from './scrape-gauges.js';
 import { securityHeaders } from './security-headers.js';
 
 export interface HealthServerOptions {
   /** Every role in this process (this server included is fine: it leaves itself out). */
   roles: () => readonly RunningRole[];
-  /** Default config.healthPort; 0 picks a free port. */
+  /**
+   * Default config.healthPort; 0 picks a free port. A port given here counts as explicit: when
+   * taken, start-up stops (like an explicit WSS_HEALTH_PORT) instead of moving to a free port.
+   */
   port?: number;
 }
 
@@ -40,7 +45,7 @@ export async function startHealthServer(ctx: RoleContext, opts: HealthServerOpti
 
   let http;
   try {
-    http = await listen(app, opts.port ?? ctx.config.healthPort);
+    http = await listenForProbes(app, opts.port ?? ctx.config.healthPort, opts.port !== undefined || ctx.config.healthPortExplicit, log);
   } catch (err) {
     await queue.close();
     throw err;
@@ -63,4 +68,24 @@ export async function startHealthServer(ctx: RoleContext, opts: HealthServerOpti
   };
   me.role = self;
   return self;
+}
+
+// Replicas started side by side on one host (a bridge and two workers) all default to the same
+// port. Only the default moves: nobody chose it, and each replica logs where it went. A port
+// someone set is a promise to an orchestrator's probe, so a clash there stops start-up.
+async function listenForProbes(app: express.Express, port: number, explicit: boolean, log: Logger): Promise<Listening> {
+  try {
+    return await listen(app, port);
+  } catch (err) {
+    if (!addressInUse(err)) throw err;
+    if (explicit) {
+      throw new PortInUseError(`WSS_HEALTH_PORT=${port}: the port is already in use by another process; set WSS_HEALTH_PORT to a free port (0 picks any free port)`, { cause: err });
+    }
+  }
+  const http = await listen(app, 0);
+  log.warn(
+    { port: http.port, defaultPort: port },
+    `health server: default port ${port} is in use (another replica on this host?), listening on port ${http.port} instead; set WSS_HEALTH_PORT to choose the port`,
+  );
+  return http;
 }
