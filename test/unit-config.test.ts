@@ -11,18 +11,18 @@ describe('parseConfig', () => {
     expect(c.deadLetterStream).toBe('wss:events:dead');
     expect(c.group).toBe('wss-bridge');
     expect(c.prefix).toBe('wss');
-    expect(c.concurrency).toBe(50);
+    expect(c.worker.concurrency).toBe(50);
     expect(c.allowPrivateUrls).toBe(false);
-    expect(c.port).toBe(3000);
+    expect(c.dashboard.port).toBe(3000);
     expect(c.logLevel).toBe('info');
     expect(c.shutdownGraceMs).toBe(25_000);
-    expect(c.consumer).toMatch(/-\d+$/);
+    expect(c.bridge.consumer).toMatch(/-\d+$/);
     expect(Object.isFrozen(c)).toBe(true);
   });
 
   it('reads explicit values', () => {
     const c = parseConfig({ REDIS_URL: 'redis://r:6380/2', WSS_CONCURRENCY: '8', WSS_ALLOW_PRIVATE_URLS: 'true', LOG_LEVEL: 'debug', WSS_CONSUMER: 'c1' });
-    expect(c).toMatchObject({ redisUrl: 'redis://r:6380/2', redisUrlExplicit: true, concurrency: 8, allowPrivateUrls: true, logLevel: 'debug', consumer: 'c1' });
+    expect(c).toMatchObject({ redisUrl: 'redis://r:6380/2', redisUrlExplicit: true, allowPrivateUrls: true, logLevel: 'debug', worker: { concurrency: 8 }, bridge: { consumer: 'c1' } });
   });
 
   it.each([
@@ -50,10 +50,10 @@ describe('parseConfig', () => {
   });
 
   it('accepts a dashboard password of 12 characters and a list of dashboard hosts', () => {
-    expect(parseConfig({ WSS_DASHBOARD_PASSWORD: 'twelve-chars' }).dashboardPassword).toBe('twelve-chars');
-    expect(parseConfig({}).dashboardHosts).toBeUndefined();
-    expect(parseConfig({ WSS_DASHBOARD_HOSTS: ' Dash.Internal:8080, 10.0.0.5,[::1]:3000 ,' }).dashboardHosts).toEqual(['dash.internal:8080', '10.0.0.5', '[::1]:3000']);
-    expect(parseConfig({ WSS_DASHBOARD_HOSTS: '*' }).dashboardHosts).toEqual(['*']);
+    expect(parseConfig({ WSS_DASHBOARD_PASSWORD: 'twelve-chars' }).dashboard.password).toBe('twelve-chars');
+    expect(parseConfig({}).dashboard.hosts).toBeUndefined();
+    expect(parseConfig({ WSS_DASHBOARD_HOSTS: ' Dash.Internal:8080, 10.0.0.5,[::1]:3000 ,' }).dashboard.hosts).toEqual(['dash.internal:8080', '10.0.0.5', '[::1]:3000']);
+    expect(parseConfig({ WSS_DASHBOARD_HOSTS: '*' }).dashboard.hosts).toEqual(['*']);
   });
 
   it('names every bad variable at once', () => {

@@ -8,10 +8,10 @@ import type { AuthFailureLimiter } from './auth-limiter.js';
 
 export type Credentials = { mode: 'off' } | { mode: 'basic'; user: string; password: string; generated: boolean };
 
-export function resolveCredentials(config: Pick<Config, 'dashboardAuth' | 'dashboardUser' | 'dashboardPassword'>, random: () => string = randomPassword): Credentials {
-  if (config.dashboardAuth === 'off') return { mode: 'off' };
-  if (config.dashboardPassword !== undefined) return { mode: 'basic', user: config.dashboardUser, password: config.dashboardPassword, generated: false };
-  return { mode: 'basic', user: config.dashboardUser, password: random(), generated: true };
+export function resolveCredentials(config: Pick<Config['dashboard'], 'auth' | 'user' | 'password'>, random: () => string = randomPassword): Credentials {
+  if (config.auth === 'off') return { mode: 'off' };
+  if (config.password !== undefined) return { mode: 'basic', user: config.user, password: config.password, generated: false };
+  return { mode: 'basic', user: config.user, password: random(), generated: true };
 }
 
 /** 24 URL-safe characters, 144 bits. */
