@@ -1,5 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config.js';
+import { parseConfig, roleConfig, sharedConfig } from '../src/config.js';
+import { configurationMarkdown } from '../src/config/docs-table.js';
+import { settingsOf } from '../src/config/setting.js';
+import { settingSections, settings } from '../src/config/settings.js';
 import { ConfigError } from '../src/errors.js';
 
 describe('parseConfig', () => {
@@ -65,5 +69,68 @@ describe('parseConfig', () => {
     expect(parseConfig({ WSS_EXPR_TIMEOUT_MS: '200', WSS_EXPR_BREAK_AFTER: '2', WSS_EXPR_MEMORY_MB: '128', WSS_EXPR_THREADS: '1' }).expr).toEqual({ timeoutMs: 200, breakAfter: 2, memoryMb: 128, threads: 1 });
     expect(() => parseConfig({ WSS_EXPR_TIMEOUT_MS: '0' })).toThrow(/WSS_EXPR_TIMEOUT_MS/);
     expect(() => parseConfig({ WSS_EXPR_MEMORY_MB: '1' })).toThrow(/WSS_EXPR_MEMORY_MB/);
+  });
+});
+
+describe('each setting declared once (src/config/settings.ts)', () => {
+  const all = settingsOf(settings);
+
+  it('keeps every variable name, each once and documented', () => {
+    expect(all.map((s) => s.env).sort()).toEqual(
+      ['LOG_LEVEL', 'PORT', 'REDIS_URL', 'TENANTS_FILE', 'WSS_ALLOW_PRIVATE_URLS', 'WSS_BATCH_BYTES', 'WSS_BATCH_SIZE', 'WSS_BLOCK_MS', 'WSS_BRIDGE_UNHEALTHY_AFTER_MS', 'WSS_CLAIM_IDLE_MS', 'WSS_CLAIM_INTERVAL_MS', 'WSS_CONCURRENCY', 'WSS_CONSUMER', 'WSS_DASHBOARD_AUTH', 'WSS_DASHBOARD_HOSTS', 'WSS_DASHBOARD_PASSWORD', 'WSS_DASHBOARD_USER', 'WSS_DATA_DIR', 'WSS_DEDUP_TTL_MS', 'WSS_ENDPOINT_CONCURRENCY', 'WSS_EXPR_BREAK_AFTER', 'WSS_EXPR_MEMORY_MB', 'WSS_EXPR_THREADS', 'WSS_EXPR_TIMEOUT_MS', 'WSS_GROUP', 'WSS_HEALTH_PORT', 'WSS_KEEP_COMPLETED_AGE_SEC', 'WSS_KEEP_COMPLETED_COUNT', 'WSS_LOCK_DURATION_MS', 'WSS_MAX_BACKOFF_MS', 'WSS_MAX_ENTRY_DELIVERIES', 'WSS_MAX_EVENT_BYTES', 'WSS_MAX_STALLED_COUNT', 'WSS_PREFIX', 'WSS_REGISTRY_POLL_MS', 'WSS_RETRY_AFTER_MAX_MS', 'WSS_SECRETS_KEY', 'WSS_SHUTDOWN_GRACE_MS', 'WSS_STALLED_INTERVAL_MS', 'WSS_STREAM', 'WSS_STREAM_TRIM'],
+    );
+    for (const s of all) expect(s.schema.description, s.env).toMatch(/\S{3}/);
+    // The docs sections cover every setting exactly once.
+    expect(settingSections.flatMap((sec) => settingsOf(sec.tree)).map((s) => s.env).sort()).toEqual(all.map((s) => s.env).sort());
+  });
+
+  it('docs/configuration.md is what `npm run docs:config` generates from the settings', () => {
+    const committed = readFileSync(new URL('../docs/configuration.md', import.meta.url), 'utf8');
+    // On failure: run `npm run docs:config` and commit docs/configuration.md.
+    expect(committed).toBe(configurationMarkdown());
+    for (const s of all) expect(committed).toContain(`| \`${s.env}\` |`);
+  });
+
+  it('shows the defaults and ranges that parsing applies', () => {
+    const doc = configurationMarkdown();
+    expect(doc).toContain('| `WSS_BATCH_SIZE` | `500` | integer 1–10000 |');
+    expect(doc).toContain('| `WSS_STREAM_TRIM` | `true` |');
+    expect(doc).toContain('| `WSS_DASHBOARD_PASSWORD` | random | text, at least 12 characters |');
+    expect(parseConfig({}).bridge.batchSize).toBe(500);
+    expect(() => parseConfig({ WSS_BATCH_SIZE: '10001' })).toThrow('WSS_BATCH_SIZE: expected an integer from 1 to 10000, got "10001"');
+  });
+
+  it('freezes every section', () => {
+    const c = parseConfig({});
+    for (const part of [c, c.bridge, c.worker, c.dashboard, c.expr, c.keepCompleted]) expect(Object.isFrozen(part)).toBe(true);
+  });
+
+  it('caps the per-endpoint concurrency at the worker concurrency', () => {
+    expect(parseConfig({ WSS_CONCURRENCY: '8', WSS_ENDPOINT_CONCURRENCY: '30' }).worker.endpointConcurrency).toBe(8);
+    expect(parseConfig({}).worker).toMatchObject({ concurrency: 50, endpointConcurrency: 20 });
+  });
+});
+
+describe('roleConfig', () => {
+  const c = parseConfig({ WSS_BATCH_SIZE: '7', WSS_CONCURRENCY: '3', PORT: '4000' });
+
+  it('hands a role the shared values and its own section only', () => {
+    const bridge = roleConfig(c, 'bridge');
+    expect(bridge.bridge.batchSize).toBe(7);
+    expect(bridge).toMatchObject({ stream: 'wss:events', prefix: 'wss', group: 'wss-bridge', deadLetterStream: 'wss:events:dead' });
+    // @ts-expect-error typecheck proves the bridge cannot read the worker's section
+    expect(bridge.worker).toBeUndefined();
+    // @ts-expect-error nor the dashboard's
+    expect(bridge.dashboard).toBeUndefined();
+    expect(Object.isFrozen(bridge)).toBe(true);
+
+    const worker = roleConfig(c, 'worker');
+    expect(worker.worker.concurrency).toBe(3);
+    expect(Object.keys(worker).filter((k) => ['bridge', 'worker', 'dashboard'].includes(k))).toEqual(['worker']);
+    expect(roleConfig(c, 'dashboard').dashboard.port).toBe(4000);
+
+    const shared = sharedConfig(c);
+    expect(Object.keys(shared).filter((k) => ['bridge', 'worker', 'dashboard'].includes(k))).toEqual([]);
+    expect(shared.healthPort).toBe(3001);
   });
 });
