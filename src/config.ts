@@ -7,7 +7,7 @@ import { DEFAULT_REDIS_URL, settings } from './config/settings.js';
 export { DASHBOARD_PASSWORD_MIN } from './config/settings.js';
 export type { SecretsKey } from './config/value-parsers.js';
 
-// Every variable, keyed by its name, so an error names the variable (the issue's path).
+// Every variable, keyed by its name, so each error names the variable (zod's issue path).
 const envSchema = z.object(Object.fromEntries(settingsOf(settings).map((s) => [s.env, s.schema])));
 
 /** The few values that follow from others rather than from one variable. */
@@ -37,6 +37,10 @@ export type SharedConfig = Omit<Config, ConfigSection>;
 /** What a role receives: the shared values and its own section. */
 export type RoleConfig<S extends ConfigSection> = SharedConfig & Pick<Config, S>;
 
+export type BridgeConfig = Config['bridge'];
+export type WorkerConfig = Config['worker'];
+export type DashboardConfig = Config['dashboard'];
+
 export type Env = Readonly<Record<string, string | undefined>>;
 
 /** Parses an environment. Throws ConfigError naming every bad variable. */
@@ -49,16 +53,15 @@ export function parseConfig(env: Env): Config {
   return Object.freeze(derive(assemble(settings, parsed.data)));
 }
 
-/** The part of `config` that the role reading section `section` receives (no other role's section). */
-export function roleConfig<S extends ConfigSection>(config: Config, section: S): RoleConfig<S> {
-  const { bridge: _b, worker: _w, dashboard: _d, ...shared } = config;
-  return Object.freeze({ ...shared, [section]: config[section] }) as RoleConfig<S>;
-}
-
-/** The part of `config` that every role may read (the probe server, which has no section). */
+/** The part of `config` that every role may read (all the probe server gets). */
 export function sharedConfig(config: Config): SharedConfig {
   const { bridge: _b, worker: _w, dashboard: _d, ...shared } = config;
   return Object.freeze(shared);
+}
+
+/** What the role owning `section` receives: the shared values and that section, no other. */
+export function roleConfig<S extends ConfigSection>(config: Config, section: S): RoleConfig<S> {
+  return Object.freeze({ ...sharedConfig(config), [section]: config[section] }) as RoleConfig<S>;
 }
 
 let cached: Config | undefined;
