@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { parseConfig, roleConfig, sharedConfig } from '../src/config.js';
 import { configurationMarkdown } from '../src/config/docs-table.js';
 import { settingsOf } from '../src/config/setting.js';
@@ -132,5 +132,28 @@ describe('roleConfig', () => {
     const shared = sharedConfig(c);
     expect(Object.keys(shared).filter((k) => ['bridge', 'worker', 'dashboard'].includes(k))).toEqual([]);
     expect(shared.healthPort).toBe(3001);
+  });
+});
+
+// The roles' start functions take only their part; typecheck (npm run typecheck) enforces these.
+type ConfigOf<F> = F extends (ctx: infer C, ...rest: never[]) => unknown ? (C extends { config: infer K } ? K : never) : never;
+type BridgeStart = typeof import('../src/producers/bridge.js').startBridge;
+type WorkerStart = typeof import('../src/workers/worker.js').startWorker;
+type DashboardStart = typeof import('../src/dashboard/server.js').startDashboard;
+type HealthStart = typeof import('../src/probes/health-server.js').startHealthServer;
+
+describe('role start functions', () => {
+  it('each accepts the shared values and its own section only', () => {
+    expectTypeOf<ConfigOf<BridgeStart>>().toHaveProperty('bridge');
+    expectTypeOf<ConfigOf<BridgeStart>>().not.toHaveProperty('worker');
+    expectTypeOf<ConfigOf<BridgeStart>>().not.toHaveProperty('dashboard');
+    expectTypeOf<ConfigOf<WorkerStart>>().toHaveProperty('worker');
+    expectTypeOf<ConfigOf<WorkerStart>>().not.toHaveProperty('bridge');
+    expectTypeOf<ConfigOf<WorkerStart>>().not.toHaveProperty('dashboard');
+    expectTypeOf<ConfigOf<DashboardStart>>().toHaveProperty('dashboard');
+    expectTypeOf<ConfigOf<DashboardStart>>().not.toHaveProperty('bridge');
+    expectTypeOf<ConfigOf<DashboardStart>>().not.toHaveProperty('worker');
+    expectTypeOf<ConfigOf<HealthStart>>().toHaveProperty('prefix');
+    expectTypeOf<ConfigOf<HealthStart>>().not.toHaveProperty('dashboard');
   });
 });
