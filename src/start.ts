@@ -10,7 +10,7 @@ import { trialTenantsFile } from './tenants/expression-trial.js';
 import { loadTenantsFile, missingSecretEnvs } from './tenants/load-file.js';
 import { Registry } from './tenants/registry.js';
 import { settlesWithin } from './timeout.js';
-import { readSecretEnv } from './config.js';
+import { readSecretEnv, roleConfig, sharedConfig } from './config.js';
 
 export const ALL_ROLES: readonly RoleName[] = ['bridge', 'worker', 'dashboard'];
 
@@ -42,12 +42,13 @@ export async function startService(baseConfig: Config, roleNames: readonly RoleN
   const roles: RunningRole[] = [];
   const wanted = new Set(roleNames);
   try {
-    if (wanted.has('worker')) roles.push(await (await import('./workers/worker.js')).startWorker(ctx));
-    if (wanted.has('bridge')) roles.push(await (await import('./producers/bridge.js')).startBridge(ctx));
+    // Each role receives only its own section of the configuration, besides the shared values.
+    if (wanted.has('worker')) roles.push(await (await import('./workers/worker.js')).startWorker({ ...ctx, config: roleConfig(config, 'worker') }));
+    if (wanted.has('bridge')) roles.push(await (await import('./producers/bridge.js')).startBridge({ ...ctx, config: roleConfig(config, 'bridge') }));
     if (wanted.has('dashboard')) {
-      roles.push(await (await import('./dashboard/server.js')).startDashboard(ctx, { roles: () => roles }));
+      roles.push(await (await import('./dashboard/server.js')).startDashboard({ ...ctx, config: roleConfig(config, 'dashboard') }, { roles: () => roles }));
     } else {
-      roles.push(await (await import('./probes/health-server.js')).startHealthServer(ctx, { roles: () => roles }));
+      roles.push(await (await import('./probes/health-server.js')).startHealthServer({ ...ctx, config: sharedConfig(config) }, { roles: () => roles }));
     }
   } catch (err) {
     await Promise.allSettled(roles.map((r) => r.stop()));

@@ -65,9 +65,9 @@ async function healthPort(p: WssProcess): Promise<number> {
 
 describe('replicas on one host', () => {
   it('config knows whether WSS_HEALTH_PORT and PORT were given or left at their defaults', () => {
-    expect(parseConfig({})).toMatchObject({ healthPort: 3001, healthPortExplicit: false, port: 3000, portExplicit: false });
-    expect(parseConfig({ WSS_HEALTH_PORT: ' ', PORT: '' })).toMatchObject({ healthPortExplicit: false, portExplicit: false });
-    expect(parseConfig({ WSS_HEALTH_PORT: '3001', PORT: '3000' })).toMatchObject({ healthPortExplicit: true, portExplicit: true });
+    expect(parseConfig({})).toMatchObject({ healthPort: 3001, healthPortExplicit: false, dashboard: { port: 3000, portExplicit: false } });
+    expect(parseConfig({ WSS_HEALTH_PORT: ' ', PORT: '' })).toMatchObject({ healthPortExplicit: false, dashboard: { portExplicit: false } });
+    expect(parseConfig({ WSS_HEALTH_PORT: '3001', PORT: '3000' })).toMatchObject({ healthPortExplicit: true, dashboard: { portExplicit: true } });
   });
 
   it('a bridge and two workers with the default WSS_HEALTH_PORT all stay up, each probed on its own port, and deliver', async () => {
@@ -147,7 +147,7 @@ describe('replicas on one host', () => {
     const port = (held.address() as { port: number }).port;
     const t = await startTestContext({ PORT: String(port), WSS_DASHBOARD_PASSWORD: 'replicas-password-0123' }, redis());
     cleanups.push(() => t.close());
-    const ctx = { ...t.ctx, config: { ...t.ctx.config, portExplicit: false } };
+    const ctx = { ...t.ctx, config: { ...t.ctx.config, dashboard: { ...t.ctx.config.dashboard, portExplicit: false } } };
     await expect(startDashboard(ctx, { logCredentials: false })).rejects.toThrow(
       new PortInUseError(`PORT is not set and its default port ${port} is already in use by another process (another dashboard on this host?); set PORT to a free port`),
     );

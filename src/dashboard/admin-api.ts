@@ -47,7 +47,7 @@ function pickSecret(ep: SecretFields): SecretFields {
 }
 
 export interface AdminApiDeps {
-  ctx: RoleContext;
+  ctx: RoleContext<'dashboard'>;
   queue: DeliveryQueue;
   log: Logger;
   /** Runs the registration trial of filters and transforms (docs/expressions.md). */

@@ -23,7 +23,7 @@ import { announceGeneratedPassword, type Terminal } from './password-notice.js';
 import { createScrapeGauges } from '../probes/scrape-gauges.js';
 
 export interface DashboardOptions {
-  /** Default config.port; 0 picks a free port (tests). */
+  /** Default config.dashboard.port; 0 picks a free port (tests). */
   port?: number;
   /** Every role in this process, for /readyz. Default: just this one. */
   roles?: () => readonly RunningRole[];
@@ -43,10 +43,10 @@ export interface RunningDashboard extends RunningRole {
 export { securityHeaders } from '../probes/security-headers.js';
 import { securityHeaders } from '../probes/security-headers.js';
 
-export async function startDashboard(ctx: RoleContext, opts: DashboardOptions = {}): Promise<RunningDashboard> {
+export async function startDashboard(ctx: RoleContext<'dashboard'>, opts: DashboardOptions = {}): Promise<RunningDashboard> {
   const { config } = ctx;
   const log = ctx.log.child({ role: 'dashboard' });
-  const credentials = resolveCredentials(config);
+  const credentials = resolveCredentials(config.dashboard);
   const queue = createDeliveryQueue(ctx.redis, config.prefix);
   // BullMQ would console.error every connection error; src/redis.ts already logs the outage once.
   queue.on('error', () => {});
@@ -57,14 +57,14 @@ export async function startDashboard(ctx: RoleContext, opts: DashboardOptions = 
   const me: { role?: RunningDashboard } = {};
 
   // The default names the port, which is only known for sure once listening (PORT=0).
-  let allowedHosts = config.dashboardHosts ?? defaultDashboardHosts(config.dashboardAuth, opts.port ?? config.port);
+  let allowedHosts = config.dashboard.hosts ?? defaultDashboardHosts(config.dashboard.auth, opts.port ?? config.dashboard.port);
   const hostCheck = allowedHostsOnly(() => allowedHosts);
 
   const app = express();
   securityHeaders(app);
-  if (config.dashboardAuth === 'off') app.use(hostCheck);
+  if (config.dashboard.auth === 'off') app.use(hostCheck);
   app.use(healthRouter({ redis: ctx.redis, roles: opts.roles ?? (() => (me.role ? [me.role] : [])), self: () => me.role, gauges }));
-  if (config.dashboardAuth !== 'off') app.use(hostCheck);
+  if (config.dashboard.auth !== 'off') app.use(hostCheck);
   app.get('/', (_req, res) => res.redirect(BOARD_PATH));
   const auth = basicAuth(credentials, undefined, { limiter: new AuthFailureLimiter(), now: ctx.now });
   app.use(BOARD_PATH, auth, sameOriginOnly(), bullBoardRouter(queue, config.prefix));
@@ -74,7 +74,7 @@ export async function startDashboard(ctx: RoleContext, opts: DashboardOptions = 
   let http;
   try {
     // Without auth (WSS_DASHBOARD_AUTH=off, meant for local use) only this machine may connect.
-    http = await listen(app, opts.port ?? config.port, config.dashboardAuth === 'off' ? '127.0.0.1' : undefined);
+    http = await listen(app, opts.port ?? config.dashboard.port, config.dashboard.auth === 'off' ? '127.0.0.1' : undefined);
   } catch (err) {
     await queue.close();
     await expressions.close();
@@ -82,12 +82,12 @@ export async function startDashboard(ctx: RoleContext, opts: DashboardOptions = 
     // the address they were told, and a dashboard quietly elsewhere would leave them looking at
     // whatever holds the port. A second dashboard on one host needs a PORT of its own.
     if (addressInUse(err) && opts.port === undefined) {
-      const what = config.portExplicit ? `PORT=${config.port}: the port` : `PORT is not set and its default port ${config.port}`;
+      const what = config.dashboard.portExplicit ? `PORT=${config.dashboard.port}: the port` : `PORT is not set and its default port ${config.dashboard.port}`;
       throw new PortInUseError(`${what} is already in use by another process (another dashboard on this host?); set PORT to a free port`, { cause: err });
     }
     throw err;
   }
-  allowedHosts = config.dashboardHosts ?? defaultDashboardHosts(config.dashboardAuth, http.port);
+  allowedHosts = config.dashboard.hosts ?? defaultDashboardHosts(config.dashboard.auth, http.port);
   const board = `${http.url}${BOARD_PATH}`;
   const hosts = allowedHosts ?? 'any';
   if (credentials.mode === 'off') {

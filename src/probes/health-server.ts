@@ -27,7 +27,7 @@ export interface RunningHealthServer extends RunningRole {
   server: Server;
 }
 
-export async function startHealthServer(ctx: RoleContext, opts: HealthServerOptions): Promise<RunningHealthServer> {
+export async function startHealthServer(ctx: RoleContext<never>, opts: HealthServerOptions): Promise<RunningHealthServer> {
   const log = ctx.log.child({ role: 'health' });
   const queue = createDeliveryQueue(ctx.redis, ctx.config.prefix);
   // BullMQ would console.error every connection error; src/redis.ts already logs the outage once.

@@ -48,14 +48,14 @@ export function attemptLogLine(attempt: number, outcome: Outcome, ms: number, er
   return `attempt ${attempt}: ${outcome} · ${status} · ${ms} ms · ${err.code}: ${err.message}${snippet}`;
 }
 
-export async function startWorker(ctx: RoleContext): Promise<RunningRole & { worker: DeliveryWorker }> {
+export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRole & { worker: DeliveryWorker }> {
   const { config, registry } = ctx;
   const log = ctx.log.child({ role: 'worker' });
   const connection = createRedis(config.redisUrl, 'worker', log);
   const epochs = new ConnectionEpochs(connection);
-  const http = createHttpSender({ allowPrivateUrls: config.allowPrivateUrls, connectionsPerOrigin: config.concurrency });
+  const http = createHttpSender({ allowPrivateUrls: config.allowPrivateUrls, connectionsPerOrigin: config.worker.concurrency });
   const slots = new EndpointSlots({
-    cap: config.endpointConcurrency,
+    cap: config.worker.endpointConcurrency,
     maxWaitMs: SLOT_WAIT_MS,
     minDeferMs: MIN_DEFER_MS,
     maxDeferMs: MAX_DEFER_MS,
@@ -64,7 +64,7 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
   });
   const shutdown = new AbortController();
   // Every in-flight request listens on this one signal (and removes its listener when done).
-  setMaxListeners(config.concurrency + 16, shutdown.signal);
+  setMaxListeners(config.worker.concurrency + 16, shutdown.signal);
 
   const deps: Omit<DeliverDeps, 'signals'> = {
     endpoint: (t, e) => registry.endpoint(t, e)?.config,
@@ -75,7 +75,7 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
     },
     now: ctx.now,
     userAgent: USER_AGENT,
-    retryAfterMaxMs: config.retryAfterMaxMs,
+    retryAfterMaxMs: config.worker.retryAfterMaxMs,
     log,
   };
 
@@ -83,10 +83,10 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
   async function stillLocked(job: Job<DeliveryJobData, DeliveryResult>, token: string | undefined, startEpoch: number): Promise<boolean> {
     if (token === undefined) return true;
     // Date.now, not ctx.now: processedOn is BullMQ's timestamp, taken from this process's clock.
-    const facts = { startEpoch, epoch: epochs.current, connected: epochs.connected, lockedAt: job.processedOn, now: Date.now(), lockDurationMs: config.lockDurationMs };
+    const facts = { startEpoch, epoch: epochs.current, connected: epochs.connected, lockedAt: job.processedOn, now: Date.now(), lockDurationMs: config.worker.lockDurationMs };
     if (!lockNeedsCheck(facts)) return true;
     // While Redis is down this waits for it (the command is queued), then answers.
-    return job.extendLock(token, config.lockDurationMs).then(
+    return job.extendLock(token, config.worker.lockDurationMs).then(
       (r) => r === 1,
       () => false,
     );
@@ -155,20 +155,20 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
   const worker: DeliveryWorker = new Worker<DeliveryJobData, DeliveryResult>(QUEUE_NAME, (job, token, signal) => processDelivery(job, token, signal), {
     connection,
     prefix: config.prefix,
-    concurrency: config.concurrency,
-    stalledInterval: config.stalledIntervalMs,
+    concurrency: config.worker.concurrency,
+    stalledInterval: config.worker.stalledIntervalMs,
     // A dead worker's lock lapses after lockDuration; the stalled check (every stalledInterval)
     // then returns its jobs to the queue. The lock must outlast a Redis outage, else a job sent
     // before it is sent again after it: kept apart from how often stalls are looked for.
-    lockDuration: config.lockDurationMs,
+    lockDuration: config.worker.lockDurationMs,
     // BullMQ renews a lock once it is older than lockRenewTime/2 (default lockDuration/2). A
     // quarter keeps every live lock at least 3/4 of lockDuration away from lapsing.
-    lockRenewTime: Math.max(Math.floor(config.lockDurationMs / 4), 100),
+    lockRenewTime: Math.max(Math.floor(config.worker.lockDurationMs / 4), 100),
     // A stall is not an attempt: BullMQ's default (1) failed a job after two worker crashes.
-    maxStalledCount: config.maxStalledCount,
-    settings: { backoffStrategy: wssBackoffStrategy(config.maxBackoffMs) },
+    maxStalledCount: config.worker.maxStalledCount,
+    settings: { backoffStrategy: wssBackoffStrategy(config.worker.maxBackoffMs) },
   });
-  reportStalls(worker, log, config.maxStalledCount);
+  reportStalls(worker, log, config.worker.maxStalledCount);
   // While Redis is down BullMQ reports every failed poll; one line per distinct error per 10 s.
   let lastError = { message: '', at: 0, repeats: 0 };
   worker.on('error', (err) => {
@@ -181,7 +181,7 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
     lastError = { message: err.message, at, repeats: 0 };
   });
 
-  log.info({ queue: QUEUE_NAME, prefix: config.prefix, concurrency: config.concurrency, endpointConcurrency: config.endpointConcurrency, allowPrivateUrls: config.allowPrivateUrls }, 'worker started');
+  log.info({ queue: QUEUE_NAME, prefix: config.prefix, concurrency: config.worker.concurrency, endpointConcurrency: config.worker.endpointConcurrency, allowPrivateUrls: config.allowPrivateUrls }, 'worker started');
 
   let stopping: Promise<void> | undefined;
   async function stop(): Promise<void> {
