@@ -3,7 +3,7 @@
 // before anything is written, and each write is one MULTI (inside the Registry).
 import { randomUUID } from 'node:crypto';
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
-import { TenantsValidationError } from '../errors.js';
+import { errorMessage, TenantsValidationError } from '../errors.js';
 import { envelopeBody, type WssEvent } from '../event.js';
 import { deliveryJobId, deliveryJobOptions, JOB_NAME, type DeliveryJobData, type DeliveryQueue } from '../job.js';
 import type { Logger } from '../log.js';
@@ -185,10 +185,10 @@ export function adminApi({ ctx, queue, log, expressions }: AdminApiDeps): Router
 
   router.use((_req, res) => notFound(res, 'route'));
   const onError: ErrorRequestHandler = (err: unknown, _req, res, _next) => {
-    const e = err as { type?: string; status?: number; message?: string };
+    const e = err as { type?: string; status?: number };
     if (e.type === 'entity.parse.failed') return badRequest(res, 'the request body is not valid JSON');
     if (e.type === 'entity.too.large') return res.status(413).json({ error: `the request body is larger than ${bodyLimit} bytes` });
-    log.error({ err: e.message }, 'admin API: request failed');
+    log.error({ err: errorMessage(err) }, 'admin API: request failed');
     res.status(500).json({ error: 'internal error (see the server log)' });
   };
   router.use(onError);

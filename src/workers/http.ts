@@ -6,7 +6,7 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'nod
 import { isIP, type LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
-import { DeliveryError } from '../errors.js';
+import { DeliveryError, errorMessage } from '../errors.js';
 import { forbiddenAddressReason } from '../ssrf.js';
 
 /** Bytes of the response body kept for the dashboard. */
@@ -98,8 +98,7 @@ function toDeliveryError(err: unknown, timedOut: boolean, timeoutMs: number, abo
   }
   if (aborted) return new DeliveryError('NETWORK', 'aborted: worker shutting down', { outcome: 'retry' });
   // Node's own messages ("connect ECONNREFUSED 10.1.2.3:443") carry host and port at most.
-  const message = err instanceof Error ? err.message : String(err);
-  return new DeliveryError('NETWORK', `network error: ${code ? `${code} ` : ''}${message}`.slice(0, 300), { outcome: 'retry' });
+  return new DeliveryError('NETWORK', `network error: ${code ? `${code} ` : ''}${errorMessage(err)}`.slice(0, 300), { outcome: 'retry' });
 }
 
 export function createHttpSender(opts: HttpSenderOptions): HttpSender {
@@ -148,7 +147,7 @@ export function createHttpSender(opts: HttpSenderOptions): HttpSender {
       // turn a delivered 2xx into a retry (and a duplicate delivery).
       const snippet = await readSnippet(res.body).catch((e: unknown) => {
         res.body.destroy();
-        return `(response body not read: ${timeout.aborted ? `timed out after ${req.timeoutMs} ms` : (e as Error).message})`.slice(0, 200);
+        return `(response body not read: ${timeout.aborted ? `timed out after ${req.timeoutMs} ms` : errorMessage(e)})`.slice(0, 200);
       });
       const retryAfter = res.headers['retry-after'];
       return {

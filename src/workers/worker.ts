@@ -6,11 +6,12 @@ import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { computeBackoff } from './backoff.js';
 import { readSecretEnv } from '../config.js';
-import { DeliveryError } from '../errors.js';
+import { DeliveryError, errorMessage } from '../errors.js';
 import { QUEUE_NAME, type DeliveryJobData, type DeliveryResult } from '../job.js';
+import { once } from '../once.js';
 import { createRedis } from '../redis.js';
 import type { RoleContext, RunningRole } from '../roles.js';
-import { settlesWithin } from '../timeout.js';
+import { PROBE_TIMEOUT_MS, settlesWithin } from '../timeout.js';
 import { USER_AGENT } from '../version.js';
 import { EndpointSlots } from './endpoint-slots.js';
 import { createHttpSender } from './http.js';
@@ -105,7 +106,6 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
 
   log.info({ queue: QUEUE_NAME, prefix: config.prefix, concurrency: config.concurrency, endpointConcurrency: config.endpointConcurrency, allowPrivateUrls: config.allowPrivateUrls }, 'worker started');
 
-  let stopping: Promise<void> | undefined;
   async function stop(): Promise<void> {
     const closing = worker.close();
     if (!(await settlesWithin(closing, config.shutdownGraceMs))) {
@@ -129,15 +129,12 @@ export async function startWorker(ctx: RoleContext): Promise<RunningRole & { wor
       if (!worker.isRunning()) return { ok: false, detail: 'worker not running' };
       try {
         // Commands queue while Redis is down (maxRetriesPerRequest: null): bound the wait.
-        const answered = await settlesWithin(connection.ping(), 2_000);
-        return answered ? { ok: true, detail: 'worker running' } : { ok: false, detail: 'redis: no answer to PING within 2 s' };
+        const answered = await settlesWithin(connection.ping(), PROBE_TIMEOUT_MS);
+        return answered ? { ok: true, detail: 'worker running' } : { ok: false, detail: `redis: no answer to PING within ${PROBE_TIMEOUT_MS / 1000} s` };
       } catch (err) {
-        return { ok: false, detail: `redis: ${(err as Error).message}` };
+        return { ok: false, detail: `redis: ${errorMessage(err)}` };
       }
     },
-    stop() {
-      stopping ??= stop();
-      return stopping;
-    },
+    stop: once(stop),
   };
 }
