@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import { errorMessage, TenantsValidationError } from '../errors.js';
 import { envelopeBody, type WssEvent } from '../event.js';
-import { deliveryJobId, deliveryJobOptions, JOB_NAME, type DeliveryJobData, type DeliveryQueue } from '../job.js';
+import { deliveryJob, type DeliveryQueue } from '../job.js';
 import type { Logger } from '../log.js';
 import { EventRejectedError, publishEvent } from '../producers/publish.js';
 import type { RoleContext } from '../roles.js';
@@ -146,11 +146,10 @@ export function adminApi({ ctx, queue, log, expressions }: AdminApiDeps): Router
       createdAt: new Date(createdAtMs).toISOString(),
       createdAtMs,
     };
-    const data: DeliveryJobData = { eventId: event.id, tenant, endpoint, type: event.type, createdAt: createdAtMs, body: envelopeBody(event) };
-    const jobId = deliveryJobId(event.id, tenant, endpoint);
-    await queue.add(JOB_NAME, data, deliveryJobOptions(jobId, ep.retry, { dedupTtlMs: config.dedupTtlMs, keepCompleted: config.keepCompleted }));
+    const job = deliveryJob(event, { endpoint, body: envelopeBody(event), retry: ep.retry }, config);
+    await queue.add(job.name, job.data, job.opts);
     log.info({ tenant, endpoint, eventId: event.id }, 'admin: test event enqueued');
-    res.status(202).json({ eventId: event.id, jobId });
+    res.status(202).json({ eventId: event.id, jobId: job.opts.jobId });
   });
 
   router.post('/events', async (req, res) => {
