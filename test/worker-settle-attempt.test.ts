@@ -39,21 +39,16 @@ describe('settleAttempt', () => {
     }
   });
 
-  it('a failure that is not retried: failed at once, at warn, an UnrecoverableError with a one-line stack', () => {
-    const s = settleAttempt(refused(), 1, 5);
-    expect(s.outcome).toBe('failed');
+  it.each([
+    ['a failure that is not retried', 'failed', refused, 'URL_REFUSED: refused: 127.0.0.1 is loopback'],
+    ['410 Gone', 'disabled', gone, 'ENDPOINT_GONE: HTTP 410 Gone: endpoint disabled'],
+  ] as const)('%s: %s at once, at warn, an UnrecoverableError with a one-line stack', (_, outcome, make, message) => {
+    const s = settleAttempt(make(), 1, 5);
+    expect(s.outcome).toBe(outcome);
     expect(s.level).toBe('warn');
     expect(s.toThrow).toBeInstanceOf(UnrecoverableError);
-    expect(s.toThrow.message).toBe('URL_REFUSED: refused: 127.0.0.1 is loopback');
-    expect(s.toThrow.stack).toBe('UnrecoverableError: URL_REFUSED: refused: 127.0.0.1 is loopback');
-  });
-
-  it('410 Gone: disabled, at warn, an UnrecoverableError', () => {
-    const s = settleAttempt(gone(), 1, 5);
-    expect(s.outcome).toBe('disabled');
-    expect(s.level).toBe('warn');
-    expect(s.toThrow).toBeInstanceOf(UnrecoverableError);
-    expect(s.toThrow.message).toBe('ENDPOINT_GONE: HTTP 410 Gone: endpoint disabled');
+    expect(s.toThrow.message).toBe(message);
+    expect(s.toThrow.stack).toBe(`UnrecoverableError: ${message}`);
   });
 
   it('during shutdown a retryable failure is handed back (a DelayedError), even on the last attempt', () => {
