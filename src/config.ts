@@ -218,6 +218,10 @@ export type Config = Readonly<{
   lockDurationMs: number;
   /** How often a job may stall (its worker died or lost the lock) before it fails; a stall spends no attempt. */
   maxStalledCount: number;
+  /** True when WSS_HEALTH_PORT was given: a taken port then stops start-up instead of moving to a free one. */
+  healthPortExplicit: boolean;
+  /** True when PORT was given (only the error message for a taken port differs). */
+  portExplicit: boolean;
 }>;
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -270,6 +274,8 @@ export function parseConfig(env: Env): Config {
     secretsKeys: e.WSS_SECRETS_KEY,
     lockDurationMs: e.WSS_LOCK_DURATION_MS,
     maxStalledCount: e.WSS_MAX_STALLED_COUNT,
+    healthPortExplicit: (env.WSS_HEALTH_PORT ?? '').trim() !== '',
+    portExplicit: (env.PORT ?? '').trim() !== '',
   });
 }
 

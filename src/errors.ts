@@ -87,3 +87,10 @@ export class DeliveryError extends WssError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A port the process must listen on is held by another process; the message names the variable. */
+export class PortInUseError extends WssError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PORT_IN_USE', message, options);
+  }
+}

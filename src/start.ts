@@ -49,7 +49,7 @@ export async function startService(baseConfig: Config, roleNames: readonly RoleN
     if (wanted.has('dashboard')) {
       roles.push(await (await import('./dashboard/server.js')).startDashboard(ctx, { roles: () => roles }));
     } else {
-      roles.push(await (await import('./probes/health-server.js')).startHealthServer(ctx, { roles: () => roles, port: config.healthPort }));
+      roles.push(await (await import('./probes/health-server.js')).startHealthServer(ctx, { roles: () => roles }));
     }
   } catch (err) {
     await Promise.allSettled(roles.map((r) => r.stop()));

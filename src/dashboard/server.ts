@@ -13,6 +13,7 @@ import { basicAuth, resolveCredentials, type Credentials } from './auth.js';
 import { AuthFailureLimiter } from './auth-limiter.js';
 import { BOARD_PATH, bullBoardRouter } from './bull-board.js';
 import { sameOriginOnly } from './csrf.js';
+import { PortInUseError } from '../errors.js';
 import { startHttpRole, type RunningHttpRole } from '../probes/http-role.js';
 import { announceGeneratedPassword, type Terminal } from './password-notice.js';
 
@@ -58,6 +59,14 @@ export async function startDashboard(ctx: RoleContext, opts: DashboardOptions = 
       app.use(BOARD_PATH, auth, sameOriginOnly(), bullBoardRouter(queue, config.prefix));
       app.use(publicKeysRouter(ctx));
       app.use('/api', auth, sameOriginOnly(), adminApi({ ctx, queue, log, expressions }));
+    },
+    // Unlike WSS_HEALTH_PORT, even the default PORT does not move: people open the dashboard at
+    // the address they were told, and a dashboard quietly elsewhere would leave them looking at
+    // whatever holds the port. A second dashboard on one host needs a PORT of its own.
+    portInUse: (err) => {
+      if (opts.port !== undefined) throw err;
+      const what = config.portExplicit ? `PORT=${config.port}: the port` : `PORT is not set and its default port ${config.port}`;
+      throw new PortInUseError(`${what} is already in use by another process (another dashboard on this host?); set PORT to a free port`, { cause: err });
     },
     release: () => expressions.close(),
     stopped: () => log.info('dashboard stopped'),

@@ -8,7 +8,7 @@ import { once } from '../once.js';
 import type { RoleContext, RunningRole } from '../roles.js';
 import { PROBE_TIMEOUT_MS } from '../timeout.js';
 import { healthRouter, redisReadiness } from './health.js';
-import { listen } from './listen.js';
+import { addressInUse, listen, type Listening } from './listen.js';
 import { createScrapeGauges } from './scrape-gauges.js';
 import { securityHeaders } from './security-headers.js';
 
@@ -23,6 +23,11 @@ export interface HttpRoleOptions {
   closeGraceMs: number;
   /** Mounts the role's routes, and `probes` (/healthz /readyz /metrics) where its checks want them. */
   routes(app: Express, probes: Router, queue: DeliveryQueue): void;
+  /**
+   * When another process holds the port: listen elsewhere, or throw an error that names the
+   * variable. Default: the EADDRINUSE error as it is.
+   */
+  portInUse?(err: unknown, app: Express): Promise<Listening>;
   /** Releases what the role holds besides the queue: on stop, and when the port cannot be bound. */
   release?(): Promise<void>;
   /** Called at the end of stop. */
@@ -54,7 +59,7 @@ export async function startHttpRole(ctx: RoleContext, opts: HttpRoleOptions): Pr
 
   let http;
   try {
-    http = await listen(app, opts.port, opts.host);
+    http = await listen(app, opts.port, opts.host).catch((err: unknown) => (opts.portInUse && addressInUse(err) ? opts.portInUse(err, app) : Promise.reject(err)));
   } catch (err) {
     await release();
     throw err;

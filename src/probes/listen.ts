@@ -13,6 +13,11 @@ export interface Listening {
   close(graceMs?: number): Promise<void>;
 }
 
+/** True for the error a listen() gives when another socket holds the port. */
+export function addressInUse(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
+}
+
 export async function listen(app: Express, port: number, host?: string): Promise<Listening> {
   const server = createServer(app);
   // Long enough for a slow scrape; short enough that a stalled client cannot pin a socket.

@@ -21,7 +21,8 @@ export interface Snapshot {
   tenants: ReadonlyMap<string, { meta: TenantMeta; endpoints: ReadonlyMap<string, CompiledEndpoint> }>;
 }
 
-// One hash tag, so the MULTI below stays in one slot on a Redis Cluster.
+// `{registry}` would keep these keys (and the MULTI below) in one slot on a Redis Cluster; Cluster
+// itself is not supported yet (README, Known limits).
 export function registryKeys(prefix: string) {
   const base = `${prefix}:{registry}`;
   return { tenants: `${base}:tenants`, endpoints: `${base}:endpoints`, version: `${base}:version` };
