@@ -3,7 +3,9 @@
 // finish in-flight deliveries, then the HTTP server).
 import type { Config } from './config.js';
 import { ensureRedis } from './embedded-redis.js';
+import { errorMessage } from './errors.js';
 import type { Logger } from './log.js';
+import { once } from './once.js';
 import { createRedis } from './redis.js';
 import type { RoleContext, RoleName, RunningRole } from './roles.js';
 import { trialTenantsFile } from './tenants/expression-trial.js';
@@ -59,27 +61,25 @@ export async function startService(baseConfig: Config, roleNames: readonly RoleN
   }
   log.info({ roles: [...wanted], redis: redactUrl(config.redisUrl), stream: config.stream, prefix: config.prefix }, 'webhook-sender started');
 
-  let stopping: Promise<void> | undefined;
   const stopRole = async (r: RunningRole) => {
     try {
       await r.stop();
     } catch (err) {
-      log.error({ role: r.name, err: (err as Error).message }, 'role did not stop cleanly');
+      log.error({ role: r.name, err: errorMessage(err) }, 'role did not stop cleanly');
     }
   };
-  const stop = () =>
-    (stopping ??= (async () => {
-      // Bridge and worker wind down side by side (each bounded by the grace period): the
-      // bridge acks what it enqueued while workers finish what they hold. HTTP goes last.
-      const [work, rest] = [roles.filter((r) => r.name === 'bridge' || r.name === 'worker'), roles.filter((r) => r.name !== 'bridge' && r.name !== 'worker')];
-      await Promise.all(work.map(stopRole));
-      await Promise.all(rest.map(stopRole));
-      registry.stop();
-      // QUIT would wait forever for a Redis that is down.
-      if (!(await settlesWithin(redis.quit().catch(() => undefined), 1_000))) redis.disconnect();
-      await target.stop?.();
-      log.info('webhook-sender stopped');
-    })());
+  const stop = once(async () => {
+    // Bridge and worker wind down side by side (each bounded by the grace period): the
+    // bridge acks what it enqueued while workers finish what they hold. HTTP goes last.
+    const [work, rest] = [roles.filter((r) => r.name === 'bridge' || r.name === 'worker'), roles.filter((r) => r.name !== 'bridge' && r.name !== 'worker')];
+    await Promise.all(work.map(stopRole));
+    await Promise.all(rest.map(stopRole));
+    registry.stop();
+    // QUIT would wait forever for a Redis that is down.
+    if (!(await settlesWithin(redis.quit().catch(() => undefined), 1_000))) redis.disconnect();
+    await target.stop?.();
+    log.info('webhook-sender stopped');
+  });
   return { ctx, roles, stop };
 }
 

@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
+import { once } from '../once.js';
 
 export interface Listening {
   server: Server;
@@ -29,22 +30,21 @@ export async function listen(app: Express, port: number, host?: string): Promise
     });
   });
   const bound = (server.address() as AddressInfo).port;
-  let closing: Promise<void> | undefined;
   return {
     server,
     port: bound,
     url: `http://127.0.0.1:${bound}`,
-    close(graceMs = 5_000) {
-      closing ??= new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), graceMs);
-        force.unref();
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
-      return closing;
-    },
+    close: once(
+      (graceMs = 5_000) =>
+        new Promise<void>((resolve) => {
+          const force = setTimeout(() => server.closeAllConnections(), graceMs);
+          force.unref();
+          server.close(() => {
+            clearTimeout(force);
+            resolve();
+          });
+          server.closeIdleConnections();
+        }),
+    ),
   };
 }

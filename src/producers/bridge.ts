@@ -3,11 +3,13 @@
 // any error leaves the entries pending to be read again: at-least-once reading, exactly-once
 // jobs (deterministic job ids plus BullMQ deduplication with a TTL).
 import type { Redis } from 'ioredis';
+import { errorMessage } from '../errors.js';
 import { createDeliveryQueue } from '../job.js';
 import { bridgeCommitFailures } from '../metrics.js';
+import { once } from '../once.js';
 import { ExpressionBreaker, expressionsOf } from '../tenants/expression-breaker.js';
 import { createExpressionPool } from '../tenants/expression-trial.js';
-import { withTimeout } from '../timeout.js';
+import { PROBE_TIMEOUT_MS, settlesWithin, withTimeout } from '../timeout.js';
 import type { Readiness, RoleContext, RunningRole } from '../roles.js';
 import { Claimer, pendingEntries, readerConnectionName } from './claim.js';
 import { commitBatch, type BridgeHooks } from './commit-batch.js';
@@ -52,13 +54,8 @@ export interface RunningBridge extends RunningRole {
 
 const MIN_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
-const READY_TIMEOUT_MS = 2_000;
 // Consumers idle this long with nothing pending belong to bridges that are gone.
 const CONSUMER_IDLE_PRUNE_MS = 3_600_000;
-
-function errMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOptions = {}): Promise<RunningBridge> {
   const { config, log, registry, now } = ctx;
@@ -235,7 +232,7 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
         if (stopping) break;
         stats.errors++;
         failingSince ??= now();
-        stats.lastError = errMessage(err);
+        stats.lastError = errorMessage(err);
         backoff = Math.min(Math.max(MIN_BACKOFF_MS, backoff * 2), MAX_BACKOFF_MS);
         blog.error({ err: stats.lastError, retryInMs: backoff }, 'bridge: read or commit failed; entries read but not acknowledged stay pending and are read again');
         // Whatever was read but not acknowledged is in this consumer's pending list (a failed
@@ -244,7 +241,7 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
         try {
           await recover(err);
         } catch (e) {
-          blog.error({ err: errMessage(e) }, 'bridge: could not re-create the consumer group');
+          blog.error({ err: errorMessage(e) }, 'bridge: could not re-create the consumer group');
         }
         await sleep(backoff);
       }
@@ -253,7 +250,6 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
 
   blog.info({ batchSize: config.bridge.batchSize, blockMs: config.bridge.blockMs }, 'bridge: started');
 
-  let stopped: Promise<void> | undefined;
   return {
     name: 'bridge',
     stats: () => ({ ...stats }),
@@ -264,29 +260,24 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
         return { ok: false, detail: `reads or commits on ${stream} have failed for ${seconds} s (WSS_BRIDGE_UNHEALTHY_AFTER_MS=${config.bridge.unhealthyAfterMs}); last error: ${stats.lastError}` };
       }
       try {
-        const groups = await withTimeout(listGroups(ctx.redis, stream), READY_TIMEOUT_MS, 'redis');
+        const groups = await withTimeout(listGroups(ctx.redis, stream), PROBE_TIMEOUT_MS, 'redis');
         if (!groups.some((g) => g.name === group)) return { ok: false, detail: `consumer group "${group}" is missing on ${stream}` };
         return { ok: true, detail: stats.lastError && stats.errors > 0 ? `reading ${stream}; last error: ${stats.lastError}` : `reading ${stream}` };
       } catch (err) {
-        return { ok: false, detail: `redis: ${errMessage(err)}` };
+        return { ok: false, detail: `redis: ${errorMessage(err)}` };
       }
     },
-    stop() {
-      stopped ??= (async () => {
-        stopping = true;
-        wake?.();
-        // The loop ends after the read or batch in hand (at most blockMs for an idle read).
-        let graceTimer: NodeJS.Timeout | undefined;
-        const grace = new Promise<boolean>((resolve) => (graceTimer = setTimeout(() => resolve(false), config.shutdownGraceMs)));
-        const finished = await Promise.race([loop.then(() => true), grace]);
-        clearTimeout(graceTimer);
-        if (!finished) blog.warn({ graceMs: config.shutdownGraceMs }, 'bridge: batch still in hand at the end of the grace period; its entries stay pending');
-        reader.disconnect();
-        await pool.close();
-        await withTimeout(queue.close(), 2_000, 'queue close').catch(() => undefined);
-        blog.info(stats, 'bridge: stopped');
-      })();
-      return stopped;
-    },
+    stop: once(async () => {
+      stopping = true;
+      wake?.();
+      // The loop ends after the read or batch in hand (at most blockMs for an idle read).
+      if (!(await settlesWithin(loop, config.shutdownGraceMs))) {
+        blog.warn({ graceMs: config.shutdownGraceMs }, 'bridge: batch still in hand at the end of the grace period; its entries stay pending');
+      }
+      reader.disconnect();
+      await pool.close();
+      await withTimeout(queue.close(), 2_000, 'queue close').catch(() => undefined);
+      blog.info(stats, 'bridge: stopped');
+    }),
   };
 }
