@@ -14,6 +14,6 @@ COPY package.json ./
 # WSS_DATA_DIR (.data) must be writable: a generated dashboard password is written there.
 RUN mkdir -p /app/.data && chown node:node /app/.data
 USER node
-# A 4 MB young generation: measured faster and ~30 MB smaller per process (README, Performance).
+# A 4 MB young generation: measured faster and ~30 MB smaller per process (docs/performance.md).
 ENTRYPOINT ["node", "--max-semi-space-size=4", "dist/cli.js"]
 CMD ["start"]

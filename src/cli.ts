@@ -30,7 +30,7 @@ Usage:
   wss secrets reencrypt                               re-encrypt every stored secret with the first
                                                       WSS_SECRETS_KEY key
 
-Configuration is read from the environment; see the README.`;
+Configuration is read from the environment; see docs/configuration.md.`;
 
 function parseRoles(values: string[] | undefined): RoleName[] {
   if (!values || values.length === 0) return [...ALL_ROLES];

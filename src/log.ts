@@ -11,8 +11,8 @@ let stdout: AsyncStdout | undefined;
 
 /**
  * Buffered, asynchronous stdout. The worker logs a line per delivery; a write(2) per line
- * (pino's default) costs the worker ~45 % more CPU per delivery at 5,000/s (README,
- * Performance). Lines leave in writes of ≥ 4 KB or at most FLUSH_EVERY_MS after they were
+ * (pino's default) costs the worker ~45 % more CPU per delivery at 5,000/s (docs/performance.md).
+ * Lines leave in writes of ≥ 4 KB or at most FLUSH_EVERY_MS after they were
  * logged; flushLogs() runs on exit.
  */
 function sharedStdout(): AsyncStdout {

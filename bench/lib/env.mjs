@@ -38,7 +38,7 @@ export function redisClient(url) {
   return r;
 }
 
-// The settings the README recommends: job hashes (bodies of a few hundred bytes) stay in
+// The settings docs/performance.md recommends: job hashes (bodies of a few hundred bytes) stay in
 // Redis's compact listpack encoding.
 const REDIS_TUNING = ['--hash-max-listpack-value', '1024'];
 

@@ -23,7 +23,7 @@ export const sharedSettings = {
   healthPort: setting('WSS_HEALTH_PORT', int(3001, 0, 65_535), '`/healthz`, `/readyz` and `/metrics` for processes without the dashboard role. Left unset and taken (another replica on this host), the process listens on a free port and logs it; set and taken, start-up stops with a line naming the variable ([details](operations.md#several-processes-on-one-host)).'),
   logLevel: setting('LOG_LEVEL', oneOf(LOG_LEVELS, 'info', `expected one of ${LOG_LEVELS.join(', ')}`), 'How much the process logs (pino levels; `silent` logs nothing).'),
   shutdownGraceMs: setting('WSS_SHUTDOWN_GRACE_MS', int(25_000, 0, 600_000), 'How long in-flight deliveries may take to finish after SIGTERM.'),
-  dedupTtlMs: setting('WSS_DEDUP_TTL_MS', int(3_600_000, 1_000, 30 * 86_400_000), 'How long the per-job deduplication record outlives its job (see [Design notes](../README.md#design-notes)).'),
+  dedupTtlMs: setting('WSS_DEDUP_TTL_MS', int(3_600_000, 1_000, 30 * 86_400_000), 'How long the per-job deduplication record outlives its job (see [Design notes](design.md#design-notes)).'),
   registryPollMs: setting('WSS_REGISTRY_POLL_MS', int(1_000, 50, 5_000), 'How often a process checks the registry for changes.'),
   keepCompleted: {
     count: setting('WSS_KEEP_COMPLETED_COUNT', int(1_000, 0, 10_000_000), 'How many completed jobs are kept, so the dashboard can show them. Failed jobs are kept until they are retried or cleaned.'),
@@ -46,7 +46,7 @@ export const bridgeSettings = {
   consumer: setting(
     'WSS_CONSUMER',
     { ...optionalStr, schema: optionalStr.schema.transform((v) => v ?? `${hostname()}-${process.pid}`) },
-    "The consumer name within the group. Each bridge names its reader connection after it, so a dead bridge's pending entries are claimed at once by the next bridge, even under a new name ([details](operations-bridge.md)). Where Redis refuses `CLIENT LIST`, a stable value per replica (e.g. the pod name) lets a restarted bridge re-read its own pending entries at once.",
+    "The consumer name within the group. Each bridge names its reader connection after it, so a dead bridge's pending entries are claimed at once by the next bridge, even under a new name ([details](operations.md#the-bridge-after-a-crash-take-over-poison-pills-readiness-durability)). Where Redis refuses `CLIENT LIST`, a stable value per replica (e.g. the pod name) lets a restarted bridge re-read its own pending entries at once.",
     '`<hostname>-<pid>`',
   ),
   batchSize: setting('WSS_BATCH_SIZE', int(500, 1, 10_000), 'Most entries per `XREADGROUP`.'),
@@ -57,7 +57,7 @@ export const bridgeSettings = {
   /** Byte budget per read; the next read's COUNT follows the last read's entry size. */
   batchBytes: setting('WSS_BATCH_BYTES', int(8_388_608, 1_024, 1_073_741_824), "Byte budget per read. Each read's `COUNT` is this divided by the average entry size of the previous read, from 1 to `WSS_BATCH_SIZE`."),
   /** A stream entry delivered this many times without acknowledgement is dead-lettered (poison). */
-  maxEntryDeliveries: setting('WSS_MAX_ENTRY_DELIVERIES', int(5, 2, 1_000), 'A stream entry delivered this many times without being acknowledged (bridges died or hung on it) is dead-lettered as `poison` and acknowledged ([details](operations-bridge.md)).'),
+  maxEntryDeliveries: setting('WSS_MAX_ENTRY_DELIVERIES', int(5, 2, 1_000), 'A stream entry delivered this many times without being acknowledged (bridges died or hung on it) is dead-lettered as `poison` and acknowledged ([details](operations.md#the-bridge-after-a-crash-take-over-poison-pills-readiness-durability)).'),
   unhealthyAfterMs: setting('WSS_BRIDGE_UNHEALTHY_AFTER_MS', int(10_000, 1_000, 86_400_000), 'After its reads or commits have failed this long with no success (e.g. Redis answering `OOM`), `/readyz` reports the bridge not ready.'),
 };
 

@@ -1,5 +1,5 @@
 // The demo's receiving side: a plain node:http server that checks every request exactly as
-// the README tells a third party to (verifySignature over the raw body).
+// docs/wire-contract.md tells a third party to (verifySignature over the raw body).
 import { createServer, type Server } from 'node:http';
 import { verifySignature, WebhookVerificationError } from '../verify/index.js';
 

@@ -22,7 +22,7 @@ export interface Snapshot {
 }
 
 // `{registry}` would keep these keys (and the MULTI below) in one slot on a Redis Cluster; Cluster
-// itself is not supported yet (README, Known limits).
+// itself is not supported yet (docs/design.md, Known limits).
 export function registryKeys(prefix: string) {
   const base = `${prefix}:{registry}`;
   return { tenants: `${base}:tenants`, endpoints: `${base}:endpoints`, version: `${base}:version` };
