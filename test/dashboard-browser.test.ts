@@ -24,7 +24,7 @@ const SHOTS = process.env.WSS_SCREENSHOT_DIR ?? tmpdir();
 
 const missing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found (install it with: apt-get install -y chromium)`;
 if (missing) {
-  console.warn(`\n*** browser-dashboard.test.ts SKIPPED: ${missing} ***\n`);
+  console.warn(`\n*** dashboard-browser.test.ts SKIPPED: ${missing} ***\n`);
   if (process.env.WSS_BROWSER_TEST === 'required') throw new Error(`WSS_BROWSER_TEST=required but ${missing}`);
 }
 
