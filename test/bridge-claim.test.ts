@@ -7,7 +7,7 @@ import { nextChunk, parsePending, type PendingEntry } from '../src/producers/pen
 import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
 import { useTestRedis } from './helpers/redis-server.js';
 import { parseConfig } from '../src/config.js';
-import { allJobIds, deadLetters, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, type TestCtx } from './bridge-fixtures.js';
+import { allJobIds, deadLetters, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, type TestCtx } from './helpers/bridge-context.js';
 
 const { redis, cleanups } = useTestRedis();
 const ACME = { tenants: [{ id: 'acme', endpoints: [endpoint('a')] }] };

@@ -9,7 +9,7 @@ import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
 import type { RunningRole } from '../src/roles.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { useTestRedis } from './helpers/redis-server.js';
-import { allJobIds, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, type TestCtx } from './bridge-fixtures.js';
+import { allJobIds, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, type TestCtx } from './helpers/bridge-context.js';
 
 const { redis, cleanups } = useTestRedis();
 

@@ -8,7 +8,7 @@ import type { RunningRole } from '../src/roles.js';
 import { startWorker } from '../src/workers/worker.js';
 import { startReceiver, type Received, type Receiver } from './helpers/receiver.js';
 import { useTestRedis } from './helpers/redis-server.js';
-import { endpoint, isolatedEnv, makeCtx, waitUntil, type TestCtx } from './bridge-fixtures.js';
+import { endpoint, isolatedEnv, makeCtx, waitUntil, type TestCtx } from './helpers/bridge-context.js';
 
 const { redis, cleanups } = useTestRedis();
 

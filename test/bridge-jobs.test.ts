@@ -1,29 +1,23 @@
 // The bridge against a real Redis: stream entries → BullMQ jobs (asserted on the queue itself),
 // dead letters, acknowledgements, group re-creation.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
 import { publishEvent, EventRejectedError } from '../src/producers/publish.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
-import { allJobIds, deadLetters, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, type TestCtx } from './bridge-fixtures.js';
+import { useTestRedis } from './helpers/redis-server.js';
+import { allJobIds, deadLetters, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, type TestCtx } from './helpers/bridge-context.js';
 
-let redis: TestRedis;
+const { redis, ownRedis } = useTestRedis();
 const open: Array<{ t: TestCtx; b?: RunningBridge }> = [];
 
-beforeAll(async () => {
-  redis = await startRedis();
-});
 afterEach(async () => {
   for (const { t, b } of open.splice(0)) {
     await b?.stop();
     await t.close();
   }
 });
-afterAll(async () => {
-  await redis.close();
-});
 
 async function setup(tenants: unknown, env: Record<string, string> = {}): Promise<{ t: TestCtx; start: () => Promise<RunningBridge> }> {
-  const t = await makeCtx(redis.url, isolatedEnv(env), tenants);
+  const t = await makeCtx(redis().url, isolatedEnv(env), tenants);
   const slot: { t: TestCtx; b?: RunningBridge } = { t };
   open.push(slot);
   return {
@@ -211,7 +205,7 @@ describe('bridge: resilience', () => {
   });
 
   it('re-reads a batch whose commit failed, acknowledges it, and adds each job once', async () => {
-    const t = await makeCtx(redis.url, isolatedEnv(), ACME);
+    const t = await makeCtx(redis().url, isolatedEnv(), ACME);
     let failures = 0;
     const bridge = await startBridge(t.ctx, {
       hooks: {
@@ -282,7 +276,7 @@ describe('publishEvent', () => {
 
 describe('bridge: Redis restart', () => {
   it('rides out a Redis restart and keeps turning entries into jobs', async () => {
-    const own = await startRedis({ appendonly: true });
+    const own = await ownRedis({ appendonly: true });
     const t = await makeCtx(own.url, isolatedEnv(), ACME);
     const bridge = await startBridge(t.ctx);
     try {
@@ -298,7 +292,6 @@ describe('bridge: Redis restart', () => {
     } finally {
       await bridge.stop();
       await t.close();
-      await own.close();
     }
   });
 });

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { startBridge, type BridgeHooks, type RunningBridge } from '../src/producers/bridge.js';
 import { useTestRedis } from './helpers/redis-server.js';
-import { allJobIds, deadLetters, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, type TestCtx } from './bridge-fixtures.js';
+import { allJobIds, deadLetters, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, type TestCtx } from './helpers/bridge-context.js';
 
 const { redis, cleanups } = useTestRedis();
 

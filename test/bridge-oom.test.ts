@@ -6,7 +6,7 @@ import { bridgeCommitFailures } from '../src/metrics.js';
 import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
 import { freeMemory, publishIntoFullRedis } from './helpers/full-redis.js';
 import { useTestRedis } from './helpers/redis-server.js';
-import { allJobIds, deadLetters, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, type TestCtx } from './bridge-fixtures.js';
+import { allJobIds, deadLetters, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, type TestCtx } from './helpers/bridge-context.js';
 
 const { redis, cleanups } = useTestRedis();
 const ACME = { tenants: [{ id: 'acme', endpoints: [endpoint('a')] }] };

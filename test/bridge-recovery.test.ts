@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { freeMemory, publishIntoFullRedis } from './helpers/full-redis.js';
 import { useTestRedis } from './helpers/redis-server.js';
 import { childEnv, spawnWss, type WssProcess } from './helpers/wss-process.js';
-import { allJobIds, deadLetters, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, type TestCtx } from './bridge-fixtures.js';
+import { allJobIds, deadLetters, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, type TestCtx } from './helpers/bridge-context.js';
 
 const { redis, cleanups } = useTestRedis();
 const CRASHING_BRIDGE = fileURLToPath(new URL('./fixtures/crashing-bridge.mjs', import.meta.url));

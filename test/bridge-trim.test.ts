@@ -4,7 +4,7 @@ import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
 import { pruneIdleConsumers } from '../src/producers/consumer-group.js';
 import { safeTrimFloor, trimStream } from '../src/producers/trim.js';
 import { useTestRedis } from './helpers/redis-server.js';
-import { endpoint, isolatedEnv, makeCtx, waitUntil, type TestCtx } from './bridge-fixtures.js';
+import { endpoint, isolatedEnv, makeCtx, waitUntil, type TestCtx } from './helpers/bridge-context.js';
 
 const { redis, cleanups } = useTestRedis();
 

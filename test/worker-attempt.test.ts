@@ -6,7 +6,7 @@ import { attemptHeaders } from '../src/workers/deliver.js';
 import { prepareSigner, signatureHeaders } from '../src/signing/signer.js';
 import { EndpointSlots, type SlotOptions } from '../src/workers/endpoint-slots.js';
 import { attemptLogLine, wssBackoffStrategy } from '../src/workers/worker.js';
-import { pythonSignature } from './fixtures/worker-harness.js';
+import { pythonSignature } from './helpers/worker-context.js';
 
 describe('wssBackoffStrategy', () => {
   const strategy = wssBackoffStrategy(10_000, () => 0);

@@ -4,17 +4,16 @@
 import { Job } from 'bullmq';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { metricsRegistry } from '../src/metrics.js';
-import { createHarness, endpoint, sleep, type Harness } from './fixtures/worker-harness.js';
+import { createHarness, endpoint, sleep, type Harness } from './helpers/worker-context.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { startRedis, useTestRedis, type TestRedis } from './helpers/redis-server.js';
+import { useTestRedis } from './helpers/redis-server.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import { spawnWss, type WssProcess } from './helpers/wss-process.js';
 
-const { redis } = useTestRedis();
+const { redis, ownRedis } = useTestRedis();
 
 let h: Harness | undefined;
 let rx: Receiver | undefined;
-let own: TestRedis | undefined;
 let proxy: TcpProxy | undefined;
 const children: WssProcess[] = [];
 
@@ -23,8 +22,7 @@ afterEach(async () => {
   await h?.close();
   await rx?.close();
   await proxy?.close();
-  await own?.close();
-  h = rx = proxy = own = undefined;
+  h = rx = proxy = undefined;
 });
 
 // Fast crash recovery for the tests: locks lapse after 1 s, stalls are looked for every 0.5 s.
@@ -160,7 +158,7 @@ describe('Redis outages and stalled connections', () => {
   });
 
   it('a 20 s Redis outage (restart, append-only file) with a short stall interval: 0 duplicates, nothing lost', async () => {
-    own = await startRedis({ appendonly: true });
+    const own = await ownRedis({ appendonly: true });
     // 5–20 ms per answer, as a typical receiver.
     rx = await startReceiver(() => ({ status: 200, delayMs: 5 + Math.floor(Math.random() * 16) }));
     h = await createHarness(own.url, { WSS_STALLED_INTERVAL_MS: '2000' });

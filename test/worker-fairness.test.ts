@@ -1,23 +1,19 @@
 // A slow endpoint cannot take every worker slot: in-flight deliveries per endpoint are capped
 // (WSS_ENDPOINT_CONCURRENCY) and jobs over the cap wait without losing an attempt.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
-import { createHarness, endpoint, type Harness } from './fixtures/worker-harness.js';
+import { useTestRedis } from './helpers/redis-server.js';
+import { createHarness, endpoint, type Harness } from './helpers/worker-context.js';
 
-let redis: TestRedis;
+const { redis } = useTestRedis();
 let h: Harness;
 let slow: Receiver;
 let fast: Receiver;
 
-beforeAll(async () => {
-  redis = await startRedis();
-});
 afterAll(async () => {
   await h?.close();
   await slow?.close();
   await fast?.close();
-  await redis.close();
 });
 
 describe('per-endpoint fairness', () => {
@@ -25,7 +21,7 @@ describe('per-endpoint fairness', () => {
     const SLOW_MS = 1_000;
     slow = await startReceiver(() => ({ status: 200, delayMs: SLOW_MS }));
     fast = await startReceiver(() => ({ status: 200 }));
-    h = await createHarness(redis.url, { WSS_CONCURRENCY: '4', WSS_ENDPOINT_CONCURRENCY: '1' });
+    h = await createHarness(redis().url, { WSS_CONCURRENCY: '4', WSS_ENDPOINT_CONCURRENCY: '1' });
     await h.seed([endpoint('slow', slow.url, { timeoutMs: 5_000, retry: { attempts: 2, backoffMs: 50 } }), endpoint('fast', fast.url)]);
     // Slow jobs first: without the cap they would fill all four slots.
     const slowJobs = [];

@@ -4,20 +4,18 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryError } from '../src/errors.js';
 import { createHttpSender } from '../src/workers/http.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
-import { createHarness, endpoint, sleep, type Harness } from './fixtures/worker-harness.js';
+import { useTestRedis } from './helpers/redis-server.js';
+import { createHarness, endpoint, sleep, type Harness } from './helpers/worker-context.js';
 
-let redis: TestRedis;
+const { redis } = useTestRedis();
 let h: Harness | undefined;
 let rx: Receiver;
 
 beforeAll(async () => {
-  redis = await startRedis();
   rx = await startReceiver();
 });
 afterAll(async () => {
   await rx.close();
-  await redis.close();
 });
 afterEach(async () => {
   await h?.close();
@@ -39,7 +37,7 @@ async function refusal(url: string, allowPrivateUrls = false): Promise<DeliveryE
 
 describe('SSRF guard', () => {
   it('refuses private URLs permanently in the worker; the receiver gets nothing', async () => {
-    h = await createHarness(redis.url, { WSS_ALLOW_PRIVATE_URLS: 'false' });
+    h = await createHarness(redis().url, { WSS_ALLOW_PRIVATE_URLS: 'false' });
     await h.seed([
       endpoint('loopback', `http://127.0.0.1:${rx.port}/`, { retry: { attempts: 3, backoffMs: 20 } }),
       endpoint('metadata', 'http://169.254.169.254/latest/meta-data/', { timeoutMs: 500, retry: { attempts: 3, backoffMs: 20 } }),
