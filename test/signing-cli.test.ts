@@ -6,21 +6,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifySignature } from '../src/verify/index.js';
-import { createHarness, TENANT, type Harness } from './helpers/worker-context.js';
-import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { useTestRedis } from './helpers/redis-server.js';
+import { TENANT, useWorkerTest } from './helpers/worker-context.js';
 import { runWss } from './helpers/wss-process.js';
 
-const { redis } = useTestRedis();
-let h: Harness | undefined;
-let rx: Receiver | undefined;
+const { redis, harness, receiver } = useWorkerTest();
 
-afterEach(async () => {
-  await h?.close();
-  await rx?.close();
-});
 
 const K1 = `k1:${randomBytes(32).toString('base64')}`;
 const K2 = `k2:${randomBytes(32).toString('base64')}`;
@@ -29,8 +21,8 @@ const WHSEC = `whsec_${randomBytes(32).toString('base64')}`;
 
 describe('wss secrets reencrypt and wss rotate-secret', () => {
   it('a key change plus reencrypt keeps every endpoint delivering; rotate-secret prints a new secret once and both verify', async () => {
-    rx = await startReceiver(() => ({ status: 204 }));
-    h = await createHarness(redis().url, { WSS_SECRETS_KEY: K2 });
+    const rx = await receiver(() => ({ status: 204 }));
+    const h = await harness({ WSS_SECRETS_KEY: K2 });
     const env = { REDIS_URL: redis().url, WSS_PREFIX: h.prefix, WSS_ALLOW_PRIVATE_URLS: 'true' };
     const dir = mkdtempSync(join(tmpdir(), 'wss-cli-sig-'));
     const file = join(dir, 'tenants.json');
