@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySignature } from '../src/verify/index.js';
 import { useTestRedis } from './helpers/redis-server.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { runWss, spawnWss } from './helpers/wss-process.js';
+import { serviceEnv, runWss, spawnWss } from './helpers/wss-process.js';
 
 const { redis } = useTestRedis();
 let receiver: Receiver;
@@ -74,18 +74,13 @@ describe('wss CLI', () => {
   });
 
   it('start + seed + publish: the receiver gets one signed delivery', async () => {
-    const env = {
-      REDIS_URL: redis().url,
-      WSS_PREFIX: 'cli-e2e',
-      WSS_STREAM: 'cli-e2e:events',
-      WSS_ALLOW_PRIVATE_URLS: 'true',
+    const env = serviceEnv(redis().url, 'cli-e2e', {
       WSS_DASHBOARD_AUTH: 'off',
       PORT: '0',
-      LOG_LEVEL: 'info',
       TENANTS_FILE: tenantsFile('e2e.json', {
         tenants: [{ id: 'acme', endpoints: [{ id: 'orders', url: `${receiver.url}/orders`, secret: SECRET, events: ['order.*'], transform: "{ 'orderId': data.orderId }" }] }],
       }),
-    };
+    });
     const svc = spawnWss(['start'], env);
     try {
       await svc.waitForOutput(/webhook-sender started/);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAME } from '../src/job.js';
 import { useTestRedis } from './helpers/redis-server.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { runWss, spawnWss } from './helpers/wss-process.js';
+import { serviceEnv, runWss, spawnWss } from './helpers/wss-process.js';
 
 const SECRET = 'lifecycle-secret-0123456789';
 const { redis } = useTestRedis({ appendonly: true });
@@ -18,18 +18,13 @@ const dir = mkdtempSync(join(tmpdir(), 'wss-life-'));
 function env(name: string): Record<string, string> {
   const file = join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify({ tenants: [{ id: 'acme', endpoints: [{ id: 'slow', url: `${receiver.url}/${name}`, secret: SECRET, retry: { attempts: 5, backoffMs: 100 } }] }] }));
-  return {
-    REDIS_URL: redis().url,
-    WSS_PREFIX: `life-${name}`,
-    WSS_STREAM: `life-${name}:events`,
+  return serviceEnv(redis().url, `life-${name}`, {
     WSS_CONSUMER: `life-${name}-bridge`,
-    WSS_ALLOW_PRIVATE_URLS: 'true',
     WSS_STALLED_INTERVAL_MS: '1000',
     WSS_SHUTDOWN_GRACE_MS: '10000',
     WSS_HEALTH_PORT: '0',
     TENANTS_FILE: file,
-    LOG_LEVEL: 'info',
-  };
+  });
 }
 
 const eventIds = (path: string) => new Set(receiver.requests.filter((r) => r.path === path && r.at).map((r) => r.headers['x-wss-event-id'] as string));

@@ -8,7 +8,7 @@ import { parseTenantsFile } from '../src/tenants/schema.js';
 import { Registry } from '../src/tenants/registry.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { useTestRedis } from './helpers/redis-server.js';
-import { runWss, spawnWss } from './helpers/wss-process.js';
+import { serviceEnv, runWss, spawnWss } from './helpers/wss-process.js';
 
 const SECRET = 'registry-secret-0123456789';
 const { redis } = useTestRedis();
@@ -48,14 +48,7 @@ describe('registry', () => {
   });
 
   it('`wss seed` changes the URL a running service delivers to, within 5 s and without a restart', async () => {
-    const env = {
-      REDIS_URL: redis().url,
-      WSS_PREFIX: 'reg-e2e',
-      WSS_STREAM: 'reg-e2e:events',
-      WSS_ALLOW_PRIVATE_URLS: 'true',
-      WSS_HEALTH_PORT: '0',
-      LOG_LEVEL: 'info',
-    };
+    const env = serviceEnv(redis().url, 'reg-e2e', { WSS_HEALTH_PORT: '0' });
     const first = join(dir, 'first.json');
     writeFileSync(first, JSON.stringify(file(`${a.url}/hook`)));
     expect(runWss(['seed', first], env).status).toBe(0);
