@@ -4,6 +4,7 @@
 import { Queue } from 'bullmq';
 import { QUEUE_NAME, type DeliveryJobData } from '../../src/job.js';
 import { createBaseContext, type BaseContext } from './context.js';
+import { useTestRedis, type TestRedisOptions, type UseTestRedis } from './redis-server.js';
 
 export { waitUntil } from './context.js';
 
@@ -42,6 +43,24 @@ export async function makeCtx(redisUrl: string, env: Record<string, string>, ten
     async close() {
       await queue.close();
       await base.close();
+    },
+  };
+}
+
+export interface BridgeTest extends UseTestRedis {
+  /** makeCtx on the file's Redis (or on `redisUrl`), closed after the test. */
+  context(env: Record<string, string>, tenants?: unknown, redisUrl?: string): Promise<TestCtx>;
+}
+
+/** useTestRedis for a bridge suite: the contexts a test opens close after it. */
+export function useBridgeTest(opts: TestRedisOptions = {}): BridgeTest {
+  const base = useTestRedis(opts);
+  return {
+    ...base,
+    async context(env, tenants, redisUrl) {
+      const t = await makeCtx(redisUrl ?? base.redis().url, env, tenants);
+      base.cleanups.push(() => t.close());
+      return t;
     },
   };
 }
