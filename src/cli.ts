@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { getConfig, readSecretEnv, type Config } from './config.js';
-import { ConfigError, TenantsValidationError, UsageError, WssError } from './errors.js';
+import { ConfigError, errorMessage, TenantsValidationError, UsageError, WssError } from './errors.js';
 import { createLogger, drainLogs, type Logger } from './log.js';
 import type { RoleName } from './roles.js';
 import { sign } from './sign.js';
@@ -58,7 +58,7 @@ async function cmdStart(args: string[], config: Config, log: Logger): Promise<vo
     return svc.stop().then(
       () => drainLogs().then(() => process.exit(0)),
       (err: unknown) => {
-        log.error({ err: (err as Error).message }, 'shutdown failed');
+        log.error({ err: errorMessage(err) }, 'shutdown failed');
         process.exit(1);
       },
     );
@@ -115,7 +115,7 @@ async function cmdPublish(args: string[], config: Config, log: Logger): Promise<
   try {
     data = JSON.parse(values.data);
   } catch (err) {
-    throw new UsageError(`--data is not JSON: ${(err as Error).message}`);
+    throw new UsageError(`--data is not JSON: ${errorMessage(err)}`);
   }
   const { eventFields, publishEvent } = await import('./producers/publish.js');
   const input = { tenant: values.tenant, type: values.type, data, ...(values.id ? { id: values.id } : {}) };

@@ -1,5 +1,5 @@
-// Errors carry a stable `code`. Whether a delivery is retried is decided here, by the class:
-// a DeliveryError with `permanent` is wrapped in BullMQ's UnrecoverableError by the worker.
+// Errors carry a stable `code`. A DeliveryError also carries its outcome from where it is
+// thrown; the worker only adds the attempt count (src/workers/settle-attempt.ts).
 
 export class WssError extends Error {
   readonly code: string;
@@ -55,24 +55,28 @@ export type DeliveryErrorCode =
   | 'URL_REFUSED'
   | 'BAD_JOB';
 
+/** How one delivery attempt ended: the words of the logs, the metrics and the dashboard. */
+export type Outcome = 'delivered' | 'retry' | 'failed' | 'disabled';
+
 /**
- * One failed delivery attempt. `permanent` failures are not retried; the others go back to
- * BullMQ, which schedules the next attempt (honouring `retryAfterMs` when set).
+ * One failed delivery attempt and what it means for its job: 'retry' goes back to BullMQ, which
+ * schedules the next attempt (honouring `retryAfterMs` when set) unless it was the last one;
+ * 'failed' is not retried; 'disabled' is not retried either, the endpoint was disabled (410 Gone).
  * Messages never contain the secret or the body.
  */
 export class DeliveryError extends WssError {
   declare readonly code: DeliveryErrorCode;
-  readonly permanent: boolean;
+  readonly outcome: Exclude<Outcome, 'delivered'>;
   readonly status: number | undefined;
   readonly retryAfterMs: number | undefined;
   readonly snippet: string | undefined;
   constructor(
     code: DeliveryErrorCode,
     message: string,
-    opts: { permanent: boolean; status?: number; retryAfterMs?: number; snippet?: string; cause?: unknown },
+    opts: { outcome: Exclude<Outcome, 'delivered'>; status?: number; retryAfterMs?: number; snippet?: string; cause?: unknown },
   ) {
     super(code, message, { cause: opts.cause });
-    this.permanent = opts.permanent;
+    this.outcome = opts.outcome;
     this.status = opts.status;
     this.retryAfterMs = opts.retryAfterMs;
     this.snippet = opts.snippet;
@@ -82,4 +86,11 @@ export class DeliveryError extends WssError {
 /** The message of anything thrown: an Error's message, or the value as text. */
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A port the process must listen on is held by another process; the message names the variable. */
+export class PortInUseError extends WssError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('PORT_IN_USE', message, options);
+  }
 }

@@ -2,6 +2,7 @@
 // worker looks the endpoint up in the registry at send time.
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { WssEvent } from './event.js';
 
 export const QUEUE_NAME = 'deliveries';
 export const JOB_NAME = 'deliver';
@@ -40,7 +41,7 @@ export function deliveryJobOptions(
   jobId: string,
   retry: { attempts: number; backoffMs: number },
   keep: { dedupTtlMs: number; keepCompleted: { count: number; age: number } },
-): JobsOptions {
+): JobsOptions & { jobId: string } {
   return {
     jobId,
     attempts: retry.attempts,
@@ -50,6 +51,30 @@ export function deliveryJobOptions(
     deduplication: { id: jobId, ttl: keep.dedupTtlMs },
     removeOnComplete: keep.keepCompleted,
     removeOnFail: false,
+  };
+}
+
+/** One job as queue.add and addBulk take it. */
+export interface BulkJob {
+  name: typeof JOB_NAME;
+  data: DeliveryJobData;
+  opts: JobsOptions & { jobId: string };
+}
+
+/**
+ * The job that delivers `event` to one endpoint with `delivery.body` (the envelope, or its
+ * transform): the bridge's jobs and the admin API's test event are built alike.
+ */
+export function deliveryJob(
+  event: Pick<WssEvent, 'id' | 'tenant' | 'type' | 'createdAtMs'>,
+  delivery: { endpoint: string; body: string; retry: { attempts: number; backoffMs: number } },
+  keep: { dedupTtlMs: number; keepCompleted: { count: number; age: number } },
+): BulkJob {
+  const jobId = deliveryJobId(event.id, event.tenant, delivery.endpoint);
+  return {
+    name: JOB_NAME,
+    data: { eventId: event.id, tenant: event.tenant, endpoint: delivery.endpoint, type: event.type, createdAt: event.createdAtMs, body: delivery.body },
+    opts: deliveryJobOptions(jobId, delivery.retry, keep),
   };
 }
 

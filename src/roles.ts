@@ -1,13 +1,18 @@
 // What every role (bridge, worker, dashboard) gets and gives back to the process runner.
 import type { Redis } from 'ioredis';
-import type { Config } from './config.js';
+import type { ConfigSection, RoleConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { Registry } from './tenants/registry.js';
 
 export type RoleName = 'bridge' | 'worker' | 'dashboard';
 
-export interface RoleContext {
-  config: Config;
+/**
+ * What a role receives. `S` names the config sections it may read besides the shared values:
+ * `RoleContext<'bridge'>` for the bridge, `RoleContext<never>` for the probe server, and the
+ * default (every section) for the process runner that starts them.
+ */
+export interface RoleContext<S extends ConfigSection = ConfigSection> {
+  config: RoleConfig<S>;
   log: Logger;
   /** Shared connection for ordinary commands. Roles that block (XREADGROUP) duplicate it. */
   redis: Redis;

@@ -3,14 +3,16 @@
 // finish in-flight deliveries, then the HTTP server).
 import type { Config } from './config.js';
 import { ensureRedis } from './embedded-redis.js';
+import { errorMessage } from './errors.js';
 import type { Logger } from './log.js';
+import { once } from './once.js';
 import { createRedis } from './redis.js';
 import type { RoleContext, RoleName, RunningRole } from './roles.js';
 import { trialTenantsFile } from './tenants/expression-trial.js';
 import { loadTenantsFile, missingSecretEnvs } from './tenants/load-file.js';
 import { Registry } from './tenants/registry.js';
 import { settlesWithin } from './timeout.js';
-import { readSecretEnv } from './config.js';
+import { readSecretEnv, roleConfig, sharedConfig } from './config.js';
 
 export const ALL_ROLES: readonly RoleName[] = ['bridge', 'worker', 'dashboard'];
 
@@ -42,12 +44,13 @@ export async function startService(baseConfig: Config, roleNames: readonly RoleN
   const roles: RunningRole[] = [];
   const wanted = new Set(roleNames);
   try {
-    if (wanted.has('worker')) roles.push(await (await import('./workers/worker.js')).startWorker(ctx));
-    if (wanted.has('bridge')) roles.push(await (await import('./producers/bridge.js')).startBridge(ctx));
+    // Each role receives only its own section of the configuration, besides the shared values.
+    if (wanted.has('worker')) roles.push(await (await import('./workers/worker.js')).startWorker({ ...ctx, config: roleConfig(config, 'worker') }));
+    if (wanted.has('bridge')) roles.push(await (await import('./producers/bridge.js')).startBridge({ ...ctx, config: roleConfig(config, 'bridge') }));
     if (wanted.has('dashboard')) {
-      roles.push(await (await import('./dashboard/server.js')).startDashboard(ctx, { roles: () => roles }));
+      roles.push(await (await import('./dashboard/server.js')).startDashboard({ ...ctx, config: roleConfig(config, 'dashboard') }, { roles: () => roles }));
     } else {
-      roles.push(await (await import('./probes/health-server.js')).startHealthServer(ctx, { roles: () => roles, port: config.healthPort }));
+      roles.push(await (await import('./probes/health-server.js')).startHealthServer({ ...ctx, config: sharedConfig(config) }, { roles: () => roles }));
     }
   } catch (err) {
     await Promise.allSettled(roles.map((r) => r.stop()));
@@ -58,27 +61,25 @@ export async function startService(baseConfig: Config, roleNames: readonly RoleN
   }
   log.info({ roles: [...wanted], redis: redactUrl(config.redisUrl), stream: config.stream, prefix: config.prefix }, 'webhook-sender started');
 
-  let stopping: Promise<void> | undefined;
   const stopRole = async (r: RunningRole) => {
     try {
       await r.stop();
     } catch (err) {
-      log.error({ role: r.name, err: (err as Error).message }, 'role did not stop cleanly');
+      log.error({ role: r.name, err: errorMessage(err) }, 'role did not stop cleanly');
     }
   };
-  const stop = () =>
-    (stopping ??= (async () => {
-      // Bridge and worker wind down side by side (each bounded by the grace period): the
-      // bridge acks what it enqueued while workers finish what they hold. HTTP goes last.
-      const [work, rest] = [roles.filter((r) => r.name === 'bridge' || r.name === 'worker'), roles.filter((r) => r.name !== 'bridge' && r.name !== 'worker')];
-      await Promise.all(work.map(stopRole));
-      await Promise.all(rest.map(stopRole));
-      registry.stop();
-      // QUIT would wait forever for a Redis that is down.
-      if (!(await settlesWithin(redis.quit().catch(() => undefined), 1_000))) redis.disconnect();
-      await target.stop?.();
-      log.info('webhook-sender stopped');
-    })());
+  const stop = once(async () => {
+    // Bridge and worker wind down side by side (each bounded by the grace period): the
+    // bridge acks what it enqueued while workers finish what they hold. HTTP goes last.
+    const [work, rest] = [roles.filter((r) => r.name === 'bridge' || r.name === 'worker'), roles.filter((r) => r.name !== 'bridge' && r.name !== 'worker')];
+    await Promise.all(work.map(stopRole));
+    await Promise.all(rest.map(stopRole));
+    registry.stop();
+    // QUIT would wait forever for a Redis that is down.
+    if (!(await settlesWithin(redis.quit().catch(() => undefined), 1_000))) redis.disconnect();
+    await target.stop?.();
+    log.info('webhook-sender stopped');
+  });
   return { ctx, roles, stop };
 }
 

@@ -1,6 +1,9 @@
 // Bounded waits. ioredis queues commands while Redis is down (maxRetriesPerRequest: null), so
 // anything that must answer now (probes, shutdown) races a timer.
 
+/** How long a readiness probe or a scrape waits for Redis (or a role) before it answers "not ready". */
+export const PROBE_TIMEOUT_MS = 2_000;
+
 /** Rejects after ms unless p settles first; the timer never keeps the process alive. */
 export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

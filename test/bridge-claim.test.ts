@@ -31,7 +31,7 @@ describe('nextChunk', () => {
 
 describe('config', () => {
   it('defaults WSS_MAX_ENTRY_DELIVERIES to 5 and WSS_BRIDGE_UNHEALTHY_AFTER_MS to 10 s, and names a bad value', () => {
-    expect(parseConfig({})).toMatchObject({ maxEntryDeliveries: 5, bridgeUnhealthyAfterMs: 10_000 });
+    expect(parseConfig({})).toMatchObject({ bridge: { maxEntryDeliveries: 5, unhealthyAfterMs: 10_000 } });
     expect(() => parseConfig({ WSS_MAX_ENTRY_DELIVERIES: '1' })).toThrow(/WSS_MAX_ENTRY_DELIVERIES/);
     expect(() => parseConfig({ WSS_BRIDGE_UNHEALTHY_AFTER_MS: 'soon' })).toThrow(/WSS_BRIDGE_UNHEALTHY_AFTER_MS/);
   });

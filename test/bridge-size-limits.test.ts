@@ -120,8 +120,8 @@ describe('read budget', () => {
 describe('configuration', () => {
   it('defaults WSS_MAX_EVENT_BYTES to 256 KiB and WSS_BATCH_BYTES to 8 MiB, and refuses values under 1024', async () => {
     const { parseConfig } = await import('../src/config.js');
-    expect(parseConfig({})).toMatchObject({ maxEventBytes: 262_144, batchBytes: 8_388_608 });
-    expect(parseConfig({ WSS_MAX_EVENT_BYTES: '1024', WSS_BATCH_BYTES: '65536' })).toMatchObject({ maxEventBytes: 1_024, batchBytes: 65_536 });
+    expect(parseConfig({})).toMatchObject({ maxEventBytes: 262_144, bridge: { batchBytes: 8_388_608 } });
+    expect(parseConfig({ WSS_MAX_EVENT_BYTES: '1024', WSS_BATCH_BYTES: '65536' })).toMatchObject({ maxEventBytes: 1_024, bridge: { batchBytes: 65_536 } });
     expect(() => parseConfig({ WSS_MAX_EVENT_BYTES: '10' })).toThrow(/WSS_MAX_EVENT_BYTES/);
     expect(() => parseConfig({ WSS_BATCH_BYTES: 'lots' })).toThrow(/WSS_BATCH_BYTES/);
   });

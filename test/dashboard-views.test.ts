@@ -30,9 +30,9 @@ describe('basic auth parsing', () => {
   });
 
   it('resolves configured, generated and disabled credentials', () => {
-    expect(resolveCredentials({ dashboardAuth: 'on', dashboardUser: 'ops', dashboardPassword: 'pw-from-env' })).toEqual({ mode: 'basic', user: 'ops', password: 'pw-from-env', generated: false });
-    expect(resolveCredentials({ dashboardAuth: 'on', dashboardUser: 'admin', dashboardPassword: undefined }, () => 'rnd')).toEqual({ mode: 'basic', user: 'admin', password: 'rnd', generated: true });
-    expect(resolveCredentials({ dashboardAuth: 'off', dashboardUser: 'admin', dashboardPassword: 'x' })).toEqual({ mode: 'off' });
+    expect(resolveCredentials({ auth: 'on', user: 'ops', password: 'pw-from-env' })).toEqual({ mode: 'basic', user: 'ops', password: 'pw-from-env', generated: false });
+    expect(resolveCredentials({ auth: 'on', user: 'admin', password: undefined }, () => 'rnd')).toEqual({ mode: 'basic', user: 'admin', password: 'rnd', generated: true });
+    expect(resolveCredentials({ auth: 'off', user: 'admin', password: 'x' })).toEqual({ mode: 'off' });
   });
 });
 

@@ -5,7 +5,8 @@ import { parseEndpoint } from '../src/tenants/schema.js';
 import { attemptHeaders } from '../src/workers/deliver.js';
 import { prepareSigner, signatureHeaders } from '../src/signing/signer.js';
 import { EndpointSlots, type SlotOptions } from '../src/workers/endpoint-slots.js';
-import { attemptLogLine, wssBackoffStrategy } from '../src/workers/worker.js';
+import { attemptLogLine } from '../src/workers/settle-attempt.js';
+import { wssBackoffStrategy } from '../src/workers/worker.js';
 import { pythonSignature } from './helpers/worker-context.js';
 
 describe('wssBackoffStrategy', () => {
@@ -17,7 +18,7 @@ describe('wssBackoffStrategy', () => {
   });
 
   it('honours retryAfterMs carried by a DeliveryError, not by other errors', () => {
-    const err = new DeliveryError('HTTP_STATUS', 'HTTP 429', { permanent: false, status: 429, retryAfterMs: 2_000 });
+    const err = new DeliveryError('HTTP_STATUS', 'HTTP 429', { outcome: 'retry', status: 429, retryAfterMs: 2_000 });
     expect(strategy(1, 'wss', err, job(10))).toBe(2_000);
     expect(strategy(1, 'wss', Object.assign(new Error('x'), { retryAfterMs: 2_000 }), job(10))).toBe(10);
   });
@@ -111,11 +112,11 @@ describe('attemptHeaders', () => {
 
 describe('attemptLogLine', () => {
   it('is one line with attempt, outcome, status, ms, reason and a JSON-quoted snippet of at most 1 KB', () => {
-    const err = new DeliveryError('HTTP_STATUS', 'HTTP 500', { permanent: false, status: 500, snippet: `line1\nline2 ${'y'.repeat(2_000)}` });
+    const err = new DeliveryError('HTTP_STATUS', 'HTTP 500', { outcome: 'retry', status: 500, snippet: `line1\nline2 ${'y'.repeat(2_000)}` });
     const line = attemptLogLine(2, 'retry', 37, err);
     expect(line.startsWith('attempt 2: retry · HTTP 500 · 37 ms · HTTP_STATUS: HTTP 500 · response: "line1\\nline2 ')).toBe(true);
     expect(line).not.toContain('\n');
     expect((JSON.parse(line.slice(line.indexOf('response: ') + 10)) as string).length).toBe(1_024);
-    expect(attemptLogLine(1, 'failed', 3, new DeliveryError('URL_REFUSED', 'refused: x', { permanent: true }))).toBe('attempt 1: failed · no response · 3 ms · URL_REFUSED: refused: x');
+    expect(attemptLogLine(1, 'failed', 3, new DeliveryError('URL_REFUSED', 'refused: x', { outcome: 'failed' }))).toBe('attempt 1: failed · no response · 3 ms · URL_REFUSED: refused: x');
   });
 });

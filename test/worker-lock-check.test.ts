@@ -50,9 +50,9 @@ describe('X-WSS-Redelivery', () => {
 
 describe('crash-recovery settings', () => {
   it('default to a 30 s lock and 20 stalls, apart from the stalled interval', () => {
-    expect(parseConfig({})).toMatchObject({ lockDurationMs: 30_000, maxStalledCount: 20, stalledIntervalMs: 30_000 });
-    expect(parseConfig({ WSS_STALLED_INTERVAL_MS: '5000' }).lockDurationMs).toBe(30_000);
-    expect(parseConfig({ WSS_LOCK_DURATION_MS: '60000', WSS_MAX_STALLED_COUNT: '0' })).toMatchObject({ lockDurationMs: 60_000, maxStalledCount: 0 });
+    expect(parseConfig({})).toMatchObject({ worker: { lockDurationMs: 30_000, maxStalledCount: 20, stalledIntervalMs: 30_000 } });
+    expect(parseConfig({ WSS_STALLED_INTERVAL_MS: '5000' }).worker.lockDurationMs).toBe(30_000);
+    expect(parseConfig({ WSS_LOCK_DURATION_MS: '60000', WSS_MAX_STALLED_COUNT: '0' })).toMatchObject({ worker: { lockDurationMs: 60_000, maxStalledCount: 0 } });
   });
 
   it.each([

@@ -54,7 +54,7 @@ describe('SSRF guard', () => {
     for (const host of ['[::1]', '[::ffff:127.0.0.1]', '[::ffff:7f00:1]', '[::]', '0.0.0.0', '10.0.0.1', '192.168.1.1']) {
       const err = await refusal(`http://${host}:${rx.port}/`);
       expect(err.code, host).toBe('URL_REFUSED');
-      expect(err.permanent).toBe(true);
+      expect(err.outcome).toBe('failed');
       expect(err.message).toMatch(/^refused: .* is .*WSS_ALLOW_PRIVATE_URLS=true/);
     }
     expect(rx.requests).toHaveLength(0);

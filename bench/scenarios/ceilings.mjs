@@ -24,7 +24,7 @@ export function sampleJobData(i) {
 }
 
 async function httpRun(url, durationMs) {
-  const http = createHttpSender({ allowPrivateUrls: true, connectionsPerOrigin: workerConfig.endpointConcurrency });
+  const http = createHttpSender({ allowPrivateUrls: true, connectionsPerOrigin: workerConfig.worker.endpointConcurrency });
   const ep = parseEndpoint({ id: 'ep1', url, secret: SECRET });
   const deps = {
     endpoint: () => ep,
@@ -33,7 +33,7 @@ async function httpRun(url, durationMs) {
     disableEndpoint: async () => undefined,
     now: Date.now,
     userAgent: USER_AGENT,
-    retryAfterMaxMs: workerConfig.retryAfterMaxMs,
+    retryAfterMaxMs: workerConfig.worker.retryAfterMaxMs,
     log: createLogger('silent'),
   };
   let done = 0;
@@ -51,10 +51,10 @@ async function httpRun(url, durationMs) {
   };
   // Warm-up: JIT, sockets.
   const warm = performance.now() + Math.min(1_000, durationMs / 2);
-  await Promise.all(Array.from({ length: workerConfig.concurrency }, () => loop(warm, false)));
+  await Promise.all(Array.from({ length: workerConfig.worker.concurrency }, () => loop(warm, false)));
   const started = performance.now();
   const until = started + durationMs;
-  await Promise.all(Array.from({ length: workerConfig.concurrency }, () => loop(until, true)));
+  await Promise.all(Array.from({ length: workerConfig.worker.concurrency }, () => loop(until, true)));
   const elapsed = performance.now() - started;
   await http.close();
   return { perSec: (done * 1000) / elapsed, done, errors };
@@ -68,8 +68,8 @@ export async function httpCeiling(ctx) {
   const perSec = median(runs.map((r) => r.perSec));
   ctx.ceilings.http = perSec;
   return {
-    data: { postsPerSec: round(perSec), runs: runs.map((r) => ({ ...r, perSec: round(r.perSec) })), concurrency: workerConfig.concurrency, connectionsPerOrigin: workerConfig.endpointConcurrency },
-    rows: [{ metric: `POSTs/s (median of ${runs.length}, concurrency ${workerConfig.concurrency}, ${workerConfig.endpointConcurrency} sockets)`, value: perSec }],
+    data: { postsPerSec: round(perSec), runs: runs.map((r) => ({ ...r, perSec: round(r.perSec) })), concurrency: workerConfig.worker.concurrency, connectionsPerOrigin: workerConfig.worker.endpointConcurrency },
+    rows: [{ metric: `POSTs/s (median of ${runs.length}, concurrency ${workerConfig.worker.concurrency}, ${workerConfig.worker.endpointConcurrency} sockets)`, value: perSec }],
   };
 }
 
@@ -84,7 +84,7 @@ async function queueRun(redisUrl, n, run) {
     return { name: JOB_NAME, data, opts: deliveryJobOptions(`${data.eventId}_bench_ep1`, retry, keep) };
   });
   const addStarted = performance.now();
-  for (let i = 0; i < n; i += workerConfig.batchSize) await queue.addBulk(jobs.slice(i, i + workerConfig.batchSize));
+  for (let i = 0; i < n; i += workerConfig.bridge.batchSize) await queue.addBulk(jobs.slice(i, i + workerConfig.bridge.batchSize));
   const addMs = performance.now() - addStarted;
 
   let completed = 0;
@@ -96,9 +96,9 @@ async function queueRun(redisUrl, n, run) {
   const worker = new Worker(QUEUE_NAME, async () => result, {
     connection: redisClient(redisUrl),
     prefix,
-    concurrency: workerConfig.concurrency,
-    lockDuration: Math.max(workerConfig.stalledIntervalMs, 1_000),
-    stalledInterval: workerConfig.stalledIntervalMs,
+    concurrency: workerConfig.worker.concurrency,
+    lockDuration: Math.max(workerConfig.worker.stalledIntervalMs, 1_000),
+    stalledInterval: workerConfig.worker.stalledIntervalMs,
   });
   worker.on('completed', () => {
     const now = performance.now();
@@ -125,8 +125,8 @@ export async function queueCeiling(ctx) {
   return {
     data: { jobsPerSec: round(perSec), addBulkJobsPerSec: round(addPerSec), jobs: n, runs: runs.map((r) => ({ ...r, perSec: round(r.perSec), addBulkPerSec: round(r.addBulkPerSec) })) },
     rows: [
-      { metric: `no-op jobs/s, 1 Worker (median of ${runs.length}, ${n} jobs, concurrency ${workerConfig.concurrency})`, value: perSec },
-      { metric: `addBulk jobs/s from one client (batches of ${workerConfig.batchSize})`, value: addPerSec },
+      { metric: `no-op jobs/s, 1 Worker (median of ${runs.length}, ${n} jobs, concurrency ${workerConfig.worker.concurrency})`, value: perSec },
+      { metric: `addBulk jobs/s from one client (batches of ${workerConfig.bridge.batchSize})`, value: addPerSec },
     ],
   };
 }

@@ -3,9 +3,9 @@
 // before anything is written, and each write is one MULTI (inside the Registry).
 import { randomUUID } from 'node:crypto';
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
-import { TenantsValidationError } from '../errors.js';
+import { errorMessage, TenantsValidationError } from '../errors.js';
 import { envelopeBody, type WssEvent } from '../event.js';
-import { deliveryJobId, deliveryJobOptions, JOB_NAME, type DeliveryJobData, type DeliveryQueue } from '../job.js';
+import { deliveryJob, type DeliveryQueue } from '../job.js';
 import type { Logger } from '../log.js';
 import { EventRejectedError, publishEvent } from '../producers/publish.js';
 import type { RoleContext } from '../roles.js';
@@ -47,7 +47,7 @@ function pickSecret(ep: SecretFields): SecretFields {
 }
 
 export interface AdminApiDeps {
-  ctx: RoleContext;
+  ctx: RoleContext<'dashboard'>;
   queue: DeliveryQueue;
   log: Logger;
   /** Runs the registration trial of filters and transforms (docs/expressions.md). */
@@ -146,11 +146,10 @@ export function adminApi({ ctx, queue, log, expressions }: AdminApiDeps): Router
       createdAt: new Date(createdAtMs).toISOString(),
       createdAtMs,
     };
-    const data: DeliveryJobData = { eventId: event.id, tenant, endpoint, type: event.type, createdAt: createdAtMs, body: envelopeBody(event) };
-    const jobId = deliveryJobId(event.id, tenant, endpoint);
-    await queue.add(JOB_NAME, data, deliveryJobOptions(jobId, ep.retry, { dedupTtlMs: config.dedupTtlMs, keepCompleted: config.keepCompleted }));
+    const job = deliveryJob(event, { endpoint, body: envelopeBody(event), retry: ep.retry }, config);
+    await queue.add(job.name, job.data, job.opts);
     log.info({ tenant, endpoint, eventId: event.id }, 'admin: test event enqueued');
-    res.status(202).json({ eventId: event.id, jobId });
+    res.status(202).json({ eventId: event.id, jobId: job.opts.jobId });
   });
 
   router.post('/events', async (req, res) => {
@@ -185,10 +184,10 @@ export function adminApi({ ctx, queue, log, expressions }: AdminApiDeps): Router
 
   router.use((_req, res) => notFound(res, 'route'));
   const onError: ErrorRequestHandler = (err: unknown, _req, res, _next) => {
-    const e = err as { type?: string; status?: number; message?: string };
+    const e = err as { type?: string; status?: number };
     if (e.type === 'entity.parse.failed') return badRequest(res, 'the request body is not valid JSON');
     if (e.type === 'entity.too.large') return res.status(413).json({ error: `the request body is larger than ${bodyLimit} bytes` });
-    log.error({ err: e.message }, 'admin API: request failed');
+    log.error({ err: errorMessage(err) }, 'admin API: request failed');
     res.status(500).json({ error: 'internal error (see the server log)' });
   };
   router.use(onError);

@@ -3,15 +3,15 @@
 // generated at start and announced once (password-notice.ts), never logged.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { RequestHandler } from 'express';
-import type { Config } from '../config.js';
+import type { DashboardConfig } from '../config.js';
 import type { AuthFailureLimiter } from './auth-limiter.js';
 
 export type Credentials = { mode: 'off' } | { mode: 'basic'; user: string; password: string; generated: boolean };
 
-export function resolveCredentials(config: Pick<Config, 'dashboardAuth' | 'dashboardUser' | 'dashboardPassword'>, random: () => string = randomPassword): Credentials {
-  if (config.dashboardAuth === 'off') return { mode: 'off' };
-  if (config.dashboardPassword !== undefined) return { mode: 'basic', user: config.dashboardUser, password: config.dashboardPassword, generated: false };
-  return { mode: 'basic', user: config.dashboardUser, password: random(), generated: true };
+export function resolveCredentials(config: Pick<DashboardConfig, 'auth' | 'user' | 'password'>, random: () => string = randomPassword): Credentials {
+  if (config.auth === 'off') return { mode: 'off' };
+  if (config.password !== undefined) return { mode: 'basic', user: config.user, password: config.password, generated: false };
+  return { mode: 'basic', user: config.user, password: random(), generated: true };
 }
 
 /** 24 URL-safe characters, 144 bits. */

@@ -4,6 +4,7 @@
 // file.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export interface Terminal {
@@ -37,7 +38,7 @@ export async function announceGeneratedPassword(n: PasswordNotice): Promise<stri
     await rm(file, { force: true });
     await writeFile(file, `${n.password}\n`, { mode: 0o600, flag: 'wx' });
   } catch (err) {
-    n.log.error({ ...fields, file, err: (err as Error).message }, 'dashboard: WSS_DASHBOARD_PASSWORD is not set and the generated password could not be saved; set WSS_DASHBOARD_PASSWORD and restart');
+    n.log.error({ ...fields, file, err: errorMessage(err) }, 'dashboard: WSS_DASHBOARD_PASSWORD is not set and the generated password could not be saved; set WSS_DASHBOARD_PASSWORD and restart');
     return undefined;
   }
   n.log.warn({ ...fields, file }, `dashboard: WSS_DASHBOARD_PASSWORD is not set; the generated password is in ${file} (mode 0600)`);

@@ -43,7 +43,7 @@ function ids(req: Request, res: Response): { tenant: string; endpoint: string } 
   return undefined;
 }
 
-export function signingRoutes(router: Router, { ctx, log }: { ctx: RoleContext; log: Logger }): void {
+export function signingRoutes(router: Router, { ctx, log }: { ctx: RoleContext<'dashboard'>; log: Logger }): void {
   const { registry, config } = ctx;
 
   router.post('/tenants/:tenant/endpoints/:endpoint/rotate-secret', async (req, res) => {
@@ -112,7 +112,7 @@ export function signingRoutes(router: Router, { ctx, log }: { ctx: RoleContext; 
  * `signature.publishPublicKey`, and nothing else. Every other case is the same bare 404, so
  * the URL does not tell which tenants or endpoints exist.
  */
-export function publicKeysRouter(ctx: RoleContext): Router {
+export function publicKeysRouter(ctx: RoleContext<'dashboard'>): Router {
   const router = Router();
   router.get('/keys/:tenant/:endpoint', (req, res) => {
     const { tenant, endpoint } = req.params;

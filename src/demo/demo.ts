@@ -71,7 +71,7 @@ const service = await startService(config, ALL_ROLES, log);
 await service.ctx.registry.seed(file, { replace: false });
 say(`demo: seeded ${tenantsFile}`);
 const dashboard = service.roles.find((r) => r.name === 'dashboard') as { url?: string } | undefined;
-say(`demo: dashboard ${dashboard?.url ?? `http://127.0.0.1:${config.port}`}/admin/queues  user: ${config.dashboardUser}  password: ${password}`);
+say(`demo: dashboard ${dashboard?.url ?? `http://127.0.0.1:${config.dashboard.port}`}/admin/queues  user: ${config.dashboard.user}  password: ${password}`);
 
 const events = [
   { tenant: 'acme', type: 'order.updated', data: { orderId: 'o-1', status: 'shipped', total: 42 } },

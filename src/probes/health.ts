@@ -5,10 +5,11 @@
 // port on the internal network).
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
+import { errorMessage } from '../errors.js';
 import { metricsRegistry } from '../metrics.js';
 import type { Readiness, RunningRole } from '../roles.js';
 import type { ScrapeGauges } from './scrape-gauges.js';
-import { withTimeout } from '../timeout.js';
+import { PROBE_TIMEOUT_MS, withTimeout } from '../timeout.js';
 
 export interface HealthDeps {
   redis: Redis;
@@ -32,12 +33,12 @@ export async function redisReadiness(redis: Redis, timeoutMs: number): Promise<R
     await withTimeout(redis.ping(), timeoutMs, 'redis PING');
     return { ok: true, detail: 'redis reachable' };
   } catch (err) {
-    return { ok: false, detail: (err as Error).message };
+    return { ok: false, detail: errorMessage(err) };
   }
 }
 
 export async function readiness(deps: HealthDeps): Promise<ReadinessReport> {
-  const timeoutMs = deps.checkTimeoutMs ?? 2_000;
+  const timeoutMs = deps.checkTimeoutMs ?? PROBE_TIMEOUT_MS;
   const self = deps.self();
   const others = deps.roles().filter((r) => r !== self);
   const results = await Promise.all([
@@ -47,7 +48,7 @@ export async function readiness(deps: HealthDeps): Promise<ReadinessReport> {
         const r = await withTimeout(role.ready(), timeoutMs, `${role.name} readiness`);
         return { name: role.name, ok: r.ok, detail: r.detail };
       } catch (err) {
-        return { name: role.name, ok: false, detail: (err as Error).message };
+        return { name: role.name, ok: false, detail: errorMessage(err) };
       }
     }),
   ]);

@@ -3,6 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
+import { once } from '../once.js';
 
 export interface Listening {
   server: Server;
@@ -10,6 +11,11 @@ export interface Listening {
   /** http://127.0.0.1:<port> (the server listens on every interface unless given a host). */
   url: string;
   close(graceMs?: number): Promise<void>;
+}
+
+/** True for the error a listen() gives when another socket holds the port. */
+export function addressInUse(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
 }
 
 export async function listen(app: Express, port: number, host?: string): Promise<Listening> {
@@ -24,22 +30,21 @@ export async function listen(app: Express, port: number, host?: string): Promise
     });
   });
   const bound = (server.address() as AddressInfo).port;
-  let closing: Promise<void> | undefined;
   return {
     server,
     port: bound,
     url: `http://127.0.0.1:${bound}`,
-    close(graceMs = 5_000) {
-      closing ??= new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), graceMs);
-        force.unref();
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
-        });
-        server.closeIdleConnections();
-      });
-      return closing;
-    },
+    close: once(
+      (graceMs = 5_000) =>
+        new Promise<void>((resolve) => {
+          const force = setTimeout(() => server.closeAllConnections(), graceMs);
+          force.unref();
+          server.close(() => {
+            clearTimeout(force);
+            resolve();
+          });
+          server.closeIdleConnections();
+        }),
+    ),
   };
 }

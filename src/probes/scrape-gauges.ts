@@ -7,7 +7,7 @@ import { Gauge, Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import { parseGroups } from '../streams/xinfo.js';
 import type { DeliveryQueue } from '../job.js';
-import { withTimeout } from '../timeout.js';
+import { PROBE_TIMEOUT_MS, withTimeout } from '../timeout.js';
 
 // Fixed label set: BullMQ's own state names, never anything from job data.
 export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
@@ -33,7 +33,7 @@ async function streamFacts(redis: Redis, stream: string, group: string): Promise
   return { length, lag: facts?.lag, pending: facts?.pending };
 }
 
-export function createScrapeGauges(redis: Redis, queue: DeliveryQueue, config: Pick<Config, 'stream' | 'deadLetterStream' | 'group'>, timeoutMs = 2_000): ScrapeGauges {
+export function createScrapeGauges(redis: Redis, queue: DeliveryQueue, config: Pick<Config, 'stream' | 'deadLetterStream' | 'group'>, timeoutMs = PROBE_TIMEOUT_MS): ScrapeGauges {
   const registry = new Registry();
   const up = new Gauge({ name: 'wss_redis_up', help: '1 when the last scrape could read Redis, else 0.', registers: [registry] });
   const jobs = new Gauge({ name: 'wss_queue_jobs', help: 'Delivery jobs per BullMQ state (delayed = scheduled retries, failed = gave up).', labelNames: ['state'] as const, registers: [registry] });

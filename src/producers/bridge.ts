@@ -3,11 +3,13 @@
 // any error leaves the entries pending to be read again: at-least-once reading, exactly-once
 // jobs (deterministic job ids plus BullMQ deduplication with a TTL).
 import type { Redis } from 'ioredis';
+import { errorMessage } from '../errors.js';
 import { createDeliveryQueue } from '../job.js';
 import { bridgeCommitFailures } from '../metrics.js';
+import { once } from '../once.js';
 import { ExpressionBreaker, expressionsOf } from '../tenants/expression-breaker.js';
 import { createExpressionPool } from '../tenants/expression-trial.js';
-import { withTimeout } from '../timeout.js';
+import { PROBE_TIMEOUT_MS, settlesWithin, withTimeout } from '../timeout.js';
 import type { Readiness, RoleContext, RunningRole } from '../roles.js';
 import { Claimer, pendingEntries, readerConnectionName } from './claim.js';
 import { commitBatch, type BridgeHooks } from './commit-batch.js';
@@ -52,17 +54,13 @@ export interface RunningBridge extends RunningRole {
 
 const MIN_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
-const READY_TIMEOUT_MS = 2_000;
 // Consumers idle this long with nothing pending belong to bridges that are gone.
 const CONSUMER_IDLE_PRUNE_MS = 3_600_000;
 
-function errMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): Promise<RunningBridge> {
+export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOptions = {}): Promise<RunningBridge> {
   const { config, log, registry, now } = ctx;
-  const { stream, group, consumer } = config;
+  const { stream, group } = config;
+  const { consumer } = config.bridge;
   const blog = log.child({ role: 'bridge', stream, group, consumer });
 
   await ensureGroup(ctx.redis, stream, group, '0');
@@ -92,17 +90,17 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
   let stopping = false;
   // Own pending entries are read (from this id on) before new ones; null: read new entries.
   let pendingCursor: string | null = '0';
-  const claimer = new Claimer({ redis: reader, stream, group, consumer, claimIdleMs: config.claimIdleMs, batchSize: config.batchSize, maxDeliveries: config.maxEntryDeliveries, log: blog });
+  const claimer = new Claimer({ redis: reader, stream, group, consumer, claimIdleMs: config.bridge.claimIdleMs, batchSize: config.bridge.batchSize, maxDeliveries: config.bridge.maxEntryDeliveries, log: blog });
   let nextClaimAt = 0;
   // A batch whose planning or commit failed: retried as it is, not re-read, so a passing
   // outage does not raise its entries' delivery counts towards the poison bound.
   let inHand: { entries: StreamEntry[]; poison: ReadonlyMap<string, number> | undefined } | undefined;
   // Since when reads or commits have failed without a success in between (readiness).
   let failingSince: number | undefined;
-  let nextTrimAt = now() + config.claimIntervalMs;
+  let nextTrimAt = now() + config.bridge.claimIntervalMs;
   let wake: (() => void) | undefined;
   // COUNT of the next read, adapted to the bytes of the last one (read-budget.ts).
-  let readCount = config.batchSize;
+  let readCount = config.bridge.batchSize;
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -133,10 +131,10 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
   async function handle(entries: StreamEntry[], poison?: ReadonlyMap<string, number>): Promise<void> {
     inHand = entries.length > 0 ? { entries, poison } : undefined;
     if (!inHand) return;
-    readCount = nextReadCount(entries, config.batchBytes, config.batchSize, readCount);
+    readCount = nextReadCount(entries, config.bridge.batchBytes, config.bridge.batchSize, readCount);
     let plan: BatchPlan;
     try {
-      plan = poison ? poisonPlan(entries, poison, config.maxEntryDeliveries) : await planEntries(entries);
+      plan = poison ? poisonPlan(entries, poison, config.bridge.maxEntryDeliveries) : await planEntries(entries);
       await commitBatch(plan, target);
     } catch (err) {
       bridgeCommitFailures.inc();
@@ -156,7 +154,7 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
 
   const readGroup = async (id: string, block: boolean, count = readCount) =>
     readGroupEntries(
-      await reader.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, ...(block ? ['BLOCK', config.blockMs] : []), 'STREAMS', stream, id),
+      await reader.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, ...(block ? ['BLOCK', config.bridge.blockMs] : []), 'STREAMS', stream, id),
     );
 
   async function retryInHand(batch: NonNullable<typeof inHand>): Promise<void> {
@@ -170,7 +168,7 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
   async function readOwnPending(from: string): Promise<void> {
     // Delivery counts first (XPENDING counts no delivery), so an entry that killed bridges
     // before is read alone or dead-lettered.
-    const chunk = nextChunk(await pendingEntries(reader, stream, group, { after: from === '0' ? '-' : from, count: readCount, consumer }), config.maxEntryDeliveries);
+    const chunk = nextChunk(await pendingEntries(reader, stream, group, { after: from === '0' ? '-' : from, count: readCount, consumer }), config.bridge.maxEntryDeliveries);
     if (!chunk) {
       pendingCursor = null;
       return;
@@ -187,7 +185,7 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
       // connection (dead bridges), after WSS_CLAIM_IDLE_MS from any other.
       const chunk = await claimer.next();
       if (!chunk) {
-        nextClaimAt = now() + config.claimIntervalMs;
+        nextClaimAt = now() + config.bridge.claimIntervalMs;
         return;
       }
       blog.info({ count: chunk.entries.length, from: chunk.from, poison: chunk.poison }, 'bridge: claimed entries of other consumers');
@@ -197,8 +195,8 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
     }
     if (now() >= nextTrimAt) {
       // Housekeeping, every claim interval: trim what every group acknowledged, drop dead consumers.
-      nextTrimAt = now() + config.claimIntervalMs;
-      if (config.streamTrim) {
+      nextTrimAt = now() + config.bridge.claimIntervalMs;
+      if (config.bridge.streamTrim) {
         const removed = await trimStream(reader, stream);
         stats.trimmed += removed;
         if (removed > 0) blog.debug({ removed }, 'bridge: trimmed acknowledged entries');
@@ -234,7 +232,7 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
         if (stopping) break;
         stats.errors++;
         failingSince ??= now();
-        stats.lastError = errMessage(err);
+        stats.lastError = errorMessage(err);
         backoff = Math.min(Math.max(MIN_BACKOFF_MS, backoff * 2), MAX_BACKOFF_MS);
         blog.error({ err: stats.lastError, retryInMs: backoff }, 'bridge: read or commit failed; entries read but not acknowledged stay pending and are read again');
         // Whatever was read but not acknowledged is in this consumer's pending list (a failed
@@ -243,49 +241,43 @@ export async function startBridge(ctx: RoleContext, opts: BridgeOptions = {}): P
         try {
           await recover(err);
         } catch (e) {
-          blog.error({ err: errMessage(e) }, 'bridge: could not re-create the consumer group');
+          blog.error({ err: errorMessage(e) }, 'bridge: could not re-create the consumer group');
         }
         await sleep(backoff);
       }
     }
   })();
 
-  blog.info({ batchSize: config.batchSize, blockMs: config.blockMs }, 'bridge: started');
+  blog.info({ batchSize: config.bridge.batchSize, blockMs: config.bridge.blockMs }, 'bridge: started');
 
-  let stopped: Promise<void> | undefined;
   return {
     name: 'bridge',
     stats: () => ({ ...stats }),
     async ready(): Promise<Readiness> {
       if (stopping) return { ok: false, detail: 'stopping' };
-      if (failingSince !== undefined && now() - failingSince >= config.bridgeUnhealthyAfterMs) {
+      if (failingSince !== undefined && now() - failingSince >= config.bridge.unhealthyAfterMs) {
         const seconds = Math.round((now() - failingSince) / 1000);
-        return { ok: false, detail: `reads or commits on ${stream} have failed for ${seconds} s (WSS_BRIDGE_UNHEALTHY_AFTER_MS=${config.bridgeUnhealthyAfterMs}); last error: ${stats.lastError}` };
+        return { ok: false, detail: `reads or commits on ${stream} have failed for ${seconds} s (WSS_BRIDGE_UNHEALTHY_AFTER_MS=${config.bridge.unhealthyAfterMs}); last error: ${stats.lastError}` };
       }
       try {
-        const groups = await withTimeout(listGroups(ctx.redis, stream), READY_TIMEOUT_MS, 'redis');
+        const groups = await withTimeout(listGroups(ctx.redis, stream), PROBE_TIMEOUT_MS, 'redis');
         if (!groups.some((g) => g.name === group)) return { ok: false, detail: `consumer group "${group}" is missing on ${stream}` };
         return { ok: true, detail: stats.lastError && stats.errors > 0 ? `reading ${stream}; last error: ${stats.lastError}` : `reading ${stream}` };
       } catch (err) {
-        return { ok: false, detail: `redis: ${errMessage(err)}` };
+        return { ok: false, detail: `redis: ${errorMessage(err)}` };
       }
     },
-    stop() {
-      stopped ??= (async () => {
-        stopping = true;
-        wake?.();
-        // The loop ends after the read or batch in hand (at most blockMs for an idle read).
-        let graceTimer: NodeJS.Timeout | undefined;
-        const grace = new Promise<boolean>((resolve) => (graceTimer = setTimeout(() => resolve(false), config.shutdownGraceMs)));
-        const finished = await Promise.race([loop.then(() => true), grace]);
-        clearTimeout(graceTimer);
-        if (!finished) blog.warn({ graceMs: config.shutdownGraceMs }, 'bridge: batch still in hand at the end of the grace period; its entries stay pending');
-        reader.disconnect();
-        await pool.close();
-        await withTimeout(queue.close(), 2_000, 'queue close').catch(() => undefined);
-        blog.info(stats, 'bridge: stopped');
-      })();
-      return stopped;
-    },
+    stop: once(async () => {
+      stopping = true;
+      wake?.();
+      // The loop ends after the read or batch in hand (at most blockMs for an idle read).
+      if (!(await settlesWithin(loop, config.shutdownGraceMs))) {
+        blog.warn({ graceMs: config.shutdownGraceMs }, 'bridge: batch still in hand at the end of the grace period; its entries stay pending');
+      }
+      reader.disconnect();
+      await pool.close();
+      await withTimeout(queue.close(), 2_000, 'queue close').catch(() => undefined);
+      blog.info(stats, 'bridge: stopped');
+    }),
   };
 }

@@ -45,7 +45,7 @@ export async function commitBatch(plan: BatchPlan, t: CommitTarget): Promise<voi
   await Promise.all(inFlight);
   await t.hooks?.afterEnqueue?.({ entryIds: plan.ackIds, jobIds: plan.jobs.map((j) => String(j.opts.jobId)) });
 
-  // Not MULTI: the two streams may live in different cluster slots. A failure here re-reads the
+  // Two steps, not a MULTI (none is needed): a failure here re-reads the
   // batch, which can repeat a dead letter (at least once) but never a job. XACK waits for the
   // dead letters: under maxmemory Redis refuses XADD (OOM) but still runs XACK, which would
   // acknowledge entries whose dead letter was never written.

@@ -1,11 +1,11 @@
 // The bridge's consumer group: created on start, re-created when it disappears.
 import type { Redis } from 'ioredis';
-import { errorMessage as message } from '../errors.js';
+import { errorMessage } from '../errors.js';
 import { xinfoRecord } from '../streams/xinfo.js';
 
 /** The group (or the stream under it) is gone: XGROUP DESTROY, DEL, FLUSHALL. */
 export function isGroupGone(err: unknown): boolean {
-  const m = message(err);
+  const m = errorMessage(err);
   return m.startsWith('NOGROUP') || (m.startsWith('UNBLOCKED') && /no longer exists/.test(m));
 }
 
@@ -18,7 +18,7 @@ export async function ensureGroup(redis: Redis, stream: string, group: string, s
     await redis.xgroup('CREATE', stream, group, startId, 'MKSTREAM');
     return true;
   } catch (err) {
-    if (message(err).startsWith('BUSYGROUP')) return false;
+    if (errorMessage(err).startsWith('BUSYGROUP')) return false;
     throw err;
   }
 }

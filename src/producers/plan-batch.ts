@@ -1,19 +1,12 @@
 // One read's worth of stream entries → the jobs to add, the dead letters to write and the ids
 // to acknowledge. No I/O apart from the expression pool, which gets the whole read's
 // filters and transforms at once; the bridge commits the result.
-import type { JobsOptions } from 'bullmq';
 import { DEFAULT_MAX_EVENT_BYTES, parseEntry, type WssEvent } from '../event.js';
-import { JOB_NAME, deliveryJobId, deliveryJobOptions, type DeliveryJobData } from '../job.js';
+import { deliveryJob, type BulkJob } from '../job.js';
 import { planFanouts, type FanoutExpressions, type FanoutRequest } from './plan-fanout.js';
 import type { CompiledEndpoint } from '../tenants/compile.js';
 import { deadLetterFor, tooLargeDeadLetter, type DeadLetter } from './dead-letter.js';
 import type { StreamEntry } from '../streams/stream-reply.js';
-
-export interface BulkJob {
-  name: typeof JOB_NAME;
-  data: DeliveryJobData;
-  opts: JobsOptions;
-}
 
 export interface BatchPlan {
   jobs: BulkJob[];
@@ -71,14 +64,7 @@ export async function planBatch(entries: readonly StreamEntry[], endpointsOf: En
     const ev = event!;
     for (const x of f.failures) plan.dead.push(deadLetterFor(entry, x.kind ?? 'expression', x.reason, x.endpoint));
     if (f.deliveries.length === 0 && f.failures.length === 0) plan.unrouted++;
-    for (const d of f.deliveries) {
-      const jobId = deliveryJobId(ev.id, ev.tenant, d.endpoint);
-      plan.jobs.push({
-        name: JOB_NAME,
-        data: { eventId: ev.id, tenant: ev.tenant, endpoint: d.endpoint, type: ev.type, createdAt: ev.createdAtMs, body: d.body },
-        opts: deliveryJobOptions(jobId, d.retry, opts),
-      });
-    }
+    for (const d of f.deliveries) plan.jobs.push(deliveryJob(ev, d, opts));
   }
   return plan;
 }

@@ -1,7 +1,7 @@
 // Adding one event to the stream (`wss publish`, the admin API). Checked with the bridge's own
 // rules, so what is accepted here is never dead-lettered as malformed.
 import type { Redis } from 'ioredis';
-import { WssError } from '../errors.js';
+import { errorMessage, WssError } from '../errors.js';
 import { DEFAULT_MAX_EVENT_BYTES, parseEntry } from '../event.js';
 
 export class EventRejectedError extends WssError {
@@ -28,7 +28,7 @@ export function eventFields(input: PublishInput, maxEventBytes = DEFAULT_MAX_EVE
   try {
     data = JSON.stringify(input.data);
   } catch (err) {
-    throw new EventRejectedError(`event rejected: data cannot be written as JSON: ${(err as Error).message}`);
+    throw new EventRejectedError(`event rejected: data cannot be written as JSON: ${errorMessage(err)}`);
   }
   if (data === undefined) throw new EventRejectedError('event rejected: data cannot be written as JSON');
   const fields: Record<string, string> = { tenant: input.tenant, type: input.type, data };

@@ -23,7 +23,7 @@ const cache = new WeakMap<EndpointConfig, Prepared>();
 
 function unavailable(ep: EndpointConfig, why: string): DeliveryError {
   // Retryable: the operator can set the variable (or key) and restart within the retry window.
-  return new DeliveryError('SECRET_UNAVAILABLE', `endpoint ${ep.id}: ${why}`, { permanent: false });
+  return new DeliveryError('SECRET_UNAVAILABLE', `endpoint ${ep.id}: ${why}`, { outcome: 'retry' });
 }
 
 function prepareKey(ep: EndpointConfig, scheme: Scheme, s: { secret?: string | undefined; secretEnv?: string | undefined }, readSecretEnv: (name: string) => string | undefined): Buffer | KeyObject {

@@ -2,6 +2,7 @@
 // of them the endpoint is broken: its events are dead-lettered without evaluating anything,
 // and `broken` is stored on the endpoint in the registry (shown by the admin API) until the
 // endpoint is registered again. A success ends the run.
+import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { expressionFailures } from '../metrics.js';
 import type { ExpressionGate } from '../producers/plan-fanout.js';
@@ -82,7 +83,7 @@ export class ExpressionBreaker implements ExpressionGate {
         // The registry snapshot now carries `broken`; a re-registration later starts a fresh run.
         this.runs.delete(key);
       } catch (err) {
-        this.deps.log?.error({ endpoint: key, err: (err as Error).message }, 'expressions: could not store the broken mark; retrying after the next batch');
+        this.deps.log?.error({ endpoint: key, err: errorMessage(err) }, 'expressions: could not store the broken mark; retrying after the next batch');
       }
     }
   }

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { TenantsValidationError } from '../errors.js';
+import { errorMessage, TenantsValidationError } from '../errors.js';
 import { parseTenantsFile, type RegistrationRules, type TenantsFile } from './schema.js';
 
 /** Reads and validates a tenants file; errors name the file, then tenant, endpoint and field. */
@@ -8,13 +8,13 @@ export async function loadTenantsFile(path: string, rules: RegistrationRules): P
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new TenantsValidationError(`cannot read tenants file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, []);
+    throw new TenantsValidationError(`cannot read tenants file ${path}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`, []);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new TenantsValidationError(`tenants file ${path} is not JSON: ${(err as Error).message}`, []);
+    throw new TenantsValidationError(`tenants file ${path} is not JSON: ${errorMessage(err)}`, []);
   }
   try {
     return parseTenantsFile(json, rules);

@@ -3,6 +3,7 @@
 // the admin API reaches every process within WSS_REGISTRY_POLL_MS (1 s by default).
 import type { Redis } from 'ioredis';
 import type { SecretsKey } from '../config.js';
+import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { decodeEndpoint, earliestExpiry, encodeEndpoint, hasUndecryptable, withoutExpired } from '../signing/stored-secrets.js';
 import { compileEndpoint, type CompiledEndpoint } from './compile.js';
@@ -20,7 +21,8 @@ export interface Snapshot {
   tenants: ReadonlyMap<string, { meta: TenantMeta; endpoints: ReadonlyMap<string, CompiledEndpoint> }>;
 }
 
-// One hash tag, so the MULTI below stays in one slot on a Redis Cluster.
+// `{registry}` would keep these keys (and the MULTI below) in one slot on a Redis Cluster; Cluster
+// itself is not supported yet (README, Known limits).
 export function registryKeys(prefix: string) {
   const base = `${prefix}:{registry}`;
   return { tenants: `${base}:tenants`, endpoints: `${base}:endpoints`, version: `${base}:version` };
@@ -51,7 +53,7 @@ function buildSnapshot(version: number, tenants: Record<string, string>, endpoin
       if (exp !== undefined && (nextSecretExpiryMs === undefined || exp < nextSecretExpiryMs)) nextSecretExpiryMs = exp;
     } catch (err) {
       // Validated on the way in; only a hand-edited Redis value lands here.
-      log?.error({ endpoint: key, err: (err as Error).message }, 'registry: unreadable endpoint skipped');
+      log?.error({ endpoint: key, err: errorMessage(err) }, 'registry: unreadable endpoint skipped');
     }
   }
   return { version, tenants: map, nextSecretExpiryMs };
@@ -113,7 +115,7 @@ export class Registry {
       this.polling = true;
       this.refresh()
         .then((snap) => (snap.nextSecretExpiryMs !== undefined && snap.nextSecretExpiryMs <= this.now() ? this.pruneExpiredSecrets() : undefined))
-        .catch((err: unknown) => this.log?.warn({ err: (err as Error).message }, 'registry: refresh failed, keeping the last snapshot'))
+        .catch((err: unknown) => this.log?.warn({ err: errorMessage(err) }, 'registry: refresh failed, keeping the last snapshot'))
         .finally(() => (this.polling = false));
     }, pollMs);
     this.timer.unref();

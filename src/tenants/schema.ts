@@ -4,7 +4,7 @@
 import { isIP } from 'node:net';
 import jsonata from 'jsonata';
 import { z } from 'zod';
-import { TenantsValidationError } from '../errors.js';
+import { errorMessage, TenantsValidationError } from '../errors.js';
 import { forbiddenAddressReason } from '../ssrf.js';
 import { MAX_ACTIVE_SECRETS, SCHEMES } from '../signing/keys.js';
 import { secretsIssues, toCanonicalSecrets } from '../signing/secrets-schema.js';
@@ -82,7 +82,7 @@ function compiles(expr: string): string | undefined {
     jsonata(expr);
     return undefined;
   } catch (err) {
-    return err instanceof Error ? err.message : String(err);
+    return errorMessage(err);
   }
 }
 

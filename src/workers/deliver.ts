@@ -1,7 +1,8 @@
 // One delivery attempt, free of BullMQ: look the endpoint up, sign, POST, classify. It returns
-// a DeliveryResult (2xx) or throws a DeliveryError; the worker turns that into BullMQ terms.
+// a DeliveryResult (2xx) or throws a DeliveryError carrying its outcome; the worker turns that
+// into BullMQ terms (settle-attempt.ts).
 import { classifyStatus } from './classify-response.js';
-import { DeliveryError } from '../errors.js';
+import { DeliveryError, errorMessage } from '../errors.js';
 import type { DeliveryJobData, DeliveryResult } from '../job.js';
 import type { Logger } from '../log.js';
 import { prepareSigner, signatureHeaders } from '../signing/signer.js';
@@ -25,7 +26,7 @@ export interface DeliverDeps {
 
 function checkJobData(data: DeliveryJobData): void {
   for (const k of ['eventId', 'tenant', 'endpoint', 'type', 'body'] as const) {
-    if (typeof data[k] !== 'string') throw new DeliveryError('BAD_JOB', `job data has no string "${k}"`, { permanent: true });
+    if (typeof data[k] !== 'string') throw new DeliveryError('BAD_JOB', `job data has no string "${k}"`, { outcome: 'failed' });
   }
 }
 
@@ -56,8 +57,8 @@ export function attemptHeaders(ep: EndpointConfig, data: DeliveryJobData, signed
 export async function deliverAttempt(deps: DeliverDeps, data: DeliveryJobData, attempt: number, opts: { redelivery?: boolean } = {}): Promise<DeliveryResult> {
   checkJobData(data);
   const ep = deps.endpoint(data.tenant, data.endpoint);
-  if (!ep) throw new DeliveryError('ENDPOINT_DELETED', `endpoint ${data.tenant}/${data.endpoint} no longer exists`, { permanent: true });
-  if (!ep.enabled) throw new DeliveryError('ENDPOINT_DISABLED', `endpoint ${data.tenant}/${data.endpoint} is disabled`, { permanent: true });
+  if (!ep) throw new DeliveryError('ENDPOINT_DELETED', `endpoint ${data.tenant}/${data.endpoint} no longer exists`, { outcome: 'failed' });
+  if (!ep.enabled) throw new DeliveryError('ENDPOINT_DISABLED', `endpoint ${data.tenant}/${data.endpoint} is disabled`, { outcome: 'failed' });
 
   // Throws SECRET_UNAVAILABLE (retryable) when a secret variable or decryption key is missing.
   const signer = prepareSigner(ep, deps.readSecretEnv);
@@ -71,23 +72,20 @@ export async function deliverAttempt(deps: DeliverDeps, data: DeliveryJobData, a
   });
 
   const verdict = classifyStatus({ status: res.status, retryAfter: res.retryAfter, nowMs: deps.now(), retryAfterMaxMs: deps.retryAfterMaxMs });
-  const common = { status: res.status, snippet: res.snippet };
-  switch (verdict.kind) {
-    case 'delivered':
-      return { status: res.status, ms: res.ms, attempt, snippet: res.snippet };
-    case 'retry':
-      throw new DeliveryError('HTTP_STATUS', verdict.reason, { permanent: false, ...common, ...(verdict.retryAfterMs === undefined ? {} : { retryAfterMs: verdict.retryAfterMs }) });
-    case 'give-up':
-      throw new DeliveryError('HTTP_STATUS', verdict.reason, { permanent: true, ...common });
-    case 'disable': {
-      deps.log.warn({ tenant: data.tenant, endpoint: data.endpoint, eventId: data.eventId, status: res.status }, 'endpoint answered 410 Gone: disabling it');
-      try {
-        await deps.disableEndpoint(data.tenant, data.endpoint);
-      } catch (err) {
-        // The job still gives up; the next job for this endpoint meets the 410 and tries again.
-        deps.log.error({ tenant: data.tenant, endpoint: data.endpoint, err: (err as Error).message }, 'could not disable endpoint after 410');
-      }
-      throw new DeliveryError('ENDPOINT_GONE', verdict.reason, { permanent: true, ...common });
-    }
+  if (verdict.outcome === 'delivered') return { status: res.status, ms: res.ms, attempt, snippet: res.snippet };
+  if (verdict.outcome === 'disabled') await disableGone(deps, data, res.status);
+  const retryAfter = verdict.outcome === 'retry' && verdict.retryAfterMs !== undefined ? { retryAfterMs: verdict.retryAfterMs } : {};
+  const code = verdict.outcome === 'disabled' ? 'ENDPOINT_GONE' : 'HTTP_STATUS';
+  throw new DeliveryError(code, verdict.reason, { outcome: verdict.outcome, status: res.status, snippet: res.snippet, ...retryAfter });
+}
+
+/** The endpoint answered 410 Gone: mark it disabled in the registry. */
+async function disableGone(deps: DeliverDeps, data: DeliveryJobData, status: number): Promise<void> {
+  deps.log.warn({ tenant: data.tenant, endpoint: data.endpoint, eventId: data.eventId, status }, 'endpoint answered 410 Gone: disabling it');
+  try {
+    await deps.disableEndpoint(data.tenant, data.endpoint);
+  } catch (err) {
+    // The job still gives up; the next job for this endpoint meets the 410 and tries again.
+    deps.log.error({ tenant: data.tenant, endpoint: data.endpoint, err: errorMessage(err) }, 'could not disable endpoint after 410');
   }
 }

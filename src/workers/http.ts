@@ -6,7 +6,7 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'nod
 import { isIP, type LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
-import { DeliveryError } from '../errors.js';
+import { DeliveryError, errorMessage } from '../errors.js';
 import { forbiddenAddressReason } from '../ssrf.js';
 
 /** Bytes of the response body kept for the dashboard. */
@@ -42,7 +42,7 @@ export interface HttpSenderOptions {
   connectionsPerOrigin?: number;
 }
 
-/** Raised inside the connector; mapped to a permanent URL_REFUSED. */
+/** Raised inside the connector; mapped to URL_REFUSED, failed at once. */
 class RefusedAddressError extends Error {
   constructor(readonly reason: string) {
     super(reason);
@@ -91,15 +91,14 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 /** Turns what undici/net threw into a DeliveryError whose message names no URL, header or body. */
 function toDeliveryError(err: unknown, timedOut: boolean, timeoutMs: number, aborted: boolean): DeliveryError {
   const refused = findCause(err, (e): e is RefusedAddressError => e instanceof RefusedAddressError);
-  if (refused) return new DeliveryError('URL_REFUSED', refused.reason, { permanent: true });
+  if (refused) return new DeliveryError('URL_REFUSED', refused.reason, { outcome: 'failed' });
   const code = (findCause(err, (e): e is { code: string } => typeof (e as { code?: unknown }).code === 'string') ?? { code: undefined }).code;
   if (timedOut || (code !== undefined && TIMEOUT_CODES.has(code))) {
-    return new DeliveryError('TIMEOUT', `timed out after ${timeoutMs} ms${code ? ` (${code})` : ''}`, { permanent: false });
+    return new DeliveryError('TIMEOUT', `timed out after ${timeoutMs} ms${code ? ` (${code})` : ''}`, { outcome: 'retry' });
   }
-  if (aborted) return new DeliveryError('NETWORK', 'aborted: worker shutting down', { permanent: false });
+  if (aborted) return new DeliveryError('NETWORK', 'aborted: worker shutting down', { outcome: 'retry' });
   // Node's own messages ("connect ECONNREFUSED 10.1.2.3:443") carry host and port at most.
-  const message = err instanceof Error ? err.message : String(err);
-  return new DeliveryError('NETWORK', `network error: ${code ? `${code} ` : ''}${message}`.slice(0, 300), { permanent: false });
+  return new DeliveryError('NETWORK', `network error: ${code ? `${code} ` : ''}${errorMessage(err)}`.slice(0, 300), { outcome: 'retry' });
 }
 
 export function createHttpSender(opts: HttpSenderOptions): HttpSender {
@@ -115,7 +114,7 @@ export function createHttpSender(opts: HttpSenderOptions): HttpSender {
     const url = new URL(req.url);
     if (!opts.allowPrivateUrls) {
       const refused = literalHostRefusal(url);
-      if (refused !== undefined) throw new DeliveryError('URL_REFUSED', refused, { permanent: true });
+      if (refused !== undefined) throw new DeliveryError('URL_REFUSED', refused, { outcome: 'failed' });
     }
     // One controller and a cleared timer per request: AbortSignal.timeout keeps a timer and a
     // signal alive for the whole timeoutMs after the request ended, and AbortSignal.any on a
@@ -148,7 +147,7 @@ export function createHttpSender(opts: HttpSenderOptions): HttpSender {
       // turn a delivered 2xx into a retry (and a duplicate delivery).
       const snippet = await readSnippet(res.body).catch((e: unknown) => {
         res.body.destroy();
-        return `(response body not read: ${timeout.aborted ? `timed out after ${req.timeoutMs} ms` : (e as Error).message})`.slice(0, 200);
+        return `(response body not read: ${timeout.aborted ? `timed out after ${req.timeoutMs} ms` : errorMessage(e)})`.slice(0, 200);
       });
       const retryAfter = res.headers['retry-after'];
       return {

@@ -3,6 +3,7 @@
 // more than WSS_MAX_STALLED_COUNT stalls BullMQ fails it instead, with no attempt of ours
 // involved, so without this nothing would say so in the logs.
 import type { Job, Worker } from 'bullmq';
+import { errorMessage } from '../errors.js';
 import type { DeliveryJobData, DeliveryResult } from '../job.js';
 import type { Logger } from '../log.js';
 import { jobsFailedStalled, jobsStalled } from '../metrics.js';
@@ -26,6 +27,6 @@ export function reportStalls(worker: Worker<DeliveryJobData, DeliveryResult>, lo
     );
     void job
       .log(`failed: stalled ${job.stalledCounter} times, more than WSS_MAX_STALLED_COUNT (${maxStalledCount}); retry it from the failed set`)
-      .catch((e: unknown) => log.warn({ tenant, endpoint, eventId, err: (e as Error).message }, 'job.log failed'));
+      .catch((e: unknown) => log.warn({ tenant, endpoint, eventId, err: errorMessage(e) }, 'job.log failed'));
   });
 }
