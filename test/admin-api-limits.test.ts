@@ -4,6 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../src/dashboard/server.js';
 import { basic, startTestContext, type TestContext } from './helpers/dashboard-context.js';
+import { useTestRedis } from './helpers/redis-server.js';
+
+const { redis } = useTestRedis();
 
 const PASSWORD = 'admin-limits-test-password';
 const SECRET = 'acme-orders-secret-0123456789';
@@ -20,7 +23,7 @@ async function call(method: string, path: string, body: unknown): Promise<{ stat
 }
 
 beforeAll(async () => {
-  t = await startTestContext({ WSS_DASHBOARD_PASSWORD: PASSWORD, WSS_ALLOW_PRIVATE_URLS: 'false', WSS_MAX_EVENT_BYTES: '1024' });
+  t = await startTestContext({ WSS_DASHBOARD_PASSWORD: PASSWORD, WSS_ALLOW_PRIVATE_URLS: 'false', WSS_MAX_EVENT_BYTES: '1024' }, redis());
   dash = await startDashboard(t.ctx);
 });
 afterAll(async () => {

@@ -7,7 +7,10 @@ import { type DeliveryJobData, createDeliveryQueue, type DeliveryQueue } from '.
 import type { RunningRole } from '../src/roles.js';
 import { startWorker } from '../src/workers/worker.js';
 import { basic, startTestContext, type TestContext } from './helpers/dashboard-context.js';
+import { useTestRedis } from './helpers/redis-server.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
+
+const { redis } = useTestRedis();
 
 const PASSWORD = 'admin-api-test-password';
 const SECRET = 'acme-orders-secret-0123456789';
@@ -46,7 +49,7 @@ async function call(method: string, path: string, body?: unknown, raw?: string):
 const EP = '/api/tenants/acme/endpoints/orders';
 
 beforeAll(async () => {
-  t = await startTestContext({ WSS_DASHBOARD_PASSWORD: PASSWORD });
+  t = await startTestContext({ WSS_DASHBOARD_PASSWORD: PASSWORD }, redis());
   dash = await startDashboard(t.ctx);
   queue = createDeliveryQueue(t.ctx.redis, t.ctx.config.prefix);
   receiver = await startReceiver();
@@ -59,7 +62,7 @@ afterAll(async () => {
   await receiver?.close();
   await t?.close();
   // Checked last, over every response the file received.
-  const all = responses.join('\n') + t.logLines.join('');
+  const all = responses.join('\n') + t.logs.join('');
   if (all.includes(SECRET) || all.includes(SECRET2) || all.includes('receiver-token-zyx987')) throw new Error('a secret appeared in a response or log line');
 });
 

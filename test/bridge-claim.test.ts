@@ -5,11 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { readerConnectionName } from '../src/producers/claim.js';
 import { nextChunk, parsePending, type PendingEntry } from '../src/producers/pending.js';
 import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
-import { useTestRedis } from './helpers/redis-server.js';
 import { parseConfig } from '../src/config.js';
-import { allJobIds, deadLetters, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, type TestCtx } from './bridge-fixtures.js';
+import { allJobIds, deadLetters, endpoint, isolatedEnv, pendingCount, waitUntil, type TestCtx, useBridgeTest } from './helpers/bridge-context.js';
 
-const { redis, cleanups } = useTestRedis();
+const { redis, cleanups, context } = useBridgeTest();
 const ACME = { tenants: [{ id: 'acme', endpoints: [endpoint('a')] }] };
 
 const p = (id: string, deliveries: number): PendingEntry => ({ id, consumer: 'c', idleMs: 5, deliveries });
@@ -48,11 +47,7 @@ describe('parsePending and readerConnectionName', () => {
   });
 });
 
-async function ctx(env: Record<string, string>): Promise<TestCtx> {
-  const t = await makeCtx(redis().url, env, ACME);
-  cleanups.push(() => t.close());
-  return t;
-}
+const ctx = (env: Record<string, string>): Promise<TestCtx> => context(env, ACME);
 
 /** A bridge on consumer c1 holding the batch (frozen after addBulk, connection open). */
 async function holdingBridge(env: Record<string, string>): Promise<{ t: TestCtx; bridge: RunningBridge }> {
@@ -88,8 +83,7 @@ describe('claiming other consumers\' entries', () => {
     const env = isolatedEnv({ WSS_CLAIM_IDLE_MS: '1000' });
     const { t, bridge } = await holdingBridge(env);
     await bridge.stop(); // its connection is gone: with CLIENT LIST it would be claimed at once
-    const t2 = await makeCtx(url, { ...env, WSS_CONSUMER: 'c2' }, undefined);
-    cleanups.push(() => t2.close());
+    const t2 = await context({ ...env, WSS_CONSUMER: 'c2' }, undefined, url);
     const other = (await startBridge(t2.ctx)) as RunningBridge;
     cleanups.push(() => other.stop());
     await waitUntil('entry claimed after it sat idle', async () => (await pendingCount(t)) === 0, 15_000);

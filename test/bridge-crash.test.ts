@@ -8,21 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
 import type { RunningRole } from '../src/roles.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { useTestRedis } from './helpers/redis-server.js';
-import { allJobIds, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, type TestCtx } from './bridge-fixtures.js';
+import { allJobIds, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, useBridgeTest } from './helpers/bridge-context.js';
 
-const { redis, cleanups } = useTestRedis();
+const { redis, cleanups, context } = useBridgeTest();
 
 const tenants = (url = 'http://127.0.0.1:9') => ({
   tenants: [{ id: 'acme', endpoints: [endpoint('a', { url: `${url}/a` }), endpoint('b', { url: `${url}/b`, events: ['order.*'] })] }],
 });
 const EVENTS = 5;
-
-async function ctxFor(env: Record<string, string>, t: unknown): Promise<TestCtx> {
-  const c = await makeCtx(redis().url, env, t);
-  cleanups.push(() => c.close());
-  return c;
-}
 
 async function running(b: RunningRole): Promise<RunningRole> {
   cleanups.push(() => b.stop());
@@ -56,7 +49,7 @@ describe('bridge killed after addBulk, before XACK', () => {
   it('leaves the entries pending; a restart re-reads them and adds no second job', async () => {
     const env = isolatedEnv();
     const { jobIds } = await crashAfterEnqueue(env, tenants());
-    const t = await ctxFor(env, undefined);
+    const t = await context(env, undefined);
     expect(await pendingCount(t)).toBe(EVENTS);
     expect(await allJobIds(t)).toEqual(jobIds);
 
@@ -72,7 +65,7 @@ describe('bridge killed after addBulk, before XACK', () => {
   it('adds no second job even when the first jobs already completed and were removed', async () => {
     const env = isolatedEnv({ WSS_KEEP_COMPLETED_COUNT: '0' });
     const { jobIds } = await crashAfterEnqueue(env, tenants());
-    const t = await ctxFor(env, undefined);
+    const t = await context(env, undefined);
     // Complete every job with a plain BullMQ worker; removeOnComplete deletes them.
     const { Worker } = await import('bullmq');
     const done: string[] = [];
@@ -96,7 +89,7 @@ describe('bridge killed after addBulk, before XACK', () => {
   it('another bridge claims the dead consumer\'s entries after they sat idle, without duplicates', async () => {
     const env = isolatedEnv();
     const { jobIds } = await crashAfterEnqueue(env, tenants());
-    const t = await ctxFor({ ...env, WSS_CONSUMER: 'c2' }, undefined);
+    const t = await context({ ...env, WSS_CONSUMER: 'c2' }, undefined);
     const bridge = (await running(await startBridge(t.ctx))) as RunningBridge;
     await waitUntil('entries claimed and acknowledged', async () => (await pendingCount(t)) === 0, 15_000);
     expect(bridge.stats().claimed).toBe(EVENTS);
@@ -110,7 +103,7 @@ describe('bridge killed after addBulk, before XACK', () => {
     cleanups.push(() => receiver.close());
     const env = isolatedEnv({ WSS_KEEP_COMPLETED_COUNT: '0' });
     const { startWorker } = await import('../src/workers/worker.js');
-    const t = await ctxFor(env, tenants(receiver.url));
+    const t = await context(env, tenants(receiver.url));
     await running(await startWorker(t.ctx));
     const { jobIds } = await crashAfterEnqueue(env, undefined);
     await receiver.waitFor(EVENTS * 2);

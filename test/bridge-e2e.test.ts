@@ -7,10 +7,9 @@ import { publishEvent } from '../src/producers/publish.js';
 import type { RunningRole } from '../src/roles.js';
 import { startWorker } from '../src/workers/worker.js';
 import { startReceiver, type Received, type Receiver } from './helpers/receiver.js';
-import { useTestRedis } from './helpers/redis-server.js';
-import { endpoint, isolatedEnv, makeCtx, waitUntil, type TestCtx } from './bridge-fixtures.js';
+import { endpoint, isolatedEnv, waitUntil, type TestCtx, useBridgeTest } from './helpers/bridge-context.js';
 
-const { redis, cleanups } = useTestRedis();
+const { cleanups, context } = useBridgeTest();
 
 function opensslHmac(secret: string, message: string): string {
   const out = execFileSync('openssl', ['dgst', '-sha256', '-hmac', secret], { input: message }).toString();
@@ -30,8 +29,7 @@ async function receiver(): Promise<Receiver> {
 }
 
 async function service(tenants: unknown): Promise<TestCtx> {
-  const t = await makeCtx(redis().url, isolatedEnv(), tenants);
-  cleanups.push(() => t.close());
+  const t = await context(isolatedEnv(), tenants);
   const roles: RunningRole[] = [await startWorker(t.ctx), await startBridge(t.ctx)];
   cleanups.push(async () => {
     for (const r of roles.reverse()) await r.stop();

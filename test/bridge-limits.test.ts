@@ -3,16 +3,14 @@
 // reads that stay within the byte budget.
 import { describe, expect, it } from 'vitest';
 import { startBridge, type BridgeHooks, type RunningBridge } from '../src/producers/bridge.js';
-import { useTestRedis } from './helpers/redis-server.js';
-import { allJobIds, deadLetters, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, type TestCtx } from './bridge-fixtures.js';
+import { allJobIds, deadLetters, endpoint, isolatedEnv, pendingCount, waitUntil, type TestCtx, useBridgeTest } from './helpers/bridge-context.js';
 
-const { redis, cleanups } = useTestRedis();
+const { cleanups, context } = useBridgeTest();
 
 async function setup(env: Record<string, string>, hooks?: BridgeHooks): Promise<{ t: TestCtx; bridge: RunningBridge }> {
-  const t = await makeCtx(redis().url, isolatedEnv(env), {
+  const t = await context(isolatedEnv(env), {
     tenants: [{ id: 'acme', endpoints: [endpoint('orders'), endpoint('padded', { transform: '{ "pad": $pad("", 3000, "x") }' })] }],
   });
-  cleanups.push(() => t.close());
   const bridge = await startBridge(t.ctx, hooks ? { hooks } : {});
   cleanups.push(() => bridge.stop());
   return { t, bridge };

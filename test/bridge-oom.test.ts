@@ -5,15 +5,13 @@ import { describe, expect, it } from 'vitest';
 import { bridgeCommitFailures } from '../src/metrics.js';
 import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
 import { freeMemory, publishIntoFullRedis } from './helpers/full-redis.js';
-import { useTestRedis } from './helpers/redis-server.js';
-import { allJobIds, deadLetters, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, type TestCtx } from './bridge-fixtures.js';
+import { allJobIds, deadLetters, endpoint, isolatedEnv, pendingCount, waitUntil, type TestCtx, useBridgeTest } from './helpers/bridge-context.js';
 
-const { redis, cleanups } = useTestRedis();
+const { redis, cleanups, context } = useBridgeTest();
 const ACME = { tenants: [{ id: 'acme', endpoints: [endpoint('a')] }] };
 
 async function setup(env: Record<string, string> = {}): Promise<{ t: TestCtx; bridge: RunningBridge }> {
-  const t = await makeCtx(redis().url, isolatedEnv(env), ACME);
-  cleanups.push(() => t.close());
+  const t = await context(isolatedEnv(env), ACME);
   const bridge = (await startBridge(t.ctx)) as RunningBridge;
   cleanups.push(() => bridge.stop());
   const admin = redis().client();

@@ -5,11 +5,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { freeMemory, publishIntoFullRedis } from './helpers/full-redis.js';
-import { useTestRedis } from './helpers/redis-server.js';
 import { childEnv, spawnWss, type WssProcess } from './helpers/wss-process.js';
-import { allJobIds, deadLetters, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, type TestCtx } from './bridge-fixtures.js';
+import { allJobIds, deadLetters, endpoint, isolatedEnv, pendingCount, waitUntil, type TestCtx, useBridgeTest } from './helpers/bridge-context.js';
 
-const { redis, cleanups } = useTestRedis();
+const { redis, cleanups, context } = useBridgeTest();
 const CRASHING_BRIDGE = fileURLToPath(new URL('./fixtures/crashing-bridge.mjs', import.meta.url));
 const TENANTS = { tenants: [{ id: 'acme', endpoints: [endpoint('a'), endpoint('b')] }] };
 
@@ -19,11 +18,7 @@ function defaultsEnv(): Record<string, string> {
   return { REDIS_URL: redis().url, WSS_STREAM: WSS_STREAM!, WSS_GROUP: WSS_GROUP!, WSS_PREFIX: WSS_PREFIX!, WSS_HEALTH_PORT: '0', WSS_ALLOW_PRIVATE_URLS: 'true' };
 }
 
-async function seeded(env: Record<string, string>): Promise<TestCtx> {
-  const t = await makeCtx(redis().url, { ...env, WSS_CONSUMER: 'test' }, TENANTS);
-  cleanups.push(() => t.close());
-  return t;
-}
+const seeded = (env: Record<string, string>): Promise<TestCtx> => context({ ...env, WSS_CONSUMER: 'test' }, TENANTS);
 
 function bridgeProcess(env: Record<string, string>): WssProcess {
   const p = spawnWss(['start', '--role', 'bridge'], { ...env, LOG_LEVEL: 'info' });

@@ -3,16 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
 import { pruneIdleConsumers } from '../src/producers/consumer-group.js';
 import { safeTrimFloor, trimStream } from '../src/producers/trim.js';
-import { useTestRedis } from './helpers/redis-server.js';
-import { endpoint, isolatedEnv, makeCtx, waitUntil, type TestCtx } from './bridge-fixtures.js';
+import { endpoint, isolatedEnv, waitUntil, type TestCtx, useBridgeTest } from './helpers/bridge-context.js';
 
-const { redis, cleanups } = useTestRedis();
+const { redis, cleanups, context } = useBridgeTest();
 
 const TENANTS = { tenants: [{ id: 'acme', endpoints: [endpoint('all')] }] };
 
 async function setup(env: Record<string, string> = {}): Promise<TestCtx> {
-  const t = await makeCtx(redis().url, isolatedEnv(env), TENANTS);
-  cleanups.push(() => t.close());
+  const t = await context(isolatedEnv(env), TENANTS);
   return t;
 }
 

@@ -4,13 +4,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createRedis } from '../src/redis.js';
 import { Registry } from '../src/tenants/registry.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
+import { useTestRedis } from './helpers/redis-server.js';
 import { runWss, spawnWss } from './helpers/wss-process.js';
 
-let redis: TestRedis;
+const { redis } = useTestRedis();
 const dir = mkdtempSync(join(tmpdir(), 'wss-cli-reg-'));
 const SECRET = 'cli-reg-secret-0123456789';
 const ROTATED = 'rotated-secret-abcdefghijkl';
@@ -21,18 +21,12 @@ function tenantsFile(name: string, content: unknown): string {
   return p;
 }
 
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis.close();
-});
 
 describe('TENANTS_FILE at start', () => {
   it('creates what is new and keeps what the admin API changed, across a restart', async () => {
     const ep = (id: string) => ({ id, url: `https://hooks.example/${id}`, secret: SECRET });
     const path = tenantsFile('start.json', { tenants: [{ id: 'acme', endpoints: [ep('orders'), ep('audit')] }] });
-    const env = { REDIS_URL: redis.url, WSS_PREFIX: 'cli-keep', WSS_STREAM: 'cli-keep:events', WSS_HEALTH_PORT: '0', TENANTS_FILE: path, LOG_LEVEL: 'info' };
+    const env = { REDIS_URL: redis().url, WSS_PREFIX: 'cli-keep', WSS_STREAM: 'cli-keep:events', WSS_HEALTH_PORT: '0', TENANTS_FILE: path, LOG_LEVEL: 'info' };
 
     const first = spawnWss(['start', '--role', 'worker'], env);
     try {
@@ -43,7 +37,7 @@ describe('TENANTS_FILE at start', () => {
 
     // An operator disables one endpoint, moves it and rotates its secret through the registry
     // (what the admin API's PUT does).
-    const conn = createRedis(redis.url, 'test');
+    const conn = createRedis(redis().url, 'test');
     const registry = new Registry(conn, 'cli-keep');
     try {
       await registry.updateEndpoint('acme', 'orders', (cur) => ({ ...cur, enabled: false, url: 'https://moved.example/orders', secret: ROTATED }));
@@ -73,27 +67,27 @@ describe('TENANTS_FILE at start', () => {
 describe('registration rules in the CLI', () => {
   it('wss seed refuses a private URL naming the field unless WSS_ALLOW_PRIVATE_URLS=true', async () => {
     const path = tenantsFile('private.json', { tenants: [{ id: 'acme', endpoints: [{ id: 'orders', url: 'http://127.0.0.1:4000/x', secret: SECRET }] }] });
-    const env = { REDIS_URL: redis.url, WSS_PREFIX: 'cli-private' };
+    const env = { REDIS_URL: redis().url, WSS_PREFIX: 'cli-private' };
     const r = runWss(['seed', path], env);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('tenant "acme" endpoint "orders" field "url": is a private address (loopback)');
-    expect(await redis.client().keys('cli-private:*')).toEqual([]);
+    expect(await redis().client().keys('cli-private:*')).toEqual([]);
     expect(runWss(['seed', path], { ...env, WSS_ALLOW_PRIVATE_URLS: 'true' }).status).toBe(0);
   });
 
   it('wss start refuses a TENANTS_FILE with a private URL', () => {
     const path = tenantsFile('private-start.json', { tenants: [{ id: 'acme', endpoints: [{ id: 'orders', url: 'http://localhost/x', secret: SECRET }] }] });
-    const r = runWss(['start', '--role', 'worker'], { REDIS_URL: redis.url, WSS_PREFIX: 'cli-private-start', WSS_HEALTH_PORT: '0', TENANTS_FILE: path });
+    const r = runWss(['start', '--role', 'worker'], { REDIS_URL: redis().url, WSS_PREFIX: 'cli-private-start', WSS_HEALTH_PORT: '0', TENANTS_FILE: path });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('field "url": points at localhost');
   });
 
   it('wss publish refuses data over WSS_MAX_EVENT_BYTES naming the field, and adds nothing', async () => {
-    const env = { REDIS_URL: redis.url, WSS_STREAM: 'cli-big:events', WSS_MAX_EVENT_BYTES: '1024' };
+    const env = { REDIS_URL: redis().url, WSS_STREAM: 'cli-big:events', WSS_MAX_EVENT_BYTES: '1024' };
     const r = runWss(['publish', '--tenant', 'acme', '--type', 'order.created', '--data', JSON.stringify({ pad: 'x'.repeat(2_000) })], env);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('field "data" is 2010 bytes, more than WSS_MAX_EVENT_BYTES (1024)');
-    expect(await redis.client().exists('cli-big:events')).toBe(0);
+    expect(await redis().client().exists('cli-big:events')).toBe(0);
     expect(runWss(['publish', '--tenant', 'acme', '--type', 'order.created', '--data', '{"n":1}'], env).status).toBe(0);
   });
 });

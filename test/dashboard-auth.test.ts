@@ -8,6 +8,9 @@ import { startDashboard, type RunningDashboard } from '../src/dashboard/server.j
 import { QUEUE_NAME, deliveryJobOptions, JOB_NAME, type DeliveryJobData, createDeliveryQueue, type DeliveryQueue } from '../src/job.js';
 import { createRedis } from '../src/redis.js';
 import { basic, startTestContext, type TestContext } from './helpers/dashboard-context.js';
+import { useTestRedis } from './helpers/redis-server.js';
+
+const { redis } = useTestRedis();
 
 const PASSWORD = 'correct-horse-battery';
 const SECRET = 'endpoint-secret-value-0123456789';
@@ -39,7 +42,7 @@ async function failedJobs(ids: string[]): Promise<void> {
 }
 
 beforeAll(async () => {
-  t = await startTestContext({ WSS_DASHBOARD_PASSWORD: PASSWORD });
+  t = await startTestContext({ WSS_DASHBOARD_PASSWORD: PASSWORD }, redis());
   dash = await startDashboard(t.ctx);
   queue = createDeliveryQueue(t.ctx.redis, t.ctx.config.prefix);
   await t.ctx.registry.putEndpoint('acme', {
@@ -79,10 +82,10 @@ describe('basic auth', () => {
       expect(d2.credentials.password).toMatch(/^[A-Za-z0-9_-]{24}$/);
       expect(d3.credentials.password).not.toBe(d2.credentials.password);
       const { user, password } = d2.credentials;
-      expect(t2.logLines.join('')).not.toContain(password);
+      expect(t2.logs.join('')).not.toContain(password);
       // Not a terminal (a test worker's stderr): the password went to a file only its owner reads.
       expect(readFileSync(join(dataDir, 'dashboard-password'), 'utf8')).toBe(`${password}\n`);
-      expect(t2.logLines.join('')).not.toContain(d3.credentials.password);
+      expect(t2.logs.join('')).not.toContain(d3.credentials.password);
       expect((await fetch(`${d2.url}/api/tenants`)).status).toBe(401);
       expect((await fetch(`${d2.url}/api/tenants`, { headers: { authorization: basic(user, password) } })).status).toBe(200);
     } finally {
@@ -97,7 +100,7 @@ describe('basic auth', () => {
     const d2 = await startDashboard(t2.ctx);
     try {
       expect((await fetch(`${d2.url}/api/tenants`)).status).toBe(200);
-      expect(t2.logLines.join('')).toMatch(/authentication is OFF/);
+      expect(t2.logs.join('')).toMatch(/authentication is OFF/);
     } finally {
       await d2.stop();
       await t2.close();

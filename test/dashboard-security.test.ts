@@ -9,7 +9,7 @@ import { AUTH_LIMITS } from '../src/dashboard/auth-limiter.js';
 import { startDashboard, type RunningDashboard } from '../src/dashboard/server.js';
 import { QUEUE_NAME, createDeliveryQueue } from '../src/job.js';
 import { basic, startTestContext, type TestContext } from './helpers/dashboard-context.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
+import { useTestRedis } from './helpers/redis-server.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { spawnWss } from './helpers/wss-process.js';
 
@@ -40,22 +40,20 @@ function send(url: string, opts: { method?: string; path: string; host?: string;
   });
 }
 
-let redis: TestRedis;
+const { redis } = useTestRedis();
 let receiver: Receiver;
 beforeAll(async () => {
-  redis = await startRedis();
   receiver = await startReceiver();
 });
 afterAll(async () => {
   await receiver?.close();
-  await redis?.close();
 });
 
 describe('Host check against DNS rebinding', () => {
   let t: TestContext;
   let dash: RunningDashboard;
   beforeAll(async () => {
-    t = await startTestContext({ WSS_DASHBOARD_AUTH: 'off' }, redis);
+    t = await startTestContext({ WSS_DASHBOARD_AUTH: 'off' }, redis());
     dash = await startDashboard(t.ctx);
   });
   afterAll(async () => {
@@ -108,7 +106,7 @@ describe('Host check against DNS rebinding', () => {
   });
 
   it('with auth on and WSS_DASHBOARD_HOSTS set, refuses other names on the board and the API but leaves probes to pod IPs', async () => {
-    const t2 = await startTestContext({ WSS_DASHBOARD_PASSWORD: PASSWORD, WSS_DASHBOARD_HOSTS: 'dash.internal, 127.0.0.1' }, redis);
+    const t2 = await startTestContext({ WSS_DASHBOARD_PASSWORD: PASSWORD, WSS_DASHBOARD_HOSTS: 'dash.internal, 127.0.0.1' }, redis());
     const d2 = await startDashboard(t2.ctx);
     try {
       const auth = { authorization: basic('admin', PASSWORD) };
@@ -128,7 +126,7 @@ describe('Host check against DNS rebinding', () => {
   });
 
   it('with auth on and no WSS_DASHBOARD_HOSTS, any Host is served (credentials still required)', async () => {
-    const t2 = await startTestContext({ WSS_DASHBOARD_PASSWORD: PASSWORD }, redis);
+    const t2 = await startTestContext({ WSS_DASHBOARD_PASSWORD: PASSWORD }, redis());
     const d2 = await startDashboard(t2.ctx);
     try {
       expect((await send(d2.url, { path: '/api/tenants', host: 'anything.example' })).status).toBe(401);
@@ -142,7 +140,7 @@ describe('Host check against DNS rebinding', () => {
 
 describe('failed logins', () => {
   it(`answers 429 with Retry-After after ${AUTH_LIMITS.maxFailures} wrong passwords from one address, to that address only, until the window ends`, async () => {
-    const t2 = await startTestContext({ WSS_DASHBOARD_PASSWORD: PASSWORD }, redis);
+    const t2 = await startTestContext({ WSS_DASHBOARD_PASSWORD: PASSWORD }, redis());
     let clock = 1_000_000;
     const d2 = await startDashboard({ ...t2.ctx, now: () => clock });
     try {
@@ -173,15 +171,15 @@ describe('failed logins', () => {
 describe('generated password', () => {
   it('on a terminal is printed once to stderr, never logged, never written to a file', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'wss-pw-tty-'));
-    const t2 = await startTestContext({ WSS_DATA_DIR: dataDir }, redis);
+    const t2 = await startTestContext({ WSS_DATA_DIR: dataDir }, redis());
     const printed: string[] = [];
     const d2 = await startDashboard(t2.ctx, { stderr: { isTTY: true, write: (s: string) => printed.push(s) } });
     try {
       if (d2.credentials.mode !== 'basic') throw new Error('expected basic auth');
       const { password } = d2.credentials;
       expect(printed.join('').split(password).length - 1).toBe(1);
-      expect(t2.logLines.join('')).not.toContain(password);
-      expect(t2.logLines.join('')).toMatch(/printed once to this terminal/);
+      expect(t2.logs.join('')).not.toContain(password);
+      expect(t2.logs.join('')).toMatch(/printed once to this terminal/);
       expect(() => statSync(join(dataDir, 'dashboard-password'))).toThrow();
     } finally {
       await d2.stop();
@@ -191,7 +189,7 @@ describe('generated password', () => {
 
   it('without a terminal (`wss start` piped) starts, writes it to <WSS_DATA_DIR>/dashboard-password with mode 0600 and logs only the path', async () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), 'wss-pw-file-')), 'data');
-    const svc = spawnWss(['start', '--role', 'dashboard'], { REDIS_URL: redis.url, WSS_PREFIX: 'pwfile', PORT: '0', LOG_LEVEL: 'info', WSS_DATA_DIR: dataDir });
+    const svc = spawnWss(['start', '--role', 'dashboard'], { REDIS_URL: redis().url, WSS_PREFIX: 'pwfile', PORT: '0', LOG_LEVEL: 'info', WSS_DATA_DIR: dataDir });
     try {
       await svc.waitForOutput(/generated password is in/);
       const file = join(dataDir, 'dashboard-password');

@@ -14,7 +14,10 @@ import { generateSecret } from '../src/signing/keys.js';
 import { startWorker } from '../src/workers/worker.js';
 import { verifySignature } from '../src/verify/index.js';
 import { basic, startTestContext, type TestContext } from './helpers/dashboard-context.js';
+import { useTestRedis } from './helpers/redis-server.js';
 import { startReceiver, type Receiver, type Received } from './helpers/receiver.js';
+
+const { redis } = useTestRedis();
 
 const PASSWORD = 'signing-api-test-password';
 const HMAC_SECRET = 'hmac-secret-0123456789abcdef';
@@ -81,7 +84,7 @@ async function testDelivery(endpoint: string): Promise<Received> {
 }
 
 beforeAll(async () => {
-  t = await startTestContext({ WSS_DASHBOARD_PASSWORD: PASSWORD, WSS_SECRETS_KEY: KEY });
+  t = await startTestContext({ WSS_DASHBOARD_PASSWORD: PASSWORD, WSS_SECRETS_KEY: KEY }, redis());
   dash = await startDashboard(t.ctx);
   worker = await startWorker(t.ctx);
   rx = await startReceiver(() => ({ status: 204 }));
@@ -92,7 +95,7 @@ afterAll(async () => {
   await worker?.stop();
   await rx?.close();
   await t?.close();
-  const logs = t.logLines.join('');
+  const logs = t.logs.join('');
   for (const s of [HMAC_SECRET, ED_KEY, ...generated]) if (logs.includes(s)) throw new Error('a secret appeared in a log line');
 });
 

@@ -6,27 +6,13 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifySignature } from '../src/verify/index.js';
-import { createHarness, TENANT, type Harness } from './fixtures/worker-harness.js';
-import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
+import { TENANT, useWorkerTest } from './helpers/worker-context.js';
 import { runWss } from './helpers/wss-process.js';
 
-let redis: TestRedis;
-let h: Harness | undefined;
-let rx: Receiver | undefined;
+const { redis, harness, receiver } = useWorkerTest();
 
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis.close();
-});
-afterEach(async () => {
-  await h?.close();
-  await rx?.close();
-});
 
 const K1 = `k1:${randomBytes(32).toString('base64')}`;
 const K2 = `k2:${randomBytes(32).toString('base64')}`;
@@ -35,9 +21,9 @@ const WHSEC = `whsec_${randomBytes(32).toString('base64')}`;
 
 describe('wss secrets reencrypt and wss rotate-secret', () => {
   it('a key change plus reencrypt keeps every endpoint delivering; rotate-secret prints a new secret once and both verify', async () => {
-    rx = await startReceiver(() => ({ status: 204 }));
-    h = await createHarness(redis.url, { WSS_SECRETS_KEY: K2 });
-    const env = { REDIS_URL: redis.url, WSS_PREFIX: h.prefix, WSS_ALLOW_PRIVATE_URLS: 'true' };
+    const rx = await receiver(() => ({ status: 204 }));
+    const h = await harness({ WSS_SECRETS_KEY: K2 });
+    const env = { REDIS_URL: redis().url, WSS_PREFIX: h.prefix, WSS_ALLOW_PRIVATE_URLS: 'true' };
     const dir = mkdtempSync(join(tmpdir(), 'wss-cli-sig-'));
     const file = join(dir, 'tenants.json');
     const eps = [
@@ -48,7 +34,7 @@ describe('wss secrets reencrypt and wss rotate-secret', () => {
     const seeded = runWss(['seed', file], { ...env, WSS_SECRETS_KEY: K1 });
     expect(seeded.stderr).toBe('');
     expect(seeded.status).toBe(0);
-    const conn = redis.client();
+    const conn = redis().client();
     const hash = async () => JSON.stringify(await conn.hgetall(`${h!.prefix}:{registry}:endpoints`));
     expect(await hash()).toContain('wss-enc:v1:k1:');
     expect(await hash()).not.toContain(SECRET);

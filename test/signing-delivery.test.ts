@@ -5,30 +5,15 @@
 import { randomBytes } from 'node:crypto';
 import { Webhook as StandardWebhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { rotateSecret } from '../src/signing/rotate.js';
 import { verifySignature } from '../src/verify/index.js';
-import { createHarness, endpoint, sleep, TENANT, type Harness } from './fixtures/worker-harness.js';
-import { pythonReadmeVerifies, shellReadmeVerifies } from './fixtures/readme-verifiers.js';
-import { startReceiver, type Receiver, type Received } from './helpers/receiver.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
+import { endpoint, sleep, TENANT, type Harness, useWorkerTest } from './helpers/worker-context.js';
+import { pythonReadmeVerifies, shellReadmeVerifies } from './helpers/readme-verifiers.js';
+import { type Received } from './helpers/receiver.js';
 
-let redis: TestRedis;
-let h: Harness | undefined;
-let rx: Receiver | undefined;
+const { redis, harness, receiver } = useWorkerTest();
 
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis.close();
-});
-afterEach(async () => {
-  await h?.close();
-  await rx?.close();
-  h = undefined;
-  rx = undefined;
-});
 
 const whsec = () => `whsec_${randomBytes(32).toString('base64')}`;
 const OLD = 'old-xwss-secret-0123456789';
@@ -50,8 +35,8 @@ async function rotate(harness: Harness, id: string, next: { secret: string }, ov
 describe('Standard Webhooks mode', () => {
   it('real deliveries verify with the standardwebhooks and svix packages, which reject a tampered body, a stale timestamp and a wrong secret', async () => {
     const secret = whsec();
-    rx = await startReceiver(() => ({ status: 204 }));
-    h = await createHarness(redis.url);
+    const rx = await receiver(() => ({ status: 204 }));
+    const h = await harness();
     await h.seed([endpoint('sw', rx.url, { secret, signature: { scheme: 'standard-webhooks' } })]);
     const { jobId, data } = await h.enqueue('sw', { type: 'order.paid' });
     const w = await h.startWorker();
@@ -93,8 +78,8 @@ describe('Standard Webhooks mode', () => {
   it('during a rotation both the old and the new whsec_ secret verify with both libraries; after the overlap only the new one', async () => {
     const oldSecret = whsec();
     const newSecret = whsec();
-    rx = await startReceiver(() => ({ status: 204 }));
-    h = await createHarness(redis.url);
+    const rx = await receiver(() => ({ status: 204 }));
+    const h = await harness();
     await h.seed([endpoint('sw', rx.url, { secret: oldSecret, signature: { scheme: 'standard-webhooks' } })]);
     await rotate(h, 'sw', { secret: newSecret }, 3_600_000);
     const a = await h.enqueue('sw');
@@ -131,8 +116,8 @@ describe('X-WSS rotation with overlap', () => {
     process.env.WSS_SECRET_SIG_NEW = NEW;
     process.env.WSS_SECRET_SIG_OLD = OLD;
     try {
-      rx = await startReceiver(() => ({ status: 200 }));
-      h = await createHarness(redis.url);
+      const rx = await receiver(() => ({ status: 200 }));
+      const h = await harness();
       const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
       await h.seed([
         endpoint('env', rx.url, { secret: undefined, secretEnv: 'WSS_SECRET_SIG_NEW', previousSecretEnv: 'WSS_SECRET_SIG_OLD', previousSecretExpiresAt: expiresAt }),
@@ -156,8 +141,8 @@ describe('X-WSS rotation with overlap', () => {
   });
 
   it('every attempt during the overlap verifies for a receiver holding only the old secret and one holding only the new: verifySignature, the README Python and shell snippets', async () => {
-    rx = await startReceiver(() => ({ status: 200 }));
-    h = await createHarness(redis.url);
+    const rx = await receiver(() => ({ status: 200 }));
+    const h = await harness();
     await h.seed([endpoint('orders', rx.url, { secret: OLD })]);
     await rotate(h, 'orders', { secret: NEW }, 3_600_000);
     const jobs = [await h.enqueue('orders'), await h.enqueue('orders'), await h.enqueue('orders')];
@@ -181,8 +166,8 @@ describe('X-WSS rotation with overlap', () => {
   });
 
   it('a retry that crosses the rotation carries the signatures valid at its send time; after the overlap the old secret fails and is removed from Redis', async () => {
-    rx = await startReceiver((_req, i) => ({ status: i < 2 ? 500 : 200 }));
-    h = await createHarness(redis.url);
+    const rx = await receiver((_req, i) => ({ status: i < 2 ? 500 : 200 }));
+    const h = await harness();
     // Gaps about 1 s then 2 s (at most 20 % shorter).
     await h.seed([endpoint('orders', rx.url, { secret: OLD, retry: { attempts: 3, backoffMs: 1_000 } })]);
     const { jobId } = await h.enqueue('orders');
@@ -209,7 +194,7 @@ describe('X-WSS rotation with overlap', () => {
 
     // The expired secret is gone from the stored endpoint (pruned by the registry's poll).
     const key = `${h.prefix}:{registry}:endpoints`;
-    const conn = redis.client();
+    const conn = redis().client();
     let stored = '';
     for (let i = 0; i < 100; i++) {
       stored = (await conn.hget(key, `${TENANT}/orders`)) ?? '';

@@ -4,27 +4,17 @@
 import { Job } from 'bullmq';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { metricsRegistry } from '../src/metrics.js';
-import { createHarness, endpoint, sleep, type Harness } from './fixtures/worker-harness.js';
-import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { startRedis, useTestRedis, type TestRedis } from './helpers/redis-server.js';
-import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
+import { endpoint, sleep, useWorkerTest, waitUntil, type Harness } from './helpers/worker-context.js';
+import type { Receiver } from './helpers/receiver.js';
+import { startTcpProxy } from './helpers/tcp-proxy.js';
 import { spawnWss, type WssProcess } from './helpers/wss-process.js';
 
-const { redis } = useTestRedis();
+const { redis, ownRedis, cleanups, harness, receiver } = useWorkerTest();
 
-let h: Harness | undefined;
-let rx: Receiver | undefined;
-let own: TestRedis | undefined;
-let proxy: TcpProxy | undefined;
 const children: WssProcess[] = [];
 
 afterEach(async () => {
   for (const c of children.splice(0)) await c.kill('SIGKILL');
-  await h?.close();
-  await rx?.close();
-  await proxy?.close();
-  await own?.close();
-  h = rx = proxy = own = undefined;
 });
 
 // Fast crash recovery for the tests: locks lapse after 1 s, stalls are looked for every 0.5 s.
@@ -41,14 +31,6 @@ async function spawnWorker(harness: Harness, env: Record<string, string>, expect
     await sleep(50);
   }
   return w;
-}
-
-async function waitUntil(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 async function metric(name: string): Promise<number> {
@@ -71,8 +53,8 @@ function copies(r: Receiver): Map<string, number> {
 describe('worker crash recovery', () => {
   it('two kill -9s during slow deliveries: every delivery arrives, none fails, no attempt is spent', async () => {
     // The receiver takes 10 s (the issue saw 4 s), so both crashes happen with every job in flight.
-    rx = await startReceiver(() => ({ status: 200, delayMs: 10_000 }));
-    h = await createHarness(redis().url, { ...FAST_RECOVERY, WSS_CONCURRENCY: '50', WSS_ENDPOINT_CONCURRENCY: '50' });
+    const rx = await receiver(() => ({ status: 200, delayMs: 10_000 }));
+    const h = await harness({ ...FAST_RECOVERY, WSS_CONCURRENCY: '50', WSS_ENDPOINT_CONCURRENCY: '50' });
     const retry = { attempts: 20, backoffMs: 100 };
     await h.seed([endpoint('orders', `${rx.url}/orders`, { timeoutMs: 15_000, retry }), endpoint('billing', `${rx.url}/billing`, { timeoutMs: 15_000, retry })]);
     const env = { REDIS_URL: redis().url, ...FAST_RECOVERY, WSS_CONCURRENCY: '50', WSS_ENDPOINT_CONCURRENCY: '50' };
@@ -98,8 +80,8 @@ describe('worker crash recovery', () => {
   }, 120_000);
 
   it('a redelivery after a crash says so: X-WSS-Redelivery: true, same X-WSS-Attempt', async () => {
-    rx = await startReceiver((_req, i) => (i === 0 ? { status: 200, delayMs: 20_000 } : { status: 200 }));
-    h = await createHarness(redis().url, FAST_RECOVERY);
+    const rx = await receiver((_req, i) => (i === 0 ? { status: 200, delayMs: 20_000 } : { status: 200 }));
+    const h = await harness(FAST_RECOVERY);
     await h.seed([endpoint('orders', rx.url, { timeoutMs: 15_000 })]);
     const { jobId, data } = await h.enqueue('orders');
     const w = await spawnWorker(h, { REDIS_URL: redis().url, ...FAST_RECOVERY });
@@ -118,8 +100,8 @@ describe('worker crash recovery', () => {
 
   it('a job that stalls more than WSS_MAX_STALLED_COUNT times fails: logged at warn, counted', async () => {
     const limit = { WSS_MAX_STALLED_COUNT: '0' };
-    rx = await startReceiver(() => ({ status: 200, delayMs: 20_000 }));
-    h = await createHarness(redis().url, { ...FAST_RECOVERY, ...limit });
+    const rx = await receiver(() => ({ status: 200, delayMs: 20_000 }));
+    const h = await harness({ ...FAST_RECOVERY, ...limit });
     await h.seed([endpoint('orders', rx.url, { timeoutMs: 15_000 })]);
     const { jobId, data } = await h.enqueue('orders');
     const w = await spawnWorker(h, { REDIS_URL: redis().url, ...FAST_RECOVERY, ...limit });
@@ -132,7 +114,7 @@ describe('worker crash recovery', () => {
     const job = await h.waitForState(jobId, 'failed', 30_000);
     expect(job.failedReason).toMatch(/stalled more than allowable limit/);
     expect(rx.requests).toHaveLength(1);
-    await waitUntil('the failure to be logged', () => h!.logs.some((l) => /WSS_MAX_STALLED_COUNT/.test(l)));
+    await waitUntil('the failure to be logged', () => h!.logs.some((l) => /WSS_MAX_STALLED_COUNT/.test(l)), 30_000);
     const line = JSON.parse(h.logs.find((l) => /WSS_MAX_STALLED_COUNT/.test(l))!) as Record<string, unknown>;
     expect(line).toMatchObject({ level: 40, tenant: 'acme', endpoint: 'orders', eventId: data.eventId, outcome: 'failed' });
     expect(h.logs.join('\n')).not.toContain('café');
@@ -145,8 +127,8 @@ describe('Redis outages and stalled connections', () => {
   it('the hot path asks Redis nothing extra: no lock check for a job taken moments ago on a steady connection', async () => {
     const extendLock = vi.spyOn(Job.prototype, 'extendLock');
     try {
-      rx = await startReceiver(() => ({ status: 200 }));
-      h = await createHarness(redis().url, { WSS_CONCURRENCY: '10' });
+      const rx = await receiver(() => ({ status: 200 }));
+      const h = await harness({ WSS_CONCURRENCY: '10' });
       await h.seed([endpoint('orders', rx.url)]);
       const ids: string[] = [];
       for (let i = 0; i < 50; i++) ids.push((await h.enqueue('orders')).jobId);
@@ -160,10 +142,10 @@ describe('Redis outages and stalled connections', () => {
   });
 
   it('a 20 s Redis outage (restart, append-only file) with a short stall interval: 0 duplicates, nothing lost', async () => {
-    own = await startRedis({ appendonly: true });
+    const own = await ownRedis({ appendonly: true });
     // 5–20 ms per answer, as a typical receiver.
-    rx = await startReceiver(() => ({ status: 200, delayMs: 5 + Math.floor(Math.random() * 16) }));
-    h = await createHarness(own.url, { WSS_STALLED_INTERVAL_MS: '2000' });
+    const rx = await receiver(() => ({ status: 200, delayMs: 5 + Math.floor(Math.random() * 16) }));
+    const h = await harness({ WSS_STALLED_INTERVAL_MS: '2000' }, own.url);
     // The test's own queue connection sees the outage too; it reconnects by itself.
     h.queue.on('error', () => undefined);
     await h.seed([endpoint('orders', `${rx.url}/orders`), endpoint('billing', `${rx.url}/billing`)]);
@@ -188,10 +170,11 @@ describe('Redis outages and stalled connections', () => {
   }, 180_000);
 
   it('a job whose lock lapsed while its worker could not hear Redis is not sent (the job goes to another worker)', async () => {
-    proxy = await startTcpProxy(redis().port);
+    const proxy = await startTcpProxy(redis().port);
+    cleanups.push(() => proxy.close());
     // Job "a" is answered after 100 ms; "b" at once.
-    rx = await startReceiver((req) => (req.headers['x-wss-event-id'] === 'lapse-a' ? { status: 200, delayMs: 100 } : { status: 200 }));
-    h = await createHarness(redis().url, FAST_RECOVERY);
+    const rx = await receiver((req) => (req.headers['x-wss-event-id'] === 'lapse-a' ? { status: 200, delayMs: 100 } : { status: 200 }));
+    const h = await harness(FAST_RECOVERY);
     await h.seed([endpoint('orders', rx.url)]);
     await h.enqueue('orders', { eventId: 'lapse-a' });
     const b = await h.enqueue('orders', { eventId: 'lapse-b' });

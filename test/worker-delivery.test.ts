@@ -1,31 +1,15 @@
 // The worker delivers signed requests and retries 5xx with growing gaps; the secret stays out
 // of Redis and logs.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
-import { createHarness, endpoint, pythonSignature, SECRET, TENANT, type Harness } from './fixtures/worker-harness.js';
+import { describe, expect, it } from 'vitest';
+import { endpoint, pythonSignature, SECRET, TENANT, useWorkerTest } from './helpers/worker-context.js';
 
-let redis: TestRedis;
-let h: Harness | undefined;
-let rx: Receiver | undefined;
+const { redis, harness, receiver } = useWorkerTest();
 
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis.close();
-});
-afterEach(async () => {
-  await h?.close();
-  await rx?.close();
-  h = undefined;
-  rx = undefined;
-});
 
 describe('worker delivery', () => {
   it('sends the exact body with all X-WSS headers and a signature an independent HMAC agrees with', async () => {
-    rx = await startReceiver(() => ({ status: 204 }));
-    h = await createHarness(redis.url);
+    const rx = await receiver(() => ({ status: 204 }));
+    const h = await harness();
     await h.seed([endpoint('orders', `${rx.url}/hook?x=1`, { headers: { 'X-Source': 'acme-bus' } })]);
     const { jobId, data } = await h.enqueue('orders', { type: 'order.shipped' });
     await h.startWorker();
@@ -54,13 +38,12 @@ describe('worker delivery', () => {
   });
 
   it('500, 500, 200: delivered on attempt 3, same bytes, fresh timestamp and signature, growing gaps', async () => {
-    rx = await startReceiver((_req, i) => (i < 2 ? { status: 500, body: `boom ${i}` } : { status: 200, body: 'ok' }));
-    h = await createHarness(redis.url);
+    const rx = await receiver((_req, i) => (i < 2 ? { status: 500, body: `boom ${i}` } : { status: 200, body: 'ok' }));
+    const h = await harness();
     await h.seed([endpoint('orders', rx.url, { retry: { attempts: 5, backoffMs: 300 } })]);
     const { jobId, data } = await h.enqueue('orders');
     // A clock ten seconds further on at each attempt: the timestamp must be taken per attempt.
-    const receiver = rx;
-    await h.startWorker(() => Date.now() + 10_000 * receiver.requests.length);
+    await h.startWorker(() => Date.now() + 10_000 * rx.requests.length);
     const job = await h.waitForState(jobId, 'completed');
 
     const reqs = rx.requests;
@@ -91,8 +74,8 @@ describe('worker delivery', () => {
   });
 
   it('one pino line per attempt with tenant, endpoint, event id, attempt, status, ms, outcome', async () => {
-    rx = await startReceiver((_req, i) => (i === 0 ? { status: 503 } : { status: 200 }));
-    h = await createHarness(redis.url);
+    const rx = await receiver((_req, i) => (i === 0 ? { status: 503 } : { status: 200 }));
+    const h = await harness();
     await h.seed([endpoint('orders', rx.url)]);
     const { jobId, data } = await h.enqueue('orders');
     await h.startWorker();
@@ -105,8 +88,8 @@ describe('worker delivery', () => {
   });
 
   it('reads a secretEnv secret at send time; a missing one is a retryable SECRET_UNAVAILABLE and nothing is sent', async () => {
-    rx = await startReceiver();
-    h = await createHarness(redis.url);
+    const rx = await receiver();
+    const h = await harness();
     const present = 'WSS_SECRET_TEST_PRESENT';
     const secret = 'env-secret-0123456789-zyxw';
     process.env[present] = secret;
@@ -131,15 +114,15 @@ describe('worker delivery', () => {
   });
 
   it('keeps the secret out of the job hash, job logs, failedReason and pino output', async () => {
-    rx = await startReceiver((_req, i) => (i === 0 ? { status: 500, body: 'server says no' } : { status: 400, body: 'bad' }));
-    h = await createHarness(redis.url);
+    const rx = await receiver((_req, i) => (i === 0 ? { status: 500, body: 'server says no' } : { status: 400, body: 'bad' }));
+    const h = await harness();
     await h.seed([endpoint('orders', rx.url)]);
     const { jobId } = await h.enqueue('orders');
     await h.startWorker();
     const job = await h.waitForState(jobId, 'failed');
     expect(rx.requests).toHaveLength(2);
 
-    const raw = redis.client();
+    const raw = redis().client();
     const hash = await raw.hgetall(`${h.prefix}:deliveries:${jobId}`);
     expect(Object.keys(hash)).toContain('data');
     const logKey = await raw.lrange(`${h.prefix}:deliveries:${jobId}:logs`, 0, -1);

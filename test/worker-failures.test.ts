@@ -2,33 +2,18 @@
 // are gone or disabled.
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
-import { createHarness, endpoint, sleep, TENANT, type Harness } from './fixtures/worker-harness.js';
+import { describe, expect, it } from 'vitest';
+import { startReceiver } from './helpers/receiver.js';
+import { endpoint, sleep, TENANT, useWorkerTest } from './helpers/worker-context.js';
 
-let redis: TestRedis;
-let h: Harness | undefined;
-let rx: Receiver | undefined;
+const { harness, receiver } = useWorkerTest();
 
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis.close();
-});
-afterEach(async () => {
-  await h?.close();
-  await rx?.close();
-  h = undefined;
-  rx = undefined;
-});
 
 describe('worker failures', () => {
   it('400: exactly one attempt, job failed naming the status, snippet kept to 1 KB', async () => {
     const big = 'x'.repeat(100_000);
-    rx = await startReceiver(() => ({ status: 400, body: `invalid payload ${big}` }));
-    h = await createHarness(redis.url);
+    const rx = await receiver(() => ({ status: 400, body: `invalid payload ${big}` }));
+    const h = await harness();
     await h.seed([endpoint('orders', rx.url, { retry: { attempts: 5, backoffMs: 50 } })]);
     const { jobId } = await h.enqueue('orders');
     await h.startWorker();
@@ -47,8 +32,8 @@ describe('worker failures', () => {
   });
 
   it('3xx: the redirect is not followed and the job gives up at once', async () => {
-    rx = await startReceiver((req) => (req.path === '/moved' ? { status: 200 } : { status: 307, headers: { Location: '/moved' } }));
-    h = await createHarness(redis.url);
+    const rx = await receiver((req) => (req.path === '/moved' ? { status: 200 } : { status: 307, headers: { Location: '/moved' } }));
+    const h = await harness();
     await h.seed([endpoint('orders', `${rx.url}/hook`)]);
     const { jobId } = await h.enqueue('orders');
     await h.startWorker();
@@ -59,8 +44,8 @@ describe('worker failures', () => {
   });
 
   it('timeout: a receiver slower than timeoutMs is retried, then delivered', async () => {
-    rx = await startReceiver((_req, i) => (i === 0 ? { status: 200, delayMs: 3_000 } : { status: 200 }));
-    h = await createHarness(redis.url);
+    const rx = await receiver((_req, i) => (i === 0 ? { status: 200, delayMs: 3_000 } : { status: 200 }));
+    const h = await harness();
     await h.seed([endpoint('orders', rx.url, { timeoutMs: 300, retry: { attempts: 3, backoffMs: 50 } })]);
     const { jobId } = await h.enqueue('orders');
     await h.startWorker();
@@ -83,7 +68,7 @@ describe('worker failures', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     try {
-      h = await createHarness(redis.url);
+      const h = await harness();
       await h.seed([endpoint('orders', url, { timeoutMs: 300, retry: { attempts: 3, backoffMs: 50 } })]);
       const { jobId } = await h.enqueue('orders');
       await h.startWorker();
@@ -98,8 +83,8 @@ describe('worker failures', () => {
   });
 
   it('429 with Retry-After: 2 waits about two seconds although backoffMs is 10', async () => {
-    rx = await startReceiver((_req, i) => (i === 0 ? { status: 429, headers: { 'Retry-After': '2' } } : { status: 200 }));
-    h = await createHarness(redis.url);
+    const rx = await receiver((_req, i) => (i === 0 ? { status: 429, headers: { 'Retry-After': '2' } } : { status: 200 }));
+    const h = await harness();
     await h.seed([endpoint('orders', rx.url, { retry: { attempts: 3, backoffMs: 10 } })]);
     const { jobId } = await h.enqueue('orders');
     await h.startWorker();
@@ -109,11 +94,10 @@ describe('worker failures', () => {
   });
 
   it('a network error (nothing listening) is retried until attempts run out', async () => {
-    rx = await startReceiver();
+    const rx = await startReceiver();
     const deadUrl = rx.url;
     await rx.close();
-    rx = undefined;
-    h = await createHarness(redis.url);
+    const h = await harness();
     await h.seed([endpoint('orders', deadUrl, { retry: { attempts: 2, backoffMs: 20 } })]);
     const { jobId } = await h.enqueue('orders');
     await h.startWorker();
@@ -123,8 +107,8 @@ describe('worker failures', () => {
   });
 
   it('410: the endpoint is disabled in the registry, the job fails, and a later job sends nothing', async () => {
-    rx = await startReceiver(() => ({ status: 410 }));
-    h = await createHarness(redis.url);
+    const rx = await receiver(() => ({ status: 410 }));
+    const h = await harness();
     await h.seed([endpoint('orders', rx.url, { retry: { attempts: 5, backoffMs: 20 } })]);
     const first = await h.enqueue('orders');
     await h.startWorker();
@@ -141,8 +125,8 @@ describe('worker failures', () => {
   });
 
   it('a disabled or deleted endpoint fails with that reason and the receiver gets nothing', async () => {
-    rx = await startReceiver();
-    h = await createHarness(redis.url);
+    const rx = await receiver();
+    const h = await harness();
     await h.seed([endpoint('off', rx.url, { enabled: false }), endpoint('doomed', rx.url)]);
     await h.registry.deleteEndpoint(TENANT, 'doomed');
     const off = await h.enqueue('off');

@@ -1,31 +1,16 @@
 // A slow endpoint cannot take every worker slot: in-flight deliveries per endpoint are capped
 // (WSS_ENDPOINT_CONCURRENCY) and jobs over the cap wait without losing an attempt.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
-import { createHarness, endpoint, type Harness } from './fixtures/worker-harness.js';
+import { describe, expect, it } from 'vitest';
+import { endpoint, useWorkerTest } from './helpers/worker-context.js';
 
-let redis: TestRedis;
-let h: Harness;
-let slow: Receiver;
-let fast: Receiver;
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await h?.close();
-  await slow?.close();
-  await fast?.close();
-  await redis.close();
-});
+const { harness, receiver } = useWorkerTest();
 
 describe('per-endpoint fairness', () => {
   it('caps a slow endpoint at WSS_ENDPOINT_CONCURRENCY while other endpoints keep flowing', async () => {
     const SLOW_MS = 1_000;
-    slow = await startReceiver(() => ({ status: 200, delayMs: SLOW_MS }));
-    fast = await startReceiver(() => ({ status: 200 }));
-    h = await createHarness(redis.url, { WSS_CONCURRENCY: '4', WSS_ENDPOINT_CONCURRENCY: '1' });
+    const slow = await receiver(() => ({ status: 200, delayMs: SLOW_MS }));
+    const fast = await receiver(() => ({ status: 200 }));
+    const h = await harness({ WSS_CONCURRENCY: '4', WSS_ENDPOINT_CONCURRENCY: '1' });
     await h.seed([endpoint('slow', slow.url, { timeoutMs: 5_000, retry: { attempts: 2, backoffMs: 50 } }), endpoint('fast', fast.url)]);
     // Slow jobs first: without the cap they would fill all four slots.
     const slowJobs = [];

@@ -2,32 +2,18 @@
 // stopped worker finishes or hands back what it holds.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
-import { createHarness, endpoint, pythonSignature, SECRET, sleep, type Harness } from './fixtures/worker-harness.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { endpoint, pythonSignature, SECRET, sleep, type Harness, useWorkerTest } from './helpers/worker-context.js';
 
 // The built CLI (`npm test` builds first through pretest).
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
-let redis: TestRedis;
-let h: Harness | undefined;
-let rx: Receiver | undefined;
+const { redis, harness, receiver } = useWorkerTest();
 let child: ChildProcess | undefined;
 
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis.close();
-});
 afterEach(async () => {
   if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   child = undefined;
-  await h?.close();
-  await rx?.close();
-  h = undefined;
-  rx = undefined;
 });
 
 /** Starts `wss start --role worker` from dist/ and resolves once its BullMQ worker is registered. */
@@ -47,11 +33,11 @@ async function spawnWorker(h: Harness, env: Record<string, string>): Promise<Chi
 describe('worker lifecycle', () => {
   it('a worker killed mid-delivery: the stalled job is retried by another worker and delivered', async () => {
     // The first request is held open until the connection dies; later ones succeed.
-    rx = await startReceiver((_req, i) => (i === 0 ? { status: 200, delayMs: 20_000 } : { status: 200 }));
-    h = await createHarness(redis.url, { WSS_STALLED_INTERVAL_MS: '1000' });
+    const rx = await receiver((_req, i) => (i === 0 ? { status: 200, delayMs: 20_000 } : { status: 200 }));
+    const h = await harness({ WSS_STALLED_INTERVAL_MS: '1000' });
     await h.seed([endpoint('orders', rx.url, { timeoutMs: 15_000 })]);
     child = await spawnWorker(h, {
-      REDIS_URL: redis.url,
+      REDIS_URL: redis().url,
       WSS_HEALTH_PORT: '0',
       WSS_PREFIX: h.prefix,
       WSS_ALLOW_PRIVATE_URLS: 'true',
@@ -79,8 +65,8 @@ describe('worker lifecycle', () => {
   });
 
   it('stop() waits for an in-flight delivery to finish within the grace period', async () => {
-    rx = await startReceiver(() => ({ status: 200, delayMs: 500 }));
-    h = await createHarness(redis.url, { WSS_SHUTDOWN_GRACE_MS: '5000' });
+    const rx = await receiver(() => ({ status: 200, delayMs: 500 }));
+    const h = await harness({ WSS_SHUTDOWN_GRACE_MS: '5000' });
     await h.seed([endpoint('orders', rx.url)]);
     const { jobId } = await h.enqueue('orders');
     const w = await h.startWorker();
@@ -92,8 +78,8 @@ describe('worker lifecycle', () => {
   });
 
   it('stop() past the grace period aborts the request and hands the job back without using an attempt', async () => {
-    rx = await startReceiver((_req, i) => (i === 0 ? { status: 200, delayMs: 20_000 } : { status: 200 }));
-    h = await createHarness(redis.url, { WSS_SHUTDOWN_GRACE_MS: '300' });
+    const rx = await receiver((_req, i) => (i === 0 ? { status: 200, delayMs: 20_000 } : { status: 200 }));
+    const h = await harness({ WSS_SHUTDOWN_GRACE_MS: '300' });
     await h.seed([endpoint('orders', rx.url, { timeoutMs: 15_000 })]);
     const { jobId } = await h.enqueue('orders');
     const w = await h.startWorker();

@@ -1,27 +1,19 @@
 // The SSRF guard, with WSS_ALLOW_PRIVATE_URLS=false: literal private IPs are refused before
 // any socket exists, names are refused when any address they resolve to is private.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryError } from '../src/errors.js';
 import { createHttpSender } from '../src/workers/http.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
-import { createHarness, endpoint, sleep, type Harness } from './fixtures/worker-harness.js';
+import { endpoint, sleep, useWorkerTest } from './helpers/worker-context.js';
 
-let redis: TestRedis;
-let h: Harness | undefined;
+const { harness } = useWorkerTest();
 let rx: Receiver;
 
 beforeAll(async () => {
-  redis = await startRedis();
   rx = await startReceiver();
 });
 afterAll(async () => {
   await rx.close();
-  await redis.close();
-});
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
 });
 
 async function refusal(url: string, allowPrivateUrls = false): Promise<DeliveryError> {
@@ -39,7 +31,7 @@ async function refusal(url: string, allowPrivateUrls = false): Promise<DeliveryE
 
 describe('SSRF guard', () => {
   it('refuses private URLs permanently in the worker; the receiver gets nothing', async () => {
-    h = await createHarness(redis.url, { WSS_ALLOW_PRIVATE_URLS: 'false' });
+    const h = await harness({ WSS_ALLOW_PRIVATE_URLS: 'false' });
     await h.seed([
       endpoint('loopback', `http://127.0.0.1:${rx.port}/`, { retry: { attempts: 3, backoffMs: 20 } }),
       endpoint('metadata', 'http://169.254.169.254/latest/meta-data/', { timeoutMs: 500, retry: { attempts: 3, backoffMs: 20 } }),

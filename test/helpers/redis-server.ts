@@ -47,7 +47,14 @@ async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
   }
 }
 
-export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<TestRedis> {
+export interface TestRedisOptions {
+  /** Append-only file on, for tests that restart Redis and expect their data back. */
+  appendonly?: boolean;
+  /** More redis-server arguments, e.g. ['--maxmemory', '10mb'] or ['--requirepass', 'x']. */
+  extraArgs?: string[];
+}
+
+export async function startRedis(opts: TestRedisOptions = {}): Promise<TestRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'wss-test-redis-'));
   let proc: ChildProcess | undefined;
@@ -55,7 +62,7 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<T
   const start = async () => {
     proc = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', opts.appendonly ? 'yes' : 'no', '--dir', dir, '--maxmemory-policy', 'noeviction'],
+      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', opts.appendonly ? 'yes' : 'no', '--dir', dir, '--maxmemory-policy', 'noeviction', ...(opts.extraArgs ?? [])],
       { stdio: 'ignore' },
     );
     proc.on('error', (err) => {
@@ -93,11 +100,20 @@ export async function startRedis(opts: { appendonly?: boolean } = {}): Promise<T
   };
 }
 
+export interface UseTestRedis {
+  /** The file's server (started in beforeAll). */
+  redis: () => TestRedis;
+  /** Run (last first) after each test. */
+  cleanups: Array<() => Promise<void>>;
+  /** A second private server for one test (e.g. one it restarts), closed after that test. */
+  ownRedis: (opts?: TestRedisOptions) => Promise<TestRedis>;
+}
+
 /**
  * One private redis-server for the calling test file, plus cleanups run (last first) after
- * each test. Call at the top level of a test file.
+ * each test. Call at the top level of a test file (or of a describe block).
  */
-export function useTestRedis(opts: { appendonly?: boolean } = {}): { redis: () => TestRedis; cleanups: Array<() => Promise<void>> } {
+export function useTestRedis(opts: TestRedisOptions = {}): UseTestRedis {
   let server: TestRedis | undefined;
   const cleanups: Array<() => Promise<void>> = [];
   beforeAll(async () => {
@@ -115,5 +131,10 @@ export function useTestRedis(opts: { appendonly?: boolean } = {}): { redis: () =
       return server;
     },
     cleanups,
+    async ownRedis(ownOpts = {}) {
+      const own = await startRedis(ownOpts);
+      cleanups.push(() => own.close());
+      return own;
+    },
   };
 }

@@ -15,6 +15,7 @@ import { startBridge } from '../src/producers/bridge.js';
 import type { RunningRole } from '../src/roles.js';
 import { startWorker } from '../src/workers/worker.js';
 import { basic, startTestContext, type TestContext } from './helpers/dashboard-context.js';
+import { useTestRedis } from './helpers/redis-server.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 
 const CHROMIUM = process.env.WSS_CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -24,7 +25,7 @@ const SHOTS = process.env.WSS_SCREENSHOT_DIR ?? tmpdir();
 
 const missing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found (install it with: apt-get install -y chromium)`;
 if (missing) {
-  console.warn(`\n*** browser-dashboard.test.ts SKIPPED: ${missing} ***\n`);
+  console.warn(`\n*** dashboard-browser.test.ts SKIPPED: ${missing} ***\n`);
   if (process.env.WSS_BROWSER_TEST === 'required') throw new Error(`WSS_BROWSER_TEST=required but ${missing}`);
 }
 
@@ -43,6 +44,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
 }
 
 describe.skipIf(missing !== undefined)('dashboard in a browser', () => {
+  const { redis } = useTestRedis();
   let t: TestContext | undefined;
   let receiver: Receiver | undefined;
   let queue: DeliveryQueue | undefined;
@@ -62,7 +64,7 @@ describe.skipIf(missing !== undefined)('dashboard in a browser', () => {
   it('log in, see the failed job, fix the receiver, click Retry, delivery completes', async () => {
     const { chromium } = await import('playwright-core');
     receiver = await startReceiver(() => ({ status: 500, body: 'receiver is down' }));
-    t = await startTestContext({ WSS_DASHBOARD_PASSWORD: PASSWORD, WSS_BLOCK_MS: '100' });
+    t = await startTestContext({ WSS_DASHBOARD_PASSWORD: PASSWORD, WSS_BLOCK_MS: '100' }, redis());
     await t.ctx.registry.putEndpoint('acme', {
       id: 'orders', url: `${receiver.url}/hooks/orders`, secret: SECRET, events: ['order.*'], headers: {}, timeoutMs: 2_000, retry: { attempts: 2, backoffMs: 50 }, enabled: true,
     });

@@ -7,6 +7,9 @@ import { deliveryJobOptions, JOB_NAME, createDeliveryQueue, type DeliveryQueue }
 import type { Readiness, RunningRole } from '../src/roles.js';
 import { startWorker } from '../src/workers/worker.js';
 import { startTestContext, type TestContext } from './helpers/dashboard-context.js';
+import { useTestRedis } from './helpers/redis-server.js';
+
+const { redis } = useTestRedis();
 
 let t: TestContext;
 let dash: RunningDashboard;
@@ -29,7 +32,7 @@ function sample(text: string, series: string): number | undefined {
 }
 
 beforeAll(async () => {
-  t = await startTestContext({ WSS_DASHBOARD_PASSWORD: 'health-test-password' });
+  t = await startTestContext({ WSS_DASHBOARD_PASSWORD: 'health-test-password' }, redis());
   dash = await startDashboard(t.ctx, { roles: () => roles });
   roles.push(dash);
   health = await startHealthServer(t.ctx, { roles: () => roles, port: 0 });

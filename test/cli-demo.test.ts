@@ -1,22 +1,16 @@
 // `npm run demo` as a newcomer runs it, on a private Redis and a free receiver port.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { freePort, startRedis, type TestRedis } from './helpers/redis-server.js';
+import { expect, it } from 'vitest';
+import { freePort, useTestRedis } from './helpers/redis-server.js';
 import { childEnv } from './helpers/wss-process.js';
 
 const DEMO = fileURLToPath(new URL('../dist/demo/demo.js', import.meta.url));
-let redis: TestRedis;
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis.close();
-});
+const { redis } = useTestRedis();
 
 it('the demo delivers every event with a valid signature, one after a retry, and prints the dashboard credentials', async () => {
   const port = await freePort();
-  const proc = spawn(process.execPath, [DEMO, '--once', '--receiver-port', String(port)], { env: childEnv({ REDIS_URL: redis.url }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [DEMO, '--once', '--receiver-port', String(port)], { env: childEnv({ REDIS_URL: redis().url }), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr.on('data', (c: Buffer) => (out += c.toString()));

@@ -7,32 +7,30 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseTenantsFile } from '../src/tenants/schema.js';
 import { Registry } from '../src/tenants/registry.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
-import { runWss, spawnWss } from './helpers/wss-process.js';
+import { useTestRedis } from './helpers/redis-server.js';
+import { serviceEnv, runWss, spawnWss } from './helpers/wss-process.js';
 
 const SECRET = 'registry-secret-0123456789';
-let redis: TestRedis;
+const { redis } = useTestRedis();
 let a: Receiver;
 let b: Receiver;
 const dir = mkdtempSync(join(tmpdir(), 'wss-registry-'));
 
 beforeAll(async () => {
-  redis = await startRedis();
   a = await startReceiver();
   b = await startReceiver();
 });
 afterAll(async () => {
   await a.close();
   await b.close();
-  await redis.close();
 });
 
 const file = (url: string, extra: Record<string, unknown> = {}) => ({ tenants: [{ id: 'acme', endpoints: [{ id: 'orders', url, secret: SECRET, ...extra }] }] });
 
 describe('registry', () => {
   it("one process's write reaches another process's snapshot at its next poll", async () => {
-    const writer = new Registry(redis.client(), 'reg-a');
-    const reader = new Registry(redis.client(), 'reg-a');
+    const writer = new Registry(redis().client(), 'reg-a');
+    const reader = new Registry(redis().client(), 'reg-a');
     await writer.seed(parseTenantsFile(file('https://one.example/hook')), { replace: false });
     await reader.start(100);
     try {
@@ -50,21 +48,14 @@ describe('registry', () => {
   });
 
   it('`wss seed` changes the URL a running service delivers to, within 5 s and without a restart', async () => {
-    const env = {
-      REDIS_URL: redis.url,
-      WSS_PREFIX: 'reg-e2e',
-      WSS_STREAM: 'reg-e2e:events',
-      WSS_ALLOW_PRIVATE_URLS: 'true',
-      WSS_HEALTH_PORT: '0',
-      LOG_LEVEL: 'info',
-    };
+    const env = serviceEnv(redis().url, 'reg-e2e', { WSS_HEALTH_PORT: '0' });
     const first = join(dir, 'first.json');
     writeFileSync(first, JSON.stringify(file(`${a.url}/hook`)));
     expect(runWss(['seed', first], env).status).toBe(0);
     const svc = spawnWss(['start', '--role', 'bridge', '--role', 'worker'], env);
     try {
       await svc.waitForOutput(/webhook-sender started/);
-      const producer = redis.client();
+      const producer = redis().client();
       await producer.xadd(env.WSS_STREAM, '*', 'tenant', 'acme', 'type', 'x', 'data', '{"n":1}', 'id', 'before');
       await a.waitFor(1);
 

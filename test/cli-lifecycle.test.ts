@@ -6,41 +6,34 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { QUEUE_NAME } from '../src/job.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
+import { useTestRedis } from './helpers/redis-server.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { runWss, spawnWss } from './helpers/wss-process.js';
+import { serviceEnv, runWss, spawnWss } from './helpers/wss-process.js';
 
 const SECRET = 'lifecycle-secret-0123456789';
-let redis: TestRedis;
+const { redis } = useTestRedis({ appendonly: true });
 let receiver: Receiver;
 const dir = mkdtempSync(join(tmpdir(), 'wss-life-'));
 
 function env(name: string): Record<string, string> {
   const file = join(dir, `${name}.json`);
   writeFileSync(file, JSON.stringify({ tenants: [{ id: 'acme', endpoints: [{ id: 'slow', url: `${receiver.url}/${name}`, secret: SECRET, retry: { attempts: 5, backoffMs: 100 } }] }] }));
-  return {
-    REDIS_URL: redis.url,
-    WSS_PREFIX: `life-${name}`,
-    WSS_STREAM: `life-${name}:events`,
+  return serviceEnv(redis().url, `life-${name}`, {
     WSS_CONSUMER: `life-${name}-bridge`,
-    WSS_ALLOW_PRIVATE_URLS: 'true',
     WSS_STALLED_INTERVAL_MS: '1000',
     WSS_SHUTDOWN_GRACE_MS: '10000',
     WSS_HEALTH_PORT: '0',
     TENANTS_FILE: file,
-    LOG_LEVEL: 'info',
-  };
+  });
 }
 
 const eventIds = (path: string) => new Set(receiver.requests.filter((r) => r.path === path && r.at).map((r) => r.headers['x-wss-event-id'] as string));
 
 beforeAll(async () => {
-  redis = await startRedis({ appendonly: true });
   receiver = await startReceiver();
 });
 afterAll(async () => {
   await receiver.close();
-  await redis.close();
 });
 
 describe('lifecycle', () => {
@@ -51,7 +44,7 @@ describe('lifecycle', () => {
     const svc = spawnWss(['start', '--role', 'bridge', '--role', 'worker'], e);
     await svc.waitForOutput(/webhook-sender started/);
     // XADD from here: a synchronous `wss publish` would freeze this process and its receiver.
-    const producer = redis.client();
+    const producer = redis().client();
     for (let i = 0; i < N; i++) await producer.xadd(e.WSS_STREAM!, '*', 'tenant', 'acme', 'type', 't.x', 'data', `{"n":${i}}`, 'id', `term-${i}`);
     // Wait until deliveries are in flight, then stop the process in the middle of them.
     while (receiver.requests.filter((r) => r.path === '/term').length < 5) await new Promise((r) => setTimeout(r, 20));
@@ -71,7 +64,7 @@ describe('lifecycle', () => {
     } finally {
       expect(await again.kill('SIGTERM')).toBe(0);
     }
-    const q = new Queue(QUEUE_NAME, { connection: { url: redis.url }, prefix: e.WSS_PREFIX });
+    const q = new Queue(QUEUE_NAME, { connection: { url: redis().url }, prefix: e.WSS_PREFIX });
     expect(await q.getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed')).toEqual({ completed: N, failed: 0, waiting: 0, active: 0, delayed: 0 });
     await q.close();
     expect(receiver.cut()).toBe(0);
@@ -87,9 +80,9 @@ describe('lifecycle', () => {
       await receiver.waitFor(receiver.requests.length + 1);
       expect(eventIds('/restart').has('before')).toBe(true);
 
-      await redis.stop();
+      await redis().stop();
       await new Promise((r) => setTimeout(r, 1500));
-      await redis.start();
+      await redis().start();
 
       const r = runWss(['publish', '--tenant', 'acme', '--type', 't.x', '--data', '{"n":2}', '--id', 'after'], e);
       expect(r.status).toBe(0);

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifySignature } from '../src/verify/index.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
+import { useTestRedis } from './helpers/redis-server.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { runWss, spawnWss } from './helpers/wss-process.js';
+import { serviceEnv, runWss, spawnWss } from './helpers/wss-process.js';
 
-let redis: TestRedis;
+const { redis } = useTestRedis();
 let receiver: Receiver;
 const dir = mkdtempSync(join(tmpdir(), 'wss-cli-'));
 const SECRET = 'cli-test-secret-0123456789';
@@ -20,17 +20,15 @@ function tenantsFile(name: string, content: unknown): string {
 }
 
 beforeAll(async () => {
-  redis = await startRedis();
   receiver = await startReceiver();
 });
 afterAll(async () => {
   await receiver.close();
-  await redis.close();
 });
 
 describe('wss CLI', () => {
   it('refuses a bad environment variable at start-up, naming it', () => {
-    const r = runWss(['start'], { REDIS_URL: redis.url, WSS_CONCURRENCY: 'lots' });
+    const r = runWss(['start'], { REDIS_URL: redis().url, WSS_CONCURRENCY: 'lots' });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('WSS_CONCURRENCY');
     expect(r.stderr).toContain('lots');
@@ -38,21 +36,21 @@ describe('wss CLI', () => {
 
   it('refuses an invalid tenants file naming tenant, endpoint and field, and writes nothing', async () => {
     const bad = tenantsFile('bad.json', { tenants: [{ id: 'acme', endpoints: [{ id: 'orders', url: 'ftp://x', secret: 'at-least-16-chars-secret' }] }] });
-    const r = runWss(['seed', bad], { REDIS_URL: redis.url, WSS_PREFIX: 'cli-bad' });
+    const r = runWss(['seed', bad], { REDIS_URL: redis().url, WSS_PREFIX: 'cli-bad' });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/tenant "acme" endpoint "orders" field "url"/);
-    expect(await redis.client().keys('cli-bad:*')).toEqual([]);
-    const notJson = runWss(['seed', tenantsFile('broken.json', '{"tenants": [')], { REDIS_URL: redis.url });
+    expect(await redis().client().keys('cli-bad:*')).toEqual([]);
+    const notJson = runWss(['seed', tenantsFile('broken.json', '{"tenants": [')], { REDIS_URL: redis().url });
     expect(notJson.status).toBe(1);
     expect(notJson.stderr).toMatch(/not JSON/);
   });
 
   it('seeds with upsert, and --replace makes the registry exactly the file', async () => {
-    const env = { REDIS_URL: redis.url, WSS_PREFIX: 'cli-seed' };
+    const env = { REDIS_URL: redis().url, WSS_PREFIX: 'cli-seed' };
     const ep = (id: string) => ({ id, url: 'https://hooks.example/' + id, secret: SECRET });
     expect(runWss(['seed', tenantsFile('a.json', { tenants: [{ id: 'a', endpoints: [ep('one')] }] })], env).stdout).toContain('seeded 1 tenant(s), 1 endpoint(s)');
     runWss(['seed', tenantsFile('b.json', { tenants: [{ id: 'b', endpoints: [ep('two')] }] })], env);
-    const c = redis.client();
+    const c = redis().client();
     expect((await c.hkeys('cli-seed:{registry}:endpoints')).sort()).toEqual(['a/one', 'b/two']);
     const r = runWss(['seed', '--replace', join(dir, 'b.json')], env);
     expect(r.stdout).toContain('registry replaced');
@@ -70,24 +68,19 @@ describe('wss CLI', () => {
 
   it('reports usage errors with exit code 2', () => {
     expect(runWss(['publish', '--tenant', 'a'], {}).status).toBe(2);
-    expect(runWss(['publish', '--tenant', 'a', '--type', 't', '--data', '{nope'], { REDIS_URL: redis.url }).stderr).toContain('--data is not JSON');
-    expect(runWss(['start', '--role', 'janitor'], { REDIS_URL: redis.url }).status).toBe(2);
+    expect(runWss(['publish', '--tenant', 'a', '--type', 't', '--data', '{nope'], { REDIS_URL: redis().url }).stderr).toContain('--data is not JSON');
+    expect(runWss(['start', '--role', 'janitor'], { REDIS_URL: redis().url }).status).toBe(2);
     expect(runWss(['frobnicate'], {}).status).toBe(2);
   });
 
   it('start + seed + publish: the receiver gets one signed delivery', async () => {
-    const env = {
-      REDIS_URL: redis.url,
-      WSS_PREFIX: 'cli-e2e',
-      WSS_STREAM: 'cli-e2e:events',
-      WSS_ALLOW_PRIVATE_URLS: 'true',
+    const env = serviceEnv(redis().url, 'cli-e2e', {
       WSS_DASHBOARD_AUTH: 'off',
       PORT: '0',
-      LOG_LEVEL: 'info',
       TENANTS_FILE: tenantsFile('e2e.json', {
         tenants: [{ id: 'acme', endpoints: [{ id: 'orders', url: `${receiver.url}/orders`, secret: SECRET, events: ['order.*'], transform: "{ 'orderId': data.orderId }" }] }],
       }),
-    };
+    });
     const svc = spawnWss(['start'], env);
     try {
       await svc.waitForOutput(/webhook-sender started/);

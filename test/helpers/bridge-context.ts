@@ -1,22 +1,17 @@
-// Shared set-up for the bridge tests: a RoleContext over a test Redis with a seeded registry,
-// captured logs, and small intervals so tests stay quick.
+// The bridge suites' context: the base context (context.ts) on its own stream, group and BullMQ
+// prefix, with a seeded registry, the delivery queue to assert on, and small intervals so tests
+// stay quick.
 import { Queue } from 'bullmq';
-import { parseConfig, type Config } from '../src/config.js';
-import { QUEUE_NAME, type DeliveryJobData } from '../src/job.js';
-import { createLogger } from '../src/log.js';
-import { createRedis } from '../src/redis.js';
-import type { RoleContext } from '../src/roles.js';
-import { Registry } from '../src/tenants/registry.js';
-import { parseTenantsFile } from '../src/tenants/schema.js';
+import { QUEUE_NAME, type DeliveryJobData } from '../../src/job.js';
+import { createBaseContext, type BaseContext } from './context.js';
+import { useTestRedis, type TestRedisOptions, type UseTestRedis } from './redis-server.js';
+
+export { waitUntil } from './context.js';
 
 let counter = 0;
 
-export interface TestCtx {
-  ctx: RoleContext;
-  config: Config;
-  logs: string[];
+export interface TestCtx extends BaseContext {
   queue: Queue<DeliveryJobData>;
-  close(): Promise<void>;
 }
 
 /** A fresh stream, group and BullMQ prefix per call, so tests in one file never share state. */
@@ -39,38 +34,39 @@ export function isolatedEnv(extra: Record<string, string> = {}): Record<string, 
 }
 
 export async function makeCtx(redisUrl: string, env: Record<string, string>, tenants?: unknown): Promise<TestCtx> {
-  const config = parseConfig({ REDIS_URL: redisUrl, ...env });
-  const logs: string[] = [];
-  const log = createLogger(config.logLevel, { write: (line: string) => void logs.push(line) });
-  const redis = createRedis(config.redisUrl, 'test', log);
-  const registry = new Registry(redis, config.prefix, log);
-  if (tenants !== undefined) await registry.seed(parseTenantsFile(tenants), { replace: true });
-  await registry.start(config.registryPollMs);
-  const queue = new Queue<DeliveryJobData>(QUEUE_NAME, { connection: redis, prefix: config.prefix });
+  const base = await createBaseContext(redisUrl, env, { tenants });
+  const queue = new Queue<DeliveryJobData>(QUEUE_NAME, { connection: base.ctx.redis, prefix: base.config.prefix });
   queue.on('error', () => {}); // outages are part of some tests; createRedis already logs them
   return {
-    ctx: { config, log, redis, registry, now: Date.now },
-    config,
-    logs,
+    ...base,
     queue,
     async close() {
-      registry.stop();
       await queue.close();
-      redis.disconnect();
+      await base.close();
+    },
+  };
+}
+
+export interface BridgeTest extends UseTestRedis {
+  /** makeCtx on the file's Redis (or on `redisUrl`), closed after the test. */
+  context(env: Record<string, string>, tenants?: unknown, redisUrl?: string): Promise<TestCtx>;
+}
+
+/** useTestRedis for a bridge suite: the contexts a test opens close after it. */
+export function useBridgeTest(opts: TestRedisOptions = {}): BridgeTest {
+  const base = useTestRedis(opts);
+  return {
+    ...base,
+    async context(env, tenants, redisUrl) {
+      const t = await makeCtx(redisUrl ?? base.redis().url, env, tenants);
+      base.cleanups.push(() => t.close());
+      return t;
     },
   };
 }
 
 export function endpoint(id: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { id, url: `http://127.0.0.1:9/${id}`, secret: `secret-${id}-0123456789`, ...extra };
-}
-
-export async function waitUntil(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /** Entries read by the group but not acknowledged. */

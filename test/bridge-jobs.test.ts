@@ -1,36 +1,20 @@
 // The bridge against a real Redis: stream entries → BullMQ jobs (asserted on the queue itself),
 // dead letters, acknowledgements, group re-creation.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
 import { publishEvent, EventRejectedError } from '../src/producers/publish.js';
-import { startRedis, type TestRedis } from './helpers/redis-server.js';
-import { allJobIds, deadLetters, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, type TestCtx } from './bridge-fixtures.js';
+import { allJobIds, deadLetters, endpoint, isolatedEnv, pendingCount, waitUntil, type TestCtx, useBridgeTest } from './helpers/bridge-context.js';
 
-let redis: TestRedis;
-const open: Array<{ t: TestCtx; b?: RunningBridge }> = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterEach(async () => {
-  for (const { t, b } of open.splice(0)) {
-    await b?.stop();
-    await t.close();
-  }
-});
-afterAll(async () => {
-  await redis.close();
-});
+const { cleanups, context, ownRedis } = useBridgeTest();
 
 async function setup(tenants: unknown, env: Record<string, string> = {}): Promise<{ t: TestCtx; start: () => Promise<RunningBridge> }> {
-  const t = await makeCtx(redis.url, isolatedEnv(env), tenants);
-  const slot: { t: TestCtx; b?: RunningBridge } = { t };
-  open.push(slot);
+  const t = await context(isolatedEnv(env), tenants);
   return {
     t,
     start: async () => {
-      slot.b = await startBridge(t.ctx);
-      return slot.b;
+      const b = await startBridge(t.ctx);
+      cleanups.push(() => b.stop());
+      return b;
     },
   };
 }
@@ -211,7 +195,7 @@ describe('bridge: resilience', () => {
   });
 
   it('re-reads a batch whose commit failed, acknowledges it, and adds each job once', async () => {
-    const t = await makeCtx(redis.url, isolatedEnv(), ACME);
+    const t = await context(isolatedEnv(), ACME);
     let failures = 0;
     const bridge = await startBridge(t.ctx, {
       hooks: {
@@ -220,7 +204,7 @@ describe('bridge: resilience', () => {
         },
       },
     });
-    open.push({ t, b: bridge });
+    cleanups.push(() => bridge.stop());
     await xadd(t, 'tenant', 'acme', 'type', 'invoice.paid', 'data', '{}', 'id', 'r1');
     await waitUntil('entry acknowledged', async () => bridge.stats().entries === 1 && (await pendingCount(t)) === 0);
     expect(bridge.stats().errors).toBe(2);
@@ -282,23 +266,18 @@ describe('publishEvent', () => {
 
 describe('bridge: Redis restart', () => {
   it('rides out a Redis restart and keeps turning entries into jobs', async () => {
-    const own = await startRedis({ appendonly: true });
-    const t = await makeCtx(own.url, isolatedEnv(), ACME);
+    const own = await ownRedis({ appendonly: true });
+    const t = await context(isolatedEnv(), ACME, own.url);
     const bridge = await startBridge(t.ctx);
-    try {
-      await xadd(t, 'tenant', 'acme', 'type', 'invoice.paid', 'data', '{}', 'id', 'pre');
-      await waitUntil('first entry', () => bridge.stats().entries === 1);
-      await own.stop();
-      await new Promise((r) => setTimeout(r, 300));
-      await own.start();
-      await xadd(t, 'tenant', 'acme', 'type', 'invoice.paid', 'data', '{}', 'id', 'post');
-      await waitUntil('entry after restart', async () => bridge.stats().entries === 2 && (await pendingCount(t)) === 0, 20_000);
-      expect(await allJobIds(t)).toEqual(['acme.everything.post', 'acme.invoices.post', 'acme.everything.pre', 'acme.invoices.pre'].sort());
-      expect((await bridge.ready()).ok).toBe(true);
-    } finally {
-      await bridge.stop();
-      await t.close();
-      await own.close();
-    }
+    cleanups.push(() => bridge.stop());
+    await xadd(t, 'tenant', 'acme', 'type', 'invoice.paid', 'data', '{}', 'id', 'pre');
+    await waitUntil('first entry', () => bridge.stats().entries === 1);
+    await own.stop();
+    await new Promise((r) => setTimeout(r, 300));
+    await own.start();
+    await xadd(t, 'tenant', 'acme', 'type', 'invoice.paid', 'data', '{}', 'id', 'post');
+    await waitUntil('entry after restart', async () => bridge.stats().entries === 2 && (await pendingCount(t)) === 0, 20_000);
+    expect(await allJobIds(t)).toEqual(['acme.everything.post', 'acme.invoices.post', 'acme.everything.pre', 'acme.invoices.pre'].sort());
+    expect((await bridge.ready()).ok).toBe(true);
   });
 });

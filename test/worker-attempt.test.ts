@@ -7,7 +7,7 @@ import { prepareSigner, signatureHeaders } from '../src/signing/signer.js';
 import { EndpointSlots, type SlotOptions } from '../src/workers/endpoint-slots.js';
 import { attemptLogLine } from '../src/workers/settle-attempt.js';
 import { wssBackoffStrategy } from '../src/workers/worker.js';
-import { pythonSignature } from './fixtures/worker-harness.js';
+import { pythonSignature } from './helpers/worker-context.js';
 
 describe('wssBackoffStrategy', () => {
   const strategy = wssBackoffStrategy(10_000, () => 0);
