@@ -3,7 +3,10 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-const { values, positionals } = parseArgs({ options: { top: { type: 'string', default: '30' } }, allowPositionals: true });
+const { values, positionals } = parseArgs({
+  options: { top: { type: 'string', default: '30' } },
+  allowPositionals: true,
+});
 if (positionals.length !== 1) {
   process.stderr.write('usage: node bench/prof-top.mjs <file.cpuprofile> [--top N]\n');
   process.exit(2);
@@ -16,7 +19,10 @@ profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profi
 const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
 
 const where = (cf) => {
-  const url = cf.url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, 'nm:').replace(/^.*\/dist\//, 'dist/');
+  const url = cf.url
+    .replace(/^file:\/\//, '')
+    .replace(/^.*\/node_modules\//, 'nm:')
+    .replace(/^.*\/dist\//, 'dist/');
   return url ? `${url}:${cf.lineNumber + 1}` : '(native)';
 };
 const area = (cf) => {
@@ -56,8 +62,14 @@ const pct = (us) => `${((100 * us) / total).toFixed(1).padStart(5)}%`;
 const top = Number(values.top);
 process.stdout.write(`${positionals[0]}: ${(total / 1e6).toFixed(2)} s sampled\n\nself time by function:\n`);
 for (const [k, us] of [...fn].sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${pct(us)}  ${k}\n`);
-process.stdout.write('\ninclusive time, functions of dist/ and their direct dependencies (bullmq, ioredis, undici, pino, prom-client):\n');
+process.stdout.write(
+  '\ninclusive time, functions of dist/ and their direct dependencies (bullmq, ioredis, undici, pino, prom-client):\n',
+);
 const interesting = /dist\/|nm:(bullmq|ioredis|undici|pino|prom-client)|abort_controller|crypto/;
-for (const [k, us] of [...inclusive].filter(([k]) => interesting.test(k)).sort((a, b) => b[1] - a[1]).slice(0, top)) process.stdout.write(`${pct(us)}  ${k}\n`);
+for (const [k, us] of [...inclusive]
+  .filter(([k]) => interesting.test(k))
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, top))
+  process.stdout.write(`${pct(us)}  ${k}\n`);
 process.stdout.write('\nself time by package / file group:\n');
 for (const [k, us] of [...areas].sort((a, b) => b[1] - a[1]).slice(0, 20)) process.stdout.write(`${pct(us)}  ${k}\n`);

@@ -55,13 +55,22 @@ const { values } = parseArgs({
   strict: true,
 });
 if (values.help) {
-  process.stdout.write(`npm run bench -- [--only ${Object.keys(SCENARIOS).join(',')}] [--quick] [--profile worker,bridge] [--env KEY=VALUE]... [--out FILE] [--keep-logs]\n`);
+  process.stdout.write(
+    `npm run bench -- [--only ${Object.keys(SCENARIOS).join(',')}] [--quick] [--profile worker,bridge] [--env KEY=VALUE]... [--out FILE] [--keep-logs]\n`,
+  );
   process.exit(0);
 }
-const selected = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : Object.keys(SCENARIOS);
+const selected = values.only
+  ? values.only
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+  : Object.keys(SCENARIOS);
 const unknown = selected.filter((s) => !(s in SCENARIOS));
 if (unknown.length) {
-  process.stderr.write(`bench: unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}\n`);
+  process.stderr.write(
+    `bench: unknown scenario(s) ${unknown.join(', ')}; known: ${Object.keys(SCENARIOS).join(', ')}\n`,
+  );
   process.exit(2);
 }
 
@@ -81,7 +90,9 @@ process.once('SIGINT', () => cleanup().finally(() => process.exit(130)));
 
 const facts = await machineFacts(redis);
 // --env KEY=VALUE: extra environment for the bridge/worker processes (experiments).
-const childEnv = Object.fromEntries((values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+const childEnv = Object.fromEntries(
+  (values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
 const mode = values.quick ? 'quick (smoke: small N, 1 run each)' : 'full';
 const busy = facts.loadAverage[0] >= 0.5;
 process.stdout.write(
@@ -113,7 +124,12 @@ for (const name of selected) {
   await receiver.reset();
   try {
     const r = await SCENARIOS[name](ctx);
-    results.push({ scenario: name, seconds: Math.round((performance.now() - t0) / 100) / 10, loadAverageBefore: os.loadavg()[0], ...r });
+    results.push({
+      scenario: name,
+      seconds: Math.round((performance.now() - t0) / 100) / 10,
+      loadAverageBefore: os.loadavg()[0],
+      ...r,
+    });
   } catch (err) {
     results.push({ scenario: name, error: err instanceof Error ? err.message : String(err) });
     process.stdout.write(`  ✗ ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
@@ -126,12 +142,21 @@ for (const name of selected) {
 const table = formatTable(results);
 const v = verdicts(results);
 process.stdout.write(`\n${table}\n\n`);
-process.stdout.write(`targets: ${v.filter((x) => x.pass).length} pass, ${v.filter((x) => !x.pass).length} miss · ${mode} · load average now ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}\n`);
+process.stdout.write(
+  `targets: ${v.filter((x) => x.pass).length} pass, ${v.filter((x) => !x.pass).length} miss · ${mode} · load average now ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}\n`,
+);
 
 const out = values.out ?? here('./results/latest.json');
 mkdirSync(join(out, '..'), { recursive: true });
-writeFileSync(out, `${JSON.stringify({ startedAt: startedAt.toISOString(), mode: values.quick ? 'quick' : 'full', machine: facts, childEnv, loadAverageAtEnd: os.loadavg(), scenarios: results, targets: v, table }, null, 2)}\n`);
+writeFileSync(
+  out,
+  `${JSON.stringify({ startedAt: startedAt.toISOString(), mode: values.quick ? 'quick' : 'full', machine: facts, childEnv, loadAverageAtEnd: os.loadavg(), scenarios: results, targets: v, table }, null, 2)}\n`,
+);
 process.stdout.write(`results: ${out}\n`);
-if (profileDir) process.stdout.write(`cpu profiles: ${profileDir} (summarise with: node bench/prof-top.mjs <file.cpuprofile>)\n`);
+if (profileDir)
+  process.stdout.write(`cpu profiles: ${profileDir} (summarise with: node bench/prof-top.mjs <file.cpuprofile>)\n`);
 await cleanup();
 process.exit(results.some((r) => r.error) ? 1 : 0);

@@ -16,9 +16,14 @@ import { sleep, startRedis, waitUntil } from './lib/env.mjs';
 import { PREFIX, QUEUE, spawnRole, stopStragglers, writeTenantsFile } from './lib/service.mjs';
 import { deliveryJobId, deliveryJobOptions, JOB_NAME } from '../dist/job.js';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, env: { type: 'string', multiple: true } }, strict: true });
+const { values } = parseArgs({
+  options: { runs: { type: 'string', default: '3' }, env: { type: 'string', multiple: true } },
+  strict: true,
+});
 const runs = Number(values.runs);
-const env = Object.fromEntries((values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+const env = Object.fromEntries(
+  (values.env ?? []).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+);
 const EVENTS = 20;
 const ENDPOINTS = ['orders', 'billing'];
 
@@ -62,11 +67,18 @@ const redis = await startRedis();
 const receiver = await startHoldingReceiver();
 const runDir = mkdtempSync(join(os.tmpdir(), 'wss-recovery-'));
 const tenantsFile = writeTenantsFile(runDir, 'recovery', [
-  { id: 'acme', endpoints: ENDPOINTS.map((id) => ({ id, url: `http://127.0.0.1:${receiver.port}/${id}`, timeoutMs: 120_000 })) },
+  {
+    id: 'acme',
+    endpoints: ENDPOINTS.map((id) => ({ id, url: `http://127.0.0.1:${receiver.port}/${id}`, timeoutMs: 120_000 })),
+  },
 ]);
 const queue = new Queue(QUEUE, { connection: { url: redis.url }, prefix: PREFIX });
-process.stdout.write(`worker recovery after kill -9 · ${runs} run(s) · ${os.cpus().length} cores · load ${os.loadavg()[0].toFixed(2)}\n`);
-process.stdout.write(`worker env: ${Object.keys(env).length ? JSON.stringify(env) : 'defaults (WSS_LOCK_DURATION_MS 30000, WSS_STALLED_INTERVAL_MS 30000)'}\n`);
+process.stdout.write(
+  `worker recovery after kill -9 · ${runs} run(s) · ${os.cpus().length} cores · load ${os.loadavg()[0].toFixed(2)}\n`,
+);
+process.stdout.write(
+  `worker env: ${Object.keys(env).length ? JSON.stringify(env) : 'defaults (WSS_LOCK_DURATION_MS 30000, WSS_STALLED_INTERVAL_MS 30000)'}\n`,
+);
 
 const all = [];
 try {
@@ -82,8 +94,19 @@ try {
     for (let i = 0; i < EVENTS; i++) {
       for (const ep of ENDPOINTS) {
         const eventId = `r${run}-${i}`;
-        const data = { eventId, tenant: 'acme', endpoint: ep, type: 't.x', createdAt: Date.now(), body: `{"id":"${eventId}"}` };
-        jobs.push({ name: JOB_NAME, data, opts: deliveryJobOptions(deliveryJobId(eventId, 'acme', ep), { attempts: 20, backoffMs: 5_000 }, keep) });
+        const data = {
+          eventId,
+          tenant: 'acme',
+          endpoint: ep,
+          type: 't.x',
+          createdAt: Date.now(),
+          body: `{"id":"${eventId}"}`,
+        };
+        jobs.push({
+          name: JOB_NAME,
+          data,
+          opts: deliveryJobOptions(deliveryJobId(eventId, 'acme', ep), { attempts: 20, backoffMs: 5_000 }, keep),
+        });
       }
     }
     await queue.addBulk(jobs);
@@ -96,7 +119,11 @@ try {
     await sleep(200); // the receiver sees the dead worker's connections close
     receiver.releaseLive();
     const held = () => [...receiver.seen.values()].filter((e) => e.first.cut);
-    await waitUntil(() => held().length > 0 && held().every((e) => e.redeliveredAt !== undefined), { timeoutMs: 300_000, everyMs: 50, what: 'the dead worker’s jobs to be redelivered' });
+    await waitUntil(() => held().length > 0 && held().every((e) => e.redeliveredAt !== undefined), {
+      timeoutMs: 300_000,
+      everyMs: 50,
+      what: 'the dead worker’s jobs to be redelivered',
+    });
     const secs = held()
       .map((e) => (e.redeliveredAt - killedAt) / 1000)
       .sort((x, y) => x - y);
@@ -107,7 +134,9 @@ try {
     await b.stop();
   }
   all.sort((x, y) => x - y);
-  process.stdout.write(`all runs: ${all.length} jobs · redelivered after min ${all[0].toFixed(1)} s, median ${all[Math.floor(all.length / 2)].toFixed(1)} s, max ${all.at(-1).toFixed(1)} s\n`);
+  process.stdout.write(
+    `all runs: ${all.length} jobs · redelivered after min ${all[0].toFixed(1)} s, median ${all[Math.floor(all.length / 2)].toFixed(1)} s, max ${all.at(-1).toFixed(1)} s\n`,
+  );
 } finally {
   await stopStragglers();
   await queue.close();

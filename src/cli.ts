@@ -80,7 +80,11 @@ async function cmdStart(args: string[], config: Config, log: Logger): Promise<vo
 
 export type WithRegistry = typeof withRegistry;
 
-async function withRegistry<T>(config: Config, log: Logger, fn: (registry: Registry, redis: ReturnType<typeof createRedis>, url: string) => Promise<T>): Promise<T> {
+async function withRegistry<T>(
+  config: Config,
+  log: Logger,
+  fn: (registry: Registry, redis: ReturnType<typeof createRedis>, url: string) => Promise<T>,
+): Promise<T> {
   const target = await ensureRedis(config, log);
   const redis = createRedis(target.url, 'cli', log);
   try {
@@ -93,15 +97,25 @@ async function withRegistry<T>(config: Config, log: Logger, fn: (registry: Regis
 }
 
 async function cmdSeed(args: string[], config: Config, log: Logger): Promise<void> {
-  const { values, positionals } = parseArgs({ args, options: { replace: { type: 'boolean', default: false } }, allowPositionals: true, strict: true });
+  const { values, positionals } = parseArgs({
+    args,
+    options: { replace: { type: 'boolean', default: false } },
+    allowPositionals: true,
+    strict: true,
+  });
   if (positionals.length !== 1) throw new UsageError('wss seed needs exactly one tenants file');
-  const file = await loadTenantsFile(positionals[0]!, { allowPrivateUrls: config.allowPrivateUrls, secretsEncrypted: config.secretsKeys !== undefined });
+  const file = await loadTenantsFile(positionals[0]!, {
+    allowPrivateUrls: config.allowPrivateUrls,
+    secretsEncrypted: config.secretsKeys !== undefined,
+  });
   await trialTenantsFile(file, config, `${positionals[0]!}: tenants file`);
   for (const m of missingSecretEnvs(file, (n) => readSecretEnv(n) !== undefined)) {
     process.stderr.write(`note: secretEnv is not set here (workers must have it): ${m}\n`);
   }
   const counts = await withRegistry(config, log, (registry) => registry.seed(file, { replace: values.replace }));
-  process.stdout.write(`seeded ${counts.tenants} tenant(s), ${counts.endpoints} endpoint(s)${values.replace ? ' (registry replaced)' : ''}\n`);
+  process.stdout.write(
+    `seeded ${counts.tenants} tenant(s), ${counts.endpoints} endpoint(s)${values.replace ? ' (registry replaced)' : ''}\n`,
+  );
 }
 
 async function cmdPublish(args: string[], config: Config, log: Logger): Promise<void> {
@@ -110,7 +124,8 @@ async function cmdPublish(args: string[], config: Config, log: Logger): Promise<
     options: { tenant: { type: 'string' }, type: { type: 'string' }, data: { type: 'string' }, id: { type: 'string' } },
     strict: true,
   });
-  if (!values.tenant || !values.type || values.data === undefined) throw new UsageError('wss publish needs --tenant, --type and --data');
+  if (!values.tenant || !values.type || values.data === undefined)
+    throw new UsageError('wss publish needs --tenant, --type and --data');
   let data: unknown;
   try {
     data = JSON.parse(values.data);
@@ -121,12 +136,18 @@ async function cmdPublish(args: string[], config: Config, log: Logger): Promise<
   const input = { tenant: values.tenant, type: values.type, data, ...(values.id ? { id: values.id } : {}) };
   // Refused here, before Redis is reached (or an embedded one started), with the field named.
   eventFields(input, config.maxEventBytes);
-  const entryId = await withRegistry(config, log, (_registry, redis) => publishEvent(redis, config.stream, input, config.maxEventBytes));
+  const entryId = await withRegistry(config, log, (_registry, redis) =>
+    publishEvent(redis, config.stream, input, config.maxEventBytes),
+  );
   process.stdout.write(`${entryId}\n`);
 }
 
 async function cmdSign(args: string[]): Promise<void> {
-  const { values } = parseArgs({ args, options: { secret: { type: 'string' }, timestamp: { type: 'string' }, file: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    args,
+    options: { secret: { type: 'string' }, timestamp: { type: 'string' }, file: { type: 'string' } },
+    strict: true,
+  });
   if (!values.secret || !values.timestamp) throw new UsageError('wss sign needs --secret and --timestamp');
   if (!/^\d+$/.test(values.timestamp)) throw new UsageError('--timestamp must be unix seconds');
   const body = readFileSync(values.file ?? 0);
@@ -175,7 +196,12 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     process.stderr.write(`wss: ${err.message}\n`);
     process.exit(1);
   }
-  if (err instanceof Error && err.name === 'TypeError' && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+  if (
+    err instanceof Error &&
+    err.name === 'TypeError' &&
+    'code' in err &&
+    String(err.code).startsWith('ERR_PARSE_ARGS')
+  ) {
     process.stderr.write(`wss: ${err.message}\n\n${USAGE}\n`);
     process.exit(2);
   }

@@ -18,7 +18,10 @@ function derive(s: Parsed<typeof settings>, env: Env) {
     /** True when REDIS_URL was given explicitly: never spawn an embedded Redis then. */
     redisUrlExplicit: s.redisUrl !== undefined,
     deadLetterStream: `${s.stream}:dead`,
-    worker: Object.freeze({ ...s.worker, endpointConcurrency: Math.min(s.worker.endpointConcurrency, s.worker.concurrency) }),
+    worker: Object.freeze({
+      ...s.worker,
+      endpointConcurrency: Math.min(s.worker.endpointConcurrency, s.worker.concurrency),
+    }),
     /** True when WSS_HEALTH_PORT was given: a taken port then stops start-up instead of moving to a free one. */
     healthPortExplicit: (env['WSS_HEALTH_PORT'] ?? '').trim() !== '',
     /** portExplicit: true when PORT was given (only the error message for a taken port differs). */

@@ -20,7 +20,14 @@ export interface RedisTarget {
 }
 
 export async function answersPing(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
-  const r = new Redis({ host, port, lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const r = new Redis({
+    host,
+    port,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   r.on('error', () => {});
   try {
     await r.connect();
@@ -35,7 +42,8 @@ export async function answersPing(host: string, port: number, timeoutMs = 1_000)
 async function waitForPing(host: string, port: number, proc: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new RedisUnavailableError(`embedded redis-server exited with code ${proc.exitCode}`);
+    if (proc.exitCode !== null)
+      throw new RedisUnavailableError(`embedded redis-server exited with code ${proc.exitCode}`);
     if (await answersPing(host, port, 300)) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -56,10 +64,27 @@ export async function ensureRedis(config: Config, log: Logger): Promise<RedisTar
   if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).error) throw new RedisUnavailableError(NO_REDIS);
   const dir = resolve(config.dataDir, 'redis');
   mkdirSync(dir, { recursive: true });
-  const args = ['--port', String(DEFAULT_PORT), '--bind', DEFAULT_HOST, '--appendonly', 'yes', '--save', '', '--dir', dir, '--maxmemory-policy', 'noeviction', ...REDIS_TUNING];
+  const args = [
+    '--port',
+    String(DEFAULT_PORT),
+    '--bind',
+    DEFAULT_HOST,
+    '--appendonly',
+    'yes',
+    '--save',
+    '',
+    '--dir',
+    dir,
+    '--maxmemory-policy',
+    'noeviction',
+    ...REDIS_TUNING,
+  ];
   const proc = spawn('redis-server', args, { stdio: 'ignore' });
   await waitForPing(DEFAULT_HOST, DEFAULT_PORT, proc, 10_000);
-  log.info({ port: DEFAULT_PORT, dir }, `no Redis was reachable: started an embedded redis-server on ${DEFAULT_HOST}:${DEFAULT_PORT} (append-only, data in ${dir})`);
+  log.info(
+    { port: DEFAULT_PORT, dir },
+    `no Redis was reachable: started an embedded redis-server on ${DEFAULT_HOST}:${DEFAULT_PORT} (append-only, data in ${dir})`,
+  );
   return {
     url: `redis://${DEFAULT_HOST}:${DEFAULT_PORT}`,
     stop: () =>

@@ -73,7 +73,13 @@ export class DeliveryError extends WssError {
   constructor(
     code: DeliveryErrorCode,
     message: string,
-    opts: { outcome: Exclude<Outcome, 'delivered'>; status?: number; retryAfterMs?: number; snippet?: string; cause?: unknown },
+    opts: {
+      outcome: Exclude<Outcome, 'delivered'>;
+      status?: number;
+      retryAfterMs?: number;
+      snippet?: string;
+      cause?: unknown;
+    },
   ) {
     super(code, message, { cause: opts.cause });
     this.outcome = opts.outcome;

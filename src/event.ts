@@ -15,7 +15,8 @@ export interface WssEvent {
   createdAtMs: number;
 }
 
-export type ParsedEntry = { ok: true; event: WssEvent } | { ok: false; kind: 'malformed' | 'too_large'; reason: string };
+export type ParsedEntry =
+  { ok: true; event: WssEvent } | { ok: false; kind: 'malformed' | 'too_large'; reason: string };
 
 /** WSS_MAX_EVENT_BYTES's default: the largest `data` (UTF-8 bytes) an event may carry. */
 export const DEFAULT_MAX_EVENT_BYTES = 262_144;
@@ -46,7 +47,11 @@ function jsonErrorWhere(err: unknown): string {
 const malformed = (reason: string): ParsedEntry => ({ ok: false, kind: 'malformed', reason });
 
 /** `data` over maxDataBytes (UTF-8) is refused before it is parsed: kind `too_large`. */
-export function parseEntry(entryId: string, f: Readonly<Record<string, string>>, maxDataBytes = DEFAULT_MAX_EVENT_BYTES): ParsedEntry {
+export function parseEntry(
+  entryId: string,
+  f: Readonly<Record<string, string>>,
+  maxDataBytes = DEFAULT_MAX_EVENT_BYTES,
+): ParsedEntry {
   const { tenant, type, data, id } = f;
   if (tenant === undefined || tenant === '') return malformed('missing field "tenant"');
   if (!ID_PATTERN.test(tenant)) return malformed('field "tenant" is not a valid tenant id');
@@ -55,7 +60,11 @@ export function parseEntry(entryId: string, f: Readonly<Record<string, string>>,
   if (data === undefined) return malformed('missing field "data"');
   // A UTF-8 encoding is never shorter than the string's length, so most entries skip the count.
   if (data.length > maxDataBytes || (data.length * 3 > maxDataBytes && Buffer.byteLength(data) > maxDataBytes)) {
-    return { ok: false, kind: 'too_large', reason: `field "data" is ${Buffer.byteLength(data)} bytes, more than WSS_MAX_EVENT_BYTES (${maxDataBytes})` };
+    return {
+      ok: false,
+      kind: 'too_large',
+      reason: `field "data" is ${Buffer.byteLength(data)} bytes, more than WSS_MAX_EVENT_BYTES (${maxDataBytes})`,
+    };
   }
   let parsed: unknown;
   try {
@@ -69,7 +78,15 @@ export function parseEntry(entryId: string, f: Readonly<Record<string, string>>,
   const createdAtMs = entryTimeMs(entryId);
   return {
     ok: true,
-    event: { id: id ?? entryId, tenant, type, dataText: data.trim(), data: parsed, createdAt: new Date(createdAtMs).toISOString(), createdAtMs },
+    event: {
+      id: id ?? entryId,
+      tenant,
+      type,
+      dataText: data.trim(),
+      data: parsed,
+      createdAt: new Date(createdAtMs).toISOString(),
+      createdAtMs,
+    },
   };
 }
 
@@ -79,6 +96,12 @@ export function envelopeBody(e: WssEvent): string {
 }
 
 /** The object filters and transforms see: the envelope, parsed. */
-export function envelopeObject(e: WssEvent): { id: string; type: string; tenant: string; createdAt: string; data: unknown } {
+export function envelopeObject(e: WssEvent): {
+  id: string;
+  type: string;
+  tenant: string;
+  createdAt: string;
+  data: unknown;
+} {
   return { id: e.id, type: e.type, tenant: e.tenant, createdAt: e.createdAt, data: e.data };
 }

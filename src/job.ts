@@ -73,7 +73,14 @@ export function deliveryJob(
   const jobId = deliveryJobId(event.id, event.tenant, delivery.endpoint);
   return {
     name: JOB_NAME,
-    data: { eventId: event.id, tenant: event.tenant, endpoint: delivery.endpoint, type: event.type, createdAt: event.createdAtMs, body: delivery.body },
+    data: {
+      eventId: event.id,
+      tenant: event.tenant,
+      endpoint: delivery.endpoint,
+      type: event.type,
+      createdAt: event.createdAtMs,
+      body: delivery.body,
+    },
     opts: deliveryJobOptions(jobId, delivery.retry, keep),
   };
 }

@@ -3,7 +3,17 @@ import { pino, type Logger } from 'pino';
 export type { Logger };
 
 // Redaction is a second line of defence: no code path is meant to log a secret or a body.
-const REDACT = ['secret', '*.secret', '*.*.secret', 'body', '*.body', 'headers.authorization', '*.headers.authorization', 'password', '*.password'];
+const REDACT = [
+  'secret',
+  '*.secret',
+  '*.*.secret',
+  'body',
+  '*.body',
+  'headers.authorization',
+  '*.headers.authorization',
+  'password',
+  '*.password',
+];
 
 type AsyncStdout = ReturnType<typeof pino.destination>;
 const FLUSH_EVERY_MS = 200;
@@ -44,16 +54,20 @@ export function flushLogs(): void {
 /** Waits (≤ 1 s) for an in-flight write, then flushes: use before a planned process.exit. */
 export async function drainLogs(): Promise<void> {
   const dest = stdout as (AsyncStdout & { _writing?: boolean }) | undefined;
-  if (dest?._writing) await new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, 1_000);
-    dest.once('drain', () => {
-      clearTimeout(t);
-      resolve();
+  if (dest?._writing)
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 1_000);
+      dest.once('drain', () => {
+        clearTimeout(t);
+        resolve();
+      });
     });
-  });
   flushLogs();
 }
 
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino({ level, base: { pid: process.pid }, redact: { paths: REDACT, censor: '[redacted]' } }, destination ?? sharedStdout());
+  return pino(
+    { level, base: { pid: process.pid }, redact: { paths: REDACT, censor: '[redacted]' } },
+    destination ?? sharedStdout(),
+  );
 }

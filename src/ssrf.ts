@@ -23,13 +23,14 @@ const v6: Array<[string, number, string]> = [
   ['ff00::', 8, 'multicast'],
 ];
 
-const lists = [...v4.map(([a, p, why]) => ({ a, p, why, t: 'ipv4' as const })), ...v6.map(([a, p, why]) => ({ a, p, why, t: 'ipv6' as const }))].map(
-  ({ a, p, why, t }) => {
-    const list = new BlockList();
-    list.addSubnet(a, p, t);
-    return { list, why, t };
-  },
-);
+const lists = [
+  ...v4.map(([a, p, why]) => ({ a, p, why, t: 'ipv4' as const })),
+  ...v6.map(([a, p, why]) => ({ a, p, why, t: 'ipv6' as const })),
+].map(({ a, p, why, t }) => {
+  const list = new BlockList();
+  list.addSubnet(a, p, t);
+  return { list, why, t };
+});
 
 /**
  * The eight 16-bit groups of an IPv6 address in any textual form (compressed, expanded,

@@ -30,13 +30,20 @@ export async function startService(baseConfig: Config, roleNames: readonly RoleN
   const registry = new Registry(redis, config.prefix, log, { secretsKeys: config.secretsKeys });
 
   if (config.tenantsFile) {
-    const file = await loadTenantsFile(config.tenantsFile, { allowPrivateUrls: config.allowPrivateUrls, secretsEncrypted: config.secretsKeys !== undefined });
+    const file = await loadTenantsFile(config.tenantsFile, {
+      allowPrivateUrls: config.allowPrivateUrls,
+      secretsEncrypted: config.secretsKeys !== undefined,
+    });
     await trialTenantsFile(file, config, `${config.tenantsFile}: tenants file`);
     // Only what is new: a restart must not undo what the admin API changed since (a rotated
     // secret, a disabled endpoint). `wss seed` is the explicit overwrite.
     const { created, kept } = await registry.seedNew(file);
-    log.info({ file: config.tenantsFile, created, kept }, 'tenants file seeded (new tenants and endpoints only; existing ones kept)');
-    for (const m of missingSecretEnvs(file, (n) => readSecretEnv(n) !== undefined)) log.warn(`secretEnv not set in this process: ${m}`);
+    log.info(
+      { file: config.tenantsFile, created, kept },
+      'tenants file seeded (new tenants and endpoints only; existing ones kept)',
+    );
+    for (const m of missingSecretEnvs(file, (n) => readSecretEnv(n) !== undefined))
+      log.warn(`secretEnv not set in this process: ${m}`);
   }
   await registry.start(config.registryPollMs);
 
@@ -45,12 +52,26 @@ export async function startService(baseConfig: Config, roleNames: readonly RoleN
   const wanted = new Set(roleNames);
   try {
     // Each role receives only its own section of the configuration, besides the shared values.
-    if (wanted.has('worker')) roles.push(await (await import('./workers/worker.js')).startWorker({ ...ctx, config: roleConfig(config, 'worker') }));
-    if (wanted.has('bridge')) roles.push(await (await import('./producers/bridge.js')).startBridge({ ...ctx, config: roleConfig(config, 'bridge') }));
+    if (wanted.has('worker'))
+      roles.push(
+        await (await import('./workers/worker.js')).startWorker({ ...ctx, config: roleConfig(config, 'worker') }),
+      );
+    if (wanted.has('bridge'))
+      roles.push(
+        await (await import('./producers/bridge.js')).startBridge({ ...ctx, config: roleConfig(config, 'bridge') }),
+      );
     if (wanted.has('dashboard')) {
-      roles.push(await (await import('./dashboard/server.js')).startDashboard({ ...ctx, config: roleConfig(config, 'dashboard') }, { roles: () => roles }));
+      roles.push(
+        await (
+          await import('./dashboard/server.js')
+        ).startDashboard({ ...ctx, config: roleConfig(config, 'dashboard') }, { roles: () => roles }),
+      );
     } else {
-      roles.push(await (await import('./probes/health-server.js')).startHealthServer({ ...ctx, config: sharedConfig(config) }, { roles: () => roles }));
+      roles.push(
+        await (
+          await import('./probes/health-server.js')
+        ).startHealthServer({ ...ctx, config: sharedConfig(config) }, { roles: () => roles }),
+      );
     }
   } catch (err) {
     await Promise.allSettled(roles.map((r) => r.stop()));
@@ -59,7 +80,10 @@ export async function startService(baseConfig: Config, roleNames: readonly RoleN
     await target.stop?.();
     throw err;
   }
-  log.info({ roles: [...wanted], redis: redactUrl(config.redisUrl), stream: config.stream, prefix: config.prefix }, 'webhook-sender started');
+  log.info(
+    { roles: [...wanted], redis: redactUrl(config.redisUrl), stream: config.stream, prefix: config.prefix },
+    'webhook-sender started',
+  );
 
   const stopRole = async (r: RunningRole) => {
     try {
@@ -71,12 +95,21 @@ export async function startService(baseConfig: Config, roleNames: readonly RoleN
   const stop = once(async () => {
     // Bridge and worker wind down side by side (each bounded by the grace period): the
     // bridge acks what it enqueued while workers finish what they hold. HTTP goes last.
-    const [work, rest] = [roles.filter((r) => r.name === 'bridge' || r.name === 'worker'), roles.filter((r) => r.name !== 'bridge' && r.name !== 'worker')];
+    const [work, rest] = [
+      roles.filter((r) => r.name === 'bridge' || r.name === 'worker'),
+      roles.filter((r) => r.name !== 'bridge' && r.name !== 'worker'),
+    ];
     await Promise.all(work.map(stopRole));
     await Promise.all(rest.map(stopRole));
     registry.stop();
     // QUIT would wait forever for a Redis that is down.
-    if (!(await settlesWithin(redis.quit().catch(() => undefined), 1_000))) redis.disconnect();
+    if (
+      !(await settlesWithin(
+        redis.quit().catch(() => undefined),
+        1_000,
+      ))
+    )
+      redis.disconnect();
     await target.stop?.();
     log.info('webhook-sender stopped');
   });

@@ -16,7 +16,11 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
 
 /** True if p fulfils within ms; false on timeout. A rejection of p propagates. */
 export function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
-  return withTimeout(p.then(() => true), ms, 'wait').catch((err: unknown) => {
+  return withTimeout(
+    p.then(() => true),
+    ms,
+    'wait',
+  ).catch((err: unknown) => {
     if (err instanceof Error && err.message === `wait timed out after ${ms} ms`) return false;
     throw err;
   });

@@ -13,7 +13,11 @@ const SECRET = 'acme-orders-secret-0123456789';
 let t: TestContext;
 let dash: RunningDashboard;
 
-async function call(method: string, path: string, body: unknown): Promise<{ status: number; json: { error: string; problems: string[]; entryId?: string } }> {
+async function call(
+  method: string,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; json: { error: string; problems: string[]; entryId?: string } }> {
   const res = await fetch(dash.url + path, {
     method,
     headers: { authorization: basic('admin', PASSWORD), 'content-type': 'application/json' },
@@ -23,7 +27,10 @@ async function call(method: string, path: string, body: unknown): Promise<{ stat
 }
 
 beforeAll(async () => {
-  t = await startTestContext({ WSS_DASHBOARD_PASSWORD: PASSWORD, WSS_ALLOW_PRIVATE_URLS: 'false', WSS_MAX_EVENT_BYTES: '1024' }, redis());
+  t = await startTestContext(
+    { WSS_DASHBOARD_PASSWORD: PASSWORD, WSS_ALLOW_PRIVATE_URLS: 'false', WSS_MAX_EVENT_BYTES: '1024' },
+    redis(),
+  );
   dash = await startDashboard(t.ctx);
 });
 afterAll(async () => {
@@ -38,10 +45,22 @@ describe('admin API: registration rules', () => {
     [{ url: 'http://127.0.0.1:4000/hook', secret: SECRET }, 'field "url": is a private address (loopback)'],
     [{ url: 'http://localhost/hook', secret: SECRET }, 'field "url": points at localhost'],
     [{ url: 'http://[fd00::1]/hook', secret: SECRET }, 'field "url": is a private address (unique-local)'],
-    [{ url: 'https://hooks.example/', secretEnv: 'WSS_DASHBOARD_PASSWORD' }, 'field "secretEnv": must be an environment variable name starting with WSS_SECRET_'],
-    [{ url: 'https://hooks.example/', secret: SECRET, headers: { 'X-Note': 'a\r\nX-Evil: 1' } }, 'field "headers.X-Note": value'],
-    [{ url: 'https://hooks.example/', secret: SECRET, headers: { 'Proxy-Authorization': 'x' } }, 'field "headers.Proxy-Authorization"'],
-    [{ url: 'https://hooks.example/', secret: SECRET, headers: { 'X-A': '1', 'x-a': '2' } }, 'field "headers.x-a": duplicates'],
+    [
+      { url: 'https://hooks.example/', secretEnv: 'WSS_DASHBOARD_PASSWORD' },
+      'field "secretEnv": must be an environment variable name starting with WSS_SECRET_',
+    ],
+    [
+      { url: 'https://hooks.example/', secret: SECRET, headers: { 'X-Note': 'a\r\nX-Evil: 1' } },
+      'field "headers.X-Note": value',
+    ],
+    [
+      { url: 'https://hooks.example/', secret: SECRET, headers: { 'Proxy-Authorization': 'x' } },
+      'field "headers.Proxy-Authorization"',
+    ],
+    [
+      { url: 'https://hooks.example/', secret: SECRET, headers: { 'X-A': '1', 'x-a': '2' } },
+      'field "headers.x-a": duplicates',
+    ],
   ])('PUT %j is refused with 400 naming %s, and nothing is written', async (body, expected) => {
     const res = await call('PUT', EP, body);
     expect(res.status).toBe(400);
@@ -50,7 +69,9 @@ describe('admin API: registration rules', () => {
   });
 
   it('a public URL and a WSS_SECRET_ name are registered', async () => {
-    expect((await call('PUT', EP, { url: 'https://hooks.example/orders', secretEnv: 'WSS_SECRET_ACME_ORDERS' })).status).toBe(201);
+    expect(
+      (await call('PUT', EP, { url: 'https://hooks.example/orders', secretEnv: 'WSS_SECRET_ACME_ORDERS' })).status,
+    ).toBe(201);
     // A later PUT that moves it to a private address is refused; the stored one stays.
     expect((await call('PUT', EP, { url: 'http://192.168.1.10/orders' })).status).toBe(400);
     expect((await t.ctx.registry.getEndpointConfig('acme', 'orders'))?.url).toBe('https://hooks.example/orders');

@@ -35,10 +35,18 @@ interface ApiBody {
   [field: string]: unknown;
 }
 
-async function call(method: string, path: string, body?: unknown, raw?: string): Promise<{ status: number; json: ApiBody }> {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  raw?: string,
+): Promise<{ status: number; json: ApiBody }> {
   const res = await fetch(dash.url + path, {
     method,
-    headers: { authorization: basic('admin', PASSWORD), ...(body !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      authorization: basic('admin', PASSWORD),
+      ...(body !== undefined || raw !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
   });
   const text = await res.text();
@@ -63,7 +71,8 @@ afterAll(async () => {
   await t?.close();
   // Checked last, over every response the file received.
   const all = responses.join('\n') + t.logs.join('');
-  if (all.includes(SECRET) || all.includes(SECRET2) || all.includes('receiver-token-zyx987')) throw new Error('a secret appeared in a response or log line');
+  if (all.includes(SECRET) || all.includes(SECRET2) || all.includes('receiver-token-zyx987'))
+    throw new Error('a secret appeared in a response or log line');
 });
 
 describe('endpoints', () => {
@@ -75,9 +84,23 @@ describe('endpoints', () => {
   });
 
   it('PUT creates (201) with the secret write-only, then GET shows it', async () => {
-    const res = await call('PUT', EP, { url: `${receiver.url}/hook`, secret: SECRET, events: ['order.*'], headers: { Authorization: TOKEN, 'X-Source': 'bus' }, retry: { attempts: 2, backoffMs: 50 } });
+    const res = await call('PUT', EP, {
+      url: `${receiver.url}/hook`,
+      secret: SECRET,
+      events: ['order.*'],
+      headers: { Authorization: TOKEN, 'X-Source': 'bus' },
+      retry: { attempts: 2, backoffMs: 50 },
+    });
     expect(res.status).toBe(201);
-    expect(res.json).toMatchObject({ id: 'orders', url: `${receiver.url}/hook`, secretSet: true, enabled: true, events: ['order.*'], headers: { Authorization: '[hidden]', 'X-Source': 'bus' }, retry: { attempts: 2, backoffMs: 50 } });
+    expect(res.json).toMatchObject({
+      id: 'orders',
+      url: `${receiver.url}/hook`,
+      secretSet: true,
+      enabled: true,
+      events: ['order.*'],
+      headers: { Authorization: '[hidden]', 'X-Source': 'bus' },
+      retry: { attempts: 2, backoffMs: 50 },
+    });
     expect(res.json).not.toHaveProperty('secret');
     expect((await t.ctx.registry.getEndpointConfig('acme', 'orders'))?.secret).toBe(SECRET);
     expect((await t.ctx.registry.getEndpointConfig('acme', 'orders'))?.headers.Authorization).toBe(TOKEN);
@@ -88,7 +111,13 @@ describe('endpoints', () => {
   });
 
   it('PUT without a secret updates (200) and keeps the stored secret; the registry sees it', async () => {
-    const res = await call('PUT', EP, { id: 'orders', url: `${receiver.url}/hook`, events: ['order.*'], enabled: false, retry: { attempts: 2, backoffMs: 50 } });
+    const res = await call('PUT', EP, {
+      id: 'orders',
+      url: `${receiver.url}/hook`,
+      events: ['order.*'],
+      enabled: false,
+      retry: { attempts: 2, backoffMs: 50 },
+    });
     expect(res.status).toBe(200);
     expect(res.json).toMatchObject({ enabled: false, secretSet: true });
     const stored = await t.ctx.registry.getEndpointConfig('acme', 'orders');
@@ -99,11 +128,16 @@ describe('endpoints', () => {
   });
 
   it('PUT with a new secret or a secretEnv replaces the old one', async () => {
-    expect((await call('PUT', EP, { url: `${receiver.url}/hook`, secretEnv: 'WSS_SECRET_ACME_ORDERS' })).json).toMatchObject({ secretSet: true, secretEnv: 'WSS_SECRET_ACME_ORDERS' });
+    expect(
+      (await call('PUT', EP, { url: `${receiver.url}/hook`, secretEnv: 'WSS_SECRET_ACME_ORDERS' })).json,
+    ).toMatchObject({ secretSet: true, secretEnv: 'WSS_SECRET_ACME_ORDERS' });
     let stored = await t.ctx.registry.getEndpointConfig('acme', 'orders');
     expect(stored?.secret).toBeUndefined();
     expect(stored?.secretEnv).toBe('WSS_SECRET_ACME_ORDERS');
-    expect((await call('PUT', EP, { url: `${receiver.url}/hook`, secret: SECRET2, retry: { attempts: 2, backoffMs: 50 } })).status).toBe(200);
+    expect(
+      (await call('PUT', EP, { url: `${receiver.url}/hook`, secret: SECRET2, retry: { attempts: 2, backoffMs: 50 } }))
+        .status,
+    ).toBe(200);
     stored = await t.ctx.registry.getEndpointConfig('acme', 'orders');
     expect(stored).toMatchObject({ secret: SECRET2, enabled: true });
     expect(stored?.secretEnv).toBeUndefined();
@@ -114,7 +148,10 @@ describe('endpoints', () => {
     [{ url: 'http://x.example/', secret: SECRET, retry: { attempts: 0 } }, 'field "retry.attempts"'],
     [{ url: 'http://x.example/', secret: 'short' }, 'field "secret"'],
     [{ url: 'http://x.example/', secret: SECRET, filter: 'data.(' }, 'field "filter"'],
-    [{ url: 'http://x.example/', secret: SECRET, headers: { 'X-WSS-Signature': 'x' } }, 'field "headers.X-WSS-Signature"'],
+    [
+      { url: 'http://x.example/', secret: SECRET, headers: { 'X-WSS-Signature': 'x' } },
+      'field "headers.X-WSS-Signature"',
+    ],
     [{ url: 'http://x.example/', secret: SECRET, colour: 'red' }, 'colour'],
     [{ id: 'other', url: 'http://x.example/', secret: SECRET }, 'field "id"'],
   ])('PUT %j is refused with 400 naming %s, and nothing is written', async (body, field) => {
@@ -131,7 +168,10 @@ describe('endpoints', () => {
     expect(res.status).toBe(400);
     expect(res.json.problems.join(' ')).toContain('field "secret"');
     expect(await t.ctx.registry.getEndpointConfig('acme', 'new-one')).toBeUndefined();
-    const badTenant = await call('PUT', '/api/tenants/Bad%20Tenant/endpoints/x', { url: 'http://x.example/', secret: SECRET });
+    const badTenant = await call('PUT', '/api/tenants/Bad%20Tenant/endpoints/x', {
+      url: 'http://x.example/',
+      secret: SECRET,
+    });
     expect(badTenant.status).toBe(400);
     expect(badTenant.json.error).toContain('tenant id');
     const badJson = await call('PUT', EP, undefined, '{"url": ');
@@ -148,12 +188,26 @@ describe('endpoints', () => {
     const [got] = await receiver.waitFor(1);
     expect(got!.headers['x-wss-event-type']).toBe('wss.test');
     expect(got!.headers['x-wss-event-id']).toBe(res.json.eventId);
-    expect(JSON.parse(got!.body)).toMatchObject({ id: res.json.eventId, type: 'wss.test', tenant: 'acme', data: { endpoint: 'orders' } });
+    expect(JSON.parse(got!.body)).toMatchObject({
+      id: res.json.eventId,
+      type: 'wss.test',
+      tenant: 'acme',
+      data: { endpoint: 'orders' },
+    });
     const ts = String(got!.headers['x-wss-timestamp']);
-    const expected = execFileSync('openssl', ['dgst', '-sha256', '-hmac', SECRET2, '-hex', '-r'], { input: ts + got!.body }).toString().split(' ')[0];
+    const expected = execFileSync('openssl', ['dgst', '-sha256', '-hmac', SECRET2, '-hex', '-r'], {
+      input: ts + got!.body,
+    })
+      .toString()
+      .split(' ')[0];
     expect(got!.headers['x-wss-signature']).toBe(expected);
     const job = await queue.getJob(res.json.jobId);
-    expect(job?.data as DeliveryJobData).toMatchObject({ tenant: 'acme', endpoint: 'orders', type: 'wss.test', eventId: res.json.eventId });
+    expect(job?.data as DeliveryJobData).toMatchObject({
+      tenant: 'acme',
+      endpoint: 'orders',
+      type: 'wss.test',
+      eventId: res.json.eventId,
+    });
     // Each test is its own event: a second one is a second delivery.
     const again = await call('POST', `${EP}/test`);
     expect(again.json.eventId).not.toBe(res.json.eventId);
@@ -175,11 +229,18 @@ describe('endpoints', () => {
 
 describe('POST /api/events', () => {
   it('publishes to the stream (202 with the entry id)', async () => {
-    const res = await call('POST', '/api/events', { tenant: 'acme', type: 'order.created', data: { orderId: 'o-1' }, id: 'evt_api_1' });
+    const res = await call('POST', '/api/events', {
+      tenant: 'acme',
+      type: 'order.created',
+      data: { orderId: 'o-1' },
+      id: 'evt_api_1',
+    });
     expect(res.status).toBe(202);
     expect(res.json.entryId).toMatch(/^\d+-\d+$/);
     const entries = await t.ctx.redis.xrange(t.ctx.config.stream, res.json.entryId, res.json.entryId);
-    expect(entries).toEqual([[res.json.entryId, ['tenant', 'acme', 'type', 'order.created', 'data', '{"orderId":"o-1"}', 'id', 'evt_api_1']]]);
+    expect(entries).toEqual([
+      [res.json.entryId, ['tenant', 'acme', 'type', 'order.created', 'data', '{"orderId":"o-1"}', 'id', 'evt_api_1']],
+    ]);
   });
 
   it.each([

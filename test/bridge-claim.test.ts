@@ -6,7 +6,16 @@ import { readerConnectionName } from '../src/producers/claim.js';
 import { nextChunk, parsePending, type PendingEntry } from '../src/producers/pending.js';
 import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
 import { parseConfig } from '../src/config.js';
-import { allJobIds, deadLetters, endpoint, isolatedEnv, pendingCount, waitUntil, type TestCtx, useBridgeTest } from './helpers/bridge-context.js';
+import {
+  allJobIds,
+  deadLetters,
+  endpoint,
+  isolatedEnv,
+  pendingCount,
+  waitUntil,
+  type TestCtx,
+  useBridgeTest,
+} from './helpers/bridge-context.js';
 
 const { redis, cleanups, context } = useBridgeTest();
 const ACME = { tenants: [{ id: 'acme', endpoints: [endpoint('a')] }] };
@@ -15,7 +24,10 @@ const p = (id: string, deliveries: number): PendingEntry => ({ id, consumer: 'c'
 
 describe('nextChunk', () => {
   it('takes the leading run of entries delivered once together', () => {
-    expect(nextChunk([p('1', 1), p('2', 1), p('3', 2), p('4', 1)], 5)).toEqual({ entries: [p('1', 1), p('2', 1)], poison: false });
+    expect(nextChunk([p('1', 1), p('2', 1), p('3', 2), p('4', 1)], 5)).toEqual({
+      entries: [p('1', 1), p('2', 1)],
+      poison: false,
+    });
   });
   it('takes an entry delivered twice or more alone', () => {
     expect(nextChunk([p('1', 3), p('2', 1)], 5)).toEqual({ entries: [p('1', 3)], poison: false });
@@ -39,7 +51,9 @@ describe('config', () => {
 
 describe('parsePending and readerConnectionName', () => {
   it('parses the extended XPENDING reply', () => {
-    expect(parsePending([['1-0', 'c1', 10, 2], 'junk'])).toEqual([{ id: '1-0', consumer: 'c1', idleMs: 10, deliveries: 2 }]);
+    expect(parsePending([['1-0', 'c1', 10, 2], 'junk'])).toEqual([
+      { id: '1-0', consumer: 'c1', idleMs: 10, deliveries: 2 },
+    ]);
   });
   it('encodes consumer names CLIENT SETNAME would refuse', () => {
     expect(readerConnectionName('host-12')).toBe('wss-bridge:host-12');
@@ -53,15 +67,17 @@ const ctx = (env: Record<string, string>): Promise<TestCtx> => context(env, ACME
 async function holdingBridge(env: Record<string, string>): Promise<{ t: TestCtx; bridge: RunningBridge }> {
   const t = await ctx({ ...env, WSS_CONSUMER: 'c1' });
   let held = false;
-  const bridge = (await startBridge(t.ctx, { hooks: { afterEnqueue: () => ((held = true), new Promise<void>(() => {})) } })) as RunningBridge;
+  const bridge = (await startBridge(t.ctx, {
+    hooks: { afterEnqueue: () => ((held = true), new Promise<void>(() => {})) },
+  })) as RunningBridge;
   cleanups.push(() => bridge.stop());
   await t.ctx.redis.xadd(t.config.stream, '*', 'tenant', 'acme', 'type', 'x', 'data', '{}', 'id', 'h1');
   await waitUntil('batch held', () => held);
   return { t, bridge };
 }
 
-describe('claiming other consumers\' entries', () => {
-  it('leaves a live bridge\'s batch alone until WSS_CLAIM_IDLE_MS', async () => {
+describe("claiming other consumers' entries", () => {
+  it("leaves a live bridge's batch alone until WSS_CLAIM_IDLE_MS", async () => {
     const env = isolatedEnv({ WSS_CLAIM_IDLE_MS: '60000' });
     const { t } = await holdingBridge(env);
     const names = String(await t.ctx.redis.call('CLIENT', 'LIST'));
@@ -97,7 +113,18 @@ describe('poison pill held by a hung bridge', () => {
     const env = isolatedEnv({ WSS_CLAIM_IDLE_MS: '1000' });
     const t = await ctx({ ...env, WSS_CONSUMER: 'c2' });
     await t.ctx.redis.xgroup('CREATE', t.config.stream, t.config.group, '0', 'MKSTREAM');
-    const bad = (await t.ctx.redis.xadd(t.config.stream, '*', 'tenant', 'acme', 'type', 'x', 'data', '{}', 'id', 'bad')) as string;
+    const bad = (await t.ctx.redis.xadd(
+      t.config.stream,
+      '*',
+      'tenant',
+      'acme',
+      'type',
+      'x',
+      'data',
+      '{}',
+      'id',
+      'bad',
+    )) as string;
     await t.ctx.redis.xadd(t.config.stream, '*', 'tenant', 'acme', 'type', 'x', 'data', '{}', 'id', 'good');
     // A hung bridge: its connection is open (so it is not dead), it holds both entries, and
     // 'bad' has already been delivered 5 times (claimed back and forth by hung bridges).

@@ -8,12 +8,25 @@ import { describe, expect, it } from 'vitest';
 import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
 import type { RunningRole } from '../src/roles.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { allJobIds, endpoint, isolatedEnv, makeCtx, pendingCount, waitUntil, useBridgeTest } from './helpers/bridge-context.js';
+import {
+  allJobIds,
+  endpoint,
+  isolatedEnv,
+  makeCtx,
+  pendingCount,
+  waitUntil,
+  useBridgeTest,
+} from './helpers/bridge-context.js';
 
 const { redis, cleanups, context } = useBridgeTest();
 
 const tenants = (url = 'http://127.0.0.1:9') => ({
-  tenants: [{ id: 'acme', endpoints: [endpoint('a', { url: `${url}/a` }), endpoint('b', { url: `${url}/b`, events: ['order.*'] })] }],
+  tenants: [
+    {
+      id: 'acme',
+      endpoints: [endpoint('a', { url: `${url}/a` }), endpoint('b', { url: `${url}/b`, events: ['order.*'] })],
+    },
+  ],
 });
 const EVENTS = 5;
 
@@ -23,11 +36,27 @@ async function running(b: RunningRole): Promise<RunningRole> {
 }
 
 /** Publishes EVENTS events, runs a bridge that freezes after addBulk, and "kills" it. */
-async function crashAfterEnqueue(env: Record<string, string>, t: unknown): Promise<{ jobIds: string[]; entryIds: string[] }> {
+async function crashAfterEnqueue(
+  env: Record<string, string>,
+  t: unknown,
+): Promise<{ jobIds: string[]; entryIds: string[] }> {
   const first = await makeCtx(redis().url, { ...env, WSS_SHUTDOWN_GRACE_MS: '200' }, t);
   const entryIds: string[] = [];
   for (let i = 0; i < EVENTS; i++) {
-    entryIds.push((await first.ctx.redis.xadd(first.config.stream, '*', 'tenant', 'acme', 'type', 'order.created', 'data', `{"n":${i}}`, 'id', `ev${i}`)) as string);
+    entryIds.push(
+      (await first.ctx.redis.xadd(
+        first.config.stream,
+        '*',
+        'tenant',
+        'acme',
+        'type',
+        'order.created',
+        'data',
+        `{"n":${i}}`,
+        'id',
+        `ev${i}`,
+      )) as string,
+    );
   }
   let enqueued: string[] | undefined;
   const frozen = await startBridge(first.ctx, {
@@ -55,7 +84,10 @@ describe('bridge killed after addBulk, before XACK', () => {
 
     const bridge = (await running(await startBridge(t.ctx))) as RunningBridge;
     // XACK lands a tick before the bridge counts the batch: wait for both.
-    await waitUntil('pending entries acknowledged', async () => (await pendingCount(t)) === 0 && bridge.stats().entries >= EVENTS);
+    await waitUntil(
+      'pending entries acknowledged',
+      async () => (await pendingCount(t)) === 0 && bridge.stats().entries >= EVENTS,
+    );
     expect(bridge.stats().entries).toBe(EVENTS);
     expect(bridge.stats().claimed).toBe(0);
     expect(await allJobIds(t)).toEqual(jobIds);
@@ -69,7 +101,10 @@ describe('bridge killed after addBulk, before XACK', () => {
     // Complete every job with a plain BullMQ worker; removeOnComplete deletes them.
     const { Worker } = await import('bullmq');
     const done: string[] = [];
-    const w = new Worker(t.queue.name, async (job) => void done.push(job.id!), { connection: t.ctx.redis.duplicate(), prefix: t.config.prefix });
+    const w = new Worker(t.queue.name, async (job) => void done.push(job.id!), {
+      connection: t.ctx.redis.duplicate(),
+      prefix: t.config.prefix,
+    });
     cleanups.push(() => w.close());
     await waitUntil('all jobs completed', () => done.length === EVENTS * 2);
     await waitUntil('completed jobs removed', async () => (await allJobIds(t)).length === 0);
@@ -77,7 +112,10 @@ describe('bridge killed after addBulk, before XACK', () => {
 
     const bridge = (await running(await startBridge(t.ctx))) as RunningBridge;
     // XACK lands a tick before the bridge counts the batch: wait for both.
-    await waitUntil('pending entries acknowledged', async () => (await pendingCount(t)) === 0 && bridge.stats().entries >= EVENTS);
+    await waitUntil(
+      'pending entries acknowledged',
+      async () => (await pendingCount(t)) === 0 && bridge.stats().entries >= EVENTS,
+    );
     expect(bridge.stats().entries).toBe(EVENTS);
     // Give the worker a chance to pick up anything that was (wrongly) added again.
     await new Promise((r) => setTimeout(r, 300));
@@ -86,7 +124,7 @@ describe('bridge killed after addBulk, before XACK', () => {
     expect(await t.queue.getJobCounts()).toMatchObject({ waiting: 0, active: 0, delayed: 0, completed: 0, failed: 0 });
   });
 
-  it('another bridge claims the dead consumer\'s entries after they sat idle, without duplicates', async () => {
+  it("another bridge claims the dead consumer's entries after they sat idle, without duplicates", async () => {
     const env = isolatedEnv();
     const { jobIds } = await crashAfterEnqueue(env, tenants());
     const t = await context({ ...env, WSS_CONSUMER: 'c2' }, undefined);
@@ -111,7 +149,10 @@ describe('bridge killed after addBulk, before XACK', () => {
 
     const bridge = (await running(await startBridge(t.ctx))) as RunningBridge;
     // XACK lands a tick before the bridge counts the batch: wait for both.
-    await waitUntil('pending entries acknowledged', async () => (await pendingCount(t)) === 0 && bridge.stats().entries >= EVENTS);
+    await waitUntil(
+      'pending entries acknowledged',
+      async () => (await pendingCount(t)) === 0 && bridge.stats().entries >= EVENTS,
+    );
     expect(bridge.stats().entries).toBe(EVENTS);
     await new Promise((r) => setTimeout(r, 500));
     const seen = receiver.requests.map((r) => `acme.${r.path.slice(1)}.${String(r.headers['x-wss-event-id'])}`).sort();

@@ -46,19 +46,36 @@ describe('stream to receiver', () => {
           id: 'acme',
           endpoints: [
             endpoint('orders', { url: `${rx.url}/orders`, secret: 'acme-orders-secret-123', events: ['order.*'] }),
-            endpoint('slim', { url: `${rx.url}/slim`, secret: 'acme-slim-secret-4567', transform: "{ 'orderId': data.orderId }" }),
+            endpoint('slim', {
+              url: `${rx.url}/slim`,
+              secret: 'acme-slim-secret-4567',
+              transform: "{ 'orderId': data.orderId }",
+            }),
           ],
         },
       ],
     });
     const data = '{"orderId":"o-1", "status":"shipped"}';
-    const entryId = (await t.ctx.redis.xadd(t.config.stream, '*', 'tenant', 'acme', 'type', 'order.updated', 'data', data, 'id', 'evt_1')) as string;
+    const entryId = (await t.ctx.redis.xadd(
+      t.config.stream,
+      '*',
+      'tenant',
+      'acme',
+      'type',
+      'order.updated',
+      'data',
+      data,
+      'id',
+      'evt_1',
+    )) as string;
     await rx.waitFor(2);
     const byPath = new Map(rx.requests.map((r) => [r.path, r]));
     const iso = new Date(Number(entryId.split('-')[0])).toISOString();
 
     const orders = byPath.get('/orders')!;
-    expect(orders.body).toBe(`{"id":"evt_1","type":"order.updated","tenant":"acme","createdAt":"${iso}","data":${data}}`);
+    expect(orders.body).toBe(
+      `{"id":"evt_1","type":"order.updated","tenant":"acme","createdAt":"${iso}","data":${data}}`,
+    );
     expect(orders.headers['content-type']).toBe('application/json');
     expect(orders.headers['x-wss-event-id']).toBe('evt_1');
     expect(orders.headers['x-wss-event-type']).toBe('order.updated');
@@ -71,7 +88,7 @@ describe('stream to receiver', () => {
     expect(rx.requests).toHaveLength(2);
   });
 
-  it('never shows one tenant\'s events to another', async () => {
+  it("never shows one tenant's events to another", async () => {
     const rxAcme = await receiver();
     const rxGlobex = await receiver();
     const t = await service({
@@ -81,8 +98,18 @@ describe('stream to receiver', () => {
       ],
     });
     for (let i = 0; i < 3; i++) {
-      await publishEvent(t.ctx.redis, t.config.stream, { tenant: 'acme', type: 'thing.done', data: { owner: 'acme', i }, id: `a${i}` });
-      await publishEvent(t.ctx.redis, t.config.stream, { tenant: 'globex', type: 'thing.done', data: { owner: 'globex', i }, id: `g${i}` });
+      await publishEvent(t.ctx.redis, t.config.stream, {
+        tenant: 'acme',
+        type: 'thing.done',
+        data: { owner: 'acme', i },
+        id: `a${i}`,
+      });
+      await publishEvent(t.ctx.redis, t.config.stream, {
+        tenant: 'globex',
+        type: 'thing.done',
+        data: { owner: 'globex', i },
+        id: `g${i}`,
+      });
     }
     await rxAcme.waitFor(3);
     await rxGlobex.waitFor(3);
@@ -107,12 +134,28 @@ describe('stream to receiver', () => {
     const rx = await receiver();
     const t = await service({
       tenants: [
-        { id: 'shop', endpoints: [endpoint('orders', { url: `${rx.url}/shop/orders`, secret: 'shop-orders-secret-01' })] },
-        { id: 'acme', endpoints: [endpoint('shop_orders', { url: `${rx.url}/acme/shop_orders`, secret: 'acme-shop-secret-0123' })] },
+        {
+          id: 'shop',
+          endpoints: [endpoint('orders', { url: `${rx.url}/shop/orders`, secret: 'shop-orders-secret-01' })],
+        },
+        {
+          id: 'acme',
+          endpoints: [endpoint('shop_orders', { url: `${rx.url}/acme/shop_orders`, secret: 'acme-shop-secret-0123' })],
+        },
       ],
     });
-    await publishEvent(t.ctx.redis, t.config.stream, { tenant: 'shop', type: 'order.created', data: { n: 1 }, id: 'order-1001_acme' });
-    await publishEvent(t.ctx.redis, t.config.stream, { tenant: 'acme', type: 'order.created', data: { n: 2 }, id: 'order-1001' });
+    await publishEvent(t.ctx.redis, t.config.stream, {
+      tenant: 'shop',
+      type: 'order.created',
+      data: { n: 1 },
+      id: 'order-1001_acme',
+    });
+    await publishEvent(t.ctx.redis, t.config.stream, {
+      tenant: 'acme',
+      type: 'order.created',
+      data: { n: 2 },
+      id: 'order-1001',
+    });
     await rx.waitFor(2);
     const got = rx.requests.map((r) => `${r.path} ${String(r.headers['x-wss-event-id'])}`).sort();
     expect(got).toEqual(['/acme/shop_orders order-1001', '/shop/orders order-1001_acme']);

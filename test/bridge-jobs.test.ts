@@ -3,11 +3,23 @@
 import { describe, expect, it } from 'vitest';
 import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
 import { publishEvent, EventRejectedError } from '../src/producers/publish.js';
-import { allJobIds, deadLetters, endpoint, isolatedEnv, pendingCount, waitUntil, type TestCtx, useBridgeTest } from './helpers/bridge-context.js';
+import {
+  allJobIds,
+  deadLetters,
+  endpoint,
+  isolatedEnv,
+  pendingCount,
+  waitUntil,
+  type TestCtx,
+  useBridgeTest,
+} from './helpers/bridge-context.js';
 
 const { cleanups, context, ownRedis } = useBridgeTest();
 
-async function setup(tenants: unknown, env: Record<string, string> = {}): Promise<{ t: TestCtx; start: () => Promise<RunningBridge> }> {
+async function setup(
+  tenants: unknown,
+  env: Record<string, string> = {},
+): Promise<{ t: TestCtx; start: () => Promise<RunningBridge> }> {
   const t = await context(isolatedEnv(env), tenants);
   return {
     t,
@@ -46,14 +58,23 @@ describe('bridge: fan-out', () => {
     const bridge = await start();
     await waitUntil('entry acknowledged', async () => bridge.stats().entries === 1 && (await pendingCount(t)) === 0);
 
-    expect(await allJobIds(t)).toEqual(['acme.everything.evt_1', 'acme.orders.evt_1', 'acme.shipped.evt_1', 'acme.slim.evt_1'].sort());
+    expect(await allJobIds(t)).toEqual(
+      ['acme.everything.evt_1', 'acme.orders.evt_1', 'acme.shipped.evt_1', 'acme.slim.evt_1'].sort(),
+    );
     const createdAtMs = Number(entryId.split('-')[0]);
     const iso = new Date(createdAtMs).toISOString();
     const envelope = `{"id":"evt_1","type":"order.updated","tenant":"acme","createdAt":"${iso}","data":{"orderId":"o-1",  "status":"shipped"}}`;
 
     const orders = (await t.queue.getJob('acme.orders.evt_1'))!;
     expect(orders.name).toBe('deliver');
-    expect(orders.data).toEqual({ eventId: 'evt_1', tenant: 'acme', endpoint: 'orders', type: 'order.updated', createdAt: createdAtMs, body: envelope });
+    expect(orders.data).toEqual({
+      eventId: 'evt_1',
+      tenant: 'acme',
+      endpoint: 'orders',
+      type: 'order.updated',
+      createdAt: createdAtMs,
+      body: envelope,
+    });
     expect(orders.opts.attempts).toBe(7);
     expect(orders.opts.backoff).toEqual({ type: 'wss', delay: 250 });
     expect((await t.queue.getJob('acme.everything.evt_1'))!.data.body).toBe(envelope);
@@ -110,19 +131,38 @@ describe('bridge: entries that make no job', () => {
     const bridge = await start();
     const marker = 'BODY-MARKER-7f3a';
     const bad: Array<{ fields: string[]; reason: RegExp; kind: string }> = [
-      { fields: ['type', 'order.created', 'data', `{"m":"${marker}"}`], reason: /missing field "tenant"/, kind: 'malformed' },
+      {
+        fields: ['type', 'order.created', 'data', `{"m":"${marker}"}`],
+        reason: /missing field "tenant"/,
+        kind: 'malformed',
+      },
       { fields: ['tenant', 'acme', 'data', `{"m":"${marker}"}`], reason: /missing field "type"/, kind: 'malformed' },
       { fields: ['tenant', 'acme', 'type', 'order.created'], reason: /missing field "data"/, kind: 'malformed' },
-      { fields: ['tenant', 'acme', 'type', 'order.created', 'data', `not json ${marker}`], reason: /field "data" is not JSON/, kind: 'malformed' },
-      { fields: ['tenant', 'nobody', 'type', 'order.created', 'data', `{"m":"${marker}"}`], reason: /unknown tenant "nobody"/, kind: 'unknown_tenant' },
-      { fields: ['tenant', 'acme', 'type', 'order.created', 'data', `{"m":"${marker}"}`, 'id', 'has:colon'], reason: /field "id"/, kind: 'malformed' },
+      {
+        fields: ['tenant', 'acme', 'type', 'order.created', 'data', `not json ${marker}`],
+        reason: /field "data" is not JSON/,
+        kind: 'malformed',
+      },
+      {
+        fields: ['tenant', 'nobody', 'type', 'order.created', 'data', `{"m":"${marker}"}`],
+        reason: /unknown tenant "nobody"/,
+        kind: 'unknown_tenant',
+      },
+      {
+        fields: ['tenant', 'acme', 'type', 'order.created', 'data', `{"m":"${marker}"}`, 'id', 'has:colon'],
+        reason: /field "id"/,
+        kind: 'malformed',
+      },
       { fields: ['tenant', 'Bad Tenant', 'type', 'order.created', 'data', '{}'], reason: /tenant/, kind: 'malformed' },
     ];
     const ids: string[] = [];
     for (const b of bad) ids.push(await xadd(t, ...b.fields));
     await xadd(t, 'tenant', 'acme', 'type', 'invoice.paid', 'data', '{}', 'id', 'good');
 
-    await waitUntil('all entries handled', async () => bridge.stats().entries === bad.length + 1 && (await pendingCount(t)) === 0);
+    await waitUntil(
+      'all entries handled',
+      async () => bridge.stats().entries === bad.length + 1 && (await pendingCount(t)) === 0,
+    );
     const dead = await deadLetters(t);
     expect(dead).toHaveLength(bad.length);
     bad.forEach((b, i) => {
@@ -141,7 +181,12 @@ describe('bridge: entries that make no job', () => {
 
   it('dead-letters a failing transform for that endpoint only; the others still get jobs', async () => {
     const { t, start } = await setup({
-      tenants: [{ id: 'acme', endpoints: [endpoint('ok'), endpoint('broken', { transform: "$error('no shape for ' & type)" })] }],
+      tenants: [
+        {
+          id: 'acme',
+          endpoints: [endpoint('ok'), endpoint('broken', { transform: "$error('no shape for ' & type)" })],
+        },
+      ],
     });
     const bridge = await start();
     const entryId = await xadd(t, 'tenant', 'acme', 'type', 'x.y', 'data', '{"a":1}', 'id', 'ev');
@@ -149,13 +194,29 @@ describe('bridge: entries that make no job', () => {
     expect(await allJobIds(t)).toEqual(['acme.ok.ev'].sort());
     const dead = await deadLetters(t);
     expect(dead).toHaveLength(1);
-    expect(dead[0]!.fields).toMatchObject({ tenant: 'acme', type: 'x.y', data: '{"a":1}', id: 'ev', entryId, endpoint: 'broken' });
+    expect(dead[0]!.fields).toMatchObject({
+      tenant: 'acme',
+      type: 'x.y',
+      data: '{"a":1}',
+      id: 'ev',
+      entryId,
+      endpoint: 'broken',
+    });
     // The code and position, not jsonata's message (which may quote event data).
-    expect(dead[0]!.fields['reason']).toBe('endpoint "broken": transform failed: error: $error() was called (D3137 at position 7)');
+    expect(dead[0]!.fields['reason']).toBe(
+      'endpoint "broken": transform failed: error: $error() was called (D3137 at position 7)',
+    );
   });
 
   it('acknowledges events no endpoint wants without dead-lettering them', async () => {
-    const { t: t2, start } = await setup({ tenants: [{ id: 'acme', endpoints: [endpoint('invoices', { events: ['invoice.*'] }), endpoint('f', { filter: 'data.n > 5' })] }] });
+    const { t: t2, start } = await setup({
+      tenants: [
+        {
+          id: 'acme',
+          endpoints: [endpoint('invoices', { events: ['invoice.*'] }), endpoint('f', { filter: 'data.n > 5' })],
+        },
+      ],
+    });
     const bridge = await start();
     await xadd(t2, 'tenant', 'acme', 'type', 'order.created', 'data', '{"n":1}', 'id', 'u1');
     await xadd(t2, 'tenant', 'acme', 'type', 'order.created', 'data', '{"n":9}', 'id', 'u2');
@@ -176,7 +237,9 @@ describe('bridge: resilience', () => {
     await xadd(t, 'tenant', 'acme', 'type', 'invoice.paid', 'data', '{}', 'id', 'after');
     await waitUntil('second entry', () => bridge.stats().entries >= 2, 15_000);
     expect(bridge.stats().groupRecreated).toBeGreaterThanOrEqual(1);
-    expect(await allJobIds(t)).toEqual(['acme.everything.after', 'acme.invoices.after', 'acme.everything.before', 'acme.invoices.before'].sort());
+    expect(await allJobIds(t)).toEqual(
+      ['acme.everything.after', 'acme.invoices.after', 'acme.everything.before', 'acme.invoices.before'].sort(),
+    );
     // Re-created after the last handled entry: the first one is not read again.
     expect(bridge.stats().entries).toBe(2);
     expect((await bridge.ready()).ok).toBe(true);
@@ -191,7 +254,9 @@ describe('bridge: resilience', () => {
     await waitUntil('group re-created', () => bridge.stats().groupRecreated >= 1);
     await xadd(t, 'tenant', 'acme', 'type', 'invoice.paid', 'data', '{}', 'id', 'd2');
     await waitUntil('second entry', async () => bridge.stats().entries === 2 && (await pendingCount(t)) === 0);
-    expect(await allJobIds(t)).toEqual(['acme.everything.d1', 'acme.invoices.d1', 'acme.everything.d2', 'acme.invoices.d2'].sort());
+    expect(await allJobIds(t)).toEqual(
+      ['acme.everything.d1', 'acme.invoices.d1', 'acme.everything.d2', 'acme.invoices.d2'].sort(),
+    );
   });
 
   it('re-reads a batch whose commit failed, acknowledges it, and adds each job once', async () => {
@@ -236,10 +301,24 @@ describe('publishEvent', () => {
   it('adds a valid event that the bridge turns into jobs with the same data', async () => {
     const { t, start } = await setup(ACME);
     const bridge = await start();
-    const entryId = await publishEvent(t.ctx.redis, t.config.stream, { tenant: 'acme', type: 'invoice.paid', data: { amount: 12.5, tags: ['a'] }, id: 'pub_1' });
+    const entryId = await publishEvent(t.ctx.redis, t.config.stream, {
+      tenant: 'acme',
+      type: 'invoice.paid',
+      data: { amount: 12.5, tags: ['a'] },
+      id: 'pub_1',
+    });
     expect(entryId).toMatch(/^\d+-\d+$/);
     const entries = (await t.ctx.redis.xrange(t.config.stream, entryId, entryId)) as Array<[string, string[]]>;
-    expect(entries[0]?.[1]).toEqual(['tenant', 'acme', 'type', 'invoice.paid', 'data', '{"amount":12.5,"tags":["a"]}', 'id', 'pub_1']);
+    expect(entries[0]?.[1]).toEqual([
+      'tenant',
+      'acme',
+      'type',
+      'invoice.paid',
+      'data',
+      '{"amount":12.5,"tags":["a"]}',
+      'id',
+      'pub_1',
+    ]);
     await waitUntil('entry handled', () => bridge.stats().entries === 1);
     const job = (await t.queue.getJob('acme.invoices.pub_1'))!;
     expect(JSON.parse(job.data.body)).toMatchObject({ id: 'pub_1', data: { amount: 12.5, tags: ['a'] } });
@@ -276,8 +355,14 @@ describe('bridge: Redis restart', () => {
     await new Promise((r) => setTimeout(r, 300));
     await own.start();
     await xadd(t, 'tenant', 'acme', 'type', 'invoice.paid', 'data', '{}', 'id', 'post');
-    await waitUntil('entry after restart', async () => bridge.stats().entries === 2 && (await pendingCount(t)) === 0, 20_000);
-    expect(await allJobIds(t)).toEqual(['acme.everything.post', 'acme.invoices.post', 'acme.everything.pre', 'acme.invoices.pre'].sort());
+    await waitUntil(
+      'entry after restart',
+      async () => bridge.stats().entries === 2 && (await pendingCount(t)) === 0,
+      20_000,
+    );
+    expect(await allJobIds(t)).toEqual(
+      ['acme.everything.post', 'acme.invoices.post', 'acme.everything.pre', 'acme.invoices.pre'].sort(),
+    );
     expect((await bridge.ready()).ok).toBe(true);
   });
 });

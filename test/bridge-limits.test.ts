@@ -3,13 +3,27 @@
 // reads that stay within the byte budget.
 import { describe, expect, it } from 'vitest';
 import { startBridge, type BridgeHooks, type RunningBridge } from '../src/producers/bridge.js';
-import { allJobIds, deadLetters, endpoint, isolatedEnv, pendingCount, waitUntil, type TestCtx, useBridgeTest } from './helpers/bridge-context.js';
+import {
+  allJobIds,
+  deadLetters,
+  endpoint,
+  isolatedEnv,
+  pendingCount,
+  waitUntil,
+  type TestCtx,
+  useBridgeTest,
+} from './helpers/bridge-context.js';
 
 const { cleanups, context } = useBridgeTest();
 
 async function setup(env: Record<string, string>, hooks?: BridgeHooks): Promise<{ t: TestCtx; bridge: RunningBridge }> {
   const t = await context(isolatedEnv(env), {
-    tenants: [{ id: 'acme', endpoints: [endpoint('orders'), endpoint('padded', { transform: '{ "pad": $pad("", 3000, "x") }' })] }],
+    tenants: [
+      {
+        id: 'acme',
+        endpoints: [endpoint('orders'), endpoint('padded', { transform: '{ "pad": $pad("", 3000, "x") }' })],
+      },
+    ],
   });
   const bridge = await startBridge(t.ctx, hooks ? { hooks } : {});
   cleanups.push(() => bridge.stop());
@@ -21,16 +35,50 @@ describe('bridge: WSS_MAX_EVENT_BYTES', () => {
     const { t, bridge } = await setup({ WSS_MAX_EVENT_BYTES: '2048' });
     const marker = 'BIG-BODY-MARKER-91c2';
     const big = JSON.stringify({ m: marker, pad: 'x'.repeat(4_000) });
-    const bigId = (await t.ctx.redis.xadd(t.config.stream, '*', 'tenant', 'acme', 'type', 'order.created', 'data', big, 'id', 'big')) as string;
-    const smallId = (await t.ctx.redis.xadd(t.config.stream, '*', 'tenant', 'acme', 'type', 'order.created', 'data', '{"n":1}', 'id', 'small')) as string;
+    const bigId = (await t.ctx.redis.xadd(
+      t.config.stream,
+      '*',
+      'tenant',
+      'acme',
+      'type',
+      'order.created',
+      'data',
+      big,
+      'id',
+      'big',
+    )) as string;
+    const smallId = (await t.ctx.redis.xadd(
+      t.config.stream,
+      '*',
+      'tenant',
+      'acme',
+      'type',
+      'order.created',
+      'data',
+      '{"n":1}',
+      'id',
+      'small',
+    )) as string;
     await waitUntil('both entries handled', async () => bridge.stats().entries === 2 && (await pendingCount(t)) === 0);
 
     expect(await allJobIds(t)).toEqual(['acme.orders.small']);
     const dead = (await deadLetters(t)).map((d) => d.fields);
     expect(dead).toEqual([
-      { tenant: 'acme', type: 'order.created', id: 'big', dataBytes: String(big.length), reason: `field "data" is ${big.length} bytes, more than WSS_MAX_EVENT_BYTES (2048)`, entryId: bigId },
       {
-        tenant: 'acme', type: 'order.created', data: '{"n":1}', id: 'small', endpoint: 'padded', entryId: smallId,
+        tenant: 'acme',
+        type: 'order.created',
+        id: 'big',
+        dataBytes: String(big.length),
+        reason: `field "data" is ${big.length} bytes, more than WSS_MAX_EVENT_BYTES (2048)`,
+        entryId: bigId,
+      },
+      {
+        tenant: 'acme',
+        type: 'order.created',
+        data: '{"n":1}',
+        id: 'small',
+        endpoint: 'padded',
+        entryId: smallId,
         reason: 'endpoint "padded": transform produced 3010 bytes, more than WSS_MAX_EVENT_BYTES (2048)',
       },
     ]);
@@ -48,13 +96,29 @@ describe('bridge: WSS_BATCH_BYTES', () => {
       { afterEnqueue: async (info) => void batches.push(info.entryIds.length) },
     );
     const data = JSON.stringify({ pad: 'y'.repeat(20_000) });
-    await t.ctx.redis.xadd(t.config.stream, '*', 'tenant', 'acme', 'type', 'order.created', 'data', data, 'id', 'first');
+    await t.ctx.redis.xadd(
+      t.config.stream,
+      '*',
+      'tenant',
+      'acme',
+      'type',
+      'order.created',
+      'data',
+      data,
+      'id',
+      'first',
+    );
     await waitUntil('first entry handled', () => bridge.stats().entries === 1);
     // Added in one MULTI, so a read with COUNT 500 would take all 20 at once.
     const m = t.ctx.redis.multi();
-    for (let i = 0; i < 20; i++) m.xadd(t.config.stream, '*', 'tenant', 'acme', 'type', 'order.created', 'data', data, 'id', `e${i}`);
+    for (let i = 0; i < 20; i++)
+      m.xadd(t.config.stream, '*', 'tenant', 'acme', 'type', 'order.created', 'data', data, 'id', `e${i}`);
     await m.exec();
-    await waitUntil('all entries handled', async () => bridge.stats().entries === 21 && (await pendingCount(t)) === 0, 20_000);
+    await waitUntil(
+      'all entries handled',
+      async () => bridge.stats().entries === 21 && (await pendingCount(t)) === 0,
+      20_000,
+    );
     expect(batches.reduce((a, b) => a + b, 0)).toBe(21);
     expect(Math.max(...batches)).toBeLessThanOrEqual(3);
   });

@@ -5,7 +5,16 @@ import { describe, expect, it } from 'vitest';
 import { bridgeCommitFailures } from '../src/metrics.js';
 import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
 import { freeMemory, publishIntoFullRedis } from './helpers/full-redis.js';
-import { allJobIds, deadLetters, endpoint, isolatedEnv, pendingCount, waitUntil, type TestCtx, useBridgeTest } from './helpers/bridge-context.js';
+import {
+  allJobIds,
+  deadLetters,
+  endpoint,
+  isolatedEnv,
+  pendingCount,
+  waitUntil,
+  type TestCtx,
+  useBridgeTest,
+} from './helpers/bridge-context.js';
 
 const { redis, cleanups, context } = useBridgeTest();
 const ACME = { tenants: [{ id: 'acme', endpoints: [endpoint('a')] }] };
@@ -37,7 +46,9 @@ describe('bridge commits refused by a full Redis (OOM)', () => {
     expect(await pendingCount(t)).toBe(3);
     expect(await allJobIds(t)).toEqual([]);
     // Retried in hand, not re-read: an outage does not push healthy entries towards the poison bound.
-    const pending = (await t.ctx.redis.xpending(t.config.stream, t.config.group, '-', '+', 10)) as Array<[string, string, number, number]>;
+    const pending = (await t.ctx.redis.xpending(t.config.stream, t.config.group, '-', '+', 10)) as Array<
+      [string, string, number, number]
+    >;
     expect(pending.map((p) => p[3])).toEqual([1, 1, 1]);
 
     await freeMemory(redis().client());
@@ -48,7 +59,9 @@ describe('bridge commits refused by a full Redis (OOM)', () => {
   it('stays ready while commits fail for less than WSS_BRIDGE_UNHEALTHY_AFTER_MS', async () => {
     const { t, bridge } = await setup({ WSS_BRIDGE_UNHEALTHY_AFTER_MS: '60000' });
     const failuresBefore = await commitFailures();
-    await publishIntoFullRedis(redis().client(), t.config.stream, [['tenant', 'acme', 'type', 'order.created', 'data', '{}', 'id', 'short1']]);
+    await publishIntoFullRedis(redis().client(), t.config.stream, [
+      ['tenant', 'acme', 'type', 'order.created', 'data', '{}', 'id', 'short1'],
+    ]);
     await waitUntil('a commit failed', async () => (await commitFailures()) > failuresBefore + 1);
     expect(await bridge.ready()).toMatchObject({ ok: true });
     await freeMemory(redis().client());

@@ -13,7 +13,10 @@ import { parseEndpoint } from '../src/tenants/schema.js';
 const ep = (id: string, extra: Record<string, unknown> = {}) =>
   compileEndpoint(parseEndpoint({ id, url: `https://hooks.example/${id}`, secret: '0123456789abcdef', ...extra }));
 const registry: Record<string, ReturnType<typeof ep>[]> = {
-  acme: [ep('orders', { events: ['order.*'], retry: { attempts: 4, backoffMs: 50 } }), ep('broken', { events: ['order.*'], transform: "$error('x')" })],
+  acme: [
+    ep('orders', { events: ['order.*'], retry: { attempts: 4, backoffMs: 50 } }),
+    ep('broken', { events: ['order.*'], transform: "$error('x')" }),
+  ],
   globex: [ep('all')],
   quiet: [],
 };
@@ -38,7 +41,14 @@ describe('planBatch', () => {
       KEEP,
       EXPR,
     );
-    expect(plan.ackIds).toEqual(['1700000000000-0', '1700000000000-1', '1700000000000-2', '1700000000000-3', '1700000000000-4', '1700000000000-5']);
+    expect(plan.ackIds).toEqual([
+      '1700000000000-0',
+      '1700000000000-1',
+      '1700000000000-2',
+      '1700000000000-3',
+      '1700000000000-4',
+      '1700000000000-5',
+    ]);
     expect(plan.unrouted).toBe(1);
     expect(plan.vanished).toBe(1);
     expect(plan.jobs.map((j) => j.opts.jobId)).toEqual(['acme.orders.e1', 'globex.all.1700000000000-1']);
@@ -62,21 +72,42 @@ describe('planBatch', () => {
       },
     });
     expect(plan.dead.map((d) => [d.entryId, d.kind, d.endpoint, d.reason])).toEqual([
-      ['1700000000000-0', 'expression', 'broken', 'endpoint "broken": transform failed: error: $error() was called (D3137 at position 7)'],
+      [
+        '1700000000000-0',
+        'expression',
+        'broken',
+        'endpoint "broken": transform failed: error: $error() was called (D3137 at position 7)',
+      ],
       ['1700000000000-2', 'unknown_tenant', undefined, 'unknown tenant "nobody"'],
       ['1700000000000-3', 'malformed', undefined, 'field "data" is not JSON'],
     ]);
   });
 
   it('is empty for an empty batch', async () => {
-    expect(await planBatch([], lookup, KEEP, EXPR)).toEqual({ jobs: [], dead: [], unrouted: 0, vanished: 0, ackIds: [] });
+    expect(await planBatch([], lookup, KEEP, EXPR)).toEqual({
+      jobs: [],
+      dead: [],
+      unrouted: 0,
+      vanished: 0,
+      ackIds: [],
+    });
   });
 });
 
 describe('dead-letter fields', () => {
   it('keeps the original fields and adds reason, entryId and the endpoint when there is one', () => {
-    expect(deadLetterArgs({ entryId: '1-0', kind: 'malformed', reason: 'r', fields: { tenant: 'a', data: 'x' } })).toEqual(['tenant', 'a', 'data', 'x', 'reason', 'r', 'entryId', '1-0']);
-    expect(deadLetterArgs({ entryId: '1-0', kind: 'expression', reason: 'r', endpoint: 'e', fields: { reason: 'producer', type: 't' } })).toEqual(['reason', 'r', 'type', 't', 'entryId', '1-0', 'endpoint', 'e']);
+    expect(
+      deadLetterArgs({ entryId: '1-0', kind: 'malformed', reason: 'r', fields: { tenant: 'a', data: 'x' } }),
+    ).toEqual(['tenant', 'a', 'data', 'x', 'reason', 'r', 'entryId', '1-0']);
+    expect(
+      deadLetterArgs({
+        entryId: '1-0',
+        kind: 'expression',
+        reason: 'r',
+        endpoint: 'e',
+        fields: { reason: 'producer', type: 't' },
+      }),
+    ).toEqual(['reason', 'r', 'type', 't', 'entryId', '1-0', 'endpoint', 'e']);
   });
 });
 
@@ -125,21 +156,36 @@ describe('reply shapes', () => {
 
 describe('group errors', () => {
   it('recognises a vanished group or stream', () => {
-    expect(isGroupGone(new Error("NOGROUP No such key 's' or consumer group 'g' in XREADGROUP with GROUP option"))).toBe(true);
+    expect(
+      isGroupGone(new Error("NOGROUP No such key 's' or consumer group 'g' in XREADGROUP with GROUP option")),
+    ).toBe(true);
     expect(isGroupGone(new Error('UNBLOCKED the stream key no longer exists'))).toBe(true);
-    expect(isGroupGone(new Error('UNBLOCKED the consumer group this client was blocked on no longer exists'))).toBe(true);
+    expect(isGroupGone(new Error('UNBLOCKED the consumer group this client was blocked on no longer exists'))).toBe(
+      true,
+    );
     expect(isGroupGone(new Error('Connection is closed.'))).toBe(false);
   });
 });
 
 describe('eventFields (publish validation)', () => {
   it('serialises data as JSON and keeps the optional id', () => {
-    expect(eventFields({ tenant: 'acme', type: 'a.b', data: { x: [1, 'two'] } })).toEqual({ tenant: 'acme', type: 'a.b', data: '{"x":[1,"two"]}' });
-    expect(eventFields({ tenant: 'acme', type: 'a.b', data: 'text', id: 'e-1' })).toEqual({ tenant: 'acme', type: 'a.b', data: '"text"', id: 'e-1' });
+    expect(eventFields({ tenant: 'acme', type: 'a.b', data: { x: [1, 'two'] } })).toEqual({
+      tenant: 'acme',
+      type: 'a.b',
+      data: '{"x":[1,"two"]}',
+    });
+    expect(eventFields({ tenant: 'acme', type: 'a.b', data: 'text', id: 'e-1' })).toEqual({
+      tenant: 'acme',
+      type: 'a.b',
+      data: '"text"',
+      id: 'e-1',
+    });
   });
   it('refuses with the same reasons the bridge dead-letters with', () => {
     expect(() => eventFields({ tenant: 'acme', type: 'a', data: () => 1 })).toThrow(/cannot be written as JSON/);
     expect(() => eventFields({ tenant: 'acme', type: 'a', data: 1n })).toThrow(/cannot be written as JSON/);
-    expect(() => eventFields({ tenant: 'nope!', type: 'a', data: 1 })).toThrow('event rejected: field "tenant" is not a valid tenant id');
+    expect(() => eventFields({ tenant: 'nope!', type: 'a', data: 1 })).toThrow(
+      'event rejected: field "tenant" is not a valid tenant id',
+    );
   });
 });

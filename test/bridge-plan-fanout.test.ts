@@ -5,7 +5,8 @@ import { compileEndpoint, type CompiledEndpoint } from '../src/tenants/compile.j
 import { ExpressionPool } from '../src/tenants/expression-pool.js';
 import { parseEndpoint } from '../src/tenants/schema.js';
 
-const ENVELOPE_PREFIX = '{"id":"evt_1","type":"order.updated","tenant":"acme","createdAt":"2023-11-14T22:13:20.000Z","data":';
+const ENVELOPE_PREFIX =
+  '{"id":"evt_1","type":"order.updated","tenant":"acme","createdAt":"2023-11-14T22:13:20.000Z","data":';
 
 function event(type = 'order.updated', data = '{"orderId":"o-1","status":"shipped","total":30}'): WssEvent {
   const r = parseEntry('1700000000000-0', { tenant: 'acme', type, data, id: 'evt_1' });
@@ -31,8 +32,16 @@ describe('planFanout', () => {
     ]);
     expect(plan.failures).toEqual([]);
     expect(plan.deliveries).toEqual([
-      { endpoint: 'all', retry: { attempts: 20, backoffMs: 5000 }, body: `${ENVELOPE_PREFIX}{"orderId":"o-1","status":"shipped","total":30}}` },
-      { endpoint: 'orders', retry: { attempts: 3, backoffMs: 100 }, body: `${ENVELOPE_PREFIX}{"orderId":"o-1","status":"shipped","total":30}}` },
+      {
+        endpoint: 'all',
+        retry: { attempts: 20, backoffMs: 5000 },
+        body: `${ENVELOPE_PREFIX}{"orderId":"o-1","status":"shipped","total":30}}`,
+      },
+      {
+        endpoint: 'orders',
+        retry: { attempts: 3, backoffMs: 100 },
+        body: `${ENVELOPE_PREFIX}{"orderId":"o-1","status":"shipped","total":30}}`,
+      },
     ]);
   });
 
@@ -73,15 +82,27 @@ describe('planFanout', () => {
     expect(plan.deliveries.map((d) => d.endpoint)).toEqual(['ok']);
     // Reasons name the code and position, never the message (jsonata's messages quote values).
     expect(plan.failures).toEqual([
-      { endpoint: 'bad-filter', reason: 'endpoint "bad-filter": filter failed: error: $error() was called (D3137 at position 7)' },
-      { endpoint: 'empty-transform', reason: 'endpoint "empty-transform": transform failed: error: the transform produced nothing (WSS_EMPTY)' },
-      { endpoint: 'bad-transform', reason: 'endpoint "bad-transform": transform failed: error: $error() was called (D3137 at position 7)' },
+      {
+        endpoint: 'bad-filter',
+        reason: 'endpoint "bad-filter": filter failed: error: $error() was called (D3137 at position 7)',
+      },
+      {
+        endpoint: 'empty-transform',
+        reason: 'endpoint "empty-transform": transform failed: error: the transform produced nothing (WSS_EMPTY)',
+      },
+      {
+        endpoint: 'bad-transform',
+        reason: 'endpoint "bad-transform": transform failed: error: $error() was called (D3137 at position 7)',
+      },
     ]);
   });
 
   it('never puts event data into a reason', async () => {
     const card = event('order.updated', '{"card":"4111111111111111x"}');
-    const p = await planFanout(card, [ep('cast', { filter: '$number(data.card) > 0' }), ep('err', { transform: '$error(data.card)' })]);
+    const p = await planFanout(card, [
+      ep('cast', { filter: '$number(data.card) > 0' }),
+      ep('err', { transform: '$error(data.card)' }),
+    ]);
     expect(p.deliveries).toEqual([]);
     expect(p.failures.map((f) => f.reason)).toEqual([
       'endpoint "cast": filter failed: error: a value could not be cast to a number (D3030 at position 8)',
@@ -92,7 +113,9 @@ describe('planFanout', () => {
 
   it('does not send endpoints without a filter or transform to the pool', async () => {
     const calls: number[] = [];
-    const p = await plan(event(), [ep('a'), ep('b', { events: ['order.*'] })], { runner: { run: async (_i, tasks) => (calls.push(tasks.length), []) } });
+    const p = await plan(event(), [ep('a'), ep('b', { events: ['order.*'] })], {
+      runner: { run: async (_i, tasks) => (calls.push(tasks.length), []) },
+    });
     expect(p.deliveries.map((d) => d.endpoint)).toEqual(['a', 'b']);
     expect(calls).toEqual([]);
   });

@@ -6,7 +6,16 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { freeMemory, publishIntoFullRedis } from './helpers/full-redis.js';
 import { childEnv, spawnWss, type WssProcess } from './helpers/wss-process.js';
-import { allJobIds, deadLetters, endpoint, isolatedEnv, pendingCount, waitUntil, type TestCtx, useBridgeTest } from './helpers/bridge-context.js';
+import {
+  allJobIds,
+  deadLetters,
+  endpoint,
+  isolatedEnv,
+  pendingCount,
+  waitUntil,
+  type TestCtx,
+  useBridgeTest,
+} from './helpers/bridge-context.js';
 
 const { redis, cleanups, context } = useBridgeTest();
 const CRASHING_BRIDGE = fileURLToPath(new URL('./fixtures/crashing-bridge.mjs', import.meta.url));
@@ -15,7 +24,14 @@ const TENANTS = { tenants: [{ id: 'acme', endpoints: [endpoint('a'), endpoint('b
 /** Stream, group and prefix of a fresh isolatedEnv, and nothing else: the defaults apply. */
 function defaultsEnv(): Record<string, string> {
   const { WSS_STREAM, WSS_GROUP, WSS_PREFIX } = isolatedEnv();
-  return { REDIS_URL: redis().url, WSS_STREAM: WSS_STREAM!, WSS_GROUP: WSS_GROUP!, WSS_PREFIX: WSS_PREFIX!, WSS_HEALTH_PORT: '0', WSS_ALLOW_PRIVATE_URLS: 'true' };
+  return {
+    REDIS_URL: redis().url,
+    WSS_STREAM: WSS_STREAM!,
+    WSS_GROUP: WSS_GROUP!,
+    WSS_PREFIX: WSS_PREFIX!,
+    WSS_HEALTH_PORT: '0',
+    WSS_ALLOW_PRIVATE_URLS: 'true',
+  };
 }
 
 const seeded = (env: Record<string, string>): Promise<TestCtx> => context({ ...env, WSS_CONSUMER: 'test' }, TENANTS);
@@ -35,13 +51,15 @@ const event = (id: string) => ['tenant', 'acme', 'type', 'order.created', 'data'
 const jobIdsFor = (ids: string[]) => ids.flatMap((id) => [`acme.a.${id}`, `acme.b.${id}`]).sort();
 
 describe('bridge killed with SIGKILL, default WSS_CONSUMER', () => {
-  it('the next bridge takes over the dead one\'s pending batch at once (within 10 s of starting)', async () => {
+  it("the next bridge takes over the dead one's pending batch at once (within 10 s of starting)", async () => {
     const env = defaultsEnv();
     const t = await seeded(env);
     // The first one reports not ready after 1 s of failed commits (its /readyz is checked too).
     const first = bridgeProcess({ ...env, WSS_BRIDGE_UNHEALTHY_AFTER_MS: '1000' });
     await first.waitForOutput(/bridge: started/);
-    const healthUrl = /"url":"(http:[^"]+)","msg":"health server listening/.exec(await first.waitForOutput(/health server listening/))![1]!;
+    const healthUrl = /"url":"(http:[^"]+)","msg":"health server listening/.exec(
+      await first.waitForOutput(/health server listening/),
+    )![1]!;
     expect((await fetch(`${healthUrl}/readyz`)).status).toBe(200);
 
     // Redis out of memory: the bridge reads the batch but cannot commit it, so it holds the
@@ -60,7 +78,11 @@ describe('bridge killed with SIGKILL, default WSS_CONSUMER', () => {
 
     const second = bridgeProcess(env);
     await second.waitForOutput(/bridge: started/);
-    await waitUntil('the dead bridge\'s batch enqueued and acknowledged', async () => (await pendingCount(t)) === 0, 10_000);
+    await waitUntil(
+      "the dead bridge's batch enqueued and acknowledged",
+      async () => (await pendingCount(t)) === 0,
+      10_000,
+    );
     expect(await allJobIds(t)).toEqual(jobIdsFor(ids));
     // Logs are buffered: the line may come a moment later.
     await second.waitForOutput(/claiming the pending entries of consumers with no connection/, 5_000);
@@ -74,37 +96,46 @@ describe('poison pill: an entry every bridge dies on', () => {
   it.each([
     ['default', {}],
     ['stable', { WSS_CONSUMER: 'bridge-0' }],
-  ])('is dead-lettered as poison and acknowledged after WSS_MAX_ENTRY_DELIVERIES (5) deliveries; the others go through (%s WSS_CONSUMER)', async (_name, extra) => {
-    const env = { ...defaultsEnv(), ...extra };
-    const t = await seeded(env);
-    await t.ctx.redis.xgroup('CREATE', t.config.stream, t.config.group, '0', 'MKSTREAM');
-    const ids = Array.from({ length: 10 }, (_, i) => `p${i}`);
-    const entryIds: string[] = [];
-    for (const id of ids) entryIds.push((await t.ctx.redis.xadd(t.config.stream, '*', ...event(id))) as string);
-    const poisonEntry = entryIds[4]!;
+  ])(
+    'is dead-lettered as poison and acknowledged after WSS_MAX_ENTRY_DELIVERIES (5) deliveries; the others go through (%s WSS_CONSUMER)',
+    async (_name, extra) => {
+      const env = { ...defaultsEnv(), ...extra };
+      const t = await seeded(env);
+      await t.ctx.redis.xgroup('CREATE', t.config.stream, t.config.group, '0', 'MKSTREAM');
+      const ids = Array.from({ length: 10 }, (_, i) => `p${i}`);
+      const entryIds: string[] = [];
+      for (const id of ids) entryIds.push((await t.ctx.redis.xadd(t.config.stream, '*', ...event(id))) as string);
+      const poisonEntry = entryIds[4]!;
 
-    // Restarted after every death, as an orchestrator would; bounded.
-    let deaths = 0;
-    let child: ChildProcess | undefined;
-    cleanups.push(async () => void child?.kill('SIGKILL'));
-    const done = async () => (await pendingCount(t)) === 0 && (await deadLetters(t)).length > 0;
-    while (!(await done())) {
-      if (deaths > 8) throw new Error(`still dying after ${deaths} restarts`);
-      const c = spawn(process.execPath, [CRASHING_BRIDGE], { env: childEnv({ ...env, CRASH_ON_EVENT: 'p4' }), stdio: 'ignore' });
-      child = c;
-      const exited = new Promise<NodeJS.Signals | null>((res) => c.once('exit', (_code, signal) => res(signal)));
-      const outcome = await Promise.race([exited, waitUntil('poison handled', done, 30_000).then(() => 'done' as const)]);
-      if (outcome === 'done') break;
-      expect(outcome).toBe('SIGKILL');
-      deaths++;
-    }
-    expect(deaths).toBe(5);
+      // Restarted after every death, as an orchestrator would; bounded.
+      let deaths = 0;
+      let child: ChildProcess | undefined;
+      cleanups.push(async () => void child?.kill('SIGKILL'));
+      const done = async () => (await pendingCount(t)) === 0 && (await deadLetters(t)).length > 0;
+      while (!(await done())) {
+        if (deaths > 8) throw new Error(`still dying after ${deaths} restarts`);
+        const c = spawn(process.execPath, [CRASHING_BRIDGE], {
+          env: childEnv({ ...env, CRASH_ON_EVENT: 'p4' }),
+          stdio: 'ignore',
+        });
+        child = c;
+        const exited = new Promise<NodeJS.Signals | null>((res) => c.once('exit', (_code, signal) => res(signal)));
+        const outcome = await Promise.race([
+          exited,
+          waitUntil('poison handled', done, 30_000).then(() => 'done' as const),
+        ]);
+        if (outcome === 'done') break;
+        expect(outcome).toBe('SIGKILL');
+        deaths++;
+      }
+      expect(deaths).toBe(5);
 
-    const dead = await deadLetters(t);
-    expect(dead).toHaveLength(1);
-    expect(dead[0]!.fields).toMatchObject({ entryId: poisonEntry, id: 'p4', tenant: 'acme' });
-    expect(dead[0]!.fields['reason']).toMatch(/^poison: delivered 5 times without being acknowledged/);
-    expect(await pendingCount(t)).toBe(0);
-    expect(await allJobIds(t)).toEqual(jobIdsFor(ids.filter((id) => id !== 'p4')));
-  });
+      const dead = await deadLetters(t);
+      expect(dead).toHaveLength(1);
+      expect(dead[0]!.fields).toMatchObject({ entryId: poisonEntry, id: 'p4', tenant: 'acme' });
+      expect(dead[0]!.fields['reason']).toMatch(/^poison: delivered 5 times without being acknowledged/);
+      expect(await pendingCount(t)).toBe(0);
+      expect(await allJobIds(t)).toEqual(jobIdsFor(ids.filter((id) => id !== 'p4')));
+    },
+  );
 });

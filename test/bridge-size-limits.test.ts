@@ -31,7 +31,11 @@ describe('parseEntry: size limit on data', () => {
   it('accepts data of exactly the limit and refuses one byte more as too_large, without quoting it', () => {
     expect(parseEntry(ENTRY, { tenant: 'acme', type: 't', data: jsonOfBytes(1024) }, 1024).ok).toBe(true);
     const r = parseEntry(ENTRY, { tenant: 'acme', type: 't', data: jsonOfBytes(1025) }, 1024);
-    expect(r).toEqual({ ok: false, kind: 'too_large', reason: 'field "data" is 1025 bytes, more than WSS_MAX_EVENT_BYTES (1024)' });
+    expect(r).toEqual({
+      ok: false,
+      kind: 'too_large',
+      reason: 'field "data" is 1025 bytes, more than WSS_MAX_EVENT_BYTES (1024)',
+    });
   });
 
   it('counts UTF-8 bytes, not characters', () => {
@@ -42,7 +46,10 @@ describe('parseEntry: size limit on data', () => {
 
   it('defaults to 256 KiB', () => {
     expect(parseEntry(ENTRY, { tenant: 'acme', type: 't', data: jsonOfBytes(262_144) }).ok).toBe(true);
-    expect(parseEntry(ENTRY, { tenant: 'acme', type: 't', data: jsonOfBytes(262_145) })).toMatchObject({ ok: false, kind: 'too_large' });
+    expect(parseEntry(ENTRY, { tenant: 'acme', type: 't', data: jsonOfBytes(262_145) })).toMatchObject({
+      ok: false,
+      kind: 'too_large',
+    });
   });
 });
 
@@ -50,12 +57,22 @@ describe('planFanout: size limit on transformed bodies', () => {
   it('refuses an oversize transformed body for that endpoint only', async () => {
     const plan = await planFanout(
       event('{"n":3}'),
-      [ep('plain'), ep('small', { transform: '{ "n": data.n }' }), ep('huge', { transform: '{ "pad": $pad("", 5000, "x") }' })],
+      [
+        ep('plain'),
+        ep('small', { transform: '{ "n": data.n }' }),
+        ep('huge', { transform: '{ "pad": $pad("", 5000, "x") }' }),
+      ],
       EXPR,
       2_000,
     );
     expect(plan.deliveries.map((d) => d.endpoint)).toEqual(['plain', 'small']);
-    expect(plan.failures).toEqual([{ endpoint: 'huge', kind: 'too_large', reason: 'endpoint "huge": transform produced 5010 bytes, more than WSS_MAX_EVENT_BYTES (2000)' }]);
+    expect(plan.failures).toEqual([
+      {
+        endpoint: 'huge',
+        kind: 'too_large',
+        reason: 'endpoint "huge": transform produced 5010 bytes, more than WSS_MAX_EVENT_BYTES (2000)',
+      },
+    ]);
   });
 });
 
@@ -98,7 +115,11 @@ describe('eventFields (publish): size limit', () => {
       err = e;
     }
     expect(err).toBeInstanceOf(EventRejectedError);
-    expect(err).toMatchObject({ code: 'EVENT_TOO_LARGE', field: 'data', message: 'event rejected: field "data" is 1025 bytes, more than WSS_MAX_EVENT_BYTES (1024)' });
+    expect(err).toMatchObject({
+      code: 'EVENT_TOO_LARGE',
+      field: 'data',
+      message: 'event rejected: field "data" is 1025 bytes, more than WSS_MAX_EVENT_BYTES (1024)',
+    });
   });
 });
 
@@ -110,7 +131,14 @@ describe('read budget', () => {
   });
 
   it('sets the next COUNT to the entries of the last average size that fit the budget, 1 to the maximum', () => {
-    expect(nextReadCount(Array.from({ length: 10 }, () => entry(1_000)), 8_000, 500, 500)).toBe(8);
+    expect(
+      nextReadCount(
+        Array.from({ length: 10 }, () => entry(1_000)),
+        8_000,
+        500,
+        500,
+      ),
+    ).toBe(8);
     expect(nextReadCount([entry(100_000)], 8_000, 500, 500)).toBe(1);
     expect(nextReadCount([entry(10)], 8_000, 500, 1)).toBe(500);
     expect(nextReadCount([], 8_000, 500, 3)).toBe(3);
@@ -121,7 +149,10 @@ describe('configuration', () => {
   it('defaults WSS_MAX_EVENT_BYTES to 256 KiB and WSS_BATCH_BYTES to 8 MiB, and refuses values under 1024', async () => {
     const { parseConfig } = await import('../src/config.js');
     expect(parseConfig({})).toMatchObject({ maxEventBytes: 262_144, bridge: { batchBytes: 8_388_608 } });
-    expect(parseConfig({ WSS_MAX_EVENT_BYTES: '1024', WSS_BATCH_BYTES: '65536' })).toMatchObject({ maxEventBytes: 1_024, bridge: { batchBytes: 65_536 } });
+    expect(parseConfig({ WSS_MAX_EVENT_BYTES: '1024', WSS_BATCH_BYTES: '65536' })).toMatchObject({
+      maxEventBytes: 1_024,
+      bridge: { batchBytes: 65_536 },
+    });
     expect(() => parseConfig({ WSS_MAX_EVENT_BYTES: '10' })).toThrow(/WSS_MAX_EVENT_BYTES/);
     expect(() => parseConfig({ WSS_BATCH_BYTES: 'lots' })).toThrow(/WSS_BATCH_BYTES/);
   });

@@ -20,7 +20,8 @@ async function bridge(t: TestCtx): Promise<RunningBridge> {
   return b;
 }
 
-const xadd = (t: TestCtx, id: string) => t.ctx.redis.xadd(t.config.stream, '*', 'tenant', 'acme', 'type', 'x', 'data', '{}', 'id', id) as Promise<string>;
+const xadd = (t: TestCtx, id: string) =>
+  t.ctx.redis.xadd(t.config.stream, '*', 'tenant', 'acme', 'type', 'x', 'data', '{}', 'id', id) as Promise<string>;
 const settle = () => new Promise((r) => setTimeout(r, 400)); // several trim intervals (100 ms)
 
 describe('stream trimming', () => {
@@ -42,7 +43,10 @@ describe('stream trimming', () => {
     await r.xack(t.config.stream, 'other', ids[0]!);
     await waitUntil('e1 trimmed', async () => (await r.xlen(t.config.stream)) === 2);
     await settle();
-    expect(((await r.xrange(t.config.stream, '-', '+')) as Array<[string, string[]]>).map(([id]) => id)).toEqual([ids[1], ids[2]]);
+    expect(((await r.xrange(t.config.stream, '-', '+')) as Array<[string, string[]]>).map(([id]) => id)).toEqual([
+      ids[1],
+      ids[2],
+    ]);
 
     await r.xgroup('DESTROY', t.config.stream, 'other');
     await waitUntil('all acknowledged entries trimmed', async () => (await r.xlen(t.config.stream)) === 0);
@@ -59,7 +63,9 @@ describe('stream trimming', () => {
     expect(await safeTrimFloor(r, t.config.stream)).toBe(ids[0]);
     expect(await trimStream(r, t.config.stream)).toBe(0);
     await r.xack(t.config.stream, t.config.group, ids[0]!);
-    expect(await safeTrimFloor(r, t.config.stream)).toBe(`${ids[0]!.split('-')[0]}-${Number(ids[0]!.split('-')[1]) + 1}`);
+    expect(await safeTrimFloor(r, t.config.stream)).toBe(
+      `${ids[0]!.split('-')[0]}-${Number(ids[0]!.split('-')[1]) + 1}`,
+    );
     expect(await trimStream(r, t.config.stream)).toBe(1);
     expect(await r.xlen(t.config.stream)).toBe(1);
   });
@@ -84,7 +90,9 @@ describe('dead consumers', () => {
     await r.xgroup('CREATE', stream, 'g', '0', 'MKSTREAM');
     await r.xadd(stream, '*', 'n', '1');
     await r.xadd(stream, '*', 'n', '2');
-    const read = (await r.xreadgroup('GROUP', 'g', 'gone', 'COUNT', 1, 'STREAMS', stream, '>')) as Array<[string, Array<[string, string[]]>]>;
+    const read = (await r.xreadgroup('GROUP', 'g', 'gone', 'COUNT', 1, 'STREAMS', stream, '>')) as Array<
+      [string, Array<[string, string[]]>]
+    >;
     await r.xack(stream, 'g', read[0]![1][0]![0]);
     await r.xreadgroup('GROUP', 'g', 'busy', 'COUNT', 1, 'STREAMS', stream, '>'); // stays pending
     await r.xgroup('CREATECONSUMER', stream, 'g', 'me');
@@ -92,7 +100,9 @@ describe('dead consumers', () => {
 
     expect(await pruneIdleConsumers(r, stream, 'g', 'me', 60_000)).toBe(0); // nobody idle that long
     expect(await pruneIdleConsumers(r, stream, 'g', 'me', 20)).toBe(1);
-    const names = ((await r.xinfo('CONSUMERS', stream, 'g')) as unknown[][]).map((c) => String(c[c.indexOf('name') + 1]));
+    const names = ((await r.xinfo('CONSUMERS', stream, 'g')) as unknown[][]).map((c) =>
+      String(c[c.indexOf('name') + 1]),
+    );
     expect(names.sort()).toEqual(['busy', 'me']);
   });
 });

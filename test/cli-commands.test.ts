@@ -35,7 +35,9 @@ describe('wss CLI', () => {
   });
 
   it('refuses an invalid tenants file naming tenant, endpoint and field, and writes nothing', async () => {
-    const bad = tenantsFile('bad.json', { tenants: [{ id: 'acme', endpoints: [{ id: 'orders', url: 'ftp://x', secret: 'at-least-16-chars-secret' }] }] });
+    const bad = tenantsFile('bad.json', {
+      tenants: [{ id: 'acme', endpoints: [{ id: 'orders', url: 'ftp://x', secret: 'at-least-16-chars-secret' }] }],
+    });
     const r = runWss(['seed', bad], { REDIS_URL: redis().url, WSS_PREFIX: 'cli-bad' });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/tenant "acme" endpoint "orders" field "url"/);
@@ -48,7 +50,9 @@ describe('wss CLI', () => {
   it('seeds with upsert, and --replace makes the registry exactly the file', async () => {
     const env = { REDIS_URL: redis().url, WSS_PREFIX: 'cli-seed' };
     const ep = (id: string) => ({ id, url: 'https://hooks.example/' + id, secret: SECRET });
-    expect(runWss(['seed', tenantsFile('a.json', { tenants: [{ id: 'a', endpoints: [ep('one')] }] })], env).stdout).toContain('seeded 1 tenant(s), 1 endpoint(s)');
+    expect(
+      runWss(['seed', tenantsFile('a.json', { tenants: [{ id: 'a', endpoints: [ep('one')] }] })], env).stdout,
+    ).toContain('seeded 1 tenant(s), 1 endpoint(s)');
     runWss(['seed', tenantsFile('b.json', { tenants: [{ id: 'b', endpoints: [ep('two')] }] })], env);
     const c = redis().client();
     expect((await c.hkeys('cli-seed:{registry}:endpoints')).sort()).toEqual(['a/one', 'b/two']);
@@ -61,14 +65,22 @@ describe('wss CLI', () => {
   it('prints the same signature as openssl', () => {
     const body = '{"id":"evt_1","data":{"x":1}}';
     const r = runWss(['sign', '--secret', SECRET, '--timestamp', '1700000000'], {}, body);
-    const openssl = execFileSync('openssl', ['dgst', '-sha256', '-hmac', SECRET], { input: '1700000000' + body, encoding: 'utf8' }).trim().split(/\s+/).pop();
+    const openssl = execFileSync('openssl', ['dgst', '-sha256', '-hmac', SECRET], {
+      input: '1700000000' + body,
+      encoding: 'utf8',
+    })
+      .trim()
+      .split(/\s+/)
+      .pop();
     expect(r.status).toBe(0);
     expect(r.stdout.trim()).toBe(openssl);
   });
 
   it('reports usage errors with exit code 2', () => {
     expect(runWss(['publish', '--tenant', 'a'], {}).status).toBe(2);
-    expect(runWss(['publish', '--tenant', 'a', '--type', 't', '--data', '{nope'], { REDIS_URL: redis().url }).stderr).toContain('--data is not JSON');
+    expect(
+      runWss(['publish', '--tenant', 'a', '--type', 't', '--data', '{nope'], { REDIS_URL: redis().url }).stderr,
+    ).toContain('--data is not JSON');
     expect(runWss(['start', '--role', 'janitor'], { REDIS_URL: redis().url }).status).toBe(2);
     expect(runWss(['frobnicate'], {}).status).toBe(2);
   });
@@ -78,13 +90,39 @@ describe('wss CLI', () => {
       WSS_DASHBOARD_AUTH: 'off',
       PORT: '0',
       TENANTS_FILE: tenantsFile('e2e.json', {
-        tenants: [{ id: 'acme', endpoints: [{ id: 'orders', url: `${receiver.url}/orders`, secret: SECRET, events: ['order.*'], transform: "{ 'orderId': data.orderId }" }] }],
+        tenants: [
+          {
+            id: 'acme',
+            endpoints: [
+              {
+                id: 'orders',
+                url: `${receiver.url}/orders`,
+                secret: SECRET,
+                events: ['order.*'],
+                transform: "{ 'orderId': data.orderId }",
+              },
+            ],
+          },
+        ],
       }),
     });
     const svc = spawnWss(['start'], env);
     try {
       await svc.waitForOutput(/webhook-sender started/);
-      const pub = runWss(['publish', '--tenant', 'acme', '--type', 'order.updated', '--data', '{"orderId":"o-1","status":"shipped"}', '--id', 'evt_cli_1'], env);
+      const pub = runWss(
+        [
+          'publish',
+          '--tenant',
+          'acme',
+          '--type',
+          'order.updated',
+          '--data',
+          '{"orderId":"o-1","status":"shipped"}',
+          '--id',
+          'evt_cli_1',
+        ],
+        env,
+      );
       expect(pub.status).toBe(0);
       expect(pub.stdout.trim()).toMatch(/^\d+-\d+$/);
       const [req] = await receiver.waitFor(1);
@@ -92,7 +130,12 @@ describe('wss CLI', () => {
       expect(req!.body).toBe('{"orderId":"o-1"}');
       expect(req!.headers['x-wss-event-id']).toBe('evt_cli_1');
       expect(
-        verifySignature({ secret: SECRET, body: req!.body, timestamp: req!.headers['x-wss-timestamp'] as string, signature: req!.headers['x-wss-signature'] as string }),
+        verifySignature({
+          secret: SECRET,
+          body: req!.body,
+          timestamp: req!.headers['x-wss-timestamp'] as string,
+          signature: req!.headers['x-wss-signature'] as string,
+        }),
       ).toBe(true);
       expect(svc.output()).not.toContain(SECRET);
     } finally {

@@ -10,7 +10,10 @@ const { redis } = useTestRedis();
 
 it('the demo delivers every event with a valid signature, one after a retry, and prints the dashboard credentials', async () => {
   const port = await freePort();
-  const proc = spawn(process.execPath, [DEMO, '--once', '--receiver-port', String(port)], { env: childEnv({ REDIS_URL: redis().url }), stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [DEMO, '--once', '--receiver-port', String(port)], {
+    env: childEnv({ REDIS_URL: redis().url }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr.on('data', (c: Buffer) => (out += c.toString()));

@@ -17,7 +17,19 @@ const dir = mkdtempSync(join(tmpdir(), 'wss-life-'));
 
 function env(name: string): Record<string, string> {
   const file = join(dir, `${name}.json`);
-  writeFileSync(file, JSON.stringify({ tenants: [{ id: 'acme', endpoints: [{ id: 'slow', url: `${receiver.url}/${name}`, secret: SECRET, retry: { attempts: 5, backoffMs: 100 } }] }] }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      tenants: [
+        {
+          id: 'acme',
+          endpoints: [
+            { id: 'slow', url: `${receiver.url}/${name}`, secret: SECRET, retry: { attempts: 5, backoffMs: 100 } },
+          ],
+        },
+      ],
+    }),
+  );
   return serviceEnv(redis().url, `life-${name}`, {
     WSS_CONSUMER: `life-${name}-bridge`,
     WSS_STALLED_INTERVAL_MS: '1000',
@@ -27,7 +39,8 @@ function env(name: string): Record<string, string> {
   });
 }
 
-const eventIds = (path: string) => new Set(receiver.requests.filter((r) => r.path === path && r.at).map((r) => r.headers['x-wss-event-id'] as string));
+const eventIds = (path: string) =>
+  new Set(receiver.requests.filter((r) => r.path === path && r.at).map((r) => r.headers['x-wss-event-id'] as string));
 
 beforeAll(async () => {
   receiver = await startReceiver();
@@ -45,7 +58,8 @@ describe('lifecycle', () => {
     await svc.waitForOutput(/webhook-sender started/);
     // XADD from here: a synchronous `wss publish` would freeze this process and its receiver.
     const producer = redis().client();
-    for (let i = 0; i < N; i++) await producer.xadd(e.WSS_STREAM!, '*', 'tenant', 'acme', 'type', 't.x', 'data', `{"n":${i}}`, 'id', `term-${i}`);
+    for (let i = 0; i < N; i++)
+      await producer.xadd(e.WSS_STREAM!, '*', 'tenant', 'acme', 'type', 't.x', 'data', `{"n":${i}}`, 'id', `term-${i}`);
     // Wait until deliveries are in flight, then stop the process in the middle of them.
     while (receiver.requests.filter((r) => r.path === '/term').length < 5) await new Promise((r) => setTimeout(r, 20));
     expect(await svc.kill('SIGTERM')).toBe(0);
@@ -65,7 +79,13 @@ describe('lifecycle', () => {
       expect(await again.kill('SIGTERM')).toBe(0);
     }
     const q = new Queue(QUEUE_NAME, { connection: { url: redis().url }, prefix: e.WSS_PREFIX });
-    expect(await q.getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed')).toEqual({ completed: N, failed: 0, waiting: 0, active: 0, delayed: 0 });
+    expect(await q.getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed')).toEqual({
+      completed: N,
+      failed: 0,
+      waiting: 0,
+      active: 0,
+      delayed: 0,
+    });
     await q.close();
     expect(receiver.cut()).toBe(0);
   });
@@ -87,7 +107,8 @@ describe('lifecycle', () => {
       const r = runWss(['publish', '--tenant', 'acme', '--type', 't.x', '--data', '{"n":2}', '--id', 'after'], e);
       expect(r.status).toBe(0);
       const deadline = Date.now() + 30_000;
-      while (!eventIds('/restart').has('after') && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+      while (!eventIds('/restart').has('after') && Date.now() < deadline)
+        await new Promise((res) => setTimeout(res, 50));
       expect(eventIds('/restart').has('after')).toBe(true);
       expect(svc.proc.exitCode).toBeNull();
       expect(svc.output()).toMatch(/reconnect/i);

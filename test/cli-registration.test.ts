@@ -21,12 +21,18 @@ function tenantsFile(name: string, content: unknown): string {
   return p;
 }
 
-
 describe('TENANTS_FILE at start', () => {
   it('creates what is new and keeps what the admin API changed, across a restart', async () => {
     const ep = (id: string) => ({ id, url: `https://hooks.example/${id}`, secret: SECRET });
     const path = tenantsFile('start.json', { tenants: [{ id: 'acme', endpoints: [ep('orders'), ep('audit')] }] });
-    const env = { REDIS_URL: redis().url, WSS_PREFIX: 'cli-keep', WSS_STREAM: 'cli-keep:events', WSS_HEALTH_PORT: '0', TENANTS_FILE: path, LOG_LEVEL: 'info' };
+    const env = {
+      REDIS_URL: redis().url,
+      WSS_PREFIX: 'cli-keep',
+      WSS_STREAM: 'cli-keep:events',
+      WSS_HEALTH_PORT: '0',
+      TENANTS_FILE: path,
+      LOG_LEVEL: 'info',
+    };
 
     const first = spawnWss(['start', '--role', 'worker'], env);
     try {
@@ -40,9 +46,17 @@ describe('TENANTS_FILE at start', () => {
     const conn = createRedis(redis().url, 'test');
     const registry = new Registry(conn, 'cli-keep');
     try {
-      await registry.updateEndpoint('acme', 'orders', (cur) => ({ ...cur, enabled: false, url: 'https://moved.example/orders', secret: ROTATED }));
+      await registry.updateEndpoint('acme', 'orders', (cur) => ({
+        ...cur,
+        enabled: false,
+        url: 'https://moved.example/orders',
+        secret: ROTATED,
+      }));
       // The file gains an endpoint meanwhile.
-      writeFileSync(path, JSON.stringify({ tenants: [{ id: 'acme', endpoints: [ep('orders'), ep('audit'), ep('billing')] }] }));
+      writeFileSync(
+        path,
+        JSON.stringify({ tenants: [{ id: 'acme', endpoints: [ep('orders'), ep('audit'), ep('billing')] }] }),
+      );
 
       const again = spawnWss(['start', '--role', 'worker'], env);
       try {
@@ -50,14 +64,25 @@ describe('TENANTS_FILE at start', () => {
       } finally {
         expect(await again.kill('SIGTERM')).toBe(0);
       }
-      expect(await registry.getEndpointConfig('acme', 'orders')).toMatchObject({ enabled: false, url: 'https://moved.example/orders', secret: ROTATED });
-      expect(await registry.getEndpointConfig('acme', 'billing')).toMatchObject({ enabled: true, url: 'https://hooks.example/billing' });
+      expect(await registry.getEndpointConfig('acme', 'orders')).toMatchObject({
+        enabled: false,
+        url: 'https://moved.example/orders',
+        secret: ROTATED,
+      });
+      expect(await registry.getEndpointConfig('acme', 'billing')).toMatchObject({
+        enabled: true,
+        url: 'https://hooks.example/billing',
+      });
       expect(first.output()).toMatch(/"created":\{"tenants":1,"endpoints":2\},"kept":\{"tenants":0,"endpoints":0\}/);
       expect(again.output()).toMatch(/"created":\{"tenants":0,"endpoints":1\},"kept":\{"tenants":1,"endpoints":2\}/);
 
       // `wss seed` is the explicit overwrite: it still upserts the file's version.
       expect(runWss(['seed', path], env).status).toBe(0);
-      expect(await registry.getEndpointConfig('acme', 'orders')).toMatchObject({ enabled: true, url: 'https://hooks.example/orders', secret: SECRET });
+      expect(await registry.getEndpointConfig('acme', 'orders')).toMatchObject({
+        enabled: true,
+        url: 'https://hooks.example/orders',
+        secret: SECRET,
+      });
     } finally {
       conn.disconnect();
     }
@@ -66,7 +91,9 @@ describe('TENANTS_FILE at start', () => {
 
 describe('registration rules in the CLI', () => {
   it('wss seed refuses a private URL naming the field unless WSS_ALLOW_PRIVATE_URLS=true', async () => {
-    const path = tenantsFile('private.json', { tenants: [{ id: 'acme', endpoints: [{ id: 'orders', url: 'http://127.0.0.1:4000/x', secret: SECRET }] }] });
+    const path = tenantsFile('private.json', {
+      tenants: [{ id: 'acme', endpoints: [{ id: 'orders', url: 'http://127.0.0.1:4000/x', secret: SECRET }] }],
+    });
     const env = { REDIS_URL: redis().url, WSS_PREFIX: 'cli-private' };
     const r = runWss(['seed', path], env);
     expect(r.status).toBe(1);
@@ -76,15 +103,25 @@ describe('registration rules in the CLI', () => {
   });
 
   it('wss start refuses a TENANTS_FILE with a private URL', () => {
-    const path = tenantsFile('private-start.json', { tenants: [{ id: 'acme', endpoints: [{ id: 'orders', url: 'http://localhost/x', secret: SECRET }] }] });
-    const r = runWss(['start', '--role', 'worker'], { REDIS_URL: redis().url, WSS_PREFIX: 'cli-private-start', WSS_HEALTH_PORT: '0', TENANTS_FILE: path });
+    const path = tenantsFile('private-start.json', {
+      tenants: [{ id: 'acme', endpoints: [{ id: 'orders', url: 'http://localhost/x', secret: SECRET }] }],
+    });
+    const r = runWss(['start', '--role', 'worker'], {
+      REDIS_URL: redis().url,
+      WSS_PREFIX: 'cli-private-start',
+      WSS_HEALTH_PORT: '0',
+      TENANTS_FILE: path,
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('field "url": points at localhost');
   });
 
   it('wss publish refuses data over WSS_MAX_EVENT_BYTES naming the field, and adds nothing', async () => {
     const env = { REDIS_URL: redis().url, WSS_STREAM: 'cli-big:events', WSS_MAX_EVENT_BYTES: '1024' };
-    const r = runWss(['publish', '--tenant', 'acme', '--type', 'order.created', '--data', JSON.stringify({ pad: 'x'.repeat(2_000) })], env);
+    const r = runWss(
+      ['publish', '--tenant', 'acme', '--type', 'order.created', '--data', JSON.stringify({ pad: 'x'.repeat(2_000) })],
+      env,
+    );
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('field "data" is 2010 bytes, more than WSS_MAX_EVENT_BYTES (1024)');
     expect(await redis().client().exists('cli-big:events')).toBe(0);

@@ -25,8 +25,21 @@ describe('parseConfig', () => {
   });
 
   it('reads explicit values', () => {
-    const c = parseConfig({ REDIS_URL: 'redis://r:6380/2', WSS_CONCURRENCY: '8', WSS_ALLOW_PRIVATE_URLS: 'true', LOG_LEVEL: 'debug', WSS_CONSUMER: 'c1' });
-    expect(c).toMatchObject({ redisUrl: 'redis://r:6380/2', redisUrlExplicit: true, allowPrivateUrls: true, logLevel: 'debug', worker: { concurrency: 8 }, bridge: { consumer: 'c1' } });
+    const c = parseConfig({
+      REDIS_URL: 'redis://r:6380/2',
+      WSS_CONCURRENCY: '8',
+      WSS_ALLOW_PRIVATE_URLS: 'true',
+      LOG_LEVEL: 'debug',
+      WSS_CONSUMER: 'c1',
+    });
+    expect(c).toMatchObject({
+      redisUrl: 'redis://r:6380/2',
+      redisUrlExplicit: true,
+      allowPrivateUrls: true,
+      logLevel: 'debug',
+      worker: { concurrency: 8 },
+      bridge: { consumer: 'c1' },
+    });
   });
 
   it.each([
@@ -56,17 +69,30 @@ describe('parseConfig', () => {
   it('accepts a dashboard password of 12 characters and a list of dashboard hosts', () => {
     expect(parseConfig({ WSS_DASHBOARD_PASSWORD: 'twelve-chars' }).dashboard.password).toBe('twelve-chars');
     expect(parseConfig({}).dashboard.hosts).toBeUndefined();
-    expect(parseConfig({ WSS_DASHBOARD_HOSTS: ' Dash.Internal:8080, 10.0.0.5,[::1]:3000 ,' }).dashboard.hosts).toEqual(['dash.internal:8080', '10.0.0.5', '[::1]:3000']);
+    expect(parseConfig({ WSS_DASHBOARD_HOSTS: ' Dash.Internal:8080, 10.0.0.5,[::1]:3000 ,' }).dashboard.hosts).toEqual([
+      'dash.internal:8080',
+      '10.0.0.5',
+      '[::1]:3000',
+    ]);
     expect(parseConfig({ WSS_DASHBOARD_HOSTS: '*' }).dashboard.hosts).toEqual(['*']);
   });
 
   it('names every bad variable at once', () => {
-    expect(() => parseConfig({ PORT: 'x', WSS_CONCURRENCY: 'y' })).toThrow(/PORT.*WSS_CONCURRENCY|WSS_CONCURRENCY.*PORT/);
+    expect(() => parseConfig({ PORT: 'x', WSS_CONCURRENCY: 'y' })).toThrow(
+      /PORT.*WSS_CONCURRENCY|WSS_CONCURRENCY.*PORT/,
+    );
   });
 
   it('reads the expression limits (docs/expressions.md), with their defaults', () => {
     expect(parseConfig({}).expr).toEqual({ timeoutMs: 50, breakAfter: 5, memoryMb: 64, threads: 2 });
-    expect(parseConfig({ WSS_EXPR_TIMEOUT_MS: '200', WSS_EXPR_BREAK_AFTER: '2', WSS_EXPR_MEMORY_MB: '128', WSS_EXPR_THREADS: '1' }).expr).toEqual({ timeoutMs: 200, breakAfter: 2, memoryMb: 128, threads: 1 });
+    expect(
+      parseConfig({
+        WSS_EXPR_TIMEOUT_MS: '200',
+        WSS_EXPR_BREAK_AFTER: '2',
+        WSS_EXPR_MEMORY_MB: '128',
+        WSS_EXPR_THREADS: '1',
+      }).expr,
+    ).toEqual({ timeoutMs: 200, breakAfter: 2, memoryMb: 128, threads: 1 });
     expect(() => parseConfig({ WSS_EXPR_TIMEOUT_MS: '0' })).toThrow(/WSS_EXPR_TIMEOUT_MS/);
     expect(() => parseConfig({ WSS_EXPR_MEMORY_MB: '1' })).toThrow(/WSS_EXPR_MEMORY_MB/);
   });
@@ -76,12 +102,57 @@ describe('each setting declared once (src/config/settings.ts)', () => {
   const all = settingsOf(settings);
 
   it('keeps every variable name, each once and documented', () => {
-    expect(all.map((s) => s.env).sort()).toEqual(
-      ['LOG_LEVEL', 'PORT', 'REDIS_URL', 'TENANTS_FILE', 'WSS_ALLOW_PRIVATE_URLS', 'WSS_BATCH_BYTES', 'WSS_BATCH_SIZE', 'WSS_BLOCK_MS', 'WSS_BRIDGE_UNHEALTHY_AFTER_MS', 'WSS_CLAIM_IDLE_MS', 'WSS_CLAIM_INTERVAL_MS', 'WSS_CONCURRENCY', 'WSS_CONSUMER', 'WSS_DASHBOARD_AUTH', 'WSS_DASHBOARD_HOSTS', 'WSS_DASHBOARD_PASSWORD', 'WSS_DASHBOARD_USER', 'WSS_DATA_DIR', 'WSS_DEDUP_TTL_MS', 'WSS_ENDPOINT_CONCURRENCY', 'WSS_EXPR_BREAK_AFTER', 'WSS_EXPR_MEMORY_MB', 'WSS_EXPR_THREADS', 'WSS_EXPR_TIMEOUT_MS', 'WSS_GROUP', 'WSS_HEALTH_PORT', 'WSS_KEEP_COMPLETED_AGE_SEC', 'WSS_KEEP_COMPLETED_COUNT', 'WSS_LOCK_DURATION_MS', 'WSS_MAX_BACKOFF_MS', 'WSS_MAX_ENTRY_DELIVERIES', 'WSS_MAX_EVENT_BYTES', 'WSS_MAX_STALLED_COUNT', 'WSS_PREFIX', 'WSS_REGISTRY_POLL_MS', 'WSS_RETRY_AFTER_MAX_MS', 'WSS_SECRETS_KEY', 'WSS_SHUTDOWN_GRACE_MS', 'WSS_STALLED_INTERVAL_MS', 'WSS_STREAM', 'WSS_STREAM_TRIM'],
-    );
+    expect(all.map((s) => s.env).sort()).toEqual([
+      'LOG_LEVEL',
+      'PORT',
+      'REDIS_URL',
+      'TENANTS_FILE',
+      'WSS_ALLOW_PRIVATE_URLS',
+      'WSS_BATCH_BYTES',
+      'WSS_BATCH_SIZE',
+      'WSS_BLOCK_MS',
+      'WSS_BRIDGE_UNHEALTHY_AFTER_MS',
+      'WSS_CLAIM_IDLE_MS',
+      'WSS_CLAIM_INTERVAL_MS',
+      'WSS_CONCURRENCY',
+      'WSS_CONSUMER',
+      'WSS_DASHBOARD_AUTH',
+      'WSS_DASHBOARD_HOSTS',
+      'WSS_DASHBOARD_PASSWORD',
+      'WSS_DASHBOARD_USER',
+      'WSS_DATA_DIR',
+      'WSS_DEDUP_TTL_MS',
+      'WSS_ENDPOINT_CONCURRENCY',
+      'WSS_EXPR_BREAK_AFTER',
+      'WSS_EXPR_MEMORY_MB',
+      'WSS_EXPR_THREADS',
+      'WSS_EXPR_TIMEOUT_MS',
+      'WSS_GROUP',
+      'WSS_HEALTH_PORT',
+      'WSS_KEEP_COMPLETED_AGE_SEC',
+      'WSS_KEEP_COMPLETED_COUNT',
+      'WSS_LOCK_DURATION_MS',
+      'WSS_MAX_BACKOFF_MS',
+      'WSS_MAX_ENTRY_DELIVERIES',
+      'WSS_MAX_EVENT_BYTES',
+      'WSS_MAX_STALLED_COUNT',
+      'WSS_PREFIX',
+      'WSS_REGISTRY_POLL_MS',
+      'WSS_RETRY_AFTER_MAX_MS',
+      'WSS_SECRETS_KEY',
+      'WSS_SHUTDOWN_GRACE_MS',
+      'WSS_STALLED_INTERVAL_MS',
+      'WSS_STREAM',
+      'WSS_STREAM_TRIM',
+    ]);
     for (const s of all) expect(s.schema.description, s.env).toMatch(/\S{3}/);
     // The docs sections cover every setting exactly once.
-    expect(settingSections.flatMap((sec) => settingsOf(sec.tree)).map((s) => s.env).sort()).toEqual(all.map((s) => s.env).sort());
+    expect(
+      settingSections
+        .flatMap((sec) => settingsOf(sec.tree))
+        .map((s) => s.env)
+        .sort(),
+    ).toEqual(all.map((s) => s.env).sort());
   });
 
   it('docs/configuration.md is what `npm run docs:config` generates from the settings', () => {
@@ -97,12 +168,15 @@ describe('each setting declared once (src/config/settings.ts)', () => {
     expect(doc).toContain('| `WSS_STREAM_TRIM` | `true` |');
     expect(doc).toContain('| `WSS_DASHBOARD_PASSWORD` | random | text, at least 12 characters |');
     expect(parseConfig({}).bridge.batchSize).toBe(500);
-    expect(() => parseConfig({ WSS_BATCH_SIZE: '10001' })).toThrow('WSS_BATCH_SIZE: expected an integer from 1 to 10000, got "10001"');
+    expect(() => parseConfig({ WSS_BATCH_SIZE: '10001' })).toThrow(
+      'WSS_BATCH_SIZE: expected an integer from 1 to 10000, got "10001"',
+    );
   });
 
   it('freezes every section', () => {
     const c = parseConfig({});
-    for (const part of [c, c.bridge, c.worker, c.dashboard, c.expr, c.keepCompleted]) expect(Object.isFrozen(part)).toBe(true);
+    for (const part of [c, c.bridge, c.worker, c.dashboard, c.expr, c.keepCompleted])
+      expect(Object.isFrozen(part)).toBe(true);
   });
 
   it('caps the per-endpoint concurrency at the worker concurrency', () => {
@@ -117,7 +191,12 @@ describe('roleConfig', () => {
   it('hands a role the shared values and its own section only', () => {
     const bridge = roleConfig(c, 'bridge');
     expect(bridge.bridge.batchSize).toBe(7);
-    expect(bridge).toMatchObject({ stream: 'wss:events', prefix: 'wss', group: 'wss-bridge', deadLetterStream: 'wss:events:dead' });
+    expect(bridge).toMatchObject({
+      stream: 'wss:events',
+      prefix: 'wss',
+      group: 'wss-bridge',
+      deadLetterStream: 'wss:events:dead',
+    });
     // @ts-expect-error typecheck proves the bridge cannot read the worker's section
     expect(bridge.worker).toBeUndefined();
     // @ts-expect-error nor the dashboard's
@@ -136,7 +215,11 @@ describe('roleConfig', () => {
 });
 
 // The roles' start functions take only their part; typecheck (npm run typecheck) enforces these.
-type ConfigOf<F> = F extends (ctx: infer C, ...rest: never[]) => unknown ? (C extends { config: infer K } ? K : never) : never;
+type ConfigOf<F> = F extends (ctx: infer C, ...rest: never[]) => unknown
+  ? C extends { config: infer K }
+    ? K
+    : never
+  : never;
 type BridgeStart = typeof import('../src/producers/bridge.js').startBridge;
 type WorkerStart = typeof import('../src/workers/worker.js').startWorker;
 type DashboardStart = typeof import('../src/dashboard/server.js').startDashboard;

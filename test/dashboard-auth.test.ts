@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../src/dashboard/server.js';
-import { QUEUE_NAME, deliveryJobOptions, JOB_NAME, type DeliveryJobData, createDeliveryQueue, type DeliveryQueue } from '../src/job.js';
+import {
+  QUEUE_NAME,
+  deliveryJobOptions,
+  JOB_NAME,
+  type DeliveryJobData,
+  createDeliveryQueue,
+  type DeliveryQueue,
+} from '../src/job.js';
 import { createRedis } from '../src/redis.js';
 import { basic, startTestContext, type TestContext } from './helpers/dashboard-context.js';
 import { useTestRedis } from './helpers/redis-server.js';
@@ -21,18 +28,38 @@ let queue: DeliveryQueue;
 const auth = () => ({ authorization: basic('admin', PASSWORD) });
 
 function job(eventId: string): DeliveryJobData {
-  return { eventId, tenant: 'acme', endpoint: 'orders', type: 'order.created', createdAt: Date.UTC(2030, 0, 2, 3, 4, 5), body: `{"id":"${eventId}","data":{"n":1}}` };
+  return {
+    eventId,
+    tenant: 'acme',
+    endpoint: 'orders',
+    type: 'order.created',
+    createdAt: Date.UTC(2030, 0, 2, 3, 4, 5),
+    body: `{"id":"${eventId}","data":{"n":1}}`,
+  };
 }
 
 /** Adds jobs and lets a real BullMQ worker fail them, as a 400-ing receiver would. */
 async function failedJobs(ids: string[]): Promise<void> {
-  for (const id of ids) await queue.add(JOB_NAME, job(id), deliveryJobOptions(`${id}_acme_orders`, { attempts: 1, backoffMs: 10 }, { dedupTtlMs: 1_000, keepCompleted: { count: 10, age: 60 } }));
+  for (const id of ids)
+    await queue.add(
+      JOB_NAME,
+      job(id),
+      deliveryJobOptions(
+        `${id}_acme_orders`,
+        { attempts: 1, backoffMs: 10 },
+        { dedupTtlMs: 1_000, keepCompleted: { count: 10, age: 60 } },
+      ),
+    );
   const conn = createRedis(t.ctx.config.redisUrl, 'test-failer');
   let failed = 0;
   const done = new Promise<void>((res) => {
-    const w = new Worker(QUEUE_NAME, async () => {
-      throw new UnrecoverableError('HTTP_STATUS: receiver answered 400');
-    }, { connection: conn, prefix: t.ctx.config.prefix });
+    const w = new Worker(
+      QUEUE_NAME,
+      async () => {
+        throw new UnrecoverableError('HTTP_STATUS: receiver answered 400');
+      },
+      { connection: conn, prefix: t.ctx.config.prefix },
+    );
     w.on('failed', () => {
       if (++failed === ids.length) void w.close().then(() => res());
     });
@@ -46,7 +73,14 @@ beforeAll(async () => {
   dash = await startDashboard(t.ctx);
   queue = createDeliveryQueue(t.ctx.redis, t.ctx.config.prefix);
   await t.ctx.registry.putEndpoint('acme', {
-    id: 'orders', url: 'http://127.0.0.1:9/orders', secret: SECRET, events: ['*'], headers: {}, timeoutMs: 1_000, retry: { attempts: 1, backoffMs: 10 }, enabled: true,
+    id: 'orders',
+    url: 'http://127.0.0.1:9/orders',
+    secret: SECRET,
+    events: ['*'],
+    headers: {},
+    timeoutMs: 1_000,
+    retry: { attempts: 1, backoffMs: 10 },
+    enabled: true,
   });
 });
 
@@ -57,14 +91,17 @@ afterAll(async () => {
 });
 
 describe('basic auth', () => {
-  it.each(['/admin/queues', '/admin/queues/api/queues', '/api/tenants'])('%s answers 401 without or with wrong credentials, 200 with', async (path) => {
-    const none = await fetch(dash.url + path);
-    expect(none.status).toBe(401);
-    expect(none.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
-    expect((await fetch(dash.url + path, { headers: { authorization: basic('admin', 'wrong') } })).status).toBe(401);
-    expect((await fetch(dash.url + path, { headers: { authorization: basic('root', PASSWORD) } })).status).toBe(401);
-    expect((await fetch(dash.url + path, { headers: auth() })).status).toBe(200);
-  });
+  it.each(['/admin/queues', '/admin/queues/api/queues', '/api/tenants'])(
+    '%s answers 401 without or with wrong credentials, 200 with',
+    async (path) => {
+      const none = await fetch(dash.url + path);
+      expect(none.status).toBe(401);
+      expect(none.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
+      expect((await fetch(dash.url + path, { headers: { authorization: basic('admin', 'wrong') } })).status).toBe(401);
+      expect((await fetch(dash.url + path, { headers: { authorization: basic('root', PASSWORD) } })).status).toBe(401);
+      expect((await fetch(dash.url + path, { headers: auth() })).status).toBe(200);
+    },
+  );
 
   it('leaves probes and the scrape endpoint open', async () => {
     for (const path of ['/healthz', '/readyz', '/metrics']) expect((await fetch(dash.url + path)).status).toBe(200);
@@ -87,7 +124,9 @@ describe('basic auth', () => {
       expect(readFileSync(join(dataDir, 'dashboard-password'), 'utf8')).toBe(`${password}\n`);
       expect(t2.logs.join('')).not.toContain(d3.credentials.password);
       expect((await fetch(`${d2.url}/api/tenants`)).status).toBe(401);
-      expect((await fetch(`${d2.url}/api/tenants`, { headers: { authorization: basic(user, password) } })).status).toBe(200);
+      expect((await fetch(`${d2.url}/api/tenants`, { headers: { authorization: basic(user, password) } })).status).toBe(
+        200,
+      );
     } finally {
       await d2.stop();
       await d3.stop();
@@ -117,7 +156,13 @@ describe('cross-site writes', () => {
     });
 
   it('refuses a cross-origin PUT with 403 and writes nothing', async () => {
-    const cases: Array<Record<string, string>> = [{ origin: 'http://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { 'sec-fetch-site': 'same-site' }, { origin: 'null' }, { referer: 'http://evil.example/page' }];
+    const cases: Array<Record<string, string>> = [
+      { origin: 'http://evil.example' },
+      { 'sec-fetch-site': 'cross-site' },
+      { 'sec-fetch-site': 'same-site' },
+      { origin: 'null' },
+      { referer: 'http://evil.example/page' },
+    ];
     for (const h of cases) {
       const res = await put(h);
       expect(res.status, JSON.stringify(h)).toBe(403);
@@ -134,7 +179,10 @@ describe('cross-site writes', () => {
 
   it('guards Bull Board actions too', async () => {
     await failedJobs(['csrf1']);
-    const res = await fetch(`${dash.url}/admin/queues/api/queues/${QUEUE_NAME}/csrf1_acme_orders/retry`, { method: 'PUT', headers: { ...auth(), origin: 'http://evil.example' } });
+    const res = await fetch(`${dash.url}/admin/queues/api/queues/${QUEUE_NAME}/csrf1_acme_orders/retry`, {
+      method: 'PUT',
+      headers: { ...auth(), origin: 'http://evil.example' },
+    });
     expect(res.status).toBe(403);
     expect(await (await queue.getJob('csrf1_acme_orders'))!.getState()).toBe('failed');
   });
@@ -158,11 +206,29 @@ describe('Bull Board', () => {
 
   it('lists the delivery queue and shows deliveries by tenant/endpoint/type/event id, never the secret', async () => {
     await failedJobs(['show1']);
-    const res = await fetch(`${dash.url}/admin/queues/api/queues?activeQueue=${QUEUE_NAME}&status=failed&page=1&jobsPerPage=50`, { headers: auth() });
+    const res = await fetch(
+      `${dash.url}/admin/queues/api/queues?activeQueue=${QUEUE_NAME}&status=failed&page=1&jobsPerPage=50`,
+      { headers: auth() },
+    );
     expect(res.status).toBe(200);
     const text = await res.text();
     expect(text).not.toContain(SECRET);
-    const body = JSON.parse(text) as { queues: Array<{ name: string; displayName: string; counts: Record<string, number>; allowRetries: boolean; allowCompletedRetries: boolean; jobs: Array<{ id: string; name: string; data: Record<string, unknown>; failedReason: string; attempts: number }> }> };
+    const body = JSON.parse(text) as {
+      queues: Array<{
+        name: string;
+        displayName: string;
+        counts: Record<string, number>;
+        allowRetries: boolean;
+        allowCompletedRetries: boolean;
+        jobs: Array<{
+          id: string;
+          name: string;
+          data: Record<string, unknown>;
+          failedReason: string;
+          attempts: number;
+        }>;
+      }>;
+    };
     const q = body.queues.find((x) => x.name === QUEUE_NAME);
     expect(q).toBeDefined();
     expect(q!.allowRetries).toBe(true);
@@ -171,18 +237,31 @@ describe('Bull Board', () => {
     const j = q!.jobs.find((x) => x.id === 'show1_acme_orders');
     expect(j).toBeDefined();
     expect(j!.name).toBe('acme/orders · order.created · show1');
-    expect(j!.data).toEqual({ tenant: 'acme', endpoint: 'orders', eventId: 'show1', type: 'order.created', createdAt: '2030-01-02T03:04:05.000Z', body: '{"id":"show1","data":{"n":1}}' });
+    expect(j!.data).toEqual({
+      tenant: 'acme',
+      endpoint: 'orders',
+      eventId: 'show1',
+      type: 'order.created',
+      createdAt: '2030-01-02T03:04:05.000Z',
+      body: '{"id":"show1","data":{"n":1}}',
+    });
     expect(j!.failedReason).toContain('HTTP_STATUS');
     expect(j!.attempts).toBe(1);
   });
 
   it('retry one and retry all move failed jobs back to waiting', async () => {
     await failedJobs(['r1', 'r2', 'r3']);
-    const one = await fetch(`${dash.url}/admin/queues/api/queues/${QUEUE_NAME}/r1_acme_orders/retry`, { method: 'PUT', headers: auth() });
+    const one = await fetch(`${dash.url}/admin/queues/api/queues/${QUEUE_NAME}/r1_acme_orders/retry`, {
+      method: 'PUT',
+      headers: auth(),
+    });
     expect(one.status).toBe(204);
     expect(await (await queue.getJob('r1_acme_orders'))!.getState()).toBe('waiting');
     expect(await (await queue.getJob('r2_acme_orders'))!.getState()).toBe('failed');
-    const all = await fetch(`${dash.url}/admin/queues/api/queues/${QUEUE_NAME}/retry/failed`, { method: 'PUT', headers: auth() });
+    const all = await fetch(`${dash.url}/admin/queues/api/queues/${QUEUE_NAME}/retry/failed`, {
+      method: 'PUT',
+      headers: auth(),
+    });
     expect(all.status).toBe(200);
     for (const id of ['r2', 'r3']) expect(await (await queue.getJob(`${id}_acme_orders`))!.getState()).toBe('waiting');
     expect(await queue.getJobCountByTypes('failed')).toBe(0);
@@ -191,21 +270,41 @@ describe('Bull Board', () => {
   it('refuses adding jobs, editing job data, emptying and obliterating', async () => {
     const h = { ...auth(), 'content-type': 'application/json' };
     const base = `${dash.url}/admin/queues/api/queues/${QUEUE_NAME}`;
-    const add = await fetch(`${base}/add`, { method: 'POST', headers: h, body: JSON.stringify({ name: 'deliver', data: job('forged'), options: {} }) });
+    const add = await fetch(`${base}/add`, {
+      method: 'POST',
+      headers: h,
+      body: JSON.stringify({ name: 'deliver', data: job('forged'), options: {} }),
+    });
     expect(add.status).toBe(403);
     expect(await queue.getJob('forged_acme_orders')).toBeUndefined();
-    expect((await fetch(`${base}/r1_acme_orders/update-data`, { method: 'PATCH', headers: h, body: JSON.stringify({ data: job('x') }) })).status).toBe(403);
+    expect(
+      (
+        await fetch(`${base}/r1_acme_orders/update-data`, {
+          method: 'PATCH',
+          headers: h,
+          body: JSON.stringify({ data: job('x') }),
+        })
+      ).status,
+    ).toBe(403);
     expect((await fetch(`${base}/empty`, { method: 'PUT', headers: h })).status).toBe(403);
     expect((await fetch(`${base}/obliterate`, { method: 'PUT', headers: h })).status).toBe(403);
     expect(await queue.getJob('r1_acme_orders')).toBeDefined();
   });
 
   it('refuses re-sending completed deliveries (retry one or all completed)', async () => {
-    const opts = deliveryJobOptions('done1_acme_orders', { attempts: 1, backoffMs: 10 }, { dedupTtlMs: 1_000, keepCompleted: { count: 10, age: 600 } });
+    const opts = deliveryJobOptions(
+      'done1_acme_orders',
+      { attempts: 1, backoffMs: 10 },
+      { dedupTtlMs: 1_000, keepCompleted: { count: 10, age: 600 } },
+    );
     await queue.add(JOB_NAME, job('done1'), opts);
     const conn = createRedis(t.ctx.config.redisUrl, 'test-completer');
     await new Promise<void>((res) => {
-      const w = new Worker(QUEUE_NAME, async (j) => (j.id === 'done1_acme_orders' ? { status: 200 } : Promise.reject(new UnrecoverableError('x'))), { connection: conn, prefix: t.ctx.config.prefix });
+      const w = new Worker(
+        QUEUE_NAME,
+        async (j) => (j.id === 'done1_acme_orders' ? { status: 200 } : Promise.reject(new UnrecoverableError('x'))),
+        { connection: conn, prefix: t.ctx.config.prefix },
+      );
       w.on('completed', (j) => {
         if (j.id === 'done1_acme_orders') void w.close().then(() => res());
       });
@@ -224,7 +323,8 @@ describe('Bull Board', () => {
     await queue.add(JOB_NAME, job('later1'), { jobId: 'later1_acme_orders', delay: 600_000 });
     const h = { ...auth(), 'content-type': 'application/json' };
     const base = `${dash.url}/admin/queues/api/queues/${QUEUE_NAME}`;
-    const call = (method: string, path: string, body?: unknown) => fetch(`${base}/${path}`, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+    const call = (method: string, path: string, body?: unknown) =>
+      fetch(`${base}/${path}`, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
     for (const status of ['waiting', 'wait', 'delayed', 'paused', 'prioritized', 'active', 'waiting-children']) {
       const res = await call('PUT', `clean/${status}`);
       expect(res.status, status).toBe(403);

@@ -23,14 +23,18 @@ const PASSWORD = 'browser-test-password';
 const SECRET = 'browser-test-endpoint-secret-42';
 const SHOTS = process.env.WSS_SCREENSHOT_DIR ?? tmpdir();
 
-const missing = existsSync(CHROMIUM) ? undefined : `${CHROMIUM} not found (install it with: apt-get install -y chromium)`;
+const missing = existsSync(CHROMIUM)
+  ? undefined
+  : `${CHROMIUM} not found (install it with: apt-get install -y chromium)`;
 if (missing) {
   console.warn(`\n*** dashboard-browser.test.ts SKIPPED: ${missing} ***\n`);
   if (process.env.WSS_BROWSER_TEST === 'required') throw new Error(`WSS_BROWSER_TEST=required but ${missing}`);
 }
 
 function openssl(secret: string, message: string): string {
-  return execFileSync('openssl', ['dgst', '-sha256', '-hmac', secret, '-hex', '-r'], { input: message }).toString().split(' ')[0]!;
+  return execFileSync('openssl', ['dgst', '-sha256', '-hmac', secret, '-hex', '-r'], { input: message })
+    .toString()
+    .split(' ')[0]!;
 }
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
@@ -66,7 +70,14 @@ describe.skipIf(missing !== undefined)('dashboard in a browser', () => {
     receiver = await startReceiver(() => ({ status: 500, body: 'receiver is down' }));
     t = await startTestContext({ WSS_DASHBOARD_PASSWORD: PASSWORD, WSS_BLOCK_MS: '100' }, redis());
     await t.ctx.registry.putEndpoint('acme', {
-      id: 'orders', url: `${receiver.url}/hooks/orders`, secret: SECRET, events: ['order.*'], headers: {}, timeoutMs: 2_000, retry: { attempts: 2, backoffMs: 50 }, enabled: true,
+      id: 'orders',
+      url: `${receiver.url}/hooks/orders`,
+      secret: SECRET,
+      events: ['order.*'],
+      headers: {},
+      timeoutMs: 2_000,
+      retry: { attempts: 2, backoffMs: 50 },
+      enabled: true,
     });
     roles.push(await startWorker(t.ctx));
     roles.push(await startBridge(t.ctx));
@@ -83,7 +94,9 @@ describe.skipIf(missing !== undefined)('dashboard in a browser', () => {
     });
     expect(pub.status).toBe(202);
     const jobId = 'acme.orders.evt_browser_1';
-    await until('the job to fail after 2 attempts', async () => ((await (await queue!.getJob(jobId))?.getState()) === 'failed' ? true : undefined));
+    await until('the job to fail after 2 attempts', async () =>
+      (await (await queue!.getJob(jobId))?.getState()) === 'failed' ? true : undefined,
+    );
     expect(receiver.requests).toHaveLength(2);
 
     profile = mkdtempSync(join(tmpdir(), 'wss-chromium-'));
@@ -91,7 +104,15 @@ describe.skipIf(missing !== undefined)('dashboard in a browser', () => {
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       httpCredentials: { username: 'admin', password: PASSWORD },
       viewport: { width: 1400, height: 1000 },
     });
@@ -103,11 +124,17 @@ describe.skipIf(missing !== undefined)('dashboard in a browser', () => {
     await page.goto(`${dash.url}/admin/queues/queue/${QUEUE_NAME}?status=failed`);
     const title = 'acme/orders · order.shipped · evt_browser_1';
     await page.getByText(title).first().waitFor({ timeout: 15_000 });
-    await page.getByText(/HTTP 500|500/).first().waitFor({ timeout: 5_000 });
+    await page
+      .getByText(/HTTP 500|500/)
+      .first()
+      .waitFor({ timeout: 5_000 });
     await page.screenshot({ path: join(SHOTS, 'wss-dashboard-failed.png'), fullPage: true });
     // The worker's per-attempt lines (job.log) are on the Logs tab.
     await page.getByRole('tab', { name: 'Logs' }).first().click();
-    await page.getByText(/attempt 2\b.*500/).first().waitFor({ timeout: 5_000 });
+    await page
+      .getByText(/attempt 2\b.*500/)
+      .first()
+      .waitFor({ timeout: 5_000 });
     await page.screenshot({ path: join(SHOTS, 'wss-dashboard-logs.png'), fullPage: true });
     expect(await page.content()).not.toContain(SECRET);
 
@@ -119,7 +146,13 @@ describe.skipIf(missing !== undefined)('dashboard in a browser', () => {
     for (let i = 0; i < (await iconButtons.count()) && !clicked; i++) {
       await iconButtons.nth(i).hover();
       const tip = page.getByText('Retry', { exact: true });
-      const shown = await tip.first().waitFor({ state: 'visible', timeout: 1_000 }).then(() => true, () => false);
+      const shown = await tip
+        .first()
+        .waitFor({ state: 'visible', timeout: 1_000 })
+        .then(
+          () => true,
+          () => false,
+        );
       if (shown) {
         await iconButtons.nth(i).click();
         clicked = true;
@@ -135,7 +168,9 @@ describe.skipIf(missing !== undefined)('dashboard in a browser', () => {
     const ts = String(third!.headers['x-wss-timestamp']);
     expect(third!.headers['x-wss-signature']).toBe(openssl(SECRET, ts + third!.body));
     expect(third!.body).toBe(receiver.requests[0]!.body);
-    await until('the job to complete', async () => ((await (await queue!.getJob(jobId))?.getState()) === 'completed' ? true : undefined));
+    await until('the job to complete', async () =>
+      (await (await queue!.getJob(jobId))?.getState()) === 'completed' ? true : undefined,
+    );
 
     await page.goto(`${dash.url}/admin/queues/queue/${QUEUE_NAME}?status=completed`);
     await page.getByText(title).first().waitFor({ timeout: 15_000 });

@@ -23,11 +23,28 @@ interface Answer {
 }
 
 /** One HTTP request with a Host header of our choosing (fetch would not let us set it). */
-function send(url: string, opts: { method?: string; path: string; host?: string; headers?: Record<string, string>; body?: string; localAddress?: string }): Promise<Answer> {
+function send(
+  url: string,
+  opts: {
+    method?: string;
+    path: string;
+    host?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    localAddress?: string;
+  },
+): Promise<Answer> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = request(
-      { host: u.hostname, port: u.port, method: opts.method ?? 'GET', path: opts.path, localAddress: opts.localAddress, headers: { ...(opts.host ? { host: opts.host } : {}), ...opts.headers } },
+      {
+        host: u.hostname,
+        port: u.port,
+        method: opts.method ?? 'GET',
+        path: opts.path,
+        localAddress: opts.localAddress,
+        headers: { ...(opts.host ? { host: opts.host } : {}), ...opts.headers },
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -65,48 +82,101 @@ describe('Host check against DNS rebinding', () => {
     const host = `rebind.attacker.example:${dash.port}`;
     const json = { 'content-type': 'application/json', origin: `http://${host}` };
     const put = await send(dash.url, {
-      method: 'PUT', path: '/api/tenants/rb/endpoints/ep', host, headers: json,
+      method: 'PUT',
+      path: '/api/tenants/rb/endpoints/ep',
+      host,
+      headers: json,
       body: JSON.stringify({ url: `${receiver.url}/rebind`, secret: SECRET }),
     });
     expect(put.status).toBe(421);
     expect(await t.ctx.registry.getEndpointConfig('rb', 'ep')).toBeUndefined();
 
-    await t.ctx.registry.putEndpoint('rb', { id: 'ep', url: `${receiver.url}/rebind`, secret: SECRET, events: ['*'], headers: {}, timeoutMs: 1_000, retry: { attempts: 1, backoffMs: 10 }, enabled: true });
+    await t.ctx.registry.putEndpoint('rb', {
+      id: 'ep',
+      url: `${receiver.url}/rebind`,
+      secret: SECRET,
+      events: ['*'],
+      headers: {},
+      timeoutMs: 1_000,
+      retry: { attempts: 1, backoffMs: 10 },
+      enabled: true,
+    });
     const queue = createDeliveryQueue(t.ctx.redis, t.ctx.config.prefix);
     const jobs = () => queue.getJobCountByTypes('waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized');
     const before = { jobs: await jobs(), events: await t.ctx.redis.xlen(t.ctx.config.stream) };
-    const test = await send(dash.url, { method: 'POST', path: '/api/tenants/rb/endpoints/ep/test', host, headers: json, body: '{}' });
+    const test = await send(dash.url, {
+      method: 'POST',
+      path: '/api/tenants/rb/endpoints/ep/test',
+      host,
+      headers: json,
+      body: '{}',
+    });
     expect(test.status).toBe(421);
-    const ev = await send(dash.url, { method: 'POST', path: '/api/events', host, headers: json, body: JSON.stringify({ tenant: 'rb', type: 'x', data: {} }) });
+    const ev = await send(dash.url, {
+      method: 'POST',
+      path: '/api/events',
+      host,
+      headers: json,
+      body: JSON.stringify({ tenant: 'rb', type: 'x', data: {} }),
+    });
     expect(ev.status).toBe(421);
     expect({ jobs: await jobs(), events: await t.ctx.redis.xlen(t.ctx.config.stream) }).toEqual(before);
     await queue.close();
 
     // Reads, Bull Board and its API, the root redirect, probes: all refused under a foreign Host.
-    for (const path of ['/api/tenants', '/admin/queues', `/admin/queues/api/queues?activeQueue=${QUEUE_NAME}`, '/', '/healthz', '/readyz', '/metrics']) {
+    for (const path of [
+      '/api/tenants',
+      '/admin/queues',
+      `/admin/queues/api/queues?activeQueue=${QUEUE_NAME}`,
+      '/',
+      '/healthz',
+      '/readyz',
+      '/metrics',
+    ]) {
       expect((await send(dash.url, { path, host })).status, path).toBe(421);
     }
-    const retry = await send(dash.url, { method: 'PUT', path: `/admin/queues/api/queues/${QUEUE_NAME}/retry/failed`, host, headers: { origin: `http://${host}` } });
+    const retry = await send(dash.url, {
+      method: 'PUT',
+      path: `/admin/queues/api/queues/${QUEUE_NAME}/retry/failed`,
+      host,
+      headers: { origin: `http://${host}` },
+    });
     expect(retry.status).toBe(421);
   });
 
   it('with auth off, answers the loopback names on its own port only', async () => {
-    for (const host of [`127.0.0.1:${dash.port}`, `localhost:${dash.port}`, `LOCALHOST:${dash.port}`, `[::1]:${dash.port}`]) {
+    for (const host of [
+      `127.0.0.1:${dash.port}`,
+      `localhost:${dash.port}`,
+      `LOCALHOST:${dash.port}`,
+      `[::1]:${dash.port}`,
+    ]) {
       expect((await send(dash.url, { path: '/api/tenants', host })).status, host).toBe(200);
     }
-    for (const host of [`localhost:${dash.port + 1}`, 'localhost', `127.0.0.2:${dash.port}`, `localhost.attacker.example:${dash.port}`]) {
+    for (const host of [
+      `localhost:${dash.port + 1}`,
+      'localhost',
+      `127.0.0.2:${dash.port}`,
+      `localhost.attacker.example:${dash.port}`,
+    ]) {
       expect((await send(dash.url, { path: '/api/tenants', host })).status, host).toBe(421);
     }
     const same = `localhost:${dash.port}`;
     const put = await send(dash.url, {
-      method: 'PUT', path: '/api/tenants/local/endpoints/ep', host: same,
-      headers: { 'content-type': 'application/json', origin: `http://${same}` }, body: JSON.stringify({ url: `${receiver.url}/ok`, secret: SECRET }),
+      method: 'PUT',
+      path: '/api/tenants/local/endpoints/ep',
+      host: same,
+      headers: { 'content-type': 'application/json', origin: `http://${same}` },
+      body: JSON.stringify({ url: `${receiver.url}/ok`, secret: SECRET }),
     });
     expect(put.status).toBe(201);
   });
 
   it('with auth on and WSS_DASHBOARD_HOSTS set, refuses other names on the board and the API but leaves probes to pod IPs', async () => {
-    const t2 = await startTestContext({ WSS_DASHBOARD_PASSWORD: PASSWORD, WSS_DASHBOARD_HOSTS: 'dash.internal, 127.0.0.1' }, redis());
+    const t2 = await startTestContext(
+      { WSS_DASHBOARD_PASSWORD: PASSWORD, WSS_DASHBOARD_HOSTS: 'dash.internal, 127.0.0.1' },
+      redis(),
+    );
     const d2 = await startDashboard(t2.ctx);
     try {
       const auth = { authorization: basic('admin', PASSWORD) };
@@ -130,7 +200,15 @@ describe('Host check against DNS rebinding', () => {
     const d2 = await startDashboard(t2.ctx);
     try {
       expect((await send(d2.url, { path: '/api/tenants', host: 'anything.example' })).status).toBe(401);
-      expect((await send(d2.url, { path: '/api/tenants', host: 'anything.example', headers: { authorization: basic('admin', PASSWORD) } })).status).toBe(200);
+      expect(
+        (
+          await send(d2.url, {
+            path: '/api/tenants',
+            host: 'anything.example',
+            headers: { authorization: basic('admin', PASSWORD) },
+          })
+        ).status,
+      ).toBe(200);
     } finally {
       await d2.stop();
       await t2.close();
@@ -146,14 +224,17 @@ describe('failed logins', () => {
     try {
       const wrong = { authorization: basic('admin', 'guess-guess-guess') };
       const right = { authorization: basic('admin', PASSWORD) };
-      for (let i = 0; i < AUTH_LIMITS.maxFailures; i++) expect((await send(d2.url, { path: '/api/tenants', headers: wrong })).status).toBe(401);
+      for (let i = 0; i < AUTH_LIMITS.maxFailures; i++)
+        expect((await send(d2.url, { path: '/api/tenants', headers: wrong })).status).toBe(401);
       const blocked = await send(d2.url, { path: '/admin/queues', headers: wrong });
       expect(blocked.status).toBe(429);
       expect(Number(blocked.headers['retry-after'])).toBe(AUTH_LIMITS.windowMs / 1_000);
       // The right password from the same address gets the same answer: a 429 reveals nothing.
       expect((await send(d2.url, { path: '/api/tenants', headers: right })).status).toBe(429);
       // Another client address (127.0.0.2 is loopback too on Linux) is not affected.
-      expect((await send(d2.url, { path: '/api/tenants', headers: right, localAddress: '127.0.0.2' })).status).toBe(200);
+      expect((await send(d2.url, { path: '/api/tenants', headers: right, localAddress: '127.0.0.2' })).status).toBe(
+        200,
+      );
       // Probes are never throttled.
       expect((await send(d2.url, { path: '/healthz' })).status).toBe(200);
 
@@ -189,7 +270,13 @@ describe('generated password', () => {
 
   it('without a terminal (`wss start` piped) starts, writes it to <WSS_DATA_DIR>/dashboard-password with mode 0600 and logs only the path', async () => {
     const dataDir = join(mkdtempSync(join(tmpdir(), 'wss-pw-file-')), 'data');
-    const svc = spawnWss(['start', '--role', 'dashboard'], { REDIS_URL: redis().url, WSS_PREFIX: 'pwfile', PORT: '0', LOG_LEVEL: 'info', WSS_DATA_DIR: dataDir });
+    const svc = spawnWss(['start', '--role', 'dashboard'], {
+      REDIS_URL: redis().url,
+      WSS_PREFIX: 'pwfile',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      WSS_DATA_DIR: dataDir,
+    });
     try {
       await svc.waitForOutput(/generated password is in/);
       const file = join(dataDir, 'dashboard-password');
@@ -200,7 +287,9 @@ describe('generated password', () => {
       expect(svc.output()).not.toContain(password);
       const url = /"url":"(http:\/\/127\.0\.0\.1:\d+)\/admin\/queues"/.exec(svc.output())?.[1];
       expect(url).toBeDefined();
-      expect((await send(url!, { path: '/api/tenants', headers: { authorization: basic('admin', password) } })).status).toBe(200);
+      expect(
+        (await send(url!, { path: '/api/tenants', headers: { authorization: basic('admin', password) } })).status,
+      ).toBe(200);
     } finally {
       expect(await svc.kill('SIGTERM')).toBe(0);
     }

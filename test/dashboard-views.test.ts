@@ -16,9 +16,12 @@ describe('basic auth parsing', () => {
     expect(parseBasicAuth(`basic  ${b64('a:')}`)).toEqual({ user: 'a', password: '' });
   });
 
-  it.each([undefined, '', 'Bearer abc', `Basic ${b64('nocolon')}`, 'Basic !!!', `Digest ${b64('a:b')}`])('refuses %j', (h) => {
-    expect(parseBasicAuth(h)).toBeUndefined();
-  });
+  it.each([undefined, '', 'Bearer abc', `Basic ${b64('nocolon')}`, 'Basic !!!', `Digest ${b64('a:b')}`])(
+    'refuses %j',
+    (h) => {
+      expect(parseBasicAuth(h)).toBeUndefined();
+    },
+  );
 
   it('matches only the exact user and password', () => {
     const want = { user: 'admin', password: 'secret-pw' };
@@ -30,8 +33,18 @@ describe('basic auth parsing', () => {
   });
 
   it('resolves configured, generated and disabled credentials', () => {
-    expect(resolveCredentials({ auth: 'on', user: 'ops', password: 'pw-from-env' })).toEqual({ mode: 'basic', user: 'ops', password: 'pw-from-env', generated: false });
-    expect(resolveCredentials({ auth: 'on', user: 'admin', password: undefined }, () => 'rnd')).toEqual({ mode: 'basic', user: 'admin', password: 'rnd', generated: true });
+    expect(resolveCredentials({ auth: 'on', user: 'ops', password: 'pw-from-env' })).toEqual({
+      mode: 'basic',
+      user: 'ops',
+      password: 'pw-from-env',
+      generated: false,
+    });
+    expect(resolveCredentials({ auth: 'on', user: 'admin', password: undefined }, () => 'rnd')).toEqual({
+      mode: 'basic',
+      user: 'admin',
+      password: 'rnd',
+      generated: true,
+    });
     expect(resolveCredentials({ auth: 'off', user: 'admin', password: 'x' })).toEqual({ mode: 'off' });
   });
 });
@@ -61,7 +74,14 @@ describe('crossSiteReason', () => {
 });
 
 describe('job views', () => {
-  const data = { eventId: 'evt_1', tenant: 'acme', endpoint: 'orders', type: 'order.paid', createdAt: Date.UTC(2030, 5, 6, 7, 8, 9, 10), body: '{"a": 1 }' };
+  const data = {
+    eventId: 'evt_1',
+    tenant: 'acme',
+    endpoint: 'orders',
+    type: 'order.paid',
+    createdAt: Date.UTC(2030, 5, 6, 7, 8, 9, 10),
+    body: '{"a": 1 }',
+  };
   it('titles a delivery job by tenant/endpoint, type and event id', () => {
     expect(jobTitle({ name: 'deliver', data })).toBe('acme/orders · order.paid · evt_1');
     expect(jobTitle({ name: 'other', data: { x: 1 } })).toBe('other');
@@ -78,11 +98,21 @@ describe('job views', () => {
 
 describe('publicEndpoint', () => {
   it('never carries the secret, and hides credential-like header values', () => {
-    const ep = parseEndpoint({ id: 'orders', url: 'https://x.example/h', secret: 'sixteen-chars-secret!', headers: { Authorization: 'Bearer t0k', 'X-Api-Key': 'k', 'X-Source': 'bus' } });
+    const ep = parseEndpoint({
+      id: 'orders',
+      url: 'https://x.example/h',
+      secret: 'sixteen-chars-secret!',
+      headers: { Authorization: 'Bearer t0k', 'X-Api-Key': 'k', 'X-Source': 'bus' },
+    });
     const view = publicEndpoint(ep);
     expect(JSON.stringify(view)).not.toMatch(/sixteen-chars-secret|t0k/);
-    expect(view).toMatchObject({ secretSet: true, headers: { Authorization: '[hidden]', 'X-Api-Key': '[hidden]', 'X-Source': 'bus' } });
-    expect(publicEndpoint(parseEndpoint({ id: 'e', url: 'https://x.example/', secretEnv: 'WSS_SECRET_E' }))).toMatchObject({ secretSet: true, secretEnv: 'WSS_SECRET_E' });
+    expect(view).toMatchObject({
+      secretSet: true,
+      headers: { Authorization: '[hidden]', 'X-Api-Key': '[hidden]', 'X-Source': 'bus' },
+    });
+    expect(
+      publicEndpoint(parseEndpoint({ id: 'e', url: 'https://x.example/', secretEnv: 'WSS_SECRET_E' })),
+    ).toMatchObject({ secretSet: true, secretEnv: 'WSS_SECRET_E' });
   });
 });
 

@@ -47,7 +47,9 @@ describe('parseEntry', () => {
     expect(reason({ tenant: 'acme', type: 'a b', data: '{}' })).toMatch(/^field "type" must be/);
     expect(reason({ tenant: 'acme', type: 't' })).toBe('missing field "data"');
     expect(reason({ tenant: 'acme', type: 't', data: '' })).toBe('field "data" is not JSON (unexpected end)');
-    expect(reason({ tenant: 'acme', type: 't', data: '{"a":1' })).toBe('field "data" is not JSON (error at position 6)');
+    expect(reason({ tenant: 'acme', type: 't', data: '{"a":1' })).toBe(
+      'field "data" is not JSON (error at position 6)',
+    );
     expect(reason({ tenant: 'acme', type: 't', data: '{}', id: 'a:b' })).toMatch(/^field "id" must be/);
     expect(reason({ tenant: 'acme', type: 't', data: '{}', id: '' })).toMatch(/^field "id" must be/);
     expect(reason({ tenant: 'acme', type: 't', data: '{}', id: 'x'.repeat(201) })).toMatch(/^field "id" must be/);
@@ -60,15 +62,19 @@ describe('parseEntry', () => {
 });
 
 describe('envelopeBody', () => {
-  it('matches the known-answer string, keeping the producer\'s data bytes', () => {
+  it("matches the known-answer string, keeping the producer's data bytes", () => {
     const e = ok({ tenant: 'acme', type: 'order.updated', data: ' {"orderId":"o-1",  "n": 1.50}\n', id: 'evt_1' });
-    expect(envelopeBody(e)).toBe('{"id":"evt_1","type":"order.updated","tenant":"acme","createdAt":"2023-11-14T22:13:20.000Z","data":{"orderId":"o-1",  "n": 1.50}}');
+    expect(envelopeBody(e)).toBe(
+      '{"id":"evt_1","type":"order.updated","tenant":"acme","createdAt":"2023-11-14T22:13:20.000Z","data":{"orderId":"o-1",  "n": 1.50}}',
+    );
     expect(JSON.parse(envelopeBody(e))).toEqual({ ...envelopeObject(e), data: { orderId: 'o-1', n: 1.5 } });
   });
 
   it('escapes what needs escaping in the string fields', () => {
     const e = ok({ tenant: 'acme', type: 'a/b:c', data: '"x\\"y"' }, '0-1');
-    expect(envelopeBody(e)).toBe('{"id":"0-1","type":"a/b:c","tenant":"acme","createdAt":"1970-01-01T00:00:00.000Z","data":"x\\"y"}');
+    expect(envelopeBody(e)).toBe(
+      '{"id":"0-1","type":"a/b:c","tenant":"acme","createdAt":"1970-01-01T00:00:00.000Z","data":"x\\"y"}',
+    );
   });
 });
 

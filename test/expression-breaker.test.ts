@@ -7,19 +7,31 @@ import { ExpressionBreaker } from '../src/tenants/expression-breaker.js';
 import type { ExprOutcome } from '../src/tenants/expression-pool.js';
 import { parseEndpoint } from '../src/tenants/schema.js';
 
-const ep = (filter: string) => compileEndpoint(parseEndpoint({ id: 'hook', url: 'https://x.example/h', secret: '0123456789abcdef', filter }));
-const fail = (kind: 'timeout' | 'error' = 'timeout'): ExprOutcome => ({ status: 'failed', stage: 'filter', failure: { kind, code: kind === 'timeout' ? 'D1012' : 'D3137', position: 3 } });
+const ep = (filter: string) =>
+  compileEndpoint(parseEndpoint({ id: 'hook', url: 'https://x.example/h', secret: '0123456789abcdef', filter }));
+const fail = (kind: 'timeout' | 'error' = 'timeout'): ExprOutcome => ({
+  status: 'failed',
+  stage: 'filter',
+  failure: { kind, code: kind === 'timeout' ? 'D1012' : 'D3137', position: 3 },
+});
 const ok: ExprOutcome = { status: 'pass' };
 
 function breaker() {
   const stored: Array<[string, string, string, string]> = [];
-  const b = new ExpressionBreaker({ breakAfter: 3, now: () => Date.UTC(2026, 0, 2), persist: async (t, e, broken) => void stored.push([t, e, broken.reason, broken.since]) });
+  const b = new ExpressionBreaker({
+    breakAfter: 3,
+    now: () => Date.UTC(2026, 0, 2),
+    persist: async (t, e, broken) => void stored.push([t, e, broken.reason, broken.since]),
+  });
   return { b, stored };
 }
 
 async function count(tenant: string, kind: string): Promise<number> {
   const m = await expressionFailures.get();
-  return m.values.find((v) => v.labels.tenant === tenant && v.labels.endpoint === 'hook' && v.labels.kind === kind)?.value ?? 0;
+  return (
+    m.values.find((v) => v.labels.tenant === tenant && v.labels.endpoint === 'hook' && v.labels.kind === kind)?.value ??
+    0
+  );
 }
 
 describe('ExpressionBreaker', () => {
@@ -32,11 +44,20 @@ describe('ExpressionBreaker', () => {
     expect(b.broken('t1', e)).toBeUndefined();
     expect(b.budget('t1', e)).toBe(1);
     b.record('t1', e, fail());
-    expect(b.broken('t1', e)).toBe('3 expression failures in a row; last: filter timeout: ran past the time limit (D1012 at position 3)');
+    expect(b.broken('t1', e)).toBe(
+      '3 expression failures in a row; last: filter timeout: ran past the time limit (D1012 at position 3)',
+    );
     expect(b.budget('t1', e)).toBe(0);
     await b.flush();
     await b.flush();
-    expect(stored).toEqual([['t1', 'hook', '3 expression failures in a row; last: filter timeout: ran past the time limit (D1012 at position 3)', '2026-01-02T00:00:00.000Z']]);
+    expect(stored).toEqual([
+      [
+        't1',
+        'hook',
+        '3 expression failures in a row; last: filter timeout: ran past the time limit (D1012 at position 3)',
+        '2026-01-02T00:00:00.000Z',
+      ],
+    ]);
     expect(await count('t1', 'timeout')).toBe(2);
     expect(await count('t1', 'error')).toBe(1);
   });

@@ -6,7 +6,13 @@ import { ExpressionPool, type ExprOutcome, type ExprTask } from '../src/tenants/
 import { trialProblems } from '../src/tenants/expression-trial.js';
 
 const CARD = '4111111111111111';
-const ENVELOPE = JSON.stringify({ id: 'evt_1', type: 'order.updated', tenant: 'acme', createdAt: '2023-11-14T22:13:20.000Z', data: { card: CARD, n: 3, status: 'shipped' } });
+const ENVELOPE = JSON.stringify({
+  id: 'evt_1',
+  type: 'order.updated',
+  tenant: 'acme',
+  createdAt: '2023-11-14T22:13:20.000Z',
+  data: { card: CARD, n: 3, status: 'shipped' },
+});
 
 const BOMBS: Record<string, string> = {
   recursion: '($f := function($x){ $f($x) }; $f(1))',
@@ -16,7 +22,8 @@ const BOMBS: Record<string, string> = {
   'catastrophic regex': '$contains("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa!", /(a+)+$/)',
   'deep nesting': `${'['.repeat(3000)}1${']'.repeat(3000)}`,
   'string doubling': '($f := function($s, $n){ $n = 0 ? $length($s) : $f($s & $s, $n - 1) }; $f(data.card, 40))',
-  'sequence doubling': '($f := function($a, $n){ $n = 0 ? $count($a) : $f($append($a, $a), $n - 1) }; $f([1,2,3,4,5,6,7,8], 30))',
+  'sequence doubling':
+    '($f := function($a, $n){ $n = 0 ? $count($a) : $f($append($a, $a), $n - 1) }; $f([1,2,3,4,5,6,7,8], 30))',
 };
 
 const pool = new ExpressionPool({ threads: 2, timeoutMs: 50, memoryMb: 64, breakAfter: 3 });
@@ -35,7 +42,10 @@ describe('expression pool limits', () => {
       const reason = describeFailure(f!.failure);
       expect(reason).not.toContain(CARD);
       expect(reason).not.toMatch(/aaaa|100000000/);
-      expect(await pool.run([ENVELOPE], [filter("data.status = 'shipped'"), filter('data.n > 5')])).toEqual([{ status: 'pass' }, { status: 'dropped' }]);
+      expect(await pool.run([ENVELOPE], [filter("data.status = 'shipped'"), filter('data.n > 5')])).toEqual([
+        { status: 'pass' },
+        { status: 'dropped' },
+      ]);
     });
   }
 
@@ -51,7 +61,8 @@ describe('expression pool limits', () => {
     // Once in the batch, once more when the timeout is confirmed alone.
     expect(pool.terminated).toBe(before + 2);
     out.forEach((o, i) => {
-      if (i === 17) expect(o).toEqual({ status: 'failed', stage: 'filter', failure: { kind: 'timeout', code: 'WSS_DEADLINE' } });
+      if (i === 17)
+        expect(o).toEqual({ status: 'failed', stage: 'filter', failure: { kind: 'timeout', code: 'WSS_DEADLINE' } });
       else if (i % 2 === 1) expect(o).toEqual({ status: 'body', body: '{"i":3,"s":"shipped"}' });
       else expect(o).toEqual({ status: 'pass' });
     });
@@ -60,8 +71,15 @@ describe('expression pool limits', () => {
   it('fails an evaluation that exhausts the thread heap as memory, and replaces the thread', async () => {
     const small = new ExpressionPool({ threads: 1, timeoutMs: 5_000, memoryMb: 16 });
     try {
-      const out = await small.run([ENVELOPE], [filter('data.n = 3'), filter('$string([1..1000000])'), filter('data.n = 3')]);
-      expect(out).toEqual([{ status: 'pass' }, { status: 'failed', stage: 'filter', failure: { kind: 'memory', code: 'WSS_HEAP' } }, { status: 'pass' }]);
+      const out = await small.run(
+        [ENVELOPE],
+        [filter('data.n = 3'), filter('$string([1..1000000])'), filter('data.n = 3')],
+      );
+      expect(out).toEqual([
+        { status: 'pass' },
+        { status: 'failed', stage: 'filter', failure: { kind: 'memory', code: 'WSS_HEAP' } },
+        { status: 'pass' },
+      ]);
     } finally {
       await small.close();
     }
@@ -70,7 +88,9 @@ describe('expression pool limits', () => {
   it('keeps ordinary errors ordinary, by code and position only', async () => {
     const [out] = await pool.run([ENVELOPE], [filter('$number(data.card & "x") > 1')]);
     expect(out).toEqual({ status: 'failed', stage: 'filter', failure: { kind: 'error', code: 'D3030', position: 8 } });
-    expect(describeFailure(failed(out)!.failure)).toBe('error: a value could not be cast to a number (D3030 at position 8)');
+    expect(describeFailure(failed(out)!.failure)).toBe(
+      'error: a value could not be cast to a number (D3030 at position 8)',
+    );
   });
 
   it('skips a group once its failures in a row use up its budget; a success resets the run', async () => {
@@ -78,27 +98,54 @@ describe('expression pool limits', () => {
     const good = filter('true', 0);
     const other = filter('true', 1);
     const out = await pool.run([ENVELOPE], [bad, bad, good, bad, bad, bad, other, good, bad], [3, -1]);
-    expect(out.map((o) => o.status)).toEqual(['failed', 'failed', 'pass', 'failed', 'failed', 'failed', 'pass', 'skipped', 'skipped']);
+    expect(out.map((o) => o.status)).toEqual([
+      'failed',
+      'failed',
+      'pass',
+      'failed',
+      'failed',
+      'failed',
+      'pass',
+      'skipped',
+      'skipped',
+    ]);
   });
 
   it('works through a large batch in several messages', async () => {
     const inputs = Array.from({ length: 300 }, (_, i) => JSON.stringify({ data: { i } }));
-    const tasks = Array.from({ length: 3_000 }, (_, k) => ({ filter: `data.i % ${(k % 10) + 1} = 0`, transform: undefined, input: k % 300, group: -1 }));
+    const tasks = Array.from({ length: 3_000 }, (_, k) => ({
+      filter: `data.i % ${(k % 10) + 1} = 0`,
+      transform: undefined,
+      input: k % 300,
+      group: -1,
+    }));
     const out = await pool.run(inputs, tasks);
-    expect(out.map((o) => o.status)).toEqual(tasks.map((_, k) => ((k % 300) % ((k % 10) + 1) === 0 ? 'pass' : 'dropped')));
+    expect(out.map((o) => o.status)).toEqual(
+      tasks.map((_, k) => ((k % 300) % ((k % 10) + 1) === 0 ? 'pass' : 'dropped')),
+    );
   });
 });
 
 describe('registration trial', () => {
   it('refuses expressions that time out or blow a limit on a sample event, naming the field', async () => {
     const problems = await trialProblems(pool, [
-      { where: 'tenant "evil" endpoint "hook"', tenant: 'evil', ep: { filter: BOMBS.recursion, transform: BOMBS['catastrophic regex'] } },
+      {
+        where: 'tenant "evil" endpoint "hook"',
+        tenant: 'evil',
+        ep: { filter: BOMBS.recursion, transform: BOMBS['catastrophic regex'] },
+      },
       { where: 'tenant "evil" endpoint "grow"', tenant: 'evil', ep: { transform: BOMBS.growth } },
     ]);
     expect(problems).toEqual([
-      expect.stringMatching(/^tenant "evil" endpoint "hook" field "filter": refused: on a sample event it failed with timeout: .*\((D1012 at position \d+|WSS_DEADLINE)\)$/),
-      expect.stringMatching(/^tenant "evil" endpoint "hook" field "transform": refused: .*timeout: .*\(WSS_DEADLINE\)$/),
-      expect.stringMatching(/^tenant "evil" endpoint "grow" field "transform": refused: .*recursion: .*\(D1011 at position \d+\)$/),
+      expect.stringMatching(
+        /^tenant "evil" endpoint "hook" field "filter": refused: on a sample event it failed with timeout: .*\((D1012 at position \d+|WSS_DEADLINE)\)$/,
+      ),
+      expect.stringMatching(
+        /^tenant "evil" endpoint "hook" field "transform": refused: .*timeout: .*\(WSS_DEADLINE\)$/,
+      ),
+      expect.stringMatching(
+        /^tenant "evil" endpoint "grow" field "transform": refused: .*recursion: .*\(D1011 at position \d+\)$/,
+      ),
     ]);
   });
 

@@ -49,7 +49,8 @@ afterAll(async () => {
 
 describe('health and readiness', () => {
   it('/healthz is 200 on both servers', async () => {
-    for (const base of [dash.url, health.url]) expect(await get(`${base}/healthz`)).toEqual({ status: 200, text: '{"ok":true}' });
+    for (const base of [dash.url, health.url])
+      expect(await get(`${base}/healthz`)).toEqual({ status: 200, text: '{"ok":true}' });
   });
 
   it('/readyz aggregates every role of the process, a real worker included', async () => {
@@ -96,14 +97,40 @@ describe('/metrics', () => {
     await r.xadd(deadLetterStream, '*', 'reason', 'x');
     await r.xadd(deadLetterStream, '*', 'reason', 'y');
     await queue.pause();
-    await queue.add(JOB_NAME, { eventId: 'm1', tenant: 'acme', endpoint: 'e', type: 't', createdAt: 0, body: '{}' }, deliveryJobOptions('m1_acme_e', { attempts: 1, backoffMs: 10 }, { dedupTtlMs: 1_000, keepCompleted: { count: 1, age: 1 } }));
-    await queue.add(JOB_NAME, { eventId: 'm2', tenant: 'acme', endpoint: 'e', type: 't', createdAt: 0, body: '{}' }, { ...deliveryJobOptions('m2_acme_e', { attempts: 1, backoffMs: 10 }, { dedupTtlMs: 1_000, keepCompleted: { count: 1, age: 1 } }), delay: 60_000 });
+    await queue.add(
+      JOB_NAME,
+      { eventId: 'm1', tenant: 'acme', endpoint: 'e', type: 't', createdAt: 0, body: '{}' },
+      deliveryJobOptions(
+        'm1_acme_e',
+        { attempts: 1, backoffMs: 10 },
+        { dedupTtlMs: 1_000, keepCompleted: { count: 1, age: 1 } },
+      ),
+    );
+    await queue.add(
+      JOB_NAME,
+      { eventId: 'm2', tenant: 'acme', endpoint: 'e', type: 't', createdAt: 0, body: '{}' },
+      {
+        ...deliveryJobOptions(
+          'm2_acme_e',
+          { attempts: 1, backoffMs: 10 },
+          { dedupTtlMs: 1_000, keepCompleted: { count: 1, age: 1 } },
+        ),
+        delay: 60_000,
+      },
+    );
     for (const base of [dash.url, health.url]) {
       const res = await fetch(`${base}/metrics`);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
       const text = await res.text();
-      for (const name of ['wss_deliveries_total', 'wss_attempt_duration_seconds', 'wss_end_to_end_lag_seconds', 'wss_dead_lettered_total', 'wss_events_unrouted_total', 'wss_bridge_batch_entries']) {
+      for (const name of [
+        'wss_deliveries_total',
+        'wss_attempt_duration_seconds',
+        'wss_end_to_end_lag_seconds',
+        'wss_dead_lettered_total',
+        'wss_events_unrouted_total',
+        'wss_bridge_batch_entries',
+      ]) {
         expect(text).toContain(`# TYPE ${name} `);
       }
       expect(sample(text, 'wss_redis_up')).toBe(1);
@@ -138,7 +165,8 @@ describe('Redis going away', () => {
     }
     const deadline = Date.now() + 20_000;
     let status = 0;
-    while (Date.now() < deadline && (status = (await get(`${dash.url}/readyz`)).status) !== 200) await new Promise((r) => setTimeout(r, 200));
+    while (Date.now() < deadline && (status = (await get(`${dash.url}/readyz`)).status) !== 200)
+      await new Promise((r) => setTimeout(r, 200));
     expect(status).toBe(200);
     expect(sample((await get(`${health.url}/metrics`)).text, 'wss_redis_up')).toBe(1);
   });

@@ -40,10 +40,18 @@ interface Body {
   [k: string]: unknown;
 }
 
-async function call(method: string, path: string, body?: unknown, auth = true): Promise<{ status: number; json: Body }> {
+async function call(
+  method: string,
+  path: string,
+  body?: unknown,
+  auth = true,
+): Promise<{ status: number; json: Body }> {
   const res = await fetch(dash.url + path, {
     method,
-    headers: { ...(auth ? { authorization: basic('admin', PASSWORD) } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    headers: {
+      ...(auth ? { authorization: basic('admin', PASSWORD) } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await res.text();
@@ -56,10 +64,28 @@ function opensslVerifies(pem: string, req: Received, sigB64: string): boolean {
   const dir = mkdtempSync(join(tmpdir(), 'wss-ed-'));
   try {
     writeFileSync(join(dir, 'pub.pem'), pem);
-    writeFileSync(join(dir, 'msg'), `${String(req.headers['webhook-id'])}.${String(req.headers['webhook-timestamp'])}.${req.body}`);
+    writeFileSync(
+      join(dir, 'msg'),
+      `${String(req.headers['webhook-id'])}.${String(req.headers['webhook-timestamp'])}.${req.body}`,
+    );
     writeFileSync(join(dir, 'sig'), Buffer.from(sigB64, 'base64'));
     try {
-      execFileSync('openssl', ['pkeyutl', '-verify', '-pubin', '-inkey', join(dir, 'pub.pem'), '-rawin', '-in', join(dir, 'msg'), '-sigfile', join(dir, 'sig')], { stdio: 'pipe' });
+      execFileSync(
+        'openssl',
+        [
+          'pkeyutl',
+          '-verify',
+          '-pubin',
+          '-inkey',
+          join(dir, 'pub.pem'),
+          '-rawin',
+          '-in',
+          join(dir, 'msg'),
+          '-sigfile',
+          join(dir, 'sig'),
+        ],
+        { stdio: 'pipe' },
+      );
       return true;
     } catch {
       return false;
@@ -96,12 +122,16 @@ afterAll(async () => {
   await rx?.close();
   await t?.close();
   const logs = t.logs.join('');
-  for (const s of [HMAC_SECRET, ED_KEY, ...generated]) if (logs.includes(s)) throw new Error('a secret appeared in a log line');
+  for (const s of [HMAC_SECRET, ED_KEY, ...generated])
+    if (logs.includes(s)) throw new Error('a secret appeared in a log line');
 });
 
 describe('rotate-secret', () => {
   it('generates an HMAC secret, returns it once, and both secrets verify during the overlap', async () => {
-    expect((await call('PUT', '/api/tenants/acme/endpoints/orders', { url: `${rx.url}/orders`, secret: HMAC_SECRET })).status).toBe(201);
+    expect(
+      (await call('PUT', '/api/tenants/acme/endpoints/orders', { url: `${rx.url}/orders`, secret: HMAC_SECRET }))
+        .status,
+    ).toBe(201);
     const r = await call('POST', '/api/tenants/acme/endpoints/orders/rotate-secret', { overlap: '1h' });
     expect(r.status).toBe(200);
     expect(r.json).toMatchObject({ tenant: 'acme', endpoint: 'orders', scheme: 'wss', activeSecrets: 2 });
@@ -114,7 +144,11 @@ describe('rotate-secret', () => {
     expect(shown.json.previousSecrets).toEqual([{ expiresAt: expect.stringMatching(/^\d{4}-/) as unknown }]);
 
     const req = await testDelivery('orders');
-    const d = { body: req.body, timestamp: String(req.headers['x-wss-timestamp']), signature: String(req.headers['x-wss-signature']) };
+    const d = {
+      body: req.body,
+      timestamp: String(req.headers['x-wss-timestamp']),
+      signature: String(req.headers['x-wss-signature']),
+    };
     expect(verifySignature({ secret, ...d })).toBe(true);
     expect(verifySignature({ secret: HMAC_SECRET, ...d })).toBe(true);
   });
@@ -135,17 +169,43 @@ describe('rotate-secret', () => {
       expect(r.json.error).toContain(message);
     }
     expect((await call('POST', '/api/tenants/acme/endpoints/nope/rotate-secret', {})).status).toBe(404);
-    expect((await call('PUT', '/api/tenants/acme/endpoints/sw', { url: rx.url, secret: `whsec_${randomBytes(8).toString('base64')}`, signature: { scheme: 'standard-webhooks' } })).json.error).toContain(
-      'field "secret": decodes to 8 bytes (must be 24 to 64)',
-    );
-    expect((await call('PUT', '/api/tenants/acme/endpoints/sw', { url: rx.url, secret: HMAC_SECRET, signature: { scheme: 'rsa' } })).json.error).toContain('field "signature.scheme"');
-    expect((await call('PUT', '/api/tenants/acme/endpoints/ed', { url: rx.url, secret: 'whsk_bm90LWEta2V5', signature: { scheme: 'standard-webhooks-ed25519' } })).json.error).toContain('field "secret": decodes to 9 bytes');
+    expect(
+      (
+        await call('PUT', '/api/tenants/acme/endpoints/sw', {
+          url: rx.url,
+          secret: `whsec_${randomBytes(8).toString('base64')}`,
+          signature: { scheme: 'standard-webhooks' },
+        })
+      ).json.error,
+    ).toContain('field "secret": decodes to 8 bytes (must be 24 to 64)');
+    expect(
+      (
+        await call('PUT', '/api/tenants/acme/endpoints/sw', {
+          url: rx.url,
+          secret: HMAC_SECRET,
+          signature: { scheme: 'rsa' },
+        })
+      ).json.error,
+    ).toContain('field "signature.scheme"');
+    expect(
+      (
+        await call('PUT', '/api/tenants/acme/endpoints/ed', {
+          url: rx.url,
+          secret: 'whsk_bm90LWEta2V5',
+          signature: { scheme: 'standard-webhooks-ed25519' },
+        })
+      ).json.error,
+    ).toContain('field "secret": decodes to 9 bytes');
   });
 });
 
 describe('Ed25519', () => {
   it('deliveries verify with openssl and the published public keys; after the overlap the old key no longer verifies', async () => {
-    const put = await call('PUT', '/api/tenants/acme/endpoints/ed', { url: `${rx.url}/ed`, secret: ED_KEY, signature: { scheme: 'standard-webhooks-ed25519' } });
+    const put = await call('PUT', '/api/tenants/acme/endpoints/ed', {
+      url: `${rx.url}/ed`,
+      secret: ED_KEY,
+      signature: { scheme: 'standard-webhooks-ed25519' },
+    });
     expect(put.status).toBe(201);
     const first = await call('GET', '/api/tenants/acme/endpoints/ed/public-keys');
     expect(first.status).toBe(200);
@@ -160,7 +220,10 @@ describe('Ed25519', () => {
     expect(r.json.publicKeys).toHaveLength(2);
     const newPem = r.json.publicKeys![0]!.pem;
     expect(r.json.publicKeys![1]!.pem).toBe(oldPem);
-    expect((await call('GET', '/api/tenants/acme/endpoints/ed/public-keys')).json.keys!.map((k) => k.pem)).toEqual([newPem, oldPem]);
+    expect((await call('GET', '/api/tenants/acme/endpoints/ed/public-keys')).json.keys!.map((k) => k.pem)).toEqual([
+      newPem,
+      oldPem,
+    ]);
 
     const during = await testDelivery('ed');
     expect(String(during.headers['webhook-signature'])).toMatch(/^v1a,\S+ v1a,\S+$/);
@@ -173,12 +236,17 @@ describe('Ed25519', () => {
     expect(String(after.headers['webhook-signature'])).toMatch(/^v1a,\S+$/);
     expect(receiverAccepts(newPem, after)).toBe(true);
     expect(receiverAccepts(oldPem, after)).toBe(false);
-    expect((await call('GET', '/api/tenants/acme/endpoints/ed/public-keys')).json.keys!.map((k) => k.pem)).toEqual([newPem]);
+    expect((await call('GET', '/api/tenants/acme/endpoints/ed/public-keys')).json.keys!.map((k) => k.pem)).toEqual([
+      newPem,
+    ]);
     expect((await call('GET', '/api/tenants/acme/endpoints/orders/public-keys')).status).toBe(409);
   });
 
   it('a new Ed25519 endpoint registered without a key gets a generated one: never returned, its public key verifies a delivery', async () => {
-    const put = await call('PUT', '/api/tenants/acme/endpoints/gen', { url: `${rx.url}/gen`, signature: { scheme: 'standard-webhooks-ed25519' } });
+    const put = await call('PUT', '/api/tenants/acme/endpoints/gen', {
+      url: `${rx.url}/gen`,
+      signature: { scheme: 'standard-webhooks-ed25519' },
+    });
     expect(put.status).toBe(201);
     expect(put.json.secretSet).toBe(true);
     expect(JSON.stringify(put.json)).not.toContain('whsk_');
@@ -187,14 +255,23 @@ describe('Ed25519', () => {
     const req = await testDelivery('gen');
     expect(receiverAccepts(keys.json.keys![0]!.pem, req)).toBe(true);
     // A key named by secretEnv that this process lacks: 503 naming the variable; the public URL says only 404.
-    const envEp = { url: rx.url, secretEnv: 'WSS_SECRET_ED_NOT_HERE', signature: { scheme: 'standard-webhooks-ed25519', publishPublicKey: true } };
+    const envEp = {
+      url: rx.url,
+      secretEnv: 'WSS_SECRET_ED_NOT_HERE',
+      signature: { scheme: 'standard-webhooks-ed25519', publishPublicKey: true },
+    };
     expect((await call('PUT', '/api/tenants/acme/endpoints/envkey', envEp)).status).toBe(201);
     const missing = await call('GET', '/api/tenants/acme/endpoints/envkey/public-keys');
     expect(missing.status).toBe(503);
     expect(missing.json.error).toContain('WSS_SECRET_ED_NOT_HERE');
-    expect(await call('GET', '/keys/acme/envkey', undefined, false)).toEqual({ status: 404, json: { error: 'not found' } });
+    expect(await call('GET', '/keys/acme/envkey', undefined, false)).toEqual({
+      status: 404,
+      json: { error: 'not found' },
+    });
     // An HMAC endpoint without a secret is still refused.
-    expect((await call('PUT', '/api/tenants/acme/endpoints/nokey', { url: rx.url })).json.error).toContain('give exactly one of "secret", "secretEnv" or "secrets"');
+    expect((await call('PUT', '/api/tenants/acme/endpoints/nokey', { url: rx.url })).json.error).toContain(
+      'give exactly one of "secret", "secretEnv" or "secrets"',
+    );
   });
 
   it('the public key URL needs no auth, serves only opted-in Ed25519 endpoints, and answers the same 404 otherwise', async () => {
@@ -204,7 +281,14 @@ describe('Ed25519', () => {
     expect(await call('GET', '/keys/acme/missing', undefined, false)).toEqual(nf);
     expect(await call('GET', '/keys/nobody/ed', undefined, false)).toEqual(nf);
     const cur = await call('GET', '/api/tenants/acme/endpoints/ed');
-    expect((await call('PUT', '/api/tenants/acme/endpoints/ed', { url: cur.json.url, signature: { scheme: 'standard-webhooks-ed25519', publishPublicKey: true } })).status).toBe(200);
+    expect(
+      (
+        await call('PUT', '/api/tenants/acme/endpoints/ed', {
+          url: cur.json.url,
+          signature: { scheme: 'standard-webhooks-ed25519', publishPublicKey: true },
+        })
+      ).status,
+    ).toBe(200);
     let pub = nf;
     for (let i = 0; i < 50 && pub.status !== 200; i++) {
       await new Promise((res) => setTimeout(res, 50));
@@ -233,7 +317,11 @@ describe('Ed25519', () => {
       const put = await fetch(`${d2.url}/api/tenants/acme/endpoints/ed`, {
         method: 'PUT',
         headers: { authorization: basic('admin', PASSWORD), 'content-type': 'application/json' },
-        body: JSON.stringify({ url: rx.url, secretEnv: 'WSS_SECRET_ED_UNSET', signature: { scheme: 'standard-webhooks-ed25519' } }),
+        body: JSON.stringify({
+          url: rx.url,
+          secretEnv: 'WSS_SECRET_ED_UNSET',
+          signature: { scheme: 'standard-webhooks-ed25519' },
+        }),
       });
       expect(put.status).toBe(201);
       const rot = await fetch(`${d2.url}/api/tenants/acme/endpoints/ed/rotate-secret`, {

@@ -13,7 +13,6 @@ import { runWss } from './helpers/wss-process.js';
 
 const { redis, harness, receiver } = useWorkerTest();
 
-
 const K1 = `k1:${randomBytes(32).toString('base64')}`;
 const K2 = `k2:${randomBytes(32).toString('base64')}`;
 const SECRET = 'cli-hmac-secret-0123456789';
@@ -28,7 +27,13 @@ describe('wss secrets reencrypt and wss rotate-secret', () => {
     const file = join(dir, 'tenants.json');
     const eps = [
       { id: 'orders', url: `${rx.url}/orders`, secret: SECRET, retry: { attempts: 3, backoffMs: 100 } },
-      { id: 'sw', url: `${rx.url}/sw`, secret: WHSEC, signature: { scheme: 'standard-webhooks' }, retry: { attempts: 3, backoffMs: 100 } },
+      {
+        id: 'sw',
+        url: `${rx.url}/sw`,
+        secret: WHSEC,
+        signature: { scheme: 'standard-webhooks' },
+        retry: { attempts: 3, backoffMs: 100 },
+      },
     ];
     writeFileSync(file, JSON.stringify({ tenants: [{ id: TENANT, endpoints: eps }] }));
     const seeded = runWss(['seed', file], { ...env, WSS_SECRETS_KEY: K1 });
@@ -61,14 +66,27 @@ describe('wss secrets reencrypt and wss rotate-secret', () => {
     await h.waitForState(a.jobId, 'completed');
     await h.waitForState(b.jobId, 'completed');
     const orders = rx.requests.find((r) => r.path === '/orders')!;
-    expect(verifySignature({ secret: SECRET, body: orders.body, timestamp: String(orders.headers['x-wss-timestamp']), signature: String(orders.headers['x-wss-signature']) })).toBe(true);
+    expect(
+      verifySignature({
+        secret: SECRET,
+        body: orders.body,
+        timestamp: String(orders.headers['x-wss-timestamp']),
+        signature: String(orders.headers['x-wss-signature']),
+      }),
+    ).toBe(true);
     const sw = rx.requests.find((r) => r.path === '/sw')!;
     expect(new StandardWebhook(WHSEC).verify(sw.body, sw.headers as Record<string, string>)).toBeTruthy();
 
-    const bad = runWss(['rotate-secret', '--tenant', TENANT, '--endpoint', 'orders', '--overlap', '8d'], { ...env, WSS_SECRETS_KEY: K2 });
+    const bad = runWss(['rotate-secret', '--tenant', TENANT, '--endpoint', 'orders', '--overlap', '8d'], {
+      ...env,
+      WSS_SECRETS_KEY: K2,
+    });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('--overlap must be at most 7 days');
-    const rot = runWss(['rotate-secret', '--tenant', TENANT, '--endpoint', 'orders', '--overlap', '1h'], { ...env, WSS_SECRETS_KEY: K2 });
+    const rot = runWss(['rotate-secret', '--tenant', TENANT, '--endpoint', 'orders', '--overlap', '1h'], {
+      ...env,
+      WSS_SECRETS_KEY: K2,
+    });
     expect(rot.stderr).toBe('');
     expect(rot.stdout).toContain('rotated acme/orders: 2 active secret(s), overlap 1h');
     const fresh = /new secret: (\S+)/.exec(rot.stdout)![1]!;
@@ -78,7 +96,11 @@ describe('wss secrets reencrypt and wss rotate-secret', () => {
     const c = await h.enqueue('orders');
     await h.waitForState(c.jobId, 'completed');
     const last = rx.requests.at(-1)!;
-    const d = { body: last.body, timestamp: String(last.headers['x-wss-timestamp']), signature: String(last.headers['x-wss-signature']) };
+    const d = {
+      body: last.body,
+      timestamp: String(last.headers['x-wss-timestamp']),
+      signature: String(last.headers['x-wss-signature']),
+    };
     expect(d.signature.split(' ')).toHaveLength(2);
     expect(verifySignature({ secret: fresh, ...d })).toBe(true);
     expect(verifySignature({ secret: SECRET, ...d })).toBe(true);

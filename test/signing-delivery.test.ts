@@ -14,17 +14,24 @@ import { type Received } from './helpers/receiver.js';
 
 const { redis, harness, receiver } = useWorkerTest();
 
-
 const whsec = () => `whsec_${randomBytes(32).toString('base64')}`;
 const OLD = 'old-xwss-secret-0123456789';
 const NEW = 'new-xwss-secret-9876543210';
 
 function swHeaders(r: Received): Record<string, string> {
-  return { 'webhook-id': String(r.headers['webhook-id']), 'webhook-timestamp': String(r.headers['webhook-timestamp']), 'webhook-signature': String(r.headers['webhook-signature']) };
+  return {
+    'webhook-id': String(r.headers['webhook-id']),
+    'webhook-timestamp': String(r.headers['webhook-timestamp']),
+    'webhook-signature': String(r.headers['webhook-signature']),
+  };
 }
 
 function xwss(r: Received) {
-  return { body: r.body, timestamp: String(r.headers['x-wss-timestamp']), signature: String(r.headers['x-wss-signature']) };
+  return {
+    body: r.body,
+    timestamp: String(r.headers['x-wss-timestamp']),
+    signature: String(r.headers['x-wss-signature']),
+  };
 }
 
 async function rotate(harness: Harness, id: string, next: { secret: string }, overlapMs: number): Promise<void> {
@@ -63,7 +70,9 @@ describe('Standard Webhooks mode', () => {
     expect(() => new StandardWebhook(other).verify(req.body, swHeaders(req))).toThrow(/No matching signature/);
     expect(() => new SvixWebhook(other).verify(req.body, swHeaders(req))).toThrow(/No matching signature/);
     // The webhook-id is signed: a replay with another id does not verify.
-    expect(() => new StandardWebhook(secret).verify(req.body, { ...swHeaders(req), 'webhook-id': 'evt-forged' })).toThrow(/No matching signature/);
+    expect(() =>
+      new StandardWebhook(secret).verify(req.body, { ...swHeaders(req), 'webhook-id': 'evt-forged' }),
+    ).toThrow(/No matching signature/);
 
     // A real delivery made with a clock 10 minutes behind: both libraries call it too old.
     await w.stop();
@@ -104,7 +113,9 @@ describe('Standard Webhooks mode', () => {
     Date.now = () => ts * 1000;
     try {
       expect(new StandardWebhook(newSecret).verify(after.body, swHeaders(after))).toBeTruthy();
-      expect(() => new StandardWebhook(oldSecret).verify(after.body, swHeaders(after))).toThrow(/No matching signature/);
+      expect(() => new StandardWebhook(oldSecret).verify(after.body, swHeaders(after))).toThrow(
+        /No matching signature/,
+      );
     } finally {
       Date.now = realNow;
     }
@@ -120,8 +131,18 @@ describe('X-WSS rotation with overlap', () => {
       const h = await harness();
       const expiresAt = new Date(Date.now() + 3_600_000).toISOString();
       await h.seed([
-        endpoint('env', rx.url, { secret: undefined, secretEnv: 'WSS_SECRET_SIG_NEW', previousSecretEnv: 'WSS_SECRET_SIG_OLD', previousSecretExpiresAt: expiresAt }),
-        endpoint('gone', rx.url, { secret: undefined, secretEnv: 'WSS_SECRET_SIG_NEW', previousSecretEnv: 'WSS_SECRET_SIG_UNSET', previousSecretExpiresAt: expiresAt }),
+        endpoint('env', rx.url, {
+          secret: undefined,
+          secretEnv: 'WSS_SECRET_SIG_NEW',
+          previousSecretEnv: 'WSS_SECRET_SIG_OLD',
+          previousSecretExpiresAt: expiresAt,
+        }),
+        endpoint('gone', rx.url, {
+          secret: undefined,
+          secretEnv: 'WSS_SECRET_SIG_NEW',
+          previousSecretEnv: 'WSS_SECRET_SIG_UNSET',
+          previousSecretExpiresAt: expiresAt,
+        }),
       ]);
       const a = await h.enqueue('env');
       const b = await h.enqueue('gone');

@@ -19,7 +19,10 @@ const NEW = 'new-secret-0123456789abcdef';
 const whsec = (n: number) => `whsec_${randomBytes(n).toString('base64')}`;
 const base = { id: 'orders', url: 'https://hooks.acme.example/orders' };
 
-function problems(ep: Record<string, unknown>, rules?: { allowPrivateUrls: boolean; secretsEncrypted?: boolean }): string {
+function problems(
+  ep: Record<string, unknown>,
+  rules?: { allowPrivateUrls: boolean; secretsEncrypted?: boolean },
+): string {
   try {
     parseTenantsFile({ tenants: [{ id: 'acme', endpoints: [{ ...base, ...ep }] }] }, rules);
   } catch (err) {
@@ -35,23 +38,73 @@ describe('secrets in the tenants file', () => {
     const short = whsec(16);
     const long = whsec(65);
     const cases: Array<[Record<string, unknown>, string]> = [
-      [{ secret: OLD, signature: { scheme: 'hmac-md5' } }, 'field "signature.scheme": must be one of wss, standard-webhooks, standard-webhooks-ed25519'],
-      [{ secret: badB64, signature: { scheme: 'standard-webhooks' } }, 'field "secret": is not valid base64 after "whsec_"'],
-      [{ secret: short, signature: { scheme: 'standard-webhooks' } }, 'field "secret": decodes to 16 bytes (must be 24 to 64)'],
-      [{ secret: long, signature: { scheme: 'standard-webhooks' } }, 'field "secret": decodes to 65 bytes (must be 24 to 64)'],
+      [
+        { secret: OLD, signature: { scheme: 'hmac-md5' } },
+        'field "signature.scheme": must be one of wss, standard-webhooks, standard-webhooks-ed25519',
+      ],
+      [
+        { secret: badB64, signature: { scheme: 'standard-webhooks' } },
+        'field "secret": is not valid base64 after "whsec_"',
+      ],
+      [
+        { secret: short, signature: { scheme: 'standard-webhooks' } },
+        'field "secret": decodes to 16 bytes (must be 24 to 64)',
+      ],
+      [
+        { secret: long, signature: { scheme: 'standard-webhooks' } },
+        'field "secret": decodes to 65 bytes (must be 24 to 64)',
+      ],
       [{ secret: OLD, signature: { scheme: 'standard-webhooks' } }, 'field "secret": must start with "whsec_"'],
-      [{ secret: 'whsk_AAAA', signature: { scheme: 'standard-webhooks-ed25519' } }, 'field "secret": decodes to 3 bytes'],
-      [{ secret: '-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----', signature: { scheme: 'standard-webhooks-ed25519' } }, 'field "secret": is a PEM block that does not parse'],
+      [
+        { secret: 'whsk_AAAA', signature: { scheme: 'standard-webhooks-ed25519' } },
+        'field "secret": decodes to 3 bytes',
+      ],
+      [
+        {
+          secret: '-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----',
+          signature: { scheme: 'standard-webhooks-ed25519' },
+        },
+        'field "secret": is a PEM block that does not parse',
+      ],
       [{ secret: 'short' }, 'field "secret": must be at least 16 characters'],
-      [{ secrets: Array.from({ length: 11 }, (_, i) => ({ secret: `${OLD}-${i}`, ...(i > 0 ? { expiresAt: '2030-01-01T00:00:00Z' } : {}) })) }, 'field "secrets": at most 10 active secrets'],
+      [
+        {
+          secrets: Array.from({ length: 11 }, (_, i) => ({
+            secret: `${OLD}-${i}`,
+            ...(i > 0 ? { expiresAt: '2030-01-01T00:00:00Z' } : {}),
+          })),
+        },
+        'field "secrets": at most 10 active secrets',
+      ],
       [{ secrets: [{ secret: NEW }, { secret: OLD }] }, 'field "secrets.1.expiresAt": an older secret needs an expiry'],
-      [{ secrets: [{ secret: NEW }, { secret: OLD, expiresAt: 'tomorrow' }] }, 'field "secrets.1.expiresAt": must be an ISO 8601 date-time'],
-      [{ secrets: [{ secret: NEW, expiresAt: '2030-01-01T00:00:00Z' }] }, 'field "secrets.0.expiresAt": the newest secret does not expire'],
-      [{ secret: NEW, secrets: [{ secret: OLD }] }, 'field "secret": give exactly one of "secret", "secretEnv" or "secrets"'],
-      [{ secretEnv: 'WSS_SECRET_NEW', previousSecretEnv: 'WSS_SECRET_OLD' }, 'field "previousSecretExpiresAt": previousSecretEnv and previousSecretExpiresAt go together'],
-      [{ secret: NEW, previousSecretEnv: 'WSS_SECRET_OLD', previousSecretExpiresAt: '2030-01-01T00:00:00Z' }, 'field "previousSecretEnv": goes with "secretEnv"'],
-      [{ secretEnv: 'WSS_SECRET_NEW', previousSecretEnv: 'PATH', previousSecretExpiresAt: '2030-01-01T00:00:00Z' }, 'field "previousSecretEnv": must be an environment variable name starting with WSS_SECRET_'],
-      [{ secret: OLD, headers: { 'Webhook-Signature': 'x' } }, 'field "headers.Webhook-Signature": is set by webhook-sender'],
+      [
+        { secrets: [{ secret: NEW }, { secret: OLD, expiresAt: 'tomorrow' }] },
+        'field "secrets.1.expiresAt": must be an ISO 8601 date-time',
+      ],
+      [
+        { secrets: [{ secret: NEW, expiresAt: '2030-01-01T00:00:00Z' }] },
+        'field "secrets.0.expiresAt": the newest secret does not expire',
+      ],
+      [
+        { secret: NEW, secrets: [{ secret: OLD }] },
+        'field "secret": give exactly one of "secret", "secretEnv" or "secrets"',
+      ],
+      [
+        { secretEnv: 'WSS_SECRET_NEW', previousSecretEnv: 'WSS_SECRET_OLD' },
+        'field "previousSecretExpiresAt": previousSecretEnv and previousSecretExpiresAt go together',
+      ],
+      [
+        { secret: NEW, previousSecretEnv: 'WSS_SECRET_OLD', previousSecretExpiresAt: '2030-01-01T00:00:00Z' },
+        'field "previousSecretEnv": goes with "secretEnv"',
+      ],
+      [
+        { secretEnv: 'WSS_SECRET_NEW', previousSecretEnv: 'PATH', previousSecretExpiresAt: '2030-01-01T00:00:00Z' },
+        'field "previousSecretEnv": must be an environment variable name starting with WSS_SECRET_',
+      ],
+      [
+        { secret: OLD, headers: { 'Webhook-Signature': 'x' } },
+        'field "headers.Webhook-Signature": is set by webhook-sender',
+      ],
     ];
     for (const [ep, expected] of cases) {
       const text = problems(ep);
@@ -62,18 +115,38 @@ describe('secrets in the tenants file', () => {
   });
 
   it('refuses an inline Ed25519 private key unless WSS_SECRETS_KEY encrypts it', () => {
-    const ep = { secret: generateSecret('standard-webhooks-ed25519'), signature: { scheme: 'standard-webhooks-ed25519' } };
-    expect(problems(ep, { allowPrivateUrls: true, secretsEncrypted: false })).toContain('field "secret": an Ed25519 private key is kept in Redis only encrypted');
-    expect(parseEndpoint({ ...base, ...ep }, { allowPrivateUrls: true, secretsEncrypted: true }).secret).toBe(ep.secret);
-    expect(parseEndpoint({ ...base, secretEnv: 'WSS_SECRET_ED', signature: ep.signature }, { allowPrivateUrls: true, secretsEncrypted: false }).secretEnv).toBe('WSS_SECRET_ED');
+    const ep = {
+      secret: generateSecret('standard-webhooks-ed25519'),
+      signature: { scheme: 'standard-webhooks-ed25519' },
+    };
+    expect(problems(ep, { allowPrivateUrls: true, secretsEncrypted: false })).toContain(
+      'field "secret": an Ed25519 private key is kept in Redis only encrypted',
+    );
+    expect(parseEndpoint({ ...base, ...ep }, { allowPrivateUrls: true, secretsEncrypted: true }).secret).toBe(
+      ep.secret,
+    );
+    expect(
+      parseEndpoint(
+        { ...base, secretEnv: 'WSS_SECRET_ED', signature: ep.signature },
+        { allowPrivateUrls: true, secretsEncrypted: false },
+      ).secretEnv,
+    ).toBe('WSS_SECRET_ED');
   });
 
   it('stores `secrets` and `previousSecretEnv` as the newest secret plus previousSecrets', () => {
-    const a = parseEndpoint({ ...base, secrets: [{ secret: NEW }, { secretEnv: 'WSS_SECRET_OLD', expiresAt: '2030-01-01T00:00:00+01:00' }] });
+    const a = parseEndpoint({
+      ...base,
+      secrets: [{ secret: NEW }, { secretEnv: 'WSS_SECRET_OLD', expiresAt: '2030-01-01T00:00:00+01:00' }],
+    });
     expect(a.secret).toBe(NEW);
     expect(a.previousSecrets).toEqual([{ secretEnv: 'WSS_SECRET_OLD', expiresAt: '2029-12-31T23:00:00.000Z' }]);
     expect('secrets' in a).toBe(false);
-    const b = parseEndpoint({ ...base, secretEnv: 'WSS_SECRET_NEW', previousSecretEnv: 'WSS_SECRET_OLD', previousSecretExpiresAt: '2030-01-01T00:00:00Z' });
+    const b = parseEndpoint({
+      ...base,
+      secretEnv: 'WSS_SECRET_NEW',
+      previousSecretEnv: 'WSS_SECRET_OLD',
+      previousSecretExpiresAt: '2030-01-01T00:00:00Z',
+    });
     expect(b.secretEnv).toBe('WSS_SECRET_NEW');
     expect(b.previousSecrets).toEqual([{ secretEnv: 'WSS_SECRET_OLD', expiresAt: '2030-01-01T00:00:00.000Z' }]);
     expect('previousSecretEnv' in b).toBe(false);
@@ -85,9 +158,23 @@ describe('secrets in the tenants file', () => {
 describe('seeding notes', () => {
   it('names an unset previous secret variable as well as the newest', () => {
     const f = parseTenantsFile({
-      tenants: [{ id: 'acme', endpoints: [{ ...base, secretEnv: 'WSS_SECRET_NEW', previousSecretEnv: 'WSS_SECRET_OLD', previousSecretExpiresAt: '2030-01-01T00:00:00Z' }] }],
+      tenants: [
+        {
+          id: 'acme',
+          endpoints: [
+            {
+              ...base,
+              secretEnv: 'WSS_SECRET_NEW',
+              previousSecretEnv: 'WSS_SECRET_OLD',
+              previousSecretExpiresAt: '2030-01-01T00:00:00Z',
+            },
+          ],
+        },
+      ],
     });
-    expect(missingSecretEnvs(f, (n) => n === 'WSS_SECRET_NEW')).toEqual(['tenant "acme" endpoint "orders": WSS_SECRET_OLD']);
+    expect(missingSecretEnvs(f, (n) => n === 'WSS_SECRET_NEW')).toEqual([
+      'tenant "acme" endpoint "orders": WSS_SECRET_OLD',
+    ]);
     expect(missingSecretEnvs(f, () => true)).toEqual([]);
   });
 });
@@ -115,7 +202,9 @@ describe('rotation', () => {
     expect(() => parseOverlap('8d')).toThrow('field "overlap": must be at most 7 days');
     expect(() => parseOverlap('169h')).toThrow('field "overlap": must be at most 7 days');
     expect(() => parseOverlap('soon')).toThrow('field "overlap": must be a duration');
-    expect(() => rotateSecret(ep, { secret: 'short' }, 1000, t0)).toThrow('field "secret": must be at least 16 characters');
+    expect(() => rotateSecret(ep, { secret: 'short' }, 1000, t0)).toThrow(
+      'field "secret": must be at least 16 characters',
+    );
     let cur: EndpointConfig = ep;
     for (let i = 0; i < 9; i++) cur = rotateSecret(cur, { secret: `${NEW}-${i}` }, 3_600_000, t0);
     expect(cur.previousSecrets).toHaveLength(9);
@@ -128,32 +217,72 @@ describe('rotation', () => {
   it('signs with every active secret, newest first, and only the newest once the overlap ends', () => {
     const r = rotateSecret(ep, { secret: NEW }, 60_000, t0);
     const body = '{"id":"evt_1"}';
-    const during = signatureHeaders(prepareSigner(r, () => undefined), 'evt_1', body, t0 + 59_000);
+    const during = signatureHeaders(
+      prepareSigner(r, () => undefined),
+      'evt_1',
+      body,
+      t0 + 59_000,
+    );
     const ts = during['X-WSS-Timestamp']!;
-    const hmac = (s: string) => createHmac('sha256', s).update(ts + body).digest('hex');
+    const hmac = (s: string) =>
+      createHmac('sha256', s)
+        .update(ts + body)
+        .digest('hex');
     expect(during['X-WSS-Signature']).toBe(`${hmac(NEW)} ${hmac(OLD)}`);
     const now = () => Number(ts) * 1000;
     expect(verifySignature({ secret: OLD, body, timestamp: ts, signature: during['X-WSS-Signature'], now })).toBe(true);
     expect(verifySignature({ secret: NEW, body, timestamp: ts, signature: during['X-WSS-Signature'], now })).toBe(true);
-    const after = signatureHeaders(prepareSigner(r, () => undefined), 'evt_1', body, t0 + 60_000);
-    expect(after['X-WSS-Signature']).toBe(createHmac('sha256', NEW).update(after['X-WSS-Timestamp']! + body).digest('hex'));
-    expect(() => verifySignature({ secret: OLD, body, timestamp: after['X-WSS-Timestamp'], signature: after['X-WSS-Signature'], now: () => t0 + 60_000 })).toThrow('signature does not match');
+    const after = signatureHeaders(
+      prepareSigner(r, () => undefined),
+      'evt_1',
+      body,
+      t0 + 60_000,
+    );
+    expect(after['X-WSS-Signature']).toBe(
+      createHmac('sha256', NEW)
+        .update(after['X-WSS-Timestamp']! + body)
+        .digest('hex'),
+    );
+    expect(() =>
+      verifySignature({
+        secret: OLD,
+        body,
+        timestamp: after['X-WSS-Timestamp'],
+        signature: after['X-WSS-Signature'],
+        now: () => t0 + 60_000,
+      }),
+    ).toThrow('signature does not match');
   });
 
   it('verifySignature accepts a list of secrets and refuses more than 10 signatures as malformed', () => {
     const body = 'x';
     const ts = '1700000000';
-    const sig = createHmac('sha256', OLD).update(ts + body).digest('hex');
+    const sig = createHmac('sha256', OLD)
+      .update(ts + body)
+      .digest('hex');
     const now = () => 1_700_000_000_000;
-    expect(verifySignature({ secret: ['nope-nope-nope-nope', OLD], body, timestamp: ts, signature: sig, now })).toBe(true);
-    expect(() => verifySignature({ secret: OLD, body, timestamp: ts, signature: Array(11).fill(sig).join(' '), now })).toThrow(/not 64 hex digits/);
+    expect(verifySignature({ secret: ['nope-nope-nope-nope', OLD], body, timestamp: ts, signature: sig, now })).toBe(
+      true,
+    );
+    expect(() =>
+      verifySignature({ secret: OLD, body, timestamp: ts, signature: Array(11).fill(sig).join(' '), now }),
+    ).toThrow(/not 64 hex digits/);
   });
 });
 
 describe('Ed25519 keys', () => {
   it('a generated key signs "id.timestamp.body" so that node crypto.verify accepts it with the public key', () => {
-    const ep = parseEndpoint({ ...base, secret: generateSecret('standard-webhooks-ed25519'), signature: { scheme: 'standard-webhooks-ed25519' } });
-    const h = signatureHeaders(prepareSigner(ep, () => undefined), 'evt_9', '{"a":1}', 1_700_000_000_000);
+    const ep = parseEndpoint({
+      ...base,
+      secret: generateSecret('standard-webhooks-ed25519'),
+      signature: { scheme: 'standard-webhooks-ed25519' },
+    });
+    const h = signatureHeaders(
+      prepareSigner(ep, () => undefined),
+      'evt_9',
+      '{"a":1}',
+      1_700_000_000_000,
+    );
     expect(h['webhook-signature']).toMatch(/^v1a,[A-Za-z0-9+/]+={0,2}$/);
     const key = ed25519Key(ep.secret!);
     if (typeof key === 'string') throw new Error(key);
@@ -168,7 +297,9 @@ describe('Ed25519 keys', () => {
   it('accepts a PKCS#8 PEM key and refuses a non-Ed25519 one', () => {
     const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
     expect(typeof ed25519Key(pem)).not.toBe('string');
-    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .privateKey.export({ format: 'pem', type: 'pkcs8' })
+      .toString();
     expect(ed25519Key(ec)).toBe('is a ec key, not Ed25519');
   });
 });
@@ -182,13 +313,17 @@ describe('WSS_SECRETS_KEY and secrets at rest', () => {
     expect(c.secretsKeys!.map((k) => k.id)).toEqual(['k2', 'k1']);
     expect(parseConfig({}).secretsKeys).toBeUndefined();
     const short = randomBytes(16).toString('base64');
-    expect(() => parseConfig({ WSS_SECRETS_KEY: `k1:${short}` })).toThrow(/WSS_SECRETS_KEY: entry 1: expected <key id>:<base64 of 32 random bytes>/);
+    expect(() => parseConfig({ WSS_SECRETS_KEY: `k1:${short}` })).toThrow(
+      /WSS_SECRETS_KEY: entry 1: expected <key id>:<base64 of 32 random bytes>/,
+    );
     try {
       parseConfig({ WSS_SECRETS_KEY: `k1:${short}` });
     } catch (err) {
       expect((err as Error).message).not.toContain(short);
     }
-    expect(() => parseConfig({ WSS_SECRETS_KEY: `a:${k1.toString('base64')},a:${k2.toString('base64')}` })).toThrow('key id "a" appears twice');
+    expect(() => parseConfig({ WSS_SECRETS_KEY: `a:${k1.toString('base64')},a:${k2.toString('base64')}` })).toThrow(
+      'key id "a" appears twice',
+    );
   });
 
   it('AES-256-GCM with the key id beside the ciphertext, bound to the endpoint', () => {
@@ -199,7 +334,16 @@ describe('WSS_SECRETS_KEY and secrets at rest', () => {
     expect(decryptSecret(keys, 'acme/orders', enc)).toBe(OLD);
     expect(decryptSecret(keys, 'acme/other', enc)).toBeUndefined();
     expect(decryptSecret([{ id: 'k1', key: k2 }], 'acme/orders', enc)).toBeUndefined();
-    expect(decryptSecret([{ id: 'k2', key: k2 }, { id: 'k1', key: k1 }], 'acme/orders', enc)).toBe(OLD);
+    expect(
+      decryptSecret(
+        [
+          { id: 'k2', key: k2 },
+          { id: 'k1', key: k1 },
+        ],
+        'acme/orders',
+        enc,
+      ),
+    ).toBe(OLD);
   });
 
   it('encodes every inline secret, current and previous; without the key the value stays encrypted and signing reports SECRET_UNAVAILABLE', () => {
@@ -210,7 +354,9 @@ describe('WSS_SECRETS_KEY and secrets at rest', () => {
     expect(json).not.toContain(NEW);
     expect(decodeEndpoint(json, 'acme/orders', keys)).toEqual(ep);
     const locked = decodeEndpoint(json, 'acme/orders', undefined);
-    expect(() => prepareSigner(locked, () => undefined)).toThrow(/SECRET_UNAVAILABLE|encrypted with key id "k1", which WSS_SECRETS_KEY does not hold/);
+    expect(() => prepareSigner(locked, () => undefined)).toThrow(
+      /SECRET_UNAVAILABLE|encrypted with key id "k1", which WSS_SECRETS_KEY does not hold/,
+    );
     // Expired previous secrets are dropped on write.
     expect(encodeEndpoint(ep, 'acme/orders', undefined, Date.now() + 3_600_001)).not.toContain(OLD);
   });

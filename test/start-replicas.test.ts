@@ -65,9 +65,19 @@ async function healthPort(p: WssProcess): Promise<number> {
 
 describe('replicas on one host', () => {
   it('config knows whether WSS_HEALTH_PORT and PORT were given or left at their defaults', () => {
-    expect(parseConfig({})).toMatchObject({ healthPort: 3001, healthPortExplicit: false, dashboard: { port: 3000, portExplicit: false } });
-    expect(parseConfig({ WSS_HEALTH_PORT: ' ', PORT: '' })).toMatchObject({ healthPortExplicit: false, dashboard: { portExplicit: false } });
-    expect(parseConfig({ WSS_HEALTH_PORT: '3001', PORT: '3000' })).toMatchObject({ healthPortExplicit: true, dashboard: { portExplicit: true } });
+    expect(parseConfig({})).toMatchObject({
+      healthPort: 3001,
+      healthPortExplicit: false,
+      dashboard: { port: 3000, portExplicit: false },
+    });
+    expect(parseConfig({ WSS_HEALTH_PORT: ' ', PORT: '' })).toMatchObject({
+      healthPortExplicit: false,
+      dashboard: { portExplicit: false },
+    });
+    expect(parseConfig({ WSS_HEALTH_PORT: '3001', PORT: '3000' })).toMatchObject({
+      healthPortExplicit: true,
+      dashboard: { portExplicit: true },
+    });
   });
 
   it('a bridge and two workers with the default WSS_HEALTH_PORT all stay up, each probed on its own port, and deliver', async () => {
@@ -75,9 +85,26 @@ describe('replicas on one host', () => {
     const held = await hold(DEFAULTS.healthPort);
     cleanups.push(() => release(held));
     const file = join(dir, 'tenants.json');
-    writeFileSync(file, JSON.stringify({ tenants: [{ id: 'acme', endpoints: [{ id: 'hook', url: `${receiver.url}/replicas`, secret: 'replicas-secret-0123456789' }] }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        tenants: [
+          {
+            id: 'acme',
+            endpoints: [{ id: 'hook', url: `${receiver.url}/replicas`, secret: 'replicas-secret-0123456789' }],
+          },
+        ],
+      }),
+    );
     // No WSS_HEALTH_PORT and no PORT: the defaults, as a new user leaves them.
-    const env = { REDIS_URL: redis().url, WSS_PREFIX: 'replicas', WSS_STREAM: 'replicas:events', WSS_ALLOW_PRIVATE_URLS: 'true', TENANTS_FILE: file, LOG_LEVEL: 'info' };
+    const env = {
+      REDIS_URL: redis().url,
+      WSS_PREFIX: 'replicas',
+      WSS_STREAM: 'replicas:events',
+      WSS_ALLOW_PRIVATE_URLS: 'true',
+      TENANTS_FILE: file,
+      LOG_LEVEL: 'info',
+    };
 
     const procs: Array<{ role: 'bridge' | 'worker'; proc: WssProcess }> = [];
     cleanups.push(async () => {
@@ -97,7 +124,10 @@ describe('replicas on one host', () => {
       // Every one that is not on the default port logged why it moved, and where to.
       if (ports[i] !== DEFAULTS.healthPort) {
         const warn = logLines(proc.output()).find((l) => l.msg?.includes('in use'));
-        expect(warn, `${role} ${i}: ${proc.output()}`).toMatchObject({ port: ports[i], defaultPort: DEFAULTS.healthPort });
+        expect(warn, `${role} ${i}: ${proc.output()}`).toMatchObject({
+          port: ports[i],
+          defaultPort: DEFAULTS.healthPort,
+        });
         expect(warn!.msg).toContain(`default port ${DEFAULTS.healthPort} is in use`);
         expect(warn!.msg).toContain(`listening on port ${ports[i]}`);
         expect(warn!.msg).toContain('WSS_HEALTH_PORT');
@@ -106,17 +136,25 @@ describe('replicas on one host', () => {
       const health = await fetch(`http://127.0.0.1:${ports[i]}/healthz`);
       expect(health.status).toBe(200);
       // /readyz names the roles of the process behind the port: this replica, not a neighbour.
-      const ready = (await (await fetch(`http://127.0.0.1:${ports[i]}/readyz`)).json()) as { checks: Array<{ name: string }> };
+      const ready = (await (await fetch(`http://127.0.0.1:${ports[i]}/readyz`)).json()) as {
+        checks: Array<{ name: string }>;
+      };
       expect(ready.checks.map((c) => c.name)).toEqual(['redis', role]);
     }
     // At most one process can hold the default port; the default is taken, so at least two moved.
     expect(moved).toBeGreaterThanOrEqual(2);
 
-    const published = runWss(['publish', '--tenant', 'acme', '--type', 'order.created', '--data', '{"n":1}', '--id', 'replicas-1'], env);
+    const published = runWss(
+      ['publish', '--tenant', 'acme', '--type', 'order.created', '--data', '{"n":1}', '--id', 'replicas-1'],
+      env,
+    );
     expect(published.status, published.stderr).toBe(0);
     const deadline = Date.now() + 30_000;
-    while (!receiver.requests.some((r) => r.path === '/replicas') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    expect(receiver.requests.filter((r) => r.path === '/replicas').map((r) => r.headers['x-wss-event-id'])).toEqual(['replicas-1']);
+    while (!receiver.requests.some((r) => r.path === '/replicas') && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(receiver.requests.filter((r) => r.path === '/replicas').map((r) => r.headers['x-wss-event-id'])).toEqual([
+      'replicas-1',
+    ]);
 
     for (const { proc } of procs) expect(proc.proc.exitCode).toBeNull();
   }, 120_000);
@@ -125,18 +163,31 @@ describe('replicas on one host', () => {
     const held = (await hold(0))!;
     cleanups.push(() => release(held));
     const port = (held.address() as { port: number }).port;
-    const r = runWss(['start', '--role', 'worker'], { REDIS_URL: redis().url, WSS_PREFIX: 'replicas-explicit', WSS_HEALTH_PORT: String(port) });
+    const r = runWss(['start', '--role', 'worker'], {
+      REDIS_URL: redis().url,
+      WSS_PREFIX: 'replicas-explicit',
+      WSS_HEALTH_PORT: String(port),
+    });
     expect(r.status).toBe(1);
-    expect(r.stderr.trimEnd().split('\n')).toEqual([`wss: WSS_HEALTH_PORT=${port}: the port is already in use by another process; set WSS_HEALTH_PORT to a free port (0 picks any free port)`]);
+    expect(r.stderr.trimEnd().split('\n')).toEqual([
+      `wss: WSS_HEALTH_PORT=${port}: the port is already in use by another process; set WSS_HEALTH_PORT to a free port (0 picks any free port)`,
+    ]);
   }, 60_000);
 
   it('the dashboard does not move: an explicit PORT that is taken stops start-up with one line naming it (exit 1)', async () => {
     const held = (await hold(0))!;
     cleanups.push(() => release(held));
     const port = (held.address() as { port: number }).port;
-    const r = runWss(['start', '--role', 'dashboard'], { REDIS_URL: redis().url, WSS_PREFIX: 'replicas-dash', PORT: String(port), WSS_DASHBOARD_PASSWORD: 'replicas-password-0123' });
+    const r = runWss(['start', '--role', 'dashboard'], {
+      REDIS_URL: redis().url,
+      WSS_PREFIX: 'replicas-dash',
+      PORT: String(port),
+      WSS_DASHBOARD_PASSWORD: 'replicas-password-0123',
+    });
     expect(r.status).toBe(1);
-    expect(r.stderr.trimEnd().split('\n')).toEqual([`wss: PORT=${port}: the port is already in use by another process (another dashboard on this host?); set PORT to a free port`]);
+    expect(r.stderr.trimEnd().split('\n')).toEqual([
+      `wss: PORT=${port}: the port is already in use by another process (another dashboard on this host?); set PORT to a free port`,
+    ]);
   }, 60_000);
 
   it('the dashboard does not move off its default PORT either: one line says PORT is not set and the default is taken', async () => {
@@ -147,9 +198,14 @@ describe('replicas on one host', () => {
     const port = (held.address() as { port: number }).port;
     const t = await startTestContext({ PORT: String(port), WSS_DASHBOARD_PASSWORD: 'replicas-password-0123' }, redis());
     cleanups.push(() => t.close());
-    const ctx = { ...t.ctx, config: { ...t.ctx.config, dashboard: { ...t.ctx.config.dashboard, portExplicit: false } } };
+    const ctx = {
+      ...t.ctx,
+      config: { ...t.ctx.config, dashboard: { ...t.ctx.config.dashboard, portExplicit: false } },
+    };
     await expect(startDashboard(ctx, { logCredentials: false })).rejects.toThrow(
-      new PortInUseError(`PORT is not set and its default port ${port} is already in use by another process (another dashboard on this host?); set PORT to a free port`),
+      new PortInUseError(
+        `PORT is not set and its default port ${port} is already in use by another process (another dashboard on this host?); set PORT to a free port`,
+      ),
     );
   }, 60_000);
 });

@@ -34,8 +34,17 @@ describe('event type globs', () => {
   });
 
   it('is what a compiled endpoint subscribes with', () => {
-    const ep = compileEndpoint(parseEndpoint({ id: 'e', url: 'https://x.example/', secret: '0123456789abcdef', events: ['order.*', 'invoice.paid'] }));
-    expect(['order.created', 'order.item.added', 'invoice.paid', 'orders.x', 'invoice.sent'].filter((t) => ep.subscribes(t))).toEqual(['order.created', 'order.item.added', 'invoice.paid']);
+    const ep = compileEndpoint(
+      parseEndpoint({
+        id: 'e',
+        url: 'https://x.example/',
+        secret: '0123456789abcdef',
+        events: ['order.*', 'invoice.paid'],
+      }),
+    );
+    expect(
+      ['order.created', 'order.item.added', 'invoice.paid', 'orders.x', 'invoice.sent'].filter((t) => ep.subscribes(t)),
+    ).toEqual(['order.created', 'order.item.added', 'invoice.paid']);
     const all = compileEndpoint(parseEndpoint({ id: 'e', url: 'https://x.example/', secret: '0123456789abcdef' }));
     expect(all.subscribes('whatever.it.is')).toBe(true);
   });

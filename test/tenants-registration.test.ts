@@ -5,7 +5,12 @@ import { readSecretEnv } from '../src/config.js';
 import { TenantsValidationError } from '../src/errors.js';
 import { parseEndpoint, parseTenantsFile, privateUrlProblem } from '../src/tenants/schema.js';
 
-const endpoint = (over: Record<string, unknown> = {}) => ({ id: 'orders', url: 'https://hooks.acme.example/orders', secret: 'at-least-16-chars-secret', ...over });
+const endpoint = (over: Record<string, unknown> = {}) => ({
+  id: 'orders',
+  url: 'https://hooks.acme.example/orders',
+  secret: 'at-least-16-chars-secret',
+  ...over,
+});
 const file = (ep: Record<string, unknown>) => ({ tenants: [{ id: 'acme', endpoints: [ep] }] });
 
 function problemsOf(input: unknown, rules?: { allowPrivateUrls: boolean }): string {
@@ -43,23 +48,41 @@ describe('custom headers', () => {
   });
 
   it('never quotes a refused header value', () => {
-    expect(problemsOf(file(endpoint({ headers: { Authorization: 'Bearer tok-SECRET-123\r\n' } })))).not.toContain('tok-SECRET-123');
+    expect(problemsOf(file(endpoint({ headers: { Authorization: 'Bearer tok-SECRET-123\r\n' } })))).not.toContain(
+      'tok-SECRET-123',
+    );
   });
 
   it('accepts visible ASCII, spaces and tabs, and distinct names', () => {
-    const headers = { Authorization: 'Bearer abc.DEF-123_~+/=', 'X-Source': 'acme bus\tv2', "X-Odd!#$%&'*+.^_`|~": '"quoted" (ok) [x]', 'X-Empty': '' };
+    const headers = {
+      Authorization: 'Bearer abc.DEF-123_~+/=',
+      'X-Source': 'acme bus\tv2',
+      "X-Odd!#$%&'*+.^_`|~": '"quoted" (ok) [x]',
+      'X-Empty': '',
+    };
     expect(parseEndpoint(endpoint({ headers })).headers).toEqual(headers);
   });
 });
 
 describe('secretEnv', () => {
-  it.each(['WSS_DASHBOARD_PASSWORD', 'GLOBEX_WEBHOOK_SECRET', 'WSS_SECRET_', 'wss_secret_acme', 'PATH', 'WSS_SECRET_A-B'])('refuses %s', (name) => {
+  it.each([
+    'WSS_DASHBOARD_PASSWORD',
+    'GLOBEX_WEBHOOK_SECRET',
+    'WSS_SECRET_',
+    'wss_secret_acme',
+    'PATH',
+    'WSS_SECRET_A-B',
+  ])('refuses %s', (name) => {
     const problems = problemsOf(file(endpoint({ secret: undefined, secretEnv: name })));
-    expect(problems).toContain('tenant "acme" endpoint "orders" field "secretEnv": must be an environment variable name starting with WSS_SECRET_');
+    expect(problems).toContain(
+      'tenant "acme" endpoint "orders" field "secretEnv": must be an environment variable name starting with WSS_SECRET_',
+    );
   });
 
   it('accepts WSS_SECRET_ names', () => {
-    expect(parseEndpoint(endpoint({ secret: undefined, secretEnv: 'WSS_SECRET_ACME_ORDERS' })).secretEnv).toBe('WSS_SECRET_ACME_ORDERS');
+    expect(parseEndpoint(endpoint({ secret: undefined, secretEnv: 'WSS_SECRET_ACME_ORDERS' })).secretEnv).toBe(
+      'WSS_SECRET_ACME_ORDERS',
+    );
   });
 
   it('readSecretEnv reads only WSS_SECRET_ variables', () => {
@@ -99,14 +122,21 @@ describe('private URLs at registration', () => {
   });
 
   it('accepts public addresses and names (names are checked again at connect time)', () => {
-    for (const url of ['https://hooks.acme.example/x', 'http://93.184.216.34/x', 'http://[2606:4700::1111]/', 'http://localhost.example.com/']) {
+    for (const url of [
+      'https://hooks.acme.example/x',
+      'http://93.184.216.34/x',
+      'http://[2606:4700::1111]/',
+      'http://localhost.example.com/',
+    ]) {
       expect(privateUrlProblem(url)).toBeUndefined();
       expect(parseEndpoint(endpoint({ url }), strict).url).toBe(url);
     }
   });
 
   it('allows private URLs when WSS_ALLOW_PRIVATE_URLS is true, and without rules (shape only)', () => {
-    expect(parseEndpoint(endpoint({ url: 'http://127.0.0.1:4000/' }), { allowPrivateUrls: true }).url).toBe('http://127.0.0.1:4000/');
+    expect(parseEndpoint(endpoint({ url: 'http://127.0.0.1:4000/' }), { allowPrivateUrls: true }).url).toBe(
+      'http://127.0.0.1:4000/',
+    );
     expect(parseTenantsFile(file(endpoint({ url: 'http://localhost/' }))).tenants).toHaveLength(1);
   });
 });

@@ -25,7 +25,9 @@ afterAll(async () => {
   await b.close();
 });
 
-const file = (url: string, extra: Record<string, unknown> = {}) => ({ tenants: [{ id: 'acme', endpoints: [{ id: 'orders', url, secret: SECRET, ...extra }] }] });
+const file = (url: string, extra: Record<string, unknown> = {}) => ({
+  tenants: [{ id: 'acme', endpoints: [{ id: 'orders', url, secret: SECRET, ...extra }] }],
+});
 
 describe('registry', () => {
   it("one process's write reaches another process's snapshot at its next poll", async () => {
@@ -35,12 +37,21 @@ describe('registry', () => {
     await reader.start(100);
     try {
       expect(reader.endpoint('acme', 'orders')?.config.url).toBe('https://one.example/hook');
-      await writer.updateEndpoint('acme', 'orders', (ep) => ({ ...ep, url: 'https://two.example/hook', enabled: false }));
+      await writer.updateEndpoint('acme', 'orders', (ep) => ({
+        ...ep,
+        url: 'https://two.example/hook',
+        enabled: false,
+      }));
       const deadline = Date.now() + 5_000;
-      while (reader.endpoint('acme', 'orders')?.config.url !== 'https://two.example/hook' && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      expect(reader.endpoint('acme', 'orders')?.config).toMatchObject({ url: 'https://two.example/hook', enabled: false });
+      while (reader.endpoint('acme', 'orders')?.config.url !== 'https://two.example/hook' && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(reader.endpoint('acme', 'orders')?.config).toMatchObject({
+        url: 'https://two.example/hook',
+        enabled: false,
+      });
       await writer.deleteEndpoint('acme', 'orders');
-      while (reader.endpoint('acme', 'orders') !== undefined && Date.now() < deadline + 5_000) await new Promise((r) => setTimeout(r, 20));
+      while (reader.endpoint('acme', 'orders') !== undefined && Date.now() < deadline + 5_000)
+        await new Promise((r) => setTimeout(r, 20));
       expect(reader.endpoint('acme', 'orders')).toBeUndefined();
     } finally {
       reader.stop();
@@ -66,7 +77,18 @@ describe('registry', () => {
       // Events published after the change go to the new URL once the service has seen it.
       let delivered = false;
       for (let i = 0; !delivered && Date.now() - seededAt < 5_000; i++) {
-        await producer.xadd(env.WSS_STREAM, '*', 'tenant', 'acme', 'type', 'x', 'data', `{"n":${i}}`, 'id', `after-${i}`);
+        await producer.xadd(
+          env.WSS_STREAM,
+          '*',
+          'tenant',
+          'acme',
+          'type',
+          'x',
+          'data',
+          `{"n":${i}}`,
+          'id',
+          `after-${i}`,
+        );
         delivered = await b.waitFor(1, 250).then(
           () => true,
           () => false,

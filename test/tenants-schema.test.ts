@@ -2,8 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { TenantsValidationError } from '../src/errors.js';
 import { DEFAULTS, parseEndpoint, parseTenantsFile } from '../src/tenants/schema.js';
 
-const endpoint = (over: Record<string, unknown> = {}) => ({ id: 'orders', url: 'https://hooks.acme.example/orders', secret: 'at-least-16-chars-secret', ...over });
-const file = (ep: Record<string, unknown>, more: Record<string, unknown>[] = []) => ({ tenants: [{ id: 'acme', endpoints: [ep, ...more] }] });
+const endpoint = (over: Record<string, unknown> = {}) => ({
+  id: 'orders',
+  url: 'https://hooks.acme.example/orders',
+  secret: 'at-least-16-chars-secret',
+  ...over,
+});
+const file = (ep: Record<string, unknown>, more: Record<string, unknown>[] = []) => ({
+  tenants: [{ id: 'acme', endpoints: [ep, ...more] }],
+});
 
 function problemsOf(input: unknown): readonly string[] {
   try {
@@ -63,16 +70,23 @@ describe('tenants file', () => {
   });
 
   it('requires exactly one of secret and secretEnv', () => {
-    expect(problemsOf(file(endpoint({ secret: undefined }))).join()).toContain('exactly one of "secret", "secretEnv" or "secrets"');
+    expect(problemsOf(file(endpoint({ secret: undefined }))).join()).toContain(
+      'exactly one of "secret", "secretEnv" or "secrets"',
+    );
     expect(problemsOf(file(endpoint({ secretEnv: 'WSS_SECRET_ACME' }))).join()).toContain('exactly one');
-    expect(parseTenantsFile(file(endpoint({ secret: undefined, secretEnv: 'WSS_SECRET_ACME' }))).tenants[0]!.endpoints[0]!.secretEnv).toBe('WSS_SECRET_ACME');
+    expect(
+      parseTenantsFile(file(endpoint({ secret: undefined, secretEnv: 'WSS_SECRET_ACME' }))).tenants[0]!.endpoints[0]!
+        .secretEnv,
+    ).toBe('WSS_SECRET_ACME');
   });
 
   it('names invalid ids by position and refuses duplicates', () => {
     expect(problemsOf({ tenants: [{ id: 'Acme!', endpoints: [] }] }).join()).toContain('tenant "Acme!" field "id"');
     expect(problemsOf(file(endpoint(), [endpoint()])).join()).toContain('duplicate endpoint id "orders"');
     expect(problemsOf({ tenants: [{ id: 'a' }, { id: 'a' }] }).join()).toContain('duplicate tenant id "a"');
-    expect(problemsOf({ tenants: [{ id: 'a', endpoints: [{ url: 'https://x.example' }] }] }).join()).toContain('tenant "a" endpoint #0 field "id"');
+    expect(problemsOf({ tenants: [{ id: 'a', endpoints: [{ url: 'https://x.example' }] }] }).join()).toContain(
+      'tenant "a" endpoint #0 field "id"',
+    );
   });
 
   it('never echoes a secret in an error', () => {

@@ -14,7 +14,9 @@ describe('wssBackoffStrategy', () => {
   const job = (delay: number) => ({ opts: { backoff: { type: 'wss', delay } } });
 
   it('doubles the job’s own base delay and caps at maxMs', () => {
-    expect([1, 2, 3, 4, 5, 6].map((n) => strategy(n, 'wss', new Error('x'), job(1_000)))).toEqual([1_000, 2_000, 4_000, 8_000, 10_000, 10_000]);
+    expect([1, 2, 3, 4, 5, 6].map((n) => strategy(n, 'wss', new Error('x'), job(1_000)))).toEqual([
+      1_000, 2_000, 4_000, 8_000, 10_000, 10_000,
+    ]);
   });
 
   it('honours retryAfterMs carried by a DeliveryError, not by other errors', () => {
@@ -37,7 +39,15 @@ describe('EndpointSlots', () => {
   // A hand-driven clock: the slots see only the time the test sets.
   const make = (cap: number, over: Partial<SlotOptions> = {}) => {
     const clock = { t: 1_000 };
-    const slots = new EndpointSlots({ cap, maxWaitMs: 250, minDeferMs: 200, maxDeferMs: 120_000, now: () => clock.t, random: () => 0, ...over });
+    const slots = new EndpointSlots({
+      cap,
+      maxWaitMs: 250,
+      minDeferMs: 200,
+      maxDeferMs: 120_000,
+      now: () => clock.t,
+      random: () => 0,
+      ...over,
+    });
     return { slots, clock };
   };
 
@@ -93,9 +103,26 @@ describe('EndpointSlots', () => {
 
 describe('attemptHeaders', () => {
   it('signs timestamp + body with the secret and lets no endpoint header replace ours', () => {
-    const ep = parseEndpoint({ id: 'orders', url: 'https://example.com/h', secret: 'sekrit-0123456789abc', headers: { 'X-Source': 'bus' } });
-    const data = { eventId: 'evt_1', tenant: 'acme', endpoint: 'orders', type: 'order.paid', createdAt: 0, body: '{"a":"ü"}' };
-    const signed = signatureHeaders(prepareSigner(ep, () => undefined), data.eventId, data.body, 1_700_000_000_999);
+    const ep = parseEndpoint({
+      id: 'orders',
+      url: 'https://example.com/h',
+      secret: 'sekrit-0123456789abc',
+      headers: { 'X-Source': 'bus' },
+    });
+    const data = {
+      eventId: 'evt_1',
+      tenant: 'acme',
+      endpoint: 'orders',
+      type: 'order.paid',
+      createdAt: 0,
+      body: '{"a":"ü"}',
+    };
+    const signed = signatureHeaders(
+      prepareSigner(ep, () => undefined),
+      data.eventId,
+      data.body,
+      1_700_000_000_999,
+    );
     const h = attemptHeaders(ep, data, signed, 3, 'webhook-sender/1.2.3');
     expect(h).toEqual({
       'X-Source': 'bus',
@@ -112,11 +139,19 @@ describe('attemptHeaders', () => {
 
 describe('attemptLogLine', () => {
   it('is one line with attempt, outcome, status, ms, reason and a JSON-quoted snippet of at most 1 KB', () => {
-    const err = new DeliveryError('HTTP_STATUS', 'HTTP 500', { outcome: 'retry', status: 500, snippet: `line1\nline2 ${'y'.repeat(2_000)}` });
+    const err = new DeliveryError('HTTP_STATUS', 'HTTP 500', {
+      outcome: 'retry',
+      status: 500,
+      snippet: `line1\nline2 ${'y'.repeat(2_000)}`,
+    });
     const line = attemptLogLine(2, 'retry', 37, err);
-    expect(line.startsWith('attempt 2: retry · HTTP 500 · 37 ms · HTTP_STATUS: HTTP 500 · response: "line1\\nline2 ')).toBe(true);
+    expect(
+      line.startsWith('attempt 2: retry · HTTP 500 · 37 ms · HTTP_STATUS: HTTP 500 · response: "line1\\nline2 '),
+    ).toBe(true);
     expect(line).not.toContain('\n');
     expect((JSON.parse(line.slice(line.indexOf('response: ') + 10)) as string).length).toBe(1_024);
-    expect(attemptLogLine(1, 'failed', 3, new DeliveryError('URL_REFUSED', 'refused: x', { outcome: 'failed' }))).toBe('attempt 1: failed · no response · 3 ms · URL_REFUSED: refused: x');
+    expect(attemptLogLine(1, 'failed', 3, new DeliveryError('URL_REFUSED', 'refused: x', { outcome: 'failed' }))).toBe(
+      'attempt 1: failed · no response · 3 ms · URL_REFUSED: refused: x',
+    );
   });
 });

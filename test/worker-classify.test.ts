@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { classifyStatus } from '../src/workers/classify-response.js';
 
 const now = Date.parse('2030-01-01T00:00:00Z');
-const verdict = (status: number, retryAfter?: string) => classifyStatus({ status, retryAfter, nowMs: now, retryAfterMaxMs: 3_600_000 });
+const verdict = (status: number, retryAfter?: string) =>
+  classifyStatus({ status, retryAfter, nowMs: now, retryAfterMaxMs: 3_600_000 });
 
 describe('classifyStatus', () => {
   it.each([
@@ -44,7 +45,11 @@ describe('classifyStatus', () => {
 
   it('honours Retry-After on 429 and 503 only', () => {
     expect(verdict(429, '2')).toEqual({ outcome: 'retry', reason: 'HTTP 429', retryAfterMs: 2_000 });
-    expect(verdict(503, 'Tue, 01 Jan 2030 00:00:30 GMT')).toEqual({ outcome: 'retry', reason: 'HTTP 503', retryAfterMs: 30_000 });
+    expect(verdict(503, 'Tue, 01 Jan 2030 00:00:30 GMT')).toEqual({
+      outcome: 'retry',
+      reason: 'HTTP 503',
+      retryAfterMs: 30_000,
+    });
     expect(verdict(500, '2')).toEqual({ outcome: 'retry', reason: 'HTTP 500' });
     expect(verdict(429, 'soon')).toEqual({ outcome: 'retry', reason: 'HTTP 429' });
   });

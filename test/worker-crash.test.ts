@@ -22,7 +22,13 @@ const FAST_RECOVERY = { WSS_STALLED_INTERVAL_MS: '500', WSS_LOCK_DURATION_MS: '1
 
 /** `wss start --role worker` as a child; resolves once BullMQ lists `expectWorkers` workers. */
 async function spawnWorker(harness: Harness, env: Record<string, string>, expectWorkers = 1): Promise<WssProcess> {
-  const w = spawnWss(['start', '--role', 'worker'], { WSS_HEALTH_PORT: '0', WSS_PREFIX: harness.prefix, WSS_ALLOW_PRIVATE_URLS: 'true', LOG_LEVEL: 'warn', ...env });
+  const w = spawnWss(['start', '--role', 'worker'], {
+    WSS_HEALTH_PORT: '0',
+    WSS_PREFIX: harness.prefix,
+    WSS_ALLOW_PRIVATE_URLS: 'true',
+    LOG_LEVEL: 'warn',
+    ...env,
+  });
   children.push(w);
   const deadline = Date.now() + 20_000;
   while ((await harness.queue.getWorkersCount()) < expectWorkers) {
@@ -36,7 +42,9 @@ async function spawnWorker(harness: Harness, env: Record<string, string>, expect
 async function metric(name: string): Promise<number> {
   const text = await metricsRegistry.metrics();
   let sum = 0;
-  for (const line of text.split('\n')) if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  for (const line of text.split('\n'))
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   return sum;
 }
 
@@ -56,10 +64,14 @@ describe('worker crash recovery', () => {
     const rx = await receiver(() => ({ status: 200, delayMs: 10_000 }));
     const h = await harness({ ...FAST_RECOVERY, WSS_CONCURRENCY: '50', WSS_ENDPOINT_CONCURRENCY: '50' });
     const retry = { attempts: 20, backoffMs: 100 };
-    await h.seed([endpoint('orders', `${rx.url}/orders`, { timeoutMs: 15_000, retry }), endpoint('billing', `${rx.url}/billing`, { timeoutMs: 15_000, retry })]);
+    await h.seed([
+      endpoint('orders', `${rx.url}/orders`, { timeoutMs: 15_000, retry }),
+      endpoint('billing', `${rx.url}/billing`, { timeoutMs: 15_000, retry }),
+    ]);
     const env = { REDIS_URL: redis().url, ...FAST_RECOVERY, WSS_CONCURRENCY: '50', WSS_ENDPOINT_CONCURRENCY: '50' };
     const jobs: string[] = [];
-    for (let i = 0; i < 20; i++) for (const ep of ['orders', 'billing']) jobs.push((await h.enqueue(ep, { eventId: `two-${i}` })).jobId);
+    for (let i = 0; i < 20; i++)
+      for (const ep of ['orders', 'billing']) jobs.push((await h.enqueue(ep, { eventId: `two-${i}` })).jobId);
 
     const first = await spawnWorker(h, env);
     await rx.waitFor(40, 30_000);
@@ -116,7 +128,13 @@ describe('worker crash recovery', () => {
     expect(rx.requests).toHaveLength(1);
     await waitUntil('the failure to be logged', () => h!.logs.some((l) => /WSS_MAX_STALLED_COUNT/.test(l)), 30_000);
     const line = JSON.parse(h.logs.find((l) => /WSS_MAX_STALLED_COUNT/.test(l))!) as Record<string, unknown>;
-    expect(line).toMatchObject({ level: 40, tenant: 'acme', endpoint: 'orders', eventId: data.eventId, outcome: 'failed' });
+    expect(line).toMatchObject({
+      level: 40,
+      tenant: 'acme',
+      endpoint: 'orders',
+      eventId: data.eventId,
+      outcome: 'failed',
+    });
     expect(h.logs.join('\n')).not.toContain('café');
     expect(await metric('wss_jobs_stalled_total')).toBeGreaterThan(stalledBefore);
     expect(await metric('wss_jobs_failed_stalled_total')).toBe(failedBefore + 1);
@@ -160,8 +178,18 @@ describe('Redis outages and stalled connections', () => {
     await sleep(20_000);
     await own.start();
 
-    await waitUntil('every job to complete', async () => (await h!.queue.getCompletedCount()) + (await h!.queue.getFailedCount()) >= 2 * N, 90_000);
-    expect(await h.queue.getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed')).toEqual({ completed: 2 * N, failed: 0, waiting: 0, active: 0, delayed: 0 });
+    await waitUntil(
+      'every job to complete',
+      async () => (await h!.queue.getCompletedCount()) + (await h!.queue.getFailedCount()) >= 2 * N,
+      90_000,
+    );
+    expect(await h.queue.getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed')).toEqual({
+      completed: 2 * N,
+      failed: 0,
+      waiting: 0,
+      active: 0,
+      delayed: 0,
+    });
     // Let any late duplicate arrive before counting.
     await sleep(3_000);
     const seen = copies(rx);
@@ -173,7 +201,9 @@ describe('Redis outages and stalled connections', () => {
     const proxy = await startTcpProxy(redis().port);
     cleanups.push(() => proxy.close());
     // Job "a" is answered after 100 ms; "b" at once.
-    const rx = await receiver((req) => (req.headers['x-wss-event-id'] === 'lapse-a' ? { status: 200, delayMs: 100 } : { status: 200 }));
+    const rx = await receiver((req) =>
+      req.headers['x-wss-event-id'] === 'lapse-a' ? { status: 200, delayMs: 100 } : { status: 200 },
+    );
     const h = await harness(FAST_RECOVERY);
     await h.seed([endpoint('orders', rx.url)]);
     await h.enqueue('orders', { eventId: 'lapse-a' });
@@ -183,7 +213,11 @@ describe('Redis outages and stalled connections', () => {
     await rx.waitFor(1);
     // From here the worker's commands reach Redis but it hears nothing back.
     proxy.hold();
-    await waitUntil('"b" to be active under the deaf worker', async () => (await (await h!.queue.getJob(b.jobId))!.getState()) === 'active', 10_000);
+    await waitUntil(
+      '"b" to be active under the deaf worker',
+      async () => (await (await h!.queue.getJob(b.jobId))!.getState()) === 'active',
+      10_000,
+    );
 
     // Another worker finds "b" stalled once its 1 s lock lapsed, and delivers it.
     await h.startWorker();
@@ -193,7 +227,11 @@ describe('Redis outages and stalled connections', () => {
 
     // The deaf worker now learns it holds "b": it must not send it as well.
     proxy.release();
-    await waitUntil('the deaf worker to handle "b"', () => bCopies() > 1 || /lock lapsed before sending/.test(slow.output()), 15_000);
+    await waitUntil(
+      'the deaf worker to handle "b"',
+      () => bCopies() > 1 || /lock lapsed before sending/.test(slow.output()),
+      15_000,
+    );
     await sleep(500);
     expect(bCopies()).toBe(1);
     expect(slow.output()).toMatch(/"eventId":"lapse-b".*"outcome":"not-sent"/);

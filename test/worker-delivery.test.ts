@@ -5,7 +5,6 @@ import { endpoint, pythonSignature, SECRET, TENANT, useWorkerTest } from './help
 
 const { redis, harness, receiver } = useWorkerTest();
 
-
 describe('worker delivery', () => {
   it('sends the exact body with all X-WSS headers and a signature an independent HMAC agrees with', async () => {
     const rx = await receiver(() => ({ status: 204 }));
@@ -80,10 +79,26 @@ describe('worker delivery', () => {
     const { jobId, data } = await h.enqueue('orders');
     await h.startWorker();
     await h.waitForState(jobId, 'completed');
-    const lines = h.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'delivery attempt');
+    const lines = h.logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => l.msg === 'delivery attempt');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatchObject({ tenant: TENANT, endpoint: 'orders', eventId: data.eventId, attempt: 1, status: 503, outcome: 'retry' });
-    expect(lines[1]).toMatchObject({ tenant: TENANT, endpoint: 'orders', eventId: data.eventId, attempt: 2, status: 200, outcome: 'delivered' });
+    expect(lines[0]).toMatchObject({
+      tenant: TENANT,
+      endpoint: 'orders',
+      eventId: data.eventId,
+      attempt: 1,
+      status: 503,
+      outcome: 'retry',
+    });
+    expect(lines[1]).toMatchObject({
+      tenant: TENANT,
+      endpoint: 'orders',
+      eventId: data.eventId,
+      attempt: 2,
+      status: 200,
+      outcome: 'delivered',
+    });
     for (const l of lines) expect(typeof l.ms).toBe('number');
   });
 
@@ -96,7 +111,11 @@ describe('worker delivery', () => {
     try {
       await h.seed([
         { ...endpoint('with-env', rx.url), secret: undefined, secretEnv: present },
-        { ...endpoint('without-env', rx.url, { retry: { attempts: 2, backoffMs: 50 } }), secret: undefined, secretEnv: 'WSS_SECRET_TEST_ABSENT' },
+        {
+          ...endpoint('without-env', rx.url, { retry: { attempts: 2, backoffMs: 50 } }),
+          secret: undefined,
+          secretEnv: 'WSS_SECRET_TEST_ABSENT',
+        },
       ]);
       const ok = await h.enqueue('with-env');
       const missing = await h.enqueue('without-env');
@@ -114,7 +133,9 @@ describe('worker delivery', () => {
   });
 
   it('keeps the secret out of the job hash, job logs, failedReason and pino output', async () => {
-    const rx = await receiver((_req, i) => (i === 0 ? { status: 500, body: 'server says no' } : { status: 400, body: 'bad' }));
+    const rx = await receiver((_req, i) =>
+      i === 0 ? { status: 500, body: 'server says no' } : { status: 400, body: 'bad' },
+    );
     const h = await harness();
     await h.seed([endpoint('orders', rx.url)]);
     const { jobId } = await h.enqueue('orders');

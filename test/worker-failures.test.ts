@@ -8,7 +8,6 @@ import { endpoint, sleep, TENANT, useWorkerTest } from './helpers/worker-context
 
 const { harness, receiver } = useWorkerTest();
 
-
 describe('worker failures', () => {
   it('400: exactly one attempt, job failed naming the status, snippet kept to 1 KB', async () => {
     const big = 'x'.repeat(100_000);
@@ -26,13 +25,17 @@ describe('worker failures', () => {
     expect(job.stacktrace).toEqual(['UnrecoverableError: HTTP_STATUS: HTTP 400']);
     const logs = await h.jobLogs(jobId);
     expect(logs).toHaveLength(1);
-    expect(logs[0]).toMatch(/^attempt 1: failed · HTTP 400 · \d+ ms · HTTP_STATUS: HTTP 400 · response: "invalid payload x+"$/);
+    expect(logs[0]).toMatch(
+      /^attempt 1: failed · HTTP 400 · \d+ ms · HTTP_STATUS: HTTP 400 · response: "invalid payload x+"$/,
+    );
     const snippet = JSON.parse(logs[0]!.slice(logs[0]!.indexOf('response: ') + 10)) as string;
     expect(snippet.length).toBe(1024);
   });
 
   it('3xx: the redirect is not followed and the job gives up at once', async () => {
-    const rx = await receiver((req) => (req.path === '/moved' ? { status: 200 } : { status: 307, headers: { Location: '/moved' } }));
+    const rx = await receiver((req) =>
+      req.path === '/moved' ? { status: 200 } : { status: 307, headers: { Location: '/moved' } },
+    );
     const h = await harness();
     await h.seed([endpoint('orders', `${rx.url}/hook`)]);
     const { jobId } = await h.enqueue('orders');
@@ -83,7 +86,9 @@ describe('worker failures', () => {
   });
 
   it('429 with Retry-After: 2 waits about two seconds although backoffMs is 10', async () => {
-    const rx = await receiver((_req, i) => (i === 0 ? { status: 429, headers: { 'Retry-After': '2' } } : { status: 200 }));
+    const rx = await receiver((_req, i) =>
+      i === 0 ? { status: 429, headers: { 'Retry-After': '2' } } : { status: 200 },
+    );
     const h = await harness();
     await h.seed([endpoint('orders', rx.url, { retry: { attempts: 3, backoffMs: 10 } })]);
     const { jobId } = await h.enqueue('orders');

@@ -11,7 +11,10 @@ describe('per-endpoint fairness', () => {
     const slow = await receiver(() => ({ status: 200, delayMs: SLOW_MS }));
     const fast = await receiver(() => ({ status: 200 }));
     const h = await harness({ WSS_CONCURRENCY: '4', WSS_ENDPOINT_CONCURRENCY: '1' });
-    await h.seed([endpoint('slow', slow.url, { timeoutMs: 5_000, retry: { attempts: 2, backoffMs: 50 } }), endpoint('fast', fast.url)]);
+    await h.seed([
+      endpoint('slow', slow.url, { timeoutMs: 5_000, retry: { attempts: 2, backoffMs: 50 } }),
+      endpoint('fast', fast.url),
+    ]);
     // Slow jobs first: without the cap they would fill all four slots.
     const slowJobs = [];
     for (let i = 0; i < 4; i++) slowJobs.push(await h.enqueue('slow'));

@@ -18,12 +18,16 @@ afterEach(async () => {
 
 /** Starts `wss start --role worker` from dist/ and resolves once its BullMQ worker is registered. */
 async function spawnWorker(h: Harness, env: Record<string, string>): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, [CLI, 'start', '--role', 'worker'], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, 'start', '--role', 'worker'], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const deadline = Date.now() + 15_000;
   while ((await h.queue.getWorkersCount()) === 0) {
-    if (proc.exitCode !== null) throw new Error(`worker child exited with ${proc.exitCode} (did \`npm run build\` run?): ${stderr}`);
+    if (proc.exitCode !== null)
+      throw new Error(`worker child exited with ${proc.exitCode} (did \`npm run build\` run?): ${stderr}`);
     if (Date.now() > deadline) throw new Error(`worker child did not register within 15 s: ${stderr}`);
     await sleep(50);
   }
@@ -60,7 +64,9 @@ describe('worker lifecycle', () => {
     expect(rx.requests.map((r) => r.headers['x-wss-event-id'])).toEqual([data.eventId, data.eventId]);
     const second = rx.requests[1]!;
     expect(second.body).toBe(data.body);
-    expect(second.headers['x-wss-signature']).toBe(pythonSignature(SECRET, String(second.headers['x-wss-timestamp']), second.body));
+    expect(second.headers['x-wss-signature']).toBe(
+      pythonSignature(SECRET, String(second.headers['x-wss-timestamp']), second.body),
+    );
     expect(job.returnvalue).toMatchObject({ status: 200 });
   });
 

@@ -7,7 +7,14 @@ import { attemptHeaders } from '../src/workers/deliver.js';
 import { ConnectionEpochs, lockNeedsCheck, type LockFacts } from '../src/workers/lock-check.js';
 
 describe('lockNeedsCheck', () => {
-  const fresh: LockFacts = { startEpoch: 2, epoch: 2, connected: true, lockedAt: 1_000_000, now: 1_000_050, lockDurationMs: 30_000 };
+  const fresh: LockFacts = {
+    startEpoch: 2,
+    epoch: 2,
+    connected: true,
+    lockedAt: 1_000_000,
+    now: 1_000_050,
+    lockDurationMs: 30_000,
+  };
 
   it('asks Redis nothing for a job taken moments ago on a connection that stayed up', () => {
     expect(lockNeedsCheck(fresh)).toBe(false);
@@ -44,15 +51,22 @@ describe('X-WSS-Redelivery', () => {
   it('is sent only on a redelivery, beside the unchanged attempt number', () => {
     const signed = { 'X-WSS-Timestamp': '0', 'X-WSS-Signature': 'ab' };
     expect(attemptHeaders(ep, data, signed, 1, 'ua')).not.toHaveProperty('X-WSS-Redelivery');
-    expect(attemptHeaders(ep, data, signed, 1, 'ua', true)).toMatchObject({ 'X-WSS-Attempt': '1', 'X-WSS-Redelivery': 'true' });
+    expect(attemptHeaders(ep, data, signed, 1, 'ua', true)).toMatchObject({
+      'X-WSS-Attempt': '1',
+      'X-WSS-Redelivery': 'true',
+    });
   });
 });
 
 describe('crash-recovery settings', () => {
   it('default to a 30 s lock and 20 stalls, apart from the stalled interval', () => {
-    expect(parseConfig({})).toMatchObject({ worker: { lockDurationMs: 30_000, maxStalledCount: 20, stalledIntervalMs: 30_000 } });
+    expect(parseConfig({})).toMatchObject({
+      worker: { lockDurationMs: 30_000, maxStalledCount: 20, stalledIntervalMs: 30_000 },
+    });
     expect(parseConfig({ WSS_STALLED_INTERVAL_MS: '5000' }).worker.lockDurationMs).toBe(30_000);
-    expect(parseConfig({ WSS_LOCK_DURATION_MS: '60000', WSS_MAX_STALLED_COUNT: '0' })).toMatchObject({ worker: { lockDurationMs: 60_000, maxStalledCount: 0 } });
+    expect(parseConfig({ WSS_LOCK_DURATION_MS: '60000', WSS_MAX_STALLED_COUNT: '0' })).toMatchObject({
+      worker: { lockDurationMs: 60_000, maxStalledCount: 0 },
+    });
   });
 
   it.each([

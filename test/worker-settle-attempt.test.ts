@@ -9,7 +9,12 @@ import { wssBackoffStrategy } from '../src/workers/worker.js';
 
 const http500 = () => new DeliveryError('HTTP_STATUS', 'HTTP 500', { outcome: 'retry', status: 500, snippet: 'busy' });
 const refused = () => new DeliveryError('URL_REFUSED', 'refused: 127.0.0.1 is loopback', { outcome: 'failed' });
-const gone = () => new DeliveryError('ENDPOINT_GONE', 'HTTP 410 Gone: endpoint disabled', { outcome: 'disabled', status: 410, snippet: '' });
+const gone = () =>
+  new DeliveryError('ENDPOINT_GONE', 'HTTP 410 Gone: endpoint disabled', {
+    outcome: 'disabled',
+    status: 410,
+    snippet: '',
+  });
 
 describe('settleAttempt', () => {
   it('a retryable failure on a middle attempt: retry, logged at info, a DeliveryError BullMQ retries', () => {
@@ -78,7 +83,8 @@ describe('settleAttempt', () => {
     const outcomeOf = (status: number, attempt: number, max: number) => {
       const v = classifyStatus({ status, nowMs: 0, retryAfterMaxMs: 60_000 });
       if (v.outcome === 'delivered') return v.outcome;
-      return settleAttempt(new DeliveryError('HTTP_STATUS', v.reason, { outcome: v.outcome, status }), attempt, max).outcome;
+      return settleAttempt(new DeliveryError('HTTP_STATUS', v.reason, { outcome: v.outcome, status }), attempt, max)
+        .outcome;
     };
     expect(outcomeOf(204, 1, 3)).toBe('delivered');
     expect(outcomeOf(503, 1, 3)).toBe('retry');

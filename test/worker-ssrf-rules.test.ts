@@ -30,12 +30,19 @@ describe('forbiddenAddressReason', () => {
     expect(forbiddenAddressReason(ip)).toBe(why);
   });
 
-  it.each(['8.8.8.8', '1.1.1.1', '172.32.0.1', '172.15.255.255', '100.128.0.1', '169.255.0.1', '2606:4700::1111', '2001:4860:4860::8888', '::ffff:8.8.8.8'])(
-    '%s is allowed',
-    (ip) => {
-      expect(forbiddenAddressReason(ip)).toBeUndefined();
-    },
-  );
+  it.each([
+    '8.8.8.8',
+    '1.1.1.1',
+    '172.32.0.1',
+    '172.15.255.255',
+    '100.128.0.1',
+    '169.255.0.1',
+    '2606:4700::1111',
+    '2001:4860:4860::8888',
+    '::ffff:8.8.8.8',
+  ])('%s is allowed', (ip) => {
+    expect(forbiddenAddressReason(ip)).toBeUndefined();
+  });
 
   it('refuses what is not an IP at all', () => {
     expect(forbiddenAddressReason('localhost')).toBe('not an IP address');
@@ -116,7 +123,10 @@ describe('forbiddenAddressReason: IPv4 embedded in IPv6', () => {
 describe('literalHostRefusal', () => {
   it.each([
     ['http://127.0.0.1:8080/x', 'refused: 127.0.0.1 is loopback (set WSS_ALLOW_PRIVATE_URLS=true to allow)'],
-    ['http://169.254.169.254/latest', 'refused: 169.254.169.254 is link-local (cloud metadata) (set WSS_ALLOW_PRIVATE_URLS=true to allow)'],
+    [
+      'http://169.254.169.254/latest',
+      'refused: 169.254.169.254 is link-local (cloud metadata) (set WSS_ALLOW_PRIVATE_URLS=true to allow)',
+    ],
     ['http://[::1]:3000/', 'refused: ::1 is loopback (set WSS_ALLOW_PRIVATE_URLS=true to allow)'],
     // The URL parser normalises these before we look: mapped, hex and decimal forms.
     ['http://[::ffff:127.0.0.1]/', 'refused: ::ffff:7f00:1 is loopback (set WSS_ALLOW_PRIVATE_URLS=true to allow)'],

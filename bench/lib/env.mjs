@@ -46,11 +46,43 @@ const REDIS_TUNING = ['--hash-max-listpack-value', '1024'];
 export async function startRedis() {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'wss-bench-redis-'));
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--maxmemory-policy', 'noeviction', ...REDIS_TUNING], { stdio: 'ignore' });
-  const failed = new Promise((_, reject) => proc.once('error', (err) => reject(new Error(`cannot start redis-server (apt-get install redis-server): ${err.message}`))));
+  const proc = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--maxmemory-policy',
+      'noeviction',
+      ...REDIS_TUNING,
+    ],
+    { stdio: 'ignore' },
+  );
+  const failed = new Promise((_, reject) =>
+    proc.once('error', (err) =>
+      reject(new Error(`cannot start redis-server (apt-get install redis-server): ${err.message}`)),
+    ),
+  );
   const url = `redis://127.0.0.1:${port}`;
   const client = redisClient(url);
-  await Promise.race([failed, waitUntil(() => client.ping().then(() => true, () => false), { timeoutMs: 10_000, what: 'redis-server to answer PING' })]);
+  await Promise.race([
+    failed,
+    waitUntil(
+      () =>
+        client.ping().then(
+          () => true,
+          () => false,
+        ),
+      { timeoutMs: 10_000, what: 'redis-server to answer PING' },
+    ),
+  ]);
   return {
     url,
     port,
@@ -103,7 +135,8 @@ export function memoryMb(pid) {
 
 function packageVersion(name) {
   try {
-    return JSON.parse(readFileSync(new URL(`../../node_modules/${name}/package.json`, import.meta.url), 'utf8')).version;
+    return JSON.parse(readFileSync(new URL(`../../node_modules/${name}/package.json`, import.meta.url), 'utf8'))
+      .version;
   } catch {
     return 'unknown';
   }

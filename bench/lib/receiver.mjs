@@ -53,7 +53,13 @@ function listen(label, delayMs) {
 function stats(withLatencies) {
   const out = {};
   for (const [label, g] of groups) {
-    out[label] = { requests: g.requests, distinct: g.ids.size, firstAt: g.firstAt, lastAt: g.lastAt, ...(withLatencies ? { latencies: g.latencies } : {}) };
+    out[label] = {
+      requests: g.requests,
+      distinct: g.ids.size,
+      firstAt: g.firstAt,
+      lastAt: g.lastAt,
+      ...(withLatencies ? { latencies: g.latencies } : {}),
+    };
   }
   return out;
 }

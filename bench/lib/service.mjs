@@ -26,7 +26,14 @@ process.on('exit', () => {
 export async function stopStragglers() {
   const left = [...running];
   for (const child of left) child.kill('SIGKILL');
-  await Promise.all(left.map((child) => new Promise((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve)))));
+  await Promise.all(
+    left.map(
+      (child) =>
+        new Promise((resolve) =>
+          child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', resolve),
+        ),
+    ),
+  );
   return left.length;
 }
 
@@ -35,7 +42,12 @@ export const wallNow = () => performance.timeOrigin + performance.now();
 /** Writes a tenants file: `tenants` is [{ id, endpoints: [{ id, url, events?, retry? }] }]. */
 export function writeTenantsFile(dir, name, tenants) {
   const file = join(dir, `${name}.tenants.json`);
-  const doc = { tenants: tenants.map((t) => ({ id: t.id, endpoints: t.endpoints.map((e) => ({ secret: SECRET, events: ['*'], ...e })) })) };
+  const doc = {
+    tenants: tenants.map((t) => ({
+      id: t.id,
+      endpoints: t.endpoints.map((e) => ({ secret: SECRET, events: ['*'], ...e })),
+    })),
+  };
   writeFileSync(file, JSON.stringify(doc, null, 1));
   return file;
 }
@@ -91,7 +103,13 @@ export async function groupProgress(redis) {
     for (const raw of groups) {
       const f = {};
       for (let i = 0; i + 1 < raw.length; i += 2) f[raw[i]] = raw[i + 1];
-      if (f['name'] === GROUP) return { read: Number(f['entries-read'] ?? 0), pending: Number(f['pending']), acked: Number(f['entries-read'] ?? 0) - Number(f['pending']), lag: f['lag'] === null ? undefined : Number(f['lag']) };
+      if (f['name'] === GROUP)
+        return {
+          read: Number(f['entries-read'] ?? 0),
+          pending: Number(f['pending']),
+          acked: Number(f['entries-read'] ?? 0) - Number(f['pending']),
+          lag: f['lag'] === null ? undefined : Number(f['lag']),
+        };
     }
   } catch {
     // no stream yet
@@ -106,7 +124,12 @@ export async function groupProgress(redis) {
 export function spawnRole(role, { redisUrl, tenantsFile, logDir, scenario, profileDir, env = {} }) {
   const logFile = join(logDir, `${scenario}-${role}.log`);
   const fd = openSync(logFile, 'a');
-  const nodeArgs = [...NODE_FLAGS, ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${scenario}-${role}.cpuprofile`] : [])];
+  const nodeArgs = [
+    ...NODE_FLAGS,
+    ...(profileDir
+      ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${scenario}-${role}.cpuprofile`]
+      : []),
+  ];
   const child = spawn(process.execPath, [...nodeArgs, CLI, 'start', '--role', role], {
     stdio: ['ignore', fd, fd],
     env: {

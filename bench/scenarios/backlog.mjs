@@ -22,7 +22,13 @@ export async function backlogMemory(ctx) {
   const drainMs = ctx.quick ? 10_000 : 45_000;
   const ports = await ctx.receiver.listen('backlog', 10);
   const tenantsFile = writeTenantsFile(ctx.runDir, 'backlog', [
-    { id: 'big', endpoints: Array.from({ length: endpoints }, (_, i) => ({ id: `ep${String(i).padStart(3, '0')}`, url: `http://127.0.0.1:${ports[i % ports.length]}/hook/${i}` })) },
+    {
+      id: 'big',
+      endpoints: Array.from({ length: endpoints }, (_, i) => ({
+        id: `ep${String(i).padStart(3, '0')}`,
+        url: `http://127.0.0.1:${ports[i % ports.length]}/hook/${i}`,
+      })),
+    },
   ]);
   const before = await usedMemory(ctx);
   await loadStream(ctx.redis.client, events, (i) => ({ tenant: 'big', type: 'order.updated', data: paddedData(i) }));
@@ -65,8 +71,20 @@ export async function backlogMemory(ctx) {
     },
     rows: [
       { metric: `bridge peak RSS MB enqueuing ${queued} deliveries`, value: bridgeRss, digits: 1 },
-      { metric: `worker peak RSS MB draining (${got.distinct} delivered${got.timedOut ? ` in ${drainMs / 1000} s cap` : ''})`, value: workerRss, digits: 1, target: `≤ ${WORKER_RSS_MB} MB`, pass: workerRss <= WORKER_RSS_MB },
-      { metric: 'Redis used_memory per queued ~300-byte delivery (stream removed)', value: bytesPerDelivery, unit: 'B', target: '≤ 1,536 B', pass: bytesPerDelivery <= REDIS_BYTES },
+      {
+        metric: `worker peak RSS MB draining (${got.distinct} delivered${got.timedOut ? ` in ${drainMs / 1000} s cap` : ''})`,
+        value: workerRss,
+        digits: 1,
+        target: `≤ ${WORKER_RSS_MB} MB`,
+        pass: workerRss <= WORKER_RSS_MB,
+      },
+      {
+        metric: 'Redis used_memory per queued ~300-byte delivery (stream removed)',
+        value: bytesPerDelivery,
+        unit: 'B',
+        target: '≤ 1,536 B',
+        pass: bytesPerDelivery <= REDIS_BYTES,
+      },
     ],
   };
 }

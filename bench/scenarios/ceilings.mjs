@@ -24,7 +24,10 @@ export function sampleJobData(i) {
 }
 
 async function httpRun(url, durationMs) {
-  const http = createHttpSender({ allowPrivateUrls: true, connectionsPerOrigin: workerConfig.worker.endpointConcurrency });
+  const http = createHttpSender({
+    allowPrivateUrls: true,
+    connectionsPerOrigin: workerConfig.worker.endpointConcurrency,
+  });
   const ep = parseEndpoint({ id: 'ep1', url, secret: SECRET });
   const deps = {
     endpoint: () => ep,
@@ -68,8 +71,18 @@ export async function httpCeiling(ctx) {
   const perSec = median(runs.map((r) => r.perSec));
   ctx.ceilings.http = perSec;
   return {
-    data: { postsPerSec: round(perSec), runs: runs.map((r) => ({ ...r, perSec: round(r.perSec) })), concurrency: workerConfig.worker.concurrency, connectionsPerOrigin: workerConfig.worker.endpointConcurrency },
-    rows: [{ metric: `POSTs/s (median of ${runs.length}, concurrency ${workerConfig.worker.concurrency}, ${workerConfig.worker.endpointConcurrency} sockets)`, value: perSec }],
+    data: {
+      postsPerSec: round(perSec),
+      runs: runs.map((r) => ({ ...r, perSec: round(r.perSec) })),
+      concurrency: workerConfig.worker.concurrency,
+      connectionsPerOrigin: workerConfig.worker.endpointConcurrency,
+    },
+    rows: [
+      {
+        metric: `POSTs/s (median of ${runs.length}, concurrency ${workerConfig.worker.concurrency}, ${workerConfig.worker.endpointConcurrency} sockets)`,
+        value: perSec,
+      },
+    ],
   };
 }
 
@@ -84,7 +97,8 @@ async function queueRun(redisUrl, n, run) {
     return { name: JOB_NAME, data, opts: deliveryJobOptions(`${data.eventId}_bench_ep1`, retry, keep) };
   });
   const addStarted = performance.now();
-  for (let i = 0; i < n; i += workerConfig.bridge.batchSize) await queue.addBulk(jobs.slice(i, i + workerConfig.bridge.batchSize));
+  for (let i = 0; i < n; i += workerConfig.bridge.batchSize)
+    await queue.addBulk(jobs.slice(i, i + workerConfig.bridge.batchSize));
   const addMs = performance.now() - addStarted;
 
   let completed = 0;
@@ -123,9 +137,17 @@ export async function queueCeiling(ctx) {
   const addPerSec = median(runs.map((r) => r.addBulkPerSec));
   ctx.ceilings.queue = perSec;
   return {
-    data: { jobsPerSec: round(perSec), addBulkJobsPerSec: round(addPerSec), jobs: n, runs: runs.map((r) => ({ ...r, perSec: round(r.perSec), addBulkPerSec: round(r.addBulkPerSec) })) },
+    data: {
+      jobsPerSec: round(perSec),
+      addBulkJobsPerSec: round(addPerSec),
+      jobs: n,
+      runs: runs.map((r) => ({ ...r, perSec: round(r.perSec), addBulkPerSec: round(r.addBulkPerSec) })),
+    },
     rows: [
-      { metric: `no-op jobs/s, 1 Worker (median of ${runs.length}, ${n} jobs, concurrency ${workerConfig.worker.concurrency})`, value: perSec },
+      {
+        metric: `no-op jobs/s, 1 Worker (median of ${runs.length}, ${n} jobs, concurrency ${workerConfig.worker.concurrency})`,
+        value: perSec,
+      },
       { metric: `addBulk jobs/s from one client (batches of ${workerConfig.bridge.batchSize})`, value: addPerSec },
     ],
   };

@@ -63,8 +63,16 @@ export async function pipelineFsync(ctx) {
         await setAof(ctx.redis, fsync);
         ctx.log(`appendonly yes, appendfsync ${fsync} (run ${run + 1} of ${runs})`);
         const xadd = await xaddRoundTrips(ctx.redis.client, 2_000);
-        const r = (await pipelineThroughput(ctx, { n, label: `fsync-${fsync}-${run}`, scenario: `fsync-${fsync}-${run}` })).data;
-        data[fsync].push({ deliveriesPerSec: r.deliveriesPerSec, timedOut: r.timedOut, bridgeDoneAfterFirstDeliverySec: r.bridgeDoneAfterFirstDeliverySec, redisCpuSecondsPer1k: r.cost.redis.cpuSecondsPer1k, xaddRoundTripUs: mapRound(xadd, 0) });
+        const r = (
+          await pipelineThroughput(ctx, { n, label: `fsync-${fsync}-${run}`, scenario: `fsync-${fsync}-${run}` })
+        ).data;
+        data[fsync].push({
+          deliveriesPerSec: r.deliveriesPerSec,
+          timedOut: r.timedOut,
+          bridgeDoneAfterFirstDeliverySec: r.bridgeDoneAfterFirstDeliverySec,
+          redisCpuSecondsPer1k: r.cost.redis.cpuSecondsPer1k,
+          xaddRoundTripUs: mapRound(xadd, 0),
+        });
       }
     }
   } finally {
@@ -79,7 +87,10 @@ export async function pipelineFsync(ctx) {
   return {
     data,
     rows: [
-      { metric: `deliveries/s, AOF appendfsync everysec (${n} events, median of ${runs}, Redis dir on ${data.filesystem})${timedOut ? ', TIMED OUT' : ''}`, value: e },
+      {
+        metric: `deliveries/s, AOF appendfsync everysec (${n} events, median of ${runs}, Redis dir on ${data.filesystem})${timedOut ? ', TIMED OUT' : ''}`,
+        value: e,
+      },
       { metric: 'deliveries/s, AOF appendfsync always', value: a },
       { metric: 'always / everysec', value: a / e, digits: 2 },
       { metric: 'one XADD round trip µs p50 / p99: everysec', value: rtt('everysec') },
@@ -115,7 +126,13 @@ export async function bridgeRecovery(ctx) {
   let held = 0;
   for (let attempt = 1; held === 0; attempt++) {
     if (attempt > 5) throw new Error('could not kill a bridge while it held a batch in 5 attempts');
-    const first = spawnRole('bridge', { redisUrl: ctx.redis.url, tenantsFile, logDir: ctx.runDir, scenario: `recovery-${attempt}`, env });
+    const first = spawnRole('bridge', {
+      redisUrl: ctx.redis.url,
+      tenantsFile,
+      logDir: ctx.runDir,
+      scenario: `recovery-${attempt}`,
+      env,
+    });
     // Kill it while it holds a batch (read, not acknowledged), after it has made some progress.
     await waitUntil(
       async () => {
@@ -131,13 +148,24 @@ export async function bridgeRecovery(ctx) {
     held = (await consumerPending(client)).get(dead) ?? 0;
   }
   const heldIds = new Set((await client.xpending(STREAM, GROUP, '-', '+', held, dead)).map((p) => p[0]));
-  const stillPending = async () => (await client.xpending(STREAM, GROUP, '-', '+', n)).filter((p) => heldIds.has(p[0])).length;
+  const stillPending = async () =>
+    (await client.xpending(STREAM, GROUP, '-', '+', n)).filter((p) => heldIds.has(p[0])).length;
 
   const t0 = performance.now();
-  const second = spawnRole('bridge', { redisUrl: ctx.redis.url, tenantsFile, logDir: ctx.runDir, scenario: 'recovery-next', env });
+  const second = spawnRole('bridge', {
+    redisUrl: ctx.redis.url,
+    tenantsFile,
+    logDir: ctx.runDir,
+    scenario: 'recovery-next',
+    env,
+  });
   let seconds;
   try {
-    await waitUntil(async () => (await stillPending()) === 0, { timeoutMs: 120_000, everyMs: 20, what: "the dead bridge's batch to be enqueued and acknowledged" });
+    await waitUntil(async () => (await stillPending()) === 0, {
+      timeoutMs: 120_000,
+      everyMs: 20,
+      what: "the dead bridge's batch to be enqueued and acknowledged",
+    });
     seconds = (performance.now() - t0) / 1000;
   } finally {
     await sleep(100);
@@ -145,6 +173,15 @@ export async function bridgeRecovery(ctx) {
   }
   return {
     data: { events: n, endpoints: endpoints.length, heldAtKill: held, takeoverSeconds: round(seconds, 2) },
-    rows: [{ metric: `SIGKILLed bridge's batch (${held} entries) enqueued + acknowledged, from the next bridge's spawn (default WSS_CONSUMER)`, value: seconds, digits: 2, unit: 's', target: `≤ ${RECOVERY_TARGET_S} s`, pass: seconds <= RECOVERY_TARGET_S }],
+    rows: [
+      {
+        metric: `SIGKILLed bridge's batch (${held} entries) enqueued + acknowledged, from the next bridge's spawn (default WSS_CONSUMER)`,
+        value: seconds,
+        digits: 2,
+        unit: 's',
+        target: `≤ ${RECOVERY_TARGET_S} s`,
+        pass: seconds <= RECOVERY_TARGET_S,
+      },
+    ],
   };
 }

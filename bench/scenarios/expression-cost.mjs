@@ -24,7 +24,8 @@ async function inProcess(batches) {
   const cpu0 = process.cpuUsage();
   const started = performance.now();
   let passed = 0;
-  for (const batch of inputs) for (const input of batch) for (let e = 0; e < ENDPOINTS; e++) if ((await expr.evaluate(input)) === true) passed++;
+  for (const batch of inputs)
+    for (const input of batch) for (let e = 0; e < ENDPOINTS; e++) if ((await expr.evaluate(input)) === true) passed++;
   const cpu = process.cpuUsage(cpu0);
   const n = batches * EVENTS * ENDPOINTS;
   return { usPerEval: ((performance.now() - started) * 1000) / n, cpuUsPerEval: (cpu.user + cpu.system) / n, passed };
@@ -32,7 +33,12 @@ async function inProcess(batches) {
 
 async function pooled(pool, batches) {
   const all = Array.from({ length: batches }, (_, b) => envelopes(b));
-  const tasks = Array.from({ length: EVENTS * ENDPOINTS }, (_, k) => ({ filter: FILTER, transform: undefined, input: Math.floor(k / ENDPOINTS), group: k % ENDPOINTS }));
+  const tasks = Array.from({ length: EVENTS * ENDPOINTS }, (_, k) => ({
+    filter: FILTER,
+    transform: undefined,
+    input: Math.floor(k / ENDPOINTS),
+    group: k % ENDPOINTS,
+  }));
   const budgets = Array.from({ length: ENDPOINTS }, () => 5);
   const cpu0 = process.cpuUsage();
   const started = performance.now();
@@ -58,16 +64,28 @@ export async function expressionCost(ctx) {
       poolRuns.push(await pooled(pool, batches));
     }
     const n = batches * EVENTS * ENDPOINTS;
-    if (inRuns.some((r) => r.passed !== n) || poolRuns.some((r) => r.passed !== n)) throw new Error('expression-cost: a filter did not pass');
+    if (inRuns.some((r) => r.passed !== n) || poolRuns.some((r) => r.passed !== n))
+      throw new Error('expression-cost: a filter did not pass');
     const inUs = median(inRuns.map((r) => r.usPerEval));
     const poolUs = median(poolRuns.map((r) => r.usPerEval));
     const inCpu = median(inRuns.map((r) => r.cpuUsPerEval));
     const poolCpu = median(poolRuns.map((r) => r.cpuUsPerEval));
     return {
-      data: { filter: FILTER, evaluations: n, inProcess: { wallUs: round(inUs, 2), cpuUs: round(inCpu, 2) }, pool: { wallUs: round(poolUs, 2), cpuUs: round(poolCpu, 2), threads: 2 } },
+      data: {
+        filter: FILTER,
+        evaluations: n,
+        inProcess: { wallUs: round(inUs, 2), cpuUs: round(inCpu, 2) },
+        pool: { wallUs: round(poolUs, 2), cpuUs: round(poolCpu, 2), threads: 2 },
+      },
       rows: [
-        { metric: `µs per filter evaluation in-process (before), wall / CPU, median of ${inRuns.length} × ${n}`, value: `${round(inUs, 1)} / ${round(inCpu, 1)}` },
-        { metric: 'µs per evaluation in the pool (2 threads, 500 events × 10 endpoints a read), wall / CPU all threads', value: `${round(poolUs, 1)} / ${round(poolCpu, 1)}` },
+        {
+          metric: `µs per filter evaluation in-process (before), wall / CPU, median of ${inRuns.length} × ${n}`,
+          value: `${round(inUs, 1)} / ${round(inCpu, 1)}`,
+        },
+        {
+          metric: 'µs per evaluation in the pool (2 threads, 500 events × 10 endpoints a read), wall / CPU all threads',
+          value: `${round(poolUs, 1)} / ${round(poolCpu, 1)}`,
+        },
       ],
     };
   } finally {

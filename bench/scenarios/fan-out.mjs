@@ -1,7 +1,17 @@
 // One event to many endpoints: the bridge alone first (how fast it turns entries into jobs),
 // then the worker drains what it enqueued (deliveries/s over 100 origins).
 import { waitUntil } from '../lib/env.mjs';
-import { assertAlive, groupProgress, loadStream, paddedData, QUEUE, PREFIX, wallNow, waitForDeliveries, writeTenantsFile } from '../lib/service.mjs';
+import {
+  assertAlive,
+  groupProgress,
+  loadStream,
+  paddedData,
+  QUEUE,
+  PREFIX,
+  wallNow,
+  waitForDeliveries,
+  writeTenantsFile,
+} from '../lib/service.mjs';
 import { ratePerSec, round } from '../lib/stats.mjs';
 import { startPipeline, stopAll } from './pipeline.mjs';
 
@@ -26,7 +36,11 @@ export async function watchBridge(ctx, entries, bridge, timeoutMs) {
 }
 
 export async function queuedJobs(redis) {
-  const [wait, prioritized, delayed] = await Promise.all([redis.llen(`${PREFIX}:${QUEUE}:wait`), redis.zcard(`${PREFIX}:${QUEUE}:prioritized`), redis.zcard(`${PREFIX}:${QUEUE}:delayed`)]);
+  const [wait, prioritized, delayed] = await Promise.all([
+    redis.llen(`${PREFIX}:${QUEUE}:wait`),
+    redis.zcard(`${PREFIX}:${QUEUE}:prioritized`),
+    redis.zcard(`${PREFIX}:${QUEUE}:delayed`),
+  ]);
   return wait + prioritized + delayed;
 }
 
@@ -41,7 +55,14 @@ export async function fanOut(ctx, { filter } = {}) {
   const total = events * endpoints;
   const ports = await ctx.receiver.listen('fan', endpoints);
   const tenantsFile = writeTenantsFile(ctx.runDir, 'fan-out', [
-    { id: 'fan', endpoints: ports.map((port, i) => ({ id: `ep${String(i).padStart(3, '0')}`, url: `http://127.0.0.1:${port}/hook`, ...(filter ? { filter } : {}) })) },
+    {
+      id: 'fan',
+      endpoints: ports.map((port, i) => ({
+        id: `ep${String(i).padStart(3, '0')}`,
+        url: `http://127.0.0.1:${port}/hook`,
+        ...(filter ? { filter } : {}),
+      })),
+    },
   ]);
   await loadStream(ctx.redis.client, events, (i) => ({ tenant: 'fan', type: 'order.updated', data: paddedData(i) }));
 
@@ -58,17 +79,39 @@ export async function fanOut(ctx, { filter } = {}) {
   const enqueuePerSec = queued / enqueue.seconds;
   if (filter) {
     return {
-      data: { events, endpoints, filter, jobs: queued, enqueueSeconds: round(enqueue.seconds, 3), enqueueJobsPerSec: round(enqueuePerSec), bridge: { cpuSeconds: round(bridgeStopped.cpuSeconds, 2), peakRssMb: round(bridgeStopped.memory?.peakRssMb, 1) } },
+      data: {
+        events,
+        endpoints,
+        filter,
+        jobs: queued,
+        enqueueSeconds: round(enqueue.seconds, 3),
+        enqueueJobsPerSec: round(enqueuePerSec),
+        bridge: {
+          cpuSeconds: round(bridgeStopped.cpuSeconds, 2),
+          peakRssMb: round(bridgeStopped.memory?.peakRssMb, 1),
+        },
+      },
       rows: [
-        { metric: `bridge enqueue jobs/s, filter on every endpoint (${events} × ${endpoints} = ${queued} jobs and evaluations)`, value: enqueuePerSec, target: `≥ ${ENQUEUE_TARGET.toLocaleString('en-US')}/s`, pass: enqueuePerSec >= ENQUEUE_TARGET && queued === total },
-        { metric: 'bridge CPU s (main thread + expression threads) / peak RSS MB', value: `${round(bridgeStopped.cpuSeconds, 2)} / ${round(bridgeStopped.memory?.peakRssMb, 1)}` },
+        {
+          metric: `bridge enqueue jobs/s, filter on every endpoint (${events} × ${endpoints} = ${queued} jobs and evaluations)`,
+          value: enqueuePerSec,
+          target: `≥ ${ENQUEUE_TARGET.toLocaleString('en-US')}/s`,
+          pass: enqueuePerSec >= ENQUEUE_TARGET && queued === total,
+        },
+        {
+          metric: 'bridge CPU s (main thread + expression threads) / peak RSS MB',
+          value: `${round(bridgeStopped.cpuSeconds, 2)} / ${round(bridgeStopped.memory?.peakRssMb, 1)}`,
+        },
       ],
     };
   }
 
   ctx.log(`bridge enqueued ${queued} jobs in ${enqueue.seconds.toFixed(2)} s; draining with one worker`);
   const [worker] = await startPipeline(ctx, 'fan-out', tenantsFile, ['worker']);
-  const got = await waitForDeliveries(ctx.receiver, 'fan', total, { timeoutMs: ctx.quick ? 60_000 : 120_000, procs: [worker] });
+  const got = await waitForDeliveries(ctx.receiver, 'fan', total, {
+    timeoutMs: ctx.quick ? 60_000 : 120_000,
+    procs: [worker],
+  });
   const workerStopped = await worker.stop();
   const perSec = ratePerSec(got.distinct, got.firstAt, got.lastAt);
   return {
@@ -85,8 +128,16 @@ export async function fanOut(ctx, { filter } = {}) {
       worker: { cpuSeconds: round(workerStopped.cpuSeconds, 2), peakRssMb: round(workerStopped.memory?.peakRssMb, 1) },
     },
     rows: [
-      { metric: `bridge enqueue jobs/s (${events} events × ${endpoints} endpoints = ${queued} jobs, bridge alone)`, value: enqueuePerSec, target: `≥ ${ENQUEUE_TARGET.toLocaleString('en-US')}/s`, pass: enqueuePerSec >= ENQUEUE_TARGET && queued === total },
-      { metric: `deliveries/s draining them, 1 worker, ${endpoints} origins (${got.distinct} of ${total}${got.timedOut ? ', TIMED OUT' : ''})`, value: perSec },
+      {
+        metric: `bridge enqueue jobs/s (${events} events × ${endpoints} endpoints = ${queued} jobs, bridge alone)`,
+        value: enqueuePerSec,
+        target: `≥ ${ENQUEUE_TARGET.toLocaleString('en-US')}/s`,
+        pass: enqueuePerSec >= ENQUEUE_TARGET && queued === total,
+      },
+      {
+        metric: `deliveries/s draining them, 1 worker, ${endpoints} origins (${got.distinct} of ${total}${got.timedOut ? ', TIMED OUT' : ''})`,
+        value: perSec,
+      },
     ],
   };
 }

@@ -1,7 +1,16 @@
 // The whole pipeline as deployed: events in the stream → one bridge process → BullMQ → one
 // worker process → the receiver. Throughput from a pre-loaded stream; latency at a steady rate.
 import { cpuSeconds, redisClient, waitUntil } from '../lib/env.mjs';
-import { assertAlive, groupProgress, loadStream, paddedData, publishPaced, spawnRole, waitForDeliveries, writeTenantsFile } from '../lib/service.mjs';
+import {
+  assertAlive,
+  groupProgress,
+  loadStream,
+  paddedData,
+  publishPaced,
+  spawnRole,
+  waitForDeliveries,
+  writeTenantsFile,
+} from '../lib/service.mjs';
 import { latencySummary, ratePerSec, round } from '../lib/stats.mjs';
 
 const TARGET_ABS = 4_000;
@@ -10,7 +19,14 @@ const LATENCY_P99_MS = 25;
 /** Starts bridge + worker for `scenario` against one endpoint; returns the processes. */
 export async function startPipeline(ctx, scenario, tenantsFile, roles = ['bridge', 'worker'], env = {}) {
   return roles.map((role) =>
-    spawnRole(role, { redisUrl: ctx.redis.url, tenantsFile, logDir: ctx.runDir, scenario, profileDir: ctx.profile.has(role) ? ctx.profileDir : undefined, env: { ...ctx.childEnv, ...env } }),
+    spawnRole(role, {
+      redisUrl: ctx.redis.url,
+      tenantsFile,
+      logDir: ctx.runDir,
+      scenario,
+      profileDir: ctx.profile.has(role) ? ctx.profileDir : undefined,
+      env: { ...ctx.childEnv, ...env },
+    }),
   );
 }
 
@@ -23,7 +39,12 @@ export async function stopAll(procs) {
 function processCost(stopped, redisCpu, receiverCpu, deliveries) {
   const per1k = (s) => round((s * 1000) / deliveries, 3);
   const out = {};
-  for (const [role, s] of Object.entries(stopped)) out[role] = { cpuSeconds: round(s.cpuSeconds, 2), cpuSecondsPer1k: per1k(s.cpuSeconds), peakRssMb: round(s.memory?.peakRssMb ?? NaN, 1) };
+  for (const [role, s] of Object.entries(stopped))
+    out[role] = {
+      cpuSeconds: round(s.cpuSeconds, 2),
+      cpuSecondsPer1k: per1k(s.cpuSeconds),
+      peakRssMb: round(s.memory?.peakRssMb ?? NaN, 1),
+    };
   out.redis = { cpuSeconds: round(redisCpu, 2), cpuSecondsPer1k: per1k(redisCpu) };
   out.receiver = { cpuSeconds: round(receiverCpu, 2) };
   return out;
@@ -40,7 +61,11 @@ export async function pipelineThroughput(ctx, opts = {}) {
   const label = opts.label ?? 'pipe';
   const scenario = opts.scenario ?? (sw ? 'throughput-sw' : 'throughput');
   const [port] = await ctx.receiver.listen(label);
-  const ep = { id: 'ep1', url: `http://127.0.0.1:${port}/hook`, ...(sw ? { secret: WHSEC, signature: { scheme: 'standard-webhooks' } } : {}) };
+  const ep = {
+    id: 'ep1',
+    url: `http://127.0.0.1:${port}/hook`,
+    ...(sw ? { secret: WHSEC, signature: { scheme: 'standard-webhooks' } } : {}),
+  };
   const tenantsFile = writeTenantsFile(ctx.runDir, scenario, [{ id: 'bench', endpoints: [ep] }]);
   ctx.log(`loading ${n} events`);
   await loadStream(ctx.redis.client, n, (i) => ({ tenant: 'bench', type: 'order.updated', data: paddedData(i) }));
@@ -70,21 +95,52 @@ export async function pipelineThroughput(ctx, opts = {}) {
   const ratio = perSec / ceiling;
   const cost = processCost(stopped, redisCpu, receiverCpu, got.distinct);
   const rows = [
-    { metric: `deliveries/s first→last (${got.distinct} of ${n}${got.timedOut ? ', TIMED OUT' : ''}, 1 endpoint)`, value: perSec, target: `≥ ${TARGET_ABS.toLocaleString('en-US')}/s`, pass: perSec >= TARGET_ABS && !got.timedOut },
+    {
+      metric: `deliveries/s first→last (${got.distinct} of ${n}${got.timedOut ? ', TIMED OUT' : ''}, 1 endpoint)`,
+      value: perSec,
+      target: `≥ ${TARGET_ABS.toLocaleString('en-US')}/s`,
+      pass: perSec >= TARGET_ABS && !got.timedOut,
+    },
     Number.isFinite(ratio)
-      ? { metric: `ratio to min(ceilings) = ${Math.round(ceiling).toLocaleString('en-US')}/s`, value: ratio, digits: 2, target: '≥ 0.5', pass: ratio >= 0.5 }
+      ? {
+          metric: `ratio to min(ceilings) = ${Math.round(ceiling).toLocaleString('en-US')}/s`,
+          value: ratio,
+          digits: 2,
+          target: '≥ 0.5',
+          pass: ratio >= 0.5,
+        }
       : { metric: 'ratio to min(ceilings)', value: 'n/a (run with http-ceiling and queue-ceiling)' },
-    { metric: 'CPU s per 1k deliveries: worker / bridge / redis', value: `${cost.worker.cpuSecondsPer1k} / ${cost.bridge.cpuSecondsPer1k} / ${cost.redis.cpuSecondsPer1k}` },
+    {
+      metric: 'CPU s per 1k deliveries: worker / bridge / redis',
+      value: `${cost.worker.cpuSecondsPer1k} / ${cost.bridge.cpuSecondsPer1k} / ${cost.redis.cpuSecondsPer1k}`,
+    },
     { metric: 'peak RSS MB: worker / bridge', value: `${cost.worker.peakRssMb} / ${cost.bridge.peakRssMb}` },
   ];
   if (!sw) ctx.pipelineXwssPerSec = perSec;
   else if (ctx.pipelineXwssPerSec) {
     const vs = perSec / ctx.pipelineXwssPerSec;
-    rows.unshift({ metric: `Standard Webhooks vs X-WSS deliveries/s (same run: ${Math.round(ctx.pipelineXwssPerSec).toLocaleString('en-US')}/s)`, value: vs, digits: 3, target: '≥ 0.95', pass: vs >= 0.95 });
+    rows.unshift({
+      metric: `Standard Webhooks vs X-WSS deliveries/s (same run: ${Math.round(ctx.pipelineXwssPerSec).toLocaleString('en-US')}/s)`,
+      value: vs,
+      digits: 3,
+      target: '≥ 0.95',
+      pass: vs >= 0.95,
+    });
   } else rows.unshift({ metric: 'Standard Webhooks vs X-WSS', value: 'n/a (run pipeline-throughput in the same run)' });
   const bridgeSeconds = bridgeDoneAt && got.firstAt ? (bridgeDoneAt - got.firstAt) / 1000 : undefined;
   return {
-    data: { events: n, delivered: got.distinct, requests: got.requests, duplicates: got.requests - got.distinct, timedOut: got.timedOut, deliveriesPerSec: round(perSec), ceiling: round(ceiling), ratio: round(ratio, 3), bridgeDoneAfterFirstDeliverySec: round(bridgeSeconds, 2), cost },
+    data: {
+      events: n,
+      delivered: got.distinct,
+      requests: got.requests,
+      duplicates: got.requests - got.distinct,
+      timedOut: got.timedOut,
+      deliveriesPerSec: round(perSec),
+      ceiling: round(ceiling),
+      ratio: round(ratio, 3),
+      bridgeDoneAfterFirstDeliverySec: round(bridgeSeconds, 2),
+      cost,
+    },
     rows,
   };
 }
@@ -93,21 +149,48 @@ export async function pipelineLatency(ctx) {
   const rate = 1_000;
   const durationMs = ctx.quick ? 5_000 : 30_000;
   const [port] = await ctx.receiver.listen('latency');
-  const tenantsFile = writeTenantsFile(ctx.runDir, 'latency', [{ id: 'bench', endpoints: [{ id: 'ep1', url: `http://127.0.0.1:${port}/hook` }] }]);
+  const tenantsFile = writeTenantsFile(ctx.runDir, 'latency', [
+    { id: 'bench', endpoints: [{ id: 'ep1', url: `http://127.0.0.1:${port}/hook` }] },
+  ]);
   const procs = await startPipeline(ctx, 'latency', tenantsFile);
   const publisher = redisClient(ctx.redis.url);
   try {
-    await warmUp(ctx, publisher, 'latency', procs, (i) => ({ tenant: 'bench', type: 'order.updated', data: paddedData(i), id: `W-${i}` }));
+    await warmUp(ctx, publisher, 'latency', procs, (i) => ({
+      tenant: 'bench',
+      type: 'order.updated',
+      data: paddedData(i),
+      id: `W-${i}`,
+    }));
     ctx.log(`publishing ${rate}/s for ${durationMs / 1000} s`);
-    const sent = await publishPaced(publisher, { ratePerSec: rate, durationMs, fieldsFor: (i, id) => ({ tenant: 'bench', type: 'order.updated', data: paddedData(i), id }) });
+    const sent = await publishPaced(publisher, {
+      ratePerSec: rate,
+      durationMs,
+      fieldsFor: (i, id) => ({ tenant: 'bench', type: 'order.updated', data: paddedData(i), id }),
+    });
     const got = await waitForDeliveries(ctx.receiver, 'latency', sent, { timeoutMs: 20_000, procs });
     const lat = latencySummary((await ctx.receiver.stats(true))['latency']?.latencies ?? []);
     const stopped = await stopAll(procs);
     return {
-      data: { ratePerSec: rate, durationMs, sent, delivered: got.distinct, latencyMs: mapRound(lat, 2), peakRssMb: { worker: stopped.worker.memory?.peakRssMb, bridge: stopped.bridge.memory?.peakRssMb } },
+      data: {
+        ratePerSec: rate,
+        durationMs,
+        sent,
+        delivered: got.distinct,
+        latencyMs: mapRound(lat, 2),
+        peakRssMb: { worker: stopped.worker.memory?.peakRssMb, bridge: stopped.bridge.memory?.peakRssMb },
+      },
       rows: [
-        { metric: `XADD→receiver ms at ${rate}/s for ${durationMs / 1000} s: p50 / p95 / max`, value: `${lat.p50.toFixed(1)} / ${lat.p95.toFixed(1)} / ${lat.max.toFixed(1)}` },
-        { metric: `p99 ms (${got.distinct} of ${sent} delivered)`, value: lat.p99, digits: 1, target: `≤ ${LATENCY_P99_MS} ms`, pass: lat.p99 <= LATENCY_P99_MS && got.distinct >= sent },
+        {
+          metric: `XADD→receiver ms at ${rate}/s for ${durationMs / 1000} s: p50 / p95 / max`,
+          value: `${lat.p50.toFixed(1)} / ${lat.p95.toFixed(1)} / ${lat.max.toFixed(1)}`,
+        },
+        {
+          metric: `p99 ms (${got.distinct} of ${sent} delivered)`,
+          value: lat.p99,
+          digits: 1,
+          target: `≤ ${LATENCY_P99_MS} ms`,
+          pass: lat.p99 <= LATENCY_P99_MS && got.distinct >= sent,
+        },
       ],
     };
   } finally {

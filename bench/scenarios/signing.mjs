@@ -4,7 +4,13 @@
 import { randomBytes } from 'node:crypto';
 import { round } from '../lib/stats.mjs';
 
-const BODY = JSON.stringify({ id: 'evt-1', type: 'order.updated', tenant: 'bench', createdAt: new Date(0).toISOString(), data: { orderId: 'o-1', status: 'shipped', pad: 'x'.repeat(160) } });
+const BODY = JSON.stringify({
+  id: 'evt-1',
+  type: 'order.updated',
+  tenant: 'bench',
+  createdAt: new Date(0).toISOString(),
+  data: { orderId: 'o-1', status: 'shipped', pad: 'x'.repeat(160) },
+});
 
 export async function signing(ctx) {
   const { parseEndpoint } = await import('../../dist/tenants/schema.js');
@@ -15,9 +21,28 @@ export async function signing(ctx) {
   const xwss1 = parseEndpoint({ id: 'a', url, secret: 'bench-secret-0123456789' });
   const variants = [
     ['X-WSS, 1 secret', xwss1],
-    ['X-WSS, 2 secrets (rotation overlap)', rotateSecret(xwss1, { secret: 'bench-secret-new-0123456789' }, 86_400_000, Date.now())],
-    ['Standard Webhooks, 1 secret', parseEndpoint({ id: 'b', url, secret: `whsec_${randomBytes(32).toString('base64')}`, signature: { scheme: 'standard-webhooks' } })],
-    ['Ed25519 (v1a), 1 key', parseEndpoint({ id: 'c', url, secret: generateSecret('standard-webhooks-ed25519'), signature: { scheme: 'standard-webhooks-ed25519' } })],
+    [
+      'X-WSS, 2 secrets (rotation overlap)',
+      rotateSecret(xwss1, { secret: 'bench-secret-new-0123456789' }, 86_400_000, Date.now()),
+    ],
+    [
+      'Standard Webhooks, 1 secret',
+      parseEndpoint({
+        id: 'b',
+        url,
+        secret: `whsec_${randomBytes(32).toString('base64')}`,
+        signature: { scheme: 'standard-webhooks' },
+      }),
+    ],
+    [
+      'Ed25519 (v1a), 1 key',
+      parseEndpoint({
+        id: 'c',
+        url,
+        secret: generateSecret('standard-webhooks-ed25519'),
+        signature: { scheme: 'standard-webhooks-ed25519' },
+      }),
+    ],
   ];
   const n = ctx.quick ? 5_000 : 50_000;
   const data = {};
@@ -26,10 +51,23 @@ export async function signing(ctx) {
     const runs = [];
     for (let r = 0; r < ctx.repeats; r++) {
       let sink = 0;
-      for (let i = 0; i < 1_000; i++) sink += Object.keys(signatureHeaders(prepareSigner(ep, () => undefined), `evt-${i}`, BODY, Date.now())).length;
+      for (let i = 0; i < 1_000; i++)
+        sink += Object.keys(
+          signatureHeaders(
+            prepareSigner(ep, () => undefined),
+            `evt-${i}`,
+            BODY,
+            Date.now(),
+          ),
+        ).length;
       const t0 = performance.now();
       for (let i = 0; i < n; i++) {
-        const h = signatureHeaders(prepareSigner(ep, () => undefined), `evt-${i}`, BODY, Date.now());
+        const h = signatureHeaders(
+          prepareSigner(ep, () => undefined),
+          `evt-${i}`,
+          BODY,
+          Date.now(),
+        );
         sink += Object.keys(h).length;
       }
       runs.push(((performance.now() - t0) * 1000) / n);

@@ -18,7 +18,12 @@ async function phase(ctx, name, tenantsFile, durationMs, rate) {
   const publisher = redisClient(ctx.redis.url);
   try {
     const fields = (i, id) => ({ tenant: 'mixed', type: `t.${i % (FAST + 2)}`, data: paddedData(i), id });
-    await warmUp(ctx, publisher, 'fast', procs, (i) => ({ tenant: 'mixed', type: `t.${i % FAST}`, data: paddedData(i), id: `W-${i}` }));
+    await warmUp(ctx, publisher, 'fast', procs, (i) => ({
+      tenant: 'mixed',
+      type: `t.${i % FAST}`,
+      data: paddedData(i),
+      id: `W-${i}`,
+    }));
     ctx.log(`${name}: publishing ${rate}/s for ${durationMs / 1000} s over ${FAST + 2} event types`);
     const sent = await publishPaced(publisher, { ratePerSec: rate, durationMs, fieldsFor: fields });
     let fastSent = 0;
@@ -48,7 +53,11 @@ export async function slowEndpoint(ctx) {
   const fastPorts = await ctx.receiver.listen('fast', FAST);
   const [slowPort] = await ctx.receiver.listen('slow', 1, SLOW_DELAY_MS);
   const closedPort = await freePort();
-  const fast = fastPorts.map((port, i) => ({ id: `fast${i}`, url: `http://127.0.0.1:${port}/hook`, events: [`t.${i}`] }));
+  const fast = fastPorts.map((port, i) => ({
+    id: `fast${i}`,
+    url: `http://127.0.0.1:${port}/hook`,
+    events: [`t.${i}`],
+  }));
   const bad = [
     { id: 'slow', url: `http://127.0.0.1:${slowPort}/hook`, events: [`t.${FAST}`] },
     { id: 'refused', url: `http://127.0.0.1:${closedPort}/hook`, events: [`t.${FAST + 1}`] },
@@ -61,10 +70,23 @@ export async function slowEndpoint(ctx) {
   const ratio = mixed.fast.p99 / baseline.fast.p99;
   const complete = mixed.fastDelivered >= mixed.fastSent && baseline.fastDelivered >= baseline.fastSent;
   return {
-    data: { ratePerSec: rate, durationMs, slowDelayMs: SLOW_DELAY_MS, baseline, withSlow: mixed, p99Ratio: round(ratio, 2) },
+    data: {
+      ratePerSec: rate,
+      durationMs,
+      slowDelayMs: SLOW_DELAY_MS,
+      baseline,
+      withSlow: mixed,
+      p99Ratio: round(ratio, 2),
+    },
     rows: [
-      { metric: 'fast endpoints p50 / p95 / max ms: without → with slow+refused', value: `${baseline.fast.p50} / ${baseline.fast.p95} / ${baseline.fast.max} → ${mixed.fast.p50} / ${mixed.fast.p95} / ${mixed.fast.max}` },
-      { metric: `fast endpoints p99 ms: without → with (${mixed.fastDelivered} of ${mixed.fastSent} delivered)`, value: `${baseline.fast.p99} → ${mixed.fast.p99}` },
+      {
+        metric: 'fast endpoints p50 / p95 / max ms: without → with slow+refused',
+        value: `${baseline.fast.p50} / ${baseline.fast.p95} / ${baseline.fast.max} → ${mixed.fast.p50} / ${mixed.fast.p95} / ${mixed.fast.max}`,
+      },
+      {
+        metric: `fast endpoints p99 ms: without → with (${mixed.fastDelivered} of ${mixed.fastSent} delivered)`,
+        value: `${baseline.fast.p99} → ${mixed.fast.p99}`,
+      },
       { metric: 'p99 ratio with / without', value: ratio, digits: 2, target: '≤ 2.0', pass: ratio <= 2 && complete },
       { metric: 'jobs still queued at the end (slow/refused backlog)', value: mixed.queuedAtEnd },
     ],

@@ -69,7 +69,11 @@ export const optionalStr: ValueParser<string | undefined> = {
 };
 
 /** An optional string that must pass `check`; `values` says what it must be. */
-export const optionalStrWhere = (check: (v: string) => boolean, message: string, values: string): ValueParser<string | undefined> => ({
+export const optionalStrWhere = (
+  check: (v: string) => boolean,
+  message: string,
+  values: string,
+): ValueParser<string | undefined> => ({
   ...optionalStr,
   schema: optionalStr.schema.refine((v) => v === undefined || check(v), message),
   values,
@@ -82,7 +86,11 @@ export const redisKey = (fallback: string): ValueParser<string> => ({
   values: 'Redis key, no spaces, ≤ 200 characters',
 });
 
-export const oneOf = <const T extends readonly [string, ...string[]]>(options: T, fallback: T[number], message: string): ValueParser<T[number]> => ({
+export const oneOf = <const T extends readonly [string, ...string[]]>(
+  options: T,
+  fallback: T[number],
+  message: string,
+): ValueParser<T[number]> => ({
   schema: z
     .enum(options, { message })
     .optional()
@@ -122,11 +130,17 @@ export const hostList: ValueParser<readonly string[] | undefined> = {
     .string()
     .optional()
     .transform((v, ctx) => {
-      const entries = (v ?? '').split(',').map((e) => e.trim().toLowerCase()).filter((e) => e !== '');
+      const entries = (v ?? '')
+        .split(',')
+        .map((e) => e.trim().toLowerCase())
+        .filter((e) => e !== '');
       if (entries.length === 0) return undefined;
       const bad = entries.filter((e) => e !== '*' && !/^(\[[0-9a-f:.]+\]|[a-z0-9._-]+)(:\d{1,5})?$/.test(e));
       if (bad.length > 0) {
-        ctx.addIssue({ code: 'custom', message: `expected host or host:port entries separated by commas, got "${bad.join('", "')}"` });
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected host or host:port entries separated by commas, got "${bad.join('", "')}"`,
+        });
         return z.NEVER;
       }
       return Object.freeze(entries);
@@ -147,14 +161,20 @@ export const secretsKeys: ValueParser<readonly SecretsKey[] | undefined> = {
     .string()
     .optional()
     .transform((v, ctx): readonly SecretsKey[] | undefined => {
-      const entries = (v ?? '').split(',').map((e) => e.trim()).filter((e) => e !== '');
+      const entries = (v ?? '')
+        .split(',')
+        .map((e) => e.trim())
+        .filter((e) => e !== '');
       if (entries.length === 0) return undefined;
       const out: SecretsKey[] = [];
       for (const [i, entry] of entries.entries()) {
         const m = /^([A-Za-z0-9_-]{1,32}):([A-Za-z0-9+/=_-]+)$/.exec(entry);
         const key = m ? Buffer.from(m[2]!, 'base64') : undefined;
         if (!m || key?.length !== 32) {
-          ctx.addIssue({ code: 'custom', message: `entry ${i + 1}: expected <key id>:<base64 of 32 random bytes> (e.g. k1:$(openssl rand -base64 32))` });
+          ctx.addIssue({
+            code: 'custom',
+            message: `entry ${i + 1}: expected <key id>:<base64 of 32 random bytes> (e.g. k1:$(openssl rand -base64 32))`,
+          });
           return z.NEVER;
         }
         if (out.some((k) => k.id === m[1])) {

@@ -70,7 +70,12 @@ export function adminApi({ ctx, queue, log, expressions }: AdminApiDeps): Router
   router.get('/tenants', async (_req, res) => {
     const snap = await registry.refresh();
     const tenants = [...snap.tenants.values()]
-      .map((t) => ({ ...t.meta, endpoints: [...t.endpoints.values()].map((e) => publicEndpoint(e.config)).sort((a, b) => a.id.localeCompare(b.id)) }))
+      .map((t) => ({
+        ...t.meta,
+        endpoints: [...t.endpoints.values()]
+          .map((e) => publicEndpoint(e.config))
+          .sort((a, b) => a.id.localeCompare(b.id)),
+      }))
       .sort((a, b) => a.id.localeCompare(b.id));
     res.json({ tenants });
   });
@@ -99,8 +104,16 @@ export function adminApi({ ctx, queue, log, expressions }: AdminApiDeps): Router
     const { broken: _broken, ...fields } = input;
     let parsed: EndpointConfig;
     try {
-      const secretPart = keepSecret && existing ? pickSecret(existing) : keepSecret ? generatedKey(input, config.secretsKeys !== undefined) : {};
-      parsed = parseEndpoint({ ...fields, id: endpoint, ...secretPart }, { allowPrivateUrls: config.allowPrivateUrls, secretsEncrypted: config.secretsKeys !== undefined });
+      const secretPart =
+        keepSecret && existing
+          ? pickSecret(existing)
+          : keepSecret
+            ? generatedKey(input, config.secretsKeys !== undefined)
+            : {};
+      parsed = parseEndpoint(
+        { ...fields, id: endpoint, ...secretPart },
+        { allowPrivateUrls: config.allowPrivateUrls, secretsEncrypted: config.secretsKeys !== undefined },
+      );
       await trialEndpoint(expressions, tenant, parsed);
     } catch (err) {
       if (err instanceof TenantsValidationError) return badRequest(res, err.message, [...err.problems]);
@@ -108,22 +121,34 @@ export function adminApi({ ctx, queue, log, expressions }: AdminApiDeps): Router
     }
     let created = false;
     const updated = existing
-      ? await registry.updateEndpoint(tenant, endpoint, (cur) => (keepSecret ? { ...parsed, secret: undefined, secretEnv: undefined, previousSecrets: undefined, ...pickSecret(cur) } : parsed))
+      ? await registry.updateEndpoint(tenant, endpoint, (cur) =>
+          keepSecret
+            ? { ...parsed, secret: undefined, secretEnv: undefined, previousSecrets: undefined, ...pickSecret(cur) }
+            : parsed,
+        )
       : undefined;
     if (!updated) {
       // New, or deleted since we looked: a body without a secret cannot create one.
-      if (keepSecret && existing) return badRequest(res, 'field "secret": give exactly one of "secret" or "secretEnv" (the endpoint was removed meanwhile)');
+      if (keepSecret && existing)
+        return badRequest(
+          res,
+          'field "secret": give exactly one of "secret" or "secretEnv" (the endpoint was removed meanwhile)',
+        );
       created = !(await registry.putEndpoint(tenant, parsed));
     }
     const stored = (await registry.getEndpointConfig(tenant, endpoint)) ?? parsed;
-    log.info({ tenant, endpoint, created, enabled: stored.enabled }, created ? 'admin: endpoint created' : 'admin: endpoint updated');
+    log.info(
+      { tenant, endpoint, created, enabled: stored.enabled },
+      created ? 'admin: endpoint created' : 'admin: endpoint updated',
+    );
     res.status(created ? 201 : 200).json(publicEndpoint(stored));
   });
 
   router.delete('/tenants/:tenant/endpoints/:endpoint', async (req, res) => {
     const { tenant, endpoint } = req.params;
     if (badIds(res, { tenant, endpoint })) return;
-    if (!(await registry.deleteEndpoint(tenant, endpoint))) return notFound(res, `endpoint "${endpoint}" of tenant "${tenant}"`);
+    if (!(await registry.deleteEndpoint(tenant, endpoint)))
+      return notFound(res, `endpoint "${endpoint}" of tenant "${tenant}"`);
     log.info({ tenant, endpoint }, 'admin: endpoint deleted');
     res.status(204).end();
   });
@@ -135,7 +160,10 @@ export function adminApi({ ctx, queue, log, expressions }: AdminApiDeps): Router
     if (badIds(res, { tenant, endpoint })) return;
     const ep = await registry.getEndpointConfig(tenant, endpoint);
     if (!ep) return notFound(res, `endpoint "${endpoint}" of tenant "${tenant}"`);
-    if (!ep.enabled) return res.status(409).json({ error: `endpoint "${endpoint}" of tenant "${tenant}" is disabled; enable it first` });
+    if (!ep.enabled)
+      return res
+        .status(409)
+        .json({ error: `endpoint "${endpoint}" of tenant "${tenant}" is disabled; enable it first` });
     const createdAtMs = ctx.now();
     const event: WssEvent = {
       id: `test-${randomUUID()}`,
@@ -171,9 +199,15 @@ export function adminApi({ ctx, queue, log, expressions }: AdminApiDeps): Router
         // Same check the bridge makes; refused here so the caller learns at once.
         if (ID_PATTERN.test(tenant as string)) return notFound(res, `tenant "${String(tenant)}"`);
       }
-      entryId = await publishEvent(ctx.redis, config.stream, { tenant: tenant as string, type: type as string, data, id: id as string | undefined }, config.maxEventBytes);
+      entryId = await publishEvent(
+        ctx.redis,
+        config.stream,
+        { tenant: tenant as string, type: type as string, data, id: id as string | undefined },
+        config.maxEventBytes,
+      );
     } catch (err) {
-      if (err instanceof EventRejectedError && err.code === 'EVENT_TOO_LARGE') return res.status(413).json({ error: err.message, problems: [err.message] });
+      if (err instanceof EventRejectedError && err.code === 'EVENT_TOO_LARGE')
+        return res.status(413).json({ error: err.message, problems: [err.message] });
       if (err instanceof EventRejectedError) return badRequest(res, err.message);
       throw err;
     }
@@ -186,7 +220,8 @@ export function adminApi({ ctx, queue, log, expressions }: AdminApiDeps): Router
   const onError: ErrorRequestHandler = (err: unknown, _req, res, _next) => {
     const e = err as { type?: string; status?: number };
     if (e.type === 'entity.parse.failed') return badRequest(res, 'the request body is not valid JSON');
-    if (e.type === 'entity.too.large') return res.status(413).json({ error: `the request body is larger than ${bodyLimit} bytes` });
+    if (e.type === 'entity.too.large')
+      return res.status(413).json({ error: `the request body is larger than ${bodyLimit} bytes` });
     log.error({ err: errorMessage(err) }, 'admin API: request failed');
     res.status(500).json({ error: 'internal error (see the server log)' });
   };

@@ -50,6 +50,8 @@ export function allowedHostsOnly(allowed: () => readonly string[] | undefined): 
   return (req, res, next) => {
     const list = allowed();
     if (list === undefined || hostAllowed(req.headers.host, list)) return next();
-    res.status(421).json({ error: 'misdirected request: this Host is not one the dashboard serves (WSS_DASHBOARD_HOSTS)' });
+    res
+      .status(421)
+      .json({ error: 'misdirected request: this Host is not one the dashboard serves (WSS_DASHBOARD_HOSTS)' });
   };
 }

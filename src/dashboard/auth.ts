@@ -8,9 +8,13 @@ import type { AuthFailureLimiter } from './auth-limiter.js';
 
 export type Credentials = { mode: 'off' } | { mode: 'basic'; user: string; password: string; generated: boolean };
 
-export function resolveCredentials(config: Pick<DashboardConfig, 'auth' | 'user' | 'password'>, random: () => string = randomPassword): Credentials {
+export function resolveCredentials(
+  config: Pick<DashboardConfig, 'auth' | 'user' | 'password'>,
+  random: () => string = randomPassword,
+): Credentials {
   if (config.auth === 'off') return { mode: 'off' };
-  if (config.password !== undefined) return { mode: 'basic', user: config.user, password: config.password, generated: false };
+  if (config.password !== undefined)
+    return { mode: 'basic', user: config.user, password: config.password, generated: false };
   return { mode: 'basic', user: config.user, password: random(), generated: true };
 }
 
@@ -38,7 +42,10 @@ function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(ha, hb);
 }
 
-export function credentialsMatch(expected: { user: string; password: string }, given: { user: string; password: string } | undefined): boolean {
+export function credentialsMatch(
+  expected: { user: string; password: string },
+  given: { user: string; password: string } | undefined,
+): boolean {
   if (!given) return false;
   const userOk = sameSecret(expected.user, given.user);
   const passwordOk = sameSecret(expected.password, given.password);

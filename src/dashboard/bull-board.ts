@@ -19,14 +19,42 @@ export const BOARD_PATH = '/admin/queues';
 // WSS_CONCURRENCY unseen; a new delay or priority can push a delivery back without end.
 // Pausing, promoting, retrying failed jobs and cleaning finished ones stay (docs/security.md).
 export const REFUSED_BOARD_ROUTES: ReadonlyArray<{ method: string; route: string; why: string }> = [
-  { method: 'post', route: '/api/queues/:queueName/add', why: 'jobs are created from events (POST /api/events), never by hand' },
-  { method: 'patch', route: '/api/queues/:queueName/:jobId/update-data', why: 'a delivery body is sent as the event produced it' },
+  {
+    method: 'post',
+    route: '/api/queues/:queueName/add',
+    why: 'jobs are created from events (POST /api/events), never by hand',
+  },
+  {
+    method: 'patch',
+    route: '/api/queues/:queueName/:jobId/update-data',
+    why: 'a delivery body is sent as the event produced it',
+  },
   { method: 'put', route: '/api/queues/:queueName/empty', why: 'emptying the queue would drop deliveries' },
-  { method: 'put', route: '/api/queues/:queueName/obliterate', why: 'obliterating the queue would drop deliveries and their history' },
-  { method: 'put', route: '/api/queues/:queueName/concurrency', why: 'a queue-wide concurrency limit would silently throttle every worker (set WSS_CONCURRENCY instead)' },
-  { method: 'put', route: '/api/queues/:queueName/rate-limit', why: 'a queue-wide rate limit would silently throttle every delivery' },
-  { method: 'patch', route: '/api/queues/:queueName/:jobId/delay', why: 'rescheduling a delivery by hand could postpone it without end' },
-  { method: 'patch', route: '/api/queues/:queueName/:jobId/priority', why: 'deliveries are sent in order of their events, not by hand-set priority' },
+  {
+    method: 'put',
+    route: '/api/queues/:queueName/obliterate',
+    why: 'obliterating the queue would drop deliveries and their history',
+  },
+  {
+    method: 'put',
+    route: '/api/queues/:queueName/concurrency',
+    why: 'a queue-wide concurrency limit would silently throttle every worker (set WSS_CONCURRENCY instead)',
+  },
+  {
+    method: 'put',
+    route: '/api/queues/:queueName/rate-limit',
+    why: 'a queue-wide rate limit would silently throttle every delivery',
+  },
+  {
+    method: 'patch',
+    route: '/api/queues/:queueName/:jobId/delay',
+    why: 'rescheduling a delivery by hand could postpone it without end',
+  },
+  {
+    method: 'patch',
+    route: '/api/queues/:queueName/:jobId/priority',
+    why: 'deliveries are sent in order of their events, not by hand-set priority',
+  },
 ];
 
 // Bull Board's allowCompletedRetries only hides the buttons; the routes must refuse too.
@@ -35,15 +63,21 @@ const COMPLETED_RETRY = 'retrying a completed job would re-send a delivery the r
 const CLEANABLE = new Set(['completed', 'failed']);
 const UNFINISHED_CLEAN = 'removing a job that is not completed or failed would drop a delivery';
 
-const refuse = (why: string) => ({ allow: false, status: 403 as const, message: `not allowed in webhook-sender: ${why}` });
+const refuse = (why: string) => ({
+  allow: false,
+  status: 403 as const,
+  message: `not allowed in webhook-sender: ${why}`,
+});
 
 export const refuseDangerousRoutes: BeforeHook = async ({ method, route, request }) => {
   const refused = REFUSED_BOARD_ROUTES.find((r) => r.method === method && r.route === route);
   if (refused) return refuse(refused.why);
   if (method !== 'put') return undefined;
   const params = request.params as Record<string, string | undefined>;
-  if (route === '/api/queues/:queueName/retry/:queueStatus' && params.queueStatus === 'completed') return refuse(COMPLETED_RETRY);
-  if (route === '/api/queues/:queueName/clean/:queueStatus' && !CLEANABLE.has(params.queueStatus ?? '')) return refuse(UNFINISHED_CLEAN);
+  if (route === '/api/queues/:queueName/retry/:queueStatus' && params.queueStatus === 'completed')
+    return refuse(COMPLETED_RETRY);
+  if (route === '/api/queues/:queueName/clean/:queueStatus' && !CLEANABLE.has(params.queueStatus ?? ''))
+    return refuse(UNFINISHED_CLEAN);
   const perJob = route === '/api/queues/:queueName/:jobId/retry' || route === '/api/queues/:queueName/:jobId/clean';
   if (perJob && params.queueName !== undefined && params.jobId !== undefined) {
     const job = await request.queues.get(params.queueName)?.getJob(params.jobId);
@@ -57,7 +91,12 @@ export const refuseDangerousRoutes: BeforeHook = async ({ method, route, request
 };
 
 function isDeliveryData(d: unknown): d is DeliveryJobData {
-  return d !== null && typeof d === 'object' && typeof (d as DeliveryJobData).tenant === 'string' && typeof (d as DeliveryJobData).endpoint === 'string';
+  return (
+    d !== null &&
+    typeof d === 'object' &&
+    typeof (d as DeliveryJobData).tenant === 'string' &&
+    typeof (d as DeliveryJobData).endpoint === 'string'
+  );
 }
 
 export function jobTitle(job: Pick<QueueJobJson, 'data' | 'name'>): string {

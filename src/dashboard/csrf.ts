@@ -36,7 +36,8 @@ export function crossSiteReason(method: string, headers: IncomingHttpHeaders): s
     return hostOf(origin) !== undefined && hostOf(origin) === host ? undefined : 'Origin does not match Host';
   }
   const referer = first(headers.referer);
-  if (referer !== undefined) return hostOf(referer) !== undefined && hostOf(referer) === host ? undefined : 'Referer does not match Host';
+  if (referer !== undefined)
+    return hostOf(referer) !== undefined && hostOf(referer) === host ? undefined : 'Referer does not match Host';
   return undefined;
 }
 

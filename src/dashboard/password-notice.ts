@@ -27,8 +27,13 @@ export interface PasswordNotice {
 export async function announceGeneratedPassword(n: PasswordNotice): Promise<string | undefined> {
   const fields = { url: n.url, user: n.user };
   if (n.stderr.isTTY) {
-    n.stderr.write(`dashboard: generated password for user "${n.user}": ${n.password}\n(set WSS_DASHBOARD_PASSWORD to choose one; this is shown once)\n`);
-    n.log.warn(fields, 'dashboard: WSS_DASHBOARD_PASSWORD is not set; the generated password was printed once to this terminal (stderr)');
+    n.stderr.write(
+      `dashboard: generated password for user "${n.user}": ${n.password}\n(set WSS_DASHBOARD_PASSWORD to choose one; this is shown once)\n`,
+    );
+    n.log.warn(
+      fields,
+      'dashboard: WSS_DASHBOARD_PASSWORD is not set; the generated password was printed once to this terminal (stderr)',
+    );
     return 'terminal';
   }
   const file = resolve(n.dataDir, PASSWORD_FILE);
@@ -38,9 +43,15 @@ export async function announceGeneratedPassword(n: PasswordNotice): Promise<stri
     await rm(file, { force: true });
     await writeFile(file, `${n.password}\n`, { mode: 0o600, flag: 'wx' });
   } catch (err) {
-    n.log.error({ ...fields, file, err: errorMessage(err) }, 'dashboard: WSS_DASHBOARD_PASSWORD is not set and the generated password could not be saved; set WSS_DASHBOARD_PASSWORD and restart');
+    n.log.error(
+      { ...fields, file, err: errorMessage(err) },
+      'dashboard: WSS_DASHBOARD_PASSWORD is not set and the generated password could not be saved; set WSS_DASHBOARD_PASSWORD and restart',
+    );
     return undefined;
   }
-  n.log.warn({ ...fields, file }, `dashboard: WSS_DASHBOARD_PASSWORD is not set; the generated password is in ${file} (mode 0600)`);
+  n.log.warn(
+    { ...fields, file },
+    `dashboard: WSS_DASHBOARD_PASSWORD is not set; the generated password is in ${file} (mode 0600)`,
+  );
   return file;
 }

@@ -23,7 +23,14 @@ export function publicEndpoint(ep: EndpointConfig): PublicEndpoint {
     url: ep.url,
     secretSet: ep.secret !== undefined || ep.secretEnv !== undefined,
     ...(ep.secretEnv !== undefined ? { secretEnv: ep.secretEnv } : {}),
-    ...(ep.previousSecrets ? { previousSecrets: ep.previousSecrets.map((p) => ({ ...(p.secretEnv !== undefined ? { secretEnv: p.secretEnv } : {}), expiresAt: p.expiresAt })) } : {}),
+    ...(ep.previousSecrets
+      ? {
+          previousSecrets: ep.previousSecrets.map((p) => ({
+            ...(p.secretEnv !== undefined ? { secretEnv: p.secretEnv } : {}),
+            expiresAt: p.expiresAt,
+          })),
+        }
+      : {}),
     ...(ep.signature !== undefined ? { signature: ep.signature } : {}),
     events: ep.events,
     ...(ep.filter !== undefined ? { filter: ep.filter } : {}),

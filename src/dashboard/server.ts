@@ -32,7 +32,10 @@ export interface RunningDashboard extends RunningHttpRole {
   credentials: Credentials;
 }
 
-export async function startDashboard(ctx: RoleContext<'dashboard'>, opts: DashboardOptions = {}): Promise<RunningDashboard> {
+export async function startDashboard(
+  ctx: RoleContext<'dashboard'>,
+  opts: DashboardOptions = {},
+): Promise<RunningDashboard> {
   const { config } = ctx;
   const log = ctx.log.child({ role: 'dashboard' });
   const credentials = resolveCredentials(config.dashboard);
@@ -40,7 +43,8 @@ export async function startDashboard(ctx: RoleContext<'dashboard'>, opts: Dashbo
   const expressions = createExpressionPool(config, log);
 
   // The default names the port, which is only known for sure once listening (PORT=0).
-  let allowedHosts = config.dashboard.hosts ?? defaultDashboardHosts(config.dashboard.auth, opts.port ?? config.dashboard.port);
+  let allowedHosts =
+    config.dashboard.hosts ?? defaultDashboardHosts(config.dashboard.auth, opts.port ?? config.dashboard.port);
   const hostCheck = allowedHostsOnly(() => allowedHosts);
 
   const role = await startHttpRole(ctx, {
@@ -65,8 +69,13 @@ export async function startDashboard(ctx: RoleContext<'dashboard'>, opts: Dashbo
     // whatever holds the port. A second dashboard on one host needs a PORT of its own.
     portInUse: (err) => {
       if (opts.port !== undefined) throw err;
-      const what = config.dashboard.portExplicit ? `PORT=${config.dashboard.port}: the port` : `PORT is not set and its default port ${config.dashboard.port}`;
-      throw new PortInUseError(`${what} is already in use by another process (another dashboard on this host?); set PORT to a free port`, { cause: err });
+      const what = config.dashboard.portExplicit
+        ? `PORT=${config.dashboard.port}: the port`
+        : `PORT is not set and its default port ${config.dashboard.port}`;
+      throw new PortInUseError(
+        `${what} is already in use by another process (another dashboard on this host?); set PORT to a free port`,
+        { cause: err },
+      );
     },
     release: () => expressions.close(),
     stopped: () => log.info('dashboard stopped'),
@@ -75,9 +84,19 @@ export async function startDashboard(ctx: RoleContext<'dashboard'>, opts: Dashbo
   const board = `${role.url}${BOARD_PATH}`;
   const hosts = allowedHosts ?? 'any';
   if (credentials.mode === 'off') {
-    log.warn({ url: board, hosts }, 'dashboard: authentication is OFF (WSS_DASHBOARD_AUTH=off): anyone who can reach this port can retry jobs and change endpoints; for local use only');
+    log.warn(
+      { url: board, hosts },
+      'dashboard: authentication is OFF (WSS_DASHBOARD_AUTH=off): anyone who can reach this port can retry jobs and change endpoints; for local use only',
+    );
   } else if (credentials.generated && opts.logCredentials !== false) {
-    await announceGeneratedPassword({ user: credentials.user, password: credentials.password, url: board, dataDir: config.dataDir, stderr: opts.stderr ?? process.stderr, log });
+    await announceGeneratedPassword({
+      user: credentials.user,
+      password: credentials.password,
+      url: board,
+      dataDir: config.dataDir,
+      stderr: opts.stderr ?? process.stderr,
+      log,
+    });
   } else {
     log.info({ url: board, user: credentials.user, hosts }, 'dashboard listening');
   }

@@ -19,11 +19,17 @@ function fail(res: Response, status: number, error: string): void {
 }
 
 /** The public keys of an Ed25519 endpoint's active keys, newest first. */
-function publicKeys(ep: EndpointConfig, nowMs: number): Array<{ publicKey: string; pem: string; expiresAt: string | null }> {
+function publicKeys(
+  ep: EndpointConfig,
+  nowMs: number,
+): Array<{ publicKey: string; pem: string; expiresAt: string | null }> {
   const prepared = prepareSigner(ep, readSecretEnv);
   return prepared.keys
     .filter((k) => k.expiresAtMs > nowMs)
-    .map((k) => ({ ...publicKeyOf(k.key as KeyObject), expiresAt: Number.isFinite(k.expiresAtMs) ? new Date(k.expiresAtMs).toISOString() : null }));
+    .map((k) => ({
+      ...publicKeyOf(k.key as KeyObject),
+      expiresAt: Number.isFinite(k.expiresAtMs) ? new Date(k.expiresAtMs).toISOString() : null,
+    }));
 }
 
 /**
@@ -32,7 +38,9 @@ function publicKeys(ep: EndpointConfig, nowMs: number): Array<{ publicKey: strin
  */
 export function generatedKey(input: Record<string, unknown>, encrypted: boolean): { secret?: string } {
   const sig = input.signature as { scheme?: unknown } | null | undefined;
-  return encrypted && typeof sig === 'object' && sig !== null && sig.scheme === ED25519 ? { secret: generateSecret(ED25519) } : {};
+  return encrypted && typeof sig === 'object' && sig !== null && sig.scheme === ED25519
+    ? { secret: generateSecret(ED25519) }
+    : {};
 }
 
 function ids(req: Request, res: Response): { tenant: string; endpoint: string } | undefined {
@@ -50,11 +58,18 @@ export function signingRoutes(router: Router, { ctx, log }: { ctx: RoleContext<'
     const at = ids(req, res);
     if (!at) return;
     const input: unknown = req.body ?? {};
-    if (input === null || typeof input !== 'object' || Array.isArray(input)) return fail(res, 400, 'the request body must be a JSON object');
+    if (input === null || typeof input !== 'object' || Array.isArray(input))
+      return fail(res, 400, 'the request body must be a JSON object');
     const { secret, secretEnv, overlap, ...unknown } = input as Record<string, unknown>;
     const extra = Object.keys(unknown);
-    if (extra.length > 0) return fail(res, 400, extra.map((k) => `field "${k}": unknown field (expected secret, secretEnv, overlap)`).join('; '));
-    if (secret !== undefined && secretEnv !== undefined) return fail(res, 400, 'field "secret": give "secret" or "secretEnv", not both');
+    if (extra.length > 0)
+      return fail(
+        res,
+        400,
+        extra.map((k) => `field "${k}": unknown field (expected secret, secretEnv, overlap)`).join('; '),
+      );
+    if (secret !== undefined && secretEnv !== undefined)
+      return fail(res, 400, 'field "secret": give "secret" or "secretEnv", not both');
     if (secret !== undefined && typeof secret !== 'string') return fail(res, 400, 'field "secret": must be a string');
     if (secretEnv !== undefined && (typeof secretEnv !== 'string' || !SECRET_ENV_PATTERN.test(secretEnv))) {
       return fail(res, 400, 'field "secretEnv": must be an environment variable name starting with WSS_SECRET_');
@@ -63,23 +78,50 @@ export function signingRoutes(router: Router, { ctx, log }: { ctx: RoleContext<'
     if (!existing) return fail(res, 404, `endpoint "${at.endpoint}" of tenant "${at.tenant}" not found`);
     const scheme = schemeOf(existing);
     if (scheme === ED25519 && secretEnv === undefined && !config.secretsKeys) {
-      return fail(res, 400, 'field "secret": an Ed25519 private key is kept in Redis only encrypted: set WSS_SECRETS_KEY, or give "secretEnv"');
+      return fail(
+        res,
+        400,
+        'field "secret": an Ed25519 private key is kept in Redis only encrypted: set WSS_SECRETS_KEY, or give "secretEnv"',
+      );
     }
     const generated = secret === undefined && secretEnv === undefined ? generateSecret(scheme) : undefined;
-    const next: NewSecret = secretEnv !== undefined ? { secretEnv: secretEnv as string } : { secret: (secret as string | undefined) ?? generated! };
+    const next: NewSecret =
+      secretEnv !== undefined
+        ? { secretEnv: secretEnv as string }
+        : { secret: (secret as string | undefined) ?? generated! };
     let updated: EndpointConfig | undefined;
     try {
       const overlapMs = parseOverlap(overlap);
       const nowMs = ctx.now();
-      updated = await registry.updateEndpoint(at.tenant, at.endpoint, (cur) => rotateSecret(cur, next, overlapMs, nowMs));
+      updated = await registry.updateEndpoint(at.tenant, at.endpoint, (cur) =>
+        rotateSecret(cur, next, overlapMs, nowMs),
+      );
     } catch (err) {
       if (err instanceof RotationError) return fail(res, 400, err.message);
       throw err;
     }
     if (!updated) return fail(res, 404, `endpoint "${at.endpoint}" of tenant "${at.tenant}" not found`);
-    log.info({ tenant: at.tenant, endpoint: at.endpoint, scheme, activeSecrets: 1 + (updated.previousSecrets?.length ?? 0), generated: generated !== undefined }, 'admin: endpoint secret rotated');
-    const previous = (updated.previousSecrets ?? []).map((p) => ({ ...(p.secretEnv !== undefined ? { secretEnv: p.secretEnv } : {}), expiresAt: p.expiresAt }));
-    const body: Record<string, unknown> = { tenant: at.tenant, endpoint: at.endpoint, scheme, activeSecrets: 1 + previous.length, previous };
+    log.info(
+      {
+        tenant: at.tenant,
+        endpoint: at.endpoint,
+        scheme,
+        activeSecrets: 1 + (updated.previousSecrets?.length ?? 0),
+        generated: generated !== undefined,
+      },
+      'admin: endpoint secret rotated',
+    );
+    const previous = (updated.previousSecrets ?? []).map((p) => ({
+      ...(p.secretEnv !== undefined ? { secretEnv: p.secretEnv } : {}),
+      expiresAt: p.expiresAt,
+    }));
+    const body: Record<string, unknown> = {
+      tenant: at.tenant,
+      endpoint: at.endpoint,
+      scheme,
+      activeSecrets: 1 + previous.length,
+      previous,
+    };
     if (generated !== undefined && scheme !== ED25519) body.secret = generated; // shown this once, never again
     if (scheme === ED25519) {
       try {
@@ -97,7 +139,12 @@ export function signingRoutes(router: Router, { ctx, log }: { ctx: RoleContext<'
     if (!at) return;
     const ep = await registry.getEndpointConfig(at.tenant, at.endpoint);
     if (!ep) return fail(res, 404, `endpoint "${at.endpoint}" of tenant "${at.tenant}" not found`);
-    if (schemeOf(ep) !== ED25519) return fail(res, 409, `endpoint "${at.endpoint}" of tenant "${at.tenant}" signs with a shared secret (scheme ${schemeOf(ep)}): it has no public key`);
+    if (schemeOf(ep) !== ED25519)
+      return fail(
+        res,
+        409,
+        `endpoint "${at.endpoint}" of tenant "${at.tenant}" signs with a shared secret (scheme ${schemeOf(ep)}): it has no public key`,
+      );
     try {
       res.json({ scheme: ED25519, keys: publicKeys(ep, ctx.now()) });
     } catch (err) {
@@ -116,15 +163,21 @@ export function publicKeysRouter(ctx: RoleContext<'dashboard'>): Router {
   const router = Router();
   router.get('/keys/:tenant/:endpoint', (req, res) => {
     const { tenant, endpoint } = req.params;
-    const ep = ID_PATTERN.test(tenant) && ID_PATTERN.test(endpoint) ? ctx.registry.endpoint(tenant, endpoint)?.config : undefined;
-    if (!ep || schemeOf(ep) !== ED25519 || ep.signature?.publishPublicKey !== true) return void res.status(404).json({ error: 'not found' });
+    const ep =
+      ID_PATTERN.test(tenant) && ID_PATTERN.test(endpoint)
+        ? ctx.registry.endpoint(tenant, endpoint)?.config
+        : undefined;
+    if (!ep || schemeOf(ep) !== ED25519 || ep.signature?.publishPublicKey !== true)
+      return void res.status(404).json({ error: 'not found' });
     let keys;
     try {
       keys = publicKeys(ep, ctx.now());
     } catch {
       return void res.status(404).json({ error: 'not found' });
     }
-    res.set('Cache-Control', 'public, max-age=60').json({ keys: keys.map((k) => ({ publicKey: k.publicKey, pem: k.pem, expiresAt: k.expiresAt })) });
+    res
+      .set('Cache-Control', 'public, max-age=60')
+      .json({ keys: keys.map((k) => ({ publicKey: k.publicKey, pem: k.pem, expiresAt: k.expiresAt })) });
   });
   return router;
 }

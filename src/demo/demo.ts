@@ -61,7 +61,9 @@ const receiver = await startDemoReceiver({
   },
   onDelivery: (d) => {
     const mark = d.status < 300 ? 'OK ' : 'ERR';
-    say(`receiver: ${mark} ${d.status} ${d.path.padEnd(13)} attempt ${d.attempt}  event ${d.eventId}  signature ${d.verified ? 'valid' : 'INVALID'}  body ${d.body}`);
+    say(
+      `receiver: ${mark} ${d.status} ${d.path.padEnd(13)} attempt ${d.attempt}  event ${d.eventId}  signature ${d.verified ? 'valid' : 'INVALID'}  body ${d.body}`,
+    );
     if (d.status < 300 && ++delivered >= EXPECTED) finish();
   },
 });
@@ -71,7 +73,9 @@ const service = await startService(config, ALL_ROLES, log);
 await service.ctx.registry.seed(file, { replace: false });
 say(`demo: seeded ${tenantsFile}`);
 const dashboard = service.roles.find((r) => r.name === 'dashboard') as { url?: string } | undefined;
-say(`demo: dashboard ${dashboard?.url ?? `http://127.0.0.1:${config.dashboard.port}`}/admin/queues  user: ${config.dashboard.user}  password: ${password}`);
+say(
+  `demo: dashboard ${dashboard?.url ?? `http://127.0.0.1:${config.dashboard.port}`}/admin/queues  user: ${config.dashboard.user}  password: ${password}`,
+);
 
 const events = [
   { tenant: 'acme', type: 'order.updated', data: { orderId: 'o-1', status: 'shipped', total: 42 } },

@@ -19,7 +19,10 @@ export interface HealthServerOptions {
 
 export type RunningHealthServer = RunningHttpRole;
 
-export async function startHealthServer(ctx: RoleContext<never>, opts: HealthServerOptions): Promise<RunningHealthServer> {
+export async function startHealthServer(
+  ctx: RoleContext<never>,
+  opts: HealthServerOptions,
+): Promise<RunningHealthServer> {
   const log = ctx.log.child({ role: 'health' });
   const port = opts.port ?? ctx.config.healthPort;
   const role = await startHttpRole(ctx, {
@@ -45,7 +48,10 @@ export async function startHealthServer(ctx: RoleContext<never>, opts: HealthSer
 // someone set is a promise to an orchestrator's probe, so a clash there stops start-up.
 async function elsewhere(app: Express, port: number, explicit: boolean, log: Logger, err: unknown): Promise<Listening> {
   if (explicit) {
-    throw new PortInUseError(`WSS_HEALTH_PORT=${port}: the port is already in use by another process; set WSS_HEALTH_PORT to a free port (0 picks any free port)`, { cause: err });
+    throw new PortInUseError(
+      `WSS_HEALTH_PORT=${port}: the port is already in use by another process; set WSS_HEALTH_PORT to a free port (0 picks any free port)`,
+      { cause: err },
+    );
   }
   const http = await listen(app, 0);
   log.warn(

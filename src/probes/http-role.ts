@@ -59,7 +59,9 @@ export async function startHttpRole(ctx: RoleContext<never>, opts: HttpRoleOptio
 
   let http;
   try {
-    http = await listen(app, opts.port, opts.host).catch((err: unknown) => (opts.portInUse && addressInUse(err) ? opts.portInUse(err, app) : Promise.reject(err)));
+    http = await listen(app, opts.port, opts.host).catch((err: unknown) =>
+      opts.portInUse && addressInUse(err) ? opts.portInUse(err, app) : Promise.reject(err),
+    );
   } catch (err) {
     await release();
     throw err;

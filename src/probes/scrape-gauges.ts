@@ -10,7 +10,15 @@ import type { DeliveryQueue } from '../job.js';
 import { PROBE_TIMEOUT_MS, withTimeout } from '../timeout.js';
 
 // Fixed label set: BullMQ's own state names, never anything from job data.
-export const QUEUE_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
+export const QUEUE_STATES = [
+  'waiting',
+  'active',
+  'delayed',
+  'prioritized',
+  'waiting-children',
+  'completed',
+  'failed',
+] as const;
 
 export interface ScrapeGauges {
   registry: Registry;
@@ -21,7 +29,10 @@ export interface ScrapeGauges {
 type StreamFacts = { length: number; lag: number | undefined; pending: number | undefined };
 
 /** Lag and pending of `group` in an XINFO GROUPS reply. */
-export function groupFacts(reply: unknown, group: string): { lag: number | undefined; pending: number | undefined } | undefined {
+export function groupFacts(
+  reply: unknown,
+  group: string,
+): { lag: number | undefined; pending: number | undefined } | undefined {
   const g = parseGroups(reply).find((x) => x.name === group);
   return g && { lag: g.lag, pending: g.pending };
 }
@@ -33,17 +44,51 @@ async function streamFacts(redis: Redis, stream: string, group: string): Promise
   return { length, lag: facts?.lag, pending: facts?.pending };
 }
 
-export function createScrapeGauges(redis: Redis, queue: DeliveryQueue, config: Pick<Config, 'stream' | 'deadLetterStream' | 'group'>, timeoutMs = PROBE_TIMEOUT_MS): ScrapeGauges {
+export function createScrapeGauges(
+  redis: Redis,
+  queue: DeliveryQueue,
+  config: Pick<Config, 'stream' | 'deadLetterStream' | 'group'>,
+  timeoutMs = PROBE_TIMEOUT_MS,
+): ScrapeGauges {
   const registry = new Registry();
-  const up = new Gauge({ name: 'wss_redis_up', help: '1 when the last scrape could read Redis, else 0.', registers: [registry] });
-  const jobs = new Gauge({ name: 'wss_queue_jobs', help: 'Delivery jobs per BullMQ state (delayed = scheduled retries, failed = gave up).', labelNames: ['state'] as const, registers: [registry] });
-  const streamLength = new Gauge({ name: 'wss_stream_length', help: 'Entries in the event stream (acknowledged ones included until trimmed).', registers: [registry] });
-  const lag = new Gauge({ name: 'wss_stream_consumer_lag', help: "Entries in the stream not yet delivered to the bridge's consumer group.", registers: [registry] });
-  const pending = new Gauge({ name: 'wss_stream_pending', help: "Entries read by the bridge's consumer group but not yet acknowledged.", registers: [registry] });
-  const dead = new Gauge({ name: 'wss_dead_letter_length', help: 'Entries in the dead-letter stream.', registers: [registry] });
+  const up = new Gauge({
+    name: 'wss_redis_up',
+    help: '1 when the last scrape could read Redis, else 0.',
+    registers: [registry],
+  });
+  const jobs = new Gauge({
+    name: 'wss_queue_jobs',
+    help: 'Delivery jobs per BullMQ state (delayed = scheduled retries, failed = gave up).',
+    labelNames: ['state'] as const,
+    registers: [registry],
+  });
+  const streamLength = new Gauge({
+    name: 'wss_stream_length',
+    help: 'Entries in the event stream (acknowledged ones included until trimmed).',
+    registers: [registry],
+  });
+  const lag = new Gauge({
+    name: 'wss_stream_consumer_lag',
+    help: "Entries in the stream not yet delivered to the bridge's consumer group.",
+    registers: [registry],
+  });
+  const pending = new Gauge({
+    name: 'wss_stream_pending',
+    help: "Entries read by the bridge's consumer group but not yet acknowledged.",
+    registers: [registry],
+  });
+  const dead = new Gauge({
+    name: 'wss_dead_letter_length',
+    help: 'Entries in the dead-letter stream.',
+    registers: [registry],
+  });
 
   const read = async () => {
-    const [counts, facts, deadLen] = await Promise.all([queue.getJobCounts(...QUEUE_STATES), streamFacts(redis, config.stream, config.group), redis.xlen(config.deadLetterStream)]);
+    const [counts, facts, deadLen] = await Promise.all([
+      queue.getJobCounts(...QUEUE_STATES),
+      streamFacts(redis, config.stream, config.group),
+      redis.xlen(config.deadLetterStream),
+    ]);
     for (const s of QUEUE_STATES) jobs.set({ state: s }, counts[s] ?? 0);
     streamLength.set(facts.length);
     // A group that does not exist yet has no lag to report: leave the series out, not 0.

@@ -70,8 +70,20 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
   const queue = createDeliveryQueue(ctx.redis, config.prefix);
   // The shared connection's own handler reports outages; without a listener BullMQ prints them.
   queue.on('error', (err: Error) => blog.debug({ err: err.message }, 'bridge: queue connection error'));
-  const target = { queue, redis: reader, stream, group, deadLetterStream: config.deadLetterStream, log: blog, hooks: opts.hooks };
-  const planOpts = { dedupTtlMs: config.dedupTtlMs, keepCompleted: config.keepCompleted, maxEventBytes: config.maxEventBytes };
+  const target = {
+    queue,
+    redis: reader,
+    stream,
+    group,
+    deadLetterStream: config.deadLetterStream,
+    log: blog,
+    hooks: opts.hooks,
+  };
+  const planOpts = {
+    dedupTtlMs: config.dedupTtlMs,
+    keepCompleted: config.keepCompleted,
+    maxEventBytes: config.maxEventBytes,
+  };
   // Filters and transforms run in threads with limits; endpoints without them never touch it.
   const pool = createExpressionPool(config, blog);
   const breaker = new ExpressionBreaker({
@@ -79,18 +91,39 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
     now,
     log: blog,
     persist: async (tenant, endpoint, broken, expressions) => {
-      await registry.updateEndpoint(tenant, endpoint, (cur) => (expressionsOf(cur) === expressions && cur.broken === undefined ? { ...cur, broken } : cur));
+      await registry.updateEndpoint(tenant, endpoint, (cur) =>
+        expressionsOf(cur) === expressions && cur.broken === undefined ? { ...cur, broken } : cur,
+      );
     },
   });
 
   const stats: BridgeStats = {
-    batches: 0, entries: 0, jobs: 0, deadLetters: 0, unrouted: 0, errors: 0, claimed: 0, poison: 0, groupRecreated: 0, trimmed: 0,
-    lastHandledId: undefined, lastError: undefined,
+    batches: 0,
+    entries: 0,
+    jobs: 0,
+    deadLetters: 0,
+    unrouted: 0,
+    errors: 0,
+    claimed: 0,
+    poison: 0,
+    groupRecreated: 0,
+    trimmed: 0,
+    lastHandledId: undefined,
+    lastError: undefined,
   };
   let stopping = false;
   // Own pending entries are read (from this id on) before new ones; null: read new entries.
   let pendingCursor: string | null = '0';
-  const claimer = new Claimer({ redis: reader, stream, group, consumer, claimIdleMs: config.bridge.claimIdleMs, batchSize: config.bridge.batchSize, maxDeliveries: config.bridge.maxEntryDeliveries, log: blog });
+  const claimer = new Claimer({
+    redis: reader,
+    stream,
+    group,
+    consumer,
+    claimIdleMs: config.bridge.claimIdleMs,
+    batchSize: config.bridge.batchSize,
+    maxDeliveries: config.bridge.maxEntryDeliveries,
+    log: blog,
+  });
   let nextClaimAt = 0;
   // A batch whose planning or commit failed: retried as it is, not re-read, so a passing
   // outage does not raise its entries' delivery counts towards the poison bound.
@@ -123,7 +156,8 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
     // A tenant added a moment ago may not be in this process's snapshot yet: look once more
     // before dead-lettering its events.
     const tenants = registry.snapshot().tenants;
-    if (entries.some((e) => e.fields?.['tenant'] !== undefined && !tenants.has(e.fields['tenant']))) await registry.refresh();
+    if (entries.some((e) => e.fields?.['tenant'] !== undefined && !tenants.has(e.fields['tenant'])))
+      await registry.refresh();
     return planBatch(entries, endpointsOf, planOpts, { runner: pool, gate: breaker });
   }
 
@@ -154,21 +188,40 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
 
   const readGroup = async (id: string, block: boolean, count = readCount) =>
     readGroupEntries(
-      await reader.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', count, ...(block ? ['BLOCK', config.bridge.blockMs] : []), 'STREAMS', stream, id),
+      await reader.call(
+        'XREADGROUP',
+        'GROUP',
+        group,
+        consumer,
+        'COUNT',
+        count,
+        ...(block ? ['BLOCK', config.bridge.blockMs] : []),
+        'STREAMS',
+        stream,
+        id,
+      ),
     );
 
   async function retryInHand(batch: NonNullable<typeof inHand>): Promise<void> {
     // JUSTID: keeps the entries ours and resets their idle time (so no other bridge claims
     // them meanwhile) without counting a delivery; entries acknowledged elsewhere drop out.
     const ids = batch.entries.map((e) => e.id);
-    const still = new Set(((await reader.call('XCLAIM', stream, group, consumer, 0, ...ids, 'JUSTID')) as unknown[]).map(String));
-    await handle(batch.entries.filter((e) => still.has(e.id)), batch.poison);
+    const still = new Set(
+      ((await reader.call('XCLAIM', stream, group, consumer, 0, ...ids, 'JUSTID')) as unknown[]).map(String),
+    );
+    await handle(
+      batch.entries.filter((e) => still.has(e.id)),
+      batch.poison,
+    );
   }
 
   async function readOwnPending(from: string): Promise<void> {
     // Delivery counts first (XPENDING counts no delivery), so an entry that killed bridges
     // before is read alone or dead-lettered.
-    const chunk = nextChunk(await pendingEntries(reader, stream, group, { after: from === '0' ? '-' : from, count: readCount, consumer }), config.bridge.maxEntryDeliveries);
+    const chunk = nextChunk(
+      await pendingEntries(reader, stream, group, { after: from === '0' ? '-' : from, count: readCount, consumer }),
+      config.bridge.maxEntryDeliveries,
+    );
     if (!chunk) {
       pendingCursor = null;
       return;
@@ -188,7 +241,10 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
         nextClaimAt = now() + config.bridge.claimIntervalMs;
         return;
       }
-      blog.info({ count: chunk.entries.length, from: chunk.from, poison: chunk.poison }, 'bridge: claimed entries of other consumers');
+      blog.info(
+        { count: chunk.entries.length, from: chunk.from, poison: chunk.poison },
+        'bridge: claimed entries of other consumers',
+      );
       stats.claimed += chunk.entries.length;
       await handle(chunk.entries, chunk.poison ? chunk.deliveries : undefined);
       return;
@@ -202,7 +258,8 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
         if (removed > 0) blog.debug({ removed }, 'bridge: trimmed acknowledged entries');
       }
       const gone = await pruneIdleConsumers(reader, stream, group, consumer, CONSUMER_IDLE_PRUNE_MS);
-      if (gone > 0) blog.info({ consumers: gone }, 'bridge: removed consumers idle for over an hour with nothing pending');
+      if (gone > 0)
+        blog.info({ consumers: gone }, 'bridge: removed consumers idle for over an hour with nothing pending');
     }
     if (pendingCursor !== null) return readOwnPending(pendingCursor);
     await handle(await readGroup('>', true));
@@ -234,7 +291,10 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
         failingSince ??= now();
         stats.lastError = errorMessage(err);
         backoff = Math.min(Math.max(MIN_BACKOFF_MS, backoff * 2), MAX_BACKOFF_MS);
-        blog.error({ err: stats.lastError, retryInMs: backoff }, 'bridge: read or commit failed; entries read but not acknowledged stay pending and are read again');
+        blog.error(
+          { err: stats.lastError, retryInMs: backoff },
+          'bridge: read or commit failed; entries read but not acknowledged stay pending and are read again',
+        );
         // Whatever was read but not acknowledged is in this consumer's pending list (a failed
         // batch is also kept in hand and retried first).
         pendingCursor = '0';
@@ -257,12 +317,22 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
       if (stopping) return { ok: false, detail: 'stopping' };
       if (failingSince !== undefined && now() - failingSince >= config.bridge.unhealthyAfterMs) {
         const seconds = Math.round((now() - failingSince) / 1000);
-        return { ok: false, detail: `reads or commits on ${stream} have failed for ${seconds} s (WSS_BRIDGE_UNHEALTHY_AFTER_MS=${config.bridge.unhealthyAfterMs}); last error: ${stats.lastError}` };
+        return {
+          ok: false,
+          detail: `reads or commits on ${stream} have failed for ${seconds} s (WSS_BRIDGE_UNHEALTHY_AFTER_MS=${config.bridge.unhealthyAfterMs}); last error: ${stats.lastError}`,
+        };
       }
       try {
         const groups = await withTimeout(listGroups(ctx.redis, stream), PROBE_TIMEOUT_MS, 'redis');
-        if (!groups.some((g) => g.name === group)) return { ok: false, detail: `consumer group "${group}" is missing on ${stream}` };
-        return { ok: true, detail: stats.lastError && stats.errors > 0 ? `reading ${stream}; last error: ${stats.lastError}` : `reading ${stream}` };
+        if (!groups.some((g) => g.name === group))
+          return { ok: false, detail: `consumer group "${group}" is missing on ${stream}` };
+        return {
+          ok: true,
+          detail:
+            stats.lastError && stats.errors > 0
+              ? `reading ${stream}; last error: ${stats.lastError}`
+              : `reading ${stream}`,
+        };
       } catch (err) {
         return { ok: false, detail: `redis: ${errorMessage(err)}` };
       }
@@ -272,7 +342,10 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
       wake?.();
       // The loop ends after the read or batch in hand (at most blockMs for an idle read).
       if (!(await settlesWithin(loop, config.shutdownGraceMs))) {
-        blog.warn({ graceMs: config.shutdownGraceMs }, 'bridge: batch still in hand at the end of the grace period; its entries stay pending');
+        blog.warn(
+          { graceMs: config.shutdownGraceMs },
+          'bridge: batch still in hand at the end of the grace period; its entries stay pending',
+        );
       }
       reader.disconnect();
       await pool.close();

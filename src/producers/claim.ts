@@ -24,7 +24,8 @@ export async function liveConnectionNames(redis: Redis): Promise<Set<string> | u
     text = String(await redis.call('CLIENT', 'LIST', 'TYPE', 'normal'));
   } catch (err) {
     // NOPERM (ACL), ERR unknown command (renamed/disabled): fall back to the idle-time claim.
-    if (err instanceof Error && /NOPERM|unknown command|unknown subcommand|disabled/i.test(err.message)) return undefined;
+    if (err instanceof Error && /NOPERM|unknown command|unknown subcommand|disabled/i.test(err.message))
+      return undefined;
     throw err;
   }
   const names = new Set<string>();
@@ -39,14 +40,24 @@ export async function liveConnectionNames(redis: Redis): Promise<Set<string> | u
  * Consumers holding pending entries whose reader connection is gone. Undefined when it cannot
  * be told: CLIENT LIST refused, or our own name missing from it (CLIENT SETNAME refused).
  */
-export async function deadConsumers(redis: Redis, stream: string, group: string, self: string): Promise<string[] | undefined> {
+export async function deadConsumers(
+  redis: Redis,
+  stream: string,
+  group: string,
+  self: string,
+): Promise<string[] | undefined> {
   const live = await liveConnectionNames(redis);
   if (!live?.has(readerConnectionName(self))) return undefined;
   const reply: unknown = await redis.xinfo('CONSUMERS', stream, group);
   if (!Array.isArray(reply)) return [];
   return reply
     .map((raw) => xinfoRecord(raw))
-    .filter((f) => String(f['name']) !== self && Number(f['pending'] ?? 0) > 0 && !live.has(readerConnectionName(String(f['name']))))
+    .filter(
+      (f) =>
+        String(f['name']) !== self &&
+        Number(f['pending'] ?? 0) > 0 &&
+        !live.has(readerConnectionName(String(f['name']))),
+    )
     .map((f) => String(f['name']));
 }
 
@@ -59,10 +70,26 @@ export interface PendingQuery {
 }
 
 /** XPENDING (extended form, Redis ≥ 6.2): does not count as a delivery. */
-export async function pendingEntries(redis: Redis, stream: string, group: string, q: PendingQuery): Promise<PendingEntry[]> {
+export async function pendingEntries(
+  redis: Redis,
+  stream: string,
+  group: string,
+  q: PendingQuery,
+): Promise<PendingEntry[]> {
   const idle = q.minIdleMs === undefined ? [] : ['IDLE', q.minIdleMs];
   const start = q.after === '-' ? '-' : `(${q.after}`;
-  return parsePending(await redis.call('XPENDING', stream, group, ...idle, start, '+', q.count, ...(q.consumer === undefined ? [] : [q.consumer])));
+  return parsePending(
+    await redis.call(
+      'XPENDING',
+      stream,
+      group,
+      ...idle,
+      start,
+      '+',
+      q.count,
+      ...(q.consumer === undefined ? [] : [q.consumer]),
+    ),
+  );
 }
 
 export interface ClaimedChunk {
@@ -99,25 +126,39 @@ export class Claimer {
       const dead = await deadConsumers(redis, stream, group, consumer);
       if (dead === undefined && !this.warnedNoNames) {
         this.warnedNoNames = true;
-        this.o.log.warn('bridge: CLIENT LIST or CLIENT SETNAME refused; entries of a dead bridge are claimed only after WSS_CLAIM_IDLE_MS');
+        this.o.log.warn(
+          'bridge: CLIENT LIST or CLIENT SETNAME refused; entries of a dead bridge are claimed only after WSS_CLAIM_IDLE_MS',
+        );
       }
-      if (dead?.length) this.o.log.info({ consumers: dead }, 'bridge: claiming the pending entries of consumers with no connection');
+      if (dead?.length)
+        this.o.log.info({ consumers: dead }, 'bridge: claiming the pending entries of consumers with no connection');
       this.dead = dead ?? [];
     }
     while (this.dead.length > 0) {
       const from = this.dead[0]!;
-      const chunk = nextChunk(await pendingEntries(redis, stream, group, { after: '-', count: batchSize, consumer: from }), this.o.maxDeliveries);
+      const chunk = nextChunk(
+        await pendingEntries(redis, stream, group, { after: '-', count: batchSize, consumer: from }),
+        this.o.maxDeliveries,
+      );
       // A concurrent claim by another bridge resets the idle time: XCLAIM then leaves the entry.
-      const claimed = chunk && (await this.claim(chunk.entries, Math.min(...chunk.entries.map((p) => p.idleMs)), chunk.poison));
+      const claimed =
+        chunk && (await this.claim(chunk.entries, Math.min(...chunk.entries.map((p) => p.idleMs)), chunk.poison));
       if (claimed?.entries.length) return claimed;
       this.dead.shift();
     }
     for (;;) {
-      const list = await pendingEntries(redis, stream, group, { after: this.idleCursor, count: batchSize, minIdleMs: this.o.claimIdleMs });
+      const list = await pendingEntries(redis, stream, group, {
+        after: this.idleCursor,
+        count: batchSize,
+        minIdleMs: this.o.claimIdleMs,
+      });
       const last = list.at(-1);
       if (!last) return this.endTick();
       // Own entries are re-read by the bridge itself (from '0' after an error).
-      const chunk = nextChunk(list.filter((p) => p.consumer !== consumer), this.o.maxDeliveries);
+      const chunk = nextChunk(
+        list.filter((p) => p.consumer !== consumer),
+        this.o.maxDeliveries,
+      );
       if (!chunk) {
         if (list.length < batchSize) return this.endTick();
         this.idleCursor = last.id;
@@ -137,7 +178,14 @@ export class Claimer {
 
   private async claim(list: PendingEntry[], minIdleMs: number, poison: boolean): Promise<ClaimedChunk> {
     const { redis, stream, group, consumer } = this.o;
-    const entries = claimReply(await redis.call('XCLAIM', stream, group, consumer, Math.max(0, Math.floor(minIdleMs)), ...list.map((p) => p.id)));
-    return { entries, deliveries: new Map(list.map((p) => [p.id, p.deliveries])), poison, from: [...new Set(list.map((p) => p.consumer))] };
+    const entries = claimReply(
+      await redis.call('XCLAIM', stream, group, consumer, Math.max(0, Math.floor(minIdleMs)), ...list.map((p) => p.id)),
+    );
+    return {
+      entries,
+      deliveries: new Map(list.map((p) => [p.id, p.deliveries])),
+      poison,
+      from: [...new Set(list.map((p) => p.consumer))],
+    };
   }
 }

@@ -64,9 +64,21 @@ export async function commitBatch(plan: BatchPlan, t: CommitTarget): Promise<voi
     deadLettered.inc({ kind: d.kind });
     // Routing fields only: the data body never goes to the log.
     t.log.warn(
-      { entryId: d.entryId, kind: d.kind, reason: d.reason, tenant: d.fields['tenant'], type: d.fields['type'], endpoint: d.endpoint, deadLetterStream: t.deadLetterStream },
+      {
+        entryId: d.entryId,
+        kind: d.kind,
+        reason: d.reason,
+        tenant: d.fields['tenant'],
+        type: d.fields['type'],
+        endpoint: d.endpoint,
+        deadLetterStream: t.deadLetterStream,
+      },
       'bridge: entry dead-lettered',
     );
   }
-  if (plan.vanished > 0) t.log.warn({ count: plan.vanished }, 'bridge: pending entries were deleted from the stream before delivery; acknowledged');
+  if (plan.vanished > 0)
+    t.log.warn(
+      { count: plan.vanished },
+      'bridge: pending entries were deleted from the stream before delivery; acknowledged',
+    );
 }

@@ -29,7 +29,13 @@ export async function ensureGroup(redis: Redis, stream: string, group: string, s
  * Deleting a consumer with nothing pending loses nothing, and a live bridge's consumer is never
  * idle that long: its blocking read touches it every WSS_BLOCK_MS. Returns how many went.
  */
-export async function pruneIdleConsumers(redis: Redis, stream: string, group: string, self: string, idleMs: number): Promise<number> {
+export async function pruneIdleConsumers(
+  redis: Redis,
+  stream: string,
+  group: string,
+  self: string,
+  idleMs: number,
+): Promise<number> {
   const reply: unknown = await redis.xinfo('CONSUMERS', stream, group);
   if (!Array.isArray(reply)) return 0;
   let removed = 0;

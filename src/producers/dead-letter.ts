@@ -21,7 +21,13 @@ export function deadLetterArgs(d: DeadLetter): string[] {
 }
 
 export function deadLetterFor(entry: StreamEntry, kind: DeadLetterKind, reason: string, endpoint?: string): DeadLetter {
-  return { entryId: entry.id, kind, reason, fields: entry.fields ?? {}, ...(endpoint === undefined ? {} : { endpoint }) };
+  return {
+    entryId: entry.id,
+    kind,
+    reason,
+    fields: entry.fields ?? {},
+    ...(endpoint === undefined ? {} : { endpoint }),
+  };
 }
 
 /**
@@ -31,5 +37,10 @@ export function deadLetterFor(entry: StreamEntry, kind: DeadLetterKind, reason: 
  */
 export function tooLargeDeadLetter(entry: StreamEntry, reason: string): DeadLetter {
   const { data, ...rest } = entry.fields ?? {};
-  return { entryId: entry.id, kind: 'too_large', reason, fields: { ...rest, dataBytes: String(Buffer.byteLength(data ?? '')) } };
+  return {
+    entryId: entry.id,
+    kind: 'too_large',
+    reason,
+    fields: { ...rest, dataBytes: String(Buffer.byteLength(data ?? '')) },
+  };
 }

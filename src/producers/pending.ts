@@ -35,7 +35,8 @@ export interface Chunk {
 export function nextChunk(list: readonly PendingEntry[], maxDeliveries: number): Chunk | undefined {
   const first = list[0];
   if (!first) return undefined;
-  if (first.deliveries >= maxDeliveries) return { entries: leadingRun(list, (p) => p.deliveries >= maxDeliveries), poison: true };
+  if (first.deliveries >= maxDeliveries)
+    return { entries: leadingRun(list, (p) => p.deliveries >= maxDeliveries), poison: true };
   if (first.deliveries >= 2) return { entries: [first], poison: false };
   return { entries: leadingRun(list, (p) => p.deliveries < 2), poison: false };
 }

@@ -29,7 +29,12 @@ export interface PlanOptions {
 /** The tenant's endpoints, or undefined when the tenant is not in the registry. */
 export type EndpointLookup = (tenant: string) => Iterable<CompiledEndpoint> | undefined;
 
-export async function planBatch(entries: readonly StreamEntry[], endpointsOf: EndpointLookup, opts: PlanOptions, expr: FanoutExpressions): Promise<BatchPlan> {
+export async function planBatch(
+  entries: readonly StreamEntry[],
+  endpointsOf: EndpointLookup,
+  opts: PlanOptions,
+  expr: FanoutExpressions,
+): Promise<BatchPlan> {
   const plan: BatchPlan = { jobs: [], dead: [], unrouted: 0, vanished: 0, ackIds: [] };
   // Per entry, in order: a dead letter now, or an index into the fan-out requests.
   const steps: Array<{ entry: StreamEntry; dead?: DeadLetter; fanout?: number; event?: WssEvent }> = [];
@@ -43,7 +48,13 @@ export async function planBatch(entries: readonly StreamEntry[], endpointsOf: En
     }
     const parsed = parseEntry(entry.id, entry.fields, maxBytes);
     if (!parsed.ok) {
-      steps.push({ entry, dead: parsed.kind === 'too_large' ? tooLargeDeadLetter(entry, parsed.reason) : deadLetterFor(entry, 'malformed', parsed.reason) });
+      steps.push({
+        entry,
+        dead:
+          parsed.kind === 'too_large'
+            ? tooLargeDeadLetter(entry, parsed.reason)
+            : deadLetterFor(entry, 'malformed', parsed.reason),
+      });
       continue;
     }
     const event = parsed.event;

@@ -47,14 +47,21 @@ export interface FanoutRequest {
   endpoints: Iterable<CompiledEndpoint>;
 }
 
-type Slot = { delivery: PlannedDelivery } | { failure: { endpoint: string; reason: string } } | { task: number; ep: CompiledEndpoint };
+type Slot =
+  | { delivery: PlannedDelivery }
+  | { failure: { endpoint: string; reason: string } }
+  | { task: number; ep: CompiledEndpoint };
 
 export function brokenReason(id: string, why: string): string {
   return `endpoint "${id}" is broken (${why}); its filter/transform is not evaluated until the endpoint is registered again`;
 }
 
 /** Plans many events at once, so their evaluations travel to the pool in few messages. */
-export async function planFanouts(requests: readonly FanoutRequest[], expr: FanoutExpressions, maxBodyBytes = Number.POSITIVE_INFINITY): Promise<FanoutPlan[]> {
+export async function planFanouts(
+  requests: readonly FanoutRequest[],
+  expr: FanoutExpressions,
+  maxBodyBytes = Number.POSITIVE_INFINITY,
+): Promise<FanoutPlan[]> {
   const inputs: string[] = [];
   const tasks: ExprTask[] = [];
   const budgets: number[] = [];
@@ -97,15 +104,19 @@ export async function planFanouts(requests: readonly FanoutRequest[], expr: Fano
         const { config } = slot.ep;
         const out = outcomes[slot.task]!;
         expr.gate?.record(event.tenant, slot.ep, out);
-        if (out.status === 'pass') plan.deliveries.push({ endpoint: config.id, retry: config.retry, body: envelopes[i]! });
+        if (out.status === 'pass')
+          plan.deliveries.push({ endpoint: config.id, retry: config.retry, body: envelopes[i]! });
         else if (out.status === 'body') {
           const bytes = out.body.length * 3 > maxBodyBytes ? Buffer.byteLength(out.body) : 0;
           if (bytes > maxBodyBytes) {
             const reason = `endpoint "${config.id}": transform produced ${bytes} bytes, more than WSS_MAX_EVENT_BYTES (${maxBodyBytes})`;
             plan.failures.push({ endpoint: config.id, reason, kind: 'too_large' });
           } else plan.deliveries.push({ endpoint: config.id, retry: config.retry, body: out.body });
-        }
-        else if (out.status === 'failed') plan.failures.push({ endpoint: config.id, reason: `endpoint "${config.id}": ${out.stage} failed: ${describeFailure(out.failure)}` });
+        } else if (out.status === 'failed')
+          plan.failures.push({
+            endpoint: config.id,
+            reason: `endpoint "${config.id}": ${out.stage} failed: ${describeFailure(out.failure)}`,
+          });
         else if (out.status === 'skipped') {
           const why = expr.gate?.broken(event.tenant, slot.ep) ?? 'too many expression failures in a row';
           plan.failures.push({ endpoint: config.id, reason: brokenReason(config.id, why) });
@@ -116,6 +127,11 @@ export async function planFanouts(requests: readonly FanoutRequest[], expr: Fano
   });
 }
 
-export async function planFanout(event: WssEvent, endpoints: Iterable<CompiledEndpoint>, expr: FanoutExpressions, maxBodyBytes?: number): Promise<FanoutPlan> {
+export async function planFanout(
+  event: WssEvent,
+  endpoints: Iterable<CompiledEndpoint>,
+  expr: FanoutExpressions,
+  maxBodyBytes?: number,
+): Promise<FanoutPlan> {
   return (await planFanouts([{ event, endpoints }], expr, maxBodyBytes))[0]!;
 }

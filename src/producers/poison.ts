@@ -10,7 +10,11 @@ export function poisonReason(deliveries: number, maxDeliveries: number): string 
 }
 
 /** Dead letters for every entry of a poison chunk; `deliveries` counts before this read. */
-export function poisonPlan(entries: readonly StreamEntry[], deliveries: ReadonlyMap<string, number>, maxDeliveries: number): BatchPlan {
+export function poisonPlan(
+  entries: readonly StreamEntry[],
+  deliveries: ReadonlyMap<string, number>,
+  maxDeliveries: number,
+): BatchPlan {
   const plan: BatchPlan = { jobs: [], dead: [], unrouted: 0, vanished: 0, ackIds: [] };
   for (const e of entries) {
     plan.ackIds.push(e.id);

@@ -35,7 +35,10 @@ export function eventFields(input: PublishInput, maxEventBytes = DEFAULT_MAX_EVE
   if (input.id !== undefined) fields['id'] = input.id;
   const parsed = parseEntry('0-0', fields, maxEventBytes);
   if (!parsed.ok) {
-    throw new EventRejectedError(`event rejected: ${parsed.reason}`, parsed.kind === 'too_large' ? { tooLarge: true, field: 'data' } : {});
+    throw new EventRejectedError(
+      `event rejected: ${parsed.reason}`,
+      parsed.kind === 'too_large' ? { tooLarge: true, field: 'data' } : {},
+    );
   }
   return fields;
 }
@@ -44,7 +47,12 @@ export function eventFields(input: PublishInput, maxEventBytes = DEFAULT_MAX_EVE
  * XADD without MAXLEN: a length cap would trim entries no bridge has acknowledged yet (the
  * bridge trims safely itself). Returns the stream entry id.
  */
-export async function publishEvent(redis: Redis, stream: string, input: PublishInput, maxEventBytes = DEFAULT_MAX_EVENT_BYTES): Promise<string> {
+export async function publishEvent(
+  redis: Redis,
+  stream: string,
+  input: PublishInput,
+  maxEventBytes = DEFAULT_MAX_EVENT_BYTES,
+): Promise<string> {
   const fields = eventFields(input, maxEventBytes);
   const id = await redis.xadd(stream, '*', ...Object.entries(fields).flat());
   if (id === null) throw new Error(`XADD to ${stream} returned no id`);

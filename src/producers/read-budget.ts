@@ -17,7 +17,12 @@ export function entryBytes(entries: readonly StreamEntry[]): number {
  * The COUNT for the next read, from 1 to maxCount. An empty read says nothing about sizes, so
  * the current count stays.
  */
-export function nextReadCount(last: readonly StreamEntry[], budgetBytes: number, maxCount: number, current: number): number {
+export function nextReadCount(
+  last: readonly StreamEntry[],
+  budgetBytes: number,
+  maxCount: number,
+  current: number,
+): number {
   if (last.length === 0) return current;
   const average = Math.max(1, entryBytes(last) / last.length);
   return Math.min(maxCount, Math.max(1, Math.floor(budgetBytes / average)));

@@ -14,20 +14,34 @@ class RotateFailed extends WssError {
   }
 }
 
-export async function cmdRotateSecret(args: string[], config: Config, log: Logger, withRegistry: WithRegistry): Promise<void> {
+export async function cmdRotateSecret(
+  args: string[],
+  config: Config,
+  log: Logger,
+  withRegistry: WithRegistry,
+): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { tenant: { type: 'string' }, endpoint: { type: 'string' }, secret: { type: 'string' }, 'secret-env': { type: 'string' }, overlap: { type: 'string' } },
+    options: {
+      tenant: { type: 'string' },
+      endpoint: { type: 'string' },
+      secret: { type: 'string' },
+      'secret-env': { type: 'string' },
+      overlap: { type: 'string' },
+    },
     strict: true,
   });
   if (!values.tenant || !values.endpoint) throw new UsageError('wss rotate-secret needs --tenant and --endpoint');
-  if (values.secret !== undefined && values['secret-env'] !== undefined) throw new UsageError('give --secret or --secret-env, not both');
-  if (values['secret-env'] !== undefined && !SECRET_ENV_PATTERN.test(values['secret-env'])) throw new UsageError('--secret-env must name a WSS_SECRET_* variable');
+  if (values.secret !== undefined && values['secret-env'] !== undefined)
+    throw new UsageError('give --secret or --secret-env, not both');
+  if (values['secret-env'] !== undefined && !SECRET_ENV_PATTERN.test(values['secret-env']))
+    throw new UsageError('--secret-env must name a WSS_SECRET_* variable');
   let overlapMs: number;
   try {
     overlapMs = parseOverlap(values.overlap);
   } catch (err) {
-    if (err instanceof RotationError) throw new UsageError(`--overlap ${err.message.replace(/^field "overlap": /, '')}`);
+    if (err instanceof RotationError)
+      throw new UsageError(`--overlap ${err.message.replace(/^field "overlap": /, '')}`);
     throw err;
   }
   const { tenant, endpoint } = values;
@@ -36,12 +50,20 @@ export async function cmdRotateSecret(args: string[], config: Config, log: Logge
     if (!existing) throw new RotateFailed(`endpoint "${endpoint}" of tenant "${tenant}" not found`);
     const scheme = schemeOf(existing);
     if (scheme === 'standard-webhooks-ed25519' && values['secret-env'] === undefined && !config.secretsKeys) {
-      throw new RotateFailed('an Ed25519 private key is kept in Redis only encrypted: set WSS_SECRETS_KEY, or give --secret-env');
+      throw new RotateFailed(
+        'an Ed25519 private key is kept in Redis only encrypted: set WSS_SECRETS_KEY, or give --secret-env',
+      );
     }
-    const generated = values.secret === undefined && values['secret-env'] === undefined ? generateSecret(scheme) : undefined;
-    const next: NewSecret = values['secret-env'] !== undefined ? { secretEnv: values['secret-env'] } : { secret: values.secret ?? generated! };
+    const generated =
+      values.secret === undefined && values['secret-env'] === undefined ? generateSecret(scheme) : undefined;
+    const next: NewSecret =
+      values['secret-env'] !== undefined
+        ? { secretEnv: values['secret-env'] }
+        : { secret: values.secret ?? generated! };
     try {
-      const updated = await registry.updateEndpoint(tenant, endpoint, (cur) => rotateSecret(cur, next, overlapMs, Date.now()));
+      const updated = await registry.updateEndpoint(tenant, endpoint, (cur) =>
+        rotateSecret(cur, next, overlapMs, Date.now()),
+      );
       if (!updated) throw new RotateFailed(`endpoint "${endpoint}" of tenant "${tenant}" not found`);
       return { scheme, generated, active: 1 + (updated.previousSecrets?.length ?? 0) };
     } catch (err) {
@@ -49,7 +71,9 @@ export async function cmdRotateSecret(args: string[], config: Config, log: Logge
       throw err;
     }
   });
-  process.stdout.write(`rotated ${tenant}/${endpoint}: ${out.active} active secret(s), overlap ${values.overlap ?? '24h'}\n`);
+  process.stdout.write(
+    `rotated ${tenant}/${endpoint}: ${out.active} active secret(s), overlap ${values.overlap ?? '24h'}\n`,
+  );
   if (out.generated !== undefined) {
     if (out.scheme === 'standard-webhooks-ed25519') {
       const key = ed25519Key(out.generated);
@@ -61,13 +85,21 @@ export async function cmdRotateSecret(args: string[], config: Config, log: Logge
   }
 }
 
-export async function cmdSecrets(args: string[], config: Config, log: Logger, withRegistry: WithRegistry): Promise<void> {
+export async function cmdSecrets(
+  args: string[],
+  config: Config,
+  log: Logger,
+  withRegistry: WithRegistry,
+): Promise<void> {
   const [sub, ...rest] = args;
   if (sub !== 'reencrypt' || rest.length > 0) throw new UsageError('usage: wss secrets reencrypt');
-  if (!config.secretsKeys) throw new UsageError('wss secrets reencrypt needs WSS_SECRETS_KEY (the new key first, then the old ones)');
+  if (!config.secretsKeys)
+    throw new UsageError('wss secrets reencrypt needs WSS_SECRETS_KEY (the new key first, then the old ones)');
   const { rewritten, unreadable } = await withRegistry(config, log, (registry) => registry.reencryptAll());
   process.stdout.write(`re-encrypted ${rewritten} endpoint(s) with key "${config.secretsKeys[0]!.id}"\n`);
   if (unreadable.length > 0) {
-    throw new RotateFailed(`${unreadable.length} endpoint(s) hold a secret encrypted with a key WSS_SECRETS_KEY does not list, left unchanged: ${unreadable.join(', ')}`);
+    throw new RotateFailed(
+      `${unreadable.length} endpoint(s) hold a secret encrypted with a key WSS_SECRETS_KEY does not list, left unchanged: ${unreadable.join(', ')}`,
+    );
   }
 }

@@ -34,9 +34,14 @@ export function ed25519Key(secret: string): KeyObject | string {
   if (secret.startsWith(WHSK)) {
     const bytes = base64Bytes(secret.slice(WHSK.length));
     if (bytes === undefined) return 'is not valid base64 after "whsk_"';
-    if (bytes.length !== 32 && bytes.length !== 64) return `decodes to ${bytes.length} bytes (an Ed25519 key is a 32-byte seed, or 64 bytes seed + public key)`;
+    if (bytes.length !== 32 && bytes.length !== 64)
+      return `decodes to ${bytes.length} bytes (an Ed25519 key is a 32-byte seed, or 64 bytes seed + public key)`;
     try {
-      return createPrivateKey({ key: Buffer.concat([ED25519_PKCS8_PREFIX, bytes.subarray(0, 32)]), format: 'der', type: 'pkcs8' });
+      return createPrivateKey({
+        key: Buffer.concat([ED25519_PKCS8_PREFIX, bytes.subarray(0, 32)]),
+        format: 'der',
+        type: 'pkcs8',
+      });
     } catch {
       return 'is not an Ed25519 private key';
     }
@@ -44,7 +49,9 @@ export function ed25519Key(secret: string): KeyObject | string {
   if (secret.includes('-----BEGIN')) {
     try {
       const key = createPrivateKey({ key: secret, format: 'pem' });
-      return key.asymmetricKeyType === 'ed25519' ? key : `is a ${key.asymmetricKeyType ?? 'non-Ed25519'} key, not Ed25519`;
+      return key.asymmetricKeyType === 'ed25519'
+        ? key
+        : `is a ${key.asymmetricKeyType ?? 'non-Ed25519'} key, not Ed25519`;
     } catch {
       return 'is a PEM block that does not parse as a private key';
     }
@@ -86,5 +93,8 @@ export function generateSecret(scheme: Scheme): string {
 export function publicKeyOf(privateKey: KeyObject): { publicKey: string; pem: string } {
   const pub = createPublicKey(privateKey);
   const der = pub.export({ format: 'der', type: 'spki' });
-  return { publicKey: `${WHPK}${der.subarray(der.length - 32).toString('base64')}`, pem: String(pub.export({ format: 'pem', type: 'spki' })) };
+  return {
+    publicKey: `${WHPK}${der.subarray(der.length - 32).toString('base64')}`,
+    pem: String(pub.export({ format: 'pem', type: 'spki' })),
+  };
 }

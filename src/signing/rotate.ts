@@ -46,11 +46,18 @@ export function rotateSecret(ep: EndpointConfig, next: NewSecret, overlapMs: num
   const previous = [...(current.previousSecrets ?? [])];
   if (overlapMs > 0) {
     const expiresAt = new Date(nowMs + overlapMs).toISOString();
-    previous.unshift(current.secret !== undefined ? { secret: current.secret, expiresAt } : { secretEnv: current.secretEnv, expiresAt });
+    previous.unshift(
+      current.secret !== undefined
+        ? { secret: current.secret, expiresAt }
+        : { secretEnv: current.secretEnv, expiresAt },
+    );
   }
   if (previous.length + 1 > MAX_ACTIVE_SECRETS) {
     const soonest = previous.map((p) => p.expiresAt ?? '').sort()[0];
-    throw new RotationError('overlap', `the endpoint would have ${previous.length + 1} active secrets (at most ${MAX_ACTIVE_SECRETS}); wait until the oldest expires (${soonest}) or rotate with overlap "0s"`);
+    throw new RotationError(
+      'overlap',
+      `the endpoint would have ${previous.length + 1} active secrets (at most ${MAX_ACTIVE_SECRETS}); wait until the oldest expires (${soonest}) or rotate with overlap "0s"`,
+    );
   }
   const { secret: _s, secretEnv: _e, previousSecrets: _p, ...rest } = current;
   return { ...rest, ...next, ...(previous.length > 0 ? { previousSecrets: previous } : {}) };

@@ -23,37 +23,55 @@ type Issue = { path: PropertyKey[]; message: string };
 
 function entryIssues(scheme: Scheme, e: SecretEntry, path: PropertyKey[], needsExpiry: boolean): Issue[] {
   const out: Issue[] = [];
-  if ((e.secret === undefined) === (e.secretEnv === undefined)) out.push({ path: [...path, 'secret'], message: 'give exactly one of "secret" or "secretEnv"' });
+  if ((e.secret === undefined) === (e.secretEnv === undefined))
+    out.push({ path: [...path, 'secret'], message: 'give exactly one of "secret" or "secretEnv"' });
   if (e.secret !== undefined) {
     const problem = secretProblem(scheme, e.secret);
     if (problem) out.push({ path: [...path, 'secret'], message: problem });
   }
-  if (needsExpiry && e.expiresAt === undefined) out.push({ path: [...path, 'expiresAt'], message: 'an older secret needs an expiry (ISO 8601 date-time)' });
-  if (!needsExpiry && e.expiresAt !== undefined) out.push({ path: [...path, 'expiresAt'], message: 'the newest secret does not expire; rotate to a new one instead' });
+  if (needsExpiry && e.expiresAt === undefined)
+    out.push({ path: [...path, 'expiresAt'], message: 'an older secret needs an expiry (ISO 8601 date-time)' });
+  if (!needsExpiry && e.expiresAt !== undefined)
+    out.push({
+      path: [...path, 'expiresAt'],
+      message: 'the newest secret does not expire; rotate to a new one instead',
+    });
   return out;
 }
 
 export function secretsIssues(ep: SecretFieldsInput): Issue[] {
   const scheme = ep.signature?.scheme ?? 'wss';
-  const forms = [ep.secret !== undefined || ep.secretEnv !== undefined, ep.secrets !== undefined].filter(Boolean).length;
+  const forms = [ep.secret !== undefined || ep.secretEnv !== undefined, ep.secrets !== undefined].filter(
+    Boolean,
+  ).length;
   if (forms !== 1 || (ep.secret !== undefined && ep.secretEnv !== undefined)) {
     return [{ path: ['secret'], message: 'give exactly one of "secret", "secretEnv" or "secrets"' }];
   }
   const out: Issue[] = [];
   if (ep.secrets !== undefined) {
-    if (ep.previousSecretEnv !== undefined || ep.previousSecrets !== undefined) out.push({ path: ['secrets'], message: '"secrets" lists every secret: leave out previousSecretEnv and previousSecrets' });
+    if (ep.previousSecretEnv !== undefined || ep.previousSecrets !== undefined)
+      out.push({
+        path: ['secrets'],
+        message: '"secrets" lists every secret: leave out previousSecretEnv and previousSecrets',
+      });
     ep.secrets.forEach((e, i) => out.push(...entryIssues(scheme, e, ['secrets', i], i > 0)));
     return out;
   }
   out.push(...entryIssues(scheme, { secret: ep.secret, secretEnv: ep.secretEnv }, [], false));
   if ((ep.previousSecretEnv === undefined) !== (ep.previousSecretExpiresAt === undefined)) {
-    out.push({ path: ['previousSecretExpiresAt'], message: 'previousSecretEnv and previousSecretExpiresAt go together' });
+    out.push({
+      path: ['previousSecretExpiresAt'],
+      message: 'previousSecretEnv and previousSecretExpiresAt go together',
+    });
   }
-  if (ep.previousSecretEnv !== undefined && ep.secretEnv === undefined) out.push({ path: ['previousSecretEnv'], message: 'goes with "secretEnv"; use "secrets" for inline secrets' });
-  if (ep.previousSecretEnv !== undefined && ep.previousSecrets !== undefined) out.push({ path: ['previousSecretEnv'], message: 'give previousSecretEnv or previousSecrets, not both' });
+  if (ep.previousSecretEnv !== undefined && ep.secretEnv === undefined)
+    out.push({ path: ['previousSecretEnv'], message: 'goes with "secretEnv"; use "secrets" for inline secrets' });
+  if (ep.previousSecretEnv !== undefined && ep.previousSecrets !== undefined)
+    out.push({ path: ['previousSecretEnv'], message: 'give previousSecretEnv or previousSecrets, not both' });
   (ep.previousSecrets ?? []).forEach((e, i) => out.push(...entryIssues(scheme, e, ['previousSecrets', i], true)));
   const total = 1 + (ep.previousSecrets?.length ?? 0) + (ep.previousSecretEnv !== undefined ? 1 : 0);
-  if (total > MAX_ACTIVE_SECRETS) out.push({ path: ['previousSecrets'], message: `at most ${MAX_ACTIVE_SECRETS} active secrets` });
+  if (total > MAX_ACTIVE_SECRETS)
+    out.push({ path: ['previousSecrets'], message: `at most ${MAX_ACTIVE_SECRETS} active secrets` });
   return out;
 }
 
@@ -65,7 +83,9 @@ function entry(e: SecretEntry): SecretEntry {
 }
 
 /** The stored form: input-only fields folded into `secret`/`secretEnv` and `previousSecrets`. */
-export function toCanonicalSecrets<T extends SecretFieldsInput>(ep: T): Omit<T, 'secrets' | 'previousSecretEnv' | 'previousSecretExpiresAt'> {
+export function toCanonicalSecrets<T extends SecretFieldsInput>(
+  ep: T,
+): Omit<T, 'secrets' | 'previousSecretEnv' | 'previousSecretExpiresAt'> {
   const { secrets, previousSecretEnv, previousSecretExpiresAt, ...rest } = ep;
   let previous: SecretEntry[] = (rest.previousSecrets ?? []).map(entry);
   let newest: SecretEntry = { secret: rest.secret, secretEnv: rest.secretEnv };
@@ -76,7 +96,10 @@ export function toCanonicalSecrets<T extends SecretFieldsInput>(ep: T): Omit<T, 
     previous = [entry({ secretEnv: previousSecretEnv, expiresAt: previousSecretExpiresAt })];
   }
   const { secret: _s, secretEnv: _e, previousSecrets: _p, ...others } = rest;
-  const out: Record<string, unknown> = { ...others, ...(newest.secret !== undefined ? { secret: newest.secret } : { secretEnv: newest.secretEnv }) };
+  const out: Record<string, unknown> = {
+    ...others,
+    ...(newest.secret !== undefined ? { secret: newest.secret } : { secretEnv: newest.secretEnv }),
+  };
   if (previous.length > 0) out.previousSecrets = previous;
   return out as Omit<T, 'secrets' | 'previousSecretEnv' | 'previousSecretExpiresAt'>;
 }

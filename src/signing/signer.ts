@@ -26,10 +26,23 @@ function unavailable(ep: EndpointConfig, why: string): DeliveryError {
   return new DeliveryError('SECRET_UNAVAILABLE', `endpoint ${ep.id}: ${why}`, { outcome: 'retry' });
 }
 
-function prepareKey(ep: EndpointConfig, scheme: Scheme, s: { secret?: string | undefined; secretEnv?: string | undefined }, readSecretEnv: (name: string) => string | undefined): Buffer | KeyObject {
+function prepareKey(
+  ep: EndpointConfig,
+  scheme: Scheme,
+  s: { secret?: string | undefined; secretEnv?: string | undefined },
+  readSecretEnv: (name: string) => string | undefined,
+): Buffer | KeyObject {
   const value = s.secret ?? (s.secretEnv === undefined ? undefined : readSecretEnv(s.secretEnv));
-  if (value === undefined) throw unavailable(ep, `secret variable ${s.secretEnv ?? '(none)'} is not set in this worker (only WSS_SECRET_* variables are read)`);
-  if (isEncrypted(value)) throw unavailable(ep, `secret is encrypted with key id "${keyIdOf(value) ?? '?'}", which WSS_SECRETS_KEY does not hold`);
+  if (value === undefined)
+    throw unavailable(
+      ep,
+      `secret variable ${s.secretEnv ?? '(none)'} is not set in this worker (only WSS_SECRET_* variables are read)`,
+    );
+  if (isEncrypted(value))
+    throw unavailable(
+      ep,
+      `secret is encrypted with key id "${keyIdOf(value) ?? '?'}", which WSS_SECRETS_KEY does not hold`,
+    );
   const where = s.secretEnv !== undefined ? `secret variable ${s.secretEnv}` : 'secret';
   if (scheme === 'wss') return Buffer.from(value, 'utf8');
   const key = scheme === 'standard-webhooks' ? whsecKey(value) : ed25519Key(value);
@@ -43,7 +56,11 @@ export function prepareSigner(ep: EndpointConfig, readSecretEnv: (name: string) 
   if (hit) return hit;
   const scheme = ep.signature?.scheme ?? 'wss';
   const keys: PreparedKey[] = [{ key: prepareKey(ep, scheme, ep, readSecretEnv), expiresAtMs: Infinity }];
-  for (const p of ep.previousSecrets ?? []) keys.push({ key: prepareKey(ep, scheme, p, readSecretEnv), expiresAtMs: p.expiresAt === undefined ? Infinity : Date.parse(p.expiresAt) });
+  for (const p of ep.previousSecrets ?? [])
+    keys.push({
+      key: prepareKey(ep, scheme, p, readSecretEnv),
+      expiresAtMs: p.expiresAt === undefined ? Infinity : Date.parse(p.expiresAt),
+    });
   const prepared = { scheme, keys };
   cache.set(ep, prepared);
   return prepared;
@@ -56,17 +73,32 @@ export function prepareSigner(ep: EndpointConfig, readSecretEnv: (name: string) 
  *   `v1,<base64 HMAC-SHA256(key, id.timestamp.body)>`;
  * - standard-webhooks-ed25519: the same with `v1a,<base64 Ed25519 signature>`.
  */
-export function signatureHeaders(prepared: Prepared, eventId: string, body: string, nowMs: number): Record<string, string> {
+export function signatureHeaders(
+  prepared: Prepared,
+  eventId: string,
+  body: string,
+  nowMs: number,
+): Record<string, string> {
   const timestamp = String(Math.floor(nowMs / 1000));
   const active = prepared.keys.filter((k) => k.expiresAtMs > nowMs);
   if (prepared.scheme === 'wss') {
-    const sigs = active.map((k) => createHmac('sha256', k.key as Buffer).update(timestamp).update(body).digest('hex'));
+    const sigs = active.map((k) =>
+      createHmac('sha256', k.key as Buffer)
+        .update(timestamp)
+        .update(body)
+        .digest('hex'),
+    );
     return { 'X-WSS-Timestamp': timestamp, 'X-WSS-Signature': sigs.join(' ') };
   }
   const content = `${eventId}.${timestamp}.${body}`;
   const sigs =
     prepared.scheme === 'standard-webhooks'
-      ? active.map((k) => `v1,${createHmac('sha256', k.key as Buffer).update(content).digest('base64')}`)
+      ? active.map(
+          (k) =>
+            `v1,${createHmac('sha256', k.key as Buffer)
+              .update(content)
+              .digest('base64')}`,
+        )
       : active.map((k) => `v1a,${edSign(null, Buffer.from(content, 'utf8'), k.key as KeyObject).toString('base64')}`);
   return { 'webhook-id': eventId, 'webhook-timestamp': timestamp, 'webhook-signature': sigs.join(' ') };
 }

@@ -31,12 +31,18 @@ export function earliestExpiry(ep: EndpointConfig): number | undefined {
 function mapSecrets(ep: EndpointConfig, f: (v: string) => string): EndpointConfig {
   const out: EndpointConfig = { ...ep };
   if (ep.secret !== undefined) out.secret = f(ep.secret);
-  if (ep.previousSecrets) out.previousSecrets = ep.previousSecrets.map((p) => (p.secret === undefined ? p : { ...p, secret: f(p.secret) }));
+  if (ep.previousSecrets)
+    out.previousSecrets = ep.previousSecrets.map((p) => (p.secret === undefined ? p : { ...p, secret: f(p.secret) }));
   return out;
 }
 
 /** The JSON stored for an endpoint. `aad` is "<tenant>/<endpoint>". */
-export function encodeEndpoint(ep: EndpointConfig, aad: string, keys: readonly SecretsKey[] | undefined, nowMs: number): string {
+export function encodeEndpoint(
+  ep: EndpointConfig,
+  aad: string,
+  keys: readonly SecretsKey[] | undefined,
+  nowMs: number,
+): string {
   const pruned = withoutExpired(ep, nowMs);
   if (!keys || keys.length === 0) return JSON.stringify(pruned);
   return JSON.stringify(mapSecrets(pruned, (v) => (isEncrypted(v) ? v : encryptSecret(keys, aad, v))));

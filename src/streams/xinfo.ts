@@ -43,4 +43,3 @@ export async function listGroups(redis: Redis, stream: string): Promise<GroupInf
     throw err;
   }
 }
-

@@ -34,9 +34,7 @@ export function expressionsOf(ep: Pick<EndpointConfig, 'filter' | 'transform'>):
 export class ExpressionBreaker implements ExpressionGate {
   private readonly runs = new Map<string, Run>();
 
-  constructor(
-    private readonly deps: { breakAfter: number; now: () => number; persist: PersistBroken; log?: Logger },
-  ) {}
+  constructor(private readonly deps: { breakAfter: number; now: () => number; persist: PersistBroken; log?: Logger }) {}
 
   /** The current run of failures, if any, for the endpoint's current expressions. */
   private current(tenant: string, ep: CompiledEndpoint): Run | undefined {
@@ -70,7 +68,10 @@ export class ExpressionBreaker implements ExpressionGate {
       reason: `${run.failures} expression failures in a row; last: ${outcome.stage} ${describeFailure(outcome.failure)}`,
       since: new Date(this.deps.now()).toISOString(),
     };
-    this.deps.log?.warn({ tenant, endpoint: ep.config.id, reason: run.tripped.reason }, 'expressions: endpoint marked broken');
+    this.deps.log?.warn(
+      { tenant, endpoint: ep.config.id, reason: run.tripped.reason },
+      'expressions: endpoint marked broken',
+    );
   }
 
   /** Stores newly broken endpoints in the registry. Never throws: a failed write is retried next time. */
@@ -83,7 +84,10 @@ export class ExpressionBreaker implements ExpressionGate {
         // The registry snapshot now carries `broken`; a re-registration later starts a fresh run.
         this.runs.delete(key);
       } catch (err) {
-        this.deps.log?.error({ endpoint: key, err: errorMessage(err) }, 'expressions: could not store the broken mark; retrying after the next batch');
+        this.deps.log?.error(
+          { endpoint: key, err: errorMessage(err) },
+          'expressions: could not store the broken mark; retrying after the next batch',
+        );
       }
     }
   }

@@ -20,7 +20,14 @@ export type ExprOutcome =
   /** Not evaluated: its group's budget of failures in a row ran out. */
   | { status: 'skipped' };
 
-export function encodeChunk(id: number, inputs: readonly string[], tasks: readonly ExprTask[], idx: readonly number[], budgets: Int32Array, breakAfter: number): ChunkRequest {
+export function encodeChunk(
+  id: number,
+  inputs: readonly string[],
+  tasks: readonly ExprTask[],
+  idx: readonly number[],
+  budgets: Int32Array,
+  breakAfter: number,
+): ChunkRequest {
   const exprs: string[] = [];
   const exprIdx = new Map<string, number>();
   const localInputs: string[] = [];
@@ -66,7 +73,11 @@ export function decodeChunk(reply: ChunkReply, idx: readonly number[], out: Expr
         break;
       default: {
         const f = failures.get(t)!;
-        out[g] = { status: 'failed', stage: f.stage, failure: { kind: f.kind, code: f.code, ...(f.position === undefined ? {} : { position: f.position }) } };
+        out[g] = {
+          status: 'failed',
+          stage: f.stage,
+          failure: { kind: f.kind, code: f.code, ...(f.position === undefined ? {} : { position: f.position }) },
+        };
       }
     }
   });

@@ -71,7 +71,8 @@ export function failureFrom(code: string, position?: number): ExprFailure {
 export function classifyThrown(err: unknown): ExprFailure {
   const e = err as { code?: unknown; position?: unknown } | null;
   const position = typeof e?.position === 'number' && Number.isFinite(e.position) ? e.position : undefined;
-  if (typeof e?.code === 'string' && /^([A-Z]{1,4}\d{4}|WSS_[A-Z]+)$/.test(e.code)) return failureFrom(e.code, position);
+  if (typeof e?.code === 'string' && /^([A-Z]{1,4}\d{4}|WSS_[A-Z]+)$/.test(e.code))
+    return failureFrom(e.code, position);
   if (err instanceof RangeError) {
     // V8's RangeError messages are fixed texts, never values.
     return failureFrom(/call stack/i.test(err.message) ? WSS_CODES.stack : WSS_CODES.size, position);

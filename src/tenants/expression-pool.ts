@@ -42,7 +42,9 @@ type Settled = { reply: ChunkReply } | { offender: number; code: string } | { er
 // from the build (npm test builds first). From dist/ it is the sibling file.
 function threadEntry(): URL {
   const own = new URL(import.meta.url);
-  return own.pathname.endsWith('.ts') ? new URL('../../dist/tenants/expression-thread.js', own) : new URL('./expression-thread.js', own);
+  return own.pathname.endsWith('.ts')
+    ? new URL('../../dist/tenants/expression-thread.js', own)
+    : new URL('./expression-thread.js', own);
 }
 
 export class ExpressionPool {
@@ -63,7 +65,11 @@ export class ExpressionPool {
   }
 
   /** Evaluates every task; outcomes in task order. `budgets`: failures in a row allowed per group, -1 unlimited. */
-  async run(inputs: readonly string[], tasks: readonly ExprTask[], budgets: readonly number[] = []): Promise<ExprOutcome[]> {
+  async run(
+    inputs: readonly string[],
+    tasks: readonly ExprTask[],
+    budgets: readonly number[] = [],
+  ): Promise<ExprOutcome[]> {
     const out: ExprOutcome[] = new Array<ExprOutcome>(tasks.length);
     const chunks: Array<Promise<void>> = [];
     for (let i = 0; i < tasks.length; i += this.opts.chunkSize) {
@@ -74,7 +80,14 @@ export class ExpressionPool {
     return out;
   }
 
-  private async runChunk(inputs: readonly string[], tasks: readonly ExprTask[], idx: number[], budgets: Int32Array, out: ExprOutcome[], confirm = true): Promise<void> {
+  private async runChunk(
+    inputs: readonly string[],
+    tasks: readonly ExprTask[],
+    idx: number[],
+    budgets: Int32Array,
+    out: ExprOutcome[],
+    confirm = true,
+  ): Promise<void> {
     let rest = idx;
     while (rest.length > 0) {
       const req = encodeChunk(++this.nextId, inputs, tasks, rest, budgets, this.opts.breakAfter);
@@ -90,14 +103,30 @@ export class ExpressionPool {
       const failure: ExprFailure = { kind: settled.code === WSS_CODES.heap ? 'memory' : 'timeout', code: settled.code };
       out[rest[t]!] = { status: 'failed', stage: (settled.offender & 1) === 1 ? 'transform' : 'filter', failure };
       if (budgets[task.group]! > 0) budgets[task.group]!--;
-      this.opts.log?.warn({ reason: describeFailure(failure), rerun: rest.length - 1 }, 'expressions: thread terminated; re-running the rest of its chunk');
+      this.opts.log?.warn(
+        { reason: describeFailure(failure), rerun: rest.length - 1 },
+        'expressions: thread terminated; re-running the rest of its chunk',
+      );
       rest = rest.filter((_, k) => k !== t);
     }
     // Deadlines are wall-clock: on a busy machine a thread can lose the CPU long enough for an
     // innocent evaluation to time out. A timeout counts only if a second run, alone, agrees.
-    const suspects = confirm ? idx.filter((g) => { const o = out[g]; return o?.status === 'failed' && o.failure.kind === 'timeout'; }) : [];
+    const suspects = confirm
+      ? idx.filter((g) => {
+          const o = out[g];
+          return o?.status === 'failed' && o.failure.kind === 'timeout';
+        })
+      : [];
     // Already counted against their budgets: the second run skips nothing.
-    if (suspects.length > 0) await this.runChunk(inputs, tasks, suspects, budgets.map(() => -1), out, false);
+    if (suspects.length > 0)
+      await this.runChunk(
+        inputs,
+        tasks,
+        suspects,
+        budgets.map(() => -1),
+        out,
+        false,
+      );
   }
 
   private async send(req: ChunkRequest): Promise<Settled> {
@@ -133,7 +162,12 @@ export class ExpressionPool {
   private spawn(): Slot {
     const progress = new Int32Array(new SharedArrayBuffer(8));
     Atomics.store(progress, CURRENT, IDLE);
-    const data: ThreadData = { progress: progress.buffer as SharedArrayBuffer, timeoutMs: this.opts.timeoutMs, maxDepth: this.opts.maxDepth, maxSequence: this.opts.maxSequence };
+    const data: ThreadData = {
+      progress: progress.buffer as SharedArrayBuffer,
+      timeoutMs: this.opts.timeoutMs,
+      maxDepth: this.opts.maxDepth,
+      maxSequence: this.opts.maxSequence,
+    };
     const worker = new Worker(threadEntry(), {
       workerData: data,
       resourceLimits: {
@@ -145,7 +179,9 @@ export class ExpressionPool {
     worker.unref();
     const slot: Slot = { worker, progress, pending: undefined, lastSeq: 0, seenAt: 0 };
     worker.on('message', (reply: ChunkReply) => slot.pending?.({ reply }));
-    worker.on('error', (err: Error & { code?: string }) => this.lost(slot, err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? WSS_CODES.heap : WSS_CODES.other, err));
+    worker.on('error', (err: Error & { code?: string }) =>
+      this.lost(slot, err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? WSS_CODES.heap : WSS_CODES.other, err),
+    );
     worker.on('exit', () => this.lost(slot, WSS_CODES.other, new Error('expression thread exited')));
     this.slots.push(slot);
     return slot;
@@ -161,7 +197,8 @@ export class ExpressionPool {
     const pending = slot.pending;
     slot.pending = undefined;
     if (pending) {
-      if (current === IDLE) pending({ error: new Error(`expression thread failed outside any evaluation: ${err.message}`) });
+      if (current === IDLE)
+        pending({ error: new Error(`expression thread failed outside any evaluation: ${err.message}`) });
       else pending({ offender: current, code });
     }
     if (code !== WSS_CODES.killed) void slot.worker.terminate();

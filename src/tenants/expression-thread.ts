@@ -5,7 +5,17 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import jsonata from 'jsonata';
 import { classifyThrown, failureFrom, WSS_CODES, type ExprFailure } from './expression-failure.js';
-import { CURRENT, IDLE, SEQ, Status, TASK_FIELDS, type ChunkFailure, type ChunkReply, type ChunkRequest, type ThreadData } from './expression-protocol.js';
+import {
+  CURRENT,
+  IDLE,
+  SEQ,
+  Status,
+  TASK_FIELDS,
+  type ChunkFailure,
+  type ChunkReply,
+  type ChunkRequest,
+  type ThreadData,
+} from './expression-protocol.js';
 
 const data = workerData as ThreadData;
 const progress = new Int32Array(data.progress);
@@ -49,7 +59,12 @@ async function runChunk(req: ChunkRequest): Promise<ChunkReply> {
   const parsed = new Map<number, unknown>();
   for (let t = 0; t < n; t++) {
     const o = t * TASK_FIELDS;
-    const [filter, transform, inputIdx, group] = [req.tasks[o]!, req.tasks[o + 1]!, req.tasks[o + 2]!, req.tasks[o + 3]!];
+    const [filter, transform, inputIdx, group] = [
+      req.tasks[o]!,
+      req.tasks[o + 1]!,
+      req.tasks[o + 2]!,
+      req.tasks[o + 3]!,
+    ];
     if (budgets[group] === 0) {
       status[t] = Status.Skipped;
       continue;

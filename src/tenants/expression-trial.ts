@@ -36,7 +36,12 @@ export async function trialProblems(pool: ExpressionPool, subjects: readonly Sub
       if (src === undefined) continue;
       const input = inputs.push(sampleEnvelope(s.tenant)) - 1;
       // Each expression alone: a transform is tried even where the filter would say no.
-      tasks.push({ filter: field === 'filter' ? src : undefined, transform: field === 'transform' ? src : undefined, input, group: -1 });
+      tasks.push({
+        filter: field === 'filter' ? src : undefined,
+        transform: field === 'transform' ? src : undefined,
+        input,
+        group: -1,
+      });
       fields.push(`${s.where} field "${field}"`);
     }
   }
@@ -44,7 +49,8 @@ export async function trialProblems(pool: ExpressionPool, subjects: readonly Sub
   const outcomes = await pool.run(inputs, tasks);
   const problems: string[] = [];
   outcomes.forEach((o, i) => {
-    if (o.status === 'failed' && isLimit(o.failure.kind)) problems.push(`${fields[i]}: refused: on a sample event it failed with ${describeFailure(o.failure)}`);
+    if (o.status === 'failed' && isLimit(o.failure.kind))
+      problems.push(`${fields[i]}: refused: on a sample event it failed with ${describeFailure(o.failure)}`);
   });
   return problems;
 }
@@ -56,8 +62,14 @@ export async function trialEndpoint(pool: ExpressionPool, tenant: string, ep: En
 }
 
 /** The trial for a whole tenants file (seed, TENANTS_FILE), with a pool of its own. */
-export async function trialTenantsFile(file: TenantsFile, config: Pick<Config, 'expr'>, what = 'tenants file'): Promise<void> {
-  const subjects = file.tenants.flatMap((t) => t.endpoints.map((ep) => ({ where: `tenant "${t.id}" endpoint "${ep.id}"`, tenant: t.id, ep })));
+export async function trialTenantsFile(
+  file: TenantsFile,
+  config: Pick<Config, 'expr'>,
+  what = 'tenants file',
+): Promise<void> {
+  const subjects = file.tenants.flatMap((t) =>
+    t.endpoints.map((ep) => ({ where: `tenant "${t.id}" endpoint "${ep.id}"`, tenant: t.id, ep })),
+  );
   if (!subjects.some((s) => s.ep.filter !== undefined || s.ep.transform !== undefined)) return;
   const pool = createExpressionPool(config);
   try {

@@ -8,7 +8,10 @@ export async function loadTenantsFile(path: string, rules: RegistrationRules): P
   try {
     text = await readFile(path, 'utf8');
   } catch (err) {
-    throw new TenantsValidationError(`cannot read tenants file ${path}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`, []);
+    throw new TenantsValidationError(
+      `cannot read tenants file ${path}: ${(err as NodeJS.ErrnoException).code ?? errorMessage(err)}`,
+      [],
+    );
   }
   let json: unknown;
   try {
@@ -19,7 +22,8 @@ export async function loadTenantsFile(path: string, rules: RegistrationRules): P
   try {
     return parseTenantsFile(json, rules);
   } catch (err) {
-    if (err instanceof TenantsValidationError) throw new TenantsValidationError(`${path}: ${err.message}`, err.problems);
+    if (err instanceof TenantsValidationError)
+      throw new TenantsValidationError(`${path}: ${err.message}`, err.problems);
     throw err;
   }
 }

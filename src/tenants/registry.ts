@@ -5,7 +5,13 @@ import type { Redis } from 'ioredis';
 import type { SecretsKey } from '../config.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { decodeEndpoint, earliestExpiry, encodeEndpoint, hasUndecryptable, withoutExpired } from '../signing/stored-secrets.js';
+import {
+  decodeEndpoint,
+  earliestExpiry,
+  encodeEndpoint,
+  hasUndecryptable,
+  withoutExpired,
+} from '../signing/stored-secrets.js';
 import { compileEndpoint, type CompiledEndpoint } from './compile.js';
 import type { EndpointConfig, TenantConfig, TenantsFile } from './schema.js';
 
@@ -38,10 +44,17 @@ export interface RegistryOptions {
 
 type Decode = (key: string, json: string) => EndpointConfig;
 
-function buildSnapshot(version: number, tenants: Record<string, string>, endpoints: Record<string, string>, decode: Decode, log?: Logger): Snapshot {
+function buildSnapshot(
+  version: number,
+  tenants: Record<string, string>,
+  endpoints: Record<string, string>,
+  decode: Decode,
+  log?: Logger,
+): Snapshot {
   let nextSecretExpiryMs: number | undefined;
   const map = new Map<string, { meta: TenantMeta; endpoints: Map<string, CompiledEndpoint> }>();
-  for (const [id, json] of Object.entries(tenants)) map.set(id, { meta: JSON.parse(json) as TenantMeta, endpoints: new Map() });
+  for (const [id, json] of Object.entries(tenants))
+    map.set(id, { meta: JSON.parse(json) as TenantMeta, endpoints: new Map() });
   for (const [key, json] of Object.entries(endpoints)) {
     const slash = key.indexOf('/');
     const tenant = map.get(key.slice(0, slash));
@@ -99,9 +112,18 @@ export class Registry {
   async refresh(force = false): Promise<Snapshot> {
     const version = Number((await this.redis.get(this.keys.version)) ?? 0);
     if (!force && version === this.current.version) return this.current;
-    const res = await this.redis.multi().get(this.keys.version).hgetall(this.keys.tenants).hgetall(this.keys.endpoints).exec();
+    const res = await this.redis
+      .multi()
+      .get(this.keys.version)
+      .hgetall(this.keys.tenants)
+      .hgetall(this.keys.endpoints)
+      .exec();
     if (!res) throw new Error('registry read aborted');
-    const [[e1, v], [e2, t], [e3, e]] = res as [[Error | null, string | null], [Error | null, Record<string, string>], [Error | null, Record<string, string>]];
+    const [[e1, v], [e2, t], [e3, e]] = res as [
+      [Error | null, string | null],
+      [Error | null, Record<string, string>],
+      [Error | null, Record<string, string>],
+    ];
     const err = e1 ?? e2 ?? e3;
     if (err) throw err;
     this.current = buildSnapshot(Number(v ?? 0), t, e, this.decode, this.log);
@@ -114,8 +136,14 @@ export class Registry {
       if (this.polling) return;
       this.polling = true;
       this.refresh()
-        .then((snap) => (snap.nextSecretExpiryMs !== undefined && snap.nextSecretExpiryMs <= this.now() ? this.pruneExpiredSecrets() : undefined))
-        .catch((err: unknown) => this.log?.warn({ err: errorMessage(err) }, 'registry: refresh failed, keeping the last snapshot'))
+        .then((snap) =>
+          snap.nextSecretExpiryMs !== undefined && snap.nextSecretExpiryMs <= this.now()
+            ? this.pruneExpiredSecrets()
+            : undefined,
+        )
+        .catch((err: unknown) =>
+          this.log?.warn({ err: errorMessage(err) }, 'registry: refresh failed, keeping the last snapshot'),
+        )
         .finally(() => (this.polling = false));
     }, pollMs);
     this.timer.unref();
@@ -149,7 +177,9 @@ export class Registry {
    * are left exactly as they are (the admin API may have changed them). One MULTI of HSETNX.
    * For `TENANTS_FILE` at start; `wss seed` keeps its upsert.
    */
-  async seedNew(file: TenantsFile): Promise<{ created: { tenants: number; endpoints: number }; kept: { tenants: number; endpoints: number } }> {
+  async seedNew(
+    file: TenantsFile,
+  ): Promise<{ created: { tenants: number; endpoints: number }; kept: { tenants: number; endpoints: number } }> {
     const m = this.redis.multi();
     const kinds: Array<'tenants' | 'endpoints'> = [];
     for (const t of file.tenants) {
@@ -191,7 +221,11 @@ export class Registry {
    * Read-modify-write of one endpoint under WATCH, so a 410 disabling an endpoint cannot undo
    * an operator's concurrent edit. Returns the new config, or undefined if the endpoint is gone.
    */
-  async updateEndpoint(tenant: string, endpoint: string, change: (ep: EndpointConfig) => EndpointConfig): Promise<EndpointConfig | undefined> {
+  async updateEndpoint(
+    tenant: string,
+    endpoint: string,
+    change: (ep: EndpointConfig) => EndpointConfig,
+  ): Promise<EndpointConfig | undefined> {
     const key = field(tenant, endpoint);
     // A dedicated connection: WATCH is per connection and this one is shared.
     const conn = this.redis.duplicate();
@@ -204,7 +238,11 @@ export class Registry {
           return undefined;
         }
         const next = change(this.decode(key, json));
-        const res = await conn.multi().hset(this.keys.endpoints, key, this.encode(tenant, next)).incr(this.keys.version).exec();
+        const res = await conn
+          .multi()
+          .hset(this.keys.endpoints, key, this.encode(tenant, next))
+          .incr(this.keys.version)
+          .exec();
         if (res) {
           await this.refresh(true);
           return next;
@@ -246,13 +284,16 @@ export class Registry {
         continue;
       }
       const slash = key.indexOf('/');
-      if ((await this.updateEndpoint(key.slice(0, slash), key.slice(slash + 1), (cur) => cur)) !== undefined) rewritten++;
+      if ((await this.updateEndpoint(key.slice(0, slash), key.slice(slash + 1), (cur) => cur)) !== undefined)
+        rewritten++;
     }
     return { rewritten, unreadable };
   }
 
   async deleteEndpoint(tenant: string, endpoint: string): Promise<boolean> {
-    const res = await execOrThrow(this.redis.multi().hdel(this.keys.endpoints, field(tenant, endpoint)).incr(this.keys.version));
+    const res = await execOrThrow(
+      this.redis.multi().hdel(this.keys.endpoints, field(tenant, endpoint)).incr(this.keys.version),
+    );
     await this.refresh(true);
     return res[0] === 1;
   }

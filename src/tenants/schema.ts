@@ -13,7 +13,18 @@ export const ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const id = z.string().regex(ID_PATTERN, 'must match ^[a-z0-9][a-z0-9_-]{0,62}$');
 
 // Headers the sender owns: an endpoint's own headers may not replace them.
-const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'user-agent', 'host', 'connection', 'transfer-encoding', 'te', 'upgrade', 'expect', 'keep-alive']);
+const RESERVED_HEADERS = new Set([
+  'content-type',
+  'content-length',
+  'user-agent',
+  'host',
+  'connection',
+  'transfer-encoding',
+  'te',
+  'upgrade',
+  'expect',
+  'keep-alive',
+]);
 // Sent in Standard Webhooks mode; a custom header of the same name in other case would go out twice.
 const STANDARD_WEBHOOKS_HEADERS = new Set(['webhook-id', 'webhook-timestamp', 'webhook-signature']);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -40,12 +51,18 @@ export function headerProblems(headers: Readonly<Record<string, string>>): Array
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
     if (!HEADER_NAME.test(name)) out.push({ name, message: 'is not a valid header name (RFC 9110 token)' });
-    else if (lower.startsWith('x-wss-') || RESERVED_HEADERS.has(lower) || STANDARD_WEBHOOKS_HEADERS.has(lower)) out.push({ name, message: 'is set by webhook-sender and cannot be overridden' });
-    else if (lower.startsWith('proxy-') || FORBIDDEN_HEADERS.has(lower)) out.push({ name, message: 'may not be set on a webhook request' });
+    else if (lower.startsWith('x-wss-') || RESERVED_HEADERS.has(lower) || STANDARD_WEBHOOKS_HEADERS.has(lower))
+      out.push({ name, message: 'is set by webhook-sender and cannot be overridden' });
+    else if (lower.startsWith('proxy-') || FORBIDDEN_HEADERS.has(lower))
+      out.push({ name, message: 'may not be set on a webhook request' });
     const twin = seen.get(lower);
     if (twin !== undefined) out.push({ name, message: `duplicates header "${twin}" (names are case-insensitive)` });
     seen.set(lower, name);
-    if (!HEADER_VALUE.test(value)) out.push({ name, message: 'value may hold only visible ASCII, space and tab (no CR, LF, NUL or other control characters)' });
+    if (!HEADER_VALUE.test(value))
+      out.push({
+        name,
+        message: 'value may hold only visible ASCII, space and tab (no CR, LF, NUL or other control characters)',
+      });
   }
   return out;
 }
@@ -64,7 +81,8 @@ export function privateUrlProblem(url: string): string | undefined {
   }
   if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
   const bare = host.endsWith('.') ? host.slice(0, -1) : host;
-  if (bare === 'localhost' || bare.endsWith('.localhost')) return 'points at localhost; set WSS_ALLOW_PRIVATE_URLS=true to allow it';
+  if (bare === 'localhost' || bare.endsWith('.localhost'))
+    return 'points at localhost; set WSS_ALLOW_PRIVATE_URLS=true to allow it';
   if (isIP(host) === 0) return undefined;
   const why = forbiddenAddressReason(host);
   return why === undefined ? undefined : `is a private address (${why}); set WSS_ALLOW_PRIVATE_URLS=true to allow it`;
@@ -88,16 +106,26 @@ function compiles(expr: string): string | undefined {
 
 const secretEnvName = z
   .string()
-  .regex(SECRET_ENV_PATTERN, `must be an environment variable name starting with ${SECRET_ENV_PREFIX} (e.g. ${SECRET_ENV_PREFIX}ACME_ORDERS)`);
+  .regex(
+    SECRET_ENV_PATTERN,
+    `must be an environment variable name starting with ${SECRET_ENV_PREFIX} (e.g. ${SECRET_ENV_PREFIX}ACME_ORDERS)`,
+  );
 
 const isoTime = z
   .string()
   .max(64)
-  .refine((v) => /^\d{4}-\d\d-\d\dT/.test(v) && Number.isFinite(Date.parse(v)), 'must be an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z');
+  .refine(
+    (v) => /^\d{4}-\d\d-\d\dT/.test(v) && Number.isFinite(Date.parse(v)),
+    'must be an ISO 8601 date-time, e.g. 2026-12-01T00:00:00Z',
+  );
 
 /** One secret of a rotation: inline or from the environment, with the time it stops being sent. */
 const secretEntry = z
-  .object({ secret: z.string().max(512).optional(), secretEnv: secretEnvName.optional(), expiresAt: isoTime.optional() })
+  .object({
+    secret: z.string().max(512).optional(),
+    secretEnv: secretEnvName.optional(),
+    expiresAt: isoTime.optional(),
+  })
   .strict();
 
 const expression = z
@@ -135,10 +163,20 @@ export const endpointSchema = z
     secretEnv: secretEnvName.optional(),
     // Rotation (src/signing/): `secrets` (newest first) and `previousSecretEnv` are input forms;
     // what is stored is `secret`/`secretEnv` (the newest) plus `previousSecrets`.
-    secrets: z.array(secretEntry).min(1).max(MAX_ACTIVE_SECRETS, `at most ${MAX_ACTIVE_SECRETS} active secrets`).optional(),
+    secrets: z
+      .array(secretEntry)
+      .min(1)
+      .max(MAX_ACTIVE_SECRETS, `at most ${MAX_ACTIVE_SECRETS} active secrets`)
+      .optional(),
     previousSecretEnv: secretEnvName.optional(),
     previousSecretExpiresAt: isoTime.optional(),
-    previousSecrets: z.array(secretEntry).max(MAX_ACTIVE_SECRETS - 1, `at most ${MAX_ACTIVE_SECRETS - 1} previous secrets (${MAX_ACTIVE_SECRETS} active in all)`).optional(),
+    previousSecrets: z
+      .array(secretEntry)
+      .max(
+        MAX_ACTIVE_SECRETS - 1,
+        `at most ${MAX_ACTIVE_SECRETS - 1} previous secrets (${MAX_ACTIVE_SECRETS} active in all)`,
+      )
+      .optional(),
     signature: z
       .object({
         scheme: z.enum(SCHEMES, { message: `must be one of ${SCHEMES.join(', ')}` }),
@@ -147,14 +185,18 @@ export const endpointSchema = z
       })
       .strict()
       .optional(),
-    events: z.array(z.string().min(1).max(200)).min(1, 'must list at least one event type').default([...DEFAULTS.events]),
+    events: z
+      .array(z.string().min(1).max(200))
+      .min(1, 'must list at least one event type')
+      .default([...DEFAULTS.events]),
     filter: expression.optional(),
     transform: expression.optional(),
     headers: z
       .record(z.string(), z.string().max(4096))
       .default({})
       .superRefine((headers, ctx) => {
-        for (const problem of headerProblems(headers)) ctx.addIssue({ code: 'custom', path: [problem.name], message: problem.message });
+        for (const problem of headerProblems(headers))
+          ctx.addIssue({ code: 'custom', path: [problem.name], message: problem.message });
       }),
     timeoutMs: z.number().int().min(100).max(120_000).default(DEFAULTS.timeoutMs),
     retry: z
@@ -167,7 +209,10 @@ export const endpointSchema = z
     enabled: z.boolean().default(DEFAULTS.enabled),
     // Set by the bridge after WSS_EXPR_BREAK_AFTER expression failures in a row (docs/expressions.md);
     // registering the endpoint again (admin API PUT, seed) drops it.
-    broken: z.object({ reason: z.string().max(2000), since: z.string().max(40) }).strict().optional(),
+    broken: z
+      .object({ reason: z.string().max(2000), since: z.string().max(40) })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((ep, ctx) => {
@@ -187,7 +232,8 @@ export const tenantSchema = z
   .superRefine((t, ctx) => {
     const seen = new Set<string>();
     t.endpoints.forEach((ep, i) => {
-      if (seen.has(ep.id)) ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'id'], message: `duplicate endpoint id "${ep.id}"` });
+      if (seen.has(ep.id))
+        ctx.addIssue({ code: 'custom', path: ['endpoints', i, 'id'], message: `duplicate endpoint id "${ep.id}"` });
       seen.add(ep.id);
     });
   });
@@ -200,7 +246,8 @@ export const tenantsFileSchema = z
   .superRefine((f, ctx) => {
     const seen = new Set<string>();
     f.tenants.forEach((t, i) => {
-      if (seen.has(t.id)) ctx.addIssue({ code: 'custom', path: ['tenants', i, 'id'], message: `duplicate tenant id "${t.id}"` });
+      if (seen.has(t.id))
+        ctx.addIssue({ code: 'custom', path: ['tenants', i, 'id'], message: `duplicate tenant id "${t.id}"` });
       seen.add(t.id);
     });
   });
@@ -241,7 +288,12 @@ export function describePath(root: unknown, path: readonly PropertyKey[]): strin
 
 type Issue = { path: readonly PropertyKey[]; message: string };
 
-function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: string, more: (parsed: z.output<S>) => Issue[] = () => []): z.output<S> {
+function parseWith<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  what: string,
+  more: (parsed: z.output<S>) => Issue[] = () => [],
+): z.output<S> {
   const result = schema.safeParse(input);
   const issues: Issue[] = result.success ? more(result.data) : result.error.issues;
   if (result.success && issues.length === 0) return result.data;
@@ -253,7 +305,12 @@ function urlIssues(ep: EndpointConfig, path: readonly PropertyKey[], rules: Regi
   const out: Issue[] = [];
   if (rules?.secretsEncrypted === false && ep.signature?.scheme === 'standard-webhooks-ed25519') {
     const inline = [ep.secret, ...(ep.previousSecrets ?? []).map((p) => p.secret)].some((v) => v !== undefined);
-    if (inline) out.push({ path: [...path, 'secret'], message: 'an Ed25519 private key is kept in Redis only encrypted: set WSS_SECRETS_KEY, or give the key with secretEnv' });
+    if (inline)
+      out.push({
+        path: [...path, 'secret'],
+        message:
+          'an Ed25519 private key is kept in Redis only encrypted: set WSS_SECRETS_KEY, or give the key with secretEnv',
+      });
   }
   if (rules === undefined || rules.allowPrivateUrls) return out;
   const problem = privateUrlProblem(ep.url);
@@ -263,7 +320,9 @@ function urlIssues(ep: EndpointConfig, path: readonly PropertyKey[], rules: Regi
 /** Validates a tenants file; with rules, also what depends on the configuration (private URLs). */
 export function parseTenantsFile(input: unknown, rules?: RegistrationRules): TenantsFile {
   return parseWith(tenantsFileSchema, input, 'tenants file', (f) =>
-    f.tenants.flatMap((t, ti) => t.endpoints.flatMap((ep, ei) => urlIssues(ep, ['tenants', ti, 'endpoints', ei], rules))),
+    f.tenants.flatMap((t, ti) =>
+      t.endpoints.flatMap((ep, ei) => urlIssues(ep, ['tenants', ti, 'endpoints', ei], rules)),
+    ),
   );
 }
 

@@ -57,14 +57,20 @@ export function verifySignature(input: VerifyInput): true {
     throw new WebhookVerificationError('MALFORMED_TIMESTAMP', 'X-WSS-Timestamp is not unix seconds');
   }
   if (!SIGNATURE.test(signature)) {
-    throw new WebhookVerificationError('MALFORMED_SIGNATURE', 'X-WSS-Signature is not 64 hex digits (or up to 10 such, space-separated)');
+    throw new WebhookVerificationError(
+      'MALFORMED_SIGNATURE',
+      'X-WSS-Signature is not 64 hex digits (or up to 10 such, space-separated)',
+    );
   }
   const age = Math.floor(now() / 1000) - Number(timestamp);
   if (age > toleranceSec) {
     throw new WebhookVerificationError('TIMESTAMP_TOO_OLD', `timestamp is ${age}s old (tolerance ${toleranceSec}s)`);
   }
   if (-age > toleranceSec) {
-    throw new WebhookVerificationError('TIMESTAMP_IN_FUTURE', `timestamp is ${-age}s ahead (tolerance ${toleranceSec}s)`);
+    throw new WebhookVerificationError(
+      'TIMESTAMP_IN_FUTURE',
+      `timestamp is ${-age}s ahead (tolerance ${toleranceSec}s)`,
+    );
   }
   const given = signature.split(' ').map((s) => Buffer.from(s, 'hex'));
   let ok = false;

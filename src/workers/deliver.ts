@@ -26,7 +26,8 @@ export interface DeliverDeps {
 
 function checkJobData(data: DeliveryJobData): void {
   for (const k of ['eventId', 'tenant', 'endpoint', 'type', 'body'] as const) {
-    if (typeof data[k] !== 'string') throw new DeliveryError('BAD_JOB', `job data has no string "${k}"`, { outcome: 'failed' });
+    if (typeof data[k] !== 'string')
+      throw new DeliveryError('BAD_JOB', `job data has no string "${k}"`, { outcome: 'failed' });
   }
 }
 
@@ -36,7 +37,14 @@ function checkJobData(data: DeliveryJobData): void {
  * an earlier request for this job may have reached the receiver without its outcome being
  * recorded (a worker died or lost the job's lock).
  */
-export function attemptHeaders(ep: EndpointConfig, data: DeliveryJobData, signed: Readonly<Record<string, string>>, attempt: number, ua: string, redelivery = false): Record<string, string> {
+export function attemptHeaders(
+  ep: EndpointConfig,
+  data: DeliveryJobData,
+  signed: Readonly<Record<string, string>>,
+  attempt: number,
+  ua: string,
+  redelivery = false,
+): Record<string, string> {
   const headers: Record<string, string> = {
     ...ep.headers,
     'Content-Type': 'application/json',
@@ -54,11 +62,22 @@ export function attemptHeaders(ep: EndpointConfig, data: DeliveryJobData, signed
  * Runs attempt number `attempt` (1-based) of the job. Nothing is sent when the endpoint is
  * missing or disabled or its secret cannot be found.
  */
-export async function deliverAttempt(deps: DeliverDeps, data: DeliveryJobData, attempt: number, opts: { redelivery?: boolean } = {}): Promise<DeliveryResult> {
+export async function deliverAttempt(
+  deps: DeliverDeps,
+  data: DeliveryJobData,
+  attempt: number,
+  opts: { redelivery?: boolean } = {},
+): Promise<DeliveryResult> {
   checkJobData(data);
   const ep = deps.endpoint(data.tenant, data.endpoint);
-  if (!ep) throw new DeliveryError('ENDPOINT_DELETED', `endpoint ${data.tenant}/${data.endpoint} no longer exists`, { outcome: 'failed' });
-  if (!ep.enabled) throw new DeliveryError('ENDPOINT_DISABLED', `endpoint ${data.tenant}/${data.endpoint} is disabled`, { outcome: 'failed' });
+  if (!ep)
+    throw new DeliveryError('ENDPOINT_DELETED', `endpoint ${data.tenant}/${data.endpoint} no longer exists`, {
+      outcome: 'failed',
+    });
+  if (!ep.enabled)
+    throw new DeliveryError('ENDPOINT_DISABLED', `endpoint ${data.tenant}/${data.endpoint} is disabled`, {
+      outcome: 'failed',
+    });
 
   // Throws SECRET_UNAVAILABLE (retryable) when a secret variable or decryption key is missing.
   const signer = prepareSigner(ep, deps.readSecretEnv);
@@ -71,21 +90,38 @@ export async function deliverAttempt(deps: DeliverDeps, data: DeliveryJobData, a
     signals: deps.signals,
   });
 
-  const verdict = classifyStatus({ status: res.status, retryAfter: res.retryAfter, nowMs: deps.now(), retryAfterMaxMs: deps.retryAfterMaxMs });
+  const verdict = classifyStatus({
+    status: res.status,
+    retryAfter: res.retryAfter,
+    nowMs: deps.now(),
+    retryAfterMaxMs: deps.retryAfterMaxMs,
+  });
   if (verdict.outcome === 'delivered') return { status: res.status, ms: res.ms, attempt, snippet: res.snippet };
   if (verdict.outcome === 'disabled') await disableGone(deps, data, res.status);
-  const retryAfter = verdict.outcome === 'retry' && verdict.retryAfterMs !== undefined ? { retryAfterMs: verdict.retryAfterMs } : {};
+  const retryAfter =
+    verdict.outcome === 'retry' && verdict.retryAfterMs !== undefined ? { retryAfterMs: verdict.retryAfterMs } : {};
   const code = verdict.outcome === 'disabled' ? 'ENDPOINT_GONE' : 'HTTP_STATUS';
-  throw new DeliveryError(code, verdict.reason, { outcome: verdict.outcome, status: res.status, snippet: res.snippet, ...retryAfter });
+  throw new DeliveryError(code, verdict.reason, {
+    outcome: verdict.outcome,
+    status: res.status,
+    snippet: res.snippet,
+    ...retryAfter,
+  });
 }
 
 /** The endpoint answered 410 Gone: mark it disabled in the registry. */
 async function disableGone(deps: DeliverDeps, data: DeliveryJobData, status: number): Promise<void> {
-  deps.log.warn({ tenant: data.tenant, endpoint: data.endpoint, eventId: data.eventId, status }, 'endpoint answered 410 Gone: disabling it');
+  deps.log.warn(
+    { tenant: data.tenant, endpoint: data.endpoint, eventId: data.eventId, status },
+    'endpoint answered 410 Gone: disabling it',
+  );
   try {
     await deps.disableEndpoint(data.tenant, data.endpoint);
   } catch (err) {
     // The job still gives up; the next job for this endpoint meets the 410 and tries again.
-    deps.log.error({ tenant: data.tenant, endpoint: data.endpoint, err: errorMessage(err) }, 'could not disable endpoint after 410');
+    deps.log.error(
+      { tenant: data.tenant, endpoint: data.endpoint, err: errorMessage(err) },
+      'could not disable endpoint after 410',
+    );
   }
 }

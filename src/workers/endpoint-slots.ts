@@ -60,7 +60,10 @@ export class EndpointSlots {
   private deferMs(s: EndpointState): number {
     const now = this.o.now();
     const spacing = this.serviceMs(s) / this.o.cap;
-    const due = Math.min(Math.max(now + this.o.minDeferMs, Math.max(s.lineUntil, now) + spacing), now + this.o.maxDeferMs);
+    const due = Math.min(
+      Math.max(now + this.o.minDeferMs, Math.max(s.lineUntil, now) + spacing),
+      now + this.o.maxDeferMs,
+    );
     s.lineUntil = due;
     // Up to 10 % jitter so replicas' deferred jobs do not return in step.
     return Math.round((due - now) * (1 + this.o.random() * 0.1));

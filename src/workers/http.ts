@@ -64,12 +64,17 @@ export function literalHostRefusal(url: URL): string | undefined {
 // net.connect calls this with { all: true } when it races address families (Node 20's
 // autoSelectFamily), otherwise for a single address; both shapes are handled and every
 // resolved address must be public, else the connection is refused outright.
-const guardedLookup = ((hostname: string, options: LookupOptions, callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void) => {
+const guardedLookup = ((
+  hostname: string,
+  options: LookupOptions,
+  callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void,
+) => {
   dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
     if (err) return callback(err, options.all ? [] : '', 0);
     for (const a of addresses) {
       const why = forbiddenAddressReason(a.address);
-      if (why !== undefined) return callback(new RefusedAddressError(refusal(`${hostname} (${a.address})`, why)), options.all ? [] : '', 0);
+      if (why !== undefined)
+        return callback(new RefusedAddressError(refusal(`${hostname} (${a.address})`, why)), options.all ? [] : '', 0);
     }
     if (options.all) return callback(null, addresses);
     const first = addresses[0];
@@ -86,19 +91,32 @@ function findCause<T>(err: unknown, test: (e: unknown) => e is T): T | undefined
   return undefined;
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ETIMEDOUT',
+]);
 
 /** Turns what undici/net threw into a DeliveryError whose message names no URL, header or body. */
 function toDeliveryError(err: unknown, timedOut: boolean, timeoutMs: number, aborted: boolean): DeliveryError {
   const refused = findCause(err, (e): e is RefusedAddressError => e instanceof RefusedAddressError);
   if (refused) return new DeliveryError('URL_REFUSED', refused.reason, { outcome: 'failed' });
-  const code = (findCause(err, (e): e is { code: string } => typeof (e as { code?: unknown }).code === 'string') ?? { code: undefined }).code;
+  const code = (
+    findCause(err, (e): e is { code: string } => typeof (e as { code?: unknown }).code === 'string') ?? {
+      code: undefined,
+    }
+  ).code;
   if (timedOut || (code !== undefined && TIMEOUT_CODES.has(code))) {
-    return new DeliveryError('TIMEOUT', `timed out after ${timeoutMs} ms${code ? ` (${code})` : ''}`, { outcome: 'retry' });
+    return new DeliveryError('TIMEOUT', `timed out after ${timeoutMs} ms${code ? ` (${code})` : ''}`, {
+      outcome: 'retry',
+    });
   }
   if (aborted) return new DeliveryError('NETWORK', 'aborted: worker shutting down', { outcome: 'retry' });
   // Node's own messages ("connect ECONNREFUSED 10.1.2.3:443") carry host and port at most.
-  return new DeliveryError('NETWORK', `network error: ${code ? `${code} ` : ''}${errorMessage(err)}`.slice(0, 300), { outcome: 'retry' });
+  return new DeliveryError('NETWORK', `network error: ${code ? `${code} ` : ''}${errorMessage(err)}`.slice(0, 300), {
+    outcome: 'retry',
+  });
 }
 
 export function createHttpSender(opts: HttpSenderOptions): HttpSender {
@@ -147,7 +165,10 @@ export function createHttpSender(opts: HttpSenderOptions): HttpSender {
       // turn a delivered 2xx into a retry (and a duplicate delivery).
       const snippet = await readSnippet(res.body).catch((e: unknown) => {
         res.body.destroy();
-        return `(response body not read: ${timeout.aborted ? `timed out after ${req.timeoutMs} ms` : errorMessage(e)})`.slice(0, 200);
+        return `(response body not read: ${timeout.aborted ? `timed out after ${req.timeoutMs} ms` : errorMessage(e)})`.slice(
+          0,
+          200,
+        );
       });
       const retryAfter = res.headers['retry-after'];
       return {
@@ -157,7 +178,12 @@ export function createHttpSender(opts: HttpSenderOptions): HttpSender {
         ms: Math.round(performance.now() - started),
       };
     } catch (err) {
-      throw toDeliveryError(err, timeout.aborted, req.timeoutMs, outer.some((s) => s?.aborted));
+      throw toDeliveryError(
+        err,
+        timeout.aborted,
+        req.timeoutMs,
+        outer.some((s) => s?.aborted),
+      );
     } finally {
       clearTimeout(timer);
       for (const s of outer) s?.removeEventListener('abort', onAbort);

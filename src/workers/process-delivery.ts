@@ -23,11 +23,23 @@ export interface ProcessDeps extends Omit<DeliverDeps, 'signals'> {
 }
 
 /** False when this worker no longer holds the job's lock; asks Redis only when it may have lapsed (lock-check.ts). */
-async function stillLocked(deps: ProcessDeps, job: DeliveryJob, token: string | undefined, startEpoch: number): Promise<boolean> {
+async function stillLocked(
+  deps: ProcessDeps,
+  job: DeliveryJob,
+  token: string | undefined,
+  startEpoch: number,
+): Promise<boolean> {
   if (token === undefined) return true;
   const { epochs, lockDurationMs } = deps;
   // Date.now, not deps.now: processedOn is BullMQ's timestamp, taken from this process's clock.
-  const facts = { startEpoch, epoch: epochs.current, connected: epochs.connected, lockedAt: job.processedOn, now: Date.now(), lockDurationMs };
+  const facts = {
+    startEpoch,
+    epoch: epochs.current,
+    connected: epochs.connected,
+    lockedAt: job.processedOn,
+    now: Date.now(),
+    lockDurationMs,
+  };
   if (!lockNeedsCheck(facts)) return true;
   // While Redis is down this waits for it (the command is queued), then answers.
   return job.extendLock(token, lockDurationMs).then(
@@ -36,7 +48,12 @@ async function stillLocked(deps: ProcessDeps, job: DeliveryJob, token: string | 
   );
 }
 
-export async function processDelivery(deps: ProcessDeps, job: DeliveryJob, token: string | undefined, lockSignal: AbortSignal | undefined): Promise<DeliveryResult> {
+export async function processDelivery(
+  deps: ProcessDeps,
+  job: DeliveryJob,
+  token: string | undefined,
+  lockSignal: AbortSignal | undefined,
+): Promise<DeliveryResult> {
   const { slots, log } = deps;
   const startEpoch = deps.epochs.current;
   const data = job.data;
@@ -54,14 +71,19 @@ export async function processDelivery(deps: ProcessDeps, job: DeliveryJob, token
     if (!(await stillLocked(deps, job, token, startEpoch))) {
       // Another worker has or will get this job from the stalled check: sending it here too
       // would be a duplicate. Nothing to hand back without the lock; no attempt is spent.
-      log.warn({ ...fields, outcome: 'not-sent' }, 'job lock lapsed before sending (Redis outage or a stalled process): not sent, the job goes back to the queue');
+      log.warn(
+        { ...fields, outcome: 'not-sent' },
+        'job lock lapsed before sending (Redis outage or a stalled process): not sent, the job goes back to the queue',
+      );
       sendsSkippedLockLost.inc();
       throw new DelayedError('job lock lapsed before sending');
     }
     // A job that stalled before may already have reached the receiver: say so (X-WSS-Redelivery).
     const redelivery = job.stalledCounter > 0;
     // The request listens to both itself (one AbortController per attempt, in http.ts).
-    const result = await deliverAttempt({ ...deps, signals: [deps.shutdown, lockSignal] }, data, attempt, { redelivery });
+    const result = await deliverAttempt({ ...deps, signals: [deps.shutdown, lockSignal] }, data, attempt, {
+      redelivery,
+    });
     log.info({ ...fields, status: result.status, ms: result.ms, outcome: 'delivered' }, 'delivery attempt');
     countDelivery(data.tenant, data.endpoint, 'delivered', result.ms / 1000);
     if (typeof data.createdAt === 'number') endToEndSeconds.observe(Math.max(0, deps.now() - data.createdAt) / 1000);
@@ -69,7 +91,9 @@ export async function processDelivery(deps: ProcessDeps, job: DeliveryJob, token
   } catch (err) {
     if (!(err instanceof DeliveryError)) throw err;
     const ms = Math.round(performance.now() - started);
-    const settled = settleAttempt(err, attempt, job.opts.attempts ?? 1, { shuttingDown: deps.shutdown.aborted && token !== undefined });
+    const settled = settleAttempt(err, attempt, job.opts.attempts ?? 1, {
+      shuttingDown: deps.shutdown.aborted && token !== undefined,
+    });
     if (settled.outcome === 'handed-back') {
       // Cut short by shutdown, not by the receiver: hand the job back untouched.
       log.warn({ ...fields, ms, outcome: settled.outcome }, 'delivery aborted by shutdown; job returned to the queue');
@@ -77,10 +101,15 @@ export async function processDelivery(deps: ProcessDeps, job: DeliveryJob, token
       throw settled.toThrow;
     }
     const { outcome } = settled;
-    log[settled.level]({ ...fields, status: err.status ?? null, ms, outcome, code: err.code, reason: err.message }, 'delivery attempt');
+    log[settled.level](
+      { ...fields, status: err.status ?? null, ms, outcome, code: err.code, reason: err.message },
+      'delivery attempt',
+    );
     countDelivery(data.tenant, data.endpoint, outcome, ms / 1000);
     // The per-attempt history for the dashboard; a failed log write must not change the outcome.
-    await job.log(attemptLogLine(attempt, outcome, ms, err)).catch((e: unknown) => log.warn({ ...fields, err: errorMessage(e) }, 'job.log failed'));
+    await job
+      .log(attemptLogLine(attempt, outcome, ms, err))
+      .catch((e: unknown) => log.warn({ ...fields, err: errorMessage(e) }, 'job.log failed'));
     throw settled.toThrow;
   } finally {
     slots.release(key, performance.now() - started);

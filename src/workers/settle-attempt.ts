@@ -14,7 +14,12 @@ export type Settlement =
  * the worker aborted the request at the end of its grace period and holds the job's lock, so a
  * retryable failure is not the receiver's doing and spends no attempt.
  */
-export function settleAttempt(err: DeliveryError, attempt: number, maxAttempts: number, opts: { shuttingDown?: boolean } = {}): Settlement {
+export function settleAttempt(
+  err: DeliveryError,
+  attempt: number,
+  maxAttempts: number,
+  opts: { shuttingDown?: boolean } = {},
+): Settlement {
   if (opts.shuttingDown === true && err.outcome === 'retry') {
     return { outcome: 'handed-back', level: 'warn', toThrow: new DelayedError('worker shutting down') };
   }
@@ -24,7 +29,12 @@ export function settleAttempt(err: DeliveryError, attempt: number, maxAttempts: 
   // the last attempt BullMQ fails the job itself, as it has no attempts left.
   const toThrow =
     err.outcome === 'retry'
-      ? new DeliveryError(err.code, message, { outcome: 'retry', status: err.status, retryAfterMs: err.retryAfterMs, snippet: err.snippet })
+      ? new DeliveryError(err.code, message, {
+          outcome: 'retry',
+          status: err.status,
+          retryAfterMs: err.retryAfterMs,
+          snippet: err.snippet,
+        })
       : new UnrecoverableError(message);
   // An expected outcome, not a bug: BullMQ stores err.stack per attempt and the dashboard
   // shows it, so keep it to the one line that says what happened.

@@ -11,22 +11,40 @@ import { jobsFailedStalled, jobsStalled } from '../metrics.js';
 /** BullMQ's failedReason for a job that stalled more than maxStalledCount times. */
 export const STALLED_FAILURE = 'job stalled more than allowable limit';
 
-export function reportStalls(worker: Worker<DeliveryJobData, DeliveryResult>, log: Logger, maxStalledCount: number): void {
+export function reportStalls(
+  worker: Worker<DeliveryJobData, DeliveryResult>,
+  log: Logger,
+  maxStalledCount: number,
+): void {
   worker.on('stalled', (jobId: string) => {
     jobsStalled.inc();
     // The job id is <eventId>_<tenant>_<endpoint>; the job itself is not read here (no extra round trip).
-    log.warn({ jobId }, 'job stalled (its worker died or lost the lock): returned to the queue without spending an attempt');
+    log.warn(
+      { jobId },
+      'job stalled (its worker died or lost the lock): returned to the queue without spending an attempt',
+    );
   });
   worker.on('failed', (job: Job<DeliveryJobData, DeliveryResult> | undefined, err: Error) => {
     if (!job || err.message !== STALLED_FAILURE) return;
     const { tenant, endpoint, eventId } = job.data;
     jobsFailedStalled.labels(tenant, endpoint).inc();
     log.warn(
-      { tenant, endpoint, eventId, stalled: job.stalledCounter, maxStalledCount, attemptsMade: job.attemptsMade, outcome: 'failed', code: 'STALLED' },
+      {
+        tenant,
+        endpoint,
+        eventId,
+        stalled: job.stalledCounter,
+        maxStalledCount,
+        attemptsMade: job.attemptsMade,
+        outcome: 'failed',
+        code: 'STALLED',
+      },
       'delivery failed: its job stalled more than WSS_MAX_STALLED_COUNT times (workers kept dying while holding it)',
     );
     void job
-      .log(`failed: stalled ${job.stalledCounter} times, more than WSS_MAX_STALLED_COUNT (${maxStalledCount}); retry it from the failed set`)
+      .log(
+        `failed: stalled ${job.stalledCounter} times, more than WSS_MAX_STALLED_COUNT (${maxStalledCount}); retry it from the failed set`,
+      )
       .catch((e: unknown) => log.warn({ tenant, endpoint, eventId, err: errorMessage(e) }, 'job.log failed'));
   });
 }

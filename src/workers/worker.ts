@@ -32,7 +32,12 @@ const MAX_DEFER_MS = 120_000;
 
 /** The retry schedule for backoff type 'wss': per-job base delay, honouring Retry-After. */
 export function wssBackoffStrategy(maxMs: number, random: () => number = Math.random) {
-  return (attemptsMade: number, _type?: string, err?: Error, job?: { opts: { backoff?: number | { delay?: number } } }): number => {
+  return (
+    attemptsMade: number,
+    _type?: string,
+    err?: Error,
+    job?: { opts: { backoff?: number | { delay?: number } } },
+  ): number => {
     const b = job?.opts.backoff;
     const baseMs = typeof b === 'number' ? b : (b?.delay ?? 1_000);
     const retryAfterMs = err instanceof DeliveryError ? err.retryAfterMs : undefined;
@@ -45,7 +50,10 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRo
   const log = ctx.log.child({ role: 'worker' });
   const connection = createRedis(config.redisUrl, 'worker', log);
   const epochs = new ConnectionEpochs(connection);
-  const http = createHttpSender({ allowPrivateUrls: config.allowPrivateUrls, connectionsPerOrigin: config.worker.concurrency });
+  const http = createHttpSender({
+    allowPrivateUrls: config.allowPrivateUrls,
+    connectionsPerOrigin: config.worker.concurrency,
+  });
   const slots = new EndpointSlots({
     cap: config.worker.endpointConcurrency,
     maxWaitMs: SLOT_WAIT_MS,
@@ -75,22 +83,26 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRo
     shutdown: shutdown.signal,
   };
 
-  const worker: DeliveryWorker = new Worker<DeliveryJobData, DeliveryResult>(QUEUE_NAME, (job, token, signal) => processDelivery(deps, job, token, signal), {
-    connection,
-    prefix: config.prefix,
-    concurrency: config.worker.concurrency,
-    stalledInterval: config.worker.stalledIntervalMs,
-    // A dead worker's lock lapses after lockDuration; the stalled check (every stalledInterval)
-    // then returns its jobs to the queue. The lock must outlast a Redis outage, else a job sent
-    // before it is sent again after it: kept apart from how often stalls are looked for.
-    lockDuration: config.worker.lockDurationMs,
-    // BullMQ renews a lock once it is older than lockRenewTime/2 (default lockDuration/2). A
-    // quarter keeps every live lock at least 3/4 of lockDuration away from lapsing.
-    lockRenewTime: Math.max(Math.floor(config.worker.lockDurationMs / 4), 100),
-    // A stall is not an attempt: BullMQ's default (1) failed a job after two worker crashes.
-    maxStalledCount: config.worker.maxStalledCount,
-    settings: { backoffStrategy: wssBackoffStrategy(config.worker.maxBackoffMs) },
-  });
+  const worker: DeliveryWorker = new Worker<DeliveryJobData, DeliveryResult>(
+    QUEUE_NAME,
+    (job, token, signal) => processDelivery(deps, job, token, signal),
+    {
+      connection,
+      prefix: config.prefix,
+      concurrency: config.worker.concurrency,
+      stalledInterval: config.worker.stalledIntervalMs,
+      // A dead worker's lock lapses after lockDuration; the stalled check (every stalledInterval)
+      // then returns its jobs to the queue. The lock must outlast a Redis outage, else a job sent
+      // before it is sent again after it: kept apart from how often stalls are looked for.
+      lockDuration: config.worker.lockDurationMs,
+      // BullMQ renews a lock once it is older than lockRenewTime/2 (default lockDuration/2). A
+      // quarter keeps every live lock at least 3/4 of lockDuration away from lapsing.
+      lockRenewTime: Math.max(Math.floor(config.worker.lockDurationMs / 4), 100),
+      // A stall is not an attempt: BullMQ's default (1) failed a job after two worker crashes.
+      maxStalledCount: config.worker.maxStalledCount,
+      settings: { backoffStrategy: wssBackoffStrategy(config.worker.maxBackoffMs) },
+    },
+  );
   reportStalls(worker, log, config.worker.maxStalledCount);
   // While Redis is down BullMQ reports every failed poll; one line per distinct error per 10 s.
   let lastError = { message: '', at: 0, repeats: 0 };
@@ -100,11 +112,23 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRo
       lastError.repeats++;
       return;
     }
-    log.error({ err: err.message, ...(lastError.repeats > 0 ? { repeatsOfPrevious: lastError.repeats } : {}) }, 'worker error');
+    log.error(
+      { err: err.message, ...(lastError.repeats > 0 ? { repeatsOfPrevious: lastError.repeats } : {}) },
+      'worker error',
+    );
     lastError = { message: err.message, at, repeats: 0 };
   });
 
-  log.info({ queue: QUEUE_NAME, prefix: config.prefix, concurrency: config.worker.concurrency, endpointConcurrency: config.worker.endpointConcurrency, allowPrivateUrls: config.allowPrivateUrls }, 'worker started');
+  log.info(
+    {
+      queue: QUEUE_NAME,
+      prefix: config.prefix,
+      concurrency: config.worker.concurrency,
+      endpointConcurrency: config.worker.endpointConcurrency,
+      allowPrivateUrls: config.allowPrivateUrls,
+    },
+    'worker started',
+  );
 
   async function stop(): Promise<void> {
     const closing = worker.close();
@@ -130,7 +154,9 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRo
       try {
         // Commands queue while Redis is down (maxRetriesPerRequest: null): bound the wait.
         const answered = await settlesWithin(connection.ping(), PROBE_TIMEOUT_MS);
-        return answered ? { ok: true, detail: 'worker running' } : { ok: false, detail: `redis: no answer to PING within ${PROBE_TIMEOUT_MS / 1000} s` };
+        return answered
+          ? { ok: true, detail: 'worker running' }
+          : { ok: false, detail: `redis: no answer to PING within ${PROBE_TIMEOUT_MS / 1000} s` };
       } catch (err) {
         return { ok: false, detail: `redis: ${errorMessage(err)}` };
       }

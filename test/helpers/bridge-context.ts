@@ -85,6 +85,14 @@ export async function deadLetters(t: TestCtx): Promise<Array<{ id: string; field
 }
 
 export async function allJobIds(t: TestCtx): Promise<string[]> {
-  const jobs = await t.queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children']);
+  const jobs = await t.queue.getJobs([
+    'waiting',
+    'active',
+    'delayed',
+    'completed',
+    'failed',
+    'prioritized',
+    'waiting-children',
+  ]);
   return jobs.map((j) => j.id!).sort();
 }

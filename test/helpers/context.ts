@@ -30,7 +30,11 @@ export interface BaseContext {
   close(): Promise<void>;
 }
 
-export async function createBaseContext(redisUrl: string, env: Env = {}, opts: BaseContextOptions = {}): Promise<BaseContext> {
+export async function createBaseContext(
+  redisUrl: string,
+  env: Env = {},
+  opts: BaseContextOptions = {},
+): Promise<BaseContext> {
   const config = parseConfig({ REDIS_URL: redisUrl, ...opts.defaults, ...env });
   const logs: string[] = [];
   const log = createLogger(opts.logLevel ?? config.logLevel, { write: (line: string) => void logs.push(line) });
@@ -53,7 +57,11 @@ export async function createBaseContext(redisUrl: string, env: Env = {}, opts: B
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export async function waitUntil(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+export async function waitUntil(
+  what: string,
+  cond: () => Promise<boolean> | boolean,
+  timeoutMs = 10_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await cond())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -21,7 +21,13 @@ return ids`;
 export async function publishIntoFullRedis(admin: Redis, stream: string, entries: string[][]): Promise<string[]> {
   const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1]);
   await admin.config('SET', 'maxmemory', String(used + 256 * 1024));
-  const ids = (await admin.eval(PUBLISH_AND_FILL, 2, stream, FILLER, ...entries.map((f) => JSON.stringify(f)))) as string[];
+  const ids = (await admin.eval(
+    PUBLISH_AND_FILL,
+    2,
+    stream,
+    FILLER,
+    ...entries.map((f) => JSON.stringify(f)),
+  )) as string[];
   return ids.map(String);
 }
 

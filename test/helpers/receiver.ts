@@ -39,7 +39,13 @@ export async function startReceiver(handler: Handler = () => ({ status: 200 })):
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const rec: Received = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+      const rec: Received = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+      };
       const index = requests.length;
       requests.push(rec);
       for (const w of waiters.splice(0)) w();
@@ -70,7 +76,8 @@ export async function startReceiver(handler: Handler = () => ({ status: 200 })):
       const deadline = Date.now() + timeoutMs;
       while (requests.length < count) {
         const left = deadline - Date.now();
-        if (left <= 0) throw new Error(`receiver got ${requests.length} of ${count} expected requests within ${timeoutMs} ms`);
+        if (left <= 0)
+          throw new Error(`receiver got ${requests.length} of ${count} expected requests within ${timeoutMs} ms`);
         await new Promise<void>((res) => {
           const t = setTimeout(res, left);
           waiters.push(() => {

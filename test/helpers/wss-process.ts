@@ -17,11 +17,23 @@ export function childEnv(env: Record<string, string>): Record<string, string> {
 
 /** Env for a `wss start` child on its own prefix and stream, delivering to 127.0.0.1, logging at info. */
 export function serviceEnv<E extends Record<string, string>>(redisUrl: string, prefix: string, extra: E = {} as E) {
-  return { REDIS_URL: redisUrl, WSS_PREFIX: prefix, WSS_STREAM: `${prefix}:events`, WSS_ALLOW_PRIVATE_URLS: 'true', LOG_LEVEL: 'info', ...extra };
+  return {
+    REDIS_URL: redisUrl,
+    WSS_PREFIX: prefix,
+    WSS_STREAM: `${prefix}:events`,
+    WSS_ALLOW_PRIVATE_URLS: 'true',
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
 }
 
 export function runWss(args: string[], env: Record<string, string>, input?: string): RunResult {
-  const r = spawnSync(process.execPath, [CLI, ...args], { env: childEnv(env), input, encoding: 'utf8', timeout: 30_000 });
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    env: childEnv(env),
+    input,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
