@@ -96,6 +96,27 @@ describe('fair share across tenants and endpoints', () => {
   });
 });
 
+describe('retries', () => {
+  it("a retried job re-enters behind its flow's queued jobs, not at the head of the queue", async () => {
+    // The first request fails: its job was first in line, and without a fresh tag its retry
+    // would return ahead of the 1,999 jobs queued behind it.
+    const rx = await startReceiver((_req, i) => ({ status: i === 0 ? 503 : 200 }));
+    cleanups.push(() => rx.close());
+    const t = await context(isolatedEnv(), { tenants: [{ id: 'acme', endpoints: [endpoint('hook', { url: `${rx.url}/hook`, retry: { attempts: 2, backoffMs: 10 } })] }] });
+    const roles: RunningRole[] = [];
+    cleanups.push(() => stopLast(roles));
+    await publishMany(t, 'acme', 'order.made', 2_000);
+    await bridgeUntil(t, roles, 2_000);
+    roles.push(await startWorker(t.ctx));
+    await rx.waitFor(2_001, 120_000);
+    const first = rx.requests[0]!.headers['x-wss-event-id'];
+    const retry = rx.requests.findIndex((r, i) => i > 0 && r.headers['x-wss-event-id'] === first);
+    expect(rx.requests[retry]!.headers['x-wss-attempt']).toBe('2');
+    // Behind (nearly) all of its flow's queue; WSS_CONCURRENCY 50 jobs may be in flight alongside.
+    expect(retry).toBeGreaterThan(2_000 - 100);
+  });
+});
+
 describe('priority', () => {
   it("a tenant's high event overtakes its 5,000 queued normal events", async () => {
     const rx = await receiver();

@@ -4,7 +4,7 @@
 // when the queue's priorities near BullMQ's limit. See fair-share.ts and docs/isolation.md.
 import type { Redis } from 'ioredis';
 import { QUEUE_NAME } from '../job.js';
-import { REBASE_AT, virtualTime, type FairPlan, type FairState } from './fair-share.js';
+import { flowField, PRIORITY_LIMIT, REBASE_AT, virtualTime, type FairPlan, type FairState } from './fair-share.js';
 
 export interface FairKeys {
   clock: string;
@@ -112,6 +112,32 @@ export async function writeFairState(redis: Redis, keys: FairKeys, plan: FairPla
     await redis.eval(SHIFT_IDS, 1, keys.prioritized, keys.jobPrefix, String(base - plan.base), ...plan.jobs.map((j) => j.opts.jobId));
   }
   return plan.vt - base >= rebaseAt ? rebase(redis, keys, rebaseAt) : 0;
+}
+
+// KEYS: clock, flows, prioritized, the job's hash. ARGV: the flow's field, the priority limit.
+// The virtual time as readFairState computes it; the job starts after its flow's queued jobs
+// and the flow is charged one job.
+const RETAG = `
+local vt = tonumber(redis.call('HGET', KEYS[1], 'vt') or '0') or 0
+local base = tonumber(redis.call('HGET', KEYS[1], 'base') or '0') or 0
+local head = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
+if head[2] then vt = math.max(vt, base + math.floor(tonumber(head[2]) / 4294967296) - 1) end
+local start = math.max(vt, tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0') or 0)
+redis.call('HSET', KEYS[2], ARGV[1], start + 1)
+local p = math.min(tonumber(ARGV[2]), math.max(1, math.floor(start - base) + 1))
+if (tonumber(redis.call('HGET', KEYS[4], 'priority') or '0') or 0) > 0 then redis.call('HSET', KEYS[4], 'priority', p) end
+return p
+`;
+
+/**
+ * A job about to be retried gets a fresh start tag: behind its flow's queued jobs, charged to
+ * the flow, so a failing endpoint's retries queue behind its own backlog instead of returning
+ * to the head of the queue ahead of every other tenant. BullMQ reads the job hash's priority
+ * when the retry leaves the delayed set. Jobs without a priority (added before fair share, or
+ * test events) are left alone. Returns the new priority (0: none).
+ */
+export async function retagForRetry(redis: Redis, keys: FairKeys, job: { id: string; tenant: string; endpoint: string }): Promise<number> {
+  return Number(await redis.eval(RETAG, 4, keys.clock, keys.flows, keys.prioritized, keys.jobPrefix + job.id, flowField(job.tenant, job.endpoint), String(PRIORITY_LIMIT)));
 }
 
 /** Shifts every queued priority down once the head's priority reaches `rebaseAt`; returns the shift. */
