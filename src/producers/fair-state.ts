@@ -122,10 +122,11 @@ local vt = tonumber(redis.call('HGET', KEYS[1], 'vt') or '0') or 0
 local base = tonumber(redis.call('HGET', KEYS[1], 'base') or '0') or 0
 local head = redis.call('ZRANGE', KEYS[3], 0, 0, 'WITHSCORES')
 if head[2] then vt = math.max(vt, base + math.floor(tonumber(head[2]) / 4294967296) - 1) end
+if (tonumber(redis.call('HGET', KEYS[4], 'priority') or '0') or 0) <= 0 then return 0 end
 local start = math.max(vt, tonumber(redis.call('HGET', KEYS[2], ARGV[1]) or '0') or 0)
 redis.call('HSET', KEYS[2], ARGV[1], start + 1)
 local p = math.min(tonumber(ARGV[2]), math.max(1, math.floor(start - base) + 1))
-if (tonumber(redis.call('HGET', KEYS[4], 'priority') or '0') or 0) > 0 then redis.call('HSET', KEYS[4], 'priority', p) end
+redis.call('HSET', KEYS[4], 'priority', p)
 return p
 `;
 
