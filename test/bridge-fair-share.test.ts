@@ -118,4 +118,15 @@ describe('fair-share state in Redis', () => {
     // Done: a second rebase finds the head back at the bottom of the range.
     expect(await rebase(conn, keys, 1_000)).toBe(0);
   });
+
+  it('moves a batch planned against the old base down when another bridge rebased meanwhile', async () => {
+    const { conn, keys, queue } = await setup();
+    const plan = assignPriorities([job('a', 'h'), job('a', 'h')], state(700), one('h'));
+    expect(prio(plan.jobs)).toEqual([701, 702]);
+    await queue.addBulk(plan.jobs);
+    await conn.hset(keys.clock, 'base', 500);
+    await writeFairState(conn, keys, plan);
+    const jobs = await queue.getJobs(['prioritized'], 0, -1, true);
+    expect(jobs.map((j) => j.priority)).toEqual([201, 202]);
+  });
 });

@@ -89,7 +89,22 @@ local vt = tonumber(redis.call('HGET', KEYS[1], 'vt') or '0') or 0
 local base = tonumber(redis.call('HGET', KEYS[1], 'base') or '0') or 0
 local d = math.floor(vt - base)
 if d < tonumber(ARGV[2]) then return 0 end
-for _, id in ipairs(redis.call('ZRANGE', KEYS[3], 0, -1)) do shiftJob(ARGV[1], KEYS[3], id, d) end
+-- Prioritized jobs: the priority is in the score, so one HSET per job and ZADDs in bulk.
+local items = redis.call('ZRANGE', KEYS[3], 0, -1, 'WITHSCORES')
+local bulk = {}
+for i = 1, #items, 2 do
+  local score = tonumber(items[i + 1])
+  local p = math.floor(score / 4294967296)
+  local np = math.max(1, p - d)
+  redis.call('HSET', ARGV[1] .. items[i], 'priority', np)
+  bulk[#bulk + 1] = np * 4294967296 + (score - p * 4294967296)
+  bulk[#bulk + 1] = items[i]
+  if #bulk >= 1000 then
+    redis.call('ZADD', KEYS[3], unpack(bulk))
+    bulk = {}
+  end
+end
+if #bulk > 0 then redis.call('ZADD', KEYS[3], unpack(bulk)) end
 for _, id in ipairs(redis.call('ZRANGE', KEYS[4], 0, -1)) do shiftJob(ARGV[1], KEYS[3], id, d) end
 for _, id in ipairs(redis.call('LRANGE', KEYS[5], 0, -1)) do shiftJob(ARGV[1], KEYS[3], id, d) end
 redis.call('HSET', KEYS[1], 'base', base + d)
