@@ -25,6 +25,7 @@ const { backlogMemory } = await import('./scenarios/backlog.mjs');
 const { slowEndpoint } = await import('./scenarios/slow-endpoint.mjs');
 const { bridgeRecovery, pipelineFsync } = await import('./scenarios/durability.mjs');
 const { signing } = await import('./scenarios/signing.mjs');
+const { noisyNeighbour } = await import('./scenarios/noisy-neighbour.mjs');
 
 const SCENARIOS = {
   'http-ceiling': httpCeiling,
@@ -37,6 +38,7 @@ const SCENARIOS = {
   'expression-cost': expressionCost,
   'backlog-memory': backlogMemory,
   'slow-endpoint': slowEndpoint,
+  'noisy-neighbour': noisyNeighbour,
   'pipeline-fsync': pipelineFsync,
   'bridge-recovery': bridgeRecovery,
   signing,

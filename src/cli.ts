@@ -20,7 +20,7 @@ const USAGE = `webhook-sender ${VERSION}
 Usage:
   wss start [--role bridge|worker|dashboard|all]...   run the service (default: all roles)
   wss seed <tenants.json> [--replace]                 validate a tenants file and load it into Redis
-  wss publish --tenant T --type E --data '<json>' [--id ID]
+  wss publish --tenant T --type E --data '<json>' [--id ID] [--priority high|normal|low]
                                                       add one event to the stream
   wss sign --secret S --timestamp T [--file BODY]     print the X-WSS-Signature for a body
                                                       (reads the body from stdin without --file)
@@ -121,7 +121,13 @@ async function cmdSeed(args: string[], config: Config, log: Logger): Promise<voi
 async function cmdPublish(args: string[], config: Config, log: Logger): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { tenant: { type: 'string' }, type: { type: 'string' }, data: { type: 'string' }, id: { type: 'string' } },
+    options: {
+      tenant: { type: 'string' },
+      type: { type: 'string' },
+      data: { type: 'string' },
+      id: { type: 'string' },
+      priority: { type: 'string' },
+    },
     strict: true,
   });
   if (!values.tenant || !values.type || values.data === undefined)
@@ -133,7 +139,13 @@ async function cmdPublish(args: string[], config: Config, log: Logger): Promise<
     throw new UsageError(`--data is not JSON: ${errorMessage(err)}`);
   }
   const { eventFields, publishEvent } = await import('./producers/publish.js');
-  const input = { tenant: values.tenant, type: values.type, data, ...(values.id ? { id: values.id } : {}) };
+  const input = {
+    tenant: values.tenant,
+    type: values.type,
+    data,
+    ...(values.id ? { id: values.id } : {}),
+    ...(values.priority !== undefined ? { priority: values.priority } : {}),
+  };
   // Refused here, before Redis is reached (or an embedded one started), with the field named.
   eventFields(input, config.maxEventBytes);
   const entryId = await withRegistry(config, log, (_registry, redis) =>

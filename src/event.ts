@@ -13,7 +13,12 @@ export interface WssEvent {
   createdAt: string;
   /** Milliseconds since the epoch, same instant as createdAt. */
   createdAtMs: number;
+  /** The optional `priority` field: order within the tenant's fair share (docs/isolation.md). */
+  priority: EventPriority;
 }
+
+export const EVENT_PRIORITIES = ['high', 'normal', 'low'] as const;
+export type EventPriority = (typeof EVENT_PRIORITIES)[number];
 
 export type ParsedEntry =
   { ok: true; event: WssEvent } | { ok: false; kind: 'malformed' | 'too_large'; reason: string };
@@ -52,7 +57,7 @@ export function parseEntry(
   f: Readonly<Record<string, string>>,
   maxDataBytes = DEFAULT_MAX_EVENT_BYTES,
 ): ParsedEntry {
-  const { tenant, type, data, id } = f;
+  const { tenant, type, data, id, priority } = f;
   if (tenant === undefined || tenant === '') return malformed('missing field "tenant"');
   if (!ID_PATTERN.test(tenant)) return malformed('field "tenant" is not a valid tenant id');
   if (type === undefined || type === '') return malformed('missing field "type"');
@@ -75,6 +80,10 @@ export function parseEntry(
   if (id !== undefined && !EVENT_ID_PATTERN.test(id)) {
     return malformed('field "id" must be 1-200 characters of A-Z a-z 0-9 . _ ~ -');
   }
+  if (priority !== undefined && !(EVENT_PRIORITIES as readonly string[]).includes(priority)) {
+    // The producer's value is not quoted: reasons are logged.
+    return malformed('field "priority" must be "high", "normal" or "low"');
+  }
   const createdAtMs = entryTimeMs(entryId);
   return {
     ok: true,
@@ -86,6 +95,7 @@ export function parseEntry(
       data: parsed,
       createdAt: new Date(createdAtMs).toISOString(),
       createdAtMs,
+      priority: (priority as EventPriority | undefined) ?? 'normal',
     },
   };
 }

@@ -17,6 +17,8 @@ export interface DeliveryJobData {
   createdAt: number;
   /** The exact bytes sent on every attempt. */
   body: string;
+  /** The event's priority class when not `normal` (the bridge's fair-share order, docs/isolation.md). */
+  priority?: 'high' | 'low';
 }
 
 /** What a completed job keeps (its return value), for the dashboard. */
@@ -66,7 +68,7 @@ export interface BulkJob {
  * transform): the bridge's jobs and the admin API's test event are built alike.
  */
 export function deliveryJob(
-  event: Pick<WssEvent, 'id' | 'tenant' | 'type' | 'createdAtMs'>,
+  event: Pick<WssEvent, 'id' | 'tenant' | 'type' | 'createdAtMs'> & { priority?: WssEvent['priority'] },
   delivery: { endpoint: string; body: string; retry: { attempts: number; backoffMs: number } },
   keep: { dedupTtlMs: number; keepCompleted: { count: number; age: number } },
 ): BulkJob {
@@ -80,6 +82,7 @@ export function deliveryJob(
       type: event.type,
       createdAt: event.createdAtMs,
       body: delivery.body,
+      ...(event.priority === 'high' || event.priority === 'low' ? { priority: event.priority } : {}),
     },
     opts: deliveryJobOptions(jobId, delivery.retry, keep),
   };

@@ -250,12 +250,23 @@ describe('POST /api/events', () => {
     [{ tenant: 'acme', type: 'bad type!', data: {} }, 'field "type"'],
     [{ tenant: 'acme', type: 'a', data: {}, id: 'has:colon' }, 'field "id"'],
     [{ tenant: 'acme', type: 'a', data: {}, extra: 1 }, 'field "extra"'],
+    [{ tenant: 'acme', type: 'a', data: {}, priority: 'urgent' }, 'field "priority"'],
+    [{ tenant: 'acme', type: 'a', data: {}, priority: 1 }, 'field "priority"'],
   ])('%j is refused with 400 naming %s', async (body, field) => {
     const len = await t.ctx.redis.xlen(t.ctx.config.stream);
     const res = await call('POST', '/api/events', body);
     expect(res.status).toBe(400);
     expect(res.json.error).toContain(field);
     expect(await t.ctx.redis.xlen(t.ctx.config.stream)).toBe(len);
+  });
+
+  it('takes a priority and writes it to the entry', async () => {
+    const res = await call('POST', '/api/events', { tenant: 'acme', type: 'order.created', data: 1, priority: 'high' });
+    expect(res.status).toBe(202);
+    const entries = await t.ctx.redis.xrange(t.ctx.config.stream, res.json.entryId, res.json.entryId);
+    expect(entries).toEqual([
+      [res.json.entryId, ['tenant', 'acme', 'type', 'order.created', 'data', '1', 'priority', 'high']],
+    ]);
   });
 
   it('an unknown tenant is 404', async () => {

@@ -107,7 +107,7 @@ describe('bridge: fan-out', () => {
     await xadd(t, 'tenant', 'globex', 'type', 'a.x', 'data', '{"secretOf":"globex"}', 'id', 'e2');
     await xadd(t, 'tenant', 'acme', 'type', 'a.y', 'data', '{"secretOf":"acme"}', 'id', 'e3');
     await waitUntil('3 entries handled', () => bridge.stats().entries === 3);
-    const jobs = await t.queue.getJobs(['waiting']);
+    const jobs = await t.queue.getJobs(['prioritized']);
     expect(jobs.map((j) => j.id).sort()).toEqual(['acme.hooks.e1', 'acme.hooks.e3', 'globex.hooks.e2']);
     for (const j of jobs) {
       const body = JSON.parse(j.data.body) as { tenant: string; data: { secretOf: string } };

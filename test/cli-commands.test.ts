@@ -76,6 +76,24 @@ describe('wss CLI', () => {
     expect(r.stdout.trim()).toBe(openssl);
   });
 
+  it('publish --priority writes the field; a value other than high, normal or low is refused', async () => {
+    const env = { REDIS_URL: redis().url, WSS_STREAM: 'prio:events' };
+    const ok = runWss(['publish', '--tenant', 'acme', '--type', 't', '--data', '1', '--priority', 'high'], env);
+    expect(ok.status).toBe(0);
+    const bad = runWss(['publish', '--tenant', 'acme', '--type', 't', '--data', '1', '--priority', 'urgent'], env);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain('field "priority" must be "high", "normal" or "low"');
+    const { Redis } = await import('ioredis');
+    const client = new Redis(redis().url);
+    try {
+      expect(await client.xrange('prio:events', '-', '+')).toEqual([
+        [ok.stdout.trim(), ['tenant', 'acme', 'type', 't', 'data', '1', 'priority', 'high']],
+      ]);
+    } finally {
+      client.disconnect();
+    }
+  });
+
   it('reports usage errors with exit code 2', () => {
     expect(runWss(['publish', '--tenant', 'a'], {}).status).toBe(2);
     expect(

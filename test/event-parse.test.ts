@@ -25,7 +25,19 @@ describe('parseEntry', () => {
       data: { orderId: 'o-1' },
       createdAt: '2023-11-14T22:13:20.000Z',
       createdAtMs: 1_700_000_000_000,
+      priority: 'normal',
     });
+  });
+
+  it('reads the priority field: high, normal or low, default normal', () => {
+    expect(ok({ tenant: 'acme', type: 't', data: '1', priority: 'high' }).priority).toBe('high');
+    expect(ok({ tenant: 'acme', type: 't', data: '1', priority: 'low' }).priority).toBe('low');
+    expect(ok({ tenant: 'acme', type: 't', data: '1', priority: 'normal' }).priority).toBe('normal');
+    expect(ok({ tenant: 'acme', type: 't', data: '1' }).priority).toBe('normal');
+    for (const bad of ['HIGH', 'urgent', '', '1'])
+      expect(reason({ tenant: 'acme', type: 't', data: '1', priority: bad })).toBe(
+        'field "priority" must be "high", "normal" or "low"',
+      );
   });
 
   it('uses the stream entry id when the producer gives no id', () => {

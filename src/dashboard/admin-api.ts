@@ -173,6 +173,7 @@ export function adminApi({ ctx, queue, log, expressions }: AdminApiDeps): Router
       dataText: JSON.stringify({ message: 'test event from the webhook-sender admin API', endpoint }),
       createdAt: new Date(createdAtMs).toISOString(),
       createdAtMs,
+      priority: 'normal',
     };
     const job = deliveryJob(event, { endpoint, body: envelopeBody(event), retry: ep.retry }, config);
     await queue.add(job.name, job.data, job.opts);
@@ -183,13 +184,15 @@ export function adminApi({ ctx, queue, log, expressions }: AdminApiDeps): Router
   router.post('/events', async (req, res) => {
     const input = body(req, res);
     if (!input) return;
-    const { tenant, type, data, id } = input;
+    const { tenant, type, data, id, priority } = input;
     const problems: string[] = [];
     if (typeof tenant !== 'string') problems.push('field "tenant": required, a string');
     if (typeof type !== 'string') problems.push('field "type": required, a string');
     if (data === undefined) problems.push('field "data": required, any JSON value');
     if (id !== undefined && typeof id !== 'string') problems.push('field "id": must be a string');
-    const unknown = Object.keys(input).filter((k) => !['tenant', 'type', 'data', 'id'].includes(k));
+    if (priority !== undefined && typeof priority !== 'string')
+      problems.push('field "priority": must be "high", "normal" or "low"');
+    const unknown = Object.keys(input).filter((k) => !['tenant', 'type', 'data', 'id', 'priority'].includes(k));
     for (const k of unknown) problems.push(`field "${k}": unknown field`);
     if (problems.length > 0) return badRequest(res, problems.join('; '), problems);
     let entryId: string;
@@ -202,7 +205,13 @@ export function adminApi({ ctx, queue, log, expressions }: AdminApiDeps): Router
       entryId = await publishEvent(
         ctx.redis,
         config.stream,
-        { tenant: tenant as string, type: type as string, data, id: id as string | undefined },
+        {
+          tenant: tenant as string,
+          type: type as string,
+          data,
+          id: id as string | undefined,
+          priority: priority as string | undefined,
+        },
         config.maxEventBytes,
       );
     } catch (err) {

@@ -17,6 +17,8 @@ import { ensureGroup, isGroupGone, pruneIdleConsumers } from './consumer-group.j
 import { listGroups } from '../streams/xinfo.js';
 import { nextChunk } from './pending.js';
 import { planBatch, type BatchPlan } from './plan-batch.js';
+import { assignPriorities, fieldsToRead } from './fair-share.js';
+import { fairKeys, readFairState } from './fair-state.js';
 import { poisonPlan } from './poison.js';
 import { nextReadCount } from './read-budget.js';
 import { maxStreamId } from '../streams/stream-id.js';
@@ -78,6 +80,7 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
     deadLetterStream: config.deadLetterStream,
     log: blog,
     hooks: opts.hooks,
+    fairKeys: fairKeys(config.prefix),
   };
   const planOpts = {
     dedupTtlMs: config.dedupTtlMs,
@@ -158,7 +161,13 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
     const tenants = registry.snapshot().tenants;
     if (entries.some((e) => e.fields?.['tenant'] !== undefined && !tenants.has(e.fields['tenant'])))
       await registry.refresh();
-    return planBatch(entries, endpointsOf, planOpts, { runner: pool, gate: breaker });
+    const plan = await planBatch(entries, endpointsOf, planOpts, { runner: pool, gate: breaker });
+    if (plan.jobs.length === 0) return plan;
+    // Fair share: the state of the batch's flows, read once; priorities planned from it.
+    const endpointIds = (tenant: string) => [...(endpointsOf(tenant) ?? [])].map((e) => e.config.id);
+    const state = await readFairState(reader, target.fairKeys, fieldsToRead(plan.jobs, endpointIds));
+    const fair = assignPriorities(plan.jobs, state, endpointIds);
+    return { ...plan, jobs: fair.jobs, fair };
   }
 
   /** `poison`: deliveries per entry of a chunk at the bound; dead-lettered, never planned. */

@@ -1,6 +1,7 @@
 // Committing a planned batch, in the order that makes a crash at any point harmless:
-// jobs first (addBulk, deduplicated by job id and TTL), then dead letters, then XACK. A crash
-// before XACK leaves the entries pending; re-reading them adds no second job.
+// jobs first (addBulk, deduplicated by job id and TTL), then the fair-share tags, then dead
+// letters, then XACK. A crash before XACK leaves the entries pending; re-reading them adds no
+// second job (and at most charges their flows twice, which only delays that tenant a little).
 import type { Redis } from 'ioredis';
 import type { Logger } from '../log.js';
 import { bridgeBatchSize, deadLettered, jobsEnqueued, unrouted } from '../metrics.js';
@@ -8,6 +9,7 @@ import type { DeliveryQueue } from '../job.js';
 import { deadLetterArgs } from './dead-letter.js';
 import type { BatchPlan } from './plan-batch.js';
 import type { StreamEntry } from '../streams/stream-reply.js';
+import { writeFairState, type FairKeys } from './fair-state.js';
 
 const ADD_BULK_SLICE = 1_000;
 const SLICES_IN_FLIGHT = 3;
@@ -28,6 +30,8 @@ export interface CommitTarget {
   deadLetterStream: string;
   log: Logger;
   hooks?: BridgeHooks | undefined;
+  /** Where the fair-share state lives; plans with `fair` need it. */
+  fairKeys?: FairKeys | undefined;
 }
 
 export async function commitBatch(plan: BatchPlan, t: CommitTarget): Promise<void> {
@@ -43,6 +47,7 @@ export async function commitBatch(plan: BatchPlan, t: CommitTarget): Promise<voi
     if (inFlight.length >= SLICES_IN_FLIGHT) await inFlight.shift();
   }
   await Promise.all(inFlight);
+  if (plan.fair && t.fairKeys) await writeFairState(t.redis, t.fairKeys, plan.fair);
   await t.hooks?.afterEnqueue?.({ entryIds: plan.ackIds, jobIds: plan.jobs.map((j) => String(j.opts.jobId)) });
 
   // Two steps, not a MULTI (none is needed): a failure here re-reads the

@@ -7,6 +7,7 @@ import { planFanouts, type FanoutExpressions, type FanoutRequest } from './plan-
 import type { CompiledEndpoint } from '../tenants/compile.js';
 import { deadLetterFor, tooLargeDeadLetter, type DeadLetter } from './dead-letter.js';
 import type { StreamEntry } from '../streams/stream-reply.js';
+import type { FairPlan } from './fair-share.js';
 
 export interface BatchPlan {
   jobs: BulkJob[];
@@ -17,6 +18,8 @@ export interface BatchPlan {
   vanished: number;
   /** Every entry of the batch: each one is fully handled by the plan. */
   ackIds: string[];
+  /** The jobs' fair-share priorities and the tags to write once they exist (fair-share.ts). */
+  fair?: FairPlan;
 }
 
 export interface PlanOptions {

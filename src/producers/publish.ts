@@ -20,6 +20,8 @@ export interface PublishInput {
   data: unknown;
   /** The producer's event id (deduplication key); default: the stream entry id. */
   id?: string | undefined;
+  /** `high`, `normal` or `low` (docs/isolation.md); omitted: normal. */
+  priority?: string | undefined;
 }
 
 /** The stream entry's fields, validated (`data` at most maxEventBytes). Throws EventRejectedError. */
@@ -33,6 +35,7 @@ export function eventFields(input: PublishInput, maxEventBytes = DEFAULT_MAX_EVE
   if (data === undefined) throw new EventRejectedError('event rejected: data cannot be written as JSON');
   const fields: Record<string, string> = { tenant: input.tenant, type: input.type, data };
   if (input.id !== undefined) fields['id'] = input.id;
+  if (input.priority !== undefined) fields['priority'] = input.priority;
   const parsed = parseEntry('0-0', fields, maxEventBytes);
   if (!parsed.ok) {
     throw new EventRejectedError(

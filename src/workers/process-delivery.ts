@@ -20,6 +20,8 @@ export interface ProcessDeps extends Omit<DeliverDeps, 'signals'> {
   lockDurationMs: number;
   /** Aborted at the end of the shutdown grace period: in-flight requests stop, jobs go back. */
   shutdown: AbortSignal;
+  /** Gives a job about to be retried its fair-share place behind its flow's queue (fair-state.ts). */
+  retag?: (job: DeliveryJob) => Promise<unknown>;
 }
 
 /** False when this worker no longer holds the job's lock; asks Redis only when it may have lapsed (lock-check.ts). */
@@ -110,6 +112,12 @@ export async function processDelivery(
     await job
       .log(attemptLogLine(attempt, outcome, ms, err))
       .catch((e: unknown) => log.warn({ ...fields, err: errorMessage(e) }, 'job.log failed'));
+    if (outcome === 'retry')
+      await deps
+        .retag?.(job)
+        .catch((e: unknown) =>
+          log.warn({ ...fields, err: errorMessage(e) }, 'fair-share retag failed; the retry keeps its place'),
+        );
     throw settled.toThrow;
   } finally {
     slots.release(key, performance.now() - started);

@@ -18,6 +18,7 @@ import { createHttpSender } from './http.js';
 import { ConnectionEpochs } from './lock-check.js';
 import { processDelivery, type ProcessDeps } from './process-delivery.js';
 import { reportStalls } from './stalls.js';
+import { fairKeys, retagForRetry } from '../producers/fair-state.js';
 
 export type DeliveryWorker = Worker<DeliveryJobData, DeliveryResult>;
 
@@ -62,6 +63,7 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRo
     now: () => performance.now(),
     random: Math.random,
   });
+  const fairState = fairKeys(config.prefix);
   const shutdown = new AbortController();
   // Every in-flight request listens on this one signal (and removes its listener when done).
   setMaxListeners(config.worker.concurrency + 16, shutdown.signal);
@@ -81,6 +83,8 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRo
     epochs,
     lockDurationMs: config.worker.lockDurationMs,
     shutdown: shutdown.signal,
+    retag: (job) =>
+      retagForRetry(connection, fairState, { id: job.id!, tenant: job.data.tenant, endpoint: job.data.endpoint }),
   };
 
   const worker: DeliveryWorker = new Worker<DeliveryJobData, DeliveryResult>(
