@@ -132,6 +132,8 @@ export class CircuitBreaker {
   private readonly redis: Redis6;
   /** Endpoints this process last saw closed with no failures, and when. */
   private readonly clean = new Map<string, number>();
+  /** Failures this process reported, so a gate answer older than a failure is not cached as clean. */
+  private failuresSeen = 0;
 
   constructor(
     redis: Redis,
@@ -147,12 +149,13 @@ export class CircuitBreaker {
     const seen = this.clean.get(field);
     if (seen !== undefined && now - seen < CLEAN_CACHE_MS) return { send: true, probe: false };
     const keys = circuitKeys(this.prefix, tenant, endpoint);
+    const before = this.failuresSeen;
     const [verdict, failures, waitMs] = await this.redis.circuitGate(keys.state, now, s.probeLeaseMs);
     if (verdict === 2) {
       this.clean.delete(field);
       return { send: false, waitMs };
     }
-    if (verdict === 0 && failures === 0) this.clean.set(field, now);
+    if (verdict === 0 && failures === 0 && before === this.failuresSeen) this.clean.set(field, now);
     else this.clean.delete(field);
     return { send: true, probe: verdict === 1 };
   }
@@ -160,6 +163,7 @@ export class CircuitBreaker {
   async failure(tenant: string, endpoint: string, s: CircuitSettings, reason: string): Promise<FailureResult> {
     const field = `${tenant}/${endpoint}`;
     this.clean.delete(field);
+    this.failuresSeen++;
     const keys = circuitKeys(this.prefix, tenant, endpoint);
     const [state, failures, openUntil, disableNow] = await this.redis.circuitFail(
       keys.state,
