@@ -151,6 +151,9 @@ describe('circuit breaker', () => {
     expect(body.circuit.state).toBe('open');
     expect(body.recentFailures.length).toBeGreaterThanOrEqual(N);
     expect(body.recentFailures[0]!.reason).toMatch(/^NETWORK: /);
+    const metrics = await (await fetch(`${s.dashUrl}/metrics`)).text();
+    expect(metrics).toContain('wss_endpoint_circuit_state{tenant="acme",endpoint="dead"} 2');
+    expect(metrics).toContain('wss_tenant_backlog{tenant="acme"} 12');
 
     // The receiver comes back: one probe closes the circuit, then everything is delivered.
     dead.mode('forward');
