@@ -64,7 +64,10 @@ export class EndpointGuard {
     if (!ep.enabled) return { send: false, waitMs: jitter(DISABLED_PARK_MS, this.d.random), why: 'is disabled' };
     const gate = await this.d.breaker.gate(tenant, endpoint, circuitSettings(ep));
     if (gate.send) return gate;
-    return { send: false, waitMs: jitter(Math.max(gate.waitMs, 50), this.d.random), why: 'has its circuit open' };
+    // Spread over one more cool-down: jobs parked together must not come back in one burst (a
+    // herd of thousands ahead of every other endpoint's jobs in the FIFO), but a few at a time.
+    const waitMs = Math.max(gate.waitMs, 50);
+    return { send: false, waitMs: Math.round(waitMs + this.d.random() * waitMs), why: 'has its circuit open' };
   }
 
   /** Never throws: a failed report must not change the attempt's outcome. */
