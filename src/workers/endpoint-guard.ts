@@ -46,6 +46,8 @@ export function circuitSettings(ep: Pick<EndpointConfig, 'timeoutMs' | 'circuit'
 export interface GuardDeps {
   breaker: CircuitBreaker;
   endpoint(tenant: string, endpoint: string): EndpointConfig | undefined;
+  /** The endpoint after re-reading the registry if its version moved. */
+  freshEndpoint(tenant: string, endpoint: string): Promise<EndpointConfig | undefined>;
   /** Disables the endpoint for good reason (records it, logs, counts, tells the tenant). */
   autoDisable(tenant: string, endpoint: string, reason: string, atMs: number): Promise<void>;
   disableAfterMs: number;
@@ -58,11 +60,20 @@ export class EndpointGuard {
   constructor(private readonly d: GuardDeps) {}
 
   async check(tenant: string, endpoint: string): Promise<GuardVerdict> {
-    const ep = this.d.endpoint(tenant, endpoint);
+    let ep = this.d.endpoint(tenant, endpoint);
+    // Enabled again a moment ago (the admin API promotes its jobs at once): this process's
+    // snapshot may not know yet. One version read per parked job's return.
+    if (ep && !ep.enabled) ep = await this.d.freshEndpoint(tenant, endpoint);
     // A deleted endpoint fails in deliverAttempt, with its reason.
     if (!ep) return { send: true, probe: false };
     if (!ep.enabled) return { send: false, waitMs: jitter(DISABLED_PARK_MS, this.d.random), why: 'is disabled' };
-    const gate = await this.d.breaker.gate(tenant, endpoint, circuitSettings(ep));
+    let gate: Awaited<ReturnType<CircuitBreaker['gate']>>;
+    try {
+      gate = await this.d.breaker.gate(tenant, endpoint, circuitSettings(ep));
+    } catch {
+      // Fail open: without Redis the job cannot be settled anyway, and a circuit is no reason to fail it.
+      return { send: true, probe: false };
+    }
     if (gate.send) return gate;
     // Spread over one more cool-down: jobs parked together must not come back in one burst (a
     // herd of thousands ahead of every other endpoint's jobs in the FIFO), but a few at a time.

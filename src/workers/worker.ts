@@ -77,6 +77,7 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRo
       disableAfterMs: config.worker.disableAfterMs,
     }),
     endpoint: endpointOf,
+    freshEndpoint: async (t, e) => (await registry.refresh(), endpointOf(t, e)),
     autoDisable: (t, e, reason, at) => disableEndpoint(disableDeps, t, e, 'auto', reason, at),
     disableAfterMs: config.worker.disableAfterMs,
     log,
