@@ -5,6 +5,7 @@
 // delayed set without spending an attempt (process-delivery.ts).
 import { errorMessage, type DeliveryError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { circuitOpened } from '../metrics.js';
 import type { EndpointConfig } from '../tenants/schema.js';
 import { CIRCUIT_DEFAULTS, type CircuitBreaker, type CircuitSettings } from './circuit.js';
 
@@ -92,11 +93,13 @@ export class EndpointGuard {
       if (!ep) return;
       const reason = `${err!.code}: ${err!.message}`;
       const r = await this.d.breaker.failure(tenant, endpoint, circuitSettings(ep), reason);
-      if (r.state === 'open' && r.openUntil > 0 && (probe || r.failures === circuitSettings(ep).failures))
+      if (r.state === 'open' && r.openUntil > 0 && (probe || r.failures === circuitSettings(ep).failures)) {
+        circuitOpened.labels(tenant, endpoint).inc();
         this.d.log.warn(
           { ...fields, failures: r.failures, openForMs: r.openUntil - this.d.now(), probe },
           'circuit open: no requests to this endpoint until the cool-down ends',
         );
+      }
       if (r.disableNow) {
         const why = `no success for ${spoken(this.d.disableAfterMs)} (WSS_DISABLE_AFTER); last failure: ${reason}`;
         await this.d.autoDisable(tenant, endpoint, why.slice(0, 1_000), this.d.now());
