@@ -166,6 +166,27 @@ describe('circuit breaker', () => {
     expect((await readCircuit(s.t.ctx.redis, s.t.config.prefix, 'acme', 'dead')).state).toBe('closed');
   }, 90_000);
 
+  it('two worker replicas share one circuit: each cool-down ends with exactly one probe from one of them', async () => {
+    const rx = await receiver();
+    const dead = await front(rx);
+    const s = await service({}, [
+      ep('dead', dead.url, { events: ['order.*'], circuit: { failures: 3, coolDownMs: 1_500 } }),
+    ]);
+    const second = await startWorker(s.t.ctx);
+    cleanups.push(() => second.stop());
+    await s.publish('order.created', 16);
+    const circuit = () => readCircuit(s.t.ctx.redis, s.t.config.prefix, 'acme', 'dead');
+    await waitUntil('the circuit to open', async () => (await circuit()).opens === 1, 20_000);
+    await sleep(600); // requests in flight at the open settle (the probe comes after 1 s)
+    expect((await circuit()).opens).toBe(1);
+    const acceptsAtFirstOpen = dead.accepts();
+    // Cool-downs of 1 and 2 s, each ended by one probe that fails and opens it again.
+    await waitUntil('two failed probes', async () => (await circuit()).opens === 3, 40_000);
+    expect(dead.accepts() - acceptsAtFirstOpen).toBe(2);
+    dead.mode('forward');
+    await waitUntil('all 16 events delivered', () => distinctEvents(rx) === 16, 60_000);
+  }, 120_000);
+
   it('auto-disable: the endpoint is disabled, the tenant hears wss.endpoint.disabled, and re-enabling delivers what was queued', async () => {
     const rx = await receiver();
     const ops = await receiver();
