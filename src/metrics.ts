@@ -99,3 +99,17 @@ export const sendsSkippedLockLost = new Counter({
   help: 'Attempts not sent because the job lock had lapsed (Redis outage, frozen process); the job goes back to the queue without spending an attempt.',
   registers: [metricsRegistry],
 });
+
+export const endpointsDisabled = new Counter({
+  name: 'wss_endpoints_disabled_total',
+  help: 'Endpoints disabled by the service, by kind: auto (failing without a success for WSS_DISABLE_AFTER) or gone (410).',
+  labelNames: ['kind'] as const,
+  registers: [metricsRegistry],
+});
+
+export const circuitOpened = new Counter({
+  name: 'wss_endpoint_circuit_opened_total',
+  help: "Times an endpoint's circuit opened (N consecutive retryable failures, or a failed probe), as seen by this worker.",
+  labelNames: ['tenant', 'endpoint'] as const,
+  registers: [metricsRegistry],
+});

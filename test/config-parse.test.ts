@@ -96,6 +96,22 @@ describe('parseConfig', () => {
     expect(() => parseConfig({ WSS_EXPR_TIMEOUT_MS: '0' })).toThrow(/WSS_EXPR_TIMEOUT_MS/);
     expect(() => parseConfig({ WSS_EXPR_MEMORY_MB: '1' })).toThrow(/WSS_EXPR_MEMORY_MB/);
   });
+
+  it('reads WSS_DISABLE_AFTER as milliseconds or with a unit (default 5 days, 0 = never)', () => {
+    expect(parseConfig({}).worker.disableAfterMs).toBe(5 * 86_400_000);
+    const ms = (v: string) => parseConfig({ WSS_DISABLE_AFTER: v }).worker.disableAfterMs;
+    expect([ms('90000'), ms('90s'), ms('1.5m'), ms('2h'), ms('3d'), ms('250ms'), ms('0')]).toEqual([
+      90_000,
+      90_000,
+      90_000,
+      7_200_000,
+      3 * 86_400_000,
+      250,
+      0,
+    ]);
+    for (const bad of ['5 days', '-1d', 'soon', '400d'])
+      expect(() => parseConfig({ WSS_DISABLE_AFTER: bad })).toThrow(/WSS_DISABLE_AFTER/);
+  });
 });
 
 describe('each setting declared once (src/config/settings.ts)', () => {
@@ -122,6 +138,7 @@ describe('each setting declared once (src/config/settings.ts)', () => {
       'WSS_DASHBOARD_USER',
       'WSS_DATA_DIR',
       'WSS_DEDUP_TTL_MS',
+      'WSS_DISABLE_AFTER',
       'WSS_ENDPOINT_CONCURRENCY',
       'WSS_EXPR_BREAK_AFTER',
       'WSS_EXPR_MEMORY_MB',

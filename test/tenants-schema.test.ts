@@ -63,6 +63,11 @@ describe('tenants file', () => {
     [{ events: [] }, 'field "events"'],
     [{ enabled: 'yes' }, 'field "enabled"'],
     [{ surprise: 1 }, 'surprise'],
+    [{ circuit: { failures: 0 } }, 'field "circuit.failures"'],
+    [{ circuit: { failures: -3 } }, 'field "circuit.failures"'],
+    [{ circuit: { coolDownMs: 10 } }, 'field "circuit.coolDownMs"'],
+    [{ circuit: { coolDownMs: 1.5 } }, 'field "circuit.coolDownMs"'],
+    [{ circuit: { threshold: 5 } }, 'field "circuit"'],
   ])('refuses %j naming tenant, endpoint and field', (over, expected) => {
     const problems = problemsOf(file(endpoint(over)));
     expect(problems.join('\n')).toContain('tenant "acme" endpoint "orders"');

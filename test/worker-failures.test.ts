@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { startReceiver } from './helpers/receiver.js';
-import { endpoint, sleep, TENANT, useWorkerTest } from './helpers/worker-context.js';
+import { endpoint, sleep, TENANT, useWorkerTest, waitUntil } from './helpers/worker-context.js';
 
 const { harness, receiver } = useWorkerTest();
 
@@ -123,13 +123,21 @@ describe('worker failures', () => {
     expect((await h.registry.getEndpointConfig(TENANT, 'orders'))?.enabled).toBe(false);
     expect(h.logs.some((l) => l.includes('"level":40') && l.includes('410 Gone'))).toBe(true);
 
+    // A disabled endpoint's jobs are kept (parked in the delayed set, no attempt spent) until
+    // it is re-enabled (docs/circuit-breaker.md).
     const second = await h.enqueue('orders');
-    const job2 = await h.waitForState(second.jobId, 'failed');
-    expect(job2.failedReason).toMatch(/^ENDPOINT_DISABLED: /);
+    await waitUntil(
+      'the later job parked',
+      async () => (await (await h.queue.getJob(second.jobId))?.getState()) === 'delayed',
+    );
+    expect((await h.queue.getJob(second.jobId))?.attemptsMade).toBe(0);
+    expect((await h.registry.getEndpointConfig(TENANT, 'orders'))?.disabled?.reason).toBe(
+      'the endpoint answered 410 Gone',
+    );
     expect(rx.requests).toHaveLength(1);
   });
 
-  it('a disabled or deleted endpoint fails with that reason and the receiver gets nothing', async () => {
+  it('a disabled endpoint keeps its jobs unsent and unspent; a deleted one fails with that reason; the receiver gets nothing', async () => {
     const rx = await receiver();
     const h = await harness();
     await h.seed([endpoint('off', rx.url, { enabled: false }), endpoint('doomed', rx.url)]);
@@ -137,11 +145,13 @@ describe('worker failures', () => {
     const off = await h.enqueue('off');
     const gone = await h.enqueue('doomed');
     await h.startWorker();
-    const offJob = await h.waitForState(off.jobId, 'failed');
     const goneJob = await h.waitForState(gone.jobId, 'failed');
-    expect(offJob.failedReason).toBe('ENDPOINT_DISABLED: endpoint acme/off is disabled');
     expect(goneJob.failedReason).toBe('ENDPOINT_DELETED: endpoint acme/doomed no longer exists');
-    expect(offJob.attemptsMade).toBe(1);
+    await waitUntil(
+      "the disabled endpoint's job parked",
+      async () => (await (await h.queue.getJob(off.jobId))?.getState()) === 'delayed',
+    );
+    expect((await h.queue.getJob(off.jobId))?.attemptsMade).toBe(0);
     await sleep(200);
     expect(rx.requests).toHaveLength(0);
   });

@@ -5,6 +5,7 @@ import { hostname } from 'node:os';
 import { setting } from './setting.js';
 import {
   bool,
+  duration,
   hostList,
   int,
   oneOf,
@@ -198,6 +199,12 @@ export const workerSettings = {
     'WSS_MAX_STALLED_COUNT',
     int(20, 0, 1_000),
     'How often a job may stall (its worker died or lost the lock) before it fails. A stall spends no attempt.',
+  ),
+  /** Auto-disable (docs/circuit-breaker.md); 0 turns it off. */
+  disableAfterMs: setting(
+    'WSS_DISABLE_AFTER',
+    duration(432_000_000, 0, 365 * 86_400_000),
+    'An endpoint whose deliveries have failed (timeouts, connection errors, 5xx, 408, 429) without a single success for this long is disabled; its queued jobs are kept until it is re-enabled. `0` never disables. See [circuit-breaker.md](circuit-breaker.md).',
   ),
 };
 

@@ -49,6 +49,31 @@ export const int = (fallback: number, min: number, max = Number.MAX_SAFE_INTEGER
   values: max === Number.MAX_SAFE_INTEGER ? `integer ≥ ${min}` : `integer ${min}–${max}`,
 });
 
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration: whole milliseconds (`90000`) or a number with a unit (`500ms`, `90s`, `15m`, `2h`, `5d`); a value in ms. */
+export const duration = (fallbackMs: number, minMs: number, maxMs: number): ValueParser<number> => ({
+  schema: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return fallbackMs;
+      const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(v);
+      const ms = m ? Math.round(Number(m[1]) * UNIT_MS[m[2] ?? 'ms']!) : NaN;
+      if (!Number.isFinite(ms) || ms < minMs || ms > maxMs) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a duration from ${minMs} ms to ${maxMs} ms, as milliseconds or with a unit (500ms, 90s, 15m, 2h, 5d), got "${v}"`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    }),
+  shown: fallbackMs % 86_400_000 === 0 ? code(`${fallbackMs / 86_400_000}d`) : code(fallbackMs),
+  values: 'milliseconds, or a number with a unit `ms`, `s`, `m`, `h`, `d` (e.g. `5d`, `90s`)',
+});
+
 export const str = (fallback: string): ValueParser<string> => ({
   schema: z
     .string()

@@ -12,6 +12,8 @@ import type { RoleContext } from '../roles.js';
 import type { ExpressionPool } from '../tenants/expression-pool.js';
 import { trialEndpoint } from '../tenants/expression-trial.js';
 import { ID_PATTERN, parseEndpoint, type EndpointConfig } from '../tenants/schema.js';
+import { resumeEndpoint } from '../workers/endpoint-disable.js';
+import { endpointHealth } from './endpoint-health.js';
 import { publicEndpoint } from './public-view.js';
 import { generatedKey, signingRoutes } from './signing-api.js';
 
@@ -101,7 +103,7 @@ export function adminApi({ ctx, queue, log, expressions }: AdminApiDeps): Router
     const keepSecret = input.secret === undefined && input.secretEnv === undefined && input.secrets === undefined;
     const existing = await registry.getEndpointConfig(tenant, endpoint);
     // Registering again is how a broken endpoint is cleared: a `broken` in the body is ignored.
-    const { broken: _broken, ...fields } = input;
+    const { broken: _broken, disabled: _disabled, ...fields } = input;
     let parsed: EndpointConfig;
     try {
       const secretPart =
@@ -137,11 +139,24 @@ export function adminApi({ ctx, queue, log, expressions }: AdminApiDeps): Router
       created = !(await registry.putEndpoint(tenant, parsed));
     }
     const stored = (await registry.getEndpointConfig(tenant, endpoint)) ?? parsed;
+    // Enabled again: what was kept queued for it goes now (docs/circuit-breaker.md).
+    const resumed =
+      existing && !existing.enabled && stored.enabled
+        ? await resumeEndpoint(ctx.redis, queue, config.prefix, tenant, endpoint)
+        : undefined;
     log.info(
-      { tenant, endpoint, created, enabled: stored.enabled },
+      { tenant, endpoint, created, enabled: stored.enabled, ...(resumed !== undefined ? { resumed } : {}) },
       created ? 'admin: endpoint created' : 'admin: endpoint updated',
     );
     res.status(created ? 201 : 200).json(publicEndpoint(stored));
+  });
+
+  router.get('/tenants/:tenant/endpoints/:endpoint/health', async (req, res) => {
+    const { tenant, endpoint } = req.params;
+    if (badIds(res, { tenant, endpoint })) return;
+    const ep = await registry.getEndpointConfig(tenant, endpoint);
+    if (!ep) return notFound(res, `endpoint "${endpoint}" of tenant "${tenant}"`);
+    res.json(await endpointHealth(ctx.redis, config.prefix, tenant, ep));
   });
 
   router.delete('/tenants/:tenant/endpoints/:endpoint', async (req, res) => {

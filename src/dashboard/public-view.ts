@@ -41,5 +41,7 @@ export function publicEndpoint(ep: EndpointConfig): PublicEndpoint {
     enabled: ep.enabled,
     // Reasons carry error codes and positions only, never event data.
     ...(ep.broken !== undefined ? { broken: ep.broken } : {}),
+    ...(ep.circuit !== undefined ? { circuit: ep.circuit } : {}),
+    ...(ep.disabled !== undefined ? { disabled: ep.disabled } : {}),
   };
 }

@@ -8,6 +8,8 @@ import type { Config } from '../config.js';
 import { parseGroups } from '../streams/xinfo.js';
 import type { DeliveryQueue } from '../job.js';
 import { PROBE_TIMEOUT_MS, withTimeout } from '../timeout.js';
+import { circuitStates } from '../workers/circuit.js';
+import { BACKLOG_MIN_INTERVAL_MS, tenantBacklog } from './tenant-backlog.js';
 
 // Fixed label set: BullMQ's own state names, never anything from job data.
 export const QUEUE_STATES = [
@@ -47,7 +49,7 @@ async function streamFacts(redis: Redis, stream: string, group: string): Promise
 export function createScrapeGauges(
   redis: Redis,
   queue: DeliveryQueue,
-  config: Pick<Config, 'stream' | 'deadLetterStream' | 'group'>,
+  config: Pick<Config, 'stream' | 'deadLetterStream' | 'group' | 'prefix'>,
   timeoutMs = PROBE_TIMEOUT_MS,
 ): ScrapeGauges {
   const registry = new Registry();
@@ -83,7 +85,40 @@ export function createScrapeGauges(
     registers: [registry],
   });
 
+  const circuit = new Gauge({
+    name: 'wss_endpoint_circuit_state',
+    help: 'Endpoint circuit breaker: 0 closed, 1 half-open (one probe), 2 open. Only endpoints with failures recorded since their last success; absent means closed.',
+    labelNames: ['tenant', 'endpoint'] as const,
+    registers: [registry],
+  });
+  const backlog = new Gauge({
+    name: 'wss_tenant_backlog',
+    help: `Delivery jobs queued or in flight per tenant (waiting, prioritized, delayed, active). Recomputed at most every ${BACKLOG_MIN_INTERVAL_MS / 1000} s; costs one read of every queued job id.`,
+    labelNames: ['tenant'] as const,
+    registers: [registry],
+  });
+  let backlogAt = -Infinity;
+  const readBacklog = async () => {
+    if (Date.now() - backlogAt < BACKLOG_MIN_INTERVAL_MS) return;
+    backlogAt = Date.now();
+    const counts = await tenantBacklog(redis, config.prefix);
+    backlog.reset();
+    for (const [tenant, n] of counts) backlog.set({ tenant }, n);
+  };
+  const readCircuits = async () => {
+    const states = await circuitStates(redis, config.prefix);
+    circuit.reset();
+    for (const [field, state] of states) {
+      const slash = field.indexOf('/');
+      circuit.set(
+        { tenant: field.slice(0, slash), endpoint: field.slice(slash + 1) },
+        state === 'open' ? 2 : state === 'half-open' ? 1 : 0,
+      );
+    }
+  };
+
   const read = async () => {
+    await readCircuits();
     const [counts, facts, deadLen] = await Promise.all([
       queue.getJobCounts(...QUEUE_STATES),
       streamFacts(redis, config.stream, config.group),
@@ -110,6 +145,8 @@ export function createScrapeGauges(
       try {
         await withTimeout(read(), timeoutMs, 'metrics read');
         up.set(1);
+        // Apart from wss_redis_up: a slow backlog count must not make Redis look down.
+        await withTimeout(readBacklog(), timeoutMs, 'backlog read').catch(() => undefined);
       } catch {
         up.set(0);
       }

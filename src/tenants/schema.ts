@@ -207,6 +207,21 @@ export const endpointSchema = z
       .strict()
       .default({ ...DEFAULTS.retry }),
     enabled: z.boolean().default(DEFAULTS.enabled),
+    // Circuit breaker (docs/circuit-breaker.md): consecutive retryable failures that open it,
+    // and the first cool-down (doubling on each open in a row, up to 10 min or this if longer).
+    circuit: z
+      .object({
+        failures: z.number().int().min(1).max(1_000).optional(),
+        coolDownMs: z.number().int().min(100).max(86_400_000).optional(),
+      })
+      .strict()
+      .optional(),
+    // Set by a worker when it disables the endpoint (WSS_DISABLE_AFTER without a success, or 410
+    // Gone); registering it again with `enabled: true` (admin API PUT, seed) drops it.
+    disabled: z
+      .object({ reason: z.string().max(2000), since: z.string().max(40) })
+      .strict()
+      .optional(),
     // Set by the bridge after WSS_EXPR_BREAK_AFTER expression failures in a row (docs/expressions.md);
     // registering the endpoint again (admin API PUT, seed) drops it.
     broken: z

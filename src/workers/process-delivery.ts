@@ -7,6 +7,7 @@ import { DeliveryError, errorMessage } from '../errors.js';
 import type { DeliveryJobData, DeliveryResult } from '../job.js';
 import { countDelivery, endToEndSeconds, sendsSkippedLockLost } from '../metrics.js';
 import { deliverAttempt, type DeliverDeps } from './deliver.js';
+import type { EndpointGuard } from './endpoint-guard.js';
 import type { EndpointSlots } from './endpoint-slots.js';
 import { lockNeedsCheck, type ConnectionEpochs } from './lock-check.js';
 import { attemptLogLine, settleAttempt } from './settle-attempt.js';
@@ -15,6 +16,8 @@ export type DeliveryJob = Job<DeliveryJobData, DeliveryResult>;
 
 export interface ProcessDeps extends Omit<DeliverDeps, 'signals'> {
   slots: EndpointSlots;
+  /** The endpoint's circuit and enabled flag (endpoint-guard.ts). */
+  guard: EndpointGuard;
   /** Losses of the worker's Redis connection, to tell when a job's lock may have lapsed. */
   epochs: ConnectionEpochs;
   lockDurationMs: number;
@@ -60,6 +63,12 @@ export async function processDelivery(
   const startEpoch = deps.epochs.current;
   const data = job.data;
   const key = `${data.tenant}/${data.endpoint}`;
+  const gate = await deps.guard.check(data.tenant, data.endpoint);
+  if (!gate.send) {
+    // Circuit open, or endpoint disabled: wait in the delayed set without spending an attempt.
+    await job.moveToDelayed(Date.now() + gate.waitMs, token);
+    throw new DelayedError(`endpoint ${key} ${gate.why}`);
+  }
   const slot = await slots.acquire(key);
   if (slot !== true) {
     // Over this endpoint's cap: back to the delayed set without consuming an attempt.
@@ -86,6 +95,7 @@ export async function processDelivery(
     const result = await deliverAttempt({ ...deps, signals: [deps.shutdown, lockSignal] }, data, attempt, {
       redelivery,
     });
+    await deps.guard.report(data.tenant, data.endpoint, gate.probe, undefined);
     log.info({ ...fields, status: result.status, ms: result.ms, outcome: 'delivered' }, 'delivery attempt');
     countDelivery(data.tenant, data.endpoint, 'delivered', result.ms / 1000);
     if (typeof data.createdAt === 'number') endToEndSeconds.observe(Math.max(0, deps.now() - data.createdAt) / 1000);
@@ -102,6 +112,7 @@ export async function processDelivery(
       await job.moveToDelayed(Date.now(), token);
       throw settled.toThrow;
     }
+    await deps.guard.report(data.tenant, data.endpoint, gate.probe, err);
     const { outcome } = settled;
     log[settled.level](
       { ...fields, status: err.status ?? null, ms, outcome, code: err.code, reason: err.message },

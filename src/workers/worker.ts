@@ -13,6 +13,9 @@ import { createRedis } from '../redis.js';
 import type { RoleContext, RunningRole } from '../roles.js';
 import { PROBE_TIMEOUT_MS, settlesWithin } from '../timeout.js';
 import { USER_AGENT } from '../version.js';
+import { CircuitBreaker } from './circuit.js';
+import { disableEndpoint } from './endpoint-disable.js';
+import { EndpointGuard } from './endpoint-guard.js';
 import { EndpointSlots } from './endpoint-slots.js';
 import { createHttpSender } from './http.js';
 import { ConnectionEpochs } from './lock-check.js';
@@ -68,13 +71,28 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRo
   // Every in-flight request listens on this one signal (and removes its listener when done).
   setMaxListeners(config.worker.concurrency + 16, shutdown.signal);
 
+  const endpointOf = (t: string, e: string) => registry.endpoint(t, e)?.config;
+  const disableDeps = { registry, redis: ctx.redis, stream: config.stream, maxEventBytes: config.maxEventBytes, log };
+  const guard = new EndpointGuard({
+    breaker: new CircuitBreaker(ctx.redis, config.prefix, {
+      now: ctx.now,
+      disableAfterMs: config.worker.disableAfterMs,
+    }),
+    endpoint: endpointOf,
+    freshEndpoint: async (t, e) => (await registry.refresh(), endpointOf(t, e)),
+    autoDisable: (t, e, reason, at) => disableEndpoint(disableDeps, t, e, 'auto', reason, at),
+    disableAfterMs: config.worker.disableAfterMs,
+    log,
+    now: ctx.now,
+    random: Math.random,
+  });
+
   const deps: ProcessDeps = {
-    endpoint: (t, e) => registry.endpoint(t, e)?.config,
+    endpoint: endpointOf,
     readSecretEnv,
     post: (req) => http.post(req),
-    disableEndpoint: async (t, e) => {
-      await registry.updateEndpoint(t, e, (ep) => ({ ...ep, enabled: false }));
-    },
+    disableEndpoint: (t, e) => disableEndpoint(disableDeps, t, e, 'gone', 'the endpoint answered 410 Gone', ctx.now()),
+    guard,
     now: ctx.now,
     userAgent: USER_AGENT,
     retryAfterMaxMs: config.worker.retryAfterMaxMs,
