@@ -1,6 +1,6 @@
 // Prometheus metrics. Labels stay bounded: tenant and endpoint ids come from the registry,
 // outcomes and kinds from fixed sets; never an event id.
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export const metricsRegistry = new Registry();
 
@@ -97,5 +97,19 @@ export const jobsFailedStalled = new Counter({
 export const sendsSkippedLockLost = new Counter({
   name: 'wss_deliveries_not_sent_lock_lost_total',
   help: 'Attempts not sent because the job lock had lapsed (Redis outage, frozen process); the job goes back to the queue without spending an attempt.',
+  registers: [metricsRegistry],
+});
+
+export const endpointInFlight = new Gauge({
+  name: 'wss_endpoint_in_flight',
+  help: "Deliveries this worker process has in flight, per endpoint (sum over the replicas for the fleet; an endpoint's maxInFlight caps that sum).",
+  labelNames: ['tenant', 'endpoint'] as const,
+  registers: [metricsRegistry],
+});
+
+export const endpointThrottled = new Counter({
+  name: 'wss_endpoint_throttled_total',
+  help: 'Jobs made to wait (back to the delayed set, no attempt spent) by an endpoint limit, by reason: max-in-flight, rate-limit, paused (the receiver answered 429/503) or process-cap (WSS_ENDPOINT_CONCURRENCY).',
+  labelNames: ['tenant', 'endpoint', 'reason'] as const,
   registers: [metricsRegistry],
 });

@@ -63,7 +63,7 @@ export const bridgeSettings = {
 
 export const workerSettings = {
   concurrency: setting('WSS_CONCURRENCY', int(50, 1, 10_000), 'Deliveries in flight per worker process.'),
-  endpointConcurrency: setting('WSS_ENDPOINT_CONCURRENCY', int(20, 1, 10_000), 'Deliveries in flight per endpoint per worker process, so that one slow receiver cannot hold every slot (at most `WSS_CONCURRENCY`). A job over the cap goes back to the delayed set for 0.2–0.5 s and keeps its attempt. N replicas allow N × this to one endpoint.'),
+  endpointConcurrency: setting('WSS_ENDPOINT_CONCURRENCY', int(20, 1, 10_000), 'Deliveries in flight per endpoint per worker process, so that one slow receiver cannot hold every slot (at most `WSS_CONCURRENCY`). A job over the cap goes back to the delayed set for 0.2–0.5 s and keeps its attempt. N replicas allow N × this to one endpoint: the fleet-wide cap is an endpoint field, `maxInFlight` ([endpoint-limits.md](endpoint-limits.md)).'),
   stalledIntervalMs: setting('WSS_STALLED_INTERVAL_MS', int(30_000, 100, 3_600_000), 'How often workers look for jobs whose worker died (whose lock lapsed, see `WSS_LOCK_DURATION_MS`).'),
   maxBackoffMs: setting('WSS_MAX_BACKOFF_MS', int(7_200_000, 100, 7 * 86_400_000), 'The longest gap between two attempts.'),
   retryAfterMaxMs: setting('WSS_RETRY_AFTER_MAX_MS', int(3_600_000, 0, 7 * 86_400_000), "The cap on a receiver's `Retry-After`."),
@@ -71,6 +71,7 @@ export const workerSettings = {
   lockDurationMs: setting('WSS_LOCK_DURATION_MS', int(30_000, 1_000, 3_600_000), "A worker's lock on a job in flight, renewed while the worker lives. A dead worker's jobs go to another worker once it lapses. A Redis outage shorter than ¾ of it causes no duplicate (tested: 20 s at the default). See [operations.md](operations.md#crash-recovery-and-duplicates)."),
   /** A stall spends no attempt. */
   maxStalledCount: setting('WSS_MAX_STALLED_COUNT', int(20, 0, 1_000), 'How often a job may stall (its worker died or lost the lock) before it fails. A stall spends no attempt.'),
+  endpointLeaseMs: setting('WSS_ENDPOINT_LEASE_MS', int(15_000, 1_000, 600_000), "How long a slot of an endpoint's `maxInFlight` is held in Redis without renewal (renewed every third of it while the request runs). A killed worker's slots come back within this. See [endpoint-limits.md](endpoint-limits.md)."),
 };
 
 export const dashboardSettings = {

@@ -5,8 +5,9 @@ import { DelayedError, type Job } from 'bullmq';
 import { performance } from 'node:perf_hooks';
 import { DeliveryError, errorMessage } from '../errors.js';
 import type { DeliveryJobData, DeliveryResult } from '../job.js';
-import { countDelivery, endToEndSeconds, sendsSkippedLockLost } from '../metrics.js';
+import { countDelivery, endpointThrottled, endToEndSeconds, sendsSkippedLockLost } from '../metrics.js';
 import { deliverAttempt, type DeliverDeps } from './deliver.js';
+import type { Admission, EndpointLimits } from './endpoint-limits.js';
 import type { EndpointSlots } from './endpoint-slots.js';
 import { lockNeedsCheck, type ConnectionEpochs } from './lock-check.js';
 import { attemptLogLine, settleAttempt } from './settle-attempt.js';
@@ -15,6 +16,8 @@ export type DeliveryJob = Job<DeliveryJobData, DeliveryResult>;
 
 export interface ProcessDeps extends Omit<DeliverDeps, 'signals'> {
   slots: EndpointSlots;
+  /** Fleet-wide maxInFlight / rateLimit / 429 pause of each endpoint. */
+  limits: EndpointLimits;
   /** Losses of the worker's Redis connection, to tell when a job's lock may have lapsed. */
   epochs: ConnectionEpochs;
   lockDurationMs: number;
@@ -36,17 +39,35 @@ async function stillLocked(deps: ProcessDeps, job: DeliveryJob, token: string | 
   );
 }
 
+/** A slot of this process's per-endpoint cap, then the endpoint's fleet-wide limits (endpoint-limits.ts). */
+async function admit(deps: ProcessDeps, key: string, data: DeliveryJobData): Promise<Admission> {
+  const slot = await deps.slots.acquire(key);
+  if (slot !== true) {
+    endpointThrottled.inc({ tenant: data.tenant, endpoint: data.endpoint, reason: 'process-cap' });
+    return { waitMs: slot, reason: 'process-cap' };
+  }
+  try {
+    const admission = await deps.limits.acquire(data.tenant, data.endpoint, deps.endpoint(data.tenant, data.endpoint));
+    if (!('lease' in admission)) deps.slots.cancel(key);
+    return admission;
+  } catch (err) {
+    deps.slots.cancel(key);
+    throw err;
+  }
+}
+
 export async function processDelivery(deps: ProcessDeps, job: DeliveryJob, token: string | undefined, lockSignal: AbortSignal | undefined): Promise<DeliveryResult> {
   const { slots, log } = deps;
   const startEpoch = deps.epochs.current;
   const data = job.data;
   const key = `${data.tenant}/${data.endpoint}`;
-  const slot = await slots.acquire(key);
-  if (slot !== true) {
-    // Over this endpoint's cap: back to the delayed set without consuming an attempt.
-    await job.moveToDelayed(Date.now() + slot, token);
-    throw new DelayedError(`endpoint ${key} has ${slots.count(key)} deliveries in flight`);
+  const admission = await admit(deps, key, data);
+  if (!('lease' in admission)) {
+    // Over this endpoint's cap or rate, or paused: back to the delayed set without consuming an attempt.
+    await job.moveToDelayed(Date.now() + admission.waitMs, token);
+    throw new DelayedError(`endpoint ${key} must wait (${admission.reason}); ${slots.count(key)} deliveries in flight here`);
   }
+  let failure: unknown;
   const attempt = job.attemptsMade + 1;
   const started = performance.now();
   const fields = { tenant: data.tenant, endpoint: data.endpoint, eventId: data.eventId, attempt };
@@ -67,6 +88,7 @@ export async function processDelivery(deps: ProcessDeps, job: DeliveryJob, token
     if (typeof data.createdAt === 'number') endToEndSeconds.observe(Math.max(0, deps.now() - data.createdAt) / 1000);
     return result;
   } catch (err) {
+    failure = err;
     if (!(err instanceof DeliveryError)) throw err;
     const ms = Math.round(performance.now() - started);
     const settled = settleAttempt(err, attempt, job.opts.attempts ?? 1, { shuttingDown: deps.shutdown.aborted && token !== undefined });
@@ -84,5 +106,6 @@ export async function processDelivery(deps: ProcessDeps, job: DeliveryJob, token
     throw settled.toThrow;
   } finally {
     slots.release(key, performance.now() - started);
+    deps.limits.release(admission.lease, failure);
   }
 }

@@ -13,6 +13,7 @@ import { createRedis } from '../redis.js';
 import type { RoleContext, RunningRole } from '../roles.js';
 import { PROBE_TIMEOUT_MS, settlesWithin } from '../timeout.js';
 import { USER_AGENT } from '../version.js';
+import { EndpointLimits } from './endpoint-limits.js';
 import { EndpointSlots } from './endpoint-slots.js';
 import { createHttpSender } from './http.js';
 import { ConnectionEpochs } from './lock-check.js';
@@ -54,6 +55,15 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRo
     now: () => performance.now(),
     random: Math.random,
   });
+  const limits = new EndpointLimits({
+    redis: connection,
+    prefix: config.prefix,
+    leaseMs: config.worker.endpointLeaseMs,
+    retryAfterMaxMs: config.worker.retryAfterMaxMs,
+    now: () => performance.now(),
+    random: Math.random,
+    log,
+  });
   const shutdown = new AbortController();
   // Every in-flight request listens on this one signal (and removes its listener when done).
   setMaxListeners(config.worker.concurrency + 16, shutdown.signal);
@@ -70,6 +80,7 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRo
     retryAfterMaxMs: config.worker.retryAfterMaxMs,
     log,
     slots,
+    limits,
     epochs,
     lockDurationMs: config.worker.lockDurationMs,
     shutdown: shutdown.signal,
@@ -117,6 +128,7 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRo
         connection.disconnect();
       }
     }
+    limits.close();
     await http.close().catch(() => undefined);
     if (connection.status !== 'end') await connection.quit().catch(() => connection.disconnect());
     log.info('worker stopped');
