@@ -31,6 +31,7 @@ const SCENARIOS = {
   'queue-ceiling': queueCeiling,
   'pipeline-throughput': pipelineThroughput,
   'pipeline-throughput-sw': (ctx) => pipelineThroughput(ctx, { scheme: 'standard-webhooks' }),
+  'pipeline-throughput-limits': (ctx) => pipelineThroughput(ctx, { limits: true }),
   'pipeline-latency': pipelineLatency,
   'fan-out': fanOut,
   'fan-out-filter': fanOutFiltered,

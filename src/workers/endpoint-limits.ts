@@ -152,6 +152,15 @@ export class EndpointLimits {
     if (failure instanceof DeliveryError && (failure.status === 429 || failure.status === 503)) this.pause(tenant, endpoint, failure.retryAfterMs);
   }
 
+  /** Gives back an admission that was not used (this process's own cap said wait). Its rate token stays spent. */
+  cancel(lease: Lease): void {
+    const { tenant, endpoint } = lease;
+    endpointInFlight.dec({ tenant, endpoint });
+    if (!lease.slot) return;
+    this.held.delete(lease.slot.id);
+    this.redis.zrem(lease.slot.key, lease.slot.id).catch(() => undefined);
+  }
+
   private pause(tenant: string, endpoint: string, retryAfterMs: number | undefined): void {
     const cap = Math.min(PAUSE_MAX_MS, this.o.retryAfterMaxMs);
     this.redis

@@ -91,20 +91,11 @@ export class EndpointSlots {
 
   /** `heldMs`: how long the slot was held (feeds the service-time estimate). */
   release(key: string, heldMs: number): void {
-    this.giveBack(key, heldMs, true);
-  }
-
-  /** Returns a slot that was taken moments ago and not used (the fleet-wide limits said wait). */
-  cancel(key: string): void {
-    this.giveBack(key, 0, false);
-  }
-
-  private giveBack(key: string, heldMs: number, served: boolean): void {
     const s = this.state.get(key);
     if (!s || s.inFlight === 0) return;
     s.inFlight--;
     s.startSum -= this.o.now() - heldMs;
-    if (served) s.serviceMs = s.serviceMs === undefined ? heldMs : s.serviceMs * 0.8 + heldMs * 0.2;
+    s.serviceMs = s.serviceMs === undefined ? heldMs : s.serviceMs * 0.8 + heldMs * 0.2;
     const next = s.waiters.shift();
     if (next) next();
     else if (s.inFlight === 0 && s.lineUntil <= this.o.now()) this.state.delete(key);

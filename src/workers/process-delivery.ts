@@ -39,21 +39,19 @@ async function stillLocked(deps: ProcessDeps, job: DeliveryJob, token: string | 
   );
 }
 
-/** A slot of this process's per-endpoint cap, then the endpoint's fleet-wide limits (endpoint-limits.ts). */
+/**
+ * The endpoint's fleet-wide limits (endpoint-limits.ts), then a slot of this process's
+ * per-endpoint cap. In that order so the Redis round trip is not spent holding a local slot
+ * (which made the local cap defer jobs it would otherwise have served).
+ */
 async function admit(deps: ProcessDeps, key: string, data: DeliveryJobData): Promise<Admission> {
+  const admission = await deps.limits.acquire(data.tenant, data.endpoint, deps.endpoint(data.tenant, data.endpoint));
+  if (!('lease' in admission)) return admission;
   const slot = await deps.slots.acquire(key);
-  if (slot !== true) {
-    endpointThrottled.inc({ tenant: data.tenant, endpoint: data.endpoint, reason: 'process-cap' });
-    return { waitMs: slot, reason: 'process-cap' };
-  }
-  try {
-    const admission = await deps.limits.acquire(data.tenant, data.endpoint, deps.endpoint(data.tenant, data.endpoint));
-    if (!('lease' in admission)) deps.slots.cancel(key);
-    return admission;
-  } catch (err) {
-    deps.slots.cancel(key);
-    throw err;
-  }
+  if (slot === true) return admission;
+  deps.limits.cancel(admission.lease);
+  endpointThrottled.inc({ tenant: data.tenant, endpoint: data.endpoint, reason: 'process-cap' });
+  return { waitMs: slot, reason: 'process-cap' };
 }
 
 export async function processDelivery(deps: ProcessDeps, job: DeliveryJob, token: string | undefined, lockSignal: AbortSignal | undefined): Promise<DeliveryResult> {
