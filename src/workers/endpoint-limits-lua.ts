@@ -11,7 +11,9 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `;
 
 /**
- * KEYS: slots, tokens, pause. ARGV: id, maxInFlight (0: none), leaseMs, rateMax (0: none), perMs.
+ * KEYS: slots, tokens, pause. ARGV: id, maxInFlight (0: none), leaseMs, rateMax (0: none), perMs,
+ * then the ids of slots of this endpoint that this worker has given back since (removed first:
+ * a busy endpoint's releases ride along instead of costing a command each).
  * Returns {1, 0, '', inFlight} when admitted (slot and token taken together), else
  * {0, waitHintMs, reason, inFlight}. Nothing is taken when the answer is no.
  *
@@ -20,6 +22,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
  * full bucket may be spent at once.
  */
 export const ACQUIRE_LUA = `${NOW}
+for i = 6, #ARGV do redis.call('ZREM', KEYS[1], ARGV[i]) end
 local pausedUntil = tonumber(redis.call('HGET', KEYS[3], 'until') or '0')
 if pausedUntil > now then return {0, pausedUntil - now, 'paused', 0} end
 local maxIn = tonumber(ARGV[2])

@@ -47,6 +47,8 @@ export interface LimitsOptions {
 /** The first pause after a 429/503 without Retry-After; it doubles up to PAUSE_MAX_MS. */
 export const PAUSE_BASE_MS = 1_000;
 export const PAUSE_MAX_MS = 60_000;
+/** A given-back slot not carried by an admission within this long is sent on its own. */
+const RELEASE_FLUSH_MS = 5;
 const MIN_DEFER_MS = 50;
 const MAX_LINE_MS = 120_000;
 
@@ -78,7 +80,7 @@ export class DeferLines {
 }
 
 interface Scripts {
-  wssLimitAcquire(slots: string, tokens: string, pause: string, id: string, maxIn: number, leaseMs: number, rateMax: number, perMs: number): Promise<[number, number, string, number]>;
+  wssLimitAcquire(slots: string, tokens: string, pause: string, id: string, maxIn: number, leaseMs: number, rateMax: number, perMs: number, ...released: string[]): Promise<[number, number, string, number]>;
   wssLimitRenew(n: number, ...keysThenArgs: Array<string | number>): Promise<number>;
   wssLimitPause(pause: string, retryAfterMs: number, baseMs: number, capMs: number): Promise<number>;
 }
@@ -91,6 +93,9 @@ export class EndpointLimits {
   private readonly owner = randomUUID().slice(0, 12);
   private seq = 0;
   private renewing: NodeJS.Timeout | undefined;
+  /** Slots given back but not yet removed in Redis, per slots key (see release). */
+  private readonly releasing = new Map<string, string[]>();
+  private flushing: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: LimitsOptions) {
     this.lines = new DeferLines(o.now);
@@ -127,7 +132,9 @@ export class EndpointLimits {
     const k = this.keys(tenant, endpoint);
     const id = `${this.owner}:${++this.seq}`;
     const maxIn = limits.maxInFlight ?? 0;
-    const [ok, hintMs, reason] = await this.redis.wssLimitAcquire(k.slots, k.tokens, k.pause, id, maxIn, this.o.leaseMs, limits.rateLimit?.max ?? 0, limits.rateLimit?.perMs ?? 0);
+    const released = this.releasing.get(k.slots) ?? [];
+    this.releasing.delete(k.slots);
+    const [ok, hintMs, reason] = await this.redis.wssLimitAcquire(k.slots, k.tokens, k.pause, id, maxIn, this.o.leaseMs, limits.rateLimit?.max ?? 0, limits.rateLimit?.perMs ?? 0, ...released);
     if (ok !== 1) return this.wait(tenant, endpoint, reason as ThrottleReason, Number(hintMs), limits);
     if (maxIn === 0) return this.granted(tenant, endpoint, true);
     this.held.set(id, k.slots);
@@ -136,19 +143,17 @@ export class EndpointLimits {
   }
 
   /**
-   * Gives the slot back (without waiting for Redis: the command goes out in order on the same
-   * connection, before this worker's next acquire). `failure`: what the attempt threw; a 429
-   * or 503 pauses the endpoint for every replica.
+   * Gives the slot back, without waiting for Redis: the slot's id rides on this worker's next
+   * admission for the same endpoint, or goes out on its own within RELEASE_FLUSH_MS. If Redis
+   * never hears of it, the lease expires. `failure`: what the attempt threw; a 429 or 503
+   * pauses the endpoint for every replica.
    */
   release(lease: Lease, failure?: unknown): void {
     const { tenant, endpoint } = lease;
     endpointInFlight.dec({ tenant, endpoint });
     if (!lease.limited) return;
     this.lines.served(`${tenant}/${endpoint}`, this.o.now() - lease.startedAt);
-    if (lease.slot) {
-      this.held.delete(lease.slot.id);
-      this.redis.zrem(lease.slot.key, lease.slot.id).catch((err: unknown) => this.o.log.warn({ tenant, endpoint, err: errorMessage(err) }, 'endpoint limits: could not release a slot; it expires by itself'));
-    }
+    if (lease.slot) this.giveBack(lease.slot);
     if (failure instanceof DeliveryError && (failure.status === 429 || failure.status === 503)) this.pause(tenant, endpoint, failure.retryAfterMs);
   }
 
@@ -156,9 +161,24 @@ export class EndpointLimits {
   cancel(lease: Lease): void {
     const { tenant, endpoint } = lease;
     endpointInFlight.dec({ tenant, endpoint });
-    if (!lease.slot) return;
-    this.held.delete(lease.slot.id);
-    this.redis.zrem(lease.slot.key, lease.slot.id).catch(() => undefined);
+    if (lease.slot) this.giveBack(lease.slot);
+  }
+
+  private giveBack(slot: { id: string; key: string }): void {
+    this.held.delete(slot.id);
+    const ids = this.releasing.get(slot.key);
+    if (ids) ids.push(slot.id);
+    else this.releasing.set(slot.key, [slot.id]);
+    this.flushing ??= setTimeout(() => this.flush(), RELEASE_FLUSH_MS);
+  }
+
+  /** Sends the releases that no admission has carried. */
+  private flush(): void {
+    this.flushing = undefined;
+    for (const [key, ids] of this.releasing) {
+      this.redis.zrem(key, ...ids).catch((err: unknown) => this.o.log.warn({ err: errorMessage(err) }, 'endpoint limits: could not give slots back; their leases expire by themselves'));
+    }
+    this.releasing.clear();
   }
 
   private pause(tenant: string, endpoint: string, retryAfterMs: number | undefined): void {
@@ -186,5 +206,7 @@ export class EndpointLimits {
   close(): void {
     clearInterval(this.renewing);
     this.renewing = undefined;
+    clearTimeout(this.flushing);
+    this.flush();
   }
 }
