@@ -25,6 +25,7 @@ const { backlogMemory } = await import('./scenarios/backlog.mjs');
 const { slowEndpoint } = await import('./scenarios/slow-endpoint.mjs');
 const { bridgeRecovery, pipelineFsync } = await import('./scenarios/durability.mjs');
 const { signing } = await import('./scenarios/signing.mjs');
+const { limiterCost } = await import('./scenarios/limiter-cost.mjs');
 
 const SCENARIOS = {
   'http-ceiling': httpCeiling,
@@ -41,6 +42,7 @@ const SCENARIOS = {
   'pipeline-fsync': pipelineFsync,
   'bridge-recovery': bridgeRecovery,
   signing,
+  'limiter-cost': limiterCost,
 };
 
 const { values } = parseArgs({
