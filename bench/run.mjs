@@ -26,12 +26,14 @@ const { slowEndpoint } = await import('./scenarios/slow-endpoint.mjs');
 const { bridgeRecovery, pipelineFsync } = await import('./scenarios/durability.mjs');
 const { signing } = await import('./scenarios/signing.mjs');
 const { noisyNeighbour } = await import('./scenarios/noisy-neighbour.mjs');
+const { limiterCost } = await import('./scenarios/limiter-cost.mjs');
 
 const SCENARIOS = {
   'http-ceiling': httpCeiling,
   'queue-ceiling': queueCeiling,
   'pipeline-throughput': pipelineThroughput,
   'pipeline-throughput-sw': (ctx) => pipelineThroughput(ctx, { scheme: 'standard-webhooks' }),
+  'pipeline-throughput-limits': (ctx) => pipelineThroughput(ctx, { limits: true }),
   'pipeline-latency': pipelineLatency,
   'fan-out': fanOut,
   'fan-out-filter': fanOutFiltered,
@@ -42,6 +44,7 @@ const SCENARIOS = {
   'pipeline-fsync': pipelineFsync,
   'bridge-recovery': bridgeRecovery,
   signing,
+  'limiter-cost': limiterCost,
 };
 
 const { values } = parseArgs({

@@ -1,6 +1,6 @@
 // Prometheus metrics. Labels stay bounded: tenant and endpoint ids come from the registry,
 // outcomes and kinds from fixed sets; never an event id.
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export const metricsRegistry = new Registry();
 
@@ -111,5 +111,19 @@ export const circuitOpened = new Counter({
   name: 'wss_endpoint_circuit_opened_total',
   help: "Times an endpoint's circuit opened (N consecutive retryable failures, or a failed probe), as seen by this worker.",
   labelNames: ['tenant', 'endpoint'] as const,
+  registers: [metricsRegistry],
+});
+
+export const endpointInFlight = new Gauge({
+  name: 'wss_endpoint_in_flight',
+  help: "Deliveries this worker process has in flight, per endpoint (sum over the replicas for the fleet; an endpoint's maxInFlight caps that sum).",
+  labelNames: ['tenant', 'endpoint'] as const,
+  registers: [metricsRegistry],
+});
+
+export const endpointThrottled = new Counter({
+  name: 'wss_endpoint_throttled_total',
+  help: 'Jobs made to wait (back to the delayed set, no attempt spent) by an endpoint limit, by reason: max-in-flight, rate-limit, paused (the receiver answered 429/503) or process-cap (WSS_ENDPOINT_CONCURRENCY).',
+  labelNames: ['tenant', 'endpoint', 'reason'] as const,
   registers: [metricsRegistry],
 });

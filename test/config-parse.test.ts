@@ -140,6 +140,7 @@ describe('each setting declared once (src/config/settings.ts)', () => {
       'WSS_DEDUP_TTL_MS',
       'WSS_DISABLE_AFTER',
       'WSS_ENDPOINT_CONCURRENCY',
+      'WSS_ENDPOINT_LEASE_MS',
       'WSS_EXPR_BREAK_AFTER',
       'WSS_EXPR_MEMORY_MB',
       'WSS_EXPR_THREADS',

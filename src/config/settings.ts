@@ -171,7 +171,7 @@ export const workerSettings = {
   endpointConcurrency: setting(
     'WSS_ENDPOINT_CONCURRENCY',
     int(20, 1, 10_000),
-    'Deliveries in flight per endpoint per worker process, so that one slow receiver cannot hold every slot (at most `WSS_CONCURRENCY`). A job over the cap goes back to the delayed set for 0.2–0.5 s and keeps its attempt. N replicas allow N × this to one endpoint.',
+    'Deliveries in flight per endpoint per worker process, so that one slow receiver cannot hold every slot (at most `WSS_CONCURRENCY`). A job over the cap goes back to the delayed set for 0.2–0.5 s and keeps its attempt. N replicas allow N × this to one endpoint: the fleet-wide cap is an endpoint field, `maxInFlight` ([endpoint-limits.md](endpoint-limits.md)).',
   ),
   stalledIntervalMs: setting(
     'WSS_STALLED_INTERVAL_MS',
@@ -205,6 +205,11 @@ export const workerSettings = {
     'WSS_DISABLE_AFTER',
     duration(432_000_000, 0, 365 * 86_400_000),
     'An endpoint whose deliveries have failed (timeouts, connection errors, 5xx, 408, 429) without a single success for this long is disabled; its queued jobs are kept until it is re-enabled. `0` never disables. See [circuit-breaker.md](circuit-breaker.md).',
+  ),
+  endpointLeaseMs: setting(
+    'WSS_ENDPOINT_LEASE_MS',
+    int(15_000, 1_000, 600_000),
+    "How long a slot of an endpoint's `maxInFlight` is held in Redis without renewal (renewed every third of it while the request runs). A killed worker's slots come back within this. See [endpoint-limits.md](endpoint-limits.md).",
   ),
 };
 

@@ -222,6 +222,30 @@ export const endpointSchema = z
       .object({ reason: z.string().max(2000), since: z.string().max(40) })
       .strict()
       .optional(),
+    // Fleet-wide limits, enforced in Redis by every worker (src/workers/endpoint-limits.ts,
+    // docs/endpoint-limits.md). Not set: no fleet-wide limit and no Redis round trip.
+    maxInFlight: z
+      .number({ message: 'must be a whole number from 1 to 10000' })
+      .int('must be a whole number')
+      .min(1, 'must be at least 1')
+      .max(10_000, 'must be at most 10000')
+      .optional(),
+    rateLimit: z
+      .object({
+        max: z
+          .number({ message: 'is required: a whole number of requests from 1 to 100000' })
+          .int('must be a whole number')
+          .min(1, 'must be at least 1')
+          .max(100_000, 'must be at most 100000'),
+        perMs: z
+          .number({ message: 'must be a whole number of ms' })
+          .int('must be a whole number')
+          .min(1, 'must be at least 1')
+          .max(86_400_000, 'must be at most 86400000 (one day)')
+          .default(1_000),
+      })
+      .strict()
+      .optional(),
     // Set by the bridge after WSS_EXPR_BREAK_AFTER expression failures in a row (docs/expressions.md);
     // registering the endpoint again (admin API PUT, seed) drops it.
     broken: z

@@ -5,9 +5,10 @@ import { DelayedError, type Job } from 'bullmq';
 import { performance } from 'node:perf_hooks';
 import { DeliveryError, errorMessage } from '../errors.js';
 import type { DeliveryJobData, DeliveryResult } from '../job.js';
-import { countDelivery, endToEndSeconds, sendsSkippedLockLost } from '../metrics.js';
+import { countDelivery, endpointThrottled, endToEndSeconds, sendsSkippedLockLost } from '../metrics.js';
 import { deliverAttempt, type DeliverDeps } from './deliver.js';
 import type { EndpointGuard } from './endpoint-guard.js';
+import type { Admission, EndpointLimits } from './endpoint-limits.js';
 import type { EndpointSlots } from './endpoint-slots.js';
 import { lockNeedsCheck, type ConnectionEpochs } from './lock-check.js';
 import { attemptLogLine, settleAttempt } from './settle-attempt.js';
@@ -18,6 +19,8 @@ export interface ProcessDeps extends Omit<DeliverDeps, 'signals'> {
   slots: EndpointSlots;
   /** The endpoint's circuit and enabled flag (endpoint-guard.ts). */
   guard: EndpointGuard;
+  /** Fleet-wide maxInFlight / rateLimit / 429 pause of each endpoint. */
+  limits: EndpointLimits;
   /** Losses of the worker's Redis connection, to tell when a job's lock may have lapsed. */
   epochs: ConnectionEpochs;
   lockDurationMs: number;
@@ -53,6 +56,21 @@ async function stillLocked(
   );
 }
 
+/**
+ * The endpoint's fleet-wide limits (endpoint-limits.ts), then a slot of this process's
+ * per-endpoint cap. In that order so the Redis round trip is not spent holding a local slot
+ * (which made the local cap defer jobs it would otherwise have served).
+ */
+async function admit(deps: ProcessDeps, key: string, data: DeliveryJobData): Promise<Admission> {
+  const admission = await deps.limits.acquire(data.tenant, data.endpoint, deps.endpoint(data.tenant, data.endpoint));
+  if (!('lease' in admission)) return admission;
+  const slot = await deps.slots.acquire(key);
+  if (slot === true) return admission;
+  deps.limits.cancel(admission.lease);
+  endpointThrottled.inc({ tenant: data.tenant, endpoint: data.endpoint, reason: 'process-cap' });
+  return { waitMs: slot, reason: 'process-cap' };
+}
+
 export async function processDelivery(
   deps: ProcessDeps,
   job: DeliveryJob,
@@ -69,12 +87,15 @@ export async function processDelivery(
     await job.moveToDelayed(Date.now() + gate.waitMs, token);
     throw new DelayedError(`endpoint ${key} ${gate.why}`);
   }
-  const slot = await slots.acquire(key);
-  if (slot !== true) {
-    // Over this endpoint's cap: back to the delayed set without consuming an attempt.
-    await job.moveToDelayed(Date.now() + slot, token);
-    throw new DelayedError(`endpoint ${key} has ${slots.count(key)} deliveries in flight`);
+  const admission = await admit(deps, key, data);
+  if (!('lease' in admission)) {
+    // Over this endpoint's cap or rate, or paused: back to the delayed set without consuming an attempt.
+    await job.moveToDelayed(Date.now() + admission.waitMs, token);
+    throw new DelayedError(
+      `endpoint ${key} must wait (${admission.reason}); ${slots.count(key)} deliveries in flight here`,
+    );
   }
+  let failure: unknown;
   const attempt = job.attemptsMade + 1;
   const started = performance.now();
   const fields = { tenant: data.tenant, endpoint: data.endpoint, eventId: data.eventId, attempt };
@@ -101,6 +122,7 @@ export async function processDelivery(
     if (typeof data.createdAt === 'number') endToEndSeconds.observe(Math.max(0, deps.now() - data.createdAt) / 1000);
     return result;
   } catch (err) {
+    failure = err;
     if (!(err instanceof DeliveryError)) throw err;
     const ms = Math.round(performance.now() - started);
     const settled = settleAttempt(err, attempt, job.opts.attempts ?? 1, {
@@ -132,5 +154,6 @@ export async function processDelivery(
     throw settled.toThrow;
   } finally {
     slots.release(key, performance.now() - started);
+    deps.limits.release(admission.lease, failure);
   }
 }

@@ -16,6 +16,7 @@ import { USER_AGENT } from '../version.js';
 import { CircuitBreaker } from './circuit.js';
 import { disableEndpoint } from './endpoint-disable.js';
 import { EndpointGuard } from './endpoint-guard.js';
+import { EndpointLimits } from './endpoint-limits.js';
 import { EndpointSlots } from './endpoint-slots.js';
 import { createHttpSender } from './http.js';
 import { ConnectionEpochs } from './lock-check.js';
@@ -67,6 +68,15 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRo
     random: Math.random,
   });
   const fairState = fairKeys(config.prefix);
+  const limits = new EndpointLimits({
+    redis: connection,
+    prefix: config.prefix,
+    leaseMs: config.worker.endpointLeaseMs,
+    retryAfterMaxMs: config.worker.retryAfterMaxMs,
+    now: () => performance.now(),
+    random: Math.random,
+    log,
+  });
   const shutdown = new AbortController();
   // Every in-flight request listens on this one signal (and removes its listener when done).
   setMaxListeners(config.worker.concurrency + 16, shutdown.signal);
@@ -98,6 +108,7 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRo
     retryAfterMaxMs: config.worker.retryAfterMaxMs,
     log,
     slots,
+    limits,
     epochs,
     lockDurationMs: config.worker.lockDurationMs,
     shutdown: shutdown.signal,
@@ -163,6 +174,7 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRo
         connection.disconnect();
       }
     }
+    limits.close();
     await http.close().catch(() => undefined);
     if (connection.status !== 'end') await connection.quit().catch(() => connection.disconnect());
     log.info('worker stopped');
