@@ -5,6 +5,7 @@
 import { createServer } from 'node:http';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { endpointHealth } from '../src/dashboard/endpoint-health.js';
 import { metricsRegistry } from '../src/metrics.js';
 import { endpoint, sleep, useWorkerTest, type Harness } from './helpers/worker-context.js';
 import { spawnWss, type WssProcess } from './helpers/wss-process.js';
@@ -159,6 +160,15 @@ describe('fleet-wide endpoint limits', () => {
     await rx.waitFor(1);
     const refusedAt = rx.requests[0]!.at;
     await sleep(200); // the pause is recorded when the 429's attempt ends
+    // The health route reads the same Redis state: the pause, and the token the 429 spent.
+    const probe = new Redis(redis().url);
+    cleanups.push(() => probe.quit().then(() => undefined));
+    const ep = (await h.registry.getEndpointConfig('acme', 'limited'))!;
+    const health = await endpointHealth(probe, h.prefix, 'acme', ep);
+    expect(health.limits).toMatchObject({ maxInFlight: null, rateLimit: { max: 1_000, perMs: 1_000 } });
+    expect(health.limits.pausedUntil).not.toBeNull();
+    expect(Date.parse(health.limits.pausedUntil!)).toBeGreaterThan(Date.now());
+    expect(health.limits.tokensLeft).toBeLessThan(1_000);
     const rest: string[] = [];
     for (let i = 0; i < 3; i++) rest.push((await h.enqueue('limited', { eventId: `later-${i}` })).jobId);
     for (const id of [first.jobId, ...rest]) await h.waitForState(id, 'completed', 30_000);

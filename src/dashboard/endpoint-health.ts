@@ -1,12 +1,17 @@
 // GET /api/tenants/:t/endpoints/:e/health: the endpoint's circuit as the workers share it in
-// Redis, its recent failures and why it is disabled. Two reads of small keys.
+// Redis, its fleet-wide limits (in flight, rate tokens, a 429/503 pause), its recent failures and
+// why it is disabled. A few reads of small keys.
 import type { Redis } from 'ioredis';
 import type { EndpointConfig } from '../tenants/schema.js';
 import { readCircuit } from '../workers/circuit.js';
 import { circuitSettings } from '../workers/endpoint-guard.js';
+import { readLimits } from '../workers/endpoint-limits.js';
 
 export async function endpointHealth(redis: Redis, prefix: string, tenant: string, ep: EndpointConfig) {
-  const c = await readCircuit(redis, prefix, tenant, ep.id);
+  const [c, limits] = await Promise.all([
+    readCircuit(redis, prefix, tenant, ep.id),
+    readLimits(redis, prefix, tenant, ep.id, ep),
+  ]);
   const { failures, coolDownMs } = circuitSettings(ep);
   const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
   return {
@@ -23,6 +28,7 @@ export async function endpointHealth(redis: Redis, prefix: string, tenant: strin
       opensAfter: failures,
       firstCoolDownMs: coolDownMs,
     },
+    limits,
     recentFailures: c.recentFailures,
   };
 }

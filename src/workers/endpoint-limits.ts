@@ -100,6 +100,49 @@ interface Scripts {
   wssLimitPause(pause: string, retryAfterMs: number, baseMs: number, capMs: number): Promise<number>;
 }
 
+/** The keys one endpoint's limits use in Redis (endpoint-limits-lua.ts says what each holds). */
+export function limitKeys(prefix: string, tenant: string, endpoint: string) {
+  const base = `${prefix}:limits:${tenant}:${endpoint}`;
+  return { slots: `${base}:slots`, tokens: `${base}:tokens`, pause: `${base}:pause` };
+}
+
+/**
+ * What the fleet holds of an endpoint's limits now, for the health route: slots whose lease has
+ * not expired, tokens spent within the last `perMs`, and a 429/503 pause. Scores are Redis TIME.
+ */
+export async function readLimits(
+  redis: Redis,
+  prefix: string,
+  tenant: string,
+  endpoint: string,
+  ep: EndpointLimitsConfig,
+) {
+  const k = limitKeys(prefix, tenant, endpoint);
+  const [sec, micro] = (await redis.time()) as [string | number, string | number];
+  const now = Number(sec) * 1000 + Math.floor(Number(micro) / 1000);
+  const res =
+    (await redis
+      .multi()
+      .zcount(k.slots, `(${now}`, '+inf')
+      .zcount(k.tokens, `(${now}`, '+inf')
+      .hget(k.pause, 'until')
+      .exec()) ?? [];
+  const [inFlight, spent, until] = res.map(([err, v]) => (err ? null : v)) as [
+    number | null,
+    number | null,
+    string | null,
+  ];
+  const pausedUntil = Number(until ?? 0);
+  return {
+    maxInFlight: ep.maxInFlight ?? null,
+    // Slots are only recorded in Redis for an endpoint with maxInFlight or rateLimit set.
+    inFlight: ep.maxInFlight === undefined && ep.rateLimit === undefined ? null : inFlight,
+    rateLimit: ep.rateLimit ?? null,
+    tokensLeft: ep.rateLimit === undefined ? null : Math.max(0, ep.rateLimit.max - (spent ?? 0)),
+    pausedUntil: pausedUntil > now ? new Date(pausedUntil).toISOString() : null,
+  };
+}
+
 export class EndpointLimits {
   private readonly held = new Map<string, string>(); // lease id → slots key
   private readonly localPause = new Map<string, number>(); // endpoint → paused until (local clock)
@@ -121,8 +164,7 @@ export class EndpointLimits {
   }
 
   private keys(tenant: string, endpoint: string) {
-    const base = `${this.o.prefix}:limits:${tenant}:${endpoint}`;
-    return { slots: `${base}:slots`, tokens: `${base}:tokens`, pause: `${base}:pause` };
+    return limitKeys(this.o.prefix, tenant, endpoint);
   }
 
   private granted(tenant: string, endpoint: string, limited: boolean, slot?: Lease['slot']): { lease: Lease } {
