@@ -127,3 +127,13 @@ export const endpointThrottled = new Counter({
   labelNames: ['tenant', 'endpoint', 'reason'] as const,
   registers: [metricsRegistry],
 });
+
+const inFlightChildren = new Map<string, { inc(): void; dec(): void }>();
+
+/** The labelled wss_endpoint_in_flight child, cached like countDelivery's (it moves twice per delivery). */
+export function endpointInFlightOf(tenant: string, endpoint: string): { inc(): void; dec(): void } {
+  const key = `${tenant}\u0000${endpoint}`;
+  let child = inFlightChildren.get(key);
+  if (!child) inFlightChildren.set(key, (child = endpointInFlight.labels(tenant, endpoint)));
+  return child;
+}

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { DeliveryError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import { endpointInFlight, endpointThrottled } from '../metrics.js';
+import { endpointInFlightOf, endpointThrottled } from '../metrics.js';
 import type { EndpointConfig } from '../tenants/schema.js';
 import { ACQUIRE_LUA, PAUSE_LUA, RENEW_LUA } from './endpoint-limits-lua.js';
 
@@ -168,7 +168,7 @@ export class EndpointLimits {
   }
 
   private granted(tenant: string, endpoint: string, limited: boolean, slot?: Lease['slot']): { lease: Lease } {
-    endpointInFlight.inc({ tenant, endpoint });
+    endpointInFlightOf(tenant, endpoint).inc();
     return { lease: { tenant, endpoint, limited, ...(slot ? { slot } : {}), startedAt: this.o.now() } };
   }
 
@@ -224,7 +224,7 @@ export class EndpointLimits {
    */
   release(lease: Lease, failure?: unknown): void {
     const { tenant, endpoint } = lease;
-    endpointInFlight.dec({ tenant, endpoint });
+    endpointInFlightOf(tenant, endpoint).dec();
     if (!lease.limited) return;
     this.lines.served(`${tenant}/${endpoint}`, this.o.now() - lease.startedAt);
     if (lease.slot) this.giveBack(lease.slot);
@@ -235,7 +235,7 @@ export class EndpointLimits {
   /** Gives back an admission that was not used (this process's own cap said wait). Its rate token stays spent. */
   cancel(lease: Lease): void {
     const { tenant, endpoint } = lease;
-    endpointInFlight.dec({ tenant, endpoint });
+    endpointInFlightOf(tenant, endpoint).dec();
     if (lease.slot) this.giveBack(lease.slot);
   }
 
