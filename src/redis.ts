@@ -1,7 +1,10 @@
 // ioredis connections. BullMQ needs maxRetriesPerRequest: null on connections it blocks on;
 // we use the same settings everywhere so a Redis restart is ridden out, not fatal.
-import { Redis } from 'ioredis';
+import { Redis, type Cluster } from 'ioredis';
 import type { Logger } from './log.js';
+
+/** A connection to one Redis or to a Redis Cluster (ioredis `Cluster`); see src/shards.ts. */
+export type RedisClient = Redis | Cluster;
 
 export function createRedis(url: string, name: string, log?: Logger): Redis {
   const redis = new Redis(url, {
