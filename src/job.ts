@@ -1,7 +1,7 @@
 // The delivery job: what the bridge enqueues and the worker reads. No secret, no URL: the
 // worker looks the endpoint up in the registry at send time.
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { WssEvent } from './event.js';
 
 export const QUEUE_NAME = 'deliveries';
@@ -90,6 +90,6 @@ export function deliveryJob(
 
 export type DeliveryQueue = Queue<DeliveryJobData>;
 
-export function createDeliveryQueue(connection: Redis, prefix: string): DeliveryQueue {
+export function createDeliveryQueue(connection: RedisClient, prefix: string): DeliveryQueue {
   return new Queue<DeliveryJobData>(QUEUE_NAME, { connection, prefix });
 }

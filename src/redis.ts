@@ -1,6 +1,6 @@
 // ioredis connections. BullMQ needs maxRetriesPerRequest: null on connections it blocks on;
 // we use the same settings everywhere so a Redis restart is ridden out, not fatal.
-import { Redis, type Cluster } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { Logger } from './log.js';
 
 /** A connection to one Redis or to a Redis Cluster (ioredis `Cluster`); see src/shards.ts. */
@@ -24,4 +24,15 @@ export function createRedis(url: string, name: string, log?: Logger): Redis {
     down = false;
   });
   return redis;
+}
+
+/**
+ * A new connection like `client` (the union's two `duplicate` signatures differ). Blocking
+ * readers and WATCH need their own connection.
+ */
+export function duplicateClient(client: RedisClient, options: { connectionName?: string } = {}): RedisClient {
+  if (client instanceof Cluster) {
+    return client.duplicate(undefined, { redisOptions: { ...client.options.redisOptions, ...options } });
+  }
+  return client.duplicate(options);
 }

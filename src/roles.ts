@@ -1,5 +1,5 @@
 // What every role (bridge, worker, dashboard) gets and gives back to the process runner.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.js';
 import type { ConfigSection, RoleConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { Registry } from './tenants/registry.js';
@@ -15,7 +15,7 @@ export interface RoleContext<S extends ConfigSection = ConfigSection> {
   config: RoleConfig<S>;
   log: Logger;
   /** Shared connection for ordinary commands. Roles that block (XREADGROUP) duplicate it. */
-  redis: Redis;
+  redis: RedisClient;
   /** Started (polling) before any role starts. */
   registry: Registry;
   now: () => number;

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
 import type { RunningRole } from '../src/roles.js';
+import { duplicateClient } from '../src/redis.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import {
   allJobIds,
@@ -102,7 +103,7 @@ describe('bridge killed after addBulk, before XACK', () => {
     const { Worker } = await import('bullmq');
     const done: string[] = [];
     const w = new Worker(t.queue.name, async (job) => void done.push(job.id!), {
-      connection: t.ctx.redis.duplicate(),
+      connection: duplicateClient(t.ctx.redis),
       prefix: t.config.prefix,
     });
     cleanups.push(() => w.close());

@@ -32,6 +32,16 @@ export const sharedSettings = {
     'Redis to use (`rediss://` for TLS). When unset, the embedded default applies (see [Two commands](../README.md#two-commands)).',
     `\`${DEFAULT_REDIS_URL}\``,
   ),
+  redisClusterNodes: setting(
+    'REDIS_CLUSTER_NODES',
+    optionalStr,
+    'Seed nodes of a Redis Cluster, comma-separated (`redis://host:port,...`; `rediss://` for TLS, credentials in the URL). When set, every connection is a cluster client and `REDIS_URL` is not used.',
+  ),
+  shards: setting(
+    'WSS_SHARDS',
+    int(1, 1, 64),
+    'How many BullMQ queues the deliveries are split into, each under its own hash tag so a Redis Cluster spreads them over its nodes. An endpoint always goes to the same shard.',
+  ),
   stream: setting(
     'WSS_STREAM',
     redisKey('wss:events'),

@@ -1,13 +1,13 @@
 // GET /api/tenants/:t/endpoints/:e/health: the endpoint's circuit as the workers share it in
 // Redis, its fleet-wide limits (in flight, rate tokens, a 429/503 pause), its recent failures and
 // why it is disabled. A few reads of small keys.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import type { EndpointConfig } from '../tenants/schema.js';
 import { readCircuit } from '../workers/circuit.js';
 import { circuitSettings } from '../workers/endpoint-guard.js';
 import { readLimits } from '../workers/endpoint-limits.js';
 
-export async function endpointHealth(redis: Redis, prefix: string, tenant: string, ep: EndpointConfig) {
+export async function endpointHealth(redis: RedisClient, prefix: string, tenant: string, ep: EndpointConfig) {
   const [c, limits] = await Promise.all([
     readCircuit(redis, prefix, tenant, ep.id),
     readLimits(redis, prefix, tenant, ep.id, ep),

@@ -4,7 +4,7 @@
 // reveals a secret or a body (metrics carry tenant and endpoint ids as labels, so keep the
 // port on the internal network).
 import { Router } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import { errorMessage } from '../errors.js';
 import { metricsRegistry } from '../metrics.js';
 import type { Readiness, RunningRole } from '../roles.js';
@@ -12,7 +12,7 @@ import type { ScrapeGauges } from './scrape-gauges.js';
 import { PROBE_TIMEOUT_MS, withTimeout } from '../timeout.js';
 
 export interface HealthDeps {
-  redis: Redis;
+  redis: RedisClient;
   /** Every role in this process; the runner passes a live view. */
   roles: () => readonly RunningRole[];
   /** The server's own role, left out of its readiness so it does not ask itself. */
@@ -26,7 +26,7 @@ export interface ReadinessReport {
   checks: Array<{ name: string; ok: boolean; detail: string }>;
 }
 
-export async function redisReadiness(redis: Redis, timeoutMs: number): Promise<Readiness> {
+export async function redisReadiness(redis: RedisClient, timeoutMs: number): Promise<Readiness> {
   // ioredis would queue a PING until Redis is back; a probe wants an answer now.
   if (redis.status !== 'ready') return { ok: false, detail: `redis connection is ${redis.status}` };
   try {

@@ -2,7 +2,7 @@
 // pending count, and the dead-letter stream's length. They live in a registry of their own,
 // one per server, so the process-wide counters in src/metrics.ts stay import-time singletons
 // while two servers in one test process do not fight over a gauge.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import { Gauge, Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import { parseGroups } from '../streams/xinfo.js';
@@ -39,7 +39,7 @@ export function groupFacts(
   return g && { lag: g.lag, pending: g.pending };
 }
 
-async function streamFacts(redis: Redis, stream: string, group: string): Promise<StreamFacts> {
+async function streamFacts(redis: RedisClient, stream: string, group: string): Promise<StreamFacts> {
   const length = await redis.xlen(stream);
   if (length === 0 && (await redis.exists(stream)) === 0) return { length, lag: undefined, pending: undefined };
   const facts = groupFacts(await redis.xinfo('GROUPS', stream), group);
@@ -47,7 +47,7 @@ async function streamFacts(redis: Redis, stream: string, group: string): Promise
 }
 
 export function createScrapeGauges(
-  redis: Redis,
+  redis: RedisClient,
   queue: DeliveryQueue,
   config: Pick<Config, 'stream' | 'deadLetterStream' | 'group' | 'prefix'>,
   timeoutMs = PROBE_TIMEOUT_MS,

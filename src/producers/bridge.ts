@@ -2,7 +2,7 @@
 // on its own connection (XREADGROUP blocks). Nothing is acknowledged before its jobs exist, and
 // any error leaves the entries pending to be read again: at-least-once reading, exactly-once
 // jobs (deterministic job ids plus BullMQ deduplication with a TTL).
-import type { Redis } from 'ioredis';
+import { duplicateClient, type RedisClient } from '../redis.js';
 import { errorMessage } from '../errors.js';
 import { createDeliveryQueue } from '../job.js';
 import { bridgeCommitFailures } from '../metrics.js';
@@ -67,7 +67,7 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
 
   await ensureGroup(ctx.redis, stream, group, '0');
   // Named after the consumer: other bridges read CLIENT LIST to tell a dead consumer from a live one.
-  const reader: Redis = ctx.redis.duplicate({ connectionName: readerConnectionName(consumer) });
+  const reader: RedisClient = duplicateClient(ctx.redis, { connectionName: readerConnectionName(consumer) });
   reader.on('error', (err: Error) => blog.debug({ err: err.message }, 'bridge: reader connection error'));
   const queue = createDeliveryQueue(ctx.redis, config.prefix);
   // The shared connection's own handler reports outages; without a listener BullMQ prints them.

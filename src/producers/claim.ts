@@ -6,7 +6,7 @@
 // Taking over a live bridge's batch (its connection was only reconnecting at that instant) is
 // harmless: both add the same jobs, which BullMQ deduplicates by job id, and both XACK; only a
 // dead letter may be written twice.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import type { Logger } from '../log.js';
 import { xinfoRecord } from '../streams/xinfo.js';
 import { nextChunk, parsePending, type PendingEntry } from './pending.js';
@@ -18,7 +18,7 @@ export function readerConnectionName(consumer: string): string {
 }
 
 /** Names of the connections open now (CLIENT LIST); undefined when Redis refuses the command. */
-export async function liveConnectionNames(redis: Redis): Promise<Set<string> | undefined> {
+export async function liveConnectionNames(redis: RedisClient): Promise<Set<string> | undefined> {
   let text: string;
   try {
     text = String(await redis.call('CLIENT', 'LIST', 'TYPE', 'normal'));
@@ -41,7 +41,7 @@ export async function liveConnectionNames(redis: Redis): Promise<Set<string> | u
  * be told: CLIENT LIST refused, or our own name missing from it (CLIENT SETNAME refused).
  */
 export async function deadConsumers(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   group: string,
   self: string,
@@ -71,7 +71,7 @@ export interface PendingQuery {
 
 /** XPENDING (extended form, Redis ≥ 6.2): does not count as a delivery. */
 export async function pendingEntries(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   group: string,
   q: PendingQuery,
@@ -101,7 +101,7 @@ export interface ClaimedChunk {
 }
 
 export interface ClaimerOptions {
-  redis: Redis;
+  redis: RedisClient;
   stream: string;
   group: string;
   consumer: string;

@@ -2,7 +2,7 @@
 // jobs first (addBulk, deduplicated by job id and TTL), then the fair-share tags, then dead
 // letters, then XACK. A crash before XACK leaves the entries pending; re-reading them adds no
 // second job (and at most charges their flows twice, which only delays that tenant a little).
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import type { Logger } from '../log.js';
 import { bridgeBatchSize, deadLettered, jobsEnqueued, unrouted } from '../metrics.js';
 import type { DeliveryQueue } from '../job.js';
@@ -24,7 +24,7 @@ export interface BridgeHooks {
 export interface CommitTarget {
   queue: DeliveryQueue;
   /** Non-blocking commands (XADD dead letter, XACK). */
-  redis: Redis;
+  redis: RedisClient;
   stream: string;
   group: string;
   deadLetterStream: string;

@@ -1,5 +1,5 @@
 // The bridge's consumer group: created on start, re-created when it disappears.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import { errorMessage } from '../errors.js';
 import { xinfoRecord } from '../streams/xinfo.js';
 
@@ -13,7 +13,12 @@ export function isGroupGone(err: unknown): boolean {
  * Creates the group at `startId` ('0': every entry already in the stream is delivered), with
  * MKSTREAM so the bridge may start before any producer. Returns false if it already existed.
  */
-export async function ensureGroup(redis: Redis, stream: string, group: string, startId: string): Promise<boolean> {
+export async function ensureGroup(
+  redis: RedisClient,
+  stream: string,
+  group: string,
+  startId: string,
+): Promise<boolean> {
   try {
     await redis.xgroup('CREATE', stream, group, startId, 'MKSTREAM');
     return true;
@@ -30,7 +35,7 @@ export async function ensureGroup(redis: Redis, stream: string, group: string, s
  * idle that long: its blocking read touches it every WSS_BLOCK_MS. Returns how many went.
  */
 export async function pruneIdleConsumers(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   group: string,
   self: string,

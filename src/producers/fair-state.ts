@@ -2,7 +2,7 @@
 // the flows' finish tags in another. Read once per batch (readFairState), written after the
 // batch's jobs exist (writeFairState, max-merged so bridges never move a tag back), and rebased
 // when the queue's priorities near BullMQ's limit. See fair-share.ts and docs/isolation.md.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import { QUEUE_NAME } from '../job.js';
 import { flowField, PRIORITY_LIMIT, REBASE_AT, virtualTime, type FairPlan, type FairState } from './fair-share.js';
 
@@ -28,7 +28,7 @@ export function fairKeys(prefix: string): FairKeys {
   };
 }
 
-export async function readFairState(redis: Redis, keys: FairKeys, fields: readonly string[]): Promise<FairState> {
+export async function readFairState(redis: RedisClient, keys: FairKeys, fields: readonly string[]): Promise<FairState> {
   const p = redis.pipeline();
   p.hmget(keys.clock, 'vt', 'base');
   p.zrange(keys.prioritized, '0', '0', 'WITHSCORES');
@@ -128,7 +128,7 @@ return d
  * high: they are moved down by it here. Then rebase if the head has reached the threshold.
  */
 export async function writeFairState(
-  redis: Redis,
+  redis: RedisClient,
   keys: FairKeys,
   plan: FairPlan,
   rebaseAt = REBASE_AT,
@@ -174,7 +174,7 @@ return p
  * test events) are left alone. Returns the new priority (0: none).
  */
 export async function retagForRetry(
-  redis: Redis,
+  redis: RedisClient,
   keys: FairKeys,
   job: { id: string; tenant: string; endpoint: string },
 ): Promise<number> {
@@ -193,7 +193,7 @@ export async function retagForRetry(
 }
 
 /** Shifts every queued priority down once the head's priority reaches `rebaseAt`; returns the shift. */
-export async function rebase(redis: Redis, keys: FairKeys, rebaseAt = REBASE_AT): Promise<number> {
+export async function rebase(redis: RedisClient, keys: FairKeys, rebaseAt = REBASE_AT): Promise<number> {
   return Number(
     await redis.eval(
       REBASE,

@@ -1,6 +1,6 @@
 // Adding one event to the stream (`wss publish`, the admin API). Checked with the bridge's own
 // rules, so what is accepted here is never dead-lettered as malformed.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import { errorMessage, WssError } from '../errors.js';
 import { DEFAULT_MAX_EVENT_BYTES, parseEntry } from '../event.js';
 
@@ -51,7 +51,7 @@ export function eventFields(input: PublishInput, maxEventBytes = DEFAULT_MAX_EVE
  * bridge trims safely itself). Returns the stream entry id.
  */
 export async function publishEvent(
-  redis: Redis,
+  redis: RedisClient,
   stream: string,
   input: PublishInput,
   maxEventBytes = DEFAULT_MAX_EVENT_BYTES,

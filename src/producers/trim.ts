@@ -2,12 +2,12 @@
 // no bridge has read yet. Instead the stream is trimmed up to the oldest entry some group still
 // needs: its oldest pending (read, not acknowledged) entry, else the first entry after its
 // last-delivered id. With no group at all nothing is trimmed.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import { listGroups } from '../streams/xinfo.js';
 import { compareStreamIds, nextStreamId } from '../streams/stream-id.js';
 
 /** Entries with an id below the returned one are acknowledged by every group; undefined: keep all. */
-export async function safeTrimFloor(redis: Redis, stream: string): Promise<string | undefined> {
+export async function safeTrimFloor(redis: RedisClient, stream: string): Promise<string | undefined> {
   const groups = await listGroups(redis, stream);
   let floor: string | undefined;
   for (const g of groups) {
@@ -28,7 +28,7 @@ export async function safeTrimFloor(redis: Redis, stream: string): Promise<strin
  * group that acknowledges or reads more in between only makes the trim more conservative.
  * Returns the number of entries removed.
  */
-export async function trimStream(redis: Redis, stream: string): Promise<number> {
+export async function trimStream(redis: RedisClient, stream: string): Promise<number> {
   const floor = await safeTrimFloor(redis, stream);
   if (floor === undefined) return 0;
   return Number(await redis.xtrim(stream, 'MINID', floor));

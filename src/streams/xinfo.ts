@@ -1,5 +1,5 @@
 // Redis Streams XINFO replies, parsed: shared by the bridge (trim, claims) and the metrics scrape.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import { errorMessage } from '../errors.js';
 
 export interface GroupInfo {
@@ -35,7 +35,7 @@ export function parseGroups(reply: unknown): GroupInfo[] {
 }
 
 /** XINFO GROUPS; an absent stream has no groups. */
-export async function listGroups(redis: Redis, stream: string): Promise<GroupInfo[]> {
+export async function listGroups(redis: RedisClient, stream: string): Promise<GroupInfo[]> {
   try {
     return parseGroups(await redis.xinfo('GROUPS', stream));
   } catch (err) {

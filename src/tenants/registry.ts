@@ -1,7 +1,7 @@
 // The tenant registry, kept in Redis so every replica sees the same tenants. Each process
 // holds a compiled snapshot and polls a version counter, so a change made by `wss seed` or
 // the admin API reaches every process within WSS_REGISTRY_POLL_MS (1 s by default).
-import type { Redis } from 'ioredis';
+import { duplicateClient, type RedisClient } from '../redis.js';
 import type { SecretsKey } from '../config.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -82,7 +82,7 @@ export class Registry {
   private readonly now: () => number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     prefix: string,
     private readonly log?: Logger,
     opts: RegistryOptions = {},
@@ -228,7 +228,7 @@ export class Registry {
   ): Promise<EndpointConfig | undefined> {
     const key = field(tenant, endpoint);
     // A dedicated connection: WATCH is per connection and this one is shared.
-    const conn = this.redis.duplicate();
+    const conn = duplicateClient(this.redis);
     try {
       for (let i = 0; i < 10; i++) {
         await conn.watch(this.keys.endpoints);
@@ -303,7 +303,7 @@ function tenantMeta(t: TenantConfig): TenantMeta {
   return t.name === undefined ? { id: t.id } : { id: t.id, name: t.name };
 }
 
-async function execOrThrow(m: ReturnType<Redis['multi']>): Promise<unknown[]> {
+async function execOrThrow(m: ReturnType<RedisClient['multi']>): Promise<unknown[]> {
   const res = await m.exec();
   if (!res) throw new Error('registry write aborted');
   return res.map(([err, value]) => {

@@ -6,7 +6,7 @@
 // Cost on the hot path: a process caches a closed, failure-free circuit for CLEAN_CACHE_MS, so a
 // healthy endpoint costs no Redis command per delivery; a replica may therefore send for up to
 // that long after another replica opened the circuit.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 
 export const CIRCUIT_DEFAULTS = Object.freeze({
   /** Consecutive retryable failures that open the circuit. */
@@ -112,13 +112,13 @@ export interface CircuitView {
   recentFailures: Array<{ at: string; reason: string }>;
 }
 
-type Redis6 = Redis & {
+type Redis6 = RedisClient & {
   circuitGate(k: string, now: number, lease: number): Promise<[number, number, number]>;
   circuitFail(...args: Array<string | number>): Promise<[string, number, number, number]>;
   circuitOk(k1: string, k2: string, field: string): Promise<number>;
 };
 
-function withScripts(redis: Redis): Redis6 {
+function withScripts(redis: RedisClient): Redis6 {
   const r = redis as Redis6;
   if (typeof r.circuitGate !== 'function') {
     redis.defineCommand('circuitGate', { numberOfKeys: 1, lua: GATE });
@@ -136,7 +136,7 @@ export class CircuitBreaker {
   private failuresSeen = 0;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly prefix: string,
     private readonly o: { now: () => number; disableAfterMs: number },
   ) {
@@ -192,7 +192,7 @@ export class CircuitBreaker {
 
 /** The circuit as Redis has it, for the health view. */
 export async function readCircuit(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   tenant: string,
   endpoint: string,
@@ -214,13 +214,18 @@ export async function readCircuit(
 }
 
 /** Forgets the circuit (re-enabling an endpoint starts it closed, its failure clock at zero). */
-export async function resetCircuit(redis: Redis, prefix: string, tenant: string, endpoint: string): Promise<void> {
+export async function resetCircuit(
+  redis: RedisClient,
+  prefix: string,
+  tenant: string,
+  endpoint: string,
+): Promise<void> {
   const keys = circuitKeys(prefix, tenant, endpoint);
   await redis.multi().del(keys.state).srem(keys.index, `${tenant}/${endpoint}`).exec();
 }
 
 /** Every endpoint ("tenant/endpoint") with a circuit record, and its state: for the metrics scrape. */
-export async function circuitStates(redis: Redis, prefix: string): Promise<Array<[string, CircuitState]>> {
+export async function circuitStates(redis: RedisClient, prefix: string): Promise<Array<[string, CircuitState]>> {
   const fields = await redis.smembers(`${prefix}:circuits`);
   if (fields.length === 0) return [];
   const p = redis.pipeline();

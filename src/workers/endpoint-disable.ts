@@ -4,7 +4,7 @@
 // the tenant's other subscribed endpoints hear of it like of any event (filtered, transformed,
 // signed). Its data is the endpoint id, the reason and the time, nothing of any event.
 // Re-enabling resets the circuit and promotes the endpoint's delayed (parked) jobs at once.
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import { Job } from 'bullmq';
 import { errorMessage } from '../errors.js';
 import { QUEUE_NAME, type DeliveryQueue } from '../job.js';
@@ -18,7 +18,7 @@ export const DISABLED_EVENT_TYPE = 'wss.endpoint.disabled';
 
 export interface DisableDeps {
   registry: Registry;
-  redis: Redis;
+  redis: RedisClient;
   stream: string;
   maxEventBytes: number;
   log: Logger;
@@ -64,7 +64,7 @@ export async function disableEndpoint(
  * O(delayed jobs), once per re-enable. Returns how many jobs were promoted.
  */
 export async function resumeEndpoint(
-  redis: Redis,
+  redis: RedisClient,
   queue: DeliveryQueue,
   prefix: string,
   tenant: string,

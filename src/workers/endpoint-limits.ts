@@ -10,7 +10,7 @@
 // `waitMs` says when to offer it again, spaced along a per-endpoint line (DeferLines) so a
 // backlog returns about when it can be served rather than all at once.
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import { DeliveryError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import { endpointInFlightOf, endpointThrottled } from '../metrics.js';
@@ -33,7 +33,7 @@ export interface Lease {
 export type Admission = { lease: Lease } | { waitMs: number; reason: ThrottleReason };
 
 export interface LimitsOptions {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   leaseMs: number;
   /** Caps the growing pause after a 429/503 without Retry-After. */
@@ -111,7 +111,7 @@ export function limitKeys(prefix: string, tenant: string, endpoint: string) {
  * not expired, tokens spent within the last `perMs`, and a 429/503 pause. Scores are Redis TIME.
  */
 export async function readLimits(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   tenant: string,
   endpoint: string,
@@ -147,11 +147,11 @@ export class EndpointLimits {
   private readonly held = new Map<string, string>(); // lease id → slots key
   private readonly localPause = new Map<string, number>(); // endpoint → paused until (local clock)
   private readonly lines: DeferLines;
-  private readonly redis: Redis & Scripts;
+  private readonly redis: RedisClient & Scripts;
   private readonly owner = randomUUID().slice(0, 12);
   private seq = 0;
   private renewing: NodeJS.Timeout | undefined;
-  /** Slots given back but not yet removed in Redis, per slots key (see release). */
+  /** Slots given back but not yet removed in RedisClient, per slots key (see release). */
   private readonly releasing = new Map<string, string[]>();
   private flushing: NodeJS.Timeout | undefined;
 
@@ -160,7 +160,7 @@ export class EndpointLimits {
     o.redis.defineCommand('wssLimitAcquire', { numberOfKeys: 3, lua: ACQUIRE_LUA });
     o.redis.defineCommand('wssLimitRenew', { lua: RENEW_LUA });
     o.redis.defineCommand('wssLimitPause', { numberOfKeys: 1, lua: PAUSE_LUA });
-    this.redis = o.redis as Redis & Scripts;
+    this.redis = o.redis as RedisClient & Scripts;
   }
 
   private keys(tenant: string, endpoint: string) {

@@ -1,7 +1,7 @@
 // Redis out of memory, as in production with maxmemory + noeviction: every command that may
 // grow memory (XADD, the writes in BullMQ's scripts) answers OOM; reads, XREADGROUP, XACK and
 // XCLAIM still run. The test Redis runs with noeviction (redis-server.ts).
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/redis.js';
 
 const FILLER = 'test:oom-filler';
 
@@ -18,7 +18,7 @@ return ids`;
  * and fills memory: afterwards Redis is over its limit and refuses the bridge's commits (the
  * bridge reads the entries all the same). Returns the entry ids.
  */
-export async function publishIntoFullRedis(admin: Redis, stream: string, entries: string[][]): Promise<string[]> {
+export async function publishIntoFullRedis(admin: RedisClient, stream: string, entries: string[][]): Promise<string[]> {
   const used = Number(/used_memory:(\d+)/.exec(await admin.info('memory'))?.[1]);
   await admin.config('SET', 'maxmemory', String(used + 256 * 1024));
   const ids = (await admin.eval(
@@ -32,7 +32,7 @@ export async function publishIntoFullRedis(admin: Redis, stream: string, entries
 }
 
 /** Lifts the limit and drops the filler. */
-export async function freeMemory(admin: Redis): Promise<void> {
+export async function freeMemory(admin: RedisClient): Promise<void> {
   await admin.config('SET', 'maxmemory', '0');
   await admin.del(FILLER);
 }
