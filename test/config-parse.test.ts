@@ -121,6 +121,7 @@ describe('each setting declared once (src/config/settings.ts)', () => {
     expect(all.map((s) => s.env).sort()).toEqual([
       'LOG_LEVEL',
       'PORT',
+      'REDIS_CLUSTER_NODES',
       'REDIS_URL',
       'TENANTS_FILE',
       'WSS_ALLOW_PRIVATE_URLS',
@@ -158,6 +159,7 @@ describe('each setting declared once (src/config/settings.ts)', () => {
       'WSS_REGISTRY_POLL_MS',
       'WSS_RETRY_AFTER_MAX_MS',
       'WSS_SECRETS_KEY',
+      'WSS_SHARDS',
       'WSS_SHUTDOWN_GRACE_MS',
       'WSS_STALLED_INTERVAL_MS',
       'WSS_STREAM',
