@@ -86,7 +86,7 @@ async function withRegistry<T>(
   fn: (registry: Registry, redis: ReturnType<typeof createRedis>, url: string) => Promise<T>,
 ): Promise<T> {
   const target = await ensureRedis(config, log);
-  const redis = createRedis(target.url, 'cli', log);
+  const redis = createRedis({ ...config, redisUrl: target.url }, 'cli', log);
   try {
     return await fn(new Registry(redis, config.prefix, log, { secretsKeys: config.secretsKeys }), redis, target.url);
   } finally {

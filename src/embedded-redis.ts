@@ -58,7 +58,8 @@ const NO_REDIS = [
 ].join('\n');
 
 export async function ensureRedis(config: Config, log: Logger): Promise<RedisTarget> {
-  if (config.redisUrlExplicit) return { url: config.redisUrl };
+  // A cluster is never embedded: REDIS_CLUSTER_NODES names nodes that must already run.
+  if (config.redisUrlExplicit || config.redisClusterNodes) return { url: config.redisUrl };
   if (await answersPing(DEFAULT_HOST, DEFAULT_PORT)) return { url: config.redisUrl };
 
   if (spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).error) throw new RedisUnavailableError(NO_REDIS);

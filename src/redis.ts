@@ -1,29 +1,96 @@
-// ioredis connections. BullMQ needs maxRetriesPerRequest: null on connections it blocks on;
-// we use the same settings everywhere so a Redis restart is ridden out, not fatal.
-import { Cluster, Redis } from 'ioredis';
+// ioredis connections, to one Redis or to a Redis Cluster. BullMQ needs maxRetriesPerRequest:
+// null on connections it blocks on; we use the same settings everywhere so a Redis restart, or
+// a cluster failover, is ridden out, not fatal.
+import { Cluster, Redis, type ClusterOptions } from 'ioredis';
+import type { RedisClusterSeeds } from './config/value-parsers.js';
 import type { Logger } from './log.js';
 
 /** A connection to one Redis or to a Redis Cluster (ioredis `Cluster`); see src/shards.ts. */
 export type RedisClient = Redis | Cluster;
 
-export function createRedis(url: string, name: string, log?: Logger): Redis {
-  const redis = new Redis(url, {
+/** Where to connect: REDIS_CLUSTER_NODES when set (cluster mode), else REDIS_URL. `Config` fits. */
+export interface RedisTargetSpec {
+  readonly redisUrl: string;
+  readonly redisClusterNodes?: RedisClusterSeeds | undefined;
+}
+
+/** Back off 50 ms, 100 ms … up to 2 s between reconnects, forever. */
+const reconnectDelay = (times: number) => Math.min(times * 50, 2_000);
+
+/**
+ * Cluster client options. A failover (node timeout, then a replica's election) takes a few
+ * seconds: a command aimed at the dead master is retried every `retryDelayOnFailover` and on
+ * CLUSTERDOWN, and ioredis counts those retries against `maxRedirections`, so 100 × 200 ms lets
+ * a command ride through about 20 s of failover before it fails (and the role's own loop retries).
+ */
+export function clusterOptions(seeds: RedisClusterSeeds, connectionName: string): ClusterOptions {
+  return {
+    clusterRetryStrategy: reconnectDelay,
+    enableReadyCheck: true,
+    maxRedirections: 100,
+    retryDelayOnFailover: 200,
+    retryDelayOnClusterDown: 200,
+    retryDelayOnTryAgain: 100,
+    // A node that comes back (a restarted replica, a master before its failover ended) is
+    // reconnected, not only learnt again through MOVED.
+    clusterNodeRetryStrategy: reconnectDelay,
+    slotsRefreshTimeout: 2_000,
+    slotsRefreshInterval: 5_000,
+    redisOptions: {
+      maxRetriesPerRequest: null,
+      connectionName,
+      ...(seeds.username === undefined ? {} : { username: seeds.username }),
+      ...(seeds.password === undefined ? {} : { password: seeds.password }),
+      ...(seeds.tls ? { tls: {} } : {}),
+    },
+  };
+}
+
+function connect(spec: RedisTargetSpec | string, connectionName: string): RedisClient {
+  const seeds = typeof spec === 'string' ? undefined : spec.redisClusterNodes;
+  if (seeds)
+    return new Cluster(
+      seeds.nodes.map((n) => ({ ...n })),
+      clusterOptions(seeds, connectionName),
+    );
+  return new Redis(typeof spec === 'string' ? spec : spec.redisUrl, {
     maxRetriesPerRequest: null,
     enableReadyCheck: true,
-    connectionName: `wss:${name}`,
-    // Back off 50 ms, 100 ms … up to 2 s between reconnects, forever.
-    retryStrategy: (times) => Math.min(times * 50, 2_000),
+    connectionName,
+    retryStrategy: reconnectDelay,
   });
+}
+
+/** One connection (a cluster client in cluster mode), logging an outage once and its end. */
+export function createRedis(spec: RedisTargetSpec | string, name: string, log?: Logger): RedisClient {
+  const redis = connect(spec, `wss:${name}`);
   let down = false;
-  redis.on('error', (err: Error) => {
+  const onError = (err: Error) => {
     if (!down) log?.warn({ conn: name, err: err.message }, 'redis: connection error, reconnecting');
     down = true;
-  });
+  };
+  redis.on('error', onError);
+  // A cluster reports each node's errors apart; a dead master during failover is one of them.
+  if (redis instanceof Cluster) redis.on('node error', onError);
   redis.on('ready', () => {
     if (down) log?.info({ conn: name }, 'redis: reconnected');
     down = false;
   });
   return redis;
+}
+
+/** True for a cluster client. */
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
+}
+
+/**
+ * Runs `fn` on every connection that may hold data: the one Redis, or each master of a cluster
+ * (node-local commands: CLIENT LIST, INFO, WAIT).
+ */
+export async function onEveryMaster<T>(client: RedisClient, fn: (node: Redis) => Promise<T>): Promise<T[]> {
+  if (!isCluster(client)) return [await fn(client)];
+  return Promise.all(client.nodes('master').map(fn));
 }
 
 /**
@@ -32,7 +99,24 @@ export function createRedis(url: string, name: string, log?: Logger): Redis {
  */
 export function duplicateClient(client: RedisClient, options: { connectionName?: string } = {}): RedisClient {
   if (client instanceof Cluster) {
-    return client.duplicate(undefined, { redisOptions: { ...client.options.redisOptions, ...options } });
+    const copy = client.duplicate(undefined, { redisOptions: { ...client.options.redisOptions, ...options } });
+    // Without a listener an unreachable node would be an unhandled 'error' event.
+    copy.on('node error', () => {});
+    return copy;
   }
   return client.duplicate(options);
+}
+
+/** What the logs may show of the target: never a password. */
+export function describeTarget(spec: RedisTargetSpec): string {
+  const seeds = spec.redisClusterNodes;
+  if (seeds)
+    return `cluster ${seeds.tls ? 'rediss' : 'redis'}://${seeds.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
+  try {
+    const u = new URL(spec.redisUrl);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable)';
+  }
 }

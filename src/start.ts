@@ -6,7 +6,7 @@ import { ensureRedis } from './embedded-redis.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import { once } from './once.js';
-import { createRedis } from './redis.js';
+import { createRedis, describeTarget } from './redis.js';
 import type { RoleContext, RoleName, RunningRole } from './roles.js';
 import { trialTenantsFile } from './tenants/expression-trial.js';
 import { loadTenantsFile, missingSecretEnvs } from './tenants/load-file.js';
@@ -26,7 +26,7 @@ export interface Service {
 export async function startService(baseConfig: Config, roleNames: readonly RoleName[], log: Logger): Promise<Service> {
   const target = await ensureRedis(baseConfig, log);
   const config: Config = Object.freeze({ ...baseConfig, redisUrl: target.url });
-  const redis = createRedis(config.redisUrl, 'main', log);
+  const redis = createRedis(config, 'main', log);
   const registry = new Registry(redis, config.prefix, log, { secretsKeys: config.secretsKeys });
 
   if (config.tenantsFile) {
@@ -81,7 +81,7 @@ export async function startService(baseConfig: Config, roleNames: readonly RoleN
     throw err;
   }
   log.info(
-    { roles: [...wanted], redis: redactUrl(config.redisUrl), stream: config.stream, prefix: config.prefix },
+    { roles: [...wanted], redis: describeTarget(config), stream: config.stream, prefix: config.prefix },
     'webhook-sender started',
   );
 
@@ -114,14 +114,4 @@ export async function startService(baseConfig: Config, roleNames: readonly RoleN
     log.info('webhook-sender stopped');
   });
   return { ctx, roles, stop };
-}
-
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable)';
-  }
 }

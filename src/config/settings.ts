@@ -11,6 +11,7 @@ import {
   oneOf,
   optionalStr,
   optionalStrWhere,
+  redisClusterNodes,
   redisKey,
   redisUrl,
   secretsKeys,
@@ -34,7 +35,7 @@ export const sharedSettings = {
   ),
   redisClusterNodes: setting(
     'REDIS_CLUSTER_NODES',
-    optionalStr,
+    redisClusterNodes,
     'Seed nodes of a Redis Cluster, comma-separated (`redis://host:port,...`; `rediss://` for TLS, credentials in the URL). When set, every connection is a cluster client and `REDIS_URL` is not used.',
   ),
   shards: setting(
@@ -173,6 +174,16 @@ export const bridgeSettings = {
     'WSS_BRIDGE_UNHEALTHY_AFTER_MS',
     int(10_000, 1_000, 86_400_000),
     'After its reads or commits have failed this long with no success (e.g. Redis answering `OOM`), `/readyz` reports the bridge not ready.',
+  ),
+  waitReplicas: setting(
+    'WSS_WAIT_REPLICAS',
+    int(0, 0, 16),
+    "Before acknowledging a batch, the bridge waits (`WAIT`) until this many replicas of every master it wrote to have the batch's jobs; fewer within `WSS_WAIT_TIMEOUT_MS` and the batch is not acknowledged but read again. `0` does not wait. Set it to at most the replicas each master has ([details](cluster.md#failover-what-can-be-lost)).",
+  ),
+  waitTimeoutMs: setting(
+    'WSS_WAIT_TIMEOUT_MS',
+    int(1_000, 1, 60_000),
+    'How long each `WAIT` of `WSS_WAIT_REPLICAS` may take.',
   ),
 };
 

@@ -149,6 +149,87 @@ export const redisUrl: ValueParser<string | undefined> = {
   values: '`redis://…` or `rediss://…` URL',
 };
 
+/** REDIS_CLUSTER_NODES parsed: the seed nodes and what every node connection shares. */
+export interface RedisClusterSeeds {
+  readonly nodes: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+  readonly tls: boolean;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+}
+
+/** An entry as an error message may show it: never its password. */
+function redactedEntry(url: URL): string {
+  return `${url.protocol}//${url.username ? `${decodeURIComponent(url.username)}@` : ''}${url.host}`;
+}
+
+/**
+ * Comma-separated `redis://[user:pass@]host:port` or `rediss://…` seeds. A cluster client uses
+ * one set of connection options for every node it discovers, so all seeds must agree on TLS and
+ * credentials; a cluster has only database 0.
+ */
+export const redisClusterNodes: ValueParser<RedisClusterSeeds | undefined> = {
+  schema: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v === '') return undefined;
+      const urls: URL[] = [];
+      for (const [i, raw] of v.split(',').entries()) {
+        const text = raw.trim();
+        const at = `entry ${i + 1}`;
+        if (text === '') {
+          ctx.addIssue({ code: 'custom', message: `${at} is empty (expected redis://host:port,...)` });
+          return z.NEVER;
+        }
+        let url: URL;
+        try {
+          url = new URL(text);
+        } catch {
+          ctx.addIssue({ code: 'custom', message: `${at} is not a URL (expected redis://host:port or rediss://…)` });
+          return z.NEVER;
+        }
+        if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+          ctx.addIssue({ code: 'custom', message: `${at}: expected redis:// or rediss://, got "${url.protocol}"` });
+          return z.NEVER;
+        }
+        if (url.hostname === '' || url.port === '') {
+          ctx.addIssue({ code: 'custom', message: `${at} (${redactedEntry(url)}) needs a host and a port` });
+          return z.NEVER;
+        }
+        if (!['', '/', '/0'].includes(url.pathname) || url.search !== '') {
+          ctx.addIssue({
+            code: 'custom',
+            message: `${at} (${redactedEntry(url)}): a cluster has only database 0 and takes no options in the URL`,
+          });
+          return z.NEVER;
+        }
+        urls.push(url);
+      }
+      const first = urls[0]!;
+      const odd = urls.findIndex(
+        (u) => u.protocol !== first.protocol || u.username !== first.username || u.password !== first.password,
+      );
+      if (odd !== -1) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `entry ${odd + 1} differs from entry 1 in scheme or credentials: every node of a cluster is reached alike`,
+        });
+        return z.NEVER;
+      }
+      const seeds: RedisClusterSeeds = {
+        // IPv6 hosts come back bracketed from URL; the socket wants them bare.
+        nodes: urls.map((u) => ({ host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(u.port) })),
+        tls: first.protocol === 'rediss:',
+        username: first.username === '' ? undefined : decodeURIComponent(first.username),
+        password: first.password === '' ? undefined : decodeURIComponent(first.password),
+      };
+      return seeds;
+    }),
+  shown: '–',
+  values: 'comma-separated `redis://[user:pass@]host:port` or `rediss://…` URLs',
+};
+
 // "name[:port]" or "[v6]:port" entries, comma-separated, or "*".
 export const hostList: ValueParser<readonly string[] | undefined> = {
   schema: z

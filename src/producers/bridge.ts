@@ -74,6 +74,7 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
   queue.on('error', (err: Error) => blog.debug({ err: err.message }, 'bridge: queue connection error'));
   const target = {
     queue,
+    queueRedis: ctx.redis,
     redis: reader,
     stream,
     group,
@@ -81,6 +82,7 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
     log: blog,
     hooks: opts.hooks,
     fairKeys: fairKeys(config.prefix),
+    waitReplicas: { replicas: config.bridge.waitReplicas, timeoutMs: config.bridge.waitTimeoutMs },
   };
   const planOpts = {
     dedupTtlMs: config.dedupTtlMs,

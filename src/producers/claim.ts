@@ -6,7 +6,7 @@
 // Taking over a live bridge's batch (its connection was only reconnecting at that instant) is
 // harmless: both add the same jobs, which BullMQ deduplicates by job id, and both XACK; only a
 // dead letter may be written twice.
-import type { RedisClient } from '../redis.js';
+import { onEveryMaster, type RedisClient } from '../redis.js';
 import type { Logger } from '../log.js';
 import { xinfoRecord } from '../streams/xinfo.js';
 import { nextChunk, parsePending, type PendingEntry } from './pending.js';
@@ -17,11 +17,15 @@ export function readerConnectionName(consumer: string): string {
   return `wss-bridge:${encodeURIComponent(consumer)}`;
 }
 
-/** Names of the connections open now (CLIENT LIST); undefined when Redis refuses the command. */
+/**
+ * Names of the connections open now (CLIENT LIST); undefined when Redis refuses the command.
+ * CLIENT LIST is node-local: on a cluster every master is asked and the names are joined (a live
+ * bridge's reader is connected at least to the master owning the stream).
+ */
 export async function liveConnectionNames(redis: RedisClient): Promise<Set<string> | undefined> {
-  let text: string;
+  let texts: string[];
   try {
-    text = String(await redis.call('CLIENT', 'LIST', 'TYPE', 'normal'));
+    texts = await onEveryMaster(redis, async (node) => String(await node.call('CLIENT', 'LIST', 'TYPE', 'normal')));
   } catch (err) {
     // NOPERM (ACL), ERR unknown command (renamed/disabled): fall back to the idle-time claim.
     if (err instanceof Error && /NOPERM|unknown command|unknown subcommand|disabled/i.test(err.message))
@@ -29,7 +33,7 @@ export async function liveConnectionNames(redis: RedisClient): Promise<Set<strin
     throw err;
   }
   const names = new Set<string>();
-  for (const line of text.split('\n')) {
+  for (const line of texts.join('\n').split('\n')) {
     const m = / name=(\S*)/.exec(line);
     if (m?.[1]) names.add(m[1]);
   }

@@ -1,7 +1,8 @@
 // Committing a planned batch, in the order that makes a crash at any point harmless:
 // jobs first (addBulk, deduplicated by job id and TTL), then the fair-share tags, then dead
-// letters, then XACK. A crash before XACK leaves the entries pending; re-reading them adds no
-// second job (and at most charges their flows twice, which only delays that tenant a little).
+// letters, then (WSS_WAIT_REPLICAS) a WAIT for the replicas, then XACK. A crash before XACK
+// leaves the entries pending; re-reading them adds no second job (and at most charges their
+// flows twice, which only delays that tenant a little).
 import type { RedisClient } from '../redis.js';
 import type { Logger } from '../log.js';
 import { bridgeBatchSize, deadLettered, jobsEnqueued, unrouted } from '../metrics.js';
@@ -10,6 +11,7 @@ import { deadLetterArgs } from './dead-letter.js';
 import type { BatchPlan } from './plan-batch.js';
 import type { StreamEntry } from '../streams/stream-reply.js';
 import { writeFairState, type FairKeys } from './fair-state.js';
+import { waitForReplicas, type WaitReplicas } from './wait-replicas.js';
 
 const ADD_BULK_SLICE = 1_000;
 const SLICES_IN_FLIGHT = 3;
@@ -23,6 +25,8 @@ export interface BridgeHooks {
 
 export interface CommitTarget {
   queue: DeliveryQueue;
+  /** The connection `queue` was created with (it writes the jobs): WAIT must be sent on it. */
+  queueRedis?: RedisClient | undefined;
   /** Non-blocking commands (XADD dead letter, XACK). */
   redis: RedisClient;
   stream: string;
@@ -32,6 +36,8 @@ export interface CommitTarget {
   hooks?: BridgeHooks | undefined;
   /** Where the fair-share state lives; plans with `fair` need it. */
   fairKeys?: FairKeys | undefined;
+  /** WSS_WAIT_REPLICAS: replicas that must have the batch's writes before XACK (0 or unset: none). */
+  waitReplicas?: WaitReplicas | undefined;
 }
 
 export async function commitBatch(plan: BatchPlan, t: CommitTarget): Promise<void> {
@@ -60,6 +66,9 @@ export async function commitBatch(plan: BatchPlan, t: CommitTarget): Promise<voi
     const failed = ((await p.exec()) ?? []).find(([err]) => err);
     if (failed) throw failed[0] as Error;
   }
+  // Last before XACK: everything the batch wrote, on the queue's connection and on ours.
+  if (t.waitReplicas && t.waitReplicas.replicas > 0)
+    await waitForReplicas([t.queueRedis ?? t.redis, t.redis], t.waitReplicas);
   await t.redis.xack(t.stream, t.group, ...plan.ackIds);
 
   bridgeBatchSize.observe(plan.ackIds.length);

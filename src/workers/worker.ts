@@ -53,7 +53,7 @@ export function wssBackoffStrategy(maxMs: number, random: () => number = Math.ra
 export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRole & { worker: DeliveryWorker }> {
   const { config, registry } = ctx;
   const log = ctx.log.child({ role: 'worker' });
-  const connection = createRedis(config.redisUrl, 'worker', log);
+  const connection = createRedis(config, 'worker', log);
   const epochs = new ConnectionEpochs(connection);
   const http = createHttpSender({
     allowPrivateUrls: config.allowPrivateUrls,

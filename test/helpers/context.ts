@@ -38,7 +38,7 @@ export async function createBaseContext(
   const config = parseConfig({ REDIS_URL: redisUrl, ...opts.defaults, ...env });
   const logs: string[] = [];
   const log = createLogger(opts.logLevel ?? config.logLevel, { write: (line: string) => void logs.push(line) });
-  const redis = createRedis(config.redisUrl, opts.connectionName ?? 'test', log);
+  const redis = createRedis(config, opts.connectionName ?? 'test', log);
   const registry = new Registry(redis, config.prefix, log, { secretsKeys: config.secretsKeys });
   if (opts.tenants !== undefined) await registry.seed(parseTenantsFile(opts.tenants), { replace: true });
   await registry.start(config.registryPollMs);

@@ -1,0 +1,285 @@
+// A real local Redis Cluster for a test file: redis-server --cluster-enabled on free ports (each
+// in its own temp dir, nothing persisted), joined with `redis-cli --cluster create`. 3 masters,
+// or 3 masters + 1 replica each for failover tests (node timeout 1 s, so a replica takes over
+// within a few seconds of its master's kill -9).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, Redis } from 'ioredis';
+import { afterAll, beforeAll } from 'vitest';
+import { freePort } from './redis-server.js';
+
+export interface ClusterNodeProc {
+  port: number;
+  /** `redis://127.0.0.1:<port>` */
+  url: string;
+  dir: string;
+  proc: ChildProcess;
+}
+
+export interface NodeInfo {
+  id: string;
+  port: number;
+  role: 'master' | 'replica';
+  /** For a replica, its master's id. */
+  masterId: string | undefined;
+  /** Slot ranges [from, to] (masters). */
+  slots: Array<[number, number]>;
+  alive: boolean;
+}
+
+export interface TestCluster {
+  nodes: ClusterNodeProc[];
+  /** REDIS_CLUSTER_NODES for every node started (or only `ports`). */
+  seeds(ports?: readonly number[]): string;
+  /** A plain cluster client for assertions, disconnected on close. */
+  client(): Cluster;
+  /** A direct connection to one node (node-local commands), disconnected on close. */
+  nodeClient(port: number): Redis;
+  /** The cluster's view (CLUSTER NODES) from a live node. */
+  topology(): Promise<NodeInfo[]>;
+  /** The master that owns `key` now (CLUSTER KEYSLOT, then the slot ranges of CLUSTER NODES). */
+  ownerOf(key: string): Promise<NodeInfo>;
+  /** kill -9 of one node. */
+  kill(port: number): Promise<void>;
+  /** Until every live node reports cluster_state:ok and `check` passes on the topology. */
+  waitUntil(check?: (nodes: NodeInfo[]) => boolean, timeoutMs?: number): Promise<NodeInfo[]>;
+  close(): Promise<void>;
+}
+
+export interface ClusterOptions {
+  masters?: number;
+  /** Replicas per master (0 or 1). */
+  replicas?: number;
+  nodeTimeoutMs?: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function parseNodes(text: string): NodeInfo[] {
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [id, addr, flags, master, , , , , ...slots] = line.trim().split(' ');
+      const fl = flags!.split(',');
+      return {
+        id: id!,
+        port: Number(addr!.split('@')[0]!.split(':').at(-1)),
+        role: fl.includes('master') ? ('master' as const) : ('replica' as const),
+        masterId: master === '-' ? undefined : master,
+        slots: slots
+          .filter((s) => !s.startsWith('['))
+          .map((s) => {
+            const [a, b] = s.split('-');
+            return [Number(a), Number(b ?? a)] as [number, number];
+          }),
+        alive: !fl.includes('fail') && !fl.includes('fail?') && !fl.includes('noaddr'),
+      };
+    });
+}
+
+async function ping(port: number): Promise<boolean> {
+  const r = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  r.on('error', () => {});
+  try {
+    await r.connect();
+    return (await r.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    r.disconnect();
+  }
+}
+
+async function startNode(nodeTimeoutMs: number): Promise<ClusterNodeProc> {
+  const port = await freePort();
+  // The bus port defaults to port + 10000, which may be taken or past 65535: pick one too.
+  let busPort = await freePort();
+  while (busPort === port) busPort = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'wss-test-cluster-'));
+  const proc = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--cluster-port',
+      String(busPort),
+      '--bind',
+      '127.0.0.1',
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      join(dir, 'nodes.conf'),
+      '--cluster-node-timeout',
+      String(nodeTimeoutMs),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      dir,
+      '--maxmemory-policy',
+      'noeviction',
+    ],
+    { stdio: 'ignore' },
+  );
+  proc.on('error', (err) => {
+    throw new Error(`cannot start redis-server (apt-get install redis-server): ${err.message}`);
+  });
+  const deadline = Date.now() + 10_000;
+  while (!(await ping(port))) {
+    if (proc.exitCode !== null) throw new Error(`redis-server on ${port} exited with ${proc.exitCode}`);
+    if (Date.now() > deadline) throw new Error(`redis-server on ${port} did not answer`);
+    await sleep(50);
+  }
+  return { port, url: `redis://127.0.0.1:${port}`, dir, proc };
+}
+
+export async function startCluster(opts: ClusterOptions = {}): Promise<TestCluster> {
+  const masters = opts.masters ?? 3;
+  const replicas = opts.replicas ?? 0;
+  const nodes = await Promise.all(
+    Array.from({ length: masters * (1 + replicas) }, () => startNode(opts.nodeTimeoutMs ?? 1_000)),
+  );
+  const clients: Array<Redis | Cluster> = [];
+  const dead = new Set<number>();
+
+  const create = spawnSync(
+    'redis-cli',
+    [
+      '--cluster',
+      'create',
+      ...nodes.map((n) => `127.0.0.1:${n.port}`),
+      '--cluster-replicas',
+      String(replicas),
+      '--cluster-yes',
+    ],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
+
+  const nodeClient = (port: number) => {
+    const c = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => null });
+    c.on('error', () => {});
+    clients.push(c);
+    return c;
+  };
+  const live = () => nodes.filter((n) => !dead.has(n.port));
+  const topology = async () => {
+    for (const n of live()) {
+      const c = new Redis({ port: n.port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null });
+      c.on('error', () => {});
+      try {
+        return parseNodes(String(await c.call('CLUSTER', 'NODES')));
+      } catch {
+        // try the next node
+      } finally {
+        c.disconnect();
+      }
+    }
+    throw new Error('no cluster node answers');
+  };
+  const stateOk = async (port: number) => {
+    const c = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null });
+    c.on('error', () => {});
+    try {
+      return /cluster_state:ok/.test(String(await c.call('CLUSTER', 'INFO')));
+    } catch {
+      return false;
+    } finally {
+      c.disconnect();
+    }
+  };
+  const waitUntil = async (check: (t: NodeInfo[]) => boolean = () => true, timeoutMs = 30_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const oks = await Promise.all(live().map((n) => stateOk(n.port)));
+      if (oks.every(Boolean)) {
+        const t = await topology();
+        if (check(t)) return t;
+      }
+      if (Date.now() > deadline)
+        throw new Error(`cluster not ok within ${timeoutMs} ms:\n${JSON.stringify(await topology().catch(() => []))}`);
+      await sleep(100);
+    }
+  };
+  // Every node agrees on every master and replica (the replicas' sync is under way or done).
+  await waitUntil(
+    (t) =>
+      t.length === nodes.length && t.filter((n) => n.role === 'master').length === masters && t.every((n) => n.alive),
+  );
+
+  return {
+    nodes,
+    seeds: (ports = nodes.map((n) => n.port)) => ports.map((p) => `redis://127.0.0.1:${p}`).join(','),
+    client() {
+      const c = new Cluster(
+        live().map((n) => ({ host: '127.0.0.1', port: n.port })),
+        { redisOptions: { maxRetriesPerRequest: null }, clusterRetryStrategy: (t) => Math.min(t * 100, 1_000) },
+      );
+      c.on('error', () => {});
+      c.on('node error', () => {});
+      clients.push(c);
+      return c;
+    },
+    nodeClient,
+    topology,
+    async ownerOf(key) {
+      const n = live()[0]!;
+      const c = nodeClient(n.port);
+      const slot = Number(await c.call('CLUSTER', 'KEYSLOT', key));
+      const owner = (await topology()).find(
+        (x) => x.role === 'master' && x.alive && x.slots.some(([a, b]) => slot >= a && slot <= b),
+      );
+      if (!owner) throw new Error(`no live master owns slot ${slot} of ${key}`);
+      return owner;
+    },
+    async kill(port) {
+      const n = nodes.find((x) => x.port === port);
+      if (!n || n.proc.exitCode !== null) return;
+      dead.add(port);
+      await new Promise<void>((res) => {
+        n.proc.once('exit', () => res());
+        n.proc.kill('SIGKILL');
+      });
+    },
+    waitUntil,
+    async close() {
+      for (const c of clients) c.disconnect();
+      await Promise.all(
+        nodes.map(
+          (n) =>
+            new Promise<void>((res) => {
+              if (n.proc.exitCode !== null || n.proc.signalCode !== null) return res();
+              n.proc.once('exit', () => res());
+              n.proc.kill('SIGKILL');
+            }),
+        ),
+      );
+      for (const n of nodes) rmSync(n.dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One cluster for the calling test file (started in beforeAll, torn down in afterAll). */
+export function useTestCluster(opts: ClusterOptions = {}): () => TestCluster {
+  let cluster: TestCluster | undefined;
+  beforeAll(async () => {
+    cluster = await startCluster(opts);
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.close();
+  });
+  return () => {
+    if (!cluster) throw new Error('the test cluster is not started');
+    return cluster;
+  };
+}
