@@ -30,17 +30,23 @@ export function lockNeedsCheck(f: LockFacts): boolean {
 
 interface Connection {
   status: string;
-  on(event: 'close', listener: () => void): unknown;
+  on(event: 'close' | '-node', listener: () => void): unknown;
 }
 
-/** Counts the losses of one Redis connection; a job taken in an earlier epoch lived through one. */
+/**
+ * Counts the losses of one Redis connection; a job taken in an earlier epoch lived through one.
+ * A cluster client stays up while one node goes: losing a node's connection ('-node', e.g. a
+ * master killed before its failover) counts too.
+ */
 export class ConnectionEpochs {
   private lost = 0;
 
   constructor(private readonly connection: Connection) {
-    connection.on('close', () => {
+    const lose = () => {
       this.lost++;
-    });
+    };
+    connection.on('close', lose);
+    connection.on('-node', lose);
   }
 
   get current(): number {

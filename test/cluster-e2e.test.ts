@@ -1,0 +1,165 @@
+// End to end on a real 3-master Redis Cluster, every role a real `wss` process: `wss seed` and
+// `wss publish` through a seed node that does not own the stream (a plain client died there
+// with MOVED), signed delivery to a real receiver, a retry, a dead letter on another key, and a
+// worker killed with -9 whose deliveries another worker finishes.
+import { createHmac } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { publishEvent } from '../src/producers/publish.js';
+import { clusterEnv } from './helpers/cluster-service.js';
+import { startReceiver, type Received, type Receiver } from './helpers/receiver.js';
+import { useTestCluster, type TestCluster } from './helpers/redis-cluster.js';
+import { runWss, spawnWss, type WssProcess } from './helpers/wss-process.js';
+
+const cluster = useTestCluster({ masters: 3 });
+const dir = mkdtempSync(join(tmpdir(), 'wss-cluster-e2e-'));
+const children: WssProcess[] = [];
+const receivers: Receiver[] = [];
+
+afterEach(async () => {
+  for (const c of children.splice(0)) await c.kill('SIGKILL');
+  for (const r of receivers.splice(0)) await r.close();
+});
+
+const SECRET = 'cluster-e2e-secret-0123456789';
+
+function expectSigned(req: Received): void {
+  const ts = String(req.headers['x-wss-timestamp']);
+  expect(ts).toMatch(/^\d+$/);
+  expect(req.headers['x-wss-signature']).toBe(
+    createHmac('sha256', SECRET)
+      .update(ts + req.body)
+      .digest('hex'),
+  );
+}
+
+function tenantsFile(name: string, endpoints: unknown[]): string {
+  const p = join(dir, `${name}.json`);
+  writeFileSync(p, JSON.stringify({ tenants: [{ id: 'acme', endpoints }] }));
+  return p;
+}
+
+/**
+ * A name whose stream lives on another master than its `{name}` keys: the single-key stream
+ * commands and the BullMQ scripts then go to different nodes.
+ */
+async function splitName(c: TestCluster, base: string): Promise<string> {
+  for (let i = 0; ; i++) {
+    const name = `${base}${i}`;
+    if ((await c.ownerOf(`${name}:events`)).port !== (await c.ownerOf(`{${name}}`)).port) return name;
+  }
+}
+
+async function start(env: Record<string, string>, roles: string[]): Promise<WssProcess> {
+  const p = spawnWss(['start', ...roles.flatMap((r) => ['--role', r])], env);
+  children.push(p);
+  await p.waitForOutput(/webhook-sender started/, 30_000);
+  return p;
+}
+
+async function receiver(handler?: Parameters<typeof startReceiver>[0]): Promise<Receiver> {
+  const r = await startReceiver(handler);
+  receivers.push(r);
+  return r;
+}
+
+async function eventually(what: string, cond: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('the service on a Redis Cluster', () => {
+  it('seeds and publishes through a non-owning node; delivers signed, retries, dead-letters', async () => {
+    const c = cluster();
+    const name = await splitName(c, 'e2e');
+    const env = clusterEnv(c, name);
+    const streamOwner = await c.ownerOf(env['WSS_STREAM']!);
+    const other = c.nodes.find((n) => n.port !== streamOwner.port)!;
+    // The CLI knows only a node that owns neither the stream nor (for `seed`) the registry.
+    const cliEnv = clusterEnv(c, name, { LOG_LEVEL: 'warn' }, [other.port]);
+
+    let flaky = 0;
+    const rx = await receiver((req) => (req.path === '/flaky' && flaky++ === 0 ? { status: 503 } : { status: 200 }));
+    const file = tenantsFile(name, [
+      { id: 'ok', url: `${rx.url}/ok`, secret: SECRET },
+      { id: 'flaky', url: `${rx.url}/flaky`, secret: SECRET, retry: { attempts: 3, backoffMs: 100 } },
+    ]);
+    const seeded = runWss(['seed', file], cliEnv);
+    expect(seeded.stderr).toBe('');
+    expect(seeded.stdout).toContain('seeded 1 tenant(s), 2 endpoint(s)');
+
+    // The bridge takes smaller events than `wss publish` does: a big one is dead-lettered.
+    await start({ ...env, WSS_MAX_EVENT_BYTES: '2048' }, ['bridge', 'worker']);
+    const published = runWss(
+      ['publish', '--tenant', 'acme', '--type', 'order.created', '--data', '{"n":1}', '--id', 'evt_1'],
+      cliEnv,
+    );
+    expect(published.stderr).toBe('');
+    expect(published.stdout).toMatch(/^\d+-\d+\n$/);
+    const big = JSON.stringify({ pad: 'x'.repeat(4_000) });
+    expect(
+      runWss(['publish', '--tenant', 'acme', '--type', 'order.created', '--data', big, '--id', 'evt_big'], cliEnv)
+        .status,
+    ).toBe(0);
+
+    await rx.waitFor(3, 30_000);
+    const byPath = (p: string) => rx.requests.filter((r) => r.path === p);
+    expect(byPath('/ok')).toHaveLength(1);
+    expect(byPath('/flaky').map((r) => r.headers['x-wss-attempt'])).toEqual(['1', '2']);
+    for (const req of rx.requests) {
+      expectSigned(req);
+      expect(req.headers['x-wss-event-id']).toBe('evt_1');
+      expect(JSON.parse(req.body)).toMatchObject({ id: 'evt_1', tenant: 'acme', data: { n: 1 } });
+    }
+
+    const client = c.client();
+    const dead = env['WSS_STREAM']! + ':dead';
+    await eventually('the dead letter', async () => (await client.xlen(dead)) === 1);
+    const [[, flat]] = (await client.xrange(dead, '-', '+')) as [[string, string[]]];
+    const fields = Object.fromEntries(flat.flatMap((v, i) => (i % 2 === 0 ? [[v, flat[i + 1]]] : [])));
+    expect(fields).toMatchObject({ tenant: 'acme', id: 'evt_big', dataBytes: '4010' });
+    expect(fields['reason']).toContain('WSS_MAX_EVENT_BYTES');
+    await eventually(
+      'every entry acknowledged',
+      async () => Number(((await client.xpending(env['WSS_STREAM']!, env['WSS_GROUP']!)) as [number])[0]) === 0,
+    );
+    expect(rx.requests).toHaveLength(3);
+  }, 90_000);
+
+  it('a worker killed with -9 mid-delivery: another worker delivers every event', async () => {
+    const c = cluster();
+    const name = await splitName(c, 'crash');
+    // Locks lapse after 1 s and stalls are looked for every 0.5 s, so recovery is quick.
+    const env = clusterEnv(c, name, { WSS_STALLED_INTERVAL_MS: '500', WSS_LOCK_DURATION_MS: '1000' });
+    let slow = true;
+    const rx = await receiver(() => (slow ? { status: 200, delayMs: 20_000 } : { status: 200 }));
+    expect(
+      runWss(['seed', tenantsFile(name, [{ id: 'ok', url: `${rx.url}/ok`, secret: SECRET, timeoutMs: 30_000 }])], env)
+        .status,
+    ).toBe(0);
+
+    await start(env, ['bridge']);
+    const doomed = await start(env, ['worker']);
+    const client = c.client();
+    const ids = Array.from({ length: 10 }, (_, i) => `evt_${i}`);
+    for (const id of ids)
+      await publishEvent(client, env['WSS_STREAM']!, { tenant: 'acme', type: 't', data: { id }, id });
+    await rx.waitFor(ids.length, 30_000);
+    await doomed.kill('SIGKILL');
+
+    slow = false;
+    await start(env, ['worker']);
+    await eventually('every event redelivered', async () => rx.requests.length >= 2 * ids.length, 30_000);
+    const after = rx.requests.slice(ids.length);
+    expect(new Set(after.map((r) => r.headers['x-wss-event-id']))).toEqual(new Set(ids));
+    for (const r of after) {
+      expect(r.headers['x-wss-redelivery']).toBe('true');
+      expectSigned(r);
+    }
+  }, 90_000);
+});
