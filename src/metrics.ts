@@ -74,6 +74,12 @@ export const bridgeCommitFailures = new Counter({
   registers: [metricsRegistry],
 });
 
+export const replicationShort = new Counter({
+  name: 'wss_bridge_replication_short_total',
+  help: 'Bridge batches acknowledged with fewer replicas confirming their writes than WSS_WAIT_REPLICAS (a master lacked replicas).',
+  registers: [metricsRegistry],
+});
+
 export const expressionFailures = new Counter({
   name: 'wss_expression_failures_total',
   help: 'Filter/transform evaluations that failed, by kind: timeout, memory, recursion (limits) or error.',

@@ -31,9 +31,8 @@ export function clusterOptions(seeds: RedisClusterSeeds, connectionName: string)
     retryDelayOnFailover: 200,
     retryDelayOnClusterDown: 200,
     retryDelayOnTryAgain: 100,
-    // A node that comes back (a restarted replica, a master before its failover ended) is
-    // reconnected, not only learnt again through MOVED.
-    clusterNodeRetryStrategy: reconnectDelay,
+    // No clusterNodeRetryStrategy: a node connection that reconnected forever would hold the
+    // commands queued on a dead master instead of failing them over to its replica.
     slotsRefreshTimeout: 2_000,
     slotsRefreshInterval: 5_000,
     redisOptions: {
@@ -90,6 +89,8 @@ export function isCluster(client: RedisClient): client is Cluster {
  */
 export async function onEveryMaster<T>(client: RedisClient, fn: (node: Redis) => Promise<T>): Promise<T[]> {
   if (!isCluster(client)) return [await fn(client)];
+  // Before the first slot map the client knows no master: wait as a queued command would.
+  if (client.status !== 'ready') await new Promise((res) => client.once('ready', res));
   return Promise.all(client.nodes('master').map(fn));
 }
 

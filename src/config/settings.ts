@@ -178,12 +178,12 @@ export const bridgeSettings = {
   waitReplicas: setting(
     'WSS_WAIT_REPLICAS',
     int(0, 0, 16),
-    "Before acknowledging a batch, the bridge waits (`WAIT`) until this many replicas of every master it wrote to have the batch's jobs; fewer within `WSS_WAIT_TIMEOUT_MS` and the batch is not acknowledged but read again. `0` does not wait. Set it to at most the replicas each master has ([details](cluster.md#failover-what-can-be-lost)).",
+    "Before acknowledging a batch, the bridge waits (`WAIT`) until this many replicas of every master it wrote to have the batch's jobs, so a failover cannot lose jobs of acknowledged entries. A master with fewer replicas connected (after a failover) is asked for those it has; the bridge then goes on, logs a warning and counts `wss_bridge_replication_short_total`. `0` does not wait ([details](cluster.md#failover-what-can-be-lost)).",
   ),
   waitTimeoutMs: setting(
     'WSS_WAIT_TIMEOUT_MS',
     int(1_000, 1, 60_000),
-    'How long each `WAIT` of `WSS_WAIT_REPLICAS` may take.',
+    'How long each `WAIT` of `WSS_WAIT_REPLICAS` may take; past it the batch is acknowledged with what the replicas confirmed (counted as short).',
   ),
 };
 

@@ -24,6 +24,7 @@ import { nextReadCount } from './read-budget.js';
 import { maxStreamId } from '../streams/stream-id.js';
 import { readGroupEntries, type StreamEntry } from '../streams/stream-reply.js';
 import { trimStream } from './trim.js';
+import { ReplicaWaiter } from './wait-replicas.js';
 
 export type { BridgeHooks } from './commit-batch.js';
 
@@ -82,7 +83,10 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
     log: blog,
     hooks: opts.hooks,
     fairKeys: fairKeys(config.prefix),
-    waitReplicas: { replicas: config.bridge.waitReplicas, timeoutMs: config.bridge.waitTimeoutMs },
+    replicas:
+      config.bridge.waitReplicas > 0
+        ? new ReplicaWaiter({ replicas: config.bridge.waitReplicas, timeoutMs: config.bridge.waitTimeoutMs }, now, blog)
+        : undefined,
   };
   const planOpts = {
     dedupTtlMs: config.dedupTtlMs,

@@ -11,7 +11,7 @@ import { deadLetterArgs } from './dead-letter.js';
 import type { BatchPlan } from './plan-batch.js';
 import type { StreamEntry } from '../streams/stream-reply.js';
 import { writeFairState, type FairKeys } from './fair-state.js';
-import { waitForReplicas, type WaitReplicas } from './wait-replicas.js';
+import type { ReplicaWaiter } from './wait-replicas.js';
 
 const ADD_BULK_SLICE = 1_000;
 const SLICES_IN_FLIGHT = 3;
@@ -36,8 +36,8 @@ export interface CommitTarget {
   hooks?: BridgeHooks | undefined;
   /** Where the fair-share state lives; plans with `fair` need it. */
   fairKeys?: FairKeys | undefined;
-  /** WSS_WAIT_REPLICAS: replicas that must have the batch's writes before XACK (0 or unset: none). */
-  waitReplicas?: WaitReplicas | undefined;
+  /** WSS_WAIT_REPLICAS: waits for replicas to have the batch's writes before XACK (unset: none). */
+  replicas?: ReplicaWaiter | undefined;
 }
 
 export async function commitBatch(plan: BatchPlan, t: CommitTarget): Promise<void> {
@@ -67,8 +67,7 @@ export async function commitBatch(plan: BatchPlan, t: CommitTarget): Promise<voi
     if (failed) throw failed[0] as Error;
   }
   // Last before XACK: everything the batch wrote, on the queue's connection and on ours.
-  if (t.waitReplicas && t.waitReplicas.replicas > 0)
-    await waitForReplicas([t.queueRedis ?? t.redis, t.redis], t.waitReplicas);
+  await t.replicas?.wait([t.queueRedis ?? t.redis, t.redis]);
   await t.redis.xack(t.stream, t.group, ...plan.ackIds);
 
   bridgeBatchSize.observe(plan.ackIds.length);
