@@ -206,8 +206,12 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
         const t = await topology();
         if (check(t)) return t;
       }
-      if (Date.now() > deadline)
-        throw new Error(`cluster not ok within ${timeoutMs} ms:\n${JSON.stringify(await topology().catch(() => []))}`);
+      if (Date.now() > deadline) {
+        const states = live().map((n, i) => `${n.port}:${oks[i] ? 'ok' : 'not ok'}`);
+        const t = await topology().catch(() => []);
+        const view = t.map((n) => `${n.port} ${n.role}${n.alive ? '' : ' (failed)'} slots=${JSON.stringify(n.slots)}`);
+        throw new Error(`cluster not ok within ${timeoutMs} ms: ${states.join(' ')}\n${view.join('\n')}`);
+      }
       await sleep(100);
     }
   };
