@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { publishEvent } from '../src/producers/publish.js';
-import { clusterEnv } from './helpers/cluster-service.js';
+import { clusterEnv, splitName } from './helpers/cluster-service.js';
 import { startReceiver, type Received, type Receiver } from './helpers/receiver.js';
-import { useTestCluster, type TestCluster } from './helpers/redis-cluster.js';
+import { useTestCluster } from './helpers/redis-cluster.js';
 import { runWss, spawnWss, type WssProcess } from './helpers/wss-process.js';
 
 const cluster = useTestCluster({ masters: 3 });
@@ -39,17 +39,6 @@ function tenantsFile(name: string, endpoints: unknown[]): string {
   const p = join(dir, `${name}.json`);
   writeFileSync(p, JSON.stringify({ tenants: [{ id: 'acme', endpoints }] }));
   return p;
-}
-
-/**
- * A name whose stream lives on another master than its `{name}` keys: the single-key stream
- * commands and the BullMQ scripts then go to different nodes.
- */
-async function splitName(c: TestCluster, base: string): Promise<string> {
-  for (let i = 0; ; i++) {
-    const name = `${base}${i}`;
-    if ((await c.ownerOf(`${name}:events`)).port !== (await c.ownerOf(`{${name}}`)).port) return name;
-  }
 }
 
 async function start(env: Record<string, string>, roles: string[]): Promise<WssProcess> {

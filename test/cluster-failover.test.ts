@@ -3,16 +3,15 @@
 // processes). Its replica takes over; every process stays up, follows the new topology and is
 // ready again; deliveries resume. The receiver's count of distinct events gives the losses,
 // printed; with WSS_WAIT_REPLICAS=1 the documented guarantee allows none (docs/cluster.md).
-import { afterEach, describe, expect, it } from 'vitest';
-import { publishEvent } from '../src/producers/publish.js';
-import { clusterEnv } from './helpers/cluster-service.js';
-import { startReceiver, type Receiver } from './helpers/receiver.js';
-import { startCluster, type TestCluster } from './helpers/redis-cluster.js';
-import { spawnWss, type WssProcess } from './helpers/wss-process.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runWss } from './helpers/wss-process.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { publishEvent } from '../src/producers/publish.js';
+import { clusterEnv, splitName } from './helpers/cluster-service.js';
+import { startReceiver, type Receiver } from './helpers/receiver.js';
+import { startCluster } from './helpers/redis-cluster.js';
+import { runWss, spawnWss, type WssProcess } from './helpers/wss-process.js';
 
 const EVENTS = 2_000;
 const children: WssProcess[] = [];
@@ -50,14 +49,6 @@ interface Outcome {
   roles: Array<{ role: string; alive: boolean; ready: boolean; output: string }>;
 }
 
-/** A name whose stream lives on another master than its `{name}` queue keys. */
-async function splitName(c: TestCluster, base: string): Promise<string> {
-  for (let i = 0; ; i++) {
-    const name = `${base}${i}`;
-    if ((await c.ownerOf(`${name}:events`)).port !== (await c.ownerOf(`{${name}}`)).port) return name;
-  }
-}
-
 async function failover(waitReplicas: number): Promise<Outcome> {
   const c = await startCluster({ masters: 3, replicas: 1, nodeTimeoutMs: 1_000 });
   closers.push(() => c.close());
@@ -73,7 +64,12 @@ async function failover(waitReplicas: number): Promise<Outcome> {
     WSS_ENDPOINT_CONCURRENCY: '20',
   });
   const file = join(mkdtempSync(join(tmpdir(), 'wss-failover-')), 'tenants.json');
-  const ep = { id: 'ok', url: `${rx.url}/ok`, secret: 'failover-secret-0123456789', retry: { attempts: 20, backoffMs: 200 } };
+  const ep = {
+    id: 'ok',
+    url: `${rx.url}/ok`,
+    secret: 'failover-secret-0123456789',
+    retry: { attempts: 20, backoffMs: 200 },
+  };
   writeFileSync(file, JSON.stringify({ tenants: [{ id: 'acme', endpoints: [ep] }] }));
   expect(runWss(['seed', file], env).status).toBe(0);
 
@@ -100,20 +96,14 @@ async function failover(waitReplicas: number): Promise<Outcome> {
     }
   })();
   await rx.waitFor(400, 30_000);
-  const dbg = (m: string) => process.env['DEBUG_FAILOVER'] && console.log(new Date().toISOString(), m, rx.requests.length, published.length);
-  dbg('killing');
   await c.kill(victim.port);
-  dbg('killed');
   // Its replica is elected and every live node agrees on 3 masters again.
   await c.waitUntil(
     (t) =>
-      t.some((n) => n.port === victim.port && !n.alive) &&
-      t.filter((n) => n.role === 'master' && n.alive).length === 3,
+      t.some((n) => n.port === victim.port && !n.alive) && t.filter((n) => n.role === 'master' && n.alive).length === 3,
     30_000,
   );
-  dbg('failed over');
   await publishing;
-  dbg('published');
 
   const seen = () => new Set(rx.requests.map((r) => String(r.headers['x-wss-event-id'])));
   const deadline = Date.now() + 60_000;
@@ -121,12 +111,6 @@ async function failover(waitReplicas: number): Promise<Outcome> {
   // Whatever was going to be redelivered (a stalled job, a re-read batch) has had time to arrive.
   await sleep(1_000);
   const got = seen();
-  if (process.env['DEBUG_FAILOVER']) {
-    const q = `{${name}}:deliveries`;
-    const counts = await Promise.all(['wait', 'active', 'delayed', 'completed', 'failed', 'prioritized'].map(async (s) => [s, await client.type(`${q}:${s}`).then(async (t) => t === 'list' ? client.llen(`${q}:${s}`) : t === 'zset' ? client.zcard(`${q}:${s}`) : t)]));
-    console.log('DEBUG', JSON.stringify(counts), 'xlen', await client.xlen(env['WSS_STREAM']!), 'pending', JSON.stringify(await client.xpending(env['WSS_STREAM']!, env['WSS_GROUP']!)), 'received', rx.requests.length, 'published', published.length);
-    for (const r of roles) console.log('ROLE', r.role, r.p.output().split('\n').slice(-30).join('\n'));
-  }
   const readiness = await Promise.all(
     roles.map(async (r) => {
       const until = Date.now() + 20_000;

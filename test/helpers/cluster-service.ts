@@ -31,3 +31,14 @@ export function clusterEnv(
     ...extra,
   };
 }
+
+/**
+ * `<base><i>` for the first i whose stream (`<name>:events`) lives on another master than its
+ * `{<name>}` keys: the stream commands and the BullMQ scripts then go to different nodes.
+ */
+export async function splitName(cluster: TestCluster, base: string): Promise<string> {
+  for (let i = 0; ; i++) {
+    const name = `${base}${i}`;
+    if ((await cluster.ownerOf(`${name}:events`)).port !== (await cluster.ownerOf(`{${name}}`)).port) return name;
+  }
+}
