@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { QUEUE_NAME } from '../src/job.js';
 import { publishEvent } from '../src/producers/publish.js';
 import { clusterEnv, splitName } from './helpers/cluster-service.js';
 import { startReceiver, type Received, type Receiver } from './helpers/receiver.js';
@@ -24,6 +25,7 @@ afterEach(async () => {
 });
 
 const SECRET = 'cluster-e2e-secret-0123456789';
+const DASHBOARD_PASSWORD = 'cluster-dashboard-pw-0123';
 
 function expectSigned(req: Received): void {
   const ts = String(req.headers['x-wss-timestamp']);
@@ -152,5 +154,46 @@ describe('the service on a Redis Cluster', () => {
       expect(r.headers['x-wss-redelivery']).toBe('true');
       expectSigned(r);
     }
+  }, 90_000);
+
+  it('the dashboard lists the queue and retries a failed delivery', async () => {
+    const c = cluster();
+    const name = await splitName(c, 'dash');
+    const env = clusterEnv(c, name, { PORT: '0', WSS_DASHBOARD_PASSWORD: DASHBOARD_PASSWORD });
+    let up = false;
+    const rx = await receiver(() => ({ status: up ? 200 : 500 }));
+    const ep = { id: 'ep', url: `${rx.url}/ep`, secret: SECRET, retry: { attempts: 1, backoffMs: 10 } };
+    expect(runWss(['seed', tenantsFile(name, [ep])], env).status).toBe(0);
+    const service = await start(env, ['bridge', 'worker', 'dashboard']);
+    const board = /"url":"(http:[^"]+)"[^\n]*"dashboard listening"/.exec(service.output())?.[1];
+    expect(board).toBeDefined();
+    const base = new URL(board!).origin;
+    const auth = { authorization: `Basic ${Buffer.from(`admin:${DASHBOARD_PASSWORD}`).toString('base64')}` };
+    expect((await fetch(`${base}/readyz`)).status).toBe(200);
+
+    await publishEvent(c.client(), env['WSS_STREAM']!, { tenant: 'acme', type: 't', data: {}, id: 'evt_d' });
+    await rx.waitFor(1);
+    const queues = `${base}/admin/queues/api/queues`;
+    const failedJob = async () => {
+      const list = (await (
+        await fetch(`${queues}?activeQueue=${QUEUE_NAME}&status=failed`, { headers: auth })
+      ).json()) as {
+        queues: Array<{ name: string; jobs: Array<{ id: string }> }>;
+      };
+      return list.queues.find((q) => q.name === QUEUE_NAME)?.jobs[0]?.id;
+    };
+    await eventually('the failed job listed by the dashboard', async () => (await failedJob()) !== undefined);
+    const id = (await failedJob())!;
+    expect(id).toBe('acme.ep.evt_d');
+
+    up = true;
+    const retried = await fetch(`${queues}/${QUEUE_NAME}/${encodeURIComponent(id)}/retry`, {
+      method: 'PUT',
+      headers: auth,
+    });
+    expect(retried.status).toBe(204);
+    await rx.waitFor(2);
+    expect(rx.requests.map((r) => r.headers['x-wss-event-id'])).toEqual(['evt_d', 'evt_d']);
+    expectSigned(rx.requests[1]!);
   }, 90_000);
 });
