@@ -110,6 +110,19 @@ export const sharedSettings = {
     int(262_144, 1_024, 67_108_864),
     'The largest event `data`, and the largest transformed body, in UTF-8 bytes. Larger entries are dead-lettered (kind `too_large`); `wss publish` and `POST /api/events` (413) refuse them. See [limits.md](limits.md).',
   ),
+  /** The delivery log (docs/delivery-log.md); 0 turns it off. */
+  history: {
+    retentionMs: setting(
+      'WSS_HISTORY_RETENTION',
+      duration(259_200_000, 0, 30 * 86_400_000),
+      'How long the delivery log keeps what the bridge did with each event and every delivery attempt (`wss status`, `GET /api/events/:id`, search). Records go between this and 25/24 of it. `0` records nothing. See [delivery-log.md](delivery-log.md).',
+    ),
+    maxRecords: setting(
+      'WSS_HISTORY_MAX_RECORDS',
+      int(500_000, 1_000, 100_000_000),
+      'Memory cap of the delivery log: most event records kept per shard, and most settled deliveries kept per endpoint for search. Under a larger load the oldest go first, before the retention. See [delivery-log.md](delivery-log.md#retention-and-memory).',
+    ),
+  },
   /** Filters and transforms (docs/expressions.md). */
   expr: {
     timeoutMs: setting(

@@ -16,6 +16,7 @@ import { resumeEndpoint } from '../workers/endpoint-disable.js';
 import { endpointHealth } from './endpoint-health.js';
 import { publicEndpoint } from './public-view.js';
 import { generatedKey, signingRoutes } from './signing-api.js';
+import { historyRoutes } from './history-api.js';
 
 export const TEST_EVENT_TYPE = 'wss.test';
 
@@ -239,6 +240,7 @@ export function adminApi({ ctx, queue, log, expressions }: AdminApiDeps): Router
   });
 
   signingRoutes(router, { ctx, log });
+  historyRoutes(router, { ctx, queueFor: () => queue });
 
   router.use((_req, res) => notFound(res, 'route'));
   const onError: ErrorRequestHandler = (err: unknown, _req, res, _next) => {
