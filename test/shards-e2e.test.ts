@@ -7,13 +7,13 @@ import { startDashboard } from '../src/dashboard/server.js';
 import { startBridge } from '../src/producers/bridge.js';
 import { publishEvent } from '../src/producers/publish.js';
 import type { RunningRole } from '../src/roles.js';
-import { shardOf, shardQueueName } from '../src/shards.js';
+import { shardOf, shardQueueName, SLOTS } from '../src/shards.js';
 import { startWorker } from '../src/workers/worker.js';
 import { basic } from './helpers/dashboard-context.js';
 import { endpoint, isolatedEnv, waitUntil, useBridgeTest, deadLetters } from './helpers/bridge-context.js';
 import { startReceiver, type Received } from './helpers/receiver.js';
 
-const { cleanups, context } = useBridgeTest();
+const { cleanups, context, ownRedis } = useBridgeTest();
 const PASSWORD = 'shards-e2e-password-123';
 
 function opensslHmac(secret: string, message: string): string {
@@ -30,8 +30,33 @@ const secretOf = (id: string) => `secret-${id}-0123456789`;
 /** The distinct hash tags among `keys`. */
 const tagsOf = (keys: string[]) => new Set(keys.map((k) => /\{[^}]+\}/.exec(k)?.[0]).filter((t) => t !== undefined));
 
+/**
+ * A redis-server in cluster mode owning every slot: it refuses (CROSSSLOT) any MULTI, script or
+ * multi-key command whose keys are not in one slot, as a real cluster does, without MOVED.
+ */
+async function singleNodeCluster(): Promise<{ url: string }> {
+  const r = await ownRedis({ extraArgs: ['--cluster-enabled', 'yes'] });
+  const c = r.client();
+  await c.call('CLUSTER', 'ADDSLOTSRANGE', '0', String(SLOTS - 1));
+  await waitUntil('cluster_state:ok', async () => String(await c.call('CLUSTER', 'INFO')).includes('cluster_state:ok'));
+  // What makes this run a check: keys of two slots in one script are refused.
+  await expect(c.eval("return redis.call('MGET', KEYS[1], KEYS[2])", 2, 'a', 'b')).rejects.toThrow(/CROSSSLOT/);
+  return r;
+}
+
 describe('sharded delivery queues (WSS_SHARDS=3)', () => {
   it('delivers, retries, dead-letters and retries from the dashboard, each endpoint in its own shard', async () => {
+    await scenario();
+  });
+
+  it('keeps every MULTI and script in one slot: the same run on a Redis in cluster mode', async () => {
+    const r = await singleNodeCluster();
+    await scenario(r.url, { REDIS_CLUSTER_NODES: r.url });
+  });
+});
+
+async function scenario(redisUrl?: string, env: Record<string, string> = {}): Promise<void> {
+  {
     let flaky = 0;
     let dashboardRetry = false;
     const rx = await startReceiver((req) => {
@@ -41,20 +66,29 @@ describe('sharded delivery queues (WSS_SHARDS=3)', () => {
     });
     cleanups.push(() => rx.close());
     const ids = ['orders', 'billing', 'ship', 'audit', 'flaky', 'broken'];
-    const layout = { count: 3, cluster: false };
+    const layout = { count: 3, cluster: env['REDIS_CLUSTER_NODES'] !== undefined };
     // The endpoints span at least two shards (sha1 of "acme/<id>": fixed, so this is a fact about the ids).
     expect(new Set(ids.map((id) => shardOf('acme', id, 3))).size).toBeGreaterThanOrEqual(2);
 
-    const t = await context(isolatedEnv({ WSS_SHARDS: '3', WSS_DASHBOARD_PASSWORD: PASSWORD, PORT: '0' }), {
-      tenants: [
-        {
-          id: 'acme',
-          endpoints: ids.map((id) =>
-            endpoint(id, { url: `${rx.url}/${id}`, retry: { attempts: id === 'broken' ? 1 : 3, backoffMs: 50 } }),
-          ),
-        },
-      ],
-    });
+    const t = await context(
+      isolatedEnv({ WSS_SHARDS: '3', WSS_DASHBOARD_PASSWORD: PASSWORD, PORT: '0', ...env }),
+      {
+        tenants: [
+          {
+            id: 'acme',
+            endpoints: ids.map((id) =>
+              endpoint(id, {
+                url: `${rx.url}/${id}`,
+                retry: { attempts: id === 'broken' ? 1 : 3, backoffMs: 50 },
+                // The fleet-wide limits' scripts run too (flaky's 500 also goes through the circuit's).
+                ...(id === 'flaky' ? { maxInFlight: 2, rateLimit: { max: 100, perMs: 1_000 } } : {}),
+              }),
+            ),
+          },
+        ],
+      },
+      redisUrl,
+    );
     const roles: RunningRole[] = [await startWorker(t.ctx), await startBridge(t.ctx)];
     const dash = await startDashboard(t.ctx, { logCredentials: false });
     roles.push(dash);
@@ -116,5 +150,11 @@ describe('sharded delivery queues (WSS_SHARDS=3)', () => {
     expect(jobKeys.filter((k) => !/\{[^}]+\}/.test(k))).toEqual([]);
     expect(tagsOf(keys.filter((k) => k.includes(':fair:'))).size).toBeGreaterThanOrEqual(2);
     expect(keys.filter((k) => k.startsWith(`${t.config.prefix}:fair:`))).toEqual([]);
-  });
-});
+    // Per-endpoint keys (limits, circuit) carry the endpoint's shard tag.
+    const flakyTag = /\{[^}]+\}/.exec(t.queues.forEndpoint('acme', 'flaky').name)![0];
+    const perEndpoint = keys.filter((k) => k.includes(':limits:') || k.includes(':circuit'));
+    expect(perEndpoint.filter((k) => k.includes('flaky')).length).toBeGreaterThan(0);
+    for (const k of perEndpoint.filter((x) => x.includes('flaky'))) expect(k).toContain(flakyTag);
+    expect(t.logs.join('\n')).not.toMatch(/CROSSSLOT|same slot|non local key/i);
+  }
+}
