@@ -7,6 +7,7 @@ import type { Logger } from '../log.js';
 import { earliestExpiry } from '../signing/stored-secrets.js';
 import { compileEndpoint, type CompiledEndpoint } from './compile.js';
 import type { EndpointConfig } from './schema.js';
+import { SharedParts } from './shared-parts.js';
 
 export interface TenantMeta {
   id: string;
@@ -41,6 +42,7 @@ export class SnapshotState {
   private nextExpiry: number | undefined;
   /** Entries created during the current batch: still private, so mutated in place. */
   private readonly fresh = new Set<TenantEntry>();
+  private readonly shared = new SharedParts();
   private published: Snapshot = { version: -1, tenants: this.tenants };
   version = -1;
 
@@ -94,7 +96,7 @@ export class SnapshotState {
 
   private compile(field: string, json: string): CompiledEndpoint | undefined {
     try {
-      return compileEndpoint(this.decode(field, json));
+      return compileEndpoint(this.decode(field, json), this.shared);
     } catch (err) {
       // Validated on the way in; only a hand-edited Redis value lands here (and is left out).
       this.log?.error({ endpoint: field, err: errorMessage(err) }, 'registry: unreadable endpoint skipped');
