@@ -19,8 +19,9 @@ import {
   type LoggedChange,
   type RegistryKeys,
 } from './registry-log.js';
-import { SnapshotState, splitField, type Decode, type Snapshot, type TenantMeta } from './registry-snapshot.js';
-import type { EndpointConfig, TenantConfig, TenantsFile } from './schema.js';
+import { SnapshotState, splitField, type Decode, type Snapshot } from './registry-snapshot.js';
+import type { EndpointConfig, TenantsFile } from './schema.js';
+import { execOrThrow, seedFile, seedMissing, type RegistryWriter, type SeedNewResult } from './registry-seed.js';
 
 export type { Snapshot, TenantEntry, TenantMeta } from './registry-snapshot.js';
 export { registryKeys } from './registry-log.js';
@@ -150,65 +151,28 @@ export class Registry {
     this.timer = undefined;
   }
 
-  /** Upserts the file's tenants and endpoints; with replace, the registry becomes exactly the file. */
-  async seed(file: TenantsFile, opts: { replace: boolean }): Promise<{ tenants: number; endpoints: number }> {
-    const m = this.redis.multi();
-    if (opts.replace) m.del(this.keys.tenants, this.keys.endpoints);
-    const tenants: string[] = [];
-    const endpoints: string[] = [];
-    for (const t of file.tenants) {
-      m.hset(this.keys.tenants, t.id, JSON.stringify(tenantMeta(t)));
-      tenants.push(t.id);
-      for (const ep of t.endpoints) {
-        m.hset(this.keys.endpoints, field(t.id, ep.id), this.encode(t.id, ep));
-        endpoints.push(field(t.id, ep.id));
-      }
-    }
-    // A replace removes what the file lacks, which no list of keys names: every process reloads.
-    this.logChange(m, opts.replace ? 'reset' : { tenants, endpoints });
-    await execOrThrow(m);
-    await this.refresh();
-    return { tenants: file.tenants.length, endpoints: endpoints.length };
+  /** What the seeding functions need to write like this registry does. */
+  private writer(): RegistryWriter {
+    return {
+      redis: this.redis,
+      keys: this.keys,
+      encode: (tenant, ep) => this.encode(tenant, ep),
+      logChange: (m, change) => this.logChange(m, change),
+    };
   }
 
-  /**
-   * Adds only what the registry lacks: absent tenants and endpoints are created, existing ones
-   * are left exactly as they are (the admin API may have changed them). For `TENANTS_FILE` at
-   * start; `wss seed` keeps its upsert. The keys found absent are written with HSETNX in one
-   * MULTI and logged; when nothing is absent (a replica restarting) nothing is written, so the
-   * other processes have nothing to re-read.
-   */
-  async seedNew(
-    file: TenantsFile,
-  ): Promise<{ created: { tenants: number; endpoints: number }; kept: { tenants: number; endpoints: number } }> {
-    const tenants = file.tenants.map((t) => t.id);
-    const endpoints = file.tenants.flatMap((t) => t.endpoints.map((ep) => ({ t, ep, key: field(t.id, ep.id) })));
-    const [hasTenant, hasEndpoint] = await Promise.all([
-      existing(this.redis, this.keys.tenants, tenants),
-      existing(
-        this.redis,
-        this.keys.endpoints,
-        endpoints.map((e) => e.key),
-      ),
-    ]);
-    const newTenants = file.tenants.filter((_, i) => !hasTenant[i]);
-    const newEndpoints = endpoints.filter((_, i) => !hasEndpoint[i]);
-    const created = { tenants: 0, endpoints: 0 };
-    if (newTenants.length + newEndpoints.length > 0) {
-      // HSETNX still: a key created meanwhile by another writer is kept, as before.
-      const m = this.redis.multi();
-      for (const t of newTenants) m.hsetnx(this.keys.tenants, t.id, JSON.stringify(tenantMeta(t)));
-      for (const { t, ep, key } of newEndpoints) m.hsetnx(this.keys.endpoints, key, this.encode(t.id, ep));
-      this.logChange(m, { tenants: newTenants.map((t) => t.id), endpoints: newEndpoints.map((e) => e.key) });
-      const res = await execOrThrow(m);
-      res.slice(0, newTenants.length).forEach((r) => (created.tenants += r === 1 ? 1 : 0));
-      res.slice(newTenants.length, -1).forEach((r) => (created.endpoints += r === 1 ? 1 : 0));
-    }
+  /** Upserts the file's tenants and endpoints; with replace, the registry becomes exactly the file. */
+  async seed(file: TenantsFile, opts: { replace: boolean }): Promise<{ tenants: number; endpoints: number }> {
+    const counts = await seedFile(this.writer(), file, opts.replace);
     await this.refresh();
-    return {
-      created,
-      kept: { tenants: tenants.length - created.tenants, endpoints: endpoints.length - created.endpoints },
-    };
+    return counts;
+  }
+
+  /** Adds only what the registry lacks (for `TENANTS_FILE` at start); see seedMissing. */
+  async seedNew(file: TenantsFile): Promise<SeedNewResult> {
+    const result = await seedMissing(this.writer(), file);
+    await this.refresh();
+    return result;
   }
 
   /** Creates the tenant if needed and sets the endpoint, atomically. Returns true if it existed. */
@@ -305,27 +269,4 @@ export class Registry {
     await this.refresh();
     return res[0] === 1;
   }
-}
-
-/** For each field, whether the hash has it (HMGET in chunks: values are read, then dropped). */
-async function existing(redis: RedisClient, key: string, fields: readonly string[]): Promise<boolean[]> {
-  const out: boolean[] = [];
-  for (let i = 0; i < fields.length; i += 1_000) {
-    const values = await redis.hmget(key, ...fields.slice(i, i + 1_000));
-    for (const v of values) out.push(v !== null);
-  }
-  return out;
-}
-
-function tenantMeta(t: TenantConfig): TenantMeta {
-  return t.name === undefined ? { id: t.id } : { id: t.id, name: t.name };
-}
-
-async function execOrThrow(m: ReturnType<RedisClient['multi']>): Promise<unknown[]> {
-  const res = await m.exec();
-  if (!res) throw new Error('registry write aborted');
-  return res.map(([err, value]) => {
-    if (err) throw err;
-    return value;
-  });
 }

@@ -7,6 +7,8 @@
 import type { EndpointConfig } from './schema.js';
 
 const SHARED = ['events', 'headers', 'retry', 'signature'] as const;
+/** Distinct values kept per kind of part; past it new values are simply not shared (bounded memory). */
+const MAX_DISTINCT = 10_000;
 
 export class SharedParts {
   private readonly values = new Map<string, unknown>();
@@ -20,8 +22,8 @@ export class SharedParts {
       if (v === undefined || v === null || typeof v !== 'object') continue;
       const key = `${k}\u0000${JSON.stringify(v)}`;
       const have = this.values.get(key);
-      if (have === undefined) this.values.set(key, v);
-      else out[k] = have;
+      if (have !== undefined) out[k] = have;
+      else if (this.values.size < MAX_DISTINCT * SHARED.length) this.values.set(key, v);
     }
     return config;
   }
@@ -29,8 +31,10 @@ export class SharedParts {
   /** One matcher per distinct events list. */
   matcher(events: readonly string[], build: () => (type: string) => boolean): (type: string) => boolean {
     const key = events.join('\u0000');
-    let m = this.matchers.get(key);
-    if (!m) this.matchers.set(key, (m = build()));
-    return m;
+    const m = this.matchers.get(key);
+    if (m) return m;
+    const built = build();
+    if (this.matchers.size < MAX_DISTINCT) this.matchers.set(key, built);
+    return built;
   }
 }
