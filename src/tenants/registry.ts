@@ -128,7 +128,8 @@ export class Registry {
   }
 
   async start(pollMs: number): Promise<void> {
-    await this.refresh(true);
+    // Not forced: a snapshot loaded a moment ago (by seedNew at start) is not loaded again.
+    await this.refresh();
     this.timer = setInterval(() => {
       if (this.polling) return;
       this.polling = true;
