@@ -6,7 +6,8 @@ import { parseTenantsFile } from '../src/tenants/schema.js';
 import { Registry } from '../src/tenants/registry.js';
 import { CHANGE_LOG_LENGTH, LOG_CHANGE_SCRIPT, registryKeys } from '../src/tenants/registry-log.js';
 import { tenantId, writeBulkRegistry } from './helpers/registry-bulk.js';
-import { useTestRedis } from './helpers/redis-server.js';
+import { basic } from './helpers/dashboard-context.js';
+import { freePort, useTestRedis } from './helpers/redis-server.js';
 import { serviceEnv, spawnWss } from './helpers/wss-process.js';
 
 const PREFIX = 'scale';
@@ -181,27 +182,51 @@ describe('registry at 100,000 endpoints', () => {
     expect(r.loadStats()).toEqual({ full: { reloads: 3, endpoints: 4 }, incremental: { reloads: 1, endpoints: 1 } });
   });
 
-  it('a worker process counts its loads on /metrics: 100,000 in full at start, then 1 per one-endpoint change', async () => {
-    const env = serviceEnv(redis().url, PREFIX, { WSS_HEALTH_PORT: '0', WSS_REGISTRY_POLL_MS: '100' });
-    const worker = spawnWss(['start', '--role', 'worker'], env);
+  it('an admin API PUT of one endpoint: a worker and the dashboard each count 1 endpoint re-read on /metrics', async () => {
+    const port = await freePort();
+    const password = 'scale-dashboard-password-0123';
+    const env = serviceEnv(redis().url, PREFIX, { WSS_REGISTRY_POLL_MS: '100' });
+    const worker = spawnWss(['start', '--role', 'worker'], { ...env, WSS_HEALTH_PORT: '0' });
+    const dashboard = spawnWss(['start', '--role', 'dashboard'], {
+      ...env,
+      PORT: String(port),
+      WSS_DASHBOARD_PASSWORD: password,
+    });
+    const dashUrl = `http://127.0.0.1:${port}`;
     try {
-      const url = /"url":"(http:[^"]+)","msg":"health server listening/.exec(
+      const workerUrl = /"url":"(http:[^"]+)","msg":"health server listening/.exec(
         await worker.waitForOutput(/health server listening/, 30_000),
       )![1]!;
-      const loaded = async (mode: string) => {
+      await dashboard.waitForOutput(/webhook-sender started/, 30_000);
+      const loaded = async (url: string, mode: string) => {
         const text = await (await fetch(`${url}/metrics`)).text();
         const m = new RegExp(`^wss_registry_endpoints_loaded_total\\{mode="${mode}"\\} (\\d+)$`, 'm').exec(text);
         return m ? Number(m[1]) : 0;
       };
-      await until('the full load on /metrics', async () => (await loaded('full')) > 0, 30_000);
-      expect(await loaded('full')).toBe(await redis().client().hlen(keys.endpoints));
-      expect(await loaded('incremental')).toBe(0);
-      await a.updateEndpoint(tenantId(42), 'e5', (ep) => ({ ...ep, enabled: false }));
-      await until('the change on /metrics', async () => (await loaded('incremental')) > 0);
-      expect(await loaded('incremental')).toBe(1);
-      expect(await loaded('full')).toBe(await redis().client().hlen(keys.endpoints));
+      const total = await redis().client().hlen(keys.endpoints);
+      for (const url of [workerUrl, dashUrl]) {
+        await until('the full load on /metrics', async () => (await loaded(url, 'full')) > 0, 30_000);
+        expect(await loaded(url, 'full')).toBe(total);
+        expect(await loaded(url, 'incremental')).toBe(0);
+      }
+      const t = tenantId(42);
+      const res = await fetch(`${dashUrl}/api/tenants/${t}/endpoints/e5`, {
+        method: 'PUT',
+        headers: { authorization: basic('admin', password), 'content-type': 'application/json' },
+        body: JSON.stringify({ url: 'https://put.example/h', events: ['order.*'], enabled: false }),
+      });
+      expect(res.status).toBe(200);
+      // Replica a (in this test process, polling) sees it too, with the stored secret kept.
+      await until('the PUT in replica a', () => a.endpoint(t, 'e5')?.config.url === 'https://put.example/h');
+      expect(a.endpoint(t, 'e5')?.config).toMatchObject({ enabled: false, secret: 'bulk-secret-0123456789abcdef' });
+      for (const url of [workerUrl, dashUrl]) {
+        await until('the change on /metrics', async () => (await loaded(url, 'incremental')) > 0);
+        expect(await loaded(url, 'incremental')).toBe(1);
+        expect(await loaded(url, 'full')).toBe(total);
+      }
     } finally {
       await worker.kill();
+      await dashboard.kill();
     }
   }, 60_000);
 });
