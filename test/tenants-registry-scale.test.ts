@@ -2,7 +2,7 @@
 // then follow the change log, re-reading only what a change names (docs/registry.md).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { keySlot } from '../src/shards.js';
-import { parseTenantsFile } from '../src/tenants/schema.js';
+import { parseEndpoint, parseTenantsFile } from '../src/tenants/schema.js';
 import { Registry } from '../src/tenants/registry.js';
 import { CHANGE_LOG_LENGTH, LOG_CHANGE_SCRIPT, registryKeys } from '../src/tenants/registry-log.js';
 import { tenantId, writeBulkRegistry } from './helpers/registry-bulk.js';
@@ -180,6 +180,12 @@ describe('registry at 100,000 endpoints', () => {
     await writer.deleteEndpoint('y', 'three');
     await until('the deletion', () => r.endpoint('y', 'three') === undefined);
     expect(r.loadStats()).toEqual({ full: { reloads: 3, endpoints: 4 }, incremental: { reloads: 1, endpoints: 1 } });
+
+    // An unreadable tenant record (hand edit) neither stops the load nor drops the tenant.
+    await redis().client().hset(k.tenants, 'y', '{not json');
+    await writer.putEndpoint('y', parseEndpoint(endpointInput('four')));
+    await until('the endpoint of the hand-edited tenant', () => r.endpoint('y', 'four') !== undefined);
+    expect(r.snapshot().tenants.get('y')?.meta).toEqual({ id: 'y' });
   });
 
   it('an admin API PUT of one endpoint: a worker and the dashboard each count 1 endpoint re-read on /metrics', async () => {

@@ -69,7 +69,7 @@ export class SnapshotState {
       this.tenants.delete(id);
       return;
     }
-    const entry: TenantEntry = { meta: JSON.parse(json) as TenantMeta, endpoints: old?.endpoints ?? new Map() };
+    const entry: TenantEntry = { meta: this.meta(id, json), endpoints: old?.endpoints ?? new Map() };
     if (!old) this.fresh.add(entry);
     this.tenants.set(id, entry);
   }
@@ -92,6 +92,16 @@ export class SnapshotState {
     this.version = version;
     this.fresh.clear();
     this.published = { version, tenants: this.tenants, nextSecretExpiryMs: this.nextExpiry };
+  }
+
+  private meta(id: string, json: string): TenantMeta {
+    try {
+      return JSON.parse(json) as TenantMeta;
+    } catch (err) {
+      // A hand-edited value: the tenant keeps its endpoints, and a throw here would stop every load.
+      this.log?.error({ tenant: id, err: errorMessage(err) }, 'registry: unreadable tenant record; using its id alone');
+      return { id };
+    }
   }
 
   private compile(field: string, json: string): CompiledEndpoint | undefined {
