@@ -29,6 +29,8 @@ Usage:
                                                       still sent during the overlap (max 7d)
   wss secrets reencrypt                               re-encrypt every stored secret with the first
                                                       WSS_SECRETS_KEY key
+  wss status <eventId> [--tenant T] [--json]          what happened to an event: the bridge, each
+                                                      endpoint's state and every attempt
 
 Configuration is read from the environment; see docs/configuration.md.`;
 
@@ -190,6 +192,8 @@ async function main(argv: string[]): Promise<void> {
       return (await import('./signing/cli-commands.js')).cmdRotateSecret(rest, config, log, withRegistry);
     case 'secrets':
       return (await import('./signing/cli-commands.js')).cmdSecrets(rest, config, log, withRegistry);
+    case 'status':
+      return (await import('./cli-history.js')).cmdStatus(rest, config, log, withRegistry);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

@@ -1,15 +1,15 @@
-// End to end on a real 3-master Redis Cluster, every role a real `wss` process: `wss seed` and
-// `wss publish` through a seed node that does not own the stream (a plain client died there
-// with MOVED), signed delivery to a real receiver, a retry, a dead letter on another key, and a
-// worker killed with -9 whose deliveries another worker finishes.
+// End to end on a real 3-master Redis Cluster with WSS_SHARDS=3, every role a real `wss`
+// process: `wss seed` and `wss publish` through a seed node that does not own the stream (a plain
+// client died there with MOVED), signed delivery to a real receiver, a retry, a dead letter,
+// the queues' keys spread over the masters, a dashboard retry, and a worker killed with -9
+// whose deliveries another worker finishes.
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { QUEUE_NAME } from '../src/job.js';
 import { publishEvent } from '../src/producers/publish.js';
-import { clusterEnv, splitName } from './helpers/cluster-service.js';
+import { clusterEnv, queueOf } from './helpers/cluster-service.js';
 import { startReceiver, type Received, type Receiver } from './helpers/receiver.js';
 import { useTestCluster } from './helpers/redis-cluster.js';
 import { runWss, spawnWss, type WssProcess } from './helpers/wss-process.js';
@@ -67,22 +67,25 @@ async function eventually(what: string, cond: () => Promise<boolean>, timeoutMs 
 describe('the service on a Redis Cluster', () => {
   it('seeds and publishes through a non-owning node; delivers signed, retries, dead-letters', async () => {
     const c = cluster();
-    const name = await splitName(c, 'e2e');
+    const name = 'e2e';
     const env = clusterEnv(c, name);
     const streamOwner = await c.ownerOf(env['WSS_STREAM']!);
     const other = c.nodes.find((n) => n.port !== streamOwner.port)!;
-    // The CLI knows only a node that owns neither the stream nor (for `seed`) the registry.
+    // The CLI knows only a node that does not own the stream (a plain client died there with MOVED).
     const cliEnv = clusterEnv(c, name, { LOG_LEVEL: 'warn' }, [other.port]);
 
     let flaky = 0;
     const rx = await receiver((req) => (req.path === '/flaky' && flaky++ === 0 ? { status: 503 } : { status: 200 }));
-    const file = tenantsFile(name, [
-      { id: 'ok', url: `${rx.url}/ok`, secret: SECRET },
-      { id: 'flaky', url: `${rx.url}/flaky`, secret: SECRET, retry: { attempts: 3, backoffMs: 100 } },
-    ]);
+    // Endpoints in each of the 3 shards: `ok` and `flaky` share one, `audit` and `c` have theirs.
+    const ids = ['ok', 'flaky', 'audit', 'c'];
+    expect(new Set(ids.map((e) => queueOf('acme', e))).size).toBe(3);
+    const file = tenantsFile(
+      name,
+      ids.map((id) => ({ id, url: `${rx.url}/${id}`, secret: SECRET, retry: { attempts: 3, backoffMs: 100 } })),
+    );
     const seeded = runWss(['seed', file], cliEnv);
     expect(seeded.stderr).toBe('');
-    expect(seeded.stdout).toContain('seeded 1 tenant(s), 2 endpoint(s)');
+    expect(seeded.stdout).toContain('seeded 1 tenant(s), 4 endpoint(s)');
 
     // The bridge takes smaller events than `wss publish` does: a big one is dead-lettered.
     const service = await start({ ...env, WSS_MAX_EVENT_BYTES: '2048' }, ['bridge', 'worker']);
@@ -98,9 +101,9 @@ describe('the service on a Redis Cluster', () => {
         .status,
     ).toBe(0);
 
-    await rx.waitFor(3, 30_000);
+    await rx.waitFor(5, 30_000);
     const byPath = (p: string) => rx.requests.filter((r) => r.path === p);
-    expect(byPath('/ok')).toHaveLength(1);
+    for (const p of ['/ok', '/audit', '/c']) expect(byPath(p)).toHaveLength(1);
     expect(byPath('/flaky').map((r) => r.headers['x-wss-attempt'])).toEqual(['1', '2']);
     for (const req of rx.requests) {
       expectSigned(req);
@@ -119,14 +122,27 @@ describe('the service on a Redis Cluster', () => {
       'every entry acknowledged',
       async () => Number(((await client.xpending(env['WSS_STREAM']!, env['WSS_GROUP']!)) as [number])[0]) === 0,
     );
-    expect(rx.requests).toHaveLength(3);
+    expect(rx.requests).toHaveLength(5);
+
+    // The jobs' keys are spread: each shard's queue lives on the master owning its hash tag.
+    const holding = new Set<number>();
+    for (const m of (await c.topology()).filter((n) => n.role === 'master')) {
+      const [, keys] = (await c.nodeClient(m.port).scan('0', 'MATCH', `${name}:deliveries-*`, 'COUNT', 10_000)) as [
+        string,
+        string[],
+      ];
+      if (keys.length > 0) holding.add(m.port);
+    }
+    const owners = await Promise.all(ids.map(async (e) => (await c.ownerOf(queueOf('acme', e))).port));
+    expect(holding).toEqual(new Set(owners));
+    expect(holding.size).toBeGreaterThanOrEqual(2);
     // CLIENT LIST reached every master: a dead bridge's entries are claimed at once.
     expect(service.output()).not.toContain('CLIENT LIST or CLIENT SETNAME refused');
   }, 90_000);
 
   it('a worker killed with -9 mid-delivery: another worker delivers every event', async () => {
     const c = cluster();
-    const name = await splitName(c, 'crash');
+    const name = 'crash';
     // Locks lapse after 1 s and stalls are looked for every 0.5 s, so recovery is quick.
     const env = clusterEnv(c, name, { WSS_STALLED_INTERVAL_MS: '500', WSS_LOCK_DURATION_MS: '1000' });
     let slow = true;
@@ -158,7 +174,7 @@ describe('the service on a Redis Cluster', () => {
 
   it('the dashboard lists the queue and retries a failed delivery', async () => {
     const c = cluster();
-    const name = await splitName(c, 'dash');
+    const name = 'dash';
     const env = clusterEnv(c, name, { PORT: '0', WSS_DASHBOARD_PASSWORD: DASHBOARD_PASSWORD });
     let up = false;
     const rx = await receiver(() => ({ status: up ? 200 : 500 }));
@@ -174,6 +190,7 @@ describe('the service on a Redis Cluster', () => {
     await publishEvent(c.client(), env['WSS_STREAM']!, { tenant: 'acme', type: 't', data: {}, id: 'evt_d' });
     await rx.waitFor(1);
     const queues = `${base}/admin/queues/api/queues`;
+    const QUEUE_NAME = queueOf('acme', 'ep');
     const failedJob = async () => {
       const list = (await (
         await fetch(`${queues}?activeQueue=${QUEUE_NAME}&status=failed`, { headers: auth })

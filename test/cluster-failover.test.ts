@@ -1,6 +1,6 @@
-// Failover on a real Redis Cluster with one replica per master: the master holding the delivery
-// queue is killed with -9 while 2,000 events go through a bridge and two workers (`wss start`
-// processes). Its replica takes over; every process stays up, follows the new topology and is
+// Failover on a real Redis Cluster with one replica per master (WSS_SHARDS=3): the master
+// holding the endpoint's shard queue is killed with -9 while 2,000 events go through a bridge
+// and two workers (`wss start` processes). Its replica takes over; every process stays up, follows the new topology and is
 // ready again; deliveries resume. The receiver's count of distinct events gives the losses,
 // printed; with WSS_WAIT_REPLICAS=1 the documented guarantee allows none (docs/cluster.md).
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { publishEvent } from '../src/producers/publish.js';
-import { clusterEnv, splitName } from './helpers/cluster-service.js';
+import { clusterEnv, queueOf, splitName } from './helpers/cluster-service.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { startCluster } from './helpers/redis-cluster.js';
 import { runWss, spawnWss, type WssProcess } from './helpers/wss-process.js';
@@ -54,7 +54,7 @@ async function failover(waitReplicas: number): Promise<Outcome> {
   closers.push(() => c.close());
   const rx: Receiver = await startReceiver();
   closers.push(() => rx.close());
-  const name = await splitName(c, `fo${waitReplicas}x`);
+  const name = await splitName(c, `fo${waitReplicas}x`, queueOf('acme', 'ok'));
   const env = clusterEnv(c, name, {
     WSS_WAIT_REPLICAS: String(waitReplicas),
     WSS_WAIT_TIMEOUT_MS: '2000',
@@ -79,7 +79,8 @@ async function failover(waitReplicas: number): Promise<Outcome> {
     { role: 'worker', ...(await start(env, 'worker')) },
   ];
 
-  const victim = await c.ownerOf(`{${name}}`);
+  // The master of the queue `ok`'s jobs go to; the stream lives on another.
+  const victim = await c.ownerOf(queueOf('acme', 'ok'));
   const client = c.client();
   const published: string[] = [];
   // A steady 2,000 events over about 4 s; an XADD the cluster refuses is not counted as published.

@@ -9,13 +9,15 @@ import { ratePerSec, round } from '../lib/stats.mjs';
 
 const BUSIEST_SHARE_MAX = 0.45;
 const VS_SINGLE_MIN = 0.8;
-const ENDPOINTS = 12;
+// 48 endpoints fall 17 / 14 / 17 over 3 shards (sha1 of tenant/endpoint): an even spread, as many endpoints give.
+const ENDPOINTS = 48;
 
 /**
- * The key layout: every BullMQ, limiter and fair-share key under one hash tag (`{bench}`), the
- * stream on whichever node owns it. Sharded queues (WSS_SHARDS) spread the queue keys instead.
+ * The key layout: one delivery queue per master (WSS_SHARDS=3, each under a hash tag in its own
+ * master's slot range), the stream on whichever node owns it. `--env WSS_SHARDS=1 --env
+ * WSS_PREFIX={bench}` measures the one-slot layout instead (every queue key on one node).
  */
-export const CLUSTER_LAYOUT = { WSS_PREFIX: '{bench}' };
+export const CLUSTER_LAYOUT = { WSS_SHARDS: '3' };
 
 export async function cluster(ctx) {
   const n = ctx.quick ? 5_000 : 50_000;
@@ -31,12 +33,14 @@ export async function cluster(ctx) {
       events: [`t${i}`],
     }));
     const tenantsFile = writeTenantsFile(ctx.runDir, 'cluster', [{ id: 'bench', endpoints }]);
-    ctx.log(`3-master cluster up (${c.nodes.map((x) => x.port).join(', ')}); layout ${JSON.stringify(CLUSTER_LAYOUT)}`);
+    ctx.log(
+      `3-master cluster up (${c.nodes.map((x) => x.port).join(', ')}); layout ${JSON.stringify({ ...CLUSTER_LAYOUT, ...ctx.childEnv })}`,
+    );
     ctx.log(`loading ${n} events (${ENDPOINTS} endpoints, each event to one of them)`);
     await loadStream(c.client, n, (i) => ({ tenant: 'bench', type: `t${i % ENDPOINTS}`, data: paddedData(i) }));
 
     const cpu0 = await c.cpu();
-    const env = { ...ctx.childEnv, ...CLUSTER_LAYOUT, REDIS_CLUSTER_NODES: c.seeds };
+    const env = { ...CLUSTER_LAYOUT, ...ctx.childEnv, REDIS_CLUSTER_NODES: c.seeds };
     for (const [role, consumer] of [
       ['bridge', 'bench-bridge'],
       ['worker', 'bench-worker-1'],
@@ -94,7 +98,7 @@ export async function cluster(ctx) {
         delivered: got.distinct,
         duplicates: got.requests - got.distinct,
         timedOut: got.timedOut,
-        layout: CLUSTER_LAYOUT,
+        layout: { ...CLUSTER_LAYOUT, ...ctx.childEnv },
         deliveriesPerSec: round(perSec),
         redisCpuSecondsPer1kByNode: Object.fromEntries(perNode.map((x) => [x.port, per1k(x.cpuSeconds)])),
         redisCpuSecondsPer1k: per1k(total),
@@ -130,9 +134,9 @@ export async function clusterWait(ctx) {
       await ctx.receiver.reset();
       // A fresh stream and group (a new prefix too) per run; events are numbered per run.
       await c.client.del(STREAM);
-      const layout = { WSS_PREFIX: `{bench${wait}}` };
+      const layout = { ...CLUSTER_LAYOUT, WSS_PREFIX: `bench${wait}` };
       await loadStream(c.client, n, (i) => ({ tenant: 'bench', type: `t${i % ENDPOINTS}`, data: paddedData(i) }));
-      const env = { ...ctx.childEnv, ...layout, REDIS_CLUSTER_NODES: c.seeds, WSS_WAIT_REPLICAS: wait };
+      const env = { ...layout, ...ctx.childEnv, REDIS_CLUSTER_NODES: c.seeds, WSS_WAIT_REPLICAS: wait };
       const procs = [
         ['bridge', 'bench-bridge'],
         ['worker', 'bench-worker-1'],

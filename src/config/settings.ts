@@ -8,6 +8,7 @@ import {
   duration,
   hostList,
   int,
+  intList,
   oneOf,
   optionalStr,
   optionalStrWhere,
@@ -42,6 +43,11 @@ export const sharedSettings = {
     'WSS_SHARDS',
     int(1, 1, 64),
     'How many BullMQ queues the deliveries are split into, each under its own hash tag so a Redis Cluster spreads them over its nodes. An endpoint always goes to the same shard.',
+  ),
+  queueScanMs: setting(
+    'WSS_QUEUE_SCAN_MS',
+    int(10_000, 100, 3_600_000),
+    'How often workers and the dashboard look for delivery queues of another `WSS_SHARDS` (an earlier one, or a process of a rolling change) that still hold jobs: workers drain them, the dashboard lists them. See [cluster.md](cluster.md#shards-wss_shards).',
   ),
   stream: setting(
     'WSS_STREAM',
@@ -111,6 +117,19 @@ export const sharedSettings = {
     int(262_144, 1_024, 67_108_864),
     'The largest event `data`, and the largest transformed body, in UTF-8 bytes. Larger entries are dead-lettered (kind `too_large`); `wss publish` and `POST /api/events` (413) refuse them. See [limits.md](limits.md).',
   ),
+  /** The delivery log (docs/delivery-log.md); 0 turns it off. */
+  history: {
+    retentionMs: setting(
+      'WSS_HISTORY_RETENTION',
+      duration(259_200_000, 0, 30 * 86_400_000),
+      'How long the delivery log keeps what the bridge did with each event and every delivery attempt (`wss status`, `GET /api/events/:id`, search). Records go between this and 25/24 of it. `0` records nothing. See [delivery-log.md](delivery-log.md).',
+    ),
+    maxRecords: setting(
+      'WSS_HISTORY_MAX_RECORDS',
+      int(500_000, 1_000, 100_000_000),
+      'Memory cap of the delivery log: most event records kept per shard, and most settled deliveries kept per endpoint for search. Under a larger load the oldest go first, before the retention. See [delivery-log.md](delivery-log.md#retention-and-memory).',
+    ),
+  },
   /** Filters and transforms (docs/expressions.md). */
   expr: {
     timeoutMs: setting(
@@ -188,7 +207,17 @@ export const bridgeSettings = {
 };
 
 export const workerSettings = {
-  concurrency: setting('WSS_CONCURRENCY', int(50, 1, 10_000), 'Deliveries in flight per worker process.'),
+  concurrency: setting(
+    'WSS_CONCURRENCY',
+    int(50, 1, 10_000),
+    'Deliveries in flight per worker process, shared by all the shards it consumes (not per shard).',
+  ),
+  shards: setting(
+    'WSS_WORKER_SHARDS',
+    intList(1, 64),
+    'The shards this worker consumes, 1-based (`1,3`); each at most `WSS_SHARDS`. Default: every shard. Queues of another `WSS_SHARDS` that still hold jobs are drained whatever this says. See [cluster.md](cluster.md#shards-wss_shards).',
+    'every shard',
+  ),
   endpointConcurrency: setting(
     'WSS_ENDPOINT_CONCURRENCY',
     int(20, 1, 10_000),

@@ -11,7 +11,7 @@ import { publicKeysRouter } from './signing-api.js';
 import { allowedHostsOnly, defaultDashboardHosts } from './allowed-hosts.js';
 import { basicAuth, resolveCredentials, type Credentials } from './auth.js';
 import { AuthFailureLimiter } from './auth-limiter.js';
-import { BOARD_PATH, bullBoardRouter } from './bull-board.js';
+import { BOARD_PATH, bullBoardRouter, type BullBoard } from './bull-board.js';
 import { sameOriginOnly } from './csrf.js';
 import { PortInUseError } from '../errors.js';
 import { startHttpRole, type RunningHttpRole } from '../probes/http-role.js';
@@ -47,6 +47,7 @@ export async function startDashboard(
     config.dashboard.hosts ?? defaultDashboardHosts(config.dashboard.auth, opts.port ?? config.dashboard.port);
   const hostCheck = allowedHostsOnly(() => allowedHosts);
 
+  let bullBoard: BullBoard | undefined;
   const role = await startHttpRole(ctx, {
     name: 'dashboard',
     port: opts.port ?? config.dashboard.port,
@@ -54,15 +55,16 @@ export async function startDashboard(
     host: config.dashboard.auth === 'off' ? '127.0.0.1' : undefined,
     roles: opts.roles,
     closeGraceMs: Math.min(config.shutdownGraceMs, 5_000),
-    routes(app, probes, queue) {
+    routes(app, probes, queues) {
       if (config.dashboard.auth === 'off') app.use(hostCheck);
       app.use(probes);
       if (config.dashboard.auth !== 'off') app.use(hostCheck);
       app.get('/', (_req, res) => res.redirect(BOARD_PATH));
       const auth = basicAuth(credentials, undefined, { limiter: new AuthFailureLimiter(), now: ctx.now });
-      app.use(BOARD_PATH, auth, sameOriginOnly(), bullBoardRouter(queue, config.prefix));
+      bullBoard = bullBoardRouter(queues, config.queueScanMs);
+      app.use(BOARD_PATH, auth, sameOriginOnly(), bullBoard.router);
       app.use(publicKeysRouter(ctx));
-      app.use('/api', auth, sameOriginOnly(), adminApi({ ctx, queue, log, expressions }));
+      app.use('/api', auth, sameOriginOnly(), adminApi({ ctx, queues, log, expressions }));
     },
     // Unlike WSS_HEALTH_PORT, even the default PORT does not move: people open the dashboard at
     // the address they were told, and a dashboard quietly elsewhere would leave them looking at
@@ -77,7 +79,10 @@ export async function startDashboard(
         { cause: err },
       );
     },
-    release: () => expressions.close(),
+    release: async () => {
+      bullBoard?.stop();
+      await expressions.close();
+    },
     stopped: () => log.info('dashboard stopped'),
   });
   allowedHosts = config.dashboard.hosts ?? defaultDashboardHosts(config.dashboard.auth, role.port);

@@ -1,14 +1,15 @@
 // `wss` processes on a test Redis Cluster (redis-cluster.ts): their environment and the key
 // layout the cluster suites run with.
+import { shardOf, shardQueueName, type ShardLayout } from '../../src/shards.js';
 import type { TestCluster } from './redis-cluster.js';
 
-/**
- * The key layout on a cluster. Until sharded queues exist, every BullMQ, limiter and fair-share
- * key shares one hash tag (`{<name>}` as the prefix); the stream and its dead-letter stream are
- * other keys, on whichever node owns them.
- */
-export function clusterLayoutEnv(name: string): Record<string, string> {
-  return { WSS_PREFIX: `{${name}}` };
+/** WSS_SHARDS of the cluster suites: one delivery queue per master of a 3-master cluster. */
+export const SHARDS = 3;
+export const CLUSTER_LAYOUT: ShardLayout = { count: SHARDS, cluster: true };
+
+/** The BullMQ queue (and so the hash tag, the node) an endpoint's jobs go to. */
+export function queueOf(tenant: string, endpoint: string): string {
+  return shardQueueName(CLUSTER_LAYOUT, shardOf(tenant, endpoint, SHARDS));
 }
 
 /** Env for `wss` on the cluster, its own prefix and stream, delivering to 127.0.0.1. */
@@ -20,7 +21,8 @@ export function clusterEnv(
 ): Record<string, string> {
   return {
     REDIS_CLUSTER_NODES: cluster.seeds(seedPorts),
-    ...clusterLayoutEnv(name),
+    WSS_SHARDS: String(SHARDS),
+    WSS_PREFIX: name,
     WSS_STREAM: `${name}:events`,
     WSS_GROUP: `${name}-bridge`,
     WSS_ALLOW_PRIVATE_URLS: 'true',
@@ -33,12 +35,13 @@ export function clusterEnv(
 }
 
 /**
- * `<base><i>` for the first i whose stream (`<name>:events`) lives on another master than its
- * `{<name>}` keys: the stream commands and the BullMQ scripts then go to different nodes.
+ * `<base><i>` for the first i whose stream (`<name>:events`) lives on another master than `key`
+ * (a queue name: its hash tag decides): the stream's node and that queue's node differ.
  */
-export async function splitName(cluster: TestCluster, base: string): Promise<string> {
+export async function splitName(cluster: TestCluster, base: string, key: string): Promise<string> {
+  const other = (await cluster.ownerOf(key)).port;
   for (let i = 0; ; i++) {
     const name = `${base}${i}`;
-    if ((await cluster.ownerOf(`${name}:events`)).port !== (await cluster.ownerOf(`{${name}}`)).port) return name;
+    if ((await cluster.ownerOf(`${name}:events`)).port !== other) return name;
   }
 }

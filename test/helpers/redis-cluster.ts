@@ -120,6 +120,9 @@ async function startNode(nodeTimeoutMs: number): Promise<ClusterNodeProc> {
       join(dir, 'nodes.conf'),
       '--cluster-node-timeout',
       String(nodeTimeoutMs),
+      // A replica whose link was slow to come up on a busy machine still takes over.
+      '--cluster-replica-validity-factor',
+      '0',
       '--save',
       '',
       '--appendonly',
@@ -187,12 +190,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
     }
     throw new Error('no cluster node answers');
   };
+  let lastStateError = '';
   const stateOk = async (port: number) => {
     const c = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null });
     c.on('error', () => {});
     try {
       return /cluster_state:ok/.test(String(await c.call('CLUSTER', 'INFO')));
-    } catch {
+    } catch (err) {
+      lastStateError = (err as Error).message;
       return false;
     } finally {
       c.disconnect();
@@ -207,19 +212,40 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
         if (check(t)) return t;
       }
       if (Date.now() > deadline) {
-        const states = live().map((n, i) => `${n.port}:${oks[i] ? 'ok' : 'not ok'}`);
-        const t = await topology().catch(() => []);
+        const states = live().map(
+          (n, i) =>
+            `${n.port}:${oks[i] ? 'ok' : 'not ok'}${n.proc.exitCode !== null || n.proc.signalCode !== null ? ` (exited ${n.proc.exitCode ?? n.proc.signalCode})` : ''}`,
+        );
+        let t: NodeInfo[] = [];
+        try {
+          t = await topology();
+        } catch (err) {
+          states.push(`CLUSTER NODES: ${(err as Error).message}`);
+        }
         const view = t.map((n) => `${n.port} ${n.role}${n.alive ? '' : ' (failed)'} slots=${JSON.stringify(n.slots)}`);
-        throw new Error(`cluster not ok within ${timeoutMs} ms: ${states.join(' ')}\n${view.join('\n')}`);
+        throw new Error(
+          `cluster not ok within ${timeoutMs} ms: ${states.join(' ')} (last error: ${lastStateError})\n${view.join('\n')}`,
+        );
       }
       await sleep(100);
     }
   };
-  // Every node agrees on every master and replica (the replicas' sync is under way or done).
+  // Every node agrees on every master and replica, and every replica has synced: one still in
+  // its first sync when its master dies has nothing to take over with.
   await waitUntil(
     (t) =>
       t.length === nodes.length && t.filter((n) => n.role === 'master').length === masters && t.every((n) => n.alive),
   );
+  const deadline = Date.now() + 30_000;
+  for (const n of nodes) {
+    const c = nodeClient(n.port);
+    for (;;) {
+      const info = String(await c.call('INFO', 'replication'));
+      if (!/role:slave/.test(info) || /master_link_status:up/.test(info)) break;
+      if (Date.now() > deadline) throw new Error(`replica ${n.port} did not sync within 30 s:\n${info}`);
+      await sleep(100);
+    }
+  }
 
   return {
     nodes,
