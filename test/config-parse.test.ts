@@ -157,12 +157,14 @@ describe('each setting declared once (src/config/settings.ts)', () => {
       'WSS_MAX_STALLED_COUNT',
       'WSS_PREFIX',
       'WSS_REGISTRY_POLL_MS',
+      'WSS_REPLAY_MAX_EVENTS',
       'WSS_RETRY_AFTER_MAX_MS',
       'WSS_SECRETS_KEY',
       'WSS_SHARDS',
       'WSS_SHUTDOWN_GRACE_MS',
       'WSS_STALLED_INTERVAL_MS',
       'WSS_STREAM',
+      'WSS_STREAM_RETENTION',
       'WSS_STREAM_TRIM',
     ]);
     for (const s of all) expect(s.schema.description, s.env).toMatch(/\S{3}/);

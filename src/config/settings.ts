@@ -110,6 +110,17 @@ export const sharedSettings = {
     int(262_144, 1_024, 67_108_864),
     'The largest event `data`, and the largest transformed body, in UTF-8 bytes. Larger entries are dead-lettered (kind `too_large`); `wss publish` and `POST /api/events` (413) refuse them. See [limits.md](limits.md).',
   ),
+  /** Read by the bridge (trimming) and by replay (what is still kept), docs/delivery-log.md. */
+  streamRetentionMs: setting(
+    'WSS_STREAM_RETENTION',
+    duration(86_400_000, 0, 30 * 86_400_000),
+    'How long the bridge keeps stream entries after every group acknowledged them, so `wss replay` can send them again. It never trims unacknowledged entries. `0` trims at once. Memory: about 100 bytes per entry plus its `data` ([delivery-log.md](delivery-log.md#replay-from-the-stream)).',
+  ),
+  replayMaxEvents: setting(
+    'WSS_REPLAY_MAX_EVENTS',
+    int(10_000, 1, 1_000_000),
+    'Most events one replay (`POST /api/replay`, `wss replay`) may send; a range holding more is refused (400) and must be narrowed.',
+  ),
   /** Filters and transforms (docs/expressions.md). */
   expr: {
     timeoutMs: setting(
@@ -155,7 +166,7 @@ export const bridgeSettings = {
   streamTrim: setting(
     'WSS_STREAM_TRIM',
     bool(true),
-    'The bridge trims stream entries that every consumer group on the stream has acknowledged. It never trims unacknowledged entries.',
+    'The bridge trims stream entries that every consumer group on the stream has acknowledged, once they are older than `WSS_STREAM_RETENTION`. It never trims unacknowledged entries.',
   ),
   /** Byte budget per read; the next read's COUNT follows the last read's entry size. */
   batchBytes: setting(

@@ -16,6 +16,8 @@ import { resumeEndpoint } from '../workers/endpoint-disable.js';
 import { endpointHealth } from './endpoint-health.js';
 import { publicEndpoint } from './public-view.js';
 import { generatedKey, signingRoutes } from './signing-api.js';
+import { replayRoutes } from './replay-api.js';
+import { ShardQueues } from '../replay/shard-queues.js';
 
 export const TEST_EVENT_TYPE = 'wss.test';
 
@@ -54,9 +56,11 @@ export interface AdminApiDeps {
   log: Logger;
   /** Runs the registration trial of filters and transforms (docs/expressions.md). */
   expressions: ExpressionPool;
+  /** The shard queues recover and replay write to; the caller closes them. */
+  queues?: ShardQueues;
 }
 
-export function adminApi({ ctx, queue, log, expressions }: AdminApiDeps): Router {
+export function adminApi({ ctx, queue, log, expressions, queues }: AdminApiDeps): Router {
   const { registry, config } = ctx;
   const router = Router();
   // Room for an event at WSS_MAX_EVENT_BYTES plus its JSON escaping, and never under 1 MB.
@@ -239,6 +243,12 @@ export function adminApi({ ctx, queue, log, expressions }: AdminApiDeps): Router
   });
 
   signingRoutes(router, { ctx, log });
+  replayRoutes(router, {
+    ctx,
+    log,
+    expressions,
+    queues: queues ?? new ShardQueues(ctx.redis, config.prefix, config.layout),
+  });
 
   router.use((_req, res) => notFound(res, 'route'));
   const onError: ErrorRequestHandler = (err: unknown, _req, res, _next) => {

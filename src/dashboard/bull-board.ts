@@ -9,6 +9,7 @@ import type { BeforeHook, QueueAdapterOptions, QueueJobJson } from '@bull-board/
 import { ExpressAdapter } from '@bull-board/express';
 import type { Router } from 'express';
 import type { DeliveryJobData, DeliveryQueue } from '../job.js';
+import { EVENTS_PATH } from './events-page.js';
 
 export const BOARD_PATH = '/admin/queues';
 
@@ -113,7 +114,10 @@ export function jobDataView(data: unknown): unknown {
     eventId: data.eventId,
     type: data.type,
     createdAt: Number.isFinite(data.createdAt) ? new Date(data.createdAt).toISOString() : data.createdAt,
+    ...(data.replay === true ? { replay: true } : {}),
     body: data.body,
+    // Bull Board renders job data as JSON text, with no links: the path to open is the most it allows.
+    eventPage: `${EVENTS_PATH}?id=${encodeURIComponent(data.eventId)}`,
   };
 }
 
@@ -134,7 +138,12 @@ export function bullBoardRouter(queue: DeliveryQueue, prefix: string): Router {
     queues: [adapter],
     serverAdapter,
     options: {
-      uiConfig: { boardTitle: 'webhook-sender', hideDocsLink: true },
+      // The header's menu of links: the only place Bull Board lets a page link out.
+      uiConfig: {
+        boardTitle: 'webhook-sender',
+        hideDocsLink: true,
+        miscLinks: [{ text: 'Event lookup', url: EVENTS_PATH }],
+      },
       handlerHooks: { before: refuseDangerousRoutes },
     },
   });

@@ -1,6 +1,6 @@
 // The dashboard role: Bull Board, the admin API, health and metrics on one port (PORT).
 //   /healthz /readyz /metrics      unauthenticated (see health.ts)
-//   /admin/queues/*  /api/*        basic auth + same-origin check on writes
+//   /admin/queues/*  /admin/events  /api/*   basic auth + same-origin check on writes
 // Every route checks the Host header against WSS_DASHBOARD_HOSTS (allowed-hosts.ts); the three
 // probe routes only when authentication is off (then the server listens on 127.0.0.1 only and
 // no orchestrator reaches it by a pod IP). See docs/security.md.
@@ -13,6 +13,8 @@ import { basicAuth, resolveCredentials, type Credentials } from './auth.js';
 import { AuthFailureLimiter } from './auth-limiter.js';
 import { BOARD_PATH, bullBoardRouter } from './bull-board.js';
 import { sameOriginOnly } from './csrf.js';
+import { EVENTS_PATH, eventsPageRouter } from './events-page.js';
+import { ShardQueues } from '../replay/shard-queues.js';
 import { PortInUseError } from '../errors.js';
 import { startHttpRole, type RunningHttpRole } from '../probes/http-role.js';
 import { announceGeneratedPassword, type Terminal } from './password-notice.js';
@@ -41,6 +43,8 @@ export async function startDashboard(
   const credentials = resolveCredentials(config.dashboard);
   // Threads start only when an endpoint with a filter or transform is registered.
   const expressions = createExpressionPool(config, log);
+  // Recover and replay write to the queue of each endpoint's shard.
+  const queues = new ShardQueues(ctx.redis, config.prefix, config.layout);
 
   // The default names the port, which is only known for sure once listening (PORT=0).
   let allowedHosts =
@@ -61,8 +65,9 @@ export async function startDashboard(
       app.get('/', (_req, res) => res.redirect(BOARD_PATH));
       const auth = basicAuth(credentials, undefined, { limiter: new AuthFailureLimiter(), now: ctx.now });
       app.use(BOARD_PATH, auth, sameOriginOnly(), bullBoardRouter(queue, config.prefix));
+      app.use(EVENTS_PATH, auth, sameOriginOnly(), eventsPageRouter());
       app.use(publicKeysRouter(ctx));
-      app.use('/api', auth, sameOriginOnly(), adminApi({ ctx, queue, log, expressions }));
+      app.use('/api', auth, sameOriginOnly(), adminApi({ ctx, queue, log, expressions, queues }));
     },
     // Unlike WSS_HEALTH_PORT, even the default PORT does not move: people open the dashboard at
     // the address they were told, and a dashboard quietly elsewhere would leave them looking at
@@ -77,7 +82,10 @@ export async function startDashboard(
         { cause: err },
       );
     },
-    release: () => expressions.close(),
+    release: async () => {
+      await queues.close();
+      await expressions.close();
+    },
     stopped: () => log.info('dashboard stopped'),
   });
   allowedHosts = config.dashboard.hosts ?? defaultDashboardHosts(config.dashboard.auth, role.port);
