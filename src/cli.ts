@@ -35,6 +35,8 @@ Usage:
   wss replay --tenant T [--endpoint E] --from 2h [--to now] [--dry-run] [--json]
                                                       send the events of that range again from the
                                                       stream, with X-WSS-Replay: true
+  wss status <eventId> [--tenant T] [--json]          what happened to an event: the bridge, each
+                                                      endpoint's state and every attempt
 
 Configuration is read from the environment; see docs/configuration.md.`;
 
@@ -200,6 +202,8 @@ async function main(argv: string[]): Promise<void> {
       return (await import('./cli-recover.js')).cmdReplay(rest, config, log, withRegistry);
     case 'secrets':
       return (await import('./signing/cli-commands.js')).cmdSecrets(rest, config, log, withRegistry);
+    case 'status':
+      return (await import('./cli-history.js')).cmdStatus(rest, config, log, withRegistry);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

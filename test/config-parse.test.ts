@@ -148,6 +148,8 @@ describe('each setting declared once (src/config/settings.ts)', () => {
       'WSS_EXPR_TIMEOUT_MS',
       'WSS_GROUP',
       'WSS_HEALTH_PORT',
+      'WSS_HISTORY_MAX_RECORDS',
+      'WSS_HISTORY_RETENTION',
       'WSS_KEEP_COMPLETED_AGE_SEC',
       'WSS_KEEP_COMPLETED_COUNT',
       'WSS_LOCK_DURATION_MS',

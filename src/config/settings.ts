@@ -121,6 +121,19 @@ export const sharedSettings = {
     int(10_000, 1, 1_000_000),
     'Most events one replay (`POST /api/replay`, `wss replay`) may send; a range holding more is refused (400) and must be narrowed.',
   ),
+  /** The delivery log (docs/delivery-log.md); 0 turns it off. */
+  history: {
+    retentionMs: setting(
+      'WSS_HISTORY_RETENTION',
+      duration(259_200_000, 0, 30 * 86_400_000),
+      'How long the delivery log keeps what the bridge did with each event and every delivery attempt (`wss status`, `GET /api/events/:id`, search). Records go between this and 25/24 of it. `0` records nothing. See [delivery-log.md](delivery-log.md).',
+    ),
+    maxRecords: setting(
+      'WSS_HISTORY_MAX_RECORDS',
+      int(500_000, 1_000, 100_000_000),
+      'Memory cap of the delivery log: most event records kept per shard, and most settled deliveries kept per endpoint for search. Under a larger load the oldest go first, before the retention. See [delivery-log.md](delivery-log.md#retention-and-memory).',
+    ),
+  },
   /** Filters and transforms (docs/expressions.md). */
   expr: {
     timeoutMs: setting(

@@ -18,6 +18,7 @@ import { publicEndpoint } from './public-view.js';
 import { generatedKey, signingRoutes } from './signing-api.js';
 import { replayRoutes } from './replay-api.js';
 import { ShardQueues } from '../replay/shard-queues.js';
+import { historyRoutes } from './history-api.js';
 
 export const TEST_EVENT_TYPE = 'wss.test';
 
@@ -249,6 +250,7 @@ export function adminApi({ ctx, queue, log, expressions, queues }: AdminApiDeps)
     expressions,
     queues: queues ?? new ShardQueues(ctx.redis, config.prefix, config.layout),
   });
+  historyRoutes(router, { ctx, queueFor: () => queue });
 
   router.use((_req, res) => notFound(res, 'route'));
   const onError: ErrorRequestHandler = (err: unknown, _req, res, _next) => {

@@ -13,6 +13,7 @@ import { PROBE_TIMEOUT_MS, settlesWithin, withTimeout } from '../timeout.js';
 import type { Readiness, RoleContext, RunningRole } from '../roles.js';
 import { Claimer, pendingEntries, readerConnectionName } from './claim.js';
 import { commitBatch, type BridgeHooks } from './commit-batch.js';
+import { HistoryStore } from '../history/store.js';
 import { ensureGroup, isGroupGone, pruneIdleConsumers } from './consumer-group.js';
 import { listGroups } from '../streams/xinfo.js';
 import { nextChunk } from './pending.js';
@@ -81,6 +82,8 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
     log: blog,
     hooks: opts.hooks,
     fairKeys: fairKeys(config.prefix),
+    history: new HistoryStore(reader, { prefix: config.prefix, layout: config.layout, ...config.history }),
+    now,
   };
   const planOpts = {
     dedupTtlMs: config.dedupTtlMs,

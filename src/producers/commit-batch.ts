@@ -10,6 +10,8 @@ import { deadLetterArgs } from './dead-letter.js';
 import type { BatchPlan } from './plan-batch.js';
 import type { StreamEntry } from '../streams/stream-reply.js';
 import { writeFairState, type FairKeys } from './fair-state.js';
+import { bridgeRecords } from '../history/bridge-records.js';
+import type { HistoryStore } from '../history/store.js';
 
 const ADD_BULK_SLICE = 1_000;
 const SLICES_IN_FLIGHT = 3;
@@ -32,6 +34,9 @@ export interface CommitTarget {
   hooks?: BridgeHooks | undefined;
   /** Where the fair-share state lives; plans with `fair` need it. */
   fairKeys?: FairKeys | undefined;
+  /** The delivery log: what the bridge did with each event (docs/delivery-log.md). */
+  history?: HistoryStore | undefined;
+  now?: () => number;
 }
 
 export async function commitBatch(plan: BatchPlan, t: CommitTarget): Promise<void> {
@@ -59,6 +64,12 @@ export async function commitBatch(plan: BatchPlan, t: CommitTarget): Promise<voi
     for (const d of plan.dead) p.xadd(t.deadLetterStream, '*', ...deadLetterArgs(d));
     const failed = ((await p.exec()) ?? []).find(([err]) => err);
     if (failed) throw failed[0] as Error;
+  }
+  // Last before XACK: a crash before it re-reads the batch and writes its records again (the
+  // reader keeps one bridge record per event and tenant: idempotent).
+  if (t.history?.enabled) {
+    const at = (t.now ?? Date.now)();
+    await t.history.append(bridgeRecords(plan, at), at);
   }
   await t.redis.xack(t.stream, t.group, ...plan.ackIds);
 

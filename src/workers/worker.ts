@@ -22,6 +22,7 @@ import { createHttpSender } from './http.js';
 import { ConnectionEpochs } from './lock-check.js';
 import { processDelivery, type ProcessDeps } from './process-delivery.js';
 import { reportStalls } from './stalls.js';
+import { HistoryStore } from '../history/store.js';
 import { fairKeys, retagForRetry } from '../producers/fair-state.js';
 
 export type DeliveryWorker = Worker<DeliveryJobData, DeliveryResult>;
@@ -112,6 +113,7 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRo
     epochs,
     lockDurationMs: config.worker.lockDurationMs,
     shutdown: shutdown.signal,
+    history: new HistoryStore(connection, { prefix: config.prefix, layout: config.layout, ...config.history }),
     retag: (job) =>
       retagForRetry(connection, fairState, { id: job.id!, tenant: job.data.tenant, endpoint: job.data.endpoint }),
   };
