@@ -51,7 +51,8 @@ export const EVENTS_PAGE_SCRIPT = String.raw`'use strict';
     var body = el('tbody');
     (attempts || []).forEach(function (a) {
       var status = a.status === null || a.status === undefined ? (a.error || 'no response') : 'HTTP ' + a.status;
-      if (a.status !== null && a.status !== undefined && a.error) status += ' (' + a.error + ')';
+      // HTTP_STATUS only repeats what the status says.
+      if (a.status !== null && a.status !== undefined && a.error && a.error !== 'HTTP_STATUS') status += ' (' + a.error + ')';
       body.append(el('tr', { class: 'attempt' },
         el('td', { text: String(a.attempt) + (a.replay ? ' (replay)' : '') }),
         el('td', { text: when(a.at) }),
