@@ -114,7 +114,7 @@ export const sharedSettings = {
   streamRetentionMs: setting(
     'WSS_STREAM_RETENTION',
     duration(86_400_000, 0, 30 * 86_400_000),
-    'How long the bridge keeps stream entries after every group acknowledged them, so `wss replay` can send them again. It never trims unacknowledged entries. `0` trims at once. Memory: about 100 bytes per entry plus its `data` ([delivery-log.md](delivery-log.md#replay-from-the-stream)).',
+    'How long the bridge keeps stream entries after every consumer group acknowledged them, so a replay (`wss replay`, `POST /api/replay`) can send them again. It never trims unacknowledged entries. `0` trims at once. Memory: measured 275 bytes per entry with ~190 B of `data` (85 B beyond it), so 100 events/s kept 24 h take about 2.4 GB ([delivery-log.md](delivery-log.md#stream-retention-wss_stream_retention)).',
   ),
   replayMaxEvents: setting(
     'WSS_REPLAY_MAX_EVENTS',
