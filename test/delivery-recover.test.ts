@@ -121,7 +121,11 @@ describe('recover', () => {
     expect(await failedIds()).toHaveLength(12);
 
     orders.setHandler(() => ({ status: 200, body: 'ok' }));
+    const flowTag = async () => Number(await t.ctx.redis.hget(`${t.config.prefix}:fair:flows`, 'acme/orders'));
+    const tagBefore = await flowTag();
     const run = await call(RECOVER, { since });
+    // Each recovered job was charged to its flow (fair share), as a worker's retry is.
+    expect((await flowTag()) - tagBefore).toBeGreaterThanOrEqual(5);
     expect(run.json).toMatchObject({ failed: 5, recovered: 5, skipped: 0, dryRun: false });
     const all = await orders.waitFor(before + 5);
     await sleep(300);

@@ -3,10 +3,12 @@
 // job ids of an endpoint start with `<tenant>.<endpoint>.`. job.retry moves each one back to
 // waiting with its data untouched (the same body and event id); the worker signs every attempt
 // afresh. A retried job leaves the failed set in the same script that re-queues it, so running
-// recover twice, or two recovers at once, queues nothing twice.
+// recover twice, or two recovers at once, queues nothing twice. Each job is re-tagged for fair
+// share first, as the worker does before a retry.
 import { Job } from 'bullmq';
 import { errorMessage } from '../errors.js';
 import { deliveryJobId, type DeliveryQueue } from '../job.js';
+import { fairKeys, retagForRetry, type FairKeys } from '../producers/fair-state.js';
 import type { RedisClient } from '../redis.js';
 
 const PAGE = 1_000;
@@ -61,8 +63,11 @@ export async function recoverFailed(
   const ids = await failedSince(redis, queue.toKey('failed'), req);
   const result: RecoverResult = { failed: ids.length, recovered: 0, skipped: 0, jobIds: ids.slice(0, LISTED_IDS) };
   if (req.dryRun) return result;
+  const fair = queueFairKeys(queue);
   for (let i = 0; i < ids.length; i += RETRIES_IN_FLIGHT) {
-    const outcomes = await Promise.all(ids.slice(i, i + RETRIES_IN_FLIGHT).map((id) => retryOne(queue, id)));
+    const outcomes = await Promise.all(
+      ids.slice(i, i + RETRIES_IN_FLIGHT).map((id) => retryOne(redis, fair, queue, id, req)),
+    );
     for (const ok of outcomes) {
       if (ok) result.recovered++;
       else result.skipped++;
@@ -71,10 +76,29 @@ export async function recoverFailed(
   return result;
 }
 
+/**
+ * The fair-share keys of this queue. Written so that it also fits a `fairKeys(prefix, queueName)`
+ * (per-shard state): the extra argument is ignored by the one-queue version.
+ */
+function queueFairKeys(queue: DeliveryQueue): FairKeys {
+  return (fairKeys as (prefix: string, queueName?: string) => FairKeys)(queue.opts.prefix ?? 'bull', queue.name);
+}
+
 /** False when the job is gone or no longer failed; any other error is thrown. */
-async function retryOne(queue: DeliveryQueue, id: string): Promise<boolean> {
+async function retryOne(
+  redis: RedisClient,
+  fair: FairKeys,
+  queue: DeliveryQueue,
+  id: string,
+  at: Pick<RecoverRequest, 'tenant' | 'endpoint'>,
+): Promise<boolean> {
   const job = await Job.fromId(queue, id);
   if (!job) return false;
+  // The priority it had when it last queued is long behind the queue's head: as the worker does
+  // for a retry, it gets a fresh start tag behind its own flow, so a bulk recover takes the
+  // endpoint's fair share instead of jumping ahead of every tenant. (A no-op for a job without a
+  // priority; harmless if the retry below then finds it gone.)
+  await retagForRetry(redis, fair, { id, tenant: at.tenant, endpoint: at.endpoint });
   try {
     await job.retry('failed');
     return true;
