@@ -1,5 +1,5 @@
-// The event page in a real browser (playwright-core driving Debian's chromium): an operator looks
-// a failed event up at /admin/events, sees its attempts, fixes the receiver, clicks Recover and
+// The event page in a real browser (playwright-core driving Debian's chromium): an operator goes
+// from Bull Board's links menu to /admin/events, looks a failed event up, sees its attempts, fixes the receiver, clicks Recover and
 // sees the delivery turn delivered; the receiver gets it re-signed with the original event id.
 // Text from receivers is shown as text, never run as HTML. Skipped without chromium, failing
 // instead when WSS_BROWSER_TEST=required (as dashboard-browser.test.ts).
@@ -124,7 +124,12 @@ describe.skipIf(missing !== undefined)('the event page in a browser', () => {
       if (/Content Security Policy/i.test(m.text())) cspErrors.push(m.text());
     });
 
-    await page.goto(`${dash.url}${EVENTS_PATH}`);
+    // From Bull Board: its header's links menu (the last header button) leads to the page.
+    await page.route(/fonts\.googleapis\.com|fonts\.gstatic\.com/, (route) => route.abort());
+    await page.goto(`${dash.url}/admin/queues`);
+    await page.locator('header ul > li:last-child button').click();
+    await page.getByText('Event lookup').click();
+    await page.waitForURL(`${dash.url}${EVENTS_PATH}`);
     await page.getByLabel('Event id').fill('evt_page_1');
     await page.getByRole('button', { name: 'Look up' }).click();
     const orders = page.locator('[data-endpoint="orders"]');
