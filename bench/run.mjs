@@ -27,6 +27,7 @@ const { bridgeRecovery, pipelineFsync } = await import('./scenarios/durability.m
 const { signing } = await import('./scenarios/signing.mjs');
 const { noisyNeighbour } = await import('./scenarios/noisy-neighbour.mjs');
 const { limiterCost } = await import('./scenarios/limiter-cost.mjs');
+const { registryScale } = await import('./scenarios/registry-scale.mjs');
 const { streamRetention } = await import('./scenarios/stream-retention.mjs');
 
 const SCENARIOS = {
@@ -46,6 +47,7 @@ const SCENARIOS = {
   'bridge-recovery': bridgeRecovery,
   signing,
   'limiter-cost': limiterCost,
+  'registry-scale': registryScale,
   'stream-retention': streamRetention,
 };
 

@@ -8,7 +8,7 @@ import { EVENT_ID_PATTERN } from './event.js';
 import type { EventStatus } from './history/event-status.js';
 import { lookupEvent } from './history/lookup.js';
 import { HistoryStore } from './history/store.js';
-import { createDeliveryQueue } from './job.js';
+import { DeliveryQueues } from './delivery-queues.js';
 import type { Logger } from './log.js';
 import { ID_PATTERN } from './tenants/schema.js';
 
@@ -88,21 +88,21 @@ export async function cmdStatus(
   if (values.tenant !== undefined && !ID_PATTERN.test(values.tenant))
     throw new UsageError('--tenant must match ^[a-z0-9][a-z0-9_-]{0,62}$');
   const status = await withRegistry(config, log, async (registry, redis) => {
-    const queue = createDeliveryQueue(redis, config.prefix);
+    const queues = new DeliveryQueues(redis, config.prefix, config.layout);
     try {
       const snap = await registry.refresh();
       return await lookupEvent(
         {
           store: new HistoryStore(redis, { prefix: config.prefix, layout: config.layout, ...config.history }),
           redis,
-          queueFor: () => queue,
+          queueFor: (t, e) => queues.forEndpoint(t, e).queue,
           endpointsOf: (t) => [...(snap.tenants.get(t)?.endpoints.keys() ?? [])],
         },
         eventId,
         values.tenant === undefined ? {} : { tenant: values.tenant },
       );
     } finally {
-      await queue.close();
+      await queues.close();
     }
   });
   if (!status)

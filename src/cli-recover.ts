@@ -7,7 +7,7 @@ import { UsageError, WssError } from './errors.js';
 import type { Logger } from './log.js';
 import { OperationError, runRecover, runReplay, type OperationDeps } from './replay/operations.js';
 import { ReplayRefusedError } from './replay/replay.js';
-import { ShardQueues } from './replay/shard-queues.js';
+import { DeliveryQueues } from './delivery-queues.js';
 import { createExpressionPool } from './tenants/expression-trial.js';
 
 class OperationFailed extends WssError {
@@ -31,7 +31,7 @@ async function withOperations<T>(
   fn: (deps: OperationDeps) => Promise<T>,
 ): Promise<T> {
   return withRegistry(config, log, async (registry, redis) => {
-    const queues = new ShardQueues(redis, config.prefix, config.layout);
+    const queues = new DeliveryQueues(redis, config.prefix, config.layout);
     const pool = createExpressionPool(config, log);
     try {
       await registry.refresh();

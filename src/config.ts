@@ -60,7 +60,13 @@ export function parseConfig(env: Env): Config {
     const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`invalid environment: ${lines.join('; ')}`, lines);
   }
-  return Object.freeze(derive(assemble(settings, parsed.data), env));
+  const config = derive(assemble(settings, parsed.data), env);
+  const over = (config.worker.shards ?? []).filter((k) => k > config.shards);
+  if (over.length > 0) {
+    const line = `WSS_WORKER_SHARDS: shard ${over.join(', ')} does not exist: WSS_SHARDS is ${config.shards} (shards are numbered 1 to ${config.shards})`;
+    throw new ConfigError(`invalid environment: ${line}`, [line]);
+  }
+  return Object.freeze(config);
 }
 
 /** The part of `config` that every role may read (all the probe server gets). */

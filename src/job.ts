@@ -1,10 +1,9 @@
 // The delivery job: what the bridge enqueues and the worker reads. No secret, no URL: the
 // worker looks the endpoint up in the registry at send time.
-import { Queue, type JobsOptions } from 'bullmq';
-import type { RedisClient } from './redis.js';
+// The queues themselves (one per shard) are in delivery-queues.ts.
+import type { JobsOptions, Queue } from 'bullmq';
 import type { WssEvent } from './event.js';
 
-export const QUEUE_NAME = 'deliveries';
 export const JOB_NAME = 'deliver';
 export const BACKOFF_TYPE = 'wss';
 
@@ -100,7 +99,3 @@ export function deliveryJob(
 }
 
 export type DeliveryQueue = Queue<DeliveryJobData>;
-
-export function createDeliveryQueue(connection: RedisClient, prefix: string): DeliveryQueue {
-  return new Queue<DeliveryJobData>(QUEUE_NAME, { connection, prefix });
-}

@@ -3,7 +3,8 @@
 // keeps the queue inside it.
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { deliveryJob, QUEUE_NAME, type BulkJob, type DeliveryJobData } from '../src/job.js';
+import { deliveryJob, type BulkJob, type DeliveryJobData } from '../src/job.js';
+import { QUEUE_NAME } from './helpers/legacy-queue.js';
 import {
   assignPriorities,
   flowField,

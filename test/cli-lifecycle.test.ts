@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { QUEUE_NAME } from '../src/job.js';
+import { QUEUE_NAME } from './helpers/legacy-queue.js';
 import { useTestRedis } from './helpers/redis-server.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { serviceEnv, runWss, spawnWss } from './helpers/wss-process.js';

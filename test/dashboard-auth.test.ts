@@ -5,14 +5,8 @@ import { join } from 'node:path';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../src/dashboard/server.js';
-import {
-  QUEUE_NAME,
-  deliveryJobOptions,
-  JOB_NAME,
-  type DeliveryJobData,
-  createDeliveryQueue,
-  type DeliveryQueue,
-} from '../src/job.js';
+import { deliveryJobOptions, JOB_NAME, type DeliveryJobData, type DeliveryQueue } from '../src/job.js';
+import { QUEUE_NAME, createDeliveryQueue } from './helpers/legacy-queue.js';
 import { createRedis } from '../src/redis.js';
 import { basic, startTestContext, type TestContext } from './helpers/dashboard-context.js';
 import { useTestRedis } from './helpers/redis-server.js';

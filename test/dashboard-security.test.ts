@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH_LIMITS } from '../src/dashboard/auth-limiter.js';
 import { startDashboard, type RunningDashboard } from '../src/dashboard/server.js';
-import { QUEUE_NAME, createDeliveryQueue } from '../src/job.js';
+import { QUEUE_NAME, createDeliveryQueue } from './helpers/legacy-queue.js';
 import { basic, startTestContext, type TestContext } from './helpers/dashboard-context.js';
 import { useTestRedis } from './helpers/redis-server.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';

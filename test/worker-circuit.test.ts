@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { startDashboard } from '../src/dashboard/server.js';
-import { createDeliveryQueue, type DeliveryQueue } from '../src/job.js';
+import { type DeliveryQueue } from '../src/job.js';
+import { createDeliveryQueue } from './helpers/legacy-queue.js';
 import { startBridge } from '../src/producers/bridge.js';
 import { publishEvent } from '../src/producers/publish.js';
 import { parseTenantsFile } from '../src/tenants/schema.js';

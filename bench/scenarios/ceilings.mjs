@@ -3,7 +3,8 @@
 // and BullMQ alone with no-op jobs of the delivery job's size and options.
 import { Queue, Worker } from 'bullmq';
 import { parseConfig } from '../../dist/config.js';
-import { deliveryJobOptions, JOB_NAME, QUEUE_NAME } from '../../dist/job.js';
+import { deliveryJobOptions, JOB_NAME } from '../../dist/job.js';
+import { BASE_QUEUE_NAME as QUEUE_NAME } from '../../dist/shards.js';
 import { createLogger } from '../../dist/log.js';
 import { readSecretEnv } from '../../dist/config.js';
 import { parseEndpoint } from '../../dist/tenants/schema.js';

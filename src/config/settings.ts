@@ -8,6 +8,7 @@ import {
   duration,
   hostList,
   int,
+  intList,
   oneOf,
   optionalStr,
   optionalStrWhere,
@@ -41,6 +42,11 @@ export const sharedSettings = {
     'WSS_SHARDS',
     int(1, 1, 64),
     'How many BullMQ queues the deliveries are split into, each under its own hash tag so a Redis Cluster spreads them over its nodes. An endpoint always goes to the same shard.',
+  ),
+  queueScanMs: setting(
+    'WSS_QUEUE_SCAN_MS',
+    int(10_000, 100, 3_600_000),
+    'How often workers and the dashboard look for delivery queues of another `WSS_SHARDS` (an earlier one, or a process of a rolling change) that still hold jobs: workers drain them, the dashboard lists them. See [cluster.md](cluster.md#shards-wss_shards).',
   ),
   stream: setting(
     'WSS_STREAM',
@@ -201,7 +207,17 @@ export const bridgeSettings = {
 };
 
 export const workerSettings = {
-  concurrency: setting('WSS_CONCURRENCY', int(50, 1, 10_000), 'Deliveries in flight per worker process.'),
+  concurrency: setting(
+    'WSS_CONCURRENCY',
+    int(50, 1, 10_000),
+    'Deliveries in flight per worker process, shared by all the shards it consumes (not per shard).',
+  ),
+  shards: setting(
+    'WSS_WORKER_SHARDS',
+    intList(1, 64),
+    'The shards this worker consumes, 1-based (`1,3`); each at most `WSS_SHARDS`. Default: every shard. Queues of another `WSS_SHARDS` that still hold jobs are drained whatever this says. See [cluster.md](cluster.md#shards-wss_shards).',
+    'every shard',
+  ),
   endpointConcurrency: setting(
     'WSS_ENDPOINT_CONCURRENCY',
     int(20, 1, 10_000),

@@ -213,3 +213,28 @@ export const secretsKeys: ValueParser<readonly SecretsKey[] | undefined> = {
   shown: '–',
   values: 'comma-separated `<key id>:<base64 of 32 bytes>`',
 };
+
+/** Comma-separated integers from `min` to `max`, each once, in ascending order; undefined when unset. */
+export const intList = (min: number, max: number): ValueParser<readonly number[] | undefined> => ({
+  schema: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      const entries = (v ?? '')
+        .split(',')
+        .map((e) => e.trim())
+        .filter((e) => e !== '');
+      if (entries.length === 0) return undefined;
+      const bad = entries.filter((e) => !/^\d+$/.test(e) || Number(e) < min || Number(e) > max);
+      if (bad.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected integers from ${min} to ${max} separated by commas, got "${bad.join('", "')}"`,
+        });
+        return z.NEVER;
+      }
+      return Object.freeze([...new Set(entries.map(Number))].sort((a, b) => a - b));
+    }),
+  shown: '–',
+  values: `comma-separated integers ${min}–${max}`,
+});

@@ -5,7 +5,8 @@ import { randomUUID } from 'node:crypto';
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
 import { errorMessage, TenantsValidationError } from '../errors.js';
 import { envelopeBody, type WssEvent } from '../event.js';
-import { deliveryJob, type DeliveryQueue } from '../job.js';
+import type { DeliveryQueues } from '../delivery-queues.js';
+import { deliveryJob } from '../job.js';
 import type { Logger } from '../log.js';
 import { EventRejectedError, publishEvent } from '../producers/publish.js';
 import type { RoleContext } from '../roles.js';
@@ -17,7 +18,6 @@ import { endpointHealth } from './endpoint-health.js';
 import { publicEndpoint } from './public-view.js';
 import { generatedKey, signingRoutes } from './signing-api.js';
 import { replayRoutes } from './replay-api.js';
-import { ShardQueues } from '../replay/shard-queues.js';
 import { historyRoutes } from './history-api.js';
 
 export const TEST_EVENT_TYPE = 'wss.test';
@@ -53,15 +53,13 @@ function pickSecret(ep: SecretFields): SecretFields {
 
 export interface AdminApiDeps {
   ctx: RoleContext<'dashboard'>;
-  queue: DeliveryQueue;
+  queues: DeliveryQueues;
   log: Logger;
   /** Runs the registration trial of filters and transforms (docs/expressions.md). */
   expressions: ExpressionPool;
-  /** The shard queues recover and replay write to; the caller closes them. */
-  queues?: ShardQueues;
 }
 
-export function adminApi({ ctx, queue, log, expressions, queues }: AdminApiDeps): Router {
+export function adminApi({ ctx, queues, log, expressions }: AdminApiDeps): Router {
   const { registry, config } = ctx;
   const router = Router();
   // Room for an event at WSS_MAX_EVENT_BYTES plus its JSON escaping, and never under 1 MB.
@@ -147,7 +145,7 @@ export function adminApi({ ctx, queue, log, expressions, queues }: AdminApiDeps)
     // Enabled again: what was kept queued for it goes now (docs/circuit-breaker.md).
     const resumed =
       existing && !existing.enabled && stored.enabled
-        ? await resumeEndpoint(ctx.redis, queue, config.prefix, tenant, endpoint)
+        ? await resumeEndpoint(ctx.redis, queues, tenant, endpoint)
         : undefined;
     log.info(
       { tenant, endpoint, created, enabled: stored.enabled, ...(resumed !== undefined ? { resumed } : {}) },
@@ -161,7 +159,7 @@ export function adminApi({ ctx, queue, log, expressions, queues }: AdminApiDeps)
     if (badIds(res, { tenant, endpoint })) return;
     const ep = await registry.getEndpointConfig(tenant, endpoint);
     if (!ep) return notFound(res, `endpoint "${endpoint}" of tenant "${tenant}"`);
-    res.json(await endpointHealth(ctx.redis, config.prefix, tenant, ep));
+    res.json(await endpointHealth(ctx.redis, config.prefix, tenant, ep, config.layout));
   });
 
   router.delete('/tenants/:tenant/endpoints/:endpoint', async (req, res) => {
@@ -196,7 +194,7 @@ export function adminApi({ ctx, queue, log, expressions, queues }: AdminApiDeps)
       priority: 'normal',
     };
     const job = deliveryJob(event, { endpoint, body: envelopeBody(event), retry: ep.retry }, config);
-    await queue.add(job.name, job.data, job.opts);
+    await queues.forEndpoint(tenant, endpoint).queue.add(job.name, job.data, job.opts);
     log.info({ tenant, endpoint, eventId: event.id }, 'admin: test event enqueued');
     res.status(202).json({ eventId: event.id, jobId: job.opts.jobId });
   });
@@ -244,13 +242,8 @@ export function adminApi({ ctx, queue, log, expressions, queues }: AdminApiDeps)
   });
 
   signingRoutes(router, { ctx, log });
-  replayRoutes(router, {
-    ctx,
-    log,
-    expressions,
-    queues: queues ?? new ShardQueues(ctx.redis, config.prefix, config.layout),
-  });
-  historyRoutes(router, { ctx, queueFor: () => queue });
+  historyRoutes(router, { ctx, queueFor: (t, e) => queues.forEndpoint(t, e).queue });
+  replayRoutes(router, { ctx, log, expressions, queues });
 
   router.use((_req, res) => notFound(res, 'route'));
   const onError: ErrorRequestHandler = (err: unknown, _req, res, _next) => {

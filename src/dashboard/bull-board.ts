@@ -1,4 +1,5 @@
-// Bull Board over the delivery queue. Job cards are titled "tenant/endpoint · type · event id"
+// Bull Board over the delivery queues: every shard's (WSS_SHARDS), and those of other WSS_SHARDS
+// values that still hold jobs, looked for every WSS_QUEUE_SCAN_MS. Job cards are titled "tenant/endpoint · type · event id"
 // and show the job data in a fixed order with the body exactly as it is sent. Attempts,
 // failedReason, the worker's per-attempt job.log lines and the return value show natively.
 // Retry one / retry all failed go through BullMQ's job.retry; the worker signs every attempt
@@ -8,7 +9,8 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import type { BeforeHook, QueueAdapterOptions, QueueJobJson } from '@bull-board/api/typings/app';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Router } from 'express';
-import type { DeliveryJobData, DeliveryQueue } from '../job.js';
+import type { DeliveryQueues, QueueRef } from '../delivery-queues.js';
+import type { DeliveryJobData } from '../job.js';
 import { EVENTS_PATH } from './events-page.js';
 
 export const BOARD_PATH = '/admin/queues';
@@ -121,21 +123,42 @@ export function jobDataView(data: unknown): unknown {
   };
 }
 
-export function bullBoardRouter(queue: DeliveryQueue, prefix: string): Router {
-  const serverAdapter = new ExpressAdapter();
-  serverAdapter.setBasePath(BOARD_PATH);
+/** The board's title of a queue: "Webhook deliveries", with its shard when there are several. */
+export function queueDisplayName(ref: Pick<QueueRef, 'name' | 'shard'>, shards: number): string {
+  if (ref.shard === undefined) return `Webhook deliveries (${ref.name}, another WSS_SHARDS: drained by workers)`;
+  return shards === 1 ? 'Webhook deliveries' : `Webhook deliveries, shard ${ref.shard + 1} of ${shards}`;
+}
+
+function adapterOf(ref: QueueRef, prefix: string, shards: number): BullMQAdapter {
   const options: Partial<QueueAdapterOptions> & { allowCompletedRetries: boolean } = {
-    displayName: 'Webhook deliveries',
-    description: `One job per event and endpoint (BullMQ prefix "${prefix}"). Delayed = scheduled retries, failed = gave up: retry them here.`,
+    displayName: queueDisplayName(ref, shards),
+    description: `One job per event and endpoint (BullMQ prefix "${prefix}", queue "${ref.name}"). Delayed = scheduled retries, failed = gave up: retry them here.`,
     allowRetries: true,
     // Retrying a completed job would re-send a delivery the receiver already accepted.
     allowCompletedRetries: false,
   };
-  const adapter = new BullMQAdapter(queue, options);
+  const adapter = new BullMQAdapter(ref.queue, options);
   adapter.setFormatter('name', (job: QueueJobJson) => jobTitle(job));
   adapter.setFormatter('data', jobDataView);
-  createBullBoard({
-    queues: [adapter],
+  return adapter;
+}
+
+/** Every state a job can be in: a foreign queue is listed while it holds any job at all. */
+const ANY_STATE = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'completed', 'failed'] as const;
+
+export interface BullBoard {
+  router: Router;
+  /** Looks for queues of other WSS_SHARDS now (also done every scanMs). */
+  rescan(): Promise<void>;
+  stop(): void;
+}
+
+export function bullBoardRouter(queues: DeliveryQueues, scanMs: number): BullBoard {
+  const serverAdapter = new ExpressAdapter();
+  serverAdapter.setBasePath(BOARD_PATH);
+  const shards = queues.current.length;
+  const board = createBullBoard({
+    queues: queues.current.map((r) => adapterOf(r, queues.prefix, shards)),
     serverAdapter,
     options: {
       // The header's menu of links: the only place Bull Board lets a page link out.
@@ -147,5 +170,31 @@ export function bullBoardRouter(queue: DeliveryQueue, prefix: string): Router {
       handlerHooks: { before: refuseDangerousRoutes },
     },
   });
-  return serverAdapter.getRouter() as Router;
+  const listed = new Set<string>();
+  const rescan = async () => {
+    const foreign = await queues.foreignWith(ANY_STATE);
+    const now = new Set(foreign.map((r) => r.name));
+    for (const r of foreign) if (!listed.has(r.name)) board.addQueue(adapterOf(r, queues.prefix, shards));
+    for (const name of listed) if (!now.has(name)) board.removeQueue(name);
+    listed.clear();
+    for (const name of now) listed.add(name);
+  };
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const tick = () => {
+    rescan()
+      .catch(() => undefined) // Redis down: the list stays as it was
+      .finally(() => {
+        if (!stopped) timer = setTimeout(tick, scanMs).unref();
+      });
+  };
+  tick();
+  return {
+    router: serverAdapter.getRouter() as Router,
+    rescan,
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
 }

@@ -2,15 +2,22 @@
 // Redis, its fleet-wide limits (in flight, rate tokens, a 429/503 pause), its recent failures and
 // why it is disabled. A few reads of small keys.
 import type { RedisClient } from '../redis.js';
+import type { ShardLayout } from '../shards.js';
 import type { EndpointConfig } from '../tenants/schema.js';
 import { readCircuit } from '../workers/circuit.js';
 import { circuitSettings } from '../workers/endpoint-guard.js';
 import { readLimits } from '../workers/endpoint-limits.js';
 
-export async function endpointHealth(redis: RedisClient, prefix: string, tenant: string, ep: EndpointConfig) {
+export async function endpointHealth(
+  redis: RedisClient,
+  prefix: string,
+  tenant: string,
+  ep: EndpointConfig,
+  layout?: ShardLayout,
+) {
   const [c, limits] = await Promise.all([
-    readCircuit(redis, prefix, tenant, ep.id),
-    readLimits(redis, prefix, tenant, ep.id, ep),
+    readCircuit(redis, prefix, tenant, ep.id, layout),
+    readLimits(redis, prefix, tenant, ep.id, ep, layout),
   ]);
   const { failures, coolDownMs } = circuitSettings(ep);
   const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());

@@ -6,14 +6,14 @@ import type { Logger } from '../log.js';
 import type { RoleContext } from '../roles.js';
 import { OperationError, runRecover, runReplay, type OperationDeps } from '../replay/operations.js';
 import { ReplayRefusedError } from '../replay/replay.js';
-import type { ShardQueues } from '../replay/shard-queues.js';
+import type { DeliveryQueues } from '../delivery-queues.js';
 import type { ExpressionPool } from '../tenants/expression-pool.js';
 
 export interface ReplayRoutesDeps {
   ctx: RoleContext<'dashboard'>;
   log: Logger;
   expressions: ExpressionPool;
-  queues: ShardQueues;
+  queues: DeliveryQueues;
 }
 
 function inputOf(req: Request): Record<string, unknown> | undefined {

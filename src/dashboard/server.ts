@@ -11,10 +11,9 @@ import { publicKeysRouter } from './signing-api.js';
 import { allowedHostsOnly, defaultDashboardHosts } from './allowed-hosts.js';
 import { basicAuth, resolveCredentials, type Credentials } from './auth.js';
 import { AuthFailureLimiter } from './auth-limiter.js';
-import { BOARD_PATH, bullBoardRouter } from './bull-board.js';
+import { BOARD_PATH, bullBoardRouter, type BullBoard } from './bull-board.js';
 import { sameOriginOnly } from './csrf.js';
 import { EVENTS_PATH, eventsPageRouter } from './events-page.js';
-import { ShardQueues } from '../replay/shard-queues.js';
 import { PortInUseError } from '../errors.js';
 import { startHttpRole, type RunningHttpRole } from '../probes/http-role.js';
 import { announceGeneratedPassword, type Terminal } from './password-notice.js';
@@ -43,14 +42,13 @@ export async function startDashboard(
   const credentials = resolveCredentials(config.dashboard);
   // Threads start only when an endpoint with a filter or transform is registered.
   const expressions = createExpressionPool(config, log);
-  // Recover and replay write to the queue of each endpoint's shard.
-  const queues = new ShardQueues(ctx.redis, config.prefix, config.layout);
 
   // The default names the port, which is only known for sure once listening (PORT=0).
   let allowedHosts =
     config.dashboard.hosts ?? defaultDashboardHosts(config.dashboard.auth, opts.port ?? config.dashboard.port);
   const hostCheck = allowedHostsOnly(() => allowedHosts);
 
+  let bullBoard: BullBoard | undefined;
   const role = await startHttpRole(ctx, {
     name: 'dashboard',
     port: opts.port ?? config.dashboard.port,
@@ -58,16 +56,17 @@ export async function startDashboard(
     host: config.dashboard.auth === 'off' ? '127.0.0.1' : undefined,
     roles: opts.roles,
     closeGraceMs: Math.min(config.shutdownGraceMs, 5_000),
-    routes(app, probes, queue) {
+    routes(app, probes, queues) {
       if (config.dashboard.auth === 'off') app.use(hostCheck);
       app.use(probes);
       if (config.dashboard.auth !== 'off') app.use(hostCheck);
       app.get('/', (_req, res) => res.redirect(BOARD_PATH));
       const auth = basicAuth(credentials, undefined, { limiter: new AuthFailureLimiter(), now: ctx.now });
-      app.use(BOARD_PATH, auth, sameOriginOnly(), bullBoardRouter(queue, config.prefix));
+      bullBoard = bullBoardRouter(queues, config.queueScanMs);
+      app.use(BOARD_PATH, auth, sameOriginOnly(), bullBoard.router);
       app.use(EVENTS_PATH, auth, sameOriginOnly(), eventsPageRouter());
       app.use(publicKeysRouter(ctx));
-      app.use('/api', auth, sameOriginOnly(), adminApi({ ctx, queue, log, expressions, queues }));
+      app.use('/api', auth, sameOriginOnly(), adminApi({ ctx, queues, log, expressions }));
     },
     // Unlike WSS_HEALTH_PORT, even the default PORT does not move: people open the dashboard at
     // the address they were told, and a dashboard quietly elsewhere would leave them looking at
@@ -83,7 +82,7 @@ export async function startDashboard(
       );
     },
     release: async () => {
-      await queues.close();
+      bullBoard?.stop();
       await expressions.close();
     },
     stopped: () => log.info('dashboard stopped'),

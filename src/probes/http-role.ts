@@ -1,9 +1,9 @@
 // What the two HTTP roles share (the dashboard, and the health server of processes that run
-// none): an express app with the security headers and the probe routes, the delivery queue the
-// scrape gauges read, listening, readiness, and one stop that closes it all.
+// none): an express app with the security headers and the probe routes, the delivery queues the
+// scrape gauges read (every shard's), listening, readiness, and one stop that closes it all.
 import express, { type Express, type Router } from 'express';
 import type { Server } from 'node:http';
-import { createDeliveryQueue, type DeliveryQueue } from '../job.js';
+import { DeliveryQueues } from '../delivery-queues.js';
 import { once } from '../once.js';
 import type { RoleContext, RunningRole } from '../roles.js';
 import { PROBE_TIMEOUT_MS } from '../timeout.js';
@@ -22,13 +22,13 @@ export interface HttpRoleOptions {
   /** How long stop() lets requests in progress finish before it closes their connections. */
   closeGraceMs: number;
   /** Mounts the role's routes, and `probes` (/healthz /readyz /metrics) where its checks want them. */
-  routes(app: Express, probes: Router, queue: DeliveryQueue): void;
+  routes(app: Express, probes: Router, queues: DeliveryQueues): void;
   /**
    * When another process holds the port: listen elsewhere, or throw an error that names the
    * variable. Default: the EADDRINUSE error as it is.
    */
   portInUse?(err: unknown, app: Express): Promise<Listening>;
-  /** Releases what the role holds besides the queue: on stop, and when the port cannot be bound. */
+  /** Releases what the role holds besides the queues: on stop, and when the port cannot be bound. */
   release?(): Promise<void>;
   /** Called at the end of stop. */
   stopped?(): void;
@@ -41,19 +41,20 @@ export interface RunningHttpRole extends RunningRole {
 }
 
 export async function startHttpRole(ctx: RoleContext<never>, opts: HttpRoleOptions): Promise<RunningHttpRole> {
-  const queue = createDeliveryQueue(ctx.redis, ctx.config.prefix);
   // BullMQ would console.error every connection error; src/redis.ts already logs the outage once.
-  queue.on('error', () => {});
-  const gauges = createScrapeGauges(ctx.redis, queue, ctx.config);
+  const queues = new DeliveryQueues(ctx.redis, ctx.config.prefix, ctx.config.layout);
+  // Not awaited: the HTTP role starts (and reports redis_up 0) while Redis is down.
+  queues.register().catch(() => undefined);
+  const gauges = createScrapeGauges(ctx.redis, queues, ctx.config);
   // Filled in once listening; the health router needs it to leave itself out of /readyz.
   const me: { role?: RunningHttpRole } = {};
   const roles = opts.roles ?? (() => (me.role ? [me.role] : []));
 
   const app = express();
   securityHeaders(app);
-  opts.routes(app, healthRouter({ redis: ctx.redis, roles, self: () => me.role, gauges }), queue);
+  opts.routes(app, healthRouter({ redis: ctx.redis, roles, self: () => me.role, gauges }), queues);
   const release = async () => {
-    await queue.close();
+    await queues.close();
     await opts.release?.();
   };
 

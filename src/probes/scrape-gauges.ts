@@ -1,12 +1,13 @@
-// Gauges read from Redis at scrape time: queue depth per state, the bridge group's lag and
-// pending count, and the dead-letter stream's length. They live in a registry of their own,
+// Gauges read from Redis at scrape time: queue depth per state (summed over the shards and the
+// queues of other WSS_SHARDS values), the bridge group's lag and pending count, and the
+// dead-letter stream's length. They live in a registry of their own,
 // one per server, so the process-wide counters in src/metrics.ts stay import-time singletons
 // while two servers in one test process do not fight over a gauge.
 import type { RedisClient } from '../redis.js';
 import { Gauge, Registry } from 'prom-client';
 import type { Config } from '../config.js';
 import { parseGroups } from '../streams/xinfo.js';
-import type { DeliveryQueue } from '../job.js';
+import type { DeliveryQueues } from '../delivery-queues.js';
 import { PROBE_TIMEOUT_MS, withTimeout } from '../timeout.js';
 import { circuitStates } from '../workers/circuit.js';
 import { BACKLOG_MIN_INTERVAL_MS, tenantBacklog } from './tenant-backlog.js';
@@ -48,8 +49,8 @@ async function streamFacts(redis: RedisClient, stream: string, group: string): P
 
 export function createScrapeGauges(
   redis: RedisClient,
-  queue: DeliveryQueue,
-  config: Pick<Config, 'stream' | 'deadLetterStream' | 'group' | 'prefix'>,
+  queues: DeliveryQueues,
+  config: Pick<Config, 'stream' | 'deadLetterStream' | 'group' | 'prefix' | 'layout'>,
   timeoutMs = PROBE_TIMEOUT_MS,
 ): ScrapeGauges {
   const registry = new Registry();
@@ -101,12 +102,16 @@ export function createScrapeGauges(
   const readBacklog = async () => {
     if (Date.now() - backlogAt < BACKLOG_MIN_INTERVAL_MS) return;
     backlogAt = Date.now();
-    const counts = await tenantBacklog(redis, config.prefix);
+    const counts = await tenantBacklog(
+      redis,
+      config.prefix,
+      queues.all().map((r) => r.name),
+    );
     backlog.reset();
     for (const [tenant, n] of counts) backlog.set({ tenant }, n);
   };
   const readCircuits = async () => {
-    const states = await circuitStates(redis, config.prefix);
+    const states = await circuitStates(redis, config.prefix, config.layout);
     circuit.reset();
     for (const [field, state] of states) {
       const slash = field.indexOf('/');
@@ -118,9 +123,11 @@ export function createScrapeGauges(
   };
 
   const read = async () => {
+    // Queues of other WSS_SHARDS values count too: their jobs are still to be delivered.
+    await queues.foreign();
     await readCircuits();
     const [counts, facts, deadLen] = await Promise.all([
-      queue.getJobCounts(...QUEUE_STATES),
+      queues.jobCounts(...QUEUE_STATES),
       streamFacts(redis, config.stream, config.group),
       redis.xlen(config.deadLetterStream),
     ]);

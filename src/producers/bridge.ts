@@ -4,7 +4,8 @@
 // jobs (deterministic job ids plus BullMQ deduplication with a TTL).
 import { duplicateClient, type RedisClient } from '../redis.js';
 import { errorMessage } from '../errors.js';
-import { createDeliveryQueue } from '../job.js';
+import { DeliveryQueues } from '../delivery-queues.js';
+import type { BulkJob } from '../job.js';
 import { bridgeCommitFailures } from '../metrics.js';
 import { once } from '../once.js';
 import { ExpressionBreaker, expressionsOf } from '../tenants/expression-breaker.js';
@@ -12,13 +13,13 @@ import { createExpressionPool } from '../tenants/expression-trial.js';
 import { PROBE_TIMEOUT_MS, settlesWithin, withTimeout } from '../timeout.js';
 import type { Readiness, RoleContext, RunningRole } from '../roles.js';
 import { Claimer, pendingEntries, readerConnectionName } from './claim.js';
-import { commitBatch, type BridgeHooks } from './commit-batch.js';
+import { commitBatch, jobsByShard, type BridgeHooks } from './commit-batch.js';
 import { HistoryStore } from '../history/store.js';
 import { ensureGroup, isGroupGone, pruneIdleConsumers } from './consumer-group.js';
 import { listGroups } from '../streams/xinfo.js';
 import { nextChunk } from './pending.js';
 import { planBatch, type BatchPlan } from './plan-batch.js';
-import { assignPriorities, fieldsToRead } from './fair-share.js';
+import { assignPriorities, fieldsToRead, type FairPlan } from './fair-share.js';
 import { fairKeys, readFairState } from './fair-state.js';
 import { poisonPlan } from './poison.js';
 import { nextReadCount } from './read-budget.js';
@@ -70,18 +71,19 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
   // Named after the consumer: other bridges read CLIENT LIST to tell a dead consumer from a live one.
   const reader: RedisClient = duplicateClient(ctx.redis, { connectionName: readerConnectionName(consumer) });
   reader.on('error', (err: Error) => blog.debug({ err: err.message }, 'bridge: reader connection error'));
-  const queue = createDeliveryQueue(ctx.redis, config.prefix);
-  // The shared connection's own handler reports outages; without a listener BullMQ prints them.
-  queue.on('error', (err: Error) => blog.debug({ err: err.message }, 'bridge: queue connection error'));
+  // One queue per shard (WSS_SHARDS); the shared connection's own handler reports outages.
+  const queues = new DeliveryQueues(ctx.redis, config.prefix, config.layout, (err: Error) =>
+    blog.debug({ err: err.message }, 'bridge: queue connection error'),
+  );
+  await queues.register();
   const target = {
-    queue,
+    queues,
     redis: reader,
     stream,
     group,
     deadLetterStream: config.deadLetterStream,
     log: blog,
     hooks: opts.hooks,
-    fairKeys: fairKeys(config.prefix),
     history: new HistoryStore(reader, { prefix: config.prefix, layout: config.layout, ...config.history }),
     now,
   };
@@ -166,11 +168,24 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
       await registry.refresh();
     const plan = await planBatch(entries, endpointsOf, planOpts, { runner: pool, gate: breaker });
     if (plan.jobs.length === 0) return plan;
-    // Fair share: the state of the batch's flows, read once; priorities planned from it.
+    // Fair share, per shard (each queue orders its own jobs): the state of the batch's flows in
+    // that shard, read once; priorities planned from it. A tenant's share in a shard counts its
+    // endpoints in that shard.
     const endpointIds = (tenant: string) => [...(endpointsOf(tenant) ?? [])].map((e) => e.config.id);
-    const state = await readFairState(reader, target.fairKeys, fieldsToRead(plan.jobs, endpointIds));
-    const fair = assignPriorities(plan.jobs, state, endpointIds);
-    return { ...plan, jobs: fair.jobs, fair };
+    const fair = new Map<number, FairPlan>();
+    await Promise.all(
+      [...jobsByShard(queues, plan.jobs)].map(async ([ref, jobs]) => {
+        const k = ref.shard!;
+        const ids =
+          queues.current.length === 1
+            ? endpointIds
+            : (tenant: string) => endpointIds(tenant).filter((e) => queues.forEndpoint(tenant, e) === ref);
+        const state = await readFairState(reader, fairKeys(config.prefix, ref.name), fieldsToRead(jobs, ids));
+        fair.set(k, assignPriorities(jobs, state, ids));
+      }),
+    );
+    const jobs: BulkJob[] = [...fair.keys()].sort((a, b) => a - b).flatMap((k) => fair.get(k)!.jobs);
+    return { ...plan, jobs, fair };
   }
 
   /** `poison`: deliveries per entry of a chunk at the bound; dead-lettered, never planned. */
@@ -362,7 +377,7 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
       }
       reader.disconnect();
       await pool.close();
-      await withTimeout(queue.close(), 2_000, 'queue close').catch(() => undefined);
+      await withTimeout(queues.close(), 2_000, 'queue close').catch(() => undefined);
       blog.info(stats, 'bridge: stopped');
     }),
   };

@@ -1,15 +1,17 @@
 // Committing a planned batch, in the order that makes a crash at any point harmless:
-// jobs first (addBulk, deduplicated by job id and TTL), then the fair-share tags, then dead
-// letters, then XACK. A crash before XACK leaves the entries pending; re-reading them adds no
+// jobs first (addBulk per shard, deduplicated by job id and TTL), then the fair-share tags, then
+// dead letters, then XACK. Each addBulk is one MULTI over one queue's keys: on a Redis Cluster a
+// MULTI may only hold keys of one slot, hence one per shard. A crash before XACK leaves the entries pending; re-reading them adds no
 // second job (and at most charges their flows twice, which only delays that tenant a little).
 import type { RedisClient } from '../redis.js';
 import type { Logger } from '../log.js';
 import { bridgeBatchSize, deadLettered, jobsEnqueued, unrouted } from '../metrics.js';
-import type { DeliveryQueue } from '../job.js';
+import type { DeliveryQueues, QueueRef } from '../delivery-queues.js';
+import type { BulkJob } from '../job.js';
 import { deadLetterArgs } from './dead-letter.js';
 import type { BatchPlan } from './plan-batch.js';
 import type { StreamEntry } from '../streams/stream-reply.js';
-import { writeFairState, type FairKeys } from './fair-state.js';
+import { fairKeys, writeFairState } from './fair-state.js';
 import { bridgeRecords } from '../history/bridge-records.js';
 import type { HistoryStore } from '../history/store.js';
 
@@ -24,7 +26,7 @@ export interface BridgeHooks {
 }
 
 export interface CommitTarget {
-  queue: DeliveryQueue;
+  queues: DeliveryQueues;
   /** Non-blocking commands (XADD dead letter, XACK). */
   redis: RedisClient;
   stream: string;
@@ -32,11 +34,21 @@ export interface CommitTarget {
   deadLetterStream: string;
   log: Logger;
   hooks?: BridgeHooks | undefined;
-  /** Where the fair-share state lives; plans with `fair` need it. */
-  fairKeys?: FairKeys | undefined;
   /** The delivery log: what the bridge did with each event (docs/delivery-log.md). */
   history?: HistoryStore | undefined;
   now?: () => number;
+}
+
+/** The jobs grouped by their endpoint's shard, in the order first seen. */
+export function jobsByShard(queues: DeliveryQueues, jobs: readonly BulkJob[]): Map<QueueRef, BulkJob[]> {
+  const out = new Map<QueueRef, BulkJob[]>();
+  for (const j of jobs) {
+    const ref = queues.forEndpoint(j.data.tenant, j.data.endpoint);
+    const list = out.get(ref);
+    if (list) list.push(j);
+    else out.set(ref, [j]);
+  }
+  return out;
 }
 
 export async function commitBatch(plan: BatchPlan, t: CommitTarget): Promise<void> {
@@ -45,14 +57,21 @@ export async function commitBatch(plan: BatchPlan, t: CommitTarget): Promise<voi
   // serialised job and the whole MULTI in memory at once, so jobs go in slices. A few slices are
   // in flight together, so serialising one overlaps Redis running the previous one.
   const inFlight: Array<Promise<unknown>> = [];
-  for (let i = 0; i < plan.jobs.length; i += ADD_BULK_SLICE) {
-    const p = t.queue.addBulk(plan.jobs.slice(i, i + ADD_BULK_SLICE));
-    p.catch(() => {}); // rejections surface through the awaits below
-    inFlight.push(p);
-    if (inFlight.length >= SLICES_IN_FLIGHT) await inFlight.shift();
+  for (const [ref, jobs] of jobsByShard(t.queues, plan.jobs)) {
+    for (let i = 0; i < jobs.length; i += ADD_BULK_SLICE) {
+      const p = ref.queue.addBulk(jobs.slice(i, i + ADD_BULK_SLICE));
+      p.catch(() => {}); // rejections surface through the awaits below
+      inFlight.push(p);
+      if (inFlight.length >= SLICES_IN_FLIGHT) await inFlight.shift();
+    }
   }
   await Promise.all(inFlight);
-  if (plan.fair && t.fairKeys) await writeFairState(t.redis, t.fairKeys, plan.fair);
+  if (plan.fair) {
+    const { prefix, current } = t.queues;
+    await Promise.all(
+      [...plan.fair].map(([k, fair]) => writeFairState(t.redis, fairKeys(prefix, current[k]!.name), fair)),
+    );
+  }
   await t.hooks?.afterEnqueue?.({ entryIds: plan.ackIds, jobIds: plan.jobs.map((j) => String(j.opts.jobId)) });
 
   // Two steps, not a MULTI (none is needed): a failure here re-reads the

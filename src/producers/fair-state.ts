@@ -1,9 +1,11 @@
-// The fair-share state in Redis, shared by every bridge: the virtual time and base in one hash,
-// the flows' finish tags in another. Read once per batch (readFairState), written after the
+// The fair-share state in Redis, shared by every bridge, one per delivery queue (shard): its keys
+// carry the queue's hash tag, so every script below stays in the queue's slot. The virtual time
+// and base in one hash, the flows' finish tags in another. Read once per batch (readFairState), written after the
 // batch's jobs exist (writeFairState, max-merged so bridges never move a tag back), and rebased
 // when the queue's priorities near BullMQ's limit. See fair-share.ts and docs/isolation.md.
 import type { RedisClient } from '../redis.js';
-import { QUEUE_NAME } from '../job.js';
+import { queueKeyBase } from '../delivery-queues.js';
+import { BASE_QUEUE_NAME } from '../shards.js';
 import { flowField, PRIORITY_LIMIT, REBASE_AT, virtualTime, type FairPlan, type FairState } from './fair-share.js';
 
 export interface FairKeys {
@@ -16,11 +18,13 @@ export interface FairKeys {
   jobPrefix: string;
 }
 
-export function fairKeys(prefix: string): FairKeys {
-  const q = `${prefix}:${QUEUE_NAME}:`;
+/** The fair-share keys of one delivery queue; the legacy queue's are `<prefix>:fair:*`. */
+export function fairKeys(prefix: string, queueName: string = BASE_QUEUE_NAME): FairKeys {
+  const q = `${prefix}:${queueName}:`;
+  const base = queueKeyBase(prefix, queueName);
   return {
-    clock: `${prefix}:fair:clock`,
-    flows: `${prefix}:fair:flows`,
+    clock: `${base}:fair:clock`,
+    flows: `${base}:fair:flows`,
     prioritized: `${q}prioritized`,
     delayed: `${q}delayed`,
     active: `${q}active`,

@@ -20,8 +20,8 @@ export interface BatchPlan {
   vanished: number;
   /** Every entry of the batch: each one is fully handled by the plan. */
   ackIds: string[];
-  /** The jobs' fair-share priorities and the tags to write once they exist (fair-share.ts). */
-  fair?: FairPlan;
+  /** Per shard: the jobs' fair-share priorities and the tags to write once they exist (fair-share.ts). */
+  fair?: ReadonlyMap<number, FairPlan>;
 }
 
 export interface PlanOptions {

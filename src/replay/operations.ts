@@ -10,7 +10,7 @@ import type { Registry } from '../tenants/registry.js';
 import { ID_PATTERN } from '../tenants/schema.js';
 import { LISTED_IDS, recoverFailed, type RecoverResult } from './recover.js';
 import { replay, type ReplayResult } from './replay.js';
-import type { ShardQueues } from './shard-queues.js';
+import type { DeliveryQueues } from '../delivery-queues.js';
 import { iso, parseTimeArg, TIME_ARG_HELP } from './time-arg.js';
 
 /** Refused input: `status` 400 (bad field), 404 (no such endpoint) or 409 (endpoint disabled). */
@@ -30,7 +30,7 @@ export interface OperationDeps {
     Config,
     'stream' | 'dedupTtlMs' | 'keepCompleted' | 'maxEventBytes' | 'replayMaxEvents' | 'streamRetentionMs'
   >;
-  queues: ShardQueues;
+  queues: DeliveryQueues;
   runner: ExpressionRunner;
   now: () => number;
 }
@@ -95,7 +95,7 @@ export async function runRecover(
   // Its deliveries would only fail again (ENDPOINT_DISABLED) and land back in the failed set.
   if (!ep.enabled)
     throw new OperationError(409, [`endpoint "${endpoint}" of tenant "${tenant}" is disabled; enable it first`]);
-  const queue = deps.queues.of(tenant, endpoint);
+  const queue = deps.queues.forEndpoint(tenant, endpoint).queue;
   const result = await recoverFailed(deps.redis, queue, {
     tenant,
     endpoint,

@@ -63,7 +63,7 @@ export async function recoverFailed(
   const ids = await failedSince(redis, queue.toKey('failed'), req);
   const result: RecoverResult = { failed: ids.length, recovered: 0, skipped: 0, jobIds: ids.slice(0, LISTED_IDS) };
   if (req.dryRun) return result;
-  const fair = queueFairKeys(queue);
+  const fair = fairKeys(queue.opts.prefix ?? 'bull', queue.name);
   for (let i = 0; i < ids.length; i += RETRIES_IN_FLIGHT) {
     const outcomes = await Promise.all(
       ids.slice(i, i + RETRIES_IN_FLIGHT).map((id) => retryOne(redis, fair, queue, id, req)),
@@ -74,14 +74,6 @@ export async function recoverFailed(
     }
   }
   return result;
-}
-
-/**
- * The fair-share keys of this queue. Written so that it also fits a `fairKeys(prefix, queueName)`
- * (per-shard state): the extra argument is ignored by the one-queue version.
- */
-function queueFairKeys(queue: DeliveryQueue): FairKeys {
-  return (fairKeys as (prefix: string, queueName?: string) => FairKeys)(queue.opts.prefix ?? 'bull', queue.name);
 }
 
 /** False when the job is gone or no longer failed; any other error is thrown. */

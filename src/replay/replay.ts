@@ -5,14 +5,14 @@
 // planned before the first job is added.
 import { randomBytes } from 'node:crypto';
 import { WssError } from '../errors.js';
-import { replayJobId, type BulkJob } from '../job.js';
+import { replayJobId, type BulkJob, type DeliveryQueue } from '../job.js';
 import { planBatch, type PlanOptions } from '../producers/plan-batch.js';
 import type { ExpressionRunner } from '../producers/plan-fanout.js';
 import { PRIORITY_LIMIT } from '../producers/fair-share.js';
 import type { RedisClient } from '../redis.js';
 import { rangeEntries, type StreamEntry } from '../streams/stream-reply.js';
 import type { CompiledEndpoint } from '../tenants/compile.js';
-import type { ShardQueues } from './shard-queues.js';
+import type { DeliveryQueues } from '../delivery-queues.js';
 import { outsideRetention, streamWindow } from './stream-window.js';
 import { iso } from './time-arg.js';
 
@@ -46,7 +46,7 @@ export interface ReplayDeps {
   /** The tenant's endpoints as the registry has them now. */
   endpoints: readonly CompiledEndpoint[];
   runner: ExpressionRunner;
-  queues: ShardQueues;
+  queues: DeliveryQueues;
   plan: PlanOptions;
   maxEvents: number;
   retentionMs: number;
@@ -158,15 +158,14 @@ function replayJob(j: BulkJob, replayId: string, dedupTtlMs: number): BulkJob {
 }
 
 /** addBulk per shard queue, in slices (a slice is one MULTI). */
-async function enqueue(queues: ShardQueues, jobs: readonly BulkJob[]): Promise<void> {
-  const byQueue = new Map<string, BulkJob[]>();
+async function enqueue(queues: DeliveryQueues, jobs: readonly BulkJob[]): Promise<void> {
+  const byQueue = new Map<DeliveryQueue, BulkJob[]>();
   for (const j of jobs) {
-    const name = queues.nameOf(j.data.tenant, j.data.endpoint);
-    let list = byQueue.get(name);
-    if (!list) byQueue.set(name, (list = []));
+    const queue = queues.forEndpoint(j.data.tenant, j.data.endpoint).queue;
+    let list = byQueue.get(queue);
+    if (!list) byQueue.set(queue, (list = []));
     list.push(j);
   }
-  for (const [name, list] of byQueue)
-    for (let i = 0; i < list.length; i += ADD_BULK_SLICE)
-      await queues.byName(name).addBulk(list.slice(i, i + ADD_BULK_SLICE));
+  for (const [queue, list] of byQueue)
+    for (let i = 0; i < list.length; i += ADD_BULK_SLICE) await queue.addBulk(list.slice(i, i + ADD_BULK_SLICE));
 }

@@ -7,6 +7,8 @@
 // healthy endpoint costs no Redis command per delivery; a replica may therefore send for up to
 // that long after another replica opened the circuit.
 import type { RedisClient } from '../redis.js';
+import { LEGACY_LAYOUT } from '../delivery-queues.js';
+import { endpointKeyBase, shardKeyBase, type ShardLayout } from '../shards.js';
 
 export const CIRCUIT_DEFAULTS = Object.freeze({
   /** Consecutive retryable failures that open the circuit. */
@@ -24,9 +26,14 @@ const RECENT_TTL_SEC = 7 * 86_400;
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 
-export function circuitKeys(prefix: string, tenant: string, endpoint: string) {
-  const base = `${prefix}:circuit:${tenant}/${endpoint}`;
-  return { state: base, recent: `${base}:recent`, index: `${prefix}:circuits` };
+/**
+ * In the endpoint's shard slot (src/shards.ts), the index of circuits included: the scripts
+ * below touch an endpoint's keys and the index together, so the index is one set per shard.
+ */
+export function circuitKeys(prefix: string, tenant: string, endpoint: string, layout: ShardLayout = LEGACY_LAYOUT) {
+  const shard = endpointKeyBase(prefix, layout, tenant, endpoint);
+  const base = `${shard}:circuit:${tenant}/${endpoint}`;
+  return { state: base, recent: `${base}:recent`, index: `${shard}:circuits` };
 }
 
 /** The cool-down of the `opens`-th open in a row (1-based). Pure. */
@@ -138,7 +145,7 @@ export class CircuitBreaker {
   constructor(
     redis: RedisClient,
     private readonly prefix: string,
-    private readonly o: { now: () => number; disableAfterMs: number },
+    private readonly o: { now: () => number; disableAfterMs: number; layout?: ShardLayout },
   ) {
     this.redis = withScripts(redis);
   }
@@ -148,7 +155,7 @@ export class CircuitBreaker {
     const now = this.o.now();
     const seen = this.clean.get(field);
     if (seen !== undefined && now - seen < CLEAN_CACHE_MS) return { send: true, probe: false };
-    const keys = circuitKeys(this.prefix, tenant, endpoint);
+    const keys = circuitKeys(this.prefix, tenant, endpoint, this.o.layout);
     const before = this.failuresSeen;
     const [verdict, failures, waitMs] = await this.redis.circuitGate(keys.state, now, s.probeLeaseMs);
     if (verdict === 2) {
@@ -164,7 +171,7 @@ export class CircuitBreaker {
     const field = `${tenant}/${endpoint}`;
     this.clean.delete(field);
     this.failuresSeen++;
-    const keys = circuitKeys(this.prefix, tenant, endpoint);
+    const keys = circuitKeys(this.prefix, tenant, endpoint, this.o.layout);
     const [state, failures, openUntil, disableNow] = await this.redis.circuitFail(
       keys.state,
       keys.recent,
@@ -184,7 +191,7 @@ export class CircuitBreaker {
   async success(tenant: string, endpoint: string, probe: boolean): Promise<void> {
     const field = `${tenant}/${endpoint}`;
     if (!probe && this.clean.has(field)) return;
-    const keys = circuitKeys(this.prefix, tenant, endpoint);
+    const keys = circuitKeys(this.prefix, tenant, endpoint, this.o.layout);
     await this.redis.circuitOk(keys.state, keys.index, field);
     this.clean.set(field, this.o.now());
   }
@@ -196,8 +203,9 @@ export async function readCircuit(
   prefix: string,
   tenant: string,
   endpoint: string,
+  layout: ShardLayout = LEGACY_LAYOUT,
 ): Promise<CircuitView> {
-  const keys = circuitKeys(prefix, tenant, endpoint);
+  const keys = circuitKeys(prefix, tenant, endpoint, layout);
   const [h, recent] = await Promise.all([redis.hgetall(keys.state), redis.lrange(keys.recent, 0, RECENT - 1)]);
   const num = (v: string | undefined) => (v === undefined ? undefined : Number(v));
   return {
@@ -219,20 +227,34 @@ export async function resetCircuit(
   prefix: string,
   tenant: string,
   endpoint: string,
+  layout: ShardLayout = LEGACY_LAYOUT,
 ): Promise<void> {
-  const keys = circuitKeys(prefix, tenant, endpoint);
+  const keys = circuitKeys(prefix, tenant, endpoint, layout);
   await redis.multi().del(keys.state).srem(keys.index, `${tenant}/${endpoint}`).exec();
 }
 
-/** Every endpoint ("tenant/endpoint") with a circuit record, and its state: for the metrics scrape. */
-export async function circuitStates(redis: RedisClient, prefix: string): Promise<Array<[string, CircuitState]>> {
-  const fields = await redis.smembers(`${prefix}:circuits`);
-  if (fields.length === 0) return [];
-  const p = redis.pipeline();
-  for (const f of fields) p.hget(`${prefix}:circuit:${f}`, 'state');
-  const res = (await p.exec()) ?? [];
-  return fields.map((f, i) => {
-    const v = res[i]?.[1];
-    return [f, v === 'open' || v === 'half-open' ? v : 'closed'];
-  });
+/**
+ * Every endpoint ("tenant/endpoint") with a circuit record, and its state, over every shard: for
+ * the metrics scrape. One pipeline per shard (on a cluster a pipeline stays in one slot).
+ */
+export async function circuitStates(
+  redis: RedisClient,
+  prefix: string,
+  layout: ShardLayout = LEGACY_LAYOUT,
+): Promise<Array<[string, CircuitState]>> {
+  const perShard = await Promise.all(
+    Array.from({ length: layout.count }, async (_, k): Promise<Array<[string, CircuitState]>> => {
+      const base = shardKeyBase(prefix, layout, k);
+      const fields = await redis.smembers(`${base}:circuits`);
+      if (fields.length === 0) return [];
+      const p = redis.pipeline();
+      for (const f of fields) p.hget(`${base}:circuit:${f}`, 'state');
+      const res = (await p.exec()) ?? [];
+      return fields.map((f, i) => {
+        const v = res[i]?.[1];
+        return [f, v === 'open' || v === 'half-open' ? v : 'closed'];
+      });
+    }),
+  );
+  return perShard.flat();
 }

@@ -7,7 +7,8 @@
 import type { RedisClient } from '../redis.js';
 import { Job } from 'bullmq';
 import { errorMessage } from '../errors.js';
-import { QUEUE_NAME, type DeliveryQueue } from '../job.js';
+import type { DeliveryQueues } from '../delivery-queues.js';
+import type { DeliveryQueue } from '../job.js';
 import type { Logger } from '../log.js';
 import { endpointsDisabled } from '../metrics.js';
 import { publishEvent } from '../producers/publish.js';
@@ -60,18 +61,31 @@ export async function disableEndpoint(
 /**
  * After an endpoint is enabled again: its circuit starts closed with no failures, and its
  * delayed jobs (parked while disabled, waiting out a circuit, or between retries) are made
- * waiting now. Walks the delayed set with ZSCAN (job ids start with `<tenant>.<endpoint>.`):
- * O(delayed jobs), once per re-enable. Returns how many jobs were promoted.
+ * waiting now, in its shard's queue and in queues of other WSS_SHARDS still known. Walks each
+ * delayed set with ZSCAN (job ids start with `<tenant>.<endpoint>.`): O(delayed jobs), once per
+ * re-enable. Returns how many jobs were promoted.
  */
 export async function resumeEndpoint(
   redis: RedisClient,
-  queue: DeliveryQueue,
-  prefix: string,
+  queues: DeliveryQueues,
   tenant: string,
   endpoint: string,
 ): Promise<number> {
-  await resetCircuit(redis, prefix, tenant, endpoint);
-  const key = `${prefix}:${QUEUE_NAME}:delayed`;
+  await resetCircuit(redis, queues.prefix, tenant, endpoint, queues.layout);
+  const own = queues.forEndpoint(tenant, endpoint);
+  let promoted = 0;
+  for (const ref of [own, ...(await queues.foreign())])
+    promoted += await promoteDelayed(redis, ref.queue, `${queues.prefix}:${ref.name}:delayed`, tenant, endpoint);
+  return promoted;
+}
+
+async function promoteDelayed(
+  redis: RedisClient,
+  queue: DeliveryQueue,
+  key: string,
+  tenant: string,
+  endpoint: string,
+): Promise<number> {
   let cursor = '0';
   let promoted = 0;
   do {

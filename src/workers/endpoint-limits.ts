@@ -16,6 +16,8 @@ import type { Logger } from '../log.js';
 import { endpointInFlightOf, endpointThrottled } from '../metrics.js';
 import type { EndpointConfig } from '../tenants/schema.js';
 import { ACQUIRE_LUA, PAUSE_LUA, RENEW_LUA } from './endpoint-limits-lua.js';
+import { LEGACY_LAYOUT, queueTag } from '../delivery-queues.js';
+import { endpointKeyBase, type ShardLayout } from '../shards.js';
 
 export type ThrottleReason = 'max-in-flight' | 'rate-limit' | 'paused' | 'process-cap';
 export type EndpointLimitsConfig = Pick<EndpointConfig, 'maxInFlight' | 'rateLimit'>;
@@ -35,6 +37,8 @@ export type Admission = { lease: Lease } | { waitMs: number; reason: ThrottleRea
 export interface LimitsOptions {
   redis: RedisClient;
   prefix: string;
+  /** Where each endpoint's keys live (its shard's slot); default: the legacy layout. */
+  layout?: ShardLayout;
   leaseMs: number;
   /** Caps the growing pause after a 429/503 without Retry-After. */
   retryAfterMaxMs: number;
@@ -100,9 +104,12 @@ interface Scripts {
   wssLimitPause(pause: string, retryAfterMs: number, baseMs: number, capMs: number): Promise<number>;
 }
 
-/** The keys one endpoint's limits use in Redis (endpoint-limits-lua.ts says what each holds). */
-export function limitKeys(prefix: string, tenant: string, endpoint: string) {
-  const base = `${prefix}:limits:${tenant}:${endpoint}`;
+/**
+ * The keys one endpoint's limits use in Redis (endpoint-limits-lua.ts says what each holds), in
+ * the endpoint's shard slot so the scripts over them stay in one slot.
+ */
+export function limitKeys(prefix: string, tenant: string, endpoint: string, layout: ShardLayout = LEGACY_LAYOUT) {
+  const base = `${endpointKeyBase(prefix, layout, tenant, endpoint)}:limits:${tenant}:${endpoint}`;
   return { slots: `${base}:slots`, tokens: `${base}:tokens`, pause: `${base}:pause` };
 }
 
@@ -116,8 +123,9 @@ export async function readLimits(
   tenant: string,
   endpoint: string,
   ep: EndpointLimitsConfig,
+  layout: ShardLayout = LEGACY_LAYOUT,
 ) {
-  const k = limitKeys(prefix, tenant, endpoint);
+  const k = limitKeys(prefix, tenant, endpoint, layout);
   const [sec, micro] = (await redis.time()) as [string | number, string | number];
   const now = Number(sec) * 1000 + Math.floor(Number(micro) / 1000);
   const res =
@@ -164,7 +172,7 @@ export class EndpointLimits {
   }
 
   private keys(tenant: string, endpoint: string) {
-    return limitKeys(this.o.prefix, tenant, endpoint);
+    return limitKeys(this.o.prefix, tenant, endpoint, this.o.layout);
   }
 
   private granted(tenant: string, endpoint: string, limited: boolean, slot?: Lease['slot']): { lease: Lease } {
@@ -282,13 +290,22 @@ export class EndpointLimits {
       this.renewing = undefined;
       return;
     }
-    const ids = [...this.held.keys()];
-    const keys = ids.map((id) => this.held.get(id)!);
-    this.redis
-      .wssLimitRenew(keys.length, ...keys, this.o.leaseMs, ...ids)
-      .catch((err: unknown) =>
-        this.o.log.warn({ err: errorMessage(err) }, 'endpoint limits: could not renew slot leases'),
-      );
+    // One script call per shard: a script's keys must share a slot on a Redis Cluster.
+    const byTag = new Map<string, string[]>();
+    for (const [id, key] of this.held) {
+      const tag = queueTag(key.slice(0, key.indexOf('}') + 1));
+      const ids = byTag.get(tag);
+      if (ids) ids.push(id);
+      else byTag.set(tag, [id]);
+    }
+    for (const ids of byTag.values()) {
+      const keys = ids.map((id) => this.held.get(id)!);
+      this.redis
+        .wssLimitRenew(keys.length, ...keys, this.o.leaseMs, ...ids)
+        .catch((err: unknown) =>
+          this.o.log.warn({ err: errorMessage(err) }, 'endpoint limits: could not renew slot leases'),
+        );
+    }
   }
 
   close(): void {

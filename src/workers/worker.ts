@@ -1,13 +1,14 @@
-// The delivery worker role: a BullMQ Worker whose processor is one attempt (process-delivery.ts).
+// The delivery worker role: one BullMQ Worker per delivery queue it consumes (shard-workers.ts),
+// sharing WSS_CONCURRENCY, whose processor is one attempt (process-delivery.ts).
 // BullMQ alone schedules retries, through the 'wss' backoff strategy below; a failure that is
 // not to be retried becomes an UnrecoverableError so BullMQ stops at once (settle-attempt.ts).
-import { Worker } from 'bullmq';
 import { setMaxListeners } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import { computeBackoff } from './backoff.js';
 import { readSecretEnv } from '../config.js';
 import { DeliveryError, errorMessage } from '../errors.js';
-import { QUEUE_NAME, type DeliveryJobData, type DeliveryResult } from '../job.js';
+import { DeliveryQueues } from '../delivery-queues.js';
+import type { DeliveryJobData, DeliveryResult } from '../job.js';
 import { once } from '../once.js';
 import { createRedis } from '../redis.js';
 import type { RoleContext, RunningRole } from '../roles.js';
@@ -24,8 +25,10 @@ import { processDelivery, type ProcessDeps } from './process-delivery.js';
 import { reportStalls } from './stalls.js';
 import { HistoryStore } from '../history/store.js';
 import { fairKeys, retagForRetry } from '../producers/fair-state.js';
+import { GatedWorker } from './gated-worker.js';
+import { ShardWorkers } from './shard-workers.js';
 
-export type DeliveryWorker = Worker<DeliveryJobData, DeliveryResult>;
+export type DeliveryWorker = GatedWorker<DeliveryJobData, DeliveryResult>;
 
 // After the grace period, in-flight requests are aborted and their jobs handed back; this
 // bounds how long that hand-back may take before the connection is dropped regardless.
@@ -51,7 +54,14 @@ export function wssBackoffStrategy(maxMs: number, random: () => number = Math.ra
   };
 }
 
-export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRole & { worker: DeliveryWorker }> {
+export interface RunningWorker extends RunningRole {
+  /** The BullMQ Workers running now: this process's shards, then queues of other layouts being drained. */
+  workers(): DeliveryWorker[];
+  /** Their queue names. */
+  queueNames(): string[];
+}
+
+export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningWorker> {
   const { config, registry } = ctx;
   const log = ctx.log.child({ role: 'worker' });
   const connection = createRedis(config.redisUrl, 'worker', log);
@@ -68,10 +78,11 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRo
     now: () => performance.now(),
     random: Math.random,
   });
-  const fairState = fairKeys(config.prefix);
+  const queues = new DeliveryQueues(connection, config.prefix, config.layout);
   const limits = new EndpointLimits({
     redis: connection,
     prefix: config.prefix,
+    layout: config.layout,
     leaseMs: config.worker.endpointLeaseMs,
     retryAfterMaxMs: config.worker.retryAfterMaxMs,
     now: () => performance.now(),
@@ -88,6 +99,7 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRo
     breaker: new CircuitBreaker(ctx.redis, config.prefix, {
       now: ctx.now,
       disableAfterMs: config.worker.disableAfterMs,
+      layout: config.layout,
     }),
     endpoint: endpointOf,
     freshEndpoint: async (t, e) => (await registry.refresh(), endpointOf(t, e)),
@@ -114,34 +126,18 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRo
     lockDurationMs: config.worker.lockDurationMs,
     shutdown: shutdown.signal,
     history: new HistoryStore(connection, { prefix: config.prefix, layout: config.layout, ...config.history }),
+    // The fair-share state of the queue the job is in (its shard's, or an old layout's).
     retag: (job) =>
-      retagForRetry(connection, fairState, { id: job.id!, tenant: job.data.tenant, endpoint: job.data.endpoint }),
+      retagForRetry(connection, fairKeys(config.prefix, job.queueName), {
+        id: job.id!,
+        tenant: job.data.tenant,
+        endpoint: job.data.endpoint,
+      }),
   };
 
-  const worker: DeliveryWorker = new Worker<DeliveryJobData, DeliveryResult>(
-    QUEUE_NAME,
-    (job, token, signal) => processDelivery(deps, job, token, signal),
-    {
-      connection,
-      prefix: config.prefix,
-      concurrency: config.worker.concurrency,
-      stalledInterval: config.worker.stalledIntervalMs,
-      // A dead worker's lock lapses after lockDuration; the stalled check (every stalledInterval)
-      // then returns its jobs to the queue. The lock must outlast a Redis outage, else a job sent
-      // before it is sent again after it: kept apart from how often stalls are looked for.
-      lockDuration: config.worker.lockDurationMs,
-      // BullMQ renews a lock once it is older than lockRenewTime/2 (default lockDuration/2). A
-      // quarter keeps every live lock at least 3/4 of lockDuration away from lapsing.
-      lockRenewTime: Math.max(Math.floor(config.worker.lockDurationMs / 4), 100),
-      // A stall is not an attempt: BullMQ's default (1) failed a job after two worker crashes.
-      maxStalledCount: config.worker.maxStalledCount,
-      settings: { backoffStrategy: wssBackoffStrategy(config.worker.maxBackoffMs) },
-    },
-  );
-  reportStalls(worker, log, config.worker.maxStalledCount);
   // While Redis is down BullMQ reports every failed poll; one line per distinct error per 10 s.
   let lastError = { message: '', at: 0, repeats: 0 };
-  worker.on('error', (err) => {
+  const onError = (err: Error) => {
     const at = ctx.now();
     if (err.message === lastError.message && at - lastError.at < 10_000) {
       lastError.repeats++;
@@ -152,11 +148,49 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRo
       'worker error',
     );
     lastError = { message: err.message, at, repeats: 0 };
+  };
+
+  const create = (name: string, gate: ConstructorParameters<typeof GatedWorker>[3]): DeliveryWorker => {
+    const w: DeliveryWorker = new GatedWorker<DeliveryJobData, DeliveryResult>(
+      name,
+      (job, token, signal) => processDelivery(deps, job, token, signal),
+      workerOptions(),
+      gate,
+    );
+    reportStalls(w, log, config.worker.maxStalledCount);
+    w.on('error', onError);
+    return w;
+  };
+  const workerOptions = () => ({
+    connection,
+    prefix: config.prefix,
+    // Each queue's Worker may use the whole WSS_CONCURRENCY; the shared permits cap the sum.
+    concurrency: config.worker.concurrency,
+    stalledInterval: config.worker.stalledIntervalMs,
+    // A dead worker's lock lapses after lockDuration; the stalled check (every stalledInterval)
+    // then returns its jobs to the queue. The lock must outlast a Redis outage, else a job sent
+    // before it is sent again after it: kept apart from how often stalls are looked for.
+    lockDuration: config.worker.lockDurationMs,
+    // BullMQ renews a lock once it is older than lockRenewTime/2 (default lockDuration/2). A
+    // quarter keeps every live lock at least 3/4 of lockDuration away from lapsing.
+    lockRenewTime: Math.max(Math.floor(config.worker.lockDurationMs / 4), 100),
+    // A stall is not an attempt: BullMQ's default (1) failed a job after two worker crashes.
+    maxStalledCount: config.worker.maxStalledCount,
+    settings: { backoffStrategy: wssBackoffStrategy(config.worker.maxBackoffMs) },
   });
+  const shards = new ShardWorkers<DeliveryWorker>({
+    queues,
+    pinned: config.worker.shards?.map((k) => k - 1),
+    concurrency: config.worker.concurrency,
+    scanMs: config.queueScanMs,
+    create: (ref, gate) => create(ref.name, gate),
+    log,
+  });
+  shards.start();
 
   log.info(
     {
-      queue: QUEUE_NAME,
+      queues: shards.names(),
       prefix: config.prefix,
       concurrency: config.worker.concurrency,
       endpointConcurrency: config.worker.endpointConcurrency,
@@ -166,7 +200,7 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRo
   );
 
   async function stop(): Promise<void> {
-    const closing = worker.close();
+    const closing = shards.close();
     if (!(await settlesWithin(closing, config.shutdownGraceMs))) {
       log.warn({ graceMs: config.shutdownGraceMs }, 'worker: grace period over, aborting in-flight deliveries');
       shutdown.abort();
@@ -177,6 +211,7 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRo
       }
     }
     limits.close();
+    await queues.close();
     await http.close().catch(() => undefined);
     if (connection.status !== 'end') await connection.quit().catch(() => connection.disconnect());
     log.info('worker stopped');
@@ -184,9 +219,10 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningRo
 
   return {
     name: 'worker',
-    worker,
+    workers: () => shards.workers(),
+    queueNames: () => shards.names(),
     async ready() {
-      if (!worker.isRunning()) return { ok: false, detail: 'worker not running' };
+      if (!shards.ownWorkers().every((w) => w.isRunning())) return { ok: false, detail: 'worker not running' };
       try {
         // Commands queue while Redis is down (maxRetriesPerRequest: null): bound the wait.
         const answered = await settlesWithin(connection.ping(), PROBE_TIMEOUT_MS);

@@ -1,8 +1,9 @@
 // The bridge suites' context: the base context (context.ts) on its own stream, group and BullMQ
 // prefix, with a seeded registry, the delivery queue to assert on, and small intervals so tests
 // stay quick.
-import { Queue } from 'bullmq';
-import { QUEUE_NAME, type DeliveryJobData } from '../../src/job.js';
+import type { Queue } from 'bullmq';
+import { DeliveryQueues } from '../../src/delivery-queues.js';
+import type { DeliveryJobData } from '../../src/job.js';
 import { createBaseContext, type BaseContext } from './context.js';
 import { useTestRedis, type TestRedisOptions, type UseTestRedis } from './redis-server.js';
 
@@ -11,6 +12,9 @@ export { waitUntil } from './context.js';
 let counter = 0;
 
 export interface TestCtx extends BaseContext {
+  /** Every shard's queue (WSS_SHARDS). */
+  queues: DeliveryQueues;
+  /** Shard 1's queue: the only one with the default WSS_SHARDS=1. */
   queue: Queue<DeliveryJobData>;
 }
 
@@ -35,13 +39,14 @@ export function isolatedEnv(extra: Record<string, string> = {}): Record<string, 
 
 export async function makeCtx(redisUrl: string, env: Record<string, string>, tenants?: unknown): Promise<TestCtx> {
   const base = await createBaseContext(redisUrl, env, { tenants });
-  const queue = new Queue<DeliveryJobData>(QUEUE_NAME, { connection: base.ctx.redis, prefix: base.config.prefix });
-  queue.on('error', () => {}); // outages are part of some tests; createRedis already logs them
+  // Outages are part of some tests; createRedis already logs them.
+  const queues = new DeliveryQueues(base.ctx.redis, base.config.prefix, base.config.layout);
   return {
     ...base,
-    queue,
+    queues,
+    queue: queues.current[0]!.queue,
     async close() {
-      await queue.close();
+      await queues.close();
       await base.close();
     },
   };
@@ -84,15 +89,15 @@ export async function deadLetters(t: TestCtx): Promise<Array<{ id: string; field
   });
 }
 
+/** Every job id in every shard's queue. */
 export async function allJobIds(t: TestCtx): Promise<string[]> {
-  const jobs = await t.queue.getJobs([
-    'waiting',
-    'active',
-    'delayed',
-    'completed',
-    'failed',
-    'prioritized',
-    'waiting-children',
-  ]);
-  return jobs.map((j) => j.id!).sort();
+  const perQueue = await Promise.all(
+    t.queues.current.map((r) =>
+      r.queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized', 'waiting-children']),
+    ),
+  );
+  return perQueue
+    .flat()
+    .map((j) => j.id!)
+    .sort();
 }
