@@ -64,7 +64,7 @@ export const EVENTS_PAGE_SCRIPT = String.raw`'use strict';
     return table;
   }
 
-  function deliveryBox(ev, d) {
+  function deliveryBox(eventId, ev, d) {
     var box = el('section', { class: 'delivery', 'data-endpoint': d.endpoint, 'data-state': d.state },
       el('h3', {}, d.endpoint + ' ', el('span', { class: 'state state-' + d.state, text: d.state })));
     if (d.nextAttemptAt) box.append(el('p', { text: 'next attempt: ' + when(d.nextAttemptAt) }));
@@ -75,7 +75,7 @@ export const EVENTS_PAGE_SCRIPT = String.raw`'use strict';
     if (d.state === 'failed') {
       var button = el('button', { type: 'button', class: 'recover', text: 'Recover' });
       button.addEventListener('click', function () {
-        recover(ev, d, button);
+        recover(eventId, ev, d, button);
       });
       box.append(button);
     }
@@ -99,7 +99,7 @@ export const EVENTS_PAGE_SCRIPT = String.raw`'use strict';
         });
       }
       (ev.deliveries || []).forEach(function (d) {
-        card.append(deliveryBox(ev, d));
+        card.append(deliveryBox(body.eventId, ev, d));
       });
       parts.push(card);
     });
@@ -135,7 +135,8 @@ export const EVENTS_PAGE_SCRIPT = String.raw`'use strict';
     }, 1000);
   }
 
-  async function recover(ev, d, button) {
+  // The event id of the answer shown, not whatever the input holds by now.
+  async function recover(eventId, ev, d, button) {
     button.disabled = true;
     var url = '/api/tenants/' + encodeURIComponent(ev.tenant) + '/endpoints/' + encodeURIComponent(d.endpoint) + '/recover';
     var res;
@@ -143,7 +144,7 @@ export const EVENTS_PAGE_SCRIPT = String.raw`'use strict';
       res = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify({ eventId: document.getElementById('event-id').value.trim() }),
+        body: JSON.stringify({ eventId: eventId }),
       });
     } catch (e) {
       button.disabled = false;
@@ -160,7 +161,7 @@ export const EVENTS_PAGE_SCRIPT = String.raw`'use strict';
     }
     say('Recovered ' + body.recovered + ' delivery(ies) to ' + d.endpoint + '; sending again.', 'ok');
     polls = 0;
-    lookup(input.value.trim(), true);
+    lookup(eventId, true);
   }
 
   form.addEventListener('submit', function (e) {
