@@ -188,6 +188,13 @@ describe('replay', () => {
     );
     expect(dry.status, dry.stderr).toBe(0);
     expect(JSON.parse(dry.stdout)).toMatchObject({ events: N, deliveries: N, dryRun: true });
+    const human = runWss(
+      ['replay', '--tenant', 'acme', '--endpoint', 'orders', '--from', t0, '--to', t1, '--dry-run'],
+      env,
+    );
+    expect(human.stdout).toMatch(
+      /^500 events from \S+ to \S+: 500 deliveries to acme\/orders \(dry run: nothing queued\)\n  first events: evt-0, evt-1,/,
+    );
 
     // What the bridge does past WSS_STREAM_RETENTION: the first 100 entries go.
     const first = (await t.ctx.redis.xrange(t.config.stream, '-', '+', 'COUNT', 111)) as Array<[string, string[]]>;
