@@ -3,6 +3,8 @@
 // recover input: retention floors, the stream window, and time arguments (known answers).
 import { describe, expect, it } from 'vitest';
 import { asFlags } from '../src/cli-recover.js';
+import { jobEndpoint } from '../src/delivery-queues.js';
+import { replayJobId } from '../src/job.js';
 import { startBridge } from '../src/producers/bridge.js';
 import { retentionFloor } from '../src/producers/trim.js';
 import { formatDuration } from '../src/replay/replay.js';
@@ -102,6 +104,11 @@ describe('time arguments (pure)', () => {
   it('refuses anything else', () => {
     for (const bad of ['', 'yesterday', '2', '2 h', '-2h', '2026-13-01', 'May 3', '2026-05-01T25:00:00Z', 12, null])
       expect(parseTimeArg(bad, now), String(bad)).toBeUndefined();
+  });
+  it("a replay's job id keeps the prefix that job-id readers split on", () => {
+    const id = replayJobId('evt.1~x', 'acme', 'orders', 'mbx2k1a9f3c2');
+    expect(id).toBe('acme.orders.evt.1~x.rmbx2k1a9f3c2');
+    expect(jobEndpoint(id)).toEqual({ tenant: 'acme', endpoint: 'orders' });
   });
   it('the CLI names flags where the API names fields', () => {
     expect(asFlags('field "dryRun": must be true or false; field "from": x')).toBe(
