@@ -193,7 +193,7 @@ describe('replay', () => {
       env,
     );
     expect(human.stdout).toMatch(
-      /^500 events from \S+ to \S+: 500 deliveries to acme\/orders \(dry run: nothing queued\)\n  first events: evt-0, evt-1,/,
+      /^500 events from \S+ to \S+: 500 deliveries to acme\/orders \(dry run: nothing queued\)\n {2}first events: evt-0, evt-1,/,
     );
 
     // What the bridge does past WSS_STREAM_RETENTION: the first 100 entries go.
