@@ -28,6 +28,7 @@ const { signing } = await import('./scenarios/signing.mjs');
 const { noisyNeighbour } = await import('./scenarios/noisy-neighbour.mjs');
 const { limiterCost } = await import('./scenarios/limiter-cost.mjs');
 const { registryScale } = await import('./scenarios/registry-scale.mjs');
+const { streamRetention } = await import('./scenarios/stream-retention.mjs');
 const { cluster, clusterWait } = await import('./scenarios/cluster.mjs');
 
 const SCENARIOS = {
@@ -48,6 +49,7 @@ const SCENARIOS = {
   signing,
   'limiter-cost': limiterCost,
   'registry-scale': registryScale,
+  'stream-retention': streamRetention,
   cluster,
   'cluster-wait': clusterWait,
 };

@@ -283,10 +283,11 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
       return;
     }
     if (now() >= nextTrimAt) {
-      // Housekeeping, every claim interval: trim what every group acknowledged, drop dead consumers.
+      // Housekeeping, every claim interval: trim what every group acknowledged (and is past the
+      // retention), drop dead consumers.
       nextTrimAt = now() + config.bridge.claimIntervalMs;
       if (config.bridge.streamTrim) {
-        const removed = await trimStream(reader, stream);
+        const removed = await trimStream(reader, stream, { ms: config.streamRetentionMs, now: now() });
         stats.trimmed += removed;
         if (removed > 0) blog.debug({ removed }, 'bridge: trimmed acknowledged entries');
       }
