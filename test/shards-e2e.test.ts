@@ -35,7 +35,9 @@ const tagsOf = (keys: string[]) => new Set(keys.map((k) => /\{[^}]+\}/.exec(k)?.
  * multi-key command whose keys are not in one slot, as a real cluster does, without MOVED.
  */
 async function singleNodeCluster(): Promise<{ url: string }> {
-  const r = await ownRedis({ extraArgs: ['--cluster-enabled', 'yes'] });
+  // A node that never met another does not know its own address (CLUSTER SLOTS gives ""): the
+  // cluster client needs one to route to.
+  const r = await ownRedis({ extraArgs: ['--cluster-enabled', 'yes', '--cluster-announce-ip', '127.0.0.1'] });
   const c = r.client();
   await c.call('CLUSTER', 'ADDSLOTSRANGE', '0', String(SLOTS - 1));
   await waitUntil('cluster_state:ok', async () => String(await c.call('CLUSTER', 'INFO')).includes('cluster_state:ok'));
