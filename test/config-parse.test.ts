@@ -169,6 +169,8 @@ describe('each setting declared once (src/config/settings.ts)', () => {
       'WSS_STREAM',
       'WSS_STREAM_RETENTION',
       'WSS_STREAM_TRIM',
+      'WSS_WAIT_REPLICAS',
+      'WSS_WAIT_TIMEOUT_MS',
       'WSS_WORKER_SHARDS',
     ]);
     for (const s of all) expect(s.schema.description, s.env).toMatch(/\S{3}/);

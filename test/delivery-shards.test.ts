@@ -16,7 +16,8 @@ const PASSWORD = 'shards-replay-password-123';
 const IDS = ['orders', 'billing', 'ship', 'audit'];
 
 async function singleNodeCluster(): Promise<{ url: string }> {
-  const r = await ownRedis({ extraArgs: ['--cluster-enabled', 'yes'] });
+  // A node that met no other reports an empty address in CLUSTER SLOTS: announce one.
+  const r = await ownRedis({ extraArgs: ['--cluster-enabled', 'yes', '--cluster-announce-ip', '127.0.0.1'] });
   const c = r.client();
   await c.call('CLUSTER', 'ADDSLOTSRANGE', '0', String(SLOTS - 1));
   await waitUntil('cluster_state:ok', async () => String(await c.call('CLUSTER', 'INFO')).includes('cluster_state:ok'));
