@@ -6,7 +6,10 @@
 // then left waiting for a permit would sit 'active' under this process's lock — renewed, so it
 // would not stall, but held back from other processes with free slots, out of its priority
 // order, and counted as in flight. Here a Worker whose permit has not come simply fetches
-// nothing yet. BullMQ's fetch-next-on-finish (the next job comes back in the same script that
+// nothing yet. It waits for one only when every job it holds is running: BullMQ's main loop
+// fetches a Worker's jobs one after another before starting any, so a Worker that waited while
+// holding fetched jobs not yet started would never start them (deadlock). Holding such jobs, it
+// reports "no job" at once, starts them, and waits on its next fetch. BullMQ's fetch-next-on-finish (the next job comes back in the same script that
 // completes the finished one) is kept: the finished job's permit passes to the next one, unless
 // another queue's Worker is waiting for a permit, which then gets it (no shard starves another).
 import { Worker, type Job, type Processor, type WorkerOptions } from 'bullmq';
@@ -63,6 +66,10 @@ export class Permits {
 export class GatedWorker<D, R> extends Worker<D, R> {
   /** Tokens whose next fetch carries the finishing job's permit (see processJob). */
   private readonly prepaid = new Set<string>();
+  /** Permits this Worker holds (jobs fetched or running). */
+  private permitCount = 0;
+  /** Jobs of this Worker in processJob. */
+  private startedCount = 0;
 
   constructor(
     name: string,
@@ -73,18 +80,35 @@ export class GatedWorker<D, R> extends Worker<D, R> {
     super(name, processor, { ...opts, autorun: false });
   }
 
+  /** How many permits this Worker holds. */
+  get permitsHeld(): number {
+    return this.permitCount;
+  }
+
+  private async take(): Promise<boolean> {
+    const ok = this.permitCount > this.startedCount ? this.gate.tryAcquire() : await this.gate.acquire(this);
+    if (ok) this.permitCount++;
+    return ok;
+  }
+
+  private give(): void {
+    this.permitCount--;
+    this.gate.release();
+  }
+
   protected override async moveToActive(token: string, name?: string): Promise<Job<D, R>> {
+    const none = undefined as unknown as Job<D, R>;
     const paid = this.prepaid.delete(token);
-    if (!paid && !(await this.gate.acquire(this))) return undefined as unknown as Job<D, R>;
+    if (!paid && !(await this.take())) return none;
     if (!paid && this.closing) {
-      this.gate.release();
-      return undefined as unknown as Job<D, R>;
+      this.give();
+      return none;
     }
     let job: Job<D, R> | undefined;
     try {
       job = await super.moveToActive(token, name);
     } finally {
-      if (!job) this.gate.release();
+      if (!job) this.give();
     }
     return job;
   }
@@ -94,6 +118,7 @@ export class GatedWorker<D, R> extends Worker<D, R> {
     token: string,
     fetchNextCallback: () => boolean = () => true,
   ): Promise<void | Job<D, R>> {
+    this.startedCount++;
     let carried = false;
     const fetchNext = () => {
       if (carried) return true;
@@ -107,10 +132,11 @@ export class GatedWorker<D, R> extends Worker<D, R> {
       next = await super.processJob(job, token, fetchNext);
       return next;
     } finally {
+      this.startedCount--;
       const unspent = this.prepaid.delete(token);
       // Not carried: released here. Carried and still unspent: the next job came back with the
       // finish (keeps it) or did not come (released). Spent by moveToActive: handled there.
-      if (!carried || (unspent && !next)) this.gate.release();
+      if (!carried || (unspent && !next)) this.give();
     }
   }
 }
