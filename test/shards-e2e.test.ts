@@ -62,7 +62,8 @@ async function scenario(redisUrl?: string, env: Record<string, string> = {}): Pr
     const rx = await startReceiver((req) => {
       if (req.path === '/flaky') return { status: ++flaky < 2 ? 500 : 200 };
       if (req.path === '/broken') return { status: dashboardRetry ? 200 : 400 };
-      return { status: 200 };
+      // Slow enough that slot leases of endpoints in different shards are renewed together.
+      return { status: 200, delayMs: 500 };
     });
     cleanups.push(() => rx.close());
     const ids = ['orders', 'billing', 'ship', 'audit', 'flaky', 'broken'];
@@ -71,7 +72,13 @@ async function scenario(redisUrl?: string, env: Record<string, string> = {}): Pr
     expect(new Set(ids.map((id) => shardOf('acme', id, 3))).size).toBeGreaterThanOrEqual(2);
 
     const t = await context(
-      isolatedEnv({ WSS_SHARDS: '3', WSS_DASHBOARD_PASSWORD: PASSWORD, PORT: '0', ...env }),
+      isolatedEnv({
+        WSS_SHARDS: '3',
+        WSS_DASHBOARD_PASSWORD: PASSWORD,
+        PORT: '0',
+        WSS_ENDPOINT_LEASE_MS: '1000',
+        ...env,
+      }),
       {
         tenants: [
           {
@@ -81,7 +88,8 @@ async function scenario(redisUrl?: string, env: Record<string, string> = {}): Pr
                 url: `${rx.url}/${id}`,
                 retry: { attempts: id === 'broken' ? 1 : 3, backoffMs: 50 },
                 // The fleet-wide limits' scripts run too (flaky's 500 also goes through the circuit's).
-                ...(id === 'flaky' ? { maxInFlight: 2, rateLimit: { max: 100, perMs: 60_000 } } : {}),
+                maxInFlight: 2,
+                ...(id === 'flaky' ? { rateLimit: { max: 100, perMs: 60_000 } } : {}),
               }),
             ),
           },
