@@ -156,6 +156,7 @@ describe('each setting declared once (src/config/settings.ts)', () => {
       'WSS_MAX_EVENT_BYTES',
       'WSS_MAX_STALLED_COUNT',
       'WSS_PREFIX',
+      'WSS_QUEUE_SCAN_MS',
       'WSS_REGISTRY_POLL_MS',
       'WSS_RETRY_AFTER_MAX_MS',
       'WSS_SECRETS_KEY',
@@ -164,6 +165,7 @@ describe('each setting declared once (src/config/settings.ts)', () => {
       'WSS_STALLED_INTERVAL_MS',
       'WSS_STREAM',
       'WSS_STREAM_TRIM',
+      'WSS_WORKER_SHARDS',
     ]);
     for (const s of all) expect(s.schema.description, s.env).toMatch(/\S{3}/);
     // The docs sections cover every setting exactly once.
