@@ -78,7 +78,11 @@ describe('resharding (WSS_SHARDS 1 → 3)', () => {
     await waitUntil('every job delivered', () => expected.every(([e, p]) => ok(e, p) >= 1), 20_000);
     // Each delivered once: a completed job is not sent again.
     for (const [e, p] of expected) expect(`${e} ${p}: ${ok(e, p)}`).toBe(`${e} ${p}: 1`);
-    expect((worker as Awaited<ReturnType<typeof startWorker>>).queueNames()).toContain(BASE_QUEUE_NAME);
+    // The old queue was drained beside the new shards, and is no longer consumed once empty.
+    expect(t.logs.join('\n')).toMatch(/"queue":"deliveries".*draining a delivery queue of another WSS_SHARDS/);
+    const consumed = () => (worker as Awaited<ReturnType<typeof startWorker>>).queueNames();
+    await waitUntil('the drained old queue left', () => !consumed().includes(BASE_QUEUE_NAME));
+    expect(consumed()).toEqual(t.queues.current.map((r) => r.name));
 
     // New events went to the new shards only.
     for (const id of [...ids, 'once']) {
@@ -101,6 +105,7 @@ describe('resharding (WSS_SHARDS 1 → 3)', () => {
       headers: auth,
     });
     expect(retry.status).toBe(204);
+    // A worker takes the old queue up again (WSS_QUEUE_SCAN_MS) and delivers it.
     await waitUntil('retried old job delivered', () => ok('p1', '/once') === 1, 10_000);
     await waitUntil('old job completed', async () => (await legacy.getJob('acme.once.p1'))!.isCompleted());
   }, 60_000);

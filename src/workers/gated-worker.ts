@@ -80,11 +80,6 @@ export class GatedWorker<D, R> extends Worker<D, R> {
     super(name, processor, { ...opts, autorun: false });
   }
 
-  /** How many permits this Worker holds. */
-  get permitsHeld(): number {
-    return this.permitCount;
-  }
-
   private async take(): Promise<boolean> {
     const ok = this.permitCount > this.startedCount ? this.gate.tryAcquire() : await this.gate.acquire(this);
     if (ok) this.permitCount++;
