@@ -7,7 +7,7 @@ import { ConfigError } from '../src/errors.js';
 import { shardOf, shardQueueName } from '../src/shards.js';
 import { endpoint, sleep, useWorkerTest } from './helpers/worker-context.js';
 
-const { harness, receiver, cleanups } = useWorkerTest();
+const { harness, receiver, cleanups, redis } = useWorkerTest();
 const layout = { count: 3, cluster: false };
 
 /** Endpoint ids `e0`, `e1`, … that fall in each of the 3 shards, `perShard` per shard. */
@@ -52,11 +52,31 @@ describe('workers over shards', () => {
     for (let i = 0; i < 4; i++) for (const id of ids) jobs.push(await h.enqueue(id));
     // Every shard's queue holds jobs.
     for (const ref of h.queues.current) expect(await ref.queue.getWaitingCount()).toBe(8);
+    // Jobs wait for a permit before they are fetched, not 'active' under a lock: sampled in one
+    // MULTI (one Redis here), the three shards never hold more than 2 active jobs together.
+    let maxActive = 0;
+    let sampling = true;
+    const conn = redis().client();
+    const sampler = (async () => {
+      while (sampling) {
+        const m = conn.multi();
+        for (const r of h.queues.current) m.llen(`${h.prefix}:${r.name}:active`);
+        const counts = ((await m.exec()) ?? []).map(([, n]) => Number(n));
+        maxActive = Math.max(
+          maxActive,
+          counts.reduce((a, b) => a + b, 0),
+        );
+        await sleep(5);
+      }
+    })();
     const w = await h.startWorker();
     expect(w.queueNames().sort()).toEqual(h.queues.current.map((r) => r.name).sort());
     await Promise.all(jobs.map((j) => h.waitForState(j.jobId, 'completed', 30_000)));
+    sampling = false;
+    await sampler;
     expect(rx.paths).toHaveLength(jobs.length);
     expect(rx.max()).toBe(2);
+    expect(maxActive).toBe(2);
   });
 
   it('serves every shard while one of them has a backlog (WSS_CONCURRENCY=1)', async () => {
