@@ -4,8 +4,11 @@ import { createServer, type Server } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
+import { deliveryJobOptions, JOB_NAME } from '../src/job.js';
+import { createScrapeGauges } from '../src/probes/scrape-gauges.js';
 import { shardOf, shardQueueName } from '../src/shards.js';
-import { endpoint, sleep, useWorkerTest } from './helpers/worker-context.js';
+import { createDeliveryQueue } from './helpers/legacy-queue.js';
+import { endpoint, sleep, useWorkerTest, waitUntil } from './helpers/worker-context.js';
 
 const { harness, receiver, cleanups, redis } = useWorkerTest();
 const layout = { count: 3, cluster: false };
@@ -121,5 +124,30 @@ describe('workers over shards', () => {
     );
     expect(() => parseConfig({ WSS_WORKER_SHARDS: '0' })).toThrow(/WSS_WORKER_SHARDS/);
     expect(() => parseConfig({ WSS_WORKER_SHARDS: 'two' })).toThrow(/WSS_WORKER_SHARDS/);
+  });
+
+  it('sums the queue gauges and the tenant backlog over the shards and an old queue', async () => {
+    const h = await harness({ WSS_SHARDS: '3' });
+    const ids = idsPerShard(1).flat();
+    await h.seed(ids.map((id) => endpoint(id, 'http://127.0.0.1:9/x')));
+    for (const id of ids) for (let i = 0; i < 3; i++) await h.enqueue(id);
+    // Two jobs left in the queue of an earlier WSS_SHARDS=1.
+    const old = createDeliveryQueue(redis().client(), h.prefix);
+    cleanups.push(() => old.close());
+    const keep = { dedupTtlMs: 1_000, keepCompleted: { count: 10, age: 60 } };
+    for (const e of ['o1', 'o2'])
+      await old.add(
+        JOB_NAME,
+        { eventId: e, tenant: 'acme', endpoint: ids[0]!, type: 't', createdAt: 0, body: '{}' },
+        deliveryJobOptions(`acme.${ids[0]}.${e}`, { attempts: 1, backoffMs: 10 }, keep),
+      );
+    const gauges = createScrapeGauges(redis().client(), h.queues, h.config);
+    await waitUntil(
+      'a connected client',
+      async () => (await gauges.collect(), /^wss_redis_up 1$/m.test(await gauges.registry.metrics())),
+    );
+    const text = await gauges.registry.metrics();
+    expect(text).toContain('wss_queue_jobs{state="waiting"} 11');
+    expect(text).toContain('wss_tenant_backlog{tenant="acme"} 11');
   });
 });
