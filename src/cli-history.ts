@@ -163,7 +163,7 @@ export async function cmdDeliveries(
     if (q.endpoint !== undefined && !tenant.endpoints.has(q.endpoint))
       throw new NotFound(`--endpoint: endpoint "${q.endpoint}" of tenant "${q.tenant}" not found`);
     const endpoints = q.endpoint !== undefined ? [q.endpoint] : [...tenant.endpoints.keys()].sort();
-    return searchDeliveries(redis, config, q, endpoints);
+    return searchDeliveries(redis, { ...config, ...config.history }, q, endpoints, Date.now());
   });
   process.stdout.write(json ? `${JSON.stringify(page, null, 2)}\n` : deliveriesText(page));
 }

@@ -66,7 +66,7 @@ export function historyRoutes(router: Router, { ctx, queueFor }: HistoryRouteDep
     if (q.endpoint !== undefined && !tenant.endpoints.has(q.endpoint))
       return fail(res, 404, `query "endpoint": endpoint "${q.endpoint}" of tenant "${q.tenant}" not found`);
     const endpoints = q.endpoint !== undefined ? [q.endpoint] : [...tenant.endpoints.keys()].sort();
-    res.json(await searchDeliveries(ctx.redis, config, q, endpoints));
+    res.json(await searchDeliveries(ctx.redis, { ...config, ...config.history }, q, endpoints, ctx.now()));
   });
   return store;
 }

@@ -44,9 +44,10 @@ export function compareItems(a: { id: string; stream: string }, b: { id: string;
 
 export async function searchDeliveries(
   redis: RedisClient,
-  cfg: HistoryKeyConfig,
+  cfg: HistoryKeyConfig & { retentionMs: number },
   q: SearchQuery,
   endpoints: readonly string[],
+  now: number,
 ): Promise<SearchPage> {
   const states: readonly SettledState[] = q.state ? [q.state] : SETTLED_STATES;
   const streams = endpoints.flatMap((endpoint) =>
@@ -58,7 +59,8 @@ export async function searchDeliveries(
       base: endpointKeyBase(cfg.prefix, cfg.layout, q.tenant, endpoint),
     })),
   );
-  const start = q.sinceMs === undefined ? '-' : String(q.sinceMs);
+  // Entries past the retention wait for the next write to their stream to be trimmed: never shown.
+  const start = String(Math.max(q.sinceMs ?? 0, now - cfg.retentionMs, 0));
   const endOf = (name: string) => {
     const c = q.cursor;
     if (c) return name > c.stream ? c.id : `(${c.id}`;

@@ -93,7 +93,7 @@ export class HistoryStore {
     }
     this.redis = r;
     this.span = Math.max(1, Math.ceil(config.retentionMs / BUCKETS));
-    this.perBucket = Math.max(1, Math.ceil(config.maxRecords / BUCKETS));
+    this.perBucket = Math.max(1, Math.floor(config.maxRecords / BUCKETS));
   }
 
   get enabled(): boolean {
@@ -141,7 +141,8 @@ export class HistoryStore {
     const fields = ['e', e.eventId, 'n', String(e.attempts), 's', e.status === null ? '' : String(e.status)];
     if (e.error !== undefined) fields.push('c', e.error);
     p.xadd(key, 'MAXLEN', '~', this.config.maxRecords, '*', ...fields);
-    p.xtrim(key, 'MINID', '~', String(Math.max(0, now - this.config.retentionMs)));
+    // Exact by time (cheap when nothing is due), approximate by count (whole nodes freed).
+    p.xtrim(key, 'MINID', String(Math.max(0, now - this.config.retentionMs)));
     p.pexpire(key, this.config.retentionMs + this.span);
   }
 
