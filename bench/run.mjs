@@ -27,6 +27,7 @@ const { bridgeRecovery, pipelineFsync } = await import('./scenarios/durability.m
 const { signing } = await import('./scenarios/signing.mjs');
 const { noisyNeighbour } = await import('./scenarios/noisy-neighbour.mjs');
 const { limiterCost } = await import('./scenarios/limiter-cost.mjs');
+const { historyCost } = await import('./scenarios/history-cost.mjs');
 
 const SCENARIOS = {
   'http-ceiling': httpCeiling,
@@ -45,6 +46,7 @@ const SCENARIOS = {
   'bridge-recovery': bridgeRecovery,
   signing,
   'limiter-cost': limiterCost,
+  'history-cost': historyCost,
 };
 
 const { values } = parseArgs({
