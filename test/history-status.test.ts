@@ -200,4 +200,50 @@ describe('wss status and GET /api/events/:id', () => {
       expect(text).not.toContain(MARKER);
     }
   });
+
+  it('shows a retry waiting with its next attempt time, then cancelled when the endpoint is deleted', async () => {
+    const rx = await receiver(() => ({ status: 500, body: 'down' }));
+    const t = await context(isolatedEnv(), {
+      tenants: [
+        {
+          id: 'acme',
+          endpoints: [endpoint('orders', { url: `${rx.url}/o`, retry: { attempts: 5, backoffMs: 1_500 } })],
+        },
+      ],
+    });
+    const roles: RunningRole[] = [await startWorker(t.ctx), await startBridge(t.ctx)];
+    cleanups.push(async () => {
+      for (const r of roles.reverse()) await r.stop();
+    });
+    const cliEnv = serviceEnv(redis().url, t.config.prefix, { WSS_STREAM: t.config.stream, LOG_LEVEL: 'warn' });
+    await publishEvent(
+      t.ctx.redis,
+      t.config.stream,
+      { tenant: 'acme', type: 'order.paid', data: {}, id: 'del-1' },
+      1e6,
+    );
+    await rx.waitFor(1);
+    let s: EventStatus | undefined;
+    await waitUntil('delayed in the status', () => {
+      s = JSON.parse(runWss(['status', 'del-1', '--json'], cliEnv).stdout || 'null') as EventStatus;
+      return s?.events[0]?.deliveries[0]?.state === 'delayed';
+    });
+    const delayed = s!.events[0]!.deliveries[0]!;
+    expect(delayed.attempts.map((a) => a.status)).toEqual([500]);
+    expect(Date.parse(delayed.nextAttemptAt!)).toBeGreaterThan(Date.parse(delayed.attempts[0]!.at));
+
+    await t.registry.deleteEndpoint('acme', 'orders');
+    await waitUntil(
+      'cancelled',
+      () => {
+        s = JSON.parse(runWss(['status', 'del-1', '--json'], cliEnv).stdout || 'null') as EventStatus;
+        return s?.events[0]?.deliveries[0]?.state === 'cancelled';
+      },
+      15_000,
+    );
+    const cancelled = s!.events[0]!.deliveries[0]!;
+    expect(cancelled.cancelReason).toMatch(/^ENDPOINT_DELETED: /);
+    expect(cancelled.attempts).toHaveLength(1);
+    expect(rx.requests).toHaveLength(1);
+  });
 });
