@@ -104,6 +104,17 @@ describe('history lines', () => {
       reason: 'ENDPOINT_DELETED: endpoint acme/a no longer exists',
     });
     expect(gone.settled).toMatchObject({ state: 'cancelled', attempts: 2 });
+    const replayed = attemptRecord({
+      data: { ...data, replay: true },
+      attempt: 1,
+      atMs: T,
+      latencyMs: 2,
+      outcome: 'delivered',
+      status: 204,
+      snippet: '',
+    });
+    expect(decodeLine(replayed.line)).toMatchObject({ kind: 'a', replay: true, status: 204, outcome: 'delivered' });
+    expect(replayed.settled).toMatchObject({ state: 'delivered', attempts: 1, status: 204 });
     const g410 = attemptRecord({
       data,
       attempt: 1,

@@ -246,4 +246,45 @@ describe('wss status and GET /api/events/:id', () => {
     expect(cancelled.attempts).toHaveLength(1);
     expect(rx.requests).toHaveLength(1);
   });
+
+  it('records dead-lettered and unrouted events', async () => {
+    const t = await context(isolatedEnv(), {
+      tenants: [{ id: 'acme', endpoints: [endpoint('orders', { events: ['order.*'] })] }],
+    });
+    const roles: RunningRole[] = [await startBridge(t.ctx)];
+    cleanups.push(async () => {
+      for (const r of roles.reverse()) await r.stop();
+    });
+    await publishEvent(
+      t.ctx.redis,
+      t.config.stream,
+      { tenant: 'acme', type: 'user.created', data: {}, id: 'u-1' },
+      1e6,
+    );
+    await t.ctx.redis.xadd(t.config.stream, '*', 'tenant', 'ghost', 'type', 'order.paid', 'data', '{}', 'id', 'g-1');
+    await waitUntil('both acknowledged', async () => (await t.ctx.redis.xlen(t.config.deadLetterStream)) === 1);
+    const cliEnv = serviceEnv(redis().url, t.config.prefix, { WSS_STREAM: t.config.stream, LOG_LEVEL: 'warn' });
+    let unrouted: EventStatus | undefined;
+    await waitUntil('unrouted recorded', () => {
+      const r = runWss(['status', 'u-1', '--json'], cliEnv);
+      unrouted = r.status === 0 ? (JSON.parse(r.stdout) as EventStatus) : undefined;
+      return unrouted !== undefined;
+    });
+    expect(unrouted!.events).toEqual([
+      {
+        tenant: 'acme',
+        type: 'user.created',
+        createdAt: expect.any(String) as string,
+        bridge: { outcome: 'unrouted', at: expect.any(String) as string, endpoints: [], deadLetters: [] },
+        deliveries: [],
+      },
+    ]);
+    const dead = JSON.parse(runWss(['status', 'g-1', '--json'], cliEnv).stdout) as EventStatus;
+    expect(dead.events[0]!.bridge).toMatchObject({
+      outcome: 'dead_lettered',
+      endpoints: [],
+      deadLetters: [{ kind: 'unknown_tenant', reason: 'unknown tenant "ghost"' }],
+    });
+    expect(dead.events[0]!.tenant).toBe('ghost');
+  });
 });
