@@ -4,8 +4,7 @@
 // the oldest, and each expires (key TTL) retention after it closed. So the records are bounded
 // by time and by count, and no per-event key or index is paid for (docs/delivery-log.md).
 // Settled deliveries also go to a stream per endpoint and state, for search, trimmed on write.
-// The worker's writes are grouped: the attempts that end in one turn of the event loop go in one
-// script call (per node on a cluster), each attempt waiting for its group to be written.
+// Each write is one script call (per slot on a cluster).
 import type { RedisClient } from '../redis.js';
 import { endpointKeyBase } from '../shards.js';
 import type { AttemptRecord } from './record-attempt.js';
@@ -94,17 +93,10 @@ export interface SettledEntry {
   error?: string;
 }
 
-interface Pending {
-  records: AttemptRecord[];
-  now: number;
-  done: Promise<void>;
-}
-
 export class HistoryStore {
   private readonly redis: RedisClient & Scripts;
   private readonly span: number;
   private readonly perBucket: number;
-  private pending: Pending | undefined;
 
   constructor(
     redis: RedisClient,
@@ -188,27 +180,13 @@ export class HistoryStore {
     return this.write(records, [], now);
   }
 
-  /** An attempt's line and, when it settled the delivery, its search entry; resolves once written. */
+  /**
+   * An attempt's line and, when it settled the delivery, its search entry. The command is issued
+   * at once, so on one Redis it runs before the job's completion that the worker sends next on
+   * the same connection, and nothing waits for its reply.
+   */
   recordAttempt(r: AttemptRecord, now: number): Promise<void> {
-    if (!this.enabled) return Promise.resolve();
-    if (!this.pending) {
-      const p: Pending = { records: [], now, done: Promise.resolve() };
-      p.done = new Promise<void>((resolve, reject) =>
-        setImmediate(() => {
-          this.pending = undefined;
-          const settled = p.records.flatMap((x) => (x.settled ? [x.settled] : []));
-          this.write(
-            p.records.map((x) => ({ eventId: x.eventId, lines: [x.line] })),
-            settled,
-            p.now,
-          ).then(resolve, reject);
-        }),
-      );
-      this.pending = p;
-    }
-    this.pending.records.push(r);
-    this.pending.now = Math.max(this.pending.now, now);
-    return this.pending.done;
+    return this.write([{ eventId: r.eventId, lines: [r.line] }], r.settled ? [r.settled] : [], now);
   }
 
   /** Every stored value of the event, oldest first (each a '\n'-joined run of lines). */

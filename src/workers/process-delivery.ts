@@ -75,10 +75,15 @@ async function admit(deps: ProcessDeps, key: string, data: DeliveryJobData): Pro
   return { waitMs: slot, reason: 'process-cap' };
 }
 
-/** Never throws: a lost history line must not change the attempt's outcome. */
-async function recordHistory(deps: ProcessDeps, fields: object, facts: AttemptFacts): Promise<void> {
+/**
+ * Issued before the job settles, not awaited: on one Redis the line runs before the completion
+ * sent next on the same connection, and waiting for the reply would put a round trip between
+ * the receiver's answer and the completion (a longer window for a duplicate after an outage).
+ * A lost history line must not change the attempt's outcome.
+ */
+function recordHistory(deps: ProcessDeps, fields: object, facts: AttemptFacts): void {
   if (!deps.history?.enabled) return;
-  await deps.history
+  void deps.history
     .recordAttempt(attemptRecord(facts), facts.atMs)
     .catch((e: unknown) =>
       deps.log.warn({ ...fields, err: errorMessage(e) }, 'delivery log: could not record the attempt'),
@@ -131,7 +136,7 @@ export async function processDelivery(
       redelivery,
     });
     await deps.guard.report(data.tenant, data.endpoint, gate.probe, undefined);
-    await recordHistory(deps, fields, {
+    recordHistory(deps, fields, {
       data,
       attempt,
       atMs: deps.now(),
@@ -164,7 +169,7 @@ export async function processDelivery(
       'delivery attempt',
     );
     countDelivery(data.tenant, data.endpoint, outcome, ms / 1000);
-    await recordHistory(deps, fields, {
+    recordHistory(deps, fields, {
       data,
       attempt,
       atMs: deps.now(),
