@@ -48,7 +48,7 @@ async function deliver(s: HistoryStore, eventId: string, now: number): Promise<v
     status: 200,
     snippet: 'ok',
   });
-  await s.recordAttempt(rec, now);
+  await s.recordAttempt(rec, now).written;
 }
 
 async function historyKeys(r: Redis, prefix: string): Promise<string[]> {

@@ -4,7 +4,8 @@
 // the oldest, and each expires (key TTL) retention after it closed. So the records are bounded
 // by time and by count, and no per-event key or index is paid for (docs/delivery-log.md).
 // Settled deliveries also go to a stream per endpoint and state, for search, trimmed on write.
-// Each write is one script call (per slot on a cluster).
+// Each write is one script call (per slot on a cluster); the worker's attempts of one event-loop
+// turn share one.
 import type { RedisClient } from '../redis.js';
 import { endpointKeyBase } from '../shards.js';
 import type { AttemptRecord } from './record-attempt.js';
@@ -93,10 +94,18 @@ export interface SettledEntry {
   error?: string;
 }
 
+interface Batch {
+  records: AttemptRecord[];
+  now: number;
+  issued: Promise<void>;
+  written: Promise<void>;
+}
+
 export class HistoryStore {
   private readonly redis: RedisClient & Scripts;
   private readonly span: number;
   private readonly perBucket: number;
+  private batch: Batch | undefined;
 
   constructor(
     redis: RedisClient,
@@ -181,12 +190,39 @@ export class HistoryStore {
   }
 
   /**
-   * An attempt's line and, when it settled the delivery, its search entry. The command is issued
-   * at once, so on one Redis it runs before the job's completion that the worker sends next on
-   * the same connection, and nothing waits for its reply.
+   * An attempt's line and, when it settled the delivery, its search entry. The attempts that end
+   * in one turn of the event loop go in one call: `issued` resolves once that call is sent (no
+   * round trip), `written` once Redis answered. A worker awaits `issued` only, so the line goes
+   * before the job's completion on the same connection and Redis runs it first.
    */
-  recordAttempt(r: AttemptRecord, now: number): Promise<void> {
-    return this.write([{ eventId: r.eventId, lines: [r.line] }], r.settled ? [r.settled] : [], now);
+  recordAttempt(r: AttemptRecord, now: number): { issued: Promise<void>; written: Promise<void> } {
+    if (!this.enabled) return { issued: Promise.resolve(), written: Promise.resolve() };
+    let batch = this.batch;
+    if (!batch) {
+      let markIssued!: () => void;
+      let settle!: { resolve: () => void; reject: (e: unknown) => void };
+      const b: Batch = {
+        records: [],
+        now,
+        issued: new Promise<void>((res) => (markIssued = res)),
+        written: new Promise<void>((resolve, reject) => (settle = { resolve, reject })),
+      };
+      setImmediate(() => {
+        this.batch = undefined;
+        const settled = b.records.flatMap((x) => (x.settled ? [x.settled] : []));
+        // write() sends its commands before its first await, so they are on the wire in order.
+        this.write(
+          b.records.map((x) => ({ eventId: x.eventId, lines: [x.line] })),
+          settled,
+          b.now,
+        ).then(settle.resolve, settle.reject);
+        markIssued();
+      });
+      this.batch = batch = b;
+    }
+    batch.records.push(r);
+    batch.now = Math.max(batch.now, now);
+    return { issued: batch.issued, written: batch.written };
   }
 
   /** Every stored value of the event, oldest first (each a '\n'-joined run of lines). */

@@ -76,18 +76,18 @@ async function admit(deps: ProcessDeps, key: string, data: DeliveryJobData): Pro
 }
 
 /**
- * Issued before the job settles, not awaited: on one Redis the line runs before the completion
- * sent next on the same connection, and waiting for the reply would put a round trip between
- * the receiver's answer and the completion (a longer window for a duplicate after an outage).
- * A lost history line must not change the attempt's outcome.
+ * Sent before the job settles, without waiting for Redis's answer: on one Redis the line runs
+ * before the completion sent next on the same connection, and waiting for the reply would put a
+ * round trip between the receiver's answer and the completion (a longer window for a duplicate
+ * when the connection stops hearing Redis). A lost line must not change the attempt's outcome.
  */
-function recordHistory(deps: ProcessDeps, fields: object, facts: AttemptFacts): void {
+async function recordHistory(deps: ProcessDeps, fields: object, facts: AttemptFacts): Promise<void> {
   if (!deps.history?.enabled) return;
-  void deps.history
-    .recordAttempt(attemptRecord(facts), facts.atMs)
-    .catch((e: unknown) =>
-      deps.log.warn({ ...fields, err: errorMessage(e) }, 'delivery log: could not record the attempt'),
-    );
+  const { issued, written } = deps.history.recordAttempt(attemptRecord(facts), facts.atMs);
+  written.catch((e: unknown) =>
+    deps.log.warn({ ...fields, err: errorMessage(e) }, 'delivery log: could not record the attempt'),
+  );
+  await issued;
 }
 
 export async function processDelivery(
@@ -136,7 +136,7 @@ export async function processDelivery(
       redelivery,
     });
     await deps.guard.report(data.tenant, data.endpoint, gate.probe, undefined);
-    recordHistory(deps, fields, {
+    await recordHistory(deps, fields, {
       data,
       attempt,
       atMs: deps.now(),
@@ -169,7 +169,7 @@ export async function processDelivery(
       'delivery attempt',
     );
     countDelivery(data.tenant, data.endpoint, outcome, ms / 1000);
-    recordHistory(deps, fields, {
+    await recordHistory(deps, fields, {
       data,
       attempt,
       atMs: deps.now(),
