@@ -27,6 +27,9 @@ const { bridgeRecovery, pipelineFsync } = await import('./scenarios/durability.m
 const { signing } = await import('./scenarios/signing.mjs');
 const { noisyNeighbour } = await import('./scenarios/noisy-neighbour.mjs');
 const { limiterCost } = await import('./scenarios/limiter-cost.mjs');
+const { registryScale } = await import('./scenarios/registry-scale.mjs');
+const { streamRetention } = await import('./scenarios/stream-retention.mjs');
+const { historyCost } = await import('./scenarios/history-cost.mjs');
 
 const SCENARIOS = {
   'http-ceiling': httpCeiling,
@@ -45,6 +48,9 @@ const SCENARIOS = {
   'bridge-recovery': bridgeRecovery,
   signing,
   'limiter-cost': limiterCost,
+  'registry-scale': registryScale,
+  'stream-retention': streamRetention,
+  'history-cost': historyCost,
 };
 
 const { values } = parseArgs({

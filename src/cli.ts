@@ -29,6 +29,17 @@ Usage:
                                                       still sent during the overlap (max 7d)
   wss secrets reencrypt                               re-encrypt every stored secret with the first
                                                       WSS_SECRETS_KEY key
+  wss recover --tenant T --endpoint E --since 2h [--dry-run] [--json]
+                                                      put the endpoint's failed deliveries since then
+                                                      back in the queue (re-signed, same body and id)
+  wss replay --tenant T [--endpoint E] --from 2h [--to now] [--dry-run] [--json]
+                                                      send the events of that range again from the
+                                                      stream, with X-WSS-Replay: true
+  wss status <eventId> [--tenant T] [--json]          what happened to an event: the bridge, each
+                                                      endpoint's state and every attempt
+  wss deliveries --tenant T [--endpoint E] [--state delivered|failed|cancelled]
+                 [--since 2h] [--until ISO] [--limit 50] [--cursor C] [--json]
+                                                      settled deliveries, newest first
 
 Configuration is read from the environment; see docs/configuration.md.`;
 
@@ -188,8 +199,16 @@ async function main(argv: string[]): Promise<void> {
       return cmdPublish(rest, config, log);
     case 'rotate-secret':
       return (await import('./signing/cli-commands.js')).cmdRotateSecret(rest, config, log, withRegistry);
+    case 'recover':
+      return (await import('./cli-recover.js')).cmdRecover(rest, config, log, withRegistry);
+    case 'replay':
+      return (await import('./cli-recover.js')).cmdReplay(rest, config, log, withRegistry);
     case 'secrets':
       return (await import('./signing/cli-commands.js')).cmdSecrets(rest, config, log, withRegistry);
+    case 'status':
+      return (await import('./cli-history.js')).cmdStatus(rest, config, log, withRegistry);
+    case 'deliveries':
+      return (await import('./cli-history.js')).cmdDeliveries(rest, config, log, withRegistry);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

@@ -18,6 +18,8 @@ export interface DeliveryJobData {
   body: string;
   /** The event's priority class when not `normal` (the bridge's fair-share order, docs/isolation.md). */
   priority?: 'high' | 'low';
+  /** Sent again from the stream by a replay (docs/delivery-log.md): receivers get `X-WSS-Replay: true`. */
+  replay?: true;
 }
 
 /** What a completed job keeps (its return value), for the dashboard. */
@@ -36,6 +38,15 @@ export interface DeliveryResult {
  */
 export function deliveryJobId(eventId: string, tenant: string, endpoint: string): string {
   return `${tenant}.${endpoint}.${eventId}`;
+}
+
+/**
+ * A replay's job: `<tenant>.<endpoint>.<eventId>.r<replayId>`. The suffix keeps it apart from the
+ * original's id (and deduplication id), so the original's record never swallows the replay;
+ * it still starts with `<tenant>.<endpoint>.`, which is all that code reading job ids relies on.
+ */
+export function replayJobId(eventId: string, tenant: string, endpoint: string, replayId: string): string {
+  return `${deliveryJobId(eventId, tenant, endpoint)}.r${replayId}`;
 }
 
 export function deliveryJobOptions(

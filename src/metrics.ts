@@ -137,3 +137,17 @@ export function endpointInFlightOf(tenant: string, endpoint: string): { inc(): v
   if (!child) inFlightChildren.set(key, (child = endpointInFlight.labels(tenant, endpoint)));
   return child;
 }
+
+export const registryEndpointsLoaded = new Counter({
+  name: 'wss_registry_endpoints_loaded_total',
+  help: 'Registry endpoints this process read and compiled, by mode: full (start-up, or a gap in the change log) or incremental (only the endpoints a change named).',
+  labelNames: ['mode'] as const,
+  registers: [metricsRegistry],
+});
+
+export const registryReloads = new Counter({
+  name: 'wss_registry_reloads_total',
+  help: 'Times this process brought its registry snapshot up to date, by mode: full or incremental (docs/registry.md).',
+  labelNames: ['mode'] as const,
+  registers: [metricsRegistry],
+});

@@ -10,7 +10,8 @@ const { redis, cleanups, context } = useBridgeTest();
 const TENANTS = { tenants: [{ id: 'acme', endpoints: [endpoint('all')] }] };
 
 async function setup(env: Record<string, string> = {}): Promise<TestCtx> {
-  const t = await context(isolatedEnv(env), TENANTS);
+  // Trimming at once: retention is covered in stream-retention.test.ts.
+  const t = await context(isolatedEnv({ WSS_STREAM_RETENTION: '0', ...env }), TENANTS);
   return t;
 }
 

@@ -238,6 +238,7 @@ describe('Bull Board', () => {
       type: 'order.created',
       createdAt: '2030-01-02T03:04:05.000Z',
       body: '{"id":"show1","data":{"n":1}}',
+      eventPage: '/admin/events?id=show1',
     });
     expect(j!.failedReason).toContain('HTTP_STATUS');
     expect(j!.attempts).toBe(1);

@@ -89,9 +89,10 @@ describe('job views', () => {
 
   it('shows the data in a fixed order with an ISO time and the body byte for byte', () => {
     const view = jobDataView(data) as Record<string, unknown>;
-    expect(Object.keys(view)).toEqual(['tenant', 'endpoint', 'eventId', 'type', 'createdAt', 'body']);
+    expect(Object.keys(view)).toEqual(['tenant', 'endpoint', 'eventId', 'type', 'createdAt', 'body', 'eventPage']);
     expect(view.createdAt).toBe('2030-06-06T07:08:09.010Z');
     expect(view.body).toBe('{"a": 1 }');
+    expect(view.eventPage).toBe('/admin/events?id=evt_1');
     expect(jobDataView('odd')).toBe('odd');
   });
 });

@@ -134,6 +134,11 @@ describe('attemptHeaders', () => {
       'X-WSS-Event-Type': 'order.paid',
       'X-WSS-Attempt': '3',
     });
+    // A replayed job says so; the signature does not change (it covers timestamp and body only).
+    const replayed = attemptHeaders(ep, { ...data, replay: true }, signed, 1, 'webhook-sender/1.2.3');
+    expect(replayed['X-WSS-Replay']).toBe('true');
+    expect(replayed['X-WSS-Signature']).toBe(h['X-WSS-Signature']);
+    expect(h['X-WSS-Replay']).toBeUndefined();
   });
 });
 

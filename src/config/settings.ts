@@ -116,6 +116,30 @@ export const sharedSettings = {
     int(262_144, 1_024, 67_108_864),
     'The largest event `data`, and the largest transformed body, in UTF-8 bytes. Larger entries are dead-lettered (kind `too_large`); `wss publish` and `POST /api/events` (413) refuse them. See [limits.md](limits.md).',
   ),
+  /** Read by the bridge (trimming) and by replay (what is still kept), docs/delivery-log.md. */
+  streamRetentionMs: setting(
+    'WSS_STREAM_RETENTION',
+    duration(86_400_000, 0, 30 * 86_400_000),
+    'How long the bridge keeps stream entries after every consumer group acknowledged them, so a replay (`wss replay`, `POST /api/replay`) can send them again. It never trims unacknowledged entries. `0` trims at once. Memory: measured 275 bytes per entry with ~190 B of `data` (85 B beyond it), so 100 events/s kept 24 h take about 2.4 GB ([delivery-log.md](delivery-log.md#stream-retention-wss_stream_retention)).',
+  ),
+  replayMaxEvents: setting(
+    'WSS_REPLAY_MAX_EVENTS',
+    int(10_000, 1, 1_000_000),
+    'Most events one replay (`POST /api/replay`, `wss replay`) may send; a range holding more is refused (400) and must be narrowed.',
+  ),
+  /** The delivery log (docs/delivery-log.md); 0 turns it off. */
+  history: {
+    retentionMs: setting(
+      'WSS_HISTORY_RETENTION',
+      duration(259_200_000, 0, 30 * 86_400_000),
+      'How long the delivery log keeps what the bridge did with each event and every delivery attempt (`wss status`, `GET /api/events/:id`, search). Records go between this and 25/24 of it. `0` records nothing. See [delivery-log.md](delivery-log.md).',
+    ),
+    maxRecords: setting(
+      'WSS_HISTORY_MAX_RECORDS',
+      int(500_000, 1_000, 100_000_000),
+      'Memory cap of the delivery log: most event records kept per shard, and most settled deliveries kept per endpoint for search. Under a larger load the oldest go first, before the retention. See [delivery-log.md](delivery-log.md#retention-and-memory).',
+    ),
+  },
   /** Filters and transforms (docs/expressions.md). */
   expr: {
     timeoutMs: setting(
@@ -161,7 +185,7 @@ export const bridgeSettings = {
   streamTrim: setting(
     'WSS_STREAM_TRIM',
     bool(true),
-    'The bridge trims stream entries that every consumer group on the stream has acknowledged. It never trims unacknowledged entries.',
+    'The bridge trims stream entries that every consumer group on the stream has acknowledged, once they are older than `WSS_STREAM_RETENTION`. It never trims unacknowledged entries.',
   ),
   /** Byte budget per read; the next read's COUNT follows the last read's entry size. */
   batchBytes: setting(

@@ -17,6 +17,8 @@ import { resumeEndpoint } from '../workers/endpoint-disable.js';
 import { endpointHealth } from './endpoint-health.js';
 import { publicEndpoint } from './public-view.js';
 import { generatedKey, signingRoutes } from './signing-api.js';
+import { replayRoutes } from './replay-api.js';
+import { historyRoutes } from './history-api.js';
 
 export const TEST_EVENT_TYPE = 'wss.test';
 
@@ -240,6 +242,8 @@ export function adminApi({ ctx, queues, log, expressions }: AdminApiDeps): Route
   });
 
   signingRoutes(router, { ctx, log });
+  historyRoutes(router, { ctx, queueFor: (t, e) => queues.forEndpoint(t, e).queue });
+  replayRoutes(router, { ctx, log, expressions, queues });
 
   router.use((_req, res) => notFound(res, 'route'));
   const onError: ErrorRequestHandler = (err: unknown, _req, res, _next) => {

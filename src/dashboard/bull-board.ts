@@ -11,6 +11,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import type { Router } from 'express';
 import type { DeliveryQueues, QueueRef } from '../delivery-queues.js';
 import type { DeliveryJobData } from '../job.js';
+import { EVENTS_PATH } from './events-page.js';
 
 export const BOARD_PATH = '/admin/queues';
 
@@ -115,7 +116,10 @@ export function jobDataView(data: unknown): unknown {
     eventId: data.eventId,
     type: data.type,
     createdAt: Number.isFinite(data.createdAt) ? new Date(data.createdAt).toISOString() : data.createdAt,
+    ...(data.replay === true ? { replay: true } : {}),
     body: data.body,
+    // Bull Board renders job data as JSON text, with no links: the path to open is the most it allows.
+    eventPage: `${EVENTS_PATH}?id=${encodeURIComponent(data.eventId)}`,
   };
 }
 
@@ -157,7 +161,12 @@ export function bullBoardRouter(queues: DeliveryQueues, scanMs: number): BullBoa
     queues: queues.current.map((r) => adapterOf(r, queues.prefix, shards)),
     serverAdapter,
     options: {
-      uiConfig: { boardTitle: 'webhook-sender', hideDocsLink: true },
+      // The header's menu of links: the only place Bull Board lets a page link out.
+      uiConfig: {
+        boardTitle: 'webhook-sender',
+        hideDocsLink: true,
+        miscLinks: [{ text: 'Event lookup', url: EVENTS_PATH }],
+      },
       handlerHooks: { before: refuseDangerousRoutes },
     },
   });

@@ -1,6 +1,6 @@
 // The dashboard role: Bull Board, the admin API, health and metrics on one port (PORT).
 //   /healthz /readyz /metrics      unauthenticated (see health.ts)
-//   /admin/queues/*  /api/*        basic auth + same-origin check on writes
+//   /admin/queues/*  /admin/events  /api/*   basic auth + same-origin check on writes
 // Every route checks the Host header against WSS_DASHBOARD_HOSTS (allowed-hosts.ts); the three
 // probe routes only when authentication is off (then the server listens on 127.0.0.1 only and
 // no orchestrator reaches it by a pod IP). See docs/security.md.
@@ -13,6 +13,7 @@ import { basicAuth, resolveCredentials, type Credentials } from './auth.js';
 import { AuthFailureLimiter } from './auth-limiter.js';
 import { BOARD_PATH, bullBoardRouter, type BullBoard } from './bull-board.js';
 import { sameOriginOnly } from './csrf.js';
+import { EVENTS_PATH, eventsPageRouter } from './events-page.js';
 import { PortInUseError } from '../errors.js';
 import { startHttpRole, type RunningHttpRole } from '../probes/http-role.js';
 import { announceGeneratedPassword, type Terminal } from './password-notice.js';
@@ -63,6 +64,7 @@ export async function startDashboard(
       const auth = basicAuth(credentials, undefined, { limiter: new AuthFailureLimiter(), now: ctx.now });
       bullBoard = bullBoardRouter(queues, config.queueScanMs);
       app.use(BOARD_PATH, auth, sameOriginOnly(), bullBoard.router);
+      app.use(EVENTS_PATH, auth, sameOriginOnly(), eventsPageRouter());
       app.use(publicKeysRouter(ctx));
       app.use('/api', auth, sameOriginOnly(), adminApi({ ctx, queues, log, expressions }));
     },

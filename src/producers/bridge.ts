@@ -14,6 +14,7 @@ import { PROBE_TIMEOUT_MS, settlesWithin, withTimeout } from '../timeout.js';
 import type { Readiness, RoleContext, RunningRole } from '../roles.js';
 import { Claimer, pendingEntries, readerConnectionName } from './claim.js';
 import { commitBatch, jobsByShard, type BridgeHooks } from './commit-batch.js';
+import { HistoryStore } from '../history/store.js';
 import { ensureGroup, isGroupGone, pruneIdleConsumers } from './consumer-group.js';
 import { listGroups } from '../streams/xinfo.js';
 import { nextChunk } from './pending.js';
@@ -83,6 +84,8 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
     deadLetterStream: config.deadLetterStream,
     log: blog,
     hooks: opts.hooks,
+    history: new HistoryStore(reader, { prefix: config.prefix, layout: config.layout, ...config.history }),
+    now,
   };
   const planOpts = {
     dedupTtlMs: config.dedupTtlMs,
@@ -274,10 +277,11 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
       return;
     }
     if (now() >= nextTrimAt) {
-      // Housekeeping, every claim interval: trim what every group acknowledged, drop dead consumers.
+      // Housekeeping, every claim interval: trim what every group acknowledged (and is past the
+      // retention), drop dead consumers.
       nextTrimAt = now() + config.bridge.claimIntervalMs;
       if (config.bridge.streamTrim) {
-        const removed = await trimStream(reader, stream);
+        const removed = await trimStream(reader, stream, { ms: config.streamRetentionMs, now: now() });
         stats.trimmed += removed;
         if (removed > 0) blog.debug({ removed }, 'bridge: trimmed acknowledged entries');
       }

@@ -12,6 +12,8 @@ import { deadLetterArgs } from './dead-letter.js';
 import type { BatchPlan } from './plan-batch.js';
 import type { StreamEntry } from '../streams/stream-reply.js';
 import { fairKeys, writeFairState } from './fair-state.js';
+import { bridgeRecords } from '../history/bridge-records.js';
+import type { HistoryStore } from '../history/store.js';
 
 const ADD_BULK_SLICE = 1_000;
 const SLICES_IN_FLIGHT = 3;
@@ -32,6 +34,9 @@ export interface CommitTarget {
   deadLetterStream: string;
   log: Logger;
   hooks?: BridgeHooks | undefined;
+  /** The delivery log: what the bridge did with each event (docs/delivery-log.md). */
+  history?: HistoryStore | undefined;
+  now?: () => number;
 }
 
 /** The jobs grouped by their endpoint's shard, in the order first seen. */
@@ -78,6 +83,12 @@ export async function commitBatch(plan: BatchPlan, t: CommitTarget): Promise<voi
     for (const d of plan.dead) p.xadd(t.deadLetterStream, '*', ...deadLetterArgs(d));
     const failed = ((await p.exec()) ?? []).find(([err]) => err);
     if (failed) throw failed[0] as Error;
+  }
+  // Last before XACK: a crash before it re-reads the batch and writes its records again (the
+  // reader keeps one bridge record per event and tenant: idempotent).
+  if (t.history?.enabled) {
+    const at = (t.now ?? Date.now)();
+    await t.history.append(bridgeRecords(plan, at), at);
   }
   await t.redis.xack(t.stream, t.group, ...plan.ackIds);
 

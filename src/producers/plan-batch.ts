@@ -14,6 +14,8 @@ export interface BatchPlan {
   dead: DeadLetter[];
   /** Valid events of known tenants that no endpoint wanted. */
   unrouted: number;
+  /** Those events, for the delivery log (src/history/bridge-records.ts). */
+  unroutedEvents?: Array<{ id: string; tenant: string; type: string; createdAtMs: number }>;
   /** Entries deleted from the stream while pending: nothing to deliver, only to acknowledge. */
   vanished: number;
   /** Every entry of the batch: each one is fully handled by the plan. */
@@ -77,7 +79,10 @@ export async function planBatch(
     const f = fanouts[fanout!]!;
     const ev = event!;
     for (const x of f.failures) plan.dead.push(deadLetterFor(entry, x.kind ?? 'expression', x.reason, x.endpoint));
-    if (f.deliveries.length === 0 && f.failures.length === 0) plan.unrouted++;
+    if (f.deliveries.length === 0 && f.failures.length === 0) {
+      plan.unrouted++;
+      (plan.unroutedEvents ??= []).push({ id: ev.id, tenant: ev.tenant, type: ev.type, createdAtMs: ev.createdAtMs });
+    }
     for (const d of f.deliveries) plan.jobs.push(deliveryJob(ev, d, opts));
   }
   return plan;

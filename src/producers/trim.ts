@@ -1,7 +1,8 @@
 // Safe stream trimming. Producers XADD without MAXLEN because a length cap would drop entries
 // no bridge has read yet. Instead the stream is trimmed up to the oldest entry some group still
 // needs: its oldest pending (read, not acknowledged) entry, else the first entry after its
-// last-delivered id. With no group at all nothing is trimmed.
+// last-delivered id. With no group at all nothing is trimmed. Acknowledged entries younger than
+// WSS_STREAM_RETENTION are kept too, for replay (src/replay/).
 import type { RedisClient } from '../redis.js';
 import { listGroups } from '../streams/xinfo.js';
 import { compareStreamIds, nextStreamId } from '../streams/stream-id.js';
@@ -24,12 +25,26 @@ export async function safeTrimFloor(redis: RedisClient, stream: string): Promise
 }
 
 /**
- * XTRIM MINID to the safe floor. The floor is computed first and only moves forward, so a
- * group that acknowledges or reads more in between only makes the trim more conservative.
- * Returns the number of entries removed.
+ * The id below which entries may go: the safe floor, held back to `now - retentionMs` so
+ * acknowledged entries stay replayable for that long (WSS_STREAM_RETENTION). Pure.
  */
-export async function trimStream(redis: RedisClient, stream: string): Promise<number> {
+export function retentionFloor(safeFloor: string, retentionMs: number, nowMs: number): string {
+  if (retentionMs <= 0) return safeFloor;
+  const keepFrom = `${Math.max(0, Math.floor(nowMs - retentionMs))}-0`;
+  return compareStreamIds(keepFrom, safeFloor) < 0 ? keepFrom : safeFloor;
+}
+
+/**
+ * XTRIM MINID to the safe floor, or to the retention boundary when that is lower. The floor is
+ * computed first and only moves forward, so a group that acknowledges or reads more in between
+ * only makes the trim more conservative. Returns the number of entries removed.
+ */
+export async function trimStream(
+  redis: RedisClient,
+  stream: string,
+  retention: { ms: number; now: number } = { ms: 0, now: 0 },
+): Promise<number> {
   const floor = await safeTrimFloor(redis, stream);
   if (floor === undefined) return 0;
-  return Number(await redis.xtrim(stream, 'MINID', floor));
+  return Number(await redis.xtrim(stream, 'MINID', retentionFloor(floor, retention.ms, retention.now)));
 }

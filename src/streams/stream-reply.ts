@@ -33,3 +33,8 @@ export function readGroupEntries(reply: unknown): StreamEntry[] {
 export function claimReply(reply: unknown): StreamEntry[] {
   return toEntries(reply).filter((e) => e.fields !== null);
 }
+
+/** XRANGE: `[[id, fields], …]`. */
+export function rangeEntries(reply: unknown): StreamEntry[] {
+  return toEntries(reply);
+}

@@ -2,6 +2,7 @@
 // transforms stay text: they are compiled and run in the expression pool's threads.
 import { matchesAny } from './glob.js';
 import type { EndpointConfig } from './schema.js';
+import type { SharedParts } from './shared-parts.js';
 
 export interface CompiledEndpoint {
   config: EndpointConfig;
@@ -11,13 +12,17 @@ export interface CompiledEndpoint {
   transform: string | undefined;
 }
 
-export function compileEndpoint(config: EndpointConfig): CompiledEndpoint {
-  const events = config.events;
-  const all = events.includes('*');
+const everything = () => true;
+
+/** With `shared` (the registry's), identical parts and matchers are shared between endpoints. */
+export function compileEndpoint(config: EndpointConfig, shared?: SharedParts): CompiledEndpoint {
+  const ep = shared ? shared.intern(config) : config;
+  const events = ep.events;
+  const build = () => (events.includes('*') ? everything : (type: string) => matchesAny(type, events));
   return {
-    config,
-    subscribes: all ? () => true : (type) => matchesAny(type, events),
-    filter: config.filter,
-    transform: config.transform,
+    config: ep,
+    subscribes: shared ? shared.matcher(events, build) : build(),
+    filter: ep.filter,
+    transform: ep.transform,
   };
 }

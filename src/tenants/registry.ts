@@ -1,38 +1,30 @@
 // The tenant registry, kept in Redis so every replica sees the same tenants. Each process
 // holds a compiled snapshot and polls a version counter, so a change made by `wss seed` or
-// the admin API reaches every process within WSS_REGISTRY_POLL_MS (1 s by default).
+// the admin API reaches every process within WSS_REGISTRY_POLL_MS (1 s by default). Every
+// write also names what it changed in the change log (registry-log.ts), so a process catches
+// up by re-reading only those keys; docs/registry.md.
 import { duplicateClient, type RedisClient } from '../redis.js';
 import type { SecretsKey } from '../config.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { registryEndpointsLoaded, registryReloads } from '../metrics.js';
+import { decodeEndpoint, encodeEndpoint, hasUndecryptable } from '../signing/stored-secrets.js';
+import type { CompiledEndpoint } from './compile.js';
+import { applyLog, loadFull, readVersion } from './registry-load.js';
 import {
-  decodeEndpoint,
-  earliestExpiry,
-  encodeEndpoint,
-  hasUndecryptable,
-  withoutExpired,
-} from '../signing/stored-secrets.js';
-import { compileEndpoint, type CompiledEndpoint } from './compile.js';
-import type { EndpointConfig, TenantConfig, TenantsFile } from './schema.js';
+  CHANGE_LOG_LENGTH,
+  encodeChange,
+  LOG_CHANGE_SCRIPT,
+  registryKeys,
+  type LoggedChange,
+  type RegistryKeys,
+} from './registry-log.js';
+import { SnapshotState, splitField, type Decode, type Snapshot } from './registry-snapshot.js';
+import type { EndpointConfig, TenantsFile } from './schema.js';
+import { execOrThrow, seedFile, seedMissing, type RegistryWriter, type SeedNewResult } from './registry-seed.js';
 
-export interface TenantMeta {
-  id: string;
-  name?: string | undefined;
-}
-
-export interface Snapshot {
-  version: number;
-  /** When the first previous secret in this snapshot expires (ms), for the pruning tick. */
-  nextSecretExpiryMs?: number | undefined;
-  tenants: ReadonlyMap<string, { meta: TenantMeta; endpoints: ReadonlyMap<string, CompiledEndpoint> }>;
-}
-
-// `{registry}` would keep these keys (and the MULTI below) in one slot on a Redis Cluster; Cluster
-// itself is not supported yet (docs/design.md, Known limits).
-export function registryKeys(prefix: string) {
-  const base = `${prefix}:{registry}`;
-  return { tenants: `${base}:tenants`, endpoints: `${base}:endpoints`, version: `${base}:version` };
-}
+export type { Snapshot, TenantEntry, TenantMeta } from './registry-snapshot.js';
+export { registryKeys } from './registry-log.js';
 
 const field = (tenant: string, endpoint: string) => `${tenant}/${endpoint}`;
 
@@ -42,41 +34,20 @@ export interface RegistryOptions {
   now?: () => number;
 }
 
-type Decode = (key: string, json: string) => EndpointConfig;
-
-function buildSnapshot(
-  version: number,
-  tenants: Record<string, string>,
-  endpoints: Record<string, string>,
-  decode: Decode,
-  log?: Logger,
-): Snapshot {
-  let nextSecretExpiryMs: number | undefined;
-  const map = new Map<string, { meta: TenantMeta; endpoints: Map<string, CompiledEndpoint> }>();
-  for (const [id, json] of Object.entries(tenants))
-    map.set(id, { meta: JSON.parse(json) as TenantMeta, endpoints: new Map() });
-  for (const [key, json] of Object.entries(endpoints)) {
-    const slash = key.indexOf('/');
-    const tenant = map.get(key.slice(0, slash));
-    if (!tenant) continue;
-    try {
-      const ep = decode(key, json);
-      tenant.endpoints.set(ep.id, compileEndpoint(ep));
-      const exp = earliestExpiry(ep);
-      if (exp !== undefined && (nextSecretExpiryMs === undefined || exp < nextSecretExpiryMs)) nextSecretExpiryMs = exp;
-    } catch (err) {
-      // Validated on the way in; only a hand-edited Redis value lands here.
-      log?.error({ endpoint: key, err: errorMessage(err) }, 'registry: unreadable endpoint skipped');
-    }
-  }
-  return { version, tenants: map, nextSecretExpiryMs };
+/** How much this instance has loaded: per mode, the loads and the endpoints read in them. */
+export interface LoadStats {
+  full: { reloads: number; endpoints: number };
+  incremental: { reloads: number; endpoints: number };
 }
 
 export class Registry {
-  private readonly keys: ReturnType<typeof registryKeys>;
-  private current: Snapshot = { version: -1, tenants: new Map() };
+  private readonly keys: RegistryKeys;
+  private state: SnapshotState;
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
+  /** Loads run one at a time: two interleaved catch-ups could publish out of order. */
+  private loading: Promise<unknown> = Promise.resolve();
+  private readonly stats: LoadStats = { full: { reloads: 0, endpoints: 0 }, incremental: { reloads: 0, endpoints: 0 } };
 
   private readonly secretsKeys: readonly SecretsKey[] | undefined;
   private readonly now: () => number;
@@ -90,6 +61,7 @@ export class Registry {
     this.keys = registryKeys(prefix);
     this.secretsKeys = opts.secretsKeys;
     this.now = opts.now ?? Date.now;
+    this.state = new SnapshotState(this.decode, log);
   }
 
   /** Endpoint JSON for the hash: expired previous secrets dropped, inline secrets encrypted if configured. */
@@ -99,39 +71,65 @@ export class Registry {
 
   private readonly decode: Decode = (key, json) => decodeEndpoint(json, key, this.secretsKeys);
 
+  /** Queues the version bump and the change's log entry on a MULTI that holds the write. */
+  private logChange(m: ReturnType<RedisClient['multi']>, change: LoggedChange): void {
+    m.eval(LOG_CHANGE_SCRIPT, 2, this.keys.version, this.keys.changes, CHANGE_LOG_LENGTH, encodeChange(change));
+  }
+
   /** The snapshot in memory; call start() or refresh() first. */
   snapshot(): Snapshot {
-    return this.current;
+    return this.state.snapshot();
   }
 
   endpoint(tenant: string, endpoint: string): CompiledEndpoint | undefined {
-    return this.current.tenants.get(tenant)?.endpoints.get(endpoint);
+    return this.state.tenants.get(tenant)?.endpoints.get(endpoint);
   }
 
-  /** Loads the registry now if its version moved (or always with force). */
-  async refresh(force = false): Promise<Snapshot> {
-    const version = Number((await this.redis.get(this.keys.version)) ?? 0);
-    if (!force && version === this.current.version) return this.current;
-    const res = await this.redis
-      .multi()
-      .get(this.keys.version)
-      .hgetall(this.keys.tenants)
-      .hgetall(this.keys.endpoints)
-      .exec();
-    if (!res) throw new Error('registry read aborted');
-    const [[e1, v], [e2, t], [e3, e]] = res as [
-      [Error | null, string | null],
-      [Error | null, Record<string, string>],
-      [Error | null, Record<string, string>],
-    ];
-    const err = e1 ?? e2 ?? e3;
-    if (err) throw err;
-    this.current = buildSnapshot(Number(v ?? 0), t, e, this.decode, this.log);
-    return this.current;
+  /** Loads and endpoints read by this instance, per mode (the test's and the bench's counter). */
+  loadStats(): LoadStats {
+    return { full: { ...this.stats.full }, incremental: { ...this.stats.incremental } };
+  }
+
+  /**
+   * Brings the snapshot up to date if the version moved: through the change log when it can,
+   * in full on a gap or with force.
+   */
+  refresh(force = false): Promise<Snapshot> {
+    const run = this.loading.then(() => this.load(force));
+    this.loading = run.catch(() => undefined);
+    return run;
+  }
+
+  private async load(force: boolean): Promise<Snapshot> {
+    const version = await readVersion(this.redis, this.keys);
+    if (!force && version === this.state.version) return this.state.snapshot();
+    if (!force && this.state.version >= 0 && version > this.state.version) {
+      const applied = await applyLog(this.redis, this.keys, this.state, version);
+      if (applied !== 'gap') {
+        this.count('incremental', applied.endpoints);
+        return this.state.snapshot();
+      }
+      this.log?.info(
+        { from: this.state.version, to: version },
+        'registry: the change log does not reach back to this snapshot; reloading in full',
+      );
+    }
+    const { state, endpoints } = await loadFull(this.redis, this.keys, this.decode, this.log);
+    this.state = state;
+    this.count('full', endpoints);
+    return state.snapshot();
+  }
+
+  private count(mode: 'full' | 'incremental', endpoints: number): void {
+    this.stats[mode].reloads++;
+    this.stats[mode].endpoints += endpoints;
+    registryReloads.labels(mode).inc();
+    registryEndpointsLoaded.labels(mode).inc(endpoints);
   }
 
   async start(pollMs: number): Promise<void> {
-    await this.refresh(true);
+    // Not forced: a snapshot loaded a moment ago (by seedNew at start) is not loaded again.
+    await this.refresh();
     this.timer = setInterval(() => {
       if (this.polling) return;
       this.polling = true;
@@ -154,49 +152,28 @@ export class Registry {
     this.timer = undefined;
   }
 
-  /** Upserts the file's tenants and endpoints; with replace, the registry becomes exactly the file. */
-  async seed(file: TenantsFile, opts: { replace: boolean }): Promise<{ tenants: number; endpoints: number }> {
-    const m = this.redis.multi();
-    if (opts.replace) m.del(this.keys.tenants, this.keys.endpoints);
-    let endpoints = 0;
-    for (const t of file.tenants) {
-      m.hset(this.keys.tenants, t.id, JSON.stringify(tenantMeta(t)));
-      for (const ep of t.endpoints) {
-        m.hset(this.keys.endpoints, field(t.id, ep.id), this.encode(t.id, ep));
-        endpoints++;
-      }
-    }
-    m.incr(this.keys.version);
-    await execOrThrow(m);
-    await this.refresh(true);
-    return { tenants: file.tenants.length, endpoints };
+  /** What the seeding functions need to write like this registry does. */
+  private writer(): RegistryWriter {
+    return {
+      redis: this.redis,
+      keys: this.keys,
+      encode: (tenant, ep) => this.encode(tenant, ep),
+      logChange: (m, change) => this.logChange(m, change),
+    };
   }
 
-  /**
-   * Adds only what the registry lacks: absent tenants and endpoints are created, existing ones
-   * are left exactly as they are (the admin API may have changed them). One MULTI of HSETNX.
-   * For `TENANTS_FILE` at start; `wss seed` keeps its upsert.
-   */
-  async seedNew(
-    file: TenantsFile,
-  ): Promise<{ created: { tenants: number; endpoints: number }; kept: { tenants: number; endpoints: number } }> {
-    const m = this.redis.multi();
-    const kinds: Array<'tenants' | 'endpoints'> = [];
-    for (const t of file.tenants) {
-      m.hsetnx(this.keys.tenants, t.id, JSON.stringify(tenantMeta(t)));
-      kinds.push('tenants');
-      for (const ep of t.endpoints) {
-        m.hsetnx(this.keys.endpoints, field(t.id, ep.id), this.encode(t.id, ep));
-        kinds.push('endpoints');
-      }
-    }
-    m.incr(this.keys.version);
-    const res = await execOrThrow(m);
-    const created = { tenants: 0, endpoints: 0 };
-    const kept = { tenants: 0, endpoints: 0 };
-    kinds.forEach((kind, i) => (res[i] === 1 ? created : kept)[kind]++);
-    await this.refresh(true);
-    return { created, kept };
+  /** Upserts the file's tenants and endpoints; with replace, the registry becomes exactly the file. */
+  async seed(file: TenantsFile, opts: { replace: boolean }): Promise<{ tenants: number; endpoints: number }> {
+    const counts = await seedFile(this.writer(), file, opts.replace);
+    await this.refresh();
+    return counts;
+  }
+
+  /** Adds only what the registry lacks (for `TENANTS_FILE` at start); see seedMissing. */
+  async seedNew(file: TenantsFile): Promise<SeedNewResult> {
+    const result = await seedMissing(this.writer(), file);
+    await this.refresh();
+    return result;
   }
 
   /** Creates the tenant if needed and sets the endpoint, atomically. Returns true if it existed. */
@@ -205,9 +182,9 @@ export class Registry {
     const m = this.redis.multi();
     m.hsetnx(this.keys.tenants, tenant, JSON.stringify({ id: tenant }));
     m.hset(this.keys.endpoints, field(tenant, ep.id), this.encode(tenant, ep));
-    m.incr(this.keys.version);
+    this.logChange(m, { tenants: [tenant], endpoints: [field(tenant, ep.id)] });
     await execOrThrow(m);
-    await this.refresh(true);
+    await this.refresh();
     return existed;
   }
 
@@ -220,6 +197,8 @@ export class Registry {
   /**
    * Read-modify-write of one endpoint under WATCH, so a 410 disabling an endpoint cannot undo
    * an operator's concurrent edit. Returns the new config, or undefined if the endpoint is gone.
+   * Every other in-place change (auto-disable, broken mark, secret rotation, pruning,
+   * re-encryption) comes through here, so each is logged for the other processes.
    */
   async updateEndpoint(
     tenant: string,
@@ -238,13 +217,10 @@ export class Registry {
           return undefined;
         }
         const next = change(this.decode(key, json));
-        const res = await conn
-          .multi()
-          .hset(this.keys.endpoints, key, this.encode(tenant, next))
-          .incr(this.keys.version)
-          .exec();
-        if (res) {
-          await this.refresh(true);
+        const m = conn.multi().hset(this.keys.endpoints, key, this.encode(tenant, next));
+        this.logChange(m, { tenants: [], endpoints: [key] });
+        if (await m.exec()) {
+          await this.refresh();
           return next;
         }
       }
@@ -256,14 +232,12 @@ export class Registry {
 
   /** Removes expired previous secrets from Redis (each endpoint one WATCHed write). */
   async pruneExpiredSecrets(): Promise<number> {
-    const nowMs = this.now();
     let pruned = 0;
-    for (const [tenant, t] of this.current.tenants) {
-      for (const [id, ep] of t.endpoints) {
-        if (withoutExpired(ep.config, nowMs) === ep.config) continue;
-        await this.updateEndpoint(tenant, id, (cur) => cur);
-        pruned++;
-      }
+    // Only the endpoints with an expiring secret are looked at, not the registry.
+    for (const key of this.state.expiredAt(this.now())) {
+      const [tenant, id] = splitField(key);
+      await this.updateEndpoint(tenant, id, (cur) => cur);
+      pruned++;
     }
     if (pruned > 0) this.log?.info({ endpoints: pruned }, 'registry: expired previous secrets removed');
     return pruned;
@@ -283,31 +257,17 @@ export class Registry {
         unreadable.push(key);
         continue;
       }
-      const slash = key.indexOf('/');
-      if ((await this.updateEndpoint(key.slice(0, slash), key.slice(slash + 1), (cur) => cur)) !== undefined)
-        rewritten++;
+      const [tenant, id] = splitField(key);
+      if ((await this.updateEndpoint(tenant, id, (cur) => cur)) !== undefined) rewritten++;
     }
     return { rewritten, unreadable };
   }
 
   async deleteEndpoint(tenant: string, endpoint: string): Promise<boolean> {
-    const res = await execOrThrow(
-      this.redis.multi().hdel(this.keys.endpoints, field(tenant, endpoint)).incr(this.keys.version),
-    );
-    await this.refresh(true);
+    const m = this.redis.multi().hdel(this.keys.endpoints, field(tenant, endpoint));
+    this.logChange(m, { tenants: [], endpoints: [field(tenant, endpoint)] });
+    const res = await execOrThrow(m);
+    await this.refresh();
     return res[0] === 1;
   }
-}
-
-function tenantMeta(t: TenantConfig): TenantMeta {
-  return t.name === undefined ? { id: t.id } : { id: t.id, name: t.name };
-}
-
-async function execOrThrow(m: ReturnType<RedisClient['multi']>): Promise<unknown[]> {
-  const res = await m.exec();
-  if (!res) throw new Error('registry write aborted');
-  return res.map(([err, value]) => {
-    if (err) throw err;
-    return value;
-  });
 }

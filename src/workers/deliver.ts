@@ -35,7 +35,7 @@ function checkJobData(data: DeliveryJobData): void {
  * The headers of one attempt. Endpoint headers first, so ours always win (the schema also forbids clashes).
  * `signed` holds the scheme's timestamp and signature headers (src/signing/signer.ts). `redelivery`:
  * an earlier request for this job may have reached the receiver without its outcome being
- * recorded (a worker died or lost the job's lock).
+ * recorded (a worker died or lost the job's lock). A replayed job (docs/delivery-log.md) says so too.
  */
 export function attemptHeaders(
   ep: EndpointConfig,
@@ -55,6 +55,7 @@ export function attemptHeaders(
     'X-WSS-Attempt': String(attempt),
   };
   if (redelivery) headers['X-WSS-Redelivery'] = 'true';
+  if (data.replay === true) headers['X-WSS-Replay'] = 'true';
   return headers;
 }
 

@@ -12,6 +12,8 @@ import type { Admission, EndpointLimits } from './endpoint-limits.js';
 import type { EndpointSlots } from './endpoint-slots.js';
 import { lockNeedsCheck, type ConnectionEpochs } from './lock-check.js';
 import { attemptLogLine, settleAttempt } from './settle-attempt.js';
+import { attemptRecord, type AttemptFacts } from '../history/record-attempt.js';
+import type { HistoryStore } from '../history/store.js';
 
 export type DeliveryJob = Job<DeliveryJobData, DeliveryResult>;
 
@@ -26,6 +28,8 @@ export interface ProcessDeps extends Omit<DeliverDeps, 'signals'> {
   lockDurationMs: number;
   /** Aborted at the end of the shutdown grace period: in-flight requests stop, jobs go back. */
   shutdown: AbortSignal;
+  /** The delivery log (docs/delivery-log.md): every attempt and how the delivery ended. */
+  history?: HistoryStore;
   /** Gives a job about to be retried its fair-share place behind its flow's queue (fair-state.ts). */
   retag?: (job: DeliveryJob) => Promise<unknown>;
 }
@@ -69,6 +73,21 @@ async function admit(deps: ProcessDeps, key: string, data: DeliveryJobData): Pro
   deps.limits.cancel(admission.lease);
   endpointThrottled.inc({ tenant: data.tenant, endpoint: data.endpoint, reason: 'process-cap' });
   return { waitMs: slot, reason: 'process-cap' };
+}
+
+/**
+ * Sent before the job settles, without waiting for Redis's answer: on one Redis the line runs
+ * before the completion sent next on the same connection, and waiting for the reply would put a
+ * round trip between the receiver's answer and the completion (a longer window for a duplicate
+ * when the connection stops hearing Redis). A lost line must not change the attempt's outcome.
+ */
+async function recordHistory(deps: ProcessDeps, fields: object, facts: AttemptFacts): Promise<void> {
+  if (!deps.history?.enabled) return;
+  const { issued, written } = deps.history.recordAttempt(attemptRecord(facts), facts.atMs);
+  written.catch((e: unknown) =>
+    deps.log.warn({ ...fields, err: errorMessage(e) }, 'delivery log: could not record the attempt'),
+  );
+  await issued;
 }
 
 export async function processDelivery(
@@ -117,6 +136,15 @@ export async function processDelivery(
       redelivery,
     });
     await deps.guard.report(data.tenant, data.endpoint, gate.probe, undefined);
+    await recordHistory(deps, fields, {
+      data,
+      attempt,
+      atMs: deps.now(),
+      latencyMs: result.ms,
+      outcome: 'delivered',
+      status: result.status,
+      snippet: result.snippet,
+    });
     log.info({ ...fields, status: result.status, ms: result.ms, outcome: 'delivered' }, 'delivery attempt');
     countDelivery(data.tenant, data.endpoint, 'delivered', result.ms / 1000);
     if (typeof data.createdAt === 'number') endToEndSeconds.observe(Math.max(0, deps.now() - data.createdAt) / 1000);
@@ -141,6 +169,15 @@ export async function processDelivery(
       'delivery attempt',
     );
     countDelivery(data.tenant, data.endpoint, outcome, ms / 1000);
+    await recordHistory(deps, fields, {
+      data,
+      attempt,
+      atMs: deps.now(),
+      latencyMs: ms,
+      outcome,
+      status: err.status,
+      err,
+    });
     // The per-attempt history for the dashboard; a failed log write must not change the outcome.
     await job
       .log(attemptLogLine(attempt, outcome, ms, err))

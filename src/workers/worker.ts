@@ -23,6 +23,7 @@ import { createHttpSender } from './http.js';
 import { ConnectionEpochs } from './lock-check.js';
 import { processDelivery, type ProcessDeps } from './process-delivery.js';
 import { reportStalls } from './stalls.js';
+import { HistoryStore } from '../history/store.js';
 import { fairKeys, retagForRetry } from '../producers/fair-state.js';
 import { GatedWorker } from './gated-worker.js';
 import { ShardWorkers } from './shard-workers.js';
@@ -124,6 +125,7 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningWo
     epochs,
     lockDurationMs: config.worker.lockDurationMs,
     shutdown: shutdown.signal,
+    history: new HistoryStore(connection, { prefix: config.prefix, layout: config.layout, ...config.history }),
     // The fair-share state of the queue the job is in (its shard's, or an old layout's).
     retag: (job) =>
       retagForRetry(connection, fairKeys(config.prefix, job.queueName), {

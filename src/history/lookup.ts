@@ -1,0 +1,74 @@
+// Reads one event's status: its history record (one script call on the event id's shard) and,
+// for each endpoint it names, the job in the queue of that endpoint's shard.
+import { Job } from 'bullmq';
+import { deliveryJobId, type DeliveryQueue } from '../job.js';
+import type { RedisClient } from '../redis.js';
+import { eventView, groupLines, type EventStatus, type LiveJob } from './event-status.js';
+import { decodeValues } from './lines.js';
+import type { HistoryStore } from './store.js';
+
+export interface LookupDeps {
+  store: HistoryStore;
+  redis: RedisClient;
+  /** The queue of the endpoint's shard. */
+  queueFor(tenant: string, endpoint: string): DeliveryQueue;
+  /** The tenant's endpoints in the registry, to find jobs the history has no line about yet. */
+  endpointsOf(tenant: string): string[];
+}
+
+// BullMQ scores a delayed job by its due time × 0x1000 (getDelayedScore.lua).
+const DELAYED_SCORE_FACTOR = 0x1000;
+
+export async function liveJob(
+  d: LookupDeps,
+  tenant: string,
+  endpoint: string,
+  eventId: string,
+): Promise<LiveJob | undefined> {
+  const queue = d.queueFor(tenant, endpoint);
+  const id = deliveryJobId(eventId, tenant, endpoint);
+  const job = await Job.fromId(queue, id);
+  if (!job) return undefined;
+  const s = await job.getState();
+  const known = { type: job.data?.type, createdAtMs: job.data?.createdAt };
+  if (s === 'completed' || s === 'failed' || s === 'active') return { state: s, ...known };
+  if (s === 'delayed') {
+    const score = await d.redis.zscore(queue.keys.delayed!, id);
+    return {
+      state: 'delayed',
+      ...known,
+      ...(score === null ? {} : { nextAttemptAtMs: Math.floor(Number(score) / DELAYED_SCORE_FACTOR) }),
+    };
+  }
+  if (s === 'unknown') return undefined;
+  return { state: 'waiting', ...known };
+}
+
+/** Undefined when neither the history nor a queue knows the event (404). */
+export async function lookupEvent(
+  d: LookupDeps,
+  eventId: string,
+  opts: { tenant?: string } = {},
+): Promise<EventStatus | undefined> {
+  const lines = d.store.enabled ? decodeValues(await d.store.read(eventId)) : [];
+  const tenants = groupLines(lines);
+  if (opts.tenant !== undefined) {
+    for (const t of [...tenants.keys()]) if (t !== opts.tenant) tenants.delete(t);
+    // Jobs the history has not heard of (history off, or no attempt yet for a test event).
+    if (!tenants.has(opts.tenant)) tenants.set(opts.tenant, { dead: new Map(), endpoints: new Map() });
+    const draft = tenants.get(opts.tenant)!;
+    // Without the bridge's record, any endpoint of the tenant may hold a job for the event.
+    if (!draft.bridge)
+      for (const e of d.endpointsOf(opts.tenant)) if (!draft.endpoints.has(e)) draft.endpoints.set(e, []);
+  }
+  const events = await Promise.all(
+    [...tenants].map(async ([tenant, draft]) => {
+      const endpoints = [...draft.endpoints.keys()];
+      const jobs = await Promise.all(endpoints.map((e) => liveJob(d, tenant, e, eventId)));
+      return eventView(tenant, draft, new Map(endpoints.map((e, i) => [e, jobs[i]])));
+    }),
+  );
+  const found = events.filter((e) => e.bridge !== null || e.deliveries.length > 0);
+  if (found.length === 0) return undefined;
+  return { eventId, events: found.sort((a, b) => a.tenant.localeCompare(b.tenant)) };
+}

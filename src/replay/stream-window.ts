@@ -1,0 +1,57 @@
+// What the stream still holds, for replay. Entries leave a stream from its head (the bridge trims
+// with MINID past WSS_STREAM_RETENTION), so when Redis counts more entries ever added than the
+// stream holds, everything before the oldest entry may have existed and is gone; an entry XDEL'd
+// elsewhere shows as max-deleted-entry-id (Redis 7.0 updates it on XDEL, not on XTRIM). A range
+// reaching into either may have lost entries: replay refuses it rather than send part of it.
+import { errorMessage } from '../errors.js';
+import { entryTimeMs } from '../event.js';
+import type { RedisClient } from '../redis.js';
+import { xinfoRecord } from '../streams/xinfo.js';
+
+export interface StreamWindow {
+  /** The oldest entry's id; undefined when the stream is empty or absent. */
+  firstId: string | undefined;
+  /** Entries with a lower id may have been removed (head trimming); undefined: none ever were. */
+  trimmedBelow: string | undefined;
+  /** The newest entry ever deleted by XDEL; undefined when none was. */
+  maxDeletedId: string | undefined;
+}
+
+const idOf = (v: unknown): string | undefined => (typeof v === 'string' && v !== '0-0' ? v : undefined);
+
+export async function streamWindow(redis: RedisClient, stream: string): Promise<StreamWindow> {
+  let info: Record<string, unknown>;
+  try {
+    info = xinfoRecord(await redis.call('XINFO', 'STREAM', stream));
+  } catch (err) {
+    if (/no such key/i.test(errorMessage(err)))
+      return { firstId: undefined, trimmedBelow: undefined, maxDeletedId: undefined };
+    throw err;
+  }
+  const first = info['first-entry'];
+  const firstId = Array.isArray(first) ? idOf(first[0]) : undefined;
+  const added = Number(info['entries-added'] ?? 0);
+  const length = Number(info['length'] ?? 0);
+  // With nothing left, everything up to the last id ever generated is gone.
+  const trimmedBelow = added > length ? (firstId ?? idOf(info['last-generated-id'])) : undefined;
+  return { firstId, trimmedBelow, maxDeletedId: idOf(info['max-deleted-entry-id']) };
+}
+
+/**
+ * Why a range starting at `fromMs` cannot be replayed in full, or undefined when it can. Pure.
+ * `retention` is the setting as text, for the message.
+ */
+export function outsideRetention(w: StreamWindow, fromMs: number, retention: string): string | undefined {
+  const iso = (id: string) => new Date(entryTimeMs(id)).toISOString();
+  const kept =
+    w.firstId === undefined ? 'the stream holds no entries now' : `the stream keeps entries from ${iso(w.firstId)} on`;
+  const start = new Date(fromMs).toISOString();
+  const headGone =
+    w.trimmedBelow !== undefined &&
+    (w.firstId === undefined ? entryTimeMs(w.trimmedBelow) >= fromMs : entryTimeMs(w.trimmedBelow) > fromMs);
+  if (headGone)
+    return `the range starts at ${start}, but older entries were trimmed (WSS_STREAM_RETENTION=${retention}); ${kept}`;
+  if (w.maxDeletedId !== undefined && entryTimeMs(w.maxDeletedId) >= fromMs)
+    return `the range starts at ${start}, but entries up to ${iso(w.maxDeletedId)} were deleted from the stream; ${kept}`;
+  return undefined;
+}
