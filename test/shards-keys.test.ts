@@ -73,31 +73,58 @@ describe('queue names and key bases', () => {
 });
 
 describe('Permits', () => {
-  it('hands out at most `size`, serves waiters in arrival order, and closes', async () => {
+  const holder = (permitsHeld: number) => ({ permitsHeld });
+
+  it('hands out at most `size`, and closes', async () => {
     const p = new Permits(2);
     expect(p.tryAcquire()).toBe(true);
-    expect(await p.acquire('a')).toBe(true);
+    expect(await p.acquire(holder(1))).toBe(true);
     expect(p.inUse).toBe(2);
     expect(p.tryAcquire()).toBe(false);
-    const order: string[] = [];
-    const w1 = p.acquire('x').then((ok) => order.push(`x:${ok}`));
-    const w2 = p.acquire('y').then((ok) => order.push(`y:${ok}`));
-    expect(p.othersWaiting('x')).toBe(true);
-    expect(p.othersWaiting('z')).toBe(true);
-    p.release();
-    await w1;
-    expect(order).toEqual(['x:true']);
-    expect(p.othersWaiting('y')).toBe(false);
-    expect(p.inUse).toBe(2);
+    const waiting = p.acquire(holder(0));
     p.close();
-    await w2;
-    expect(order).toEqual(['x:true', 'y:false']);
-    expect(await p.acquire('z')).toBe(false);
+    expect(await waiting).toBe(false);
+    expect(await p.acquire(holder(0))).toBe(false);
     p.release();
     p.release();
     expect(p.inUse).toBe(0);
     p.release();
     expect(p.inUse).toBe(0);
+  });
+
+  it('gives a released permit to the waiter holding the fewest, first come first served among equals', async () => {
+    const p = new Permits(1);
+    p.tryAcquire();
+    const order: string[] = [];
+    const a = holder(3);
+    const b = holder(1);
+    const c = holder(1);
+    const wa = p.acquire(a).then(() => order.push('a'));
+    const wb = p.acquire(b).then(() => order.push('b'));
+    const wc = p.acquire(c).then(() => order.push('c'));
+    p.release();
+    await wb;
+    p.release();
+    await wc;
+    p.release();
+    await wa;
+    expect(order).toEqual(['b', 'c', 'a']);
+  });
+
+  it('asks a holder to hand over only to a waiter with no permit or two fewer', () => {
+    const p = new Permits(10);
+    for (let i = 0; i < 10; i++) p.tryAcquire();
+    const me = holder(4);
+    void p.acquire(me);
+    void p.acquire(holder(3));
+    // Only this holder, or one permit apart: keep it (fetch-next stays one round trip).
+    expect(p.shouldHandOver(me)).toBe(false);
+    void p.acquire(holder(2));
+    expect(p.shouldHandOver(me)).toBe(true);
+    expect(p.shouldHandOver(holder(1))).toBe(false);
+    void p.acquire(holder(0));
+    expect(p.shouldHandOver(holder(1))).toBe(true);
+    p.close();
   });
 });
 

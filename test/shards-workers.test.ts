@@ -82,6 +82,20 @@ describe('workers over shards', () => {
     expect(maxActive).toBe(2);
   });
 
+  it('drains a backlog over 3 shards at WSS_CONCURRENCY=50 (permits pass from job to job)', async () => {
+    // Regression: jobs fetched together with a finished one while their Worker waited for a
+    // permit were never started, and every permit ended up held by such jobs.
+    const rx = await receiver();
+    const h = await harness({ WSS_SHARDS: '3', WSS_CONCURRENCY: '50' });
+    const ids = Array.from({ length: 30 }, (_, i) => `e${i}`);
+    await h.seed(ids.map((id) => endpoint(id, `${rx.url}/${id}`)));
+    const jobs = [];
+    for (let i = 0; i < 10; i++) for (const id of ids) jobs.push(await h.enqueue(id));
+    await h.startWorker();
+    await rx.waitFor(jobs.length, 20_000);
+    expect(new Set(rx.requests.map((r) => r.headers['x-wss-event-id'] + r.path)).size).toBe(jobs.length);
+  });
+
   it('serves every shard while one of them has a backlog (WSS_CONCURRENCY=1)', async () => {
     const rx = await countingReceiver(20);
     const h = await harness({ WSS_SHARDS: '3', WSS_CONCURRENCY: '1' });
