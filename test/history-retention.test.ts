@@ -98,8 +98,12 @@ describe('history retention', () => {
     for (let i = 0; i < 1_000; i++) await deliver(s, `ev-${i}`, t0);
     const atCap = await historyBytes(r, cfg.prefix);
     expect(await liveRecords(r, cfg.prefix)).toBeLessThanOrEqual(1_000);
-    for (let i = 1_000; i < 5_000; i++) await deliver(s, `ev-${i}`, t0);
+    for (let i = 1_000; i < 4_000; i++) await deliver(s, `ev-${i}`, t0);
+    // A bridge batch: 1,000 records in one call, which fills and opens buckets on its way.
+    const batch = Array.from({ length: 1_000 }, (_, j) => ({ eventId: `ev-${4_000 + j}`, lines: ['b|acme|t|1|1|u|'] }));
+    await s.append(batch, t0);
     const after = await historyBytes(r, cfg.prefix);
+    for (const k of await r.keys(`${cfg.prefix}:history:ev:*`)) expect(await r.pttl(k)).toBeGreaterThan(0);
 
     expect(await liveRecords(r, cfg.prefix)).toBeLessThanOrEqual(1_000);
     expect(await liveRecords(r, cfg.prefix)).toBeGreaterThan(900);

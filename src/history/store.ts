@@ -25,13 +25,16 @@ local first = 1
 if pairs > 0 then
   first = 2
   local meta = KEYS[1]
-  local g = tonumber(redis.call('HGET', meta, 'g') or '-1')
-  local s = tonumber(redis.call('HGET', meta, 's') or '0')
+  local gs = redis.call('HMGET', meta, 'g', 's')
+  local g = tonumber(gs[1] or '-1')
+  local s = tonumber(gs[2] or '0')
   local cur = meta .. ':' .. g
+  local opened = false
   local function open()
     g = g + 1
     s = now
     cur = meta .. ':' .. g
+    opened = true
     redis.call('HSET', meta, 'g', g, 's', s)
     redis.call('DEL', cur, meta .. ':' .. (g - n))
   end
@@ -50,7 +53,8 @@ if pairs > 0 then
       redis.call('HSET', cur, f, old .. '\\n' .. line)
     end
   end
-  redis.call('PEXPIREAT', cur, s + span + keep)
+  -- A bucket's expiry is fixed when it opens (its first field was just written).
+  if opened then redis.call('PEXPIREAT', cur, s + span + keep) end
 end
 for k = first, #KEYS do
   redis.call('XADD', KEYS[k], 'MAXLEN', '~', ARGV[6], '*', 'e', ARGV[i], 'n', ARGV[i + 1], 's', ARGV[i + 2], 'c', ARGV[i + 3])
