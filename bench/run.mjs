@@ -29,6 +29,7 @@ const { noisyNeighbour } = await import('./scenarios/noisy-neighbour.mjs');
 const { limiterCost } = await import('./scenarios/limiter-cost.mjs');
 const { registryScale } = await import('./scenarios/registry-scale.mjs');
 const { streamRetention } = await import('./scenarios/stream-retention.mjs');
+const { historyCost } = await import('./scenarios/history-cost.mjs');
 const { cluster, clusterWait } = await import('./scenarios/cluster.mjs');
 
 const SCENARIOS = {
@@ -50,6 +51,7 @@ const SCENARIOS = {
   'limiter-cost': limiterCost,
   'registry-scale': registryScale,
   'stream-retention': streamRetention,
+  'history-cost': historyCost,
   cluster,
   'cluster-wait': clusterWait,
 };

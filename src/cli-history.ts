@@ -9,6 +9,8 @@ import type { EventStatus } from './history/event-status.js';
 import { lookupEvent } from './history/lookup.js';
 import { HistoryStore } from './history/store.js';
 import { DeliveryQueues } from './delivery-queues.js';
+import { searchDeliveries, type SearchPage } from './history/search.js';
+import { parseSearchQuery, SearchQueryError, type SearchQuery } from './history/search-query.js';
 import type { Logger } from './log.js';
 import { ID_PATTERN } from './tenants/schema.js';
 
@@ -110,4 +112,58 @@ export async function cmdStatus(
       `event "${eventId}" not found${values.tenant ? ` for tenant "${values.tenant}"` : ''} (older than WSS_HISTORY_RETENTION, or never published)`,
     );
   process.stdout.write(values.json ? `${JSON.stringify(status, null, 2)}\n` : statusText(status));
+}
+
+export function deliveriesText(page: SearchPage): string {
+  const rows: string[][] = [['AT', 'ENDPOINT', 'EVENT', 'STATE', 'ATTEMPTS', 'LAST']];
+  for (const d of page.deliveries)
+    rows.push([
+      d.at,
+      d.endpoint,
+      d.eventId,
+      d.state,
+      String(d.attempts),
+      d.status !== null ? `${d.status}${d.error ? ` ${d.error}` : ''}` : (d.error ?? ''),
+    ]);
+  const more = page.nextCursor ? `\nmore: --cursor ${page.nextCursor}` : '';
+  return `${page.deliveries.length === 0 ? 'no deliveries match' : table(rows)}${more}\n`;
+}
+
+export async function cmdDeliveries(
+  args: string[],
+  config: Config,
+  log: Logger,
+  withRegistry: WithRegistry,
+): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      tenant: { type: 'string' },
+      endpoint: { type: 'string' },
+      state: { type: 'string' },
+      since: { type: 'string' },
+      until: { type: 'string' },
+      limit: { type: 'string' },
+      cursor: { type: 'string' },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const { json, ...filters } = values;
+  let q: SearchQuery;
+  try {
+    q = parseSearchQuery(filters, Date.now());
+  } catch (err) {
+    if (err instanceof SearchQueryError) throw new UsageError(`--${err.field}: ${err.detail}`);
+    throw err;
+  }
+  const page = await withRegistry(config, log, async (registry, redis) => {
+    const tenant = (await registry.refresh()).tenants.get(q.tenant);
+    if (!tenant) throw new NotFound(`--tenant: tenant "${q.tenant}" not found`);
+    if (q.endpoint !== undefined && !tenant.endpoints.has(q.endpoint))
+      throw new NotFound(`--endpoint: endpoint "${q.endpoint}" of tenant "${q.tenant}" not found`);
+    const endpoints = q.endpoint !== undefined ? [q.endpoint] : [...tenant.endpoints.keys()].sort();
+    return searchDeliveries(redis, { ...config, ...config.history }, q, endpoints, Date.now());
+  });
+  process.stdout.write(json ? `${JSON.stringify(page, null, 2)}\n` : deliveriesText(page));
 }

@@ -37,6 +37,9 @@ Usage:
                                                       stream, with X-WSS-Replay: true
   wss status <eventId> [--tenant T] [--json]          what happened to an event: the bridge, each
                                                       endpoint's state and every attempt
+  wss deliveries --tenant T [--endpoint E] [--state delivered|failed|cancelled]
+                 [--since 2h] [--until ISO] [--limit 50] [--cursor C] [--json]
+                                                      settled deliveries, newest first
 
 Configuration is read from the environment; see docs/configuration.md.`;
 
@@ -204,6 +207,8 @@ async function main(argv: string[]): Promise<void> {
       return (await import('./signing/cli-commands.js')).cmdSecrets(rest, config, log, withRegistry);
     case 'status':
       return (await import('./cli-history.js')).cmdStatus(rest, config, log, withRegistry);
+    case 'deliveries':
+      return (await import('./cli-history.js')).cmdDeliveries(rest, config, log, withRegistry);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

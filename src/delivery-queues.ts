@@ -99,11 +99,6 @@ export class DeliveryQueues {
     return e && this.forEndpoint(e.tenant, e.endpoint);
   }
 
-  /** A queue by name: one of this layout's, or a foreign one opened before (see foreign()). */
-  named(name: string): QueueRef | undefined {
-    return this.byName.get(name);
-  }
-
   /** Every queue opened so far: this layout's first, then the foreign ones. */
   all(): QueueRef[] {
     return [...this.byName.values()];

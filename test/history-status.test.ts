@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { startDashboard } from '../src/dashboard/server.js';
 import type { EventStatus } from '../src/history/event-status.js';
+import { settledStreamKey } from '../src/history/keys.js';
 import { publishEvent } from '../src/producers/publish.js';
 import { startBridge } from '../src/producers/bridge.js';
 import type { RunningRole } from '../src/roles.js';
@@ -63,6 +64,12 @@ describe('wss status and GET /api/events/:id', () => {
     // The failed job stays in BullMQ's failed set; the completed ones are gone at once (keep 0).
     await waitUntil('the jobs settled', async () => (await t.queue.getJobCounts('failed')).failed === 1);
     await waitUntil('completed jobs removed', async () => (await t.queue.getJobCounts('completed')).completed === 0);
+    // The receiver hears an attempt before the worker logs it.
+    for (const ep of ['orders', 'billing'])
+      await waitUntil(
+        `${ep} logged`,
+        async () => (await t.ctx.redis.xlen(settledStreamKey(t.config, 'acme', ep, 'delivered'))) === 1,
+      );
 
     const cliEnv = serviceEnv(redis().url, t.config.prefix, { WSS_STREAM: t.config.stream, LOG_LEVEL: 'warn' });
     const check = (s: EventStatus) => {
@@ -135,5 +142,62 @@ describe('wss status and GET /api/events/:id', () => {
     });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: string }).error).toMatch(/tenant/);
+  });
+
+  it('never records a secret, a request header or the request body', async () => {
+    const SECRET = 'history-secret-never-stored-0123';
+    const TOKEN = 'Bearer header-token-never-stored-456';
+    const MARKER = 'body-marker-never-stored-789';
+    const rx = await receiver((i) => (i === 0 ? { status: 503, body: 'try later' } : { status: 200, body: 'got it' }));
+    const t = await context(isolatedEnv({ WSS_KEEP_COMPLETED_COUNT: '0' }), {
+      tenants: [
+        {
+          id: 'acme',
+          endpoints: [
+            endpoint('orders', {
+              url: `${rx.url}/o`,
+              secret: SECRET,
+              headers: { Authorization: TOKEN },
+              retry: { attempts: 3, backoffMs: 10 },
+            }),
+          ],
+        },
+      ],
+    });
+    const roles: RunningRole[] = [await startWorker(t.ctx), await startBridge(t.ctx)];
+    cleanups.push(async () => {
+      for (const r of roles.reverse()) await r.stop();
+    });
+    await publishEvent(
+      t.ctx.redis,
+      t.config.stream,
+      { tenant: 'acme', type: 'card.saved', data: { card: MARKER }, id: 'sec-1' },
+      1e6,
+    );
+    await rx.waitFor(2);
+    expect(rx.requests[1]!.body).toContain(MARKER); // it was sent, so it could have been recorded
+    expect(rx.requests[1]!.headers['authorization']).toBe(TOKEN);
+
+    const cliEnv = serviceEnv(redis().url, t.config.prefix, { WSS_STREAM: t.config.stream, LOG_LEVEL: 'warn' });
+    let shown = '';
+    await waitUntil('delivered in the log', () => {
+      shown = runWss(['status', 'sec-1', '--json'], cliEnv).stdout;
+      return shown.includes('"state": "delivered"');
+    });
+    expect(shown).toContain('try later');
+    expect(shown).toContain('got it');
+    // Everything the log holds in Redis, raw.
+    let stored = '';
+    for (const k of await t.ctx.redis.keys(`${t.config.prefix}:history*`)) {
+      const type = await t.ctx.redis.type(k);
+      if (type === 'hash') stored += JSON.stringify(await t.ctx.redis.hgetall(k));
+      if (type === 'stream') stored += JSON.stringify(await t.ctx.redis.xrange(k, '-', '+'));
+    }
+    expect(stored).toContain('try later');
+    for (const text of [stored, shown]) {
+      expect(text).not.toContain(SECRET);
+      expect(text).not.toContain('header-token-never-stored');
+      expect(text).not.toContain(MARKER);
+    }
   });
 });

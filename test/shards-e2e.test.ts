@@ -64,7 +64,8 @@ async function scenario(redisUrl?: string, env: Record<string, string> = {}): Pr
     const rx = await startReceiver((req) => {
       if (req.path === '/flaky') return { status: ++flaky < 2 ? 500 : 200 };
       if (req.path === '/broken') return { status: dashboardRetry ? 200 : 400 };
-      return { status: 200 };
+      // Slow enough that slot leases of endpoints in different shards are renewed together.
+      return { status: 200, delayMs: 500 };
     });
     cleanups.push(() => rx.close());
     const ids = ['orders', 'billing', 'ship', 'audit', 'flaky', 'broken'];
@@ -73,7 +74,13 @@ async function scenario(redisUrl?: string, env: Record<string, string> = {}): Pr
     expect(new Set(ids.map((id) => shardOf('acme', id, 3))).size).toBeGreaterThanOrEqual(2);
 
     const t = await context(
-      isolatedEnv({ WSS_SHARDS: '3', WSS_DASHBOARD_PASSWORD: PASSWORD, PORT: '0', ...env }),
+      isolatedEnv({
+        WSS_SHARDS: '3',
+        WSS_DASHBOARD_PASSWORD: PASSWORD,
+        PORT: '0',
+        WSS_ENDPOINT_LEASE_MS: '1000',
+        ...env,
+      }),
       {
         tenants: [
           {
@@ -83,7 +90,8 @@ async function scenario(redisUrl?: string, env: Record<string, string> = {}): Pr
                 url: `${rx.url}/${id}`,
                 retry: { attempts: id === 'broken' ? 1 : 3, backoffMs: 50 },
                 // The fleet-wide limits' scripts run too (flaky's 500 also goes through the circuit's).
-                ...(id === 'flaky' ? { maxInFlight: 2, rateLimit: { max: 100, perMs: 1_000 } } : {}),
+                maxInFlight: 2,
+                ...(id === 'flaky' ? { rateLimit: { max: 100, perMs: 60_000 } } : {}),
               }),
             ),
           },
@@ -144,6 +152,26 @@ async function scenario(redisUrl?: string, env: Record<string, string> = {}): Pr
     await rx.waitFor(ids.length + 2);
     expect(rx.requests.at(-1)!.path).toBe('/broken');
     await waitUntil('retried job completed', async () => (await broken.queue.getJob('acme.broken.e1'))!.isCompleted());
+
+    // The admin API's test event goes to the endpoint's shard and is delivered.
+    const test = await fetch(`${dash.url}/api/tenants/acme/endpoints/audit/test`, { method: 'POST', headers: auth });
+    expect(test.status).toBe(202);
+    const { jobId } = (await test.json()) as { jobId: string };
+    const audit = t.queues.forEndpoint('acme', 'audit');
+    await waitUntil('test event delivered', async () => (await audit.queue.getJob(jobId))?.finishedOn !== undefined);
+    expect(rx.requests.at(-1)!.path).toBe('/audit');
+    // Endpoint health reads the limits in the endpoint's shard.
+    const health = (await (
+      await fetch(`${dash.url}/api/tenants/acme/endpoints/flaky/health`, { headers: auth })
+    ).json()) as { limits: { inFlight: number; tokensLeft: number } };
+    expect(health.limits.inFlight).toBe(0);
+    expect(health.limits.tokensLeft).toBeLessThan(100);
+    // The metrics sum over the shards.
+    let completed = 0;
+    for (const ref of t.queues.current) completed += await ref.queue.getCompletedCount();
+    expect(completed).toBe(ids.length + 1);
+    const metrics = await (await fetch(`${dash.url}/metrics`)).text();
+    expect(metrics).toContain(`wss_queue_jobs{state="completed"} ${completed}`);
 
     // Job keys (and the fair-share state) spread over at least two shard tags; none untagged.
     const keys = await t.ctx.redis.keys(`${t.config.prefix}:*`);

@@ -1,5 +1,6 @@
 // One event to many endpoints: the bridge alone first (how fast it turns entries into jobs),
 // then the worker drains what it enqueued (deliveries/s over 100 origins).
+import { knownQueuesKey } from '../../dist/delivery-queues.js';
 import { waitUntil } from '../lib/env.mjs';
 import {
   assertAlive,
@@ -35,13 +36,19 @@ export async function watchBridge(ctx, entries, bridge, timeoutMs) {
   return { firstReadAt, doneAt, seconds: (doneAt - firstReadAt) / 1000 };
 }
 
+/** Jobs waiting in every delivery queue (each shard's with WSS_SHARDS > 1, see docs/cluster.md). */
 export async function queuedJobs(redis) {
-  const [wait, prioritized, delayed] = await Promise.all([
-    redis.llen(`${PREFIX}:${QUEUE}:wait`),
-    redis.zcard(`${PREFIX}:${QUEUE}:prioritized`),
-    redis.zcard(`${PREFIX}:${QUEUE}:delayed`),
-  ]);
-  return wait + prioritized + delayed;
+  const names = new Set([QUEUE, ...(await redis.smembers(knownQueuesKey(PREFIX)))]);
+  let total = 0;
+  for (const q of names) {
+    const [wait, prioritized, delayed] = await Promise.all([
+      redis.llen(`${PREFIX}:${q}:wait`),
+      redis.zcard(`${PREFIX}:${q}:prioritized`),
+      redis.zcard(`${PREFIX}:${q}:delayed`),
+    ]);
+    total += wait + prioritized + delayed;
+  }
+  return total;
 }
 
 // The same, with a jsonata filter (true for every event) on every endpoint: each job then costs

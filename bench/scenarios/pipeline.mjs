@@ -58,7 +58,10 @@ const WHSEC = `whsec_${Buffer.from('bench-standard-webhooks-secret-32b').toStrin
 // 4,000/s, 50 in flight), so only their cost shows (issue 10: within 10 %).
 const NEVER_BINDING_LIMITS = { maxInFlight: 10_000, rateLimit: { max: 100_000, perMs: 1_000 } };
 
-/** `opts`: another event count, receiver label and scenario name (durability.mjs), or the signature scheme. */
+/**
+ * `opts`: another event count, receiver label and scenario name (durability.mjs), the signature
+ * scheme, or extra env for the roles (history-cost.mjs; such a run is not the same-run baseline).
+ */
 export async function pipelineThroughput(ctx, opts = {}) {
   const n = opts.n ?? (ctx.quick ? 5_000 : 50_000);
   const sw = opts.scheme === 'standard-webhooks';
@@ -78,7 +81,7 @@ export async function pipelineThroughput(ctx, opts = {}) {
 
   const redisCpu0 = cpuSeconds(ctx.redis.pid);
   const receiverCpu0 = cpuSeconds(ctx.receiver.pid);
-  const procs = await startPipeline(ctx, scenario, tenantsFile);
+  const procs = await startPipeline(ctx, scenario, tenantsFile, undefined, opts.env);
   // When the bridge has enqueued everything (all entries acknowledged).
   let bridgeDoneAt;
   const watch = setInterval(async () => {
@@ -138,7 +141,7 @@ export async function pipelineThroughput(ctx, opts = {}) {
         value: `${cost.redis.cpuSecondsPer1k} / ${base.redisPer1k}`,
       });
     } else rows.unshift({ metric: 'with limits vs without', value: 'n/a (run pipeline-throughput in the same run)' });
-  } else if (!sw) {
+  } else if (!sw && !opts.env) {
     ctx.pipelineXwssPerSec = perSec;
     ctx.pipelinePlain = { perSec, redisPer1k: cost.redis.cpuSecondsPer1k };
   } else if (ctx.pipelineXwssPerSec) {

@@ -86,8 +86,8 @@ export const EVENTS_PAGE_SCRIPT = String.raw`'use strict';
     var parts = [];
     (body.events || []).forEach(function (ev) {
       var card = el('article', { class: 'event', 'data-tenant': ev.tenant },
-        el('h2', {}, ev.tenant + ' · ' + ev.type + ' · ', el('code', { text: body.eventId })));
-      card.append(el('p', { text: 'created ' + when(ev.createdAt) }));
+        el('h2', {}, ev.tenant + ' · ' + (ev.type || 'type unknown') + ' · ', el('code', { text: body.eventId })));
+      if (ev.createdAt) card.append(el('p', { text: 'created ' + when(ev.createdAt) }));
       var b = ev.bridge;
       if (b) {
         var line = 'bridge: ' + b.outcome + (b.at ? ' at ' + when(b.at) : '');

@@ -7,6 +7,8 @@ import type { RoleContext } from '../roles.js';
 import { ID_PATTERN } from '../tenants/schema.js';
 import { lookupEvent, type LookupDeps } from '../history/lookup.js';
 import { HistoryStore } from '../history/store.js';
+import { searchDeliveries } from '../history/search.js';
+import { parseSearchQuery, SearchQueryError, type SearchQuery } from '../history/search-query.js';
 
 export interface HistoryRouteDeps {
   ctx: RoleContext<'dashboard'>;
@@ -49,6 +51,22 @@ export function historyRoutes(router: Router, { ctx, queueFor }: HistoryRouteDep
         error: `event "${id}" not found${tenant === undefined ? '' : ` for tenant "${tenant}"`} (the delivery log keeps ${config.history.retentionMs > 0 ? `${Math.round(config.history.retentionMs / 3_600_000)} h` : 'nothing: WSS_HISTORY_RETENTION=0'})`,
       });
     res.json(status);
+  });
+  router.get('/deliveries', async (req, res) => {
+    let q: SearchQuery;
+    try {
+      q = parseSearchQuery(req.query as Record<string, unknown>, ctx.now());
+    } catch (err) {
+      if (err instanceof SearchQueryError) return fail(res, 400, `query "${err.field}": ${err.detail}`);
+      throw err;
+    }
+    const snap = await registry.refresh();
+    const tenant = snap.tenants.get(q.tenant);
+    if (!tenant) return fail(res, 404, `query "tenant": tenant "${q.tenant}" not found`);
+    if (q.endpoint !== undefined && !tenant.endpoints.has(q.endpoint))
+      return fail(res, 404, `query "endpoint": endpoint "${q.endpoint}" of tenant "${q.tenant}" not found`);
+    const endpoints = q.endpoint !== undefined ? [q.endpoint] : [...tenant.endpoints.keys()].sort();
+    res.json(await searchDeliveries(ctx.redis, { ...config, ...config.history }, q, endpoints, ctx.now()));
   });
   return store;
 }

@@ -57,7 +57,9 @@ export async function lookupEvent(
     // Jobs the history has not heard of (history off, or no attempt yet for a test event).
     if (!tenants.has(opts.tenant)) tenants.set(opts.tenant, { dead: new Map(), endpoints: new Map() });
     const draft = tenants.get(opts.tenant)!;
-    for (const e of d.endpointsOf(opts.tenant)) if (!draft.endpoints.has(e)) draft.endpoints.set(e, []);
+    // Without the bridge's record, any endpoint of the tenant may hold a job for the event.
+    if (!draft.bridge)
+      for (const e of d.endpointsOf(opts.tenant)) if (!draft.endpoints.has(e)) draft.endpoints.set(e, []);
   }
   const events = await Promise.all(
     [...tenants].map(async ([tenant, draft]) => {

@@ -20,7 +20,7 @@ export interface AttemptFacts {
   /** Settled outcome of a failed attempt (settle-attempt.ts); undefined when delivered. */
   outcome: 'delivered' | 'retry' | 'failed' | 'disabled';
   status: number | undefined;
-  err?: Pick<DeliveryError, 'code' | 'message' | 'snippet'>;
+  err?: Pick<DeliveryError, 'code' | 'message'> & { snippet?: string | undefined };
   snippet?: string;
 }
 

@@ -4,44 +4,65 @@
 // the oldest, and each expires (key TTL) retention after it closed. So the records are bounded
 // by time and by count, and no per-event key or index is paid for (docs/delivery-log.md).
 // Settled deliveries also go to a stream per endpoint and state, for search, trimmed on write.
-import type { ChainableCommander } from 'ioredis';
+// Each write is one script call (per slot on a cluster); the worker's attempts of one event-loop
+// turn share one.
 import type { RedisClient } from '../redis.js';
+import { endpointKeyBase } from '../shards.js';
 import type { AttemptRecord } from './record-attempt.js';
 import { eventMetaKey, eventShard, settledStreamKey, type HistoryKeyConfig, type SettledState } from './keys.js';
 
 export const BUCKETS = 24;
 
-// KEYS[1]: the shard's meta hash. ARGV: now, bucket ms, buckets, records per bucket,
-// retention ms, then field/line pairs. A line already in the field is not appended again (a
-// re-read batch writes the same lines).
-const APPEND_LUA = `
-local meta = KEYS[1]
+// KEYS: the shard's meta hash when there are lines to append, then the streams to add to.
+// ARGV: now, bucket ms, buckets, records per bucket, retention ms, stream MAXLEN, stream MINID,
+// stream TTL ms, the number of field/line pairs, the pairs, then 4 values per stream (event id,
+// attempts, status, error code). A line already in the field is not appended again.
+const RECORD_LUA = `
 local now, span, n, per, keep = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local g = tonumber(redis.call('HGET', meta, 'g') or '-1')
-local s = tonumber(redis.call('HGET', meta, 's') or '0')
-local cur = meta .. ':' .. g
-local function open()
-  g = g + 1
-  s = now
-  cur = meta .. ':' .. g
-  redis.call('HSET', meta, 'g', g, 's', s)
-  redis.call('DEL', cur, meta .. ':' .. (g - n))
-end
-if g < 0 or now - s >= span then open() end
-for i = 6, #ARGV, 2 do
-  local old = redis.call('HGET', cur, ARGV[i])
-  if not old and redis.call('HLEN', cur) >= per then
-    redis.call('PEXPIREAT', cur, s + span + keep)
-    open()
+local pairs = tonumber(ARGV[9])
+local i = 10
+local first = 1
+if pairs > 0 then
+  first = 2
+  local meta = KEYS[1]
+  local gs = redis.call('HMGET', meta, 'g', 's')
+  local g = tonumber(gs[1] or '-1')
+  local s = tonumber(gs[2] or '0')
+  local cur = meta .. ':' .. g
+  local opened = false
+  local function open()
+    g = g + 1
+    s = now
+    cur = meta .. ':' .. g
+    opened = true
+    redis.call('HSET', meta, 'g', g, 's', s)
+    redis.call('DEL', cur, meta .. ':' .. (g - n))
   end
-  if not old then
-    redis.call('HSET', cur, ARGV[i], ARGV[i + 1])
-  elseif not string.find('\\n' .. old .. '\\n', '\\n' .. ARGV[i + 1] .. '\\n', 1, true) then
-    redis.call('HSET', cur, ARGV[i], old .. '\\n' .. ARGV[i + 1])
+  if g < 0 or now - s >= span then open() end
+  for _ = 1, pairs do
+    local f, line = ARGV[i], ARGV[i + 1]
+    i = i + 2
+    local old = redis.call('HGET', cur, f)
+    if not old and redis.call('HLEN', cur) >= per then
+      redis.call('PEXPIREAT', cur, s + span + keep)
+      open()
+    end
+    if not old then
+      redis.call('HSET', cur, f, line)
+    elseif not string.find('\\n' .. old .. '\\n', '\\n' .. line .. '\\n', 1, true) then
+      redis.call('HSET', cur, f, old .. '\\n' .. line)
+    end
   end
+  -- A bucket's expiry is fixed when it opens (its first field was just written).
+  if opened then redis.call('PEXPIREAT', cur, s + span + keep) end
 end
-redis.call('PEXPIREAT', cur, s + span + keep)
-return g
+for k = first, #KEYS do
+  redis.call('XADD', KEYS[k], 'MAXLEN', '~', ARGV[6], '*', 'e', ARGV[i], 'n', ARGV[i + 1], 's', ARGV[i + 2], 'c', ARGV[i + 3])
+  redis.call('XTRIM', KEYS[k], 'MINID', ARGV[7])
+  redis.call('PEXPIRE', KEYS[k], ARGV[8])
+  i = i + 4
+end
+return 1
 `;
 
 // KEYS[1]: the meta hash; ARGV[1]: buckets, ARGV[2]: the event id. The field of every live bucket, oldest first.
@@ -56,7 +77,7 @@ return out
 `;
 
 type Scripts = {
-  wssHistoryAppend(meta: string, ...args: Array<string | number>): Promise<number>;
+  wssHistoryRecord(numKeys: number, ...args: Array<string | number>): Promise<number>;
   wssHistoryRead(meta: string, buckets: number, eventId: string): Promise<string[]>;
 };
 
@@ -72,93 +93,145 @@ export interface SettledEntry {
   eventId: string;
   state: SettledState;
   attempts: number;
-  /** Last HTTP status, or '' */
+  /** The last attempt's HTTP status, null without an answer. */
   status: number | null;
   error?: string;
+}
+
+interface Batch {
+  records: AttemptRecord[];
+  now: number;
+  issued: Promise<void>;
+  written: Promise<void>;
 }
 
 export class HistoryStore {
   private readonly redis: RedisClient & Scripts;
   private readonly span: number;
   private readonly perBucket: number;
+  private batch: Batch | undefined;
 
   constructor(
     redis: RedisClient,
     readonly config: HistoryStoreConfig,
   ) {
     const r = redis as RedisClient & Scripts;
-    if (typeof r.wssHistoryAppend !== 'function') {
-      redis.defineCommand('wssHistoryAppend', { numberOfKeys: 1, lua: APPEND_LUA });
+    if (typeof r.wssHistoryRecord !== 'function') {
+      redis.defineCommand('wssHistoryRecord', { lua: RECORD_LUA });
       redis.defineCommand('wssHistoryRead', { numberOfKeys: 1, lua: READ_LUA });
     }
     this.redis = r;
     this.span = Math.max(1, Math.ceil(config.retentionMs / BUCKETS));
-    this.perBucket = Math.max(1, Math.ceil(config.maxRecords / BUCKETS));
+    this.perBucket = Math.max(1, Math.floor(config.maxRecords / BUCKETS));
   }
 
   get enabled(): boolean {
     return this.config.retentionMs > 0;
   }
 
+  private params(now: number): Array<string | number> {
+    const c = this.config;
+    return [
+      now,
+      this.span,
+      BUCKETS,
+      this.perBucket,
+      c.retentionMs,
+      c.maxRecords,
+      Math.max(0, now - c.retentionMs),
+      c.retentionMs + this.span,
+    ];
+  }
+
   /**
-   * Appends lines to events' records: one script call per shard, the shards' pipelines in
-   * parallel (a pipeline holds the keys of one node only on a cluster).
+   * Writes lines and search entries. Keys are grouped so each script call stays in one slot
+   * on a cluster (lines by event shard, entries by endpoint shard); on a single Redis one call
+   * takes everything.
    */
-  async append(records: ReadonlyArray<{ eventId: string; lines: string[] }>, now: number): Promise<void> {
-    if (!this.enabled || records.length === 0) return;
-    const byShard = new Map<number, Array<string>>();
+  async write(
+    records: ReadonlyArray<{ eventId: string; lines: string[] }>,
+    settled: readonly SettledEntry[],
+    now: number,
+  ): Promise<void> {
+    if (!this.enabled) return;
+    const { layout } = this.config;
+    const lines = new Map<string, string[]>(); // meta key → pairs
     for (const r of records) {
       if (r.lines.length === 0) continue;
-      const k = eventShard(r.eventId, this.config.layout);
-      let args = byShard.get(k);
-      if (!args) byShard.set(k, (args = []));
-      args.push(r.eventId, r.lines.join('\n'));
+      const meta = eventMetaKey(this.config, eventShard(r.eventId, layout));
+      const pairs = lines.get(meta) ?? [];
+      pairs.push(r.eventId, r.lines.join('\n'));
+      lines.set(meta, pairs);
+    }
+    const streams = new Map<string, Array<[string, string[]]>>(); // slot group → [key, values]
+    for (const e of settled) {
+      const group = layout.cluster ? endpointKeyBase(this.config.prefix, layout, e.tenant, e.endpoint) : '';
+      const list = streams.get(group) ?? [];
+      list.push([
+        settledStreamKey(this.config, e.tenant, e.endpoint, e.state),
+        [e.eventId, String(e.attempts), e.status === null ? '' : String(e.status), e.error ?? ''],
+      ]);
+      streams.set(group, list);
+    }
+    const calls: Array<{ meta?: string; pairs: string[]; entries: Array<[string, string[]]> }> = [];
+    for (const [meta, pairs] of lines) calls.push({ meta, pairs, entries: [] });
+    for (const [, entries] of streams) {
+      if (!layout.cluster && calls.length > 0) calls[0]!.entries.push(...entries);
+      else calls.push({ pairs: [], entries });
     }
     await Promise.all(
-      [...byShard].map(([k, pairs]) =>
-        this.redis.wssHistoryAppend(
-          eventMetaKey(this.config, k),
-          now,
-          this.span,
-          BUCKETS,
-          this.perBucket,
-          this.config.retentionMs,
-          ...pairs,
-        ),
-      ),
+      calls.map((c) => {
+        const keys = [...(c.meta ? [c.meta] : []), ...c.entries.map(([k]) => k)];
+        const args = [...this.params(now), c.pairs.length / 2, ...c.pairs, ...c.entries.flatMap(([, v]) => v)];
+        return this.redis.wssHistoryRecord(keys.length, ...keys, ...args);
+      }),
     );
+  }
+
+  /** The bridge's records of one batch. */
+  append(records: ReadonlyArray<{ eventId: string; lines: string[] }>, now: number): Promise<void> {
+    return this.write(records, [], now);
+  }
+
+  /**
+   * An attempt's line and, when it settled the delivery, its search entry. The attempts that end
+   * in one turn of the event loop go in one call: `issued` resolves once that call is sent (no
+   * round trip), `written` once Redis answered. A worker awaits `issued` only, so the line goes
+   * before the job's completion on the same connection and Redis runs it first.
+   */
+  recordAttempt(r: AttemptRecord, now: number): { issued: Promise<void>; written: Promise<void> } {
+    if (!this.enabled) return { issued: Promise.resolve(), written: Promise.resolve() };
+    let batch = this.batch;
+    if (!batch) {
+      let markIssued!: () => void;
+      let settle!: { resolve: () => void; reject: (e: unknown) => void };
+      const b: Batch = {
+        records: [],
+        now,
+        issued: new Promise<void>((res) => (markIssued = res)),
+        written: new Promise<void>((resolve, reject) => (settle = { resolve, reject })),
+      };
+      setImmediate(() => {
+        this.batch = undefined;
+        const settled = b.records.flatMap((x) => (x.settled ? [x.settled] : []));
+        // write() sends its commands before its first await, so they are on the wire in order.
+        this.write(
+          b.records.map((x) => ({ eventId: x.eventId, lines: [x.line] })),
+          settled,
+          b.now,
+        ).then(settle.resolve, settle.reject);
+        markIssued();
+      });
+      this.batch = batch = b;
+    }
+    batch.records.push(r);
+    batch.now = Math.max(batch.now, now);
+    return { issued: batch.issued, written: batch.written };
   }
 
   /** Every stored value of the event, oldest first (each a '\n'-joined run of lines). */
   async read(eventId: string): Promise<string[]> {
     const k = eventShard(eventId, this.config.layout);
     return this.redis.wssHistoryRead(eventMetaKey(this.config, k), BUCKETS, eventId);
-  }
-
-  /** A settled delivery, for search: one stream entry, trimmed by count and time on write. */
-  addSettled(p: ChainableCommander, e: SettledEntry, now: number): void {
-    const key = settledStreamKey(this.config, e.tenant, e.endpoint, e.state);
-    const fields = ['e', e.eventId, 'n', String(e.attempts), 's', e.status === null ? '' : String(e.status)];
-    if (e.error !== undefined) fields.push('c', e.error);
-    p.xadd(key, 'MAXLEN', '~', this.config.maxRecords, '*', ...fields);
-    p.xtrim(key, 'MINID', '~', String(Math.max(0, now - this.config.retentionMs)));
-    p.pexpire(key, this.config.retentionMs + this.span);
-  }
-
-  async settle(e: SettledEntry, now: number): Promise<void> {
-    if (!this.enabled) return;
-    const p = this.redis.pipeline();
-    this.addSettled(p, e, now);
-    const failed = ((await p.exec()) ?? []).find(([err]) => err);
-    if (failed) throw failed[0] as Error;
-  }
-
-  /** An attempt's line and, when it settled the delivery, its search entry: two shards, in parallel. */
-  async recordAttempt(r: AttemptRecord, now: number): Promise<void> {
-    if (!this.enabled) return;
-    await Promise.all([
-      this.append([{ eventId: r.eventId, lines: [r.line] }], now),
-      r.settled ? this.settle(r.settled, now) : undefined,
-    ]);
   }
 }

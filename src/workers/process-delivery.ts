@@ -75,14 +75,19 @@ async function admit(deps: ProcessDeps, key: string, data: DeliveryJobData): Pro
   return { waitMs: slot, reason: 'process-cap' };
 }
 
-/** Never throws: a lost history line must not change the attempt's outcome. */
+/**
+ * Sent before the job settles, without waiting for Redis's answer: on one Redis the line runs
+ * before the completion sent next on the same connection, and waiting for the reply would put a
+ * round trip between the receiver's answer and the completion (a longer window for a duplicate
+ * when the connection stops hearing Redis). A lost line must not change the attempt's outcome.
+ */
 async function recordHistory(deps: ProcessDeps, fields: object, facts: AttemptFacts): Promise<void> {
   if (!deps.history?.enabled) return;
-  await deps.history
-    .recordAttempt(attemptRecord(facts), facts.atMs)
-    .catch((e: unknown) =>
-      deps.log.warn({ ...fields, err: errorMessage(e) }, 'delivery log: could not record the attempt'),
-    );
+  const { issued, written } = deps.history.recordAttempt(attemptRecord(facts), facts.atMs);
+  written.catch((e: unknown) =>
+    deps.log.warn({ ...fields, err: errorMessage(e) }, 'delivery log: could not record the attempt'),
+  );
+  await issued;
 }
 
 export async function processDelivery(

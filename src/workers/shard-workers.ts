@@ -28,6 +28,8 @@ export interface ShardWorkersOptions<W extends QueueConsumer> {
 export class ShardWorkers<W extends QueueConsumer> {
   readonly gate: Permits;
   private readonly running = new Map<string, W>();
+  /** Workers of drained foreign queues, still finishing. */
+  private readonly retiring = new Set<Promise<void>>();
   private readonly own: QueueRef[];
   private scanning: NodeJS.Timeout | undefined;
   private scan: Promise<unknown> = Promise.resolve();
@@ -84,11 +86,6 @@ export class ShardWorkers<W extends QueueConsumer> {
     tick();
   }
 
-  /** Resolves once the scan in progress (the first one, right after start) is done. */
-  scanned(): Promise<unknown> {
-    return this.scan;
-  }
-
   /** Starts consuming foreign queues with work left, stops consuming those drained. */
   private async rescan(): Promise<void> {
     if (this.closing) return;
@@ -105,8 +102,10 @@ export class ShardWorkers<W extends QueueConsumer> {
       if (ownNames.has(name) || busyNames.has(name)) continue;
       this.running.delete(name);
       this.o.log.info({ queue: name }, 'worker: queue of another WSS_SHARDS drained');
-      // Not awaited: its fetch may be waiting for a permit until a delivery elsewhere ends.
-      w.close().catch(() => undefined);
+      // Not awaited here: its fetch may wait for a permit until a delivery elsewhere ends.
+      const closing = w.close().catch(() => undefined);
+      this.retiring.add(closing);
+      void closing.then(() => this.retiring.delete(closing));
     }
   }
 
@@ -119,6 +118,6 @@ export class ShardWorkers<W extends QueueConsumer> {
     clearTimeout(this.scanning);
     const closing = this.workers().map((w) => w.close());
     this.gate.close();
-    return Promise.all(closing).then(() => undefined);
+    return Promise.all([...closing, ...this.retiring]).then(() => undefined);
   }
 }

@@ -1,0 +1,116 @@
+// The search's filters, checked in full before anything is read (each problem names its field),
+// and its opaque cursor. Pure: `now` is passed in for relative times (`since=2h`).
+import { ID_PATTERN } from '../tenants/schema.js';
+import { SETTLED_STATES, type SettledState } from './keys.js';
+
+export const SEARCH_LIMIT_MAX = 500;
+export const SEARCH_LIMIT_DEFAULT = 50;
+
+export interface SearchQuery {
+  tenant: string;
+  endpoint?: string;
+  state?: SettledState;
+  sinceMs?: number;
+  untilMs?: number;
+  limit: number;
+  cursor?: SearchCursor;
+}
+
+/** The last item of the previous page: its stream id and stream (`endpoint/state`). */
+export interface SearchCursor {
+  id: string;
+  stream: string;
+}
+
+export class SearchQueryError extends Error {
+  constructor(
+    readonly field: string,
+    readonly detail: string,
+  ) {
+    super(`${field}: ${detail}`);
+  }
+}
+
+const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** An ISO 8601 time, milliseconds since the epoch, or a duration back from now (`90s`, `15m`, `2h`, `3d`). */
+export function parseTime(field: string, v: string, now: number): number {
+  const rel = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(v);
+  if (rel) return Math.round(now - Number(rel[1]) * UNIT_MS[rel[2]!]!);
+  if (/^\d{1,16}$/.test(v)) return Number(v);
+  // A date-time, not a bare year or number Date.parse would also take.
+  const ms = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) ? Date.parse(v) : NaN;
+  if (!Number.isFinite(ms))
+    throw new SearchQueryError(
+      field,
+      `"${v.slice(0, 40)}" is not a time: give an ISO 8601 time (2026-11-30T09:00:00Z), milliseconds since the epoch, or a duration ago (90s, 15m, 2h, 3d)`,
+    );
+  return ms;
+}
+
+export function encodeCursor(c: SearchCursor): string {
+  return Buffer.from(JSON.stringify([c.id, c.stream])).toString('base64url');
+}
+
+export function decodeCursor(v: string): SearchCursor {
+  try {
+    const [id, stream] = JSON.parse(Buffer.from(v, 'base64url').toString('utf8')) as unknown[];
+    if (typeof id === 'string' && /^\d+-\d+$/.test(id) && typeof stream === 'string' && stream.includes('/'))
+      return { id, stream };
+  } catch {
+    // reported below
+  }
+  throw new SearchQueryError('cursor', 'not a cursor of this search (pass nextCursor back unchanged)');
+}
+
+/** `input`: the query string values (a repeated parameter is refused). */
+export function parseSearchQuery(input: Record<string, unknown>, now: number): SearchQuery {
+  const str = (k: string): string | undefined => {
+    const v = input[k];
+    if (v === undefined || v === '') return undefined;
+    if (typeof v !== 'string') throw new SearchQueryError(k, 'give it once');
+    return v;
+  };
+  const known = ['tenant', 'endpoint', 'state', 'since', 'until', 'limit', 'cursor'];
+  for (const k of Object.keys(input))
+    if (!known.includes(k)) throw new SearchQueryError(k, `unknown parameter (known: ${known.join(', ')})`);
+  const tenant = str('tenant');
+  if (tenant === undefined)
+    throw new SearchQueryError('tenant', 'required: a search covers the endpoints of one tenant');
+  if (!ID_PATTERN.test(tenant)) throw new SearchQueryError('tenant', 'must match ^[a-z0-9][a-z0-9_-]{0,62}$');
+  const endpoint = str('endpoint');
+  if (endpoint !== undefined && !ID_PATTERN.test(endpoint))
+    throw new SearchQueryError('endpoint', 'must match ^[a-z0-9][a-z0-9_-]{0,62}$');
+  const state = str('state');
+  if (state !== undefined && !(SETTLED_STATES as readonly string[]).includes(state))
+    throw new SearchQueryError(
+      'state',
+      `must be one of ${SETTLED_STATES.join(', ')} (the log is searched by how deliveries ended; a live delivery is looked up by event id)`,
+    );
+  const since = str('since');
+  const until = str('until');
+  const sinceMs = since === undefined ? undefined : parseTime('since', since, now);
+  const untilMs = until === undefined ? undefined : parseTime('until', until, now);
+  if (sinceMs !== undefined && untilMs !== undefined && sinceMs > untilMs)
+    throw new SearchQueryError('since', 'is after until');
+  const limitText = str('limit');
+  let limit = SEARCH_LIMIT_DEFAULT;
+  if (limitText !== undefined) {
+    limit = /^\d{1,9}$/.test(limitText) ? Number(limitText) : NaN;
+    if (!(limit >= 1 && limit <= SEARCH_LIMIT_MAX))
+      throw new SearchQueryError(
+        'limit',
+        `must be a whole number from 1 to ${SEARCH_LIMIT_MAX}, got "${limitText.slice(0, 20)}"`,
+      );
+  }
+  const cursorText = str('cursor');
+  return {
+    tenant,
+    ...(endpoint === undefined ? {} : { endpoint }),
+    ...(state === undefined ? {} : { state: state as SettledState }),
+    ...(sinceMs === undefined ? {} : { sinceMs }),
+    ...(untilMs === undefined ? {} : { untilMs }),
+    limit,
+    ...(cursorText === undefined ? {} : { cursor: decodeCursor(cursorText) }),
+  };
+}
