@@ -213,4 +213,35 @@ describe('the service on a Redis Cluster', () => {
     expect(rx.requests.map((r) => r.headers['x-wss-event-id'])).toEqual(['evt_d', 'evt_d']);
     expectSigned(rx.requests[1]!);
   }, 90_000);
+
+  it('one worker on every shard delivers a burst whose jobs fill the 3 masters at once', async () => {
+    // 50 jobs in flight over three shards' queues on three nodes: a worker whose shared
+    // concurrency deadlocked across shards stalled here after its first few jobs.
+    const c = cluster();
+    const name = 'burst';
+    const env = clusterEnv(c, name, { WSS_CONCURRENCY: '50' });
+    const rx = await receiver();
+    const ids = ['ok', 'audit', 'c', 'flaky', 'b', 'a'];
+    expect(new Set(ids.map((e) => queueOf('acme', e))).size).toBe(3);
+    expect(
+      runWss(
+        [
+          'seed',
+          tenantsFile(
+            name,
+            ids.map((id) => ({ id, url: `${rx.url}/${id}`, secret: SECRET })),
+          ),
+        ],
+        env,
+      ).status,
+    ).toBe(0);
+    await start(env, ['bridge', 'worker']);
+    const client = c.client();
+    const events = 50;
+    for (let i = 0; i < events; i++)
+      await publishEvent(client, env['WSS_STREAM']!, { tenant: 'acme', type: 't', data: { i }, id: `b${i}` });
+    await rx.waitFor(events * ids.length, 30_000);
+    const got = new Set(rx.requests.map((r) => `${r.path}|${String(r.headers['x-wss-event-id'])}`));
+    expect(got.size).toBe(events * ids.length);
+  }, 90_000);
 });
