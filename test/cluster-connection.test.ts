@@ -50,6 +50,16 @@ describe('REDIS_CLUSTER_NODES', () => {
     expect((err as Error).message).toContain(message);
   });
 
+  it('WSS_WAIT_REPLICAS is off by default and refuses what is not a replica count', () => {
+    expect(parseConfig({}).bridge).toMatchObject({ waitReplicas: 0, waitTimeoutMs: 1_000 });
+    expect(parseConfig({ WSS_WAIT_REPLICAS: '1', WSS_WAIT_TIMEOUT_MS: '250' }).bridge).toMatchObject({
+      waitReplicas: 1,
+      waitTimeoutMs: 250,
+    });
+    expect(() => parseConfig({ WSS_WAIT_REPLICAS: 'all' })).toThrow(/WSS_WAIT_REPLICAS/);
+    expect(() => parseConfig({ WSS_WAIT_REPLICAS: '-1' })).toThrow(/WSS_WAIT_REPLICAS/);
+  });
+
   it('never shows a password in its errors', () => {
     expect(() => parseConfig({ REDIS_CLUSTER_NODES: 'redis://u:hunter2secret@a:7000/3' })).toThrow(/u@a:7000/);
     expect(() => parseConfig({ REDIS_CLUSTER_NODES: 'redis://u:hunter2secret@a:7000/3' })).not.toThrow(/hunter2/);

@@ -1,7 +1,7 @@
-// Failover on a real Redis Cluster with one replica per master (WSS_SHARDS=3): the master
-// holding the endpoint's shard queue is killed with -9 while 2,000 events go through a bridge
-// and two workers (`wss start` processes). Its replica takes over; every process stays up, follows the new topology and is
-// ready again; deliveries resume. The receiver's count of distinct events gives the losses,
+// Failover on a real Redis Cluster with one replica per master (WSS_SHARDS=3, one endpoint per
+// shard): the master holding one endpoint's queue is killed with -9 while 2,000 events go
+// through a bridge and two workers (`wss start` processes). Its replica takes over; every
+// process stays up, follows the new topology and is ready again; deliveries resume. The receiver's count of distinct events gives the losses,
 // printed; with WSS_WAIT_REPLICAS=1 the documented guarantee allows none (docs/cluster.md).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { startCluster } from './helpers/redis-cluster.js';
 import { runWss, spawnWss, type WssProcess } from './helpers/wss-process.js';
 
 const EVENTS = 2_000;
+const ENDPOINTS = ['ok', 'audit', 'c'];
 const children: WssProcess[] = [];
 const closers: Array<() => Promise<void>> = [];
 
@@ -64,13 +65,17 @@ async function failover(waitReplicas: number): Promise<Outcome> {
     WSS_ENDPOINT_CONCURRENCY: '20',
   });
   const file = join(mkdtempSync(join(tmpdir(), 'wss-failover-')), 'tenants.json');
-  const ep = {
-    id: 'ok',
-    url: `${rx.url}/ok`,
+  // One endpoint per shard (so every master holds a queue with work); event type t<k> goes to
+  // endpoint k only, so each event is one delivery.
+  const endpoints = ENDPOINTS.map((id, k) => ({
+    id,
+    url: `${rx.url}/${id}`,
     secret: 'failover-secret-0123456789',
+    events: [`t${k}`],
     retry: { attempts: 20, backoffMs: 200 },
-  };
-  writeFileSync(file, JSON.stringify({ tenants: [{ id: 'acme', endpoints: [ep] }] }));
+  }));
+  expect(new Set(ENDPOINTS.map((e) => queueOf('acme', e))).size).toBe(3);
+  writeFileSync(file, JSON.stringify({ tenants: [{ id: 'acme', endpoints }] }));
   expect(runWss(['seed', file], env).status).toBe(0);
 
   const roles = [
@@ -79,7 +84,7 @@ async function failover(waitReplicas: number): Promise<Outcome> {
     { role: 'worker', ...(await start(env, 'worker')) },
   ];
 
-  // The master of the queue `ok`'s jobs go to; the stream lives on another.
+  // The master of endpoint `ok`'s queue (one of three busy ones); the stream lives on another.
   const victim = await c.ownerOf(queueOf('acme', 'ok'));
   const client = c.client();
   const published: string[] = [];
@@ -88,7 +93,7 @@ async function failover(waitReplicas: number): Promise<Outcome> {
     for (let i = 0; i < EVENTS; i++) {
       const id = `ev-${i}`;
       try {
-        await publishEvent(client, env['WSS_STREAM']!, { tenant: 'acme', type: 't', data: { i }, id });
+        await publishEvent(client, env['WSS_STREAM']!, { tenant: 'acme', type: `t${i % 3}`, data: { i }, id });
         published.push(id);
       } catch {
         // the stream's master is not the victim, but count only what was accepted
