@@ -10,6 +10,12 @@ import { freePort, sleep, waitUntil } from './env.mjs';
 
 const REDIS_TUNING = ['--hash-max-listpack-value', '1024'];
 
+// Every node still running; killed if the bench exits early (a failed or interrupted scenario).
+const running = new Set();
+process.on('exit', () => {
+  for (const proc of running) proc.kill('SIGKILL');
+});
+
 async function startNode() {
   const port = await freePort();
   let bus = await freePort();
@@ -32,6 +38,8 @@ async function startNode() {
     ],
     { stdio: 'ignore' },
   );
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
   const client = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: null, lazyConnect: true });
   client.on('error', () => {});
   await waitUntil(
