@@ -7,8 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
-import { afterAll, beforeAll } from 'vitest';
-import { freePort, spawnRedisServer, waitForPing } from './redis-server.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { SLOTS } from '../../src/shards.js';
+import { waitUntil } from './context.js';
+import { freePort, spawnRedisServer, waitForPing, type UseTestRedis } from './redis-server.js';
 
 export interface ClusterNodeProc {
   port: number;
@@ -269,4 +271,20 @@ export function useTestCluster(opts: ClusterOptions = {}): () => TestCluster {
     if (!cluster) throw new Error('the test cluster is not started');
     return cluster;
   };
+}
+
+/**
+ * A redis-server in cluster mode owning every slot: it refuses (CROSSSLOT) any MULTI, script or
+ * multi-key command whose keys are not in one slot, as a real cluster does, without MOVED.
+ */
+export async function singleNodeCluster(ownRedis: UseTestRedis['ownRedis']): Promise<{ url: string }> {
+  // A node that never met another does not know its own address (CLUSTER SLOTS gives ""): the
+  // cluster client needs one to route to.
+  const r = await ownRedis({ extraArgs: ['--cluster-enabled', 'yes', '--cluster-announce-ip', '127.0.0.1'] });
+  const c = r.client();
+  await c.call('CLUSTER', 'ADDSLOTSRANGE', '0', String(SLOTS - 1));
+  await waitUntil('cluster_state:ok', async () => String(await c.call('CLUSTER', 'INFO')).includes('cluster_state:ok'));
+  // What makes a run on it a check: keys of two slots in one script are refused.
+  await expect(c.eval("return redis.call('MGET', KEYS[1], KEYS[2])", 2, 'a', 'b')).rejects.toThrow(/CROSSSLOT/);
+  return r;
 }
