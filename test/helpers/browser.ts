@@ -13,7 +13,7 @@ import type { DeliveryQueue } from '../../src/job.js';
 import { startBridge } from '../../src/producers/bridge.js';
 import type { RunningRole } from '../../src/roles.js';
 import { startWorker } from '../../src/workers/worker.js';
-import { startTestContext, type TestContext } from './dashboard-context.js';
+import { orderEndpoint, startTestContext, type TestContext } from './dashboard-context.js';
 import { createDeliveryQueue } from './legacy-queue.js';
 import { startReceiver, type Receiver } from './receiver.js';
 import { useTestRedis } from './redis-server.js';
@@ -99,16 +99,7 @@ export function useBrowserStack(): {
     async start({ password, secret, failingBody }) {
       receiver = await startReceiver(() => ({ status: 500, body: failingBody }));
       t = await startTestContext({ WSS_DASHBOARD_PASSWORD: password, WSS_BLOCK_MS: '100' }, redis());
-      await t.ctx.registry.putEndpoint('acme', {
-        id: 'orders',
-        url: `${receiver.url}/hooks/orders`,
-        secret,
-        events: ['order.*'],
-        headers: {},
-        timeoutMs: 2_000,
-        retry: { attempts: 2, backoffMs: 50 },
-        enabled: true,
-      });
+      await t.ctx.registry.putEndpoint('acme', orderEndpoint('orders', `${receiver.url}/hooks/orders`, secret));
       roles.push(await startWorker(t.ctx));
       roles.push(await startBridge(t.ctx));
       const dash: RunningDashboard = await startDashboard(t.ctx, { roles: () => roles });
