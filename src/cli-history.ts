@@ -1,7 +1,7 @@
 // `wss status <eventId>` and `wss deliveries`: the delivery log, read straight from Redis
 // (docs/delivery-log.md). A table on a terminal; `--json` prints what the admin API answers.
 import { parseArgs } from 'node:util';
-import type { WithRegistry } from './cli.js';
+import { JSON_FLAG, TARGET_FLAGS, withRegistry } from './cli-common.js';
 import type { Config } from './config.js';
 import { UsageError, WssError } from './errors.js';
 import { EVENT_ID_PATTERN } from './event.js';
@@ -71,15 +71,10 @@ export function statusText(s: EventStatus): string {
   return out.join('\n');
 }
 
-export async function cmdStatus(
-  args: string[],
-  config: Config,
-  log: Logger,
-  withRegistry: WithRegistry,
-): Promise<void> {
+export async function cmdStatus(args: string[], config: Config, log: Logger): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
-    options: { tenant: { type: 'string' }, json: { type: 'boolean', default: false } },
+    options: { tenant: TARGET_FLAGS.tenant, ...JSON_FLAG },
     allowPositionals: true,
     strict: true,
   });
@@ -129,23 +124,17 @@ export function deliveriesText(page: SearchPage): string {
   return `${page.deliveries.length === 0 ? 'no deliveries match' : table(rows)}${more}\n`;
 }
 
-export async function cmdDeliveries(
-  args: string[],
-  config: Config,
-  log: Logger,
-  withRegistry: WithRegistry,
-): Promise<void> {
+export async function cmdDeliveries(args: string[], config: Config, log: Logger): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
-      tenant: { type: 'string' },
-      endpoint: { type: 'string' },
+      ...TARGET_FLAGS,
       state: { type: 'string' },
       since: { type: 'string' },
       until: { type: 'string' },
       limit: { type: 'string' },
       cursor: { type: 'string' },
-      json: { type: 'boolean', default: false },
+      ...JSON_FLAG,
     },
     strict: true,
   });

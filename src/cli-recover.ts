@@ -1,7 +1,7 @@
 // `wss recover` and `wss replay`: the admin API's recover and replay (src/replay/operations.ts),
 // run from the command line against Redis directly. Human-readable output, or --json.
 import { parseArgs } from 'node:util';
-import type { WithRegistry } from './cli.js';
+import { JSON_FLAG, requireTarget, TARGET_FLAGS, withRegistry } from './cli-common.js';
 import type { Config } from './config.js';
 import { UsageError, WssError } from './errors.js';
 import type { Logger } from './log.js';
@@ -24,12 +24,7 @@ export function asFlags(message: string): string {
   );
 }
 
-async function withOperations<T>(
-  config: Config,
-  log: Logger,
-  withRegistry: WithRegistry,
-  fn: (deps: OperationDeps) => Promise<T>,
-): Promise<T> {
+async function withOperations<T>(config: Config, log: Logger, fn: (deps: OperationDeps) => Promise<T>): Promise<T> {
   return withRegistry(config, log, async (registry, redis) => {
     const queues = new DeliveryQueues(redis, config.prefix, config.layout);
     const pool = createExpressionPool(config, log);
@@ -47,25 +42,19 @@ async function withOperations<T>(
   });
 }
 
-export async function cmdRecover(
-  args: string[],
-  config: Config,
-  log: Logger,
-  withRegistry: WithRegistry,
-): Promise<void> {
+export async function cmdRecover(args: string[], config: Config, log: Logger): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
-      tenant: { type: 'string' },
-      endpoint: { type: 'string' },
+      ...TARGET_FLAGS,
       since: { type: 'string' },
       'event-id': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
+      ...JSON_FLAG,
     },
     strict: true,
   });
-  if (!values.tenant || !values.endpoint) throw new UsageError('wss recover needs --tenant and --endpoint');
+  const { tenant, endpoint } = requireTarget('wss recover', values);
   if (values.since === undefined && values['event-id'] === undefined)
     throw new UsageError('wss recover needs --since (e.g. 2h, or an ISO time)');
   const input = {
@@ -73,9 +62,7 @@ export async function cmdRecover(
     ...(values['event-id'] !== undefined ? { eventId: values['event-id'] } : {}),
     dryRun: values['dry-run'],
   };
-  const out = await withOperations(config, log, withRegistry, (deps) =>
-    runRecover(deps, values.tenant!, values.endpoint!, input),
-  );
+  const out = await withOperations(config, log, (deps) => runRecover(deps, tenant, endpoint, input));
   if (values.json) return void process.stdout.write(`${JSON.stringify(out)}\n`);
   const where = `${out.tenant}/${out.endpoint}`;
   process.stdout.write(
@@ -87,21 +74,15 @@ export async function cmdRecover(
   if (out.failed > out.jobIds.length) process.stdout.write(`  … and ${out.failed - out.jobIds.length} more\n`);
 }
 
-export async function cmdReplay(
-  args: string[],
-  config: Config,
-  log: Logger,
-  withRegistry: WithRegistry,
-): Promise<void> {
+export async function cmdReplay(args: string[], config: Config, log: Logger): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
-      tenant: { type: 'string' },
-      endpoint: { type: 'string' },
+      ...TARGET_FLAGS,
       from: { type: 'string' },
       to: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
+      ...JSON_FLAG,
     },
     strict: true,
   });
@@ -114,7 +95,7 @@ export async function cmdReplay(
     to: values.to ?? 'now',
     dryRun: values['dry-run'],
   };
-  const out = await withOperations(config, log, withRegistry, (deps) => runReplay(deps, input));
+  const out = await withOperations(config, log, (deps) => runReplay(deps, input));
   if (values.json) return void process.stdout.write(`${JSON.stringify(out)}\n`);
   const target = values.endpoint ? `${values.tenant}/${values.endpoint}` : `every endpoint of ${values.tenant}`;
   process.stdout.write(

@@ -8,11 +8,9 @@ import { createLogger, drainLogs, type Logger } from './log.js';
 import type { RoleName } from './roles.js';
 import { sign } from './sign.js';
 import { ALL_ROLES, startService, type Service } from './start.js';
-import { ensureRedis } from './embedded-redis.js';
-import { createRedis } from './redis.js';
+import { withRegistry } from './cli-common.js';
 import { loadTenantsFile, missingSecretEnvs } from './tenants/load-file.js';
 import { trialTenantsFile } from './tenants/expression-trial.js';
-import { Registry } from './tenants/registry.js';
 import { VERSION } from './version.js';
 
 const USAGE = `webhook-sender ${VERSION}
@@ -87,24 +85,6 @@ async function cmdStart(args: string[], config: Config, log: Logger): Promise<vo
   process.on('SIGINT', onSignal);
   state.service = await startService(config, roles, log);
   if (state.stopRequested) void stopNow(state.service);
-}
-
-export type WithRegistry = typeof withRegistry;
-
-async function withRegistry<T>(
-  config: Config,
-  log: Logger,
-  fn: (registry: Registry, redis: ReturnType<typeof createRedis>, url: string) => Promise<T>,
-): Promise<T> {
-  const target = await ensureRedis(config, log);
-  const redis = createRedis({ ...config, redisUrl: target.url }, 'cli', log);
-  try {
-    return await fn(new Registry(redis, config.prefix, log, { secretsKeys: config.secretsKeys }), redis, target.url);
-  } finally {
-    await redis.quit().catch(() => redis.disconnect());
-    // The embedded server keeps running only for `start`; a one-off command stops what it started.
-    await target.stop?.();
-  }
 }
 
 async function cmdSeed(args: string[], config: Config, log: Logger): Promise<void> {
@@ -198,17 +178,17 @@ async function main(argv: string[]): Promise<void> {
     case 'publish':
       return cmdPublish(rest, config, log);
     case 'rotate-secret':
-      return (await import('./signing/cli-commands.js')).cmdRotateSecret(rest, config, log, withRegistry);
+      return (await import('./signing/cli-commands.js')).cmdRotateSecret(rest, config, log);
     case 'recover':
-      return (await import('./cli-recover.js')).cmdRecover(rest, config, log, withRegistry);
+      return (await import('./cli-recover.js')).cmdRecover(rest, config, log);
     case 'replay':
-      return (await import('./cli-recover.js')).cmdReplay(rest, config, log, withRegistry);
+      return (await import('./cli-recover.js')).cmdReplay(rest, config, log);
     case 'secrets':
-      return (await import('./signing/cli-commands.js')).cmdSecrets(rest, config, log, withRegistry);
+      return (await import('./signing/cli-commands.js')).cmdSecrets(rest, config, log);
     case 'status':
-      return (await import('./cli-history.js')).cmdStatus(rest, config, log, withRegistry);
+      return (await import('./cli-history.js')).cmdStatus(rest, config, log);
     case 'deliveries':
-      return (await import('./cli-history.js')).cmdDeliveries(rest, config, log, withRegistry);
+      return (await import('./cli-history.js')).cmdDeliveries(rest, config, log);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

@@ -3,91 +3,24 @@
 // sees the delivery turn delivered; the receiver gets it re-signed with the original event id.
 // Text from receivers is shown as text, never run as HTML. Skipped without chromium, failing
 // instead when WSS_BROWSER_TEST=required (as dashboard-browser.test.ts).
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EVENTS_PATH } from '../src/dashboard/events-page.js';
-import { startDashboard, type RunningDashboard } from '../src/dashboard/server.js';
-import type { DeliveryQueue } from '../src/job.js';
-import { createDeliveryQueue } from './helpers/legacy-queue.js';
-import { startBridge } from '../src/producers/bridge.js';
-import type { RunningRole } from '../src/roles.js';
-import { startWorker } from '../src/workers/worker.js';
-import { basic, startTestContext, type TestContext } from './helpers/dashboard-context.js';
-import { useTestRedis } from './helpers/redis-server.js';
-import { startReceiver, type Receiver } from './helpers/receiver.js';
+import { basic } from './helpers/dashboard-context.js';
+import { SHOTS, chromiumMissing, openssl, until, useBrowserStack } from './helpers/browser.js';
 
-const CHROMIUM = process.env.WSS_CHROMIUM_PATH ?? '/usr/bin/chromium';
 const PASSWORD = 'events-page-test-password';
 const SECRET = 'events-page-endpoint-secret-42';
-const SHOTS = process.env.WSS_SCREENSHOT_DIR ?? tmpdir();
 // A receiver's answer that would run script if the page rendered it as HTML.
 const HOSTILE = `<img src=x onerror="document.title='pwned'"><b>down</b>`;
 
-const missing = existsSync(CHROMIUM)
-  ? undefined
-  : `${CHROMIUM} not found (install it with: apt-get install -y chromium)`;
-if (missing) {
-  console.warn(`\n*** dashboard-events-browser.test.ts SKIPPED: ${missing} ***\n`);
-  if (process.env.WSS_BROWSER_TEST === 'required') throw new Error(`WSS_BROWSER_TEST=required but ${missing}`);
-}
-
-function openssl(secret: string, message: string): string {
-  return execFileSync('openssl', ['dgst', '-sha256', '-hmac', secret, '-hex', '-r'], { input: message })
-    .toString()
-    .split(' ')[0]!;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const missing = chromiumMissing('dashboard-events-browser.test.ts');
 
 describe.skipIf(missing !== undefined)('the event page in a browser', () => {
-  const { redis } = useTestRedis();
-  let t: TestContext | undefined;
-  let receiver: Receiver | undefined;
-  let queue: DeliveryQueue | undefined;
-  const roles: RunningRole[] = [];
-  let profile: string | undefined;
-  let closeBrowser: (() => Promise<void>) | undefined;
-
-  afterAll(async () => {
-    await closeBrowser?.();
-    for (const r of roles.reverse()) await r.stop();
-    await queue?.close();
-    await receiver?.close();
-    await t?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
-  });
+  const stack = useBrowserStack();
 
   it('look up a failed event, see its attempts, fix the receiver, Recover, see it delivered', async () => {
-    const { chromium } = await import('playwright-core');
-    receiver = await startReceiver(() => ({ status: 500, body: HOSTILE }));
-    t = await startTestContext({ WSS_DASHBOARD_PASSWORD: PASSWORD, WSS_BLOCK_MS: '100' }, redis());
-    await t.ctx.registry.putEndpoint('acme', {
-      id: 'orders',
-      url: `${receiver.url}/hooks/orders`,
-      secret: SECRET,
-      events: ['order.*'],
-      headers: {},
-      timeoutMs: 2_000,
-      retry: { attempts: 2, backoffMs: 50 },
-      enabled: true,
-    });
-    roles.push(await startWorker(t.ctx));
-    roles.push(await startBridge(t.ctx));
-    const dash: RunningDashboard = await startDashboard(t.ctx, { roles: () => roles });
-    roles.push(dash);
-    queue = createDeliveryQueue(t.ctx.redis, t.ctx.config.prefix);
-    queue.on('error', () => {});
+    const { receiver, queue, dash } = await stack.start({ password: PASSWORD, secret: SECRET, failingBody: HOSTILE });
 
     // Same auth as the rest of the dashboard; a strict CSP: scripts and styles of this origin only.
     expect((await fetch(`${dash.url}${EVENTS_PATH}`)).status).toBe(401);
@@ -106,19 +39,15 @@ describe.skipIf(missing !== undefined)('the event page in a browser', () => {
     });
     expect(pub.status).toBe(202);
     await until('the job to fail after 2 attempts', async () =>
-      (await (await queue!.getJob('acme.orders.evt_page_1'))?.getState()) === 'failed' ? true : undefined,
+      (await (await queue.getJob('acme.orders.evt_page_1'))?.getState()) === 'failed' ? true : undefined,
     );
     expect(receiver.requests).toHaveLength(2);
 
-    profile = mkdtempSync(join(tmpdir(), 'wss-chromium-'));
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
+    const context = await stack.launch({
+      password: PASSWORD,
       args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-sync'],
-      httpCredentials: { username: 'admin', password: PASSWORD },
       viewport: { width: 1200, height: 900 },
     });
-    closeBrowser = () => context.close();
     const page = await context.newPage();
     const cspErrors: string[] = [];
     page.on('console', (m) => {

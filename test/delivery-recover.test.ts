@@ -10,7 +10,7 @@ import { startBridge } from '../src/producers/bridge.js';
 import type { RunningRole } from '../src/roles.js';
 import { startWorker } from '../src/workers/worker.js';
 import { sleep, waitUntil } from './helpers/context.js';
-import { basic, startTestContext, type TestContext } from './helpers/dashboard-context.js';
+import { basic, orderEndpoint, startTestContext, type TestContext } from './helpers/dashboard-context.js';
 import { useTestRedis } from './helpers/redis-server.js';
 import { startReceiver, type Receiver, type Received } from './helpers/receiver.js';
 import { runWss } from './helpers/wss-process.js';
@@ -70,16 +70,7 @@ beforeAll(async () => {
   orders = await startReceiver(() => ({ status: 422, body: 'rejected' }));
   billing = await startReceiver(() => ({ status: 404, body: 'no such hook' }));
   t = await startTestContext({ WSS_DASHBOARD_PASSWORD: PASSWORD, WSS_BLOCK_MS: '100' }, redis());
-  const ep = (id: string, url: string) => ({
-    id,
-    url,
-    secret: SECRET,
-    events: ['order.*'],
-    headers: {},
-    timeoutMs: 2_000,
-    retry: { attempts: 2, backoffMs: 50 },
-    enabled: true,
-  });
+  const ep = (id: string, url: string) => orderEndpoint(id, url, SECRET);
   await t.ctx.registry.putEndpoint('acme', ep('orders', `${orders.url}/orders`));
   await t.ctx.registry.putEndpoint('acme', ep('billing', `${billing.url}/billing`));
   roles.push(await startWorker(t.ctx), await startBridge(t.ctx));

@@ -10,7 +10,7 @@ import { startBridge } from '../src/producers/bridge.js';
 import type { RunningRole } from '../src/roles.js';
 import { startWorker } from '../src/workers/worker.js';
 import { sleep, waitUntil } from './helpers/context.js';
-import { basic, startTestContext, type TestContext } from './helpers/dashboard-context.js';
+import { basic, orderEndpoint, startTestContext, type TestContext } from './helpers/dashboard-context.js';
 import { useTestRedis } from './helpers/redis-server.js';
 import { startReceiver, type Receiver, type Received } from './helpers/receiver.js';
 import { runWss } from './helpers/wss-process.js';
@@ -63,16 +63,7 @@ beforeAll(async () => {
     },
     redis(),
   );
-  const ep = (id: string, url: string) => ({
-    id,
-    url,
-    secret: `secret-${id}-0123456789`,
-    events: ['order.*'],
-    headers: {},
-    timeoutMs: 2_000,
-    retry: { attempts: 2, backoffMs: 50 },
-    enabled: true,
-  });
+  const ep = (id: string, url: string) => orderEndpoint(id, url, `secret-${id}-0123456789`);
   await t.ctx.registry.putEndpoint('acme', ep('orders', `${orders.url}/orders`));
   await t.ctx.registry.putEndpoint('acme', ep('audit', `${audit.url}/audit`));
   await t.ctx.registry.putEndpoint('globex', ep('all', `${audit.url}/globex`));

@@ -2,28 +2,16 @@
 // set, fair-share keys, addBulk), also on a Redis in cluster mode, which refuses any script or
 // MULTI whose keys span two slots.
 import { describe, expect, it } from 'vitest';
-import { startDashboard, type RunningDashboard } from '../src/dashboard/server.js';
-import { startBridge } from '../src/producers/bridge.js';
-import type { RunningRole } from '../src/roles.js';
-import { shardOf, SLOTS } from '../src/shards.js';
-import { startWorker } from '../src/workers/worker.js';
+import { shardOf } from '../src/shards.js';
 import { basic } from './helpers/dashboard-context.js';
 import { endpoint, isolatedEnv, useBridgeTest, waitUntil } from './helpers/bridge-context.js';
 import { startReceiver, type Received } from './helpers/receiver.js';
+import { singleNodeCluster } from './helpers/redis-cluster.js';
+import { startAllRoles } from './helpers/roles.js';
 
 const { cleanups, context, ownRedis } = useBridgeTest();
 const PASSWORD = 'shards-replay-password-123';
 const IDS = ['orders', 'billing', 'ship', 'audit'];
-
-async function singleNodeCluster(): Promise<{ url: string }> {
-  // A node that met no other reports an empty address in CLUSTER SLOTS: announce one.
-  const r = await ownRedis({ extraArgs: ['--cluster-enabled', 'yes', '--cluster-announce-ip', '127.0.0.1'] });
-  const c = r.client();
-  await c.call('CLUSTER', 'ADDSLOTSRANGE', '0', String(SLOTS - 1));
-  await waitUntil('cluster_state:ok', async () => String(await c.call('CLUSTER', 'INFO')).includes('cluster_state:ok'));
-  await expect(c.eval("return redis.call('MGET', KEYS[1], KEYS[2])", 2, 'a', 'b')).rejects.toThrow(/CROSSSLOT/);
-  return r;
-}
 
 async function scenario(redisUrl?: string, env: Record<string, string> = {}): Promise<void> {
   // The endpoints span more than one shard (sha1 of "acme/<id>": a fact about these ids).
@@ -43,12 +31,7 @@ async function scenario(redisUrl?: string, env: Record<string, string> = {}): Pr
     },
     redisUrl,
   );
-  const roles: RunningRole[] = [await startWorker(t.ctx), await startBridge(t.ctx)];
-  const dash: RunningDashboard = await startDashboard(t.ctx, { logCredentials: false });
-  roles.push(dash);
-  cleanups.push(async () => {
-    for (const r of roles.reverse()) await r.stop();
-  });
+  const dash = await startAllRoles(t, cleanups, { logCredentials: false });
   const post = async (path: string, body: unknown) => {
     const res = await fetch(dash.url + path, {
       method: 'POST',
@@ -106,7 +89,7 @@ describe('recover and replay with WSS_SHARDS=3', () => {
     await scenario();
   });
   it('on a Redis in cluster mode (every script in one slot)', async () => {
-    const r = await singleNodeCluster();
+    const r = await singleNodeCluster(ownRedis);
     await scenario(r.url, { REDIS_CLUSTER_NODES: r.url });
   });
 });

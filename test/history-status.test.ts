@@ -2,7 +2,6 @@
 // receivers (one delivers, one retries twice then delivers, one fails for good), read back with
 // the real CLI (`wss status`) and the admin API, also after BullMQ removed the jobs.
 import { describe, expect, it } from 'vitest';
-import { startDashboard } from '../src/dashboard/server.js';
 import type { EventStatus } from '../src/history/event-status.js';
 import { settledStreamKey } from '../src/history/keys.js';
 import { publishEvent } from '../src/producers/publish.js';
@@ -12,6 +11,7 @@ import { startWorker } from '../src/workers/worker.js';
 import { endpoint, isolatedEnv, useBridgeTest, waitUntil } from './helpers/bridge-context.js';
 import { basic } from './helpers/dashboard-context.js';
 import { startReceiver } from './helpers/receiver.js';
+import { startAllRoles } from './helpers/roles.js';
 import { runWss, serviceEnv } from './helpers/wss-process.js';
 
 const { cleanups, context, redis } = useBridgeTest();
@@ -45,12 +45,7 @@ describe('wss status and GET /api/events/:id', () => {
         },
       ],
     });
-    const roles: RunningRole[] = [await startWorker(t.ctx), await startBridge(t.ctx)];
-    const dash = await startDashboard(t.ctx);
-    roles.push(dash);
-    cleanups.push(async () => {
-      for (const r of roles.reverse()) await r.stop();
-    });
+    const dash = await startAllRoles(t, cleanups);
 
     await publishEvent(
       t.ctx.redis,

@@ -3,15 +3,13 @@
 // dashboard retry of a failed job in its shard's queue. Keys are checked to spread over shards.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { startDashboard } from '../src/dashboard/server.js';
-import { startBridge } from '../src/producers/bridge.js';
 import { publishEvent } from '../src/producers/publish.js';
-import type { RunningRole } from '../src/roles.js';
-import { shardOf, shardQueueName, SLOTS } from '../src/shards.js';
-import { startWorker } from '../src/workers/worker.js';
+import { shardOf, shardQueueName } from '../src/shards.js';
 import { basic } from './helpers/dashboard-context.js';
 import { endpoint, isolatedEnv, waitUntil, useBridgeTest, deadLetters } from './helpers/bridge-context.js';
 import { startReceiver, type Received } from './helpers/receiver.js';
+import { singleNodeCluster } from './helpers/redis-cluster.js';
+import { startAllRoles } from './helpers/roles.js';
 
 const { cleanups, context, ownRedis } = useBridgeTest();
 const PASSWORD = 'shards-e2e-password-123';
@@ -30,29 +28,13 @@ const secretOf = (id: string) => `secret-${id}-0123456789`;
 /** The distinct hash tags among `keys`. */
 const tagsOf = (keys: string[]) => new Set(keys.map((k) => /\{[^}]+\}/.exec(k)?.[0]).filter((t) => t !== undefined));
 
-/**
- * A redis-server in cluster mode owning every slot: it refuses (CROSSSLOT) any MULTI, script or
- * multi-key command whose keys are not in one slot, as a real cluster does, without MOVED.
- */
-async function singleNodeCluster(): Promise<{ url: string }> {
-  // A node that never met another does not know its own address (CLUSTER SLOTS gives ""): the
-  // cluster client needs one to route to.
-  const r = await ownRedis({ extraArgs: ['--cluster-enabled', 'yes', '--cluster-announce-ip', '127.0.0.1'] });
-  const c = r.client();
-  await c.call('CLUSTER', 'ADDSLOTSRANGE', '0', String(SLOTS - 1));
-  await waitUntil('cluster_state:ok', async () => String(await c.call('CLUSTER', 'INFO')).includes('cluster_state:ok'));
-  // What makes this run a check: keys of two slots in one script are refused.
-  await expect(c.eval("return redis.call('MGET', KEYS[1], KEYS[2])", 2, 'a', 'b')).rejects.toThrow(/CROSSSLOT/);
-  return r;
-}
-
 describe('sharded delivery queues (WSS_SHARDS=3)', () => {
   it('delivers, retries, dead-letters and retries from the dashboard, each endpoint in its own shard', async () => {
     await scenario();
   });
 
   it('keeps every MULTI and script in one slot: the same run on a Redis in cluster mode', async () => {
-    const r = await singleNodeCluster();
+    const r = await singleNodeCluster(ownRedis);
     await scenario(r.url, { REDIS_CLUSTER_NODES: r.url });
   });
 });
@@ -99,12 +81,7 @@ async function scenario(redisUrl?: string, env: Record<string, string> = {}): Pr
       },
       redisUrl,
     );
-    const roles: RunningRole[] = [await startWorker(t.ctx), await startBridge(t.ctx)];
-    const dash = await startDashboard(t.ctx, { logCredentials: false });
-    roles.push(dash);
-    cleanups.push(async () => {
-      for (const r of roles.reverse()) await r.stop();
-    });
+    const dash = await startAllRoles(t, cleanups, { logCredentials: false });
 
     await publishEvent(
       t.ctx.redis,

@@ -1,6 +1,6 @@
 // `wss rotate-secret` and `wss secrets reencrypt`.
 import { parseArgs } from 'node:util';
-import type { WithRegistry } from '../cli.js';
+import { requireTarget, TARGET_FLAGS, withRegistry } from '../cli-common.js';
 import type { Config } from '../config.js';
 import { UsageError, WssError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -14,24 +14,18 @@ class RotateFailed extends WssError {
   }
 }
 
-export async function cmdRotateSecret(
-  args: string[],
-  config: Config,
-  log: Logger,
-  withRegistry: WithRegistry,
-): Promise<void> {
+export async function cmdRotateSecret(args: string[], config: Config, log: Logger): Promise<void> {
   const { values } = parseArgs({
     args,
     options: {
-      tenant: { type: 'string' },
-      endpoint: { type: 'string' },
+      ...TARGET_FLAGS,
       secret: { type: 'string' },
       'secret-env': { type: 'string' },
       overlap: { type: 'string' },
     },
     strict: true,
   });
-  if (!values.tenant || !values.endpoint) throw new UsageError('wss rotate-secret needs --tenant and --endpoint');
+  const { tenant, endpoint } = requireTarget('wss rotate-secret', values);
   if (values.secret !== undefined && values['secret-env'] !== undefined)
     throw new UsageError('give --secret or --secret-env, not both');
   if (values['secret-env'] !== undefined && !SECRET_ENV_PATTERN.test(values['secret-env']))
@@ -44,7 +38,6 @@ export async function cmdRotateSecret(
       throw new UsageError(`--overlap ${err.message.replace(/^field "overlap": /, '')}`);
     throw err;
   }
-  const { tenant, endpoint } = values;
   const out = await withRegistry(config, log, async (registry) => {
     const existing = await registry.getEndpointConfig(tenant, endpoint);
     if (!existing) throw new RotateFailed(`endpoint "${endpoint}" of tenant "${tenant}" not found`);
@@ -85,12 +78,7 @@ export async function cmdRotateSecret(
   }
 }
 
-export async function cmdSecrets(
-  args: string[],
-  config: Config,
-  log: Logger,
-  withRegistry: WithRegistry,
-): Promise<void> {
+export async function cmdSecrets(args: string[], config: Config, log: Logger): Promise<void> {
   const [sub, ...rest] = args;
   if (sub !== 'reencrypt' || rest.length > 0) throw new UsageError('usage: wss secrets reencrypt');
   if (!config.secretsKeys)

@@ -29,3 +29,17 @@ export async function startTestContext(env: Env, redis: TestRedis): Promise<Test
 export function basic(user: string, password: string): string {
   return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
+
+/** An endpoint for order.* events that fails fast: 2 attempts 50 ms apart, a 2 s timeout. */
+export function orderEndpoint(id: string, url: string, secret: string) {
+  return {
+    id,
+    url,
+    secret,
+    events: ['order.*'],
+    headers: {},
+    timeoutMs: 2_000,
+    retry: { attempts: 2, backoffMs: 50 },
+    enabled: true,
+  };
+}

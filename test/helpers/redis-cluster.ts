@@ -2,13 +2,15 @@
 // in its own temp dir, nothing persisted), joined with `redis-cli --cluster create`. 3 masters,
 // or 3 masters + 1 replica each for failover tests (node timeout 1 s, so a replica takes over
 // within a few seconds of its master's kill -9).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis } from 'ioredis';
-import { afterAll, beforeAll } from 'vitest';
-import { freePort } from './redis-server.js';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { SLOTS } from '../../src/shards.js';
+import { waitUntil } from './context.js';
+import { freePort, spawnRedisServer, waitForPing, type UseTestRedis } from './redis-server.js';
 
 export interface ClusterNodeProc {
   port: number;
@@ -80,69 +82,26 @@ function parseNodes(text: string): NodeInfo[] {
     });
 }
 
-async function ping(port: number): Promise<boolean> {
-  const r = new Redis({
-    port,
-    host: '127.0.0.1',
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  r.on('error', () => {});
-  try {
-    await r.connect();
-    return (await r.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
-}
-
 async function startNode(nodeTimeoutMs: number): Promise<ClusterNodeProc> {
   const port = await freePort();
   // The bus port defaults to port + 10000, which may be taken or past 65535: pick one too.
   let busPort = await freePort();
   while (busPort === port) busPort = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'wss-test-cluster-'));
-  const proc = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--cluster-port',
-      String(busPort),
-      '--bind',
-      '127.0.0.1',
-      '--cluster-enabled',
-      'yes',
-      '--cluster-config-file',
-      join(dir, 'nodes.conf'),
-      '--cluster-node-timeout',
-      String(nodeTimeoutMs),
-      // A replica whose link was slow to come up on a busy machine still takes over.
-      '--cluster-replica-validity-factor',
-      '0',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-      '--maxmemory-policy',
-      'noeviction',
-    ],
-    { stdio: 'ignore' },
-  );
-  proc.on('error', (err) => {
-    throw new Error(`cannot start redis-server (apt-get install redis-server): ${err.message}`);
-  });
-  const deadline = Date.now() + 10_000;
-  while (!(await ping(port))) {
-    if (proc.exitCode !== null) throw new Error(`redis-server on ${port} exited with ${proc.exitCode}`);
-    if (Date.now() > deadline) throw new Error(`redis-server on ${port} did not answer`);
-    await sleep(50);
-  }
+  const proc = spawnRedisServer(port, dir, [
+    '--cluster-port',
+    String(busPort),
+    '--cluster-enabled',
+    'yes',
+    '--cluster-config-file',
+    join(dir, 'nodes.conf'),
+    '--cluster-node-timeout',
+    String(nodeTimeoutMs),
+    // A replica whose link was slow to come up on a busy machine still takes over.
+    '--cluster-replica-validity-factor',
+    '0',
+  ]);
+  await waitForPing(port, proc);
   return { port, url: `redis://127.0.0.1:${port}`, dir, proc };
 }
 
@@ -312,4 +271,20 @@ export function useTestCluster(opts: ClusterOptions = {}): () => TestCluster {
     if (!cluster) throw new Error('the test cluster is not started');
     return cluster;
   };
+}
+
+/**
+ * A redis-server in cluster mode owning every slot: it refuses (CROSSSLOT) any MULTI, script or
+ * multi-key command whose keys are not in one slot, as a real cluster does, without MOVED.
+ */
+export async function singleNodeCluster(ownRedis: UseTestRedis['ownRedis']): Promise<{ url: string }> {
+  // A node that never met another does not know its own address (CLUSTER SLOTS gives ""): the
+  // cluster client needs one to route to.
+  const r = await ownRedis({ extraArgs: ['--cluster-enabled', 'yes', '--cluster-announce-ip', '127.0.0.1'] });
+  const c = r.client();
+  await c.call('CLUSTER', 'ADDSLOTSRANGE', '0', String(SLOTS - 1));
+  await waitUntil('cluster_state:ok', async () => String(await c.call('CLUSTER', 'INFO')).includes('cluster_state:ok'));
+  // What makes a run on it a check: keys of two slots in one script are refused.
+  await expect(c.eval("return redis.call('MGET', KEYS[1], KEYS[2])", 2, 'a', 'b')).rejects.toThrow(/CROSSSLOT/);
+  return r;
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll } from 'vitest';
+import { answersPing } from '../../src/embedded-redis.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -29,28 +30,44 @@ export interface TestRedis {
   close(): Promise<void>;
 }
 
-async function waitForPing(port: number, timeoutMs = 10_000): Promise<void> {
+/**
+ * Until the redis-server on 127.0.0.1:`port` answers PING; fails early if `proc` has exited.
+ * The connect timeout is ioredis's default: a local port answers or refuses at once anyway.
+ */
+export async function waitForPing(port: number, proc: ChildProcess, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    r.on('error', () => {});
-    try {
-      await r.connect();
-      await r.ping();
-      r.disconnect();
-      return;
-    } catch {
-      r.disconnect();
-      if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer within ${timeoutMs} ms`);
-      await new Promise((res) => setTimeout(res, 50));
-    }
+  while (!(await answersPing('127.0.0.1', port, 10_000))) {
+    if (proc.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${proc.exitCode}`);
+    if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer within ${timeoutMs} ms`);
+    await new Promise((res) => setTimeout(res, 50));
   }
+}
+
+/** redis-server on 127.0.0.1:`port` with its files in `dir`: no snapshots, noeviction, then `args`. */
+export function spawnRedisServer(port: number, dir: string, args: string[], appendonly = false): ChildProcess {
+  const proc = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      appendonly ? 'yes' : 'no',
+      '--dir',
+      dir,
+      '--maxmemory-policy',
+      'noeviction',
+      ...args,
+    ],
+    { stdio: 'ignore' },
+  );
+  proc.on('error', (err) => {
+    throw new Error(`cannot start redis-server (is it installed? apt-get install redis-server): ${err.message}`);
+  });
+  return proc;
 }
 
 export interface TestRedisOptions {
@@ -66,29 +83,8 @@ export async function startRedis(opts: TestRedisOptions = {}): Promise<TestRedis
   let proc: ChildProcess | undefined;
   const clients: Redis[] = [];
   const start = async () => {
-    proc = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        opts.appendonly ? 'yes' : 'no',
-        '--dir',
-        dir,
-        '--maxmemory-policy',
-        'noeviction',
-        ...(opts.extraArgs ?? []),
-      ],
-      { stdio: 'ignore' },
-    );
-    proc.on('error', (err) => {
-      throw new Error(`cannot start redis-server (is it installed? apt-get install redis-server): ${err.message}`);
-    });
-    await waitForPing(port);
+    proc = spawnRedisServer(port, dir, opts.extraArgs ?? [], opts.appendonly);
+    await waitForPing(port, proc);
   };
   const stop = async () => {
     const p = proc;
