@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { bridgeRecords } from '../src/history/bridge-records.js';
 import { decodeLine, decodeValues, encodeLine, escapeText, type HistoryLine } from '../src/history/lines.js';
 import { attemptRecord } from '../src/history/record-attempt.js';
+import { eventView, groupLines } from '../src/history/event-status.js';
 import { compareItems } from '../src/history/search.js';
 import { decodeCursor, encodeCursor, parseSearchQuery, parseTime } from '../src/history/search-query.js';
 import type { BatchPlan } from '../src/producers/plan-batch.js';
@@ -196,5 +197,35 @@ describe('search filters', () => {
       { id: '5-1', stream: 'z/failed' },
     ];
     expect([...items].sort(compareItems)).toEqual([items[1], items[3], items[2], items[0]]);
+  });
+});
+
+describe('event view', () => {
+  const attempt = (n: number, outcome: 'retry' | 'failed' | 'delivered', status: number): HistoryLine => ({
+    kind: 'a',
+    tenant: 'acme',
+    endpoint: 'orders',
+    attempt: n,
+    atMs: 1_700_000_000_000 + n * 1_000,
+    status,
+    latencyMs: 3,
+    outcome,
+    response: 'r',
+  });
+  const failedTwice = [attempt(1, 'retry', 500), attempt(2, 'failed', 500)];
+  const view = (lines: HistoryLine[], state?: 'waiting' | 'active' | 'completed' | 'failed') =>
+    eventView('acme', groupLines(lines).get('acme')!, new Map([['orders', state && { state }]])).deliveries[0]!;
+
+  it('shows the state of a recovered job over the failure the lines end with', () => {
+    expect(view(failedTwice).state).toBe('failed');
+    expect(view(failedTwice, 'failed').state).toBe('failed');
+    expect(view(failedTwice, 'waiting').state).toBe('waiting');
+    expect(view(failedTwice, 'active').state).toBe('active');
+    // Completed is final: it came after the failure even when its own line is not read yet.
+    expect(view(failedTwice, 'completed').state).toBe('delivered');
+    expect(view([...failedTwice, attempt(3, 'delivered', 200)], 'completed')).toMatchObject({
+      state: 'delivered',
+      attempts: [{ attempt: 1 }, { attempt: 2 }, { attempt: 3, status: 200 }],
+    });
   });
 });

@@ -113,10 +113,12 @@ function deliveryOf(endpoint: string, lines: ReadonlyArray<Extract<HistoryLine, 
   } else if (last?.kind === 'c') {
     view.state = 'cancelled';
     view.cancelReason = last.reason;
+  } else if (live?.state === 'completed') {
+    // Completion is final and comes after any failure the lines record (a recovered job).
+    view.state = 'delivered';
   } else if (last?.kind === 'a' && last.outcome !== 'retry') {
     view.state = last.outcome;
-  } else if (live?.state === 'completed') view.state = 'delivered';
-  else if (live?.state === 'failed') view.state = 'failed';
+  } else if (live?.state === 'failed') view.state = 'failed';
   // Else: no job and no settled line (the job was removed by hand, or its last line was lost):
   // after a failed attempt it would be delayed; without one it is reported waiting.
   else if (last?.kind === 'a') view.state = 'delayed';

@@ -61,13 +61,22 @@ export async function lookupEvent(
     if (!draft.bridge)
       for (const e of d.endpointsOf(opts.tenant)) if (!draft.endpoints.has(e)) draft.endpoints.set(e, []);
   }
-  const events = await Promise.all(
+  const live = await Promise.all(
     [...tenants].map(async ([tenant, draft]) => {
       const endpoints = [...draft.endpoints.keys()];
       const jobs = await Promise.all(endpoints.map((e) => liveJob(d, tenant, e, eventId)));
-      return eventView(tenant, draft, new Map(endpoints.map((e, i) => [e, jobs[i]])));
+      return new Map(endpoints.map((e, i) => [e, jobs[i]]));
     }),
   );
+  // The lines again, read after the jobs: an attempt that ended between the first read and a job
+  // seen completed is missing from the first read (its line is written before the job completes),
+  // which showed a recovered delivery as still failed and stopped the event page refreshing.
+  const again = d.store.enabled ? groupLines(decodeValues(await d.store.read(eventId))) : new Map();
+  const events = [...tenants].map(([tenant, draft], i) => {
+    const fresh = again.get(tenant);
+    if (fresh) for (const [e, lines] of fresh.endpoints) if (draft.endpoints.has(e)) draft.endpoints.set(e, lines);
+    return eventView(tenant, draft, live[i]!);
+  });
   const found = events.filter((e) => e.bridge !== null || e.deliveries.length > 0);
   if (found.length === 0) return undefined;
   return { eventId, events: found.sort((a, b) => a.tenant.localeCompare(b.tenant)) };
