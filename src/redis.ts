@@ -1,8 +1,9 @@
 // ioredis connections, to one Redis or to a Redis Cluster. BullMQ needs maxRetriesPerRequest:
 // null on connections it blocks on; we use the same settings everywhere so a Redis restart, or
 // a cluster failover, is ridden out, not fatal.
-import { Cluster, Redis, type ClusterOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { RedisClusterSeeds } from './config/value-parsers.js';
+import { RedisUnavailableError } from './errors.js';
 import type { Logger } from './log.js';
 
 /** A connection to one Redis or to a Redis Cluster (ioredis `Cluster`); see src/shards.ts. */
@@ -76,6 +77,80 @@ export function createRedis(spec: RedisTargetSpec | string, name: string, log?: 
     down = false;
   });
   return redis;
+}
+
+/** Node's codes for a server certificate that failed its checks (chain, expiry, name). */
+const CERT_CODE = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/;
+
+/**
+ * Why no reconnect can cure `err`, or undefined for an outage worth waiting out: Redis refused
+ * the credentials (WRONGPASS, NOAUTH), or the server's TLS certificate was not trusted.
+ */
+export function fatalConnectError(err: Error): string | undefined {
+  if (/^(WRONGPASS|NOAUTH)\b/.test(err.message)) return `Redis refused the credentials: ${err.message}`;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && CERT_CODE.test(code))
+    return `the Redis server's TLS certificate was not accepted (${err.message}); for a private CA set NODE_EXTRA_CA_CERTS=/path/to/ca.pem`;
+  return undefined;
+}
+
+/**
+ * Until `client` is ready. An outage is waited out (as a queued command would); a wrong password
+ * or an untrusted certificate rejects at once, naming the target without its password: without
+ * this `wss start` on a cluster waited forever, and a single Redis gave a bare ReplyError stack.
+ */
+export async function untilReady(client: RedisClient, spec: RedisTargetSpec): Promise<void> {
+  if (client.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const done = () => {
+      client.off('ready', ready);
+      client.off('error', failed);
+      client.off('node error', failed);
+    };
+    const ready = () => {
+      done();
+      resolve();
+    };
+    const failed = (err: Error) => {
+      const why = fatalConnectError(err);
+      if (why === undefined) return;
+      done();
+      const where = spec.redisClusterNodes ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL';
+      reject(new RedisUnavailableError(`${why} (${where}: ${describeTarget(spec)})`));
+    };
+    client.on('ready', ready);
+    client.on('error', failed);
+    // A cluster reports its nodes' connection errors apart.
+    if (isCluster(client)) {
+      client.on('node error', failed);
+      // It learns the slots over throwaway connections whose errors it drops: a certificate
+      // refused shows only as "Connection is closed.", so look at each seed directly once.
+      for (const node of spec.redisClusterNodes?.nodes ?? [])
+        void seedError(node, client.options.redisOptions ?? {}).then((err) => err && failed(err));
+    }
+  });
+}
+
+/** The error of one connection attempt to a cluster seed, if any. */
+async function seedError(node: { host: string; port: number }, options: RedisOptions): Promise<Error | undefined> {
+  const probe = new Redis({
+    ...options,
+    host: node.host,
+    port: node.port,
+    lazyConnect: true,
+    retryStrategy: () => null,
+    maxRetriesPerRequest: 0,
+  });
+  let first: Error | undefined;
+  probe.on('error', (err: Error) => (first ??= err));
+  try {
+    await probe.connect();
+    return undefined;
+  } catch (err) {
+    return first ?? (err instanceof Error ? err : new Error(String(err)));
+  } finally {
+    probe.disconnect();
+  }
 }
 
 /** True for a cluster client. */

@@ -6,7 +6,7 @@ import { ensureRedis } from './embedded-redis.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import { once } from './once.js';
-import { createRedis, describeTarget } from './redis.js';
+import { createRedis, describeTarget, untilReady } from './redis.js';
 import type { RoleContext, RoleName, RunningRole } from './roles.js';
 import { trialTenantsFile } from './tenants/expression-trial.js';
 import { loadTenantsFile, missingSecretEnvs } from './tenants/load-file.js';
@@ -27,6 +27,13 @@ export async function startService(baseConfig: Config, roleNames: readonly RoleN
   const target = await ensureRedis(baseConfig, log);
   const config: Config = Object.freeze({ ...baseConfig, redisUrl: target.url });
   const redis = createRedis(config, 'main', log);
+  try {
+    await untilReady(redis, config);
+  } catch (err) {
+    redis.disconnect();
+    await target.stop?.();
+    throw err;
+  }
   const registry = new Registry(redis, config.prefix, log, { secretsKeys: config.secretsKeys });
 
   if (config.tenantsFile) {

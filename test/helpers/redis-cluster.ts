@@ -1,20 +1,22 @@
 // A real local Redis Cluster for a test file: redis-server --cluster-enabled on free ports (each
 // in its own temp dir, nothing persisted), joined with `redis-cli --cluster create`. 3 masters,
 // or 3 masters + 1 replica each for failover tests (node timeout 1 s, so a replica takes over
-// within a few seconds of its master's kill -9).
+// within a few seconds of its master's kill -9). With `tls` and `password`: TLS-only nodes whose
+// cluster bus and replication run over TLS too, each requiring the password.
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster, Redis } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { SLOTS } from '../../src/shards.js';
 import { waitUntil } from './context.js';
-import { freePort, spawnRedisServer, waitForPing, type UseTestRedis } from './redis-server.js';
+import { freePort, spawnRedisServer, waitForPingOver, type UseTestRedis } from './redis-server.js';
+import { tlsServerArgs, type TestCerts } from './tls-certs.js';
 
 export interface ClusterNodeProc {
   port: number;
-  /** `redis://127.0.0.1:<port>` */
+  /** `redis://127.0.0.1:<port>` (`rediss://:<password>@…` with TLS and a password) */
   url: string;
   dir: string;
   proc: ChildProcess;
@@ -55,6 +57,10 @@ export interface ClusterOptions {
   /** Replicas per master (0 or 1). */
   replicas?: number;
   nodeTimeoutMs?: number;
+  /** TLS-only nodes with these certificates: `--port 0`, `--tls-cluster`, `--tls-replication`. */
+  tls?: TestCerts;
+  /** `--requirepass` and `--masterauth` on every node (user `default`). */
+  password?: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -82,7 +88,21 @@ function parseNodes(text: string): NodeInfo[] {
     });
 }
 
-async function startNode(nodeTimeoutMs: number): Promise<ClusterNodeProc> {
+/** How the helper's own connections reach a node: the CA and password of the options. */
+function connOptions(opts: ClusterOptions): RedisOptions {
+  return {
+    ...(opts.tls ? { tls: { ca: opts.tls.ca } } : {}),
+    ...(opts.password === undefined ? {} : { password: opts.password }),
+  };
+}
+
+/** REDIS_CLUSTER_NODES-style URL of a node. */
+function nodeUrl(opts: ClusterOptions, port: number): string {
+  const auth = opts.password === undefined ? '' : `:${encodeURIComponent(opts.password)}@`;
+  return `${opts.tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}`;
+}
+
+async function startNode(opts: ClusterOptions): Promise<ClusterNodeProc> {
   const port = await freePort();
   // The bus port defaults to port + 10000, which may be taken or past 65535: pick one too.
   let busPort = await freePort();
@@ -96,23 +116,24 @@ async function startNode(nodeTimeoutMs: number): Promise<ClusterNodeProc> {
     '--cluster-config-file',
     join(dir, 'nodes.conf'),
     '--cluster-node-timeout',
-    String(nodeTimeoutMs),
+    String(opts.nodeTimeoutMs ?? 1_000),
     // A replica whose link was slow to come up on a busy machine still takes over.
     '--cluster-replica-validity-factor',
     '0',
+    ...(opts.tls ? [...tlsServerArgs(opts.tls, port), '--tls-cluster', 'yes', '--tls-replication', 'yes'] : []),
+    ...(opts.password === undefined ? [] : ['--requirepass', opts.password, '--masterauth', opts.password]),
   ]);
-  await waitForPing(port, proc);
-  return { port, url: `redis://127.0.0.1:${port}`, dir, proc };
+  await waitForPingOver(port, proc, connOptions(opts));
+  return { port, url: nodeUrl(opts, port), dir, proc };
 }
 
 export async function startCluster(opts: ClusterOptions = {}): Promise<TestCluster> {
   const masters = opts.masters ?? 3;
   const replicas = opts.replicas ?? 0;
-  const nodes = await Promise.all(
-    Array.from({ length: masters * (1 + replicas) }, () => startNode(opts.nodeTimeoutMs ?? 1_000)),
-  );
+  const nodes = await Promise.all(Array.from({ length: masters * (1 + replicas) }, () => startNode(opts)));
   const clients: Array<Redis | Cluster> = [];
   const dead = new Set<number>();
+  const conn = connOptions(opts);
 
   const create = spawnSync(
     'redis-cli',
@@ -123,13 +144,15 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
       '--cluster-replicas',
       String(replicas),
       '--cluster-yes',
+      ...(opts.tls ? ['--tls', '--cacert', opts.tls.caFile] : []),
+      ...(opts.password === undefined ? [] : ['-a', opts.password, '--no-auth-warning']),
     ],
     { encoding: 'utf8', timeout: 30_000 },
   );
   if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
 
   const nodeClient = (port: number) => {
-    const c = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => null });
+    const c = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => null, ...conn });
     c.on('error', () => {});
     clients.push(c);
     return c;
@@ -137,7 +160,13 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
   const live = () => nodes.filter((n) => !dead.has(n.port));
   const topology = async () => {
     for (const n of live()) {
-      const c = new Redis({ port: n.port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const c = new Redis({
+        port: n.port,
+        host: '127.0.0.1',
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        ...conn,
+      });
       c.on('error', () => {});
       try {
         return parseNodes(String(await c.call('CLUSTER', 'NODES')));
@@ -151,7 +180,7 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
   };
   let lastStateError = '';
   const stateOk = async (port: number) => {
-    const c = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const c = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null, ...conn });
     c.on('error', () => {});
     try {
       return /cluster_state:ok/.test(String(await c.call('CLUSTER', 'INFO')));
@@ -208,11 +237,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
 
   return {
     nodes,
-    seeds: (ports = nodes.map((n) => n.port)) => ports.map((p) => `redis://127.0.0.1:${p}`).join(','),
+    seeds: (ports = nodes.map((n) => n.port)) => ports.map((p) => nodeUrl(opts, p)).join(','),
     client() {
       const c = new Cluster(
         live().map((n) => ({ host: '127.0.0.1', port: n.port })),
-        { redisOptions: { maxRetriesPerRequest: null }, clusterRetryStrategy: (t) => Math.min(t * 100, 1_000) },
+        {
+          redisOptions: { maxRetriesPerRequest: null, ...conn },
+          clusterRetryStrategy: (t) => Math.min(t * 100, 1_000),
+        },
       );
       c.on('error', () => {});
       c.on('node error', () => {});

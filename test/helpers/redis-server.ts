@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { answersPing } from '../../src/embedded-redis.js';
 
@@ -39,6 +39,36 @@ export async function waitForPing(port: number, proc: ChildProcess, timeoutMs = 
   while (!(await answersPing('127.0.0.1', port, 10_000))) {
     if (proc.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${proc.exitCode}`);
     if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer within ${timeoutMs} ms`);
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
+/**
+ * waitForPing for a server that needs more than a plain connection: `conn` adds what the
+ * connection needs (`tls`, `username`, `password`), e.g. a TLS-only server with `--port 0`.
+ */
+export async function waitForPingOver(port: number, proc: ChildProcess, conn: RedisOptions): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const c = new Redis({
+      port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      ...conn,
+    });
+    c.on('error', () => {});
+    try {
+      await c.connect();
+      if ((await c.ping()) === 'PONG') return;
+    } catch {
+      // not up yet
+    } finally {
+      c.disconnect();
+    }
+    if (proc.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${proc.exitCode}`);
+    if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer within 10 s`);
     await new Promise((res) => setTimeout(res, 50));
   }
 }
