@@ -53,6 +53,7 @@ const SCENARIOS = {
   'stream-retention': streamRetention,
   'history-cost': historyCost,
   cluster,
+  'cluster-1w': (ctx) => cluster(ctx, { workers: 1 }),
   'cluster-wait': clusterWait,
 };
 

@@ -20,14 +20,16 @@ const ENDPOINTS = 48;
  */
 export const CLUSTER_LAYOUT = { WSS_SHARDS: '3' };
 
-/** One bridge and two workers, each worker on every shard (the default). */
-const ROLES = [
+/** One bridge and `workers` workers (two by default), each worker on every shard (the default). */
+const rolesWith = (workers = 2) => [
   ['bridge', 'bench-bridge', {}],
-  ['worker', 'bench-worker-1', {}],
-  ['worker', 'bench-worker-2', {}],
+  ...Array.from({ length: workers }, (_, i) => ['worker', `bench-worker-${i + 1}`, {}]),
 ];
+const ROLES = rolesWith();
 
-export async function cluster(ctx) {
+/** `opts.workers`: how many worker processes (2 by default; 1 separates the cluster's cost from the second process's). */
+export async function cluster(ctx, opts = {}) {
+  const roles = rolesWith(opts.workers);
   const n = ctx.quick ? 5_000 : 50_000;
   const c = await startCluster(3);
   const procs = [];
@@ -49,13 +51,15 @@ export async function cluster(ctx) {
 
     const cpu0 = await c.cpu();
     const env = { ...CLUSTER_LAYOUT, ...ctx.childEnv, REDIS_CLUSTER_NODES: c.seeds };
-    for (const [role, consumer, extra] of ROLES)
+    for (const [role, consumer, extra] of roles)
       procs.push(
         spawnRole(role, {
           redisUrl: c.nodes[0].url,
           tenantsFile,
           logDir: ctx.runDir,
           scenario: `cluster-${consumer}`,
+          // --profile worker,bridge: one .cpuprofile per process (named after its consumer).
+          profileDir: ctx.profile.has(role) ? ctx.profileDir : undefined,
           env: { ...env, WSS_CONSUMER: consumer, ...extra },
         }),
       );
@@ -73,11 +77,11 @@ export async function cluster(ctx) {
     const single = ctx.pipelineXwssPerSec;
     const rows = [
       {
-        metric: `deliveries/s first→last (${got.distinct} of ${n}${got.timedOut ? ', TIMED OUT' : ''}; 1 bridge, 2 workers)`,
+        metric: `deliveries/s first→last (${got.distinct} of ${n}${got.timedOut ? ', TIMED OUT' : ''}; 1 bridge, ${roles.length - 1} worker${roles.length > 2 ? 's' : ''})`,
         value: perSec,
       },
       {
-        metric: 'CPU s per 1k deliveries: workers (both) / bridge',
+        metric: 'CPU s per 1k deliveries: workers (all) / bridge',
         value: `${per1k(roleCpu.worker)} / ${per1k(roleCpu.bridge)}`,
       },
       {
@@ -153,6 +157,7 @@ export async function clusterWait(ctx) {
           tenantsFile,
           logDir: ctx.runDir,
           scenario: `cluster-wait${wait}-${consumer}`,
+          profileDir: ctx.profile.has(role) ? ctx.profileDir : undefined,
           env: { ...env, WSS_CONSUMER: consumer, WSS_GROUP: `bench-wait${wait}`, ...extra },
         }),
       );
