@@ -7,7 +7,7 @@
 // Each write is one script call (per slot on a cluster); the worker's attempts of one event-loop
 // turn share one.
 import type { RedisClient } from '../redis.js';
-import { endpointKeyBase } from '../shards.js';
+import { shardOf } from '../shards.js';
 import type { AttemptRecord } from './record-attempt.js';
 import { eventMetaKey, eventShard, settledStreamKey, type HistoryKeyConfig, type SettledState } from './keys.js';
 
@@ -144,9 +144,9 @@ export class HistoryStore {
   }
 
   /**
-   * Writes lines and search entries. Keys are grouped so each script call stays in one slot
-   * on a cluster (lines by event shard, entries by endpoint shard); on a single Redis one call
-   * takes everything.
+   * Writes lines and search entries. On a cluster each script call stays in one slot: one call
+   * per shard (its event lines and its endpoints' entries share the shard's hash tag); on a
+   * single Redis one call takes everything.
    */
   async write(
     records: ReadonlyArray<{ eventId: string; lines: string[] }>,
@@ -155,30 +155,32 @@ export class HistoryStore {
   ): Promise<void> {
     if (!this.enabled) return;
     const { layout } = this.config;
-    const lines = new Map<string, string[]>(); // meta key → pairs
+    // One script call per shard: shard k's line index and the search entries of shard k's
+    // endpoints share its hash tag, so one call takes both (at most `count` calls a batch).
+    type Call = { meta?: string; pairs: string[]; entries: Array<[string, string[]]> };
+    const byShard = new Map<number, Call>();
+    const callOf = (k: number): Call => {
+      let c = byShard.get(k);
+      if (!c) byShard.set(k, (c = { pairs: [], entries: [] }));
+      return c;
+    };
     for (const r of records) {
       if (r.lines.length === 0) continue;
-      const meta = eventMetaKey(this.config, eventShard(r.eventId, layout));
-      const pairs = lines.get(meta) ?? [];
-      pairs.push(r.eventId, r.lines.join('\n'));
-      lines.set(meta, pairs);
+      const k = eventShard(r.eventId, layout);
+      const c = callOf(k);
+      c.meta ??= eventMetaKey(this.config, k);
+      c.pairs.push(r.eventId, r.lines.join('\n'));
     }
-    const streams = new Map<string, Array<[string, string[]]>>(); // slot group → [key, values]
+    // On a single Redis every key may go in one call: entries join the first call.
+    const first = byShard.values().next().value;
     for (const e of settled) {
-      const group = layout.cluster ? endpointKeyBase(this.config.prefix, layout, e.tenant, e.endpoint) : '';
-      const list = streams.get(group) ?? [];
-      list.push([
+      const c = layout.cluster ? callOf(shardOf(e.tenant, e.endpoint, layout.count)) : (first ?? callOf(0));
+      c.entries.push([
         settledStreamKey(this.config, e.tenant, e.endpoint, e.state),
         [e.eventId, String(e.attempts), e.status === null ? '' : String(e.status), e.error ?? ''],
       ]);
-      streams.set(group, list);
     }
-    const calls: Array<{ meta?: string; pairs: string[]; entries: Array<[string, string[]]> }> = [];
-    for (const [meta, pairs] of lines) calls.push({ meta, pairs, entries: [] });
-    for (const [, entries] of streams) {
-      if (!layout.cluster && calls.length > 0) calls[0]!.entries.push(...entries);
-      else calls.push({ pairs: [], entries });
-    }
+    const calls = [...byShard.values()];
     await Promise.all(
       calls.map((c) => {
         const keys = [...(c.meta ? [c.meta] : []), ...c.entries.map(([k]) => k)];
