@@ -57,7 +57,7 @@ export async function cluster(ctx, opts = {}) {
           redisUrl: c.nodes[0].url,
           tenantsFile,
           logDir: ctx.runDir,
-          scenario: `cluster-${consumer}`,
+          scenario: `cluster${opts.workers ? `-${opts.workers}w` : ''}-${consumer}`,
           // --profile worker,bridge: one .cpuprofile per process (named after its consumer).
           profileDir: ctx.profile.has(role) ? ctx.profileDir : undefined,
           env: { ...env, WSS_CONSUMER: consumer, ...extra },
