@@ -5,25 +5,17 @@ import type { Config } from './config.js';
 import { ensureRedis } from './embedded-redis.js';
 import { UsageError } from './errors.js';
 import type { Logger } from './log.js';
-import { createRedis, untilReady } from './redis.js';
+import { createReadyRedis, type RedisClient } from './redis.js';
 import { Registry } from './tenants/registry.js';
 
 export async function withRegistry<T>(
   config: Config,
   log: Logger,
-  fn: (registry: Registry, redis: ReturnType<typeof createRedis>, url: string) => Promise<T>,
+  fn: (registry: Registry, redis: RedisClient, url: string) => Promise<T>,
 ): Promise<T> {
   const target = await ensureRedis(config, log);
   const spec = { ...config, redisUrl: target.url };
-  const redis = createRedis(spec, 'cli', log);
-  try {
-    await untilReady(redis, spec);
-  } catch (err) {
-    // QUIT would wait on a connection that never gets ready.
-    redis.disconnect();
-    await target.stop?.();
-    throw err;
-  }
+  const redis = await createReadyRedis(spec, 'cli', log, target.stop);
   try {
     return await fn(new Registry(redis, config.prefix, log, { secretsKeys: config.secretsKeys }), redis, target.url);
   } finally {

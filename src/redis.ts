@@ -131,6 +131,27 @@ export async function untilReady(client: RedisClient, spec: RedisTargetSpec): Pr
   });
 }
 
+/**
+ * createRedis, then untilReady. A connection that can never get ready (a refused password or
+ * certificate) is dropped at once, since QUIT would wait on it, and `cleanup` runs.
+ */
+export async function createReadyRedis(
+  spec: RedisTargetSpec,
+  name: string,
+  log: Logger,
+  cleanup?: () => Promise<void>,
+): Promise<RedisClient> {
+  const redis = createRedis(spec, name, log);
+  try {
+    await untilReady(redis, spec);
+  } catch (err) {
+    redis.disconnect();
+    await cleanup?.();
+    throw err;
+  }
+  return redis;
+}
+
 /** The error of one connection attempt to a cluster seed, if any. */
 async function seedError(node: { host: string; port: number }, options: RedisOptions): Promise<Error | undefined> {
   const probe = new Redis({

@@ -6,7 +6,7 @@ import { ensureRedis } from './embedded-redis.js';
 import { errorMessage } from './errors.js';
 import type { Logger } from './log.js';
 import { once } from './once.js';
-import { createRedis, describeTarget, untilReady } from './redis.js';
+import { createReadyRedis, describeTarget } from './redis.js';
 import type { RoleContext, RoleName, RunningRole } from './roles.js';
 import { trialTenantsFile } from './tenants/expression-trial.js';
 import { loadTenantsFile, missingSecretEnvs } from './tenants/load-file.js';
@@ -26,14 +26,7 @@ export interface Service {
 export async function startService(baseConfig: Config, roleNames: readonly RoleName[], log: Logger): Promise<Service> {
   const target = await ensureRedis(baseConfig, log);
   const config: Config = Object.freeze({ ...baseConfig, redisUrl: target.url });
-  const redis = createRedis(config, 'main', log);
-  try {
-    await untilReady(redis, config);
-  } catch (err) {
-    redis.disconnect();
-    await target.stop?.();
-    throw err;
-  }
+  const redis = await createReadyRedis(config, 'main', log, target.stop);
   const registry = new Registry(redis, config.prefix, log, { secretsKeys: config.secretsKeys });
 
   if (config.tenantsFile) {
