@@ -124,6 +124,19 @@ export const oneOf = <const T extends readonly [string, ...string[]]>(
   values: options.map(code).join(', '),
 });
 
+/** A `redis://` or `rediss://` URL, or what is wrong with `text` (for REDIS_URL and each cluster seed). */
+function parseRedisUrl(text: string): URL | string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return 'not a URL (expected redis://host:port or rediss://…)';
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:')
+    return `expected redis:// or rediss://, got "${url.protocol}"`;
+  return url;
+}
+
 /** Undefined when unset: the caller applies the default and knows it was not given. */
 export const redisUrl: ValueParser<string | undefined> = {
   schema: z
@@ -132,15 +145,9 @@ export const redisUrl: ValueParser<string | undefined> = {
     .optional()
     .transform((v, ctx) => {
       if (v === undefined || v === '') return undefined;
-      let url: URL;
-      try {
-        url = new URL(v);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'not a URL (expected redis://host:port or rediss://…)' });
-        return z.NEVER;
-      }
-      if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-        ctx.addIssue({ code: 'custom', message: `expected redis:// or rediss://, got "${url.protocol}"` });
+      const url = parseRedisUrl(v);
+      if (typeof url === 'string') {
+        ctx.addIssue({ code: 'custom', message: url });
         return z.NEVER;
       }
       return v;
@@ -182,15 +189,9 @@ export const redisClusterNodes: ValueParser<RedisClusterSeeds | undefined> = {
           ctx.addIssue({ code: 'custom', message: `${at} is empty (expected redis://host:port,...)` });
           return z.NEVER;
         }
-        let url: URL;
-        try {
-          url = new URL(text);
-        } catch {
-          ctx.addIssue({ code: 'custom', message: `${at} is not a URL (expected redis://host:port or rediss://…)` });
-          return z.NEVER;
-        }
-        if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-          ctx.addIssue({ code: 'custom', message: `${at}: expected redis:// or rediss://, got "${url.protocol}"` });
+        const url = parseRedisUrl(text);
+        if (typeof url === 'string') {
+          ctx.addIssue({ code: 'custom', message: `${at}: ${url}` });
           return z.NEVER;
         }
         if (url.hostname === '' || url.port === '') {
