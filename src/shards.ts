@@ -64,10 +64,21 @@ export function shardOf(tenant: string, endpoint: string, count: number): number
  */
 export function shardTag(layout: ShardLayout, k: number): string {
   if (isLegacy(layout)) return '';
-  const lo = Math.floor((k * SLOTS) / layout.count);
-  const hi = Math.floor(((k + 1) * SLOTS) / layout.count);
+  // Every per-endpoint key is built from a tag (an attempt's history and limiter writes): the
+  // search below runs once per shard, not per key.
+  const memo = `${layout.count}.${k}`;
+  let tag = TAG_MEMO.get(memo);
+  if (tag === undefined) TAG_MEMO.set(memo, (tag = searchTag(layout.count, k)));
+  return tag;
+}
+
+const TAG_MEMO = new Map<string, string>();
+
+function searchTag(count: number, k: number): string {
+  const lo = Math.floor((k * SLOTS) / count);
+  const hi = Math.floor(((k + 1) * SLOTS) / count);
   for (let n = 0; ; n++) {
-    const tag = `${layout.count}.${k}.${n}`;
+    const tag = `${count}.${k}.${n}`;
     const slot = crc16(tag) % SLOTS;
     if (slot >= lo && slot < hi) return `{${tag}}`;
   }
