@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { sleep, startRedis, waitUntil } from './lib/env.mjs';
 import { PREFIX, QUEUE, spawnRole, stopStragglers, writeTenantsFile } from './lib/service.mjs';
-import { deliveryJobId, deliveryJobOptions, JOB_NAME } from '../dist/job.js';
+import { deliveryJobId, deliveryJobOptions, JOB_NAME } from '../dist/queue/job.js';
 
 const { values } = parseArgs({
   options: { runs: { type: 'string', default: '3' }, env: { type: 'string', multiple: true } },

@@ -3,15 +3,15 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { getConfig, readSecretEnv, type Config } from './config.js';
-import { ConfigError, errorMessage, TenantsValidationError, UsageError, WssError } from './errors.js';
-import { createLogger, drainLogs, type Logger } from './log.js';
+import { ConfigError, errorMessage, TenantsValidationError, UsageError, WssError } from './lib/errors.js';
+import { createLogger, drainLogs, type Logger } from './lib/log.js';
 import type { RoleName } from './roles.js';
-import { sign } from './sign.js';
-import { ALL_ROLES, startService, type Service } from './start.js';
-import { withRegistry } from './cli-common.js';
+import { sign } from './signing/sign.js';
+import { ALL_ROLES, startService, type Service } from './cli/start.js';
+import { withRegistry } from './cli/common.js';
 import { loadTenantsFile, missingSecretEnvs } from './tenants/load-file.js';
-import { trialTenantsFile } from './tenants/expression-trial.js';
-import { VERSION } from './version.js';
+import { trialTenantsFile } from './expressions/trial.js';
+import { VERSION } from './lib/version.js';
 
 const USAGE = `webhook-sender ${VERSION}
 
@@ -129,7 +129,7 @@ async function cmdPublish(args: string[], config: Config, log: Logger): Promise<
   } catch (err) {
     throw new UsageError(`--data is not JSON: ${errorMessage(err)}`);
   }
-  const { eventFields, publishEvent } = await import('./producers/publish.js');
+  const { eventFields, publishEvent } = await import('./queue/publish.js');
   const input = {
     tenant: values.tenant,
     type: values.type,
@@ -178,17 +178,17 @@ async function main(argv: string[]): Promise<void> {
     case 'publish':
       return cmdPublish(rest, config, log);
     case 'rotate-secret':
-      return (await import('./signing/cli-commands.js')).cmdRotateSecret(rest, config, log);
+      return (await import('./cli/secrets.js')).cmdRotateSecret(rest, config, log);
     case 'recover':
-      return (await import('./cli-recover.js')).cmdRecover(rest, config, log);
+      return (await import('./cli/recover.js')).cmdRecover(rest, config, log);
     case 'replay':
-      return (await import('./cli-recover.js')).cmdReplay(rest, config, log);
+      return (await import('./cli/recover.js')).cmdReplay(rest, config, log);
     case 'secrets':
-      return (await import('./signing/cli-commands.js')).cmdSecrets(rest, config, log);
+      return (await import('./cli/secrets.js')).cmdSecrets(rest, config, log);
     case 'status':
-      return (await import('./cli-history.js')).cmdStatus(rest, config, log);
+      return (await import('./cli/history.js')).cmdStatus(rest, config, log);
     case 'deliveries':
-      return (await import('./cli-history.js')).cmdDeliveries(rest, config, log);
+      return (await import('./cli/history.js')).cmdDeliveries(rest, config, log);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

@@ -1,9 +1,9 @@
 // The only module that reads process.env. Everything else receives a Config.
 import { z } from 'zod';
-import { ConfigError } from './errors.js';
+import { ConfigError } from './lib/errors.js';
 import { assemble, settingsOf, type Parsed } from './config/setting.js';
 import { DEFAULT_REDIS_URL, settings } from './config/settings.js';
-import type { ShardLayout } from './shards.js';
+import type { ShardLayout } from './redis/shards.js';
 
 export { DASHBOARD_PASSWORD_MIN } from './config/settings.js';
 export type { SecretsKey } from './config/value-parsers.js';
@@ -19,7 +19,7 @@ function derive(s: Parsed<typeof settings>, env: Env) {
     /** True when REDIS_URL was given explicitly: never spawn an embedded Redis then. */
     redisUrlExplicit: s.redisUrl !== undefined,
     deadLetterStream: `${s.stream}:dead`,
-    /** Where an endpoint's queue and keys live (src/shards.ts). */
+    /** Where an endpoint's queue and keys live (src/redis/shards.ts). */
     layout: Object.freeze({ count: s.shards, cluster: s.redisClusterNodes !== undefined }) as ShardLayout,
     worker: Object.freeze({
       ...s.worker,

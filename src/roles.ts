@@ -1,7 +1,7 @@
 // What every role (bridge, worker, dashboard) gets and gives back to the process runner.
-import type { RedisClient } from './redis.js';
+import type { RedisClient } from './redis/client.js';
 import type { ConfigSection, RoleConfig } from './config.js';
-import type { Logger } from './log.js';
+import type { Logger } from './lib/log.js';
 import type { Registry } from './tenants/registry.js';
 
 export type RoleName = 'bridge' | 'worker' | 'dashboard';

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../src/dashboard/server.js';
-import { type DeliveryJobData, type DeliveryQueue } from '../src/job.js';
+import { type DeliveryJobData, type DeliveryQueue } from '../src/queue/job.js';
 import { createDeliveryQueue } from './helpers/legacy-queue.js';
 import type { RunningRole } from '../src/roles.js';
 import { startWorker } from '../src/workers/worker.js';

@@ -2,8 +2,8 @@
 // connection, never at once from a live one, after WSS_CLAIM_IDLE_MS when Redis refuses
 // CLIENT LIST; and the chunking that keeps a suspect entry alone.
 import { describe, expect, it } from 'vitest';
-import { readerConnectionName } from '../src/producers/claim.js';
-import { nextChunk, parsePending, type PendingEntry } from '../src/producers/pending.js';
+import { readerConnectionName } from '../src/producers/sources/redis-stream/claim.js';
+import { nextChunk, parsePending, type PendingEntry } from '../src/producers/sources/redis-stream/pending.js';
 import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
 import { parseConfig } from '../src/config.js';
 import {

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
 import type { RunningRole } from '../src/roles.js';
-import { duplicateClient } from '../src/redis.js';
+import { duplicateClient } from '../src/redis/client.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import {
   allJobIds,

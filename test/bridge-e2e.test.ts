@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { startBridge } from '../src/producers/bridge.js';
-import { publishEvent } from '../src/producers/publish.js';
+import { publishEvent } from '../src/queue/publish.js';
 import type { RunningRole } from '../src/roles.js';
 import { startWorker } from '../src/workers/worker.js';
 import { startReceiver, type Received, type Receiver } from './helpers/receiver.js';

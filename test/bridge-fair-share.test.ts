@@ -3,7 +3,7 @@
 // keeps the queue inside it.
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { deliveryJob, type BulkJob, type DeliveryJobData } from '../src/job.js';
+import { deliveryJob, type BulkJob, type DeliveryJobData } from '../src/queue/job.js';
 import { QUEUE_NAME } from './helpers/legacy-queue.js';
 import {
   assignPriorities,
@@ -12,10 +12,10 @@ import {
   toPriority,
   virtualTime,
   type FairState,
-} from '../src/producers/fair-share.js';
-import { fairKeys, readFairState, rebase, writeFairState } from '../src/producers/fair-state.js';
-import { createRedis } from '../src/redis.js';
-import { createLogger } from '../src/log.js';
+} from '../src/queue/fair-share.js';
+import { fairKeys, readFairState, rebase, writeFairState } from '../src/queue/fair-state.js';
+import { createRedis } from '../src/redis/client.js';
+import { createLogger } from '../src/lib/log.js';
 import { useTestRedis } from './helpers/redis-server.js';
 
 const { redis, cleanups } = useTestRedis();

@@ -2,7 +2,7 @@
 // dead letters, acknowledgements, group re-creation.
 import { describe, expect, it } from 'vitest';
 import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
-import { publishEvent, EventRejectedError } from '../src/producers/publish.js';
+import { publishEvent, EventRejectedError } from '../src/queue/publish.js';
 import {
   allJobIds,
   deadLetters,

@@ -2,7 +2,7 @@
 // it keeps the batch pending, says so through readiness and a metric, loses no dead letter,
 // and carries on once Redis has room again.
 import { describe, expect, it } from 'vitest';
-import { bridgeCommitFailures } from '../src/metrics.js';
+import { bridgeCommitFailures } from '../src/lib/metrics.js';
 import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
 import { freeMemory, publishIntoFullRedis } from './helpers/full-redis.js';
 import {

@@ -1,13 +1,13 @@
 // The bridge's pure parts: batch planning, stream ids, reply shapes, dead-letter fields.
 import { afterAll, describe, expect, it } from 'vitest';
-import { isGroupGone } from '../src/producers/consumer-group.js';
+import { isGroupGone } from '../src/producers/sources/redis-stream/consumer-group.js';
 import { deadLetterArgs } from '../src/producers/dead-letter.js';
 import { planBatch, type EndpointLookup } from '../src/producers/plan-batch.js';
-import { eventFields } from '../src/producers/publish.js';
-import { compareStreamIds, maxStreamId, nextStreamId } from '../src/streams/stream-id.js';
-import { claimReply, readGroupEntries } from '../src/streams/stream-reply.js';
+import { eventFields } from '../src/queue/publish.js';
+import { compareStreamIds, maxStreamId, nextStreamId } from '../src/redis/streams/stream-id.js';
+import { claimReply, readGroupEntries } from '../src/redis/streams/stream-reply.js';
 import { compileEndpoint } from '../src/tenants/compile.js';
-import { ExpressionPool } from '../src/tenants/expression-pool.js';
+import { ExpressionPool } from '../src/expressions/pool.js';
 import { parseEndpoint } from '../src/tenants/schema.js';
 
 const ep = (id: string, extra: Record<string, unknown> = {}) =>

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseEntry, type WssEvent } from '../src/event.js';
+import { parseEntry, type WssEvent } from '../src/queue/event.js';
 import { planFanout as plan } from '../src/producers/plan-fanout.js';
 import { compileEndpoint, type CompiledEndpoint } from '../src/tenants/compile.js';
-import { ExpressionPool } from '../src/tenants/expression-pool.js';
+import { ExpressionPool } from '../src/expressions/pool.js';
 import { parseEndpoint } from '../src/tenants/schema.js';
 
 const ENVELOPE_PREFIX =

@@ -1,13 +1,13 @@
 // The event size limit (WSS_MAX_EVENT_BYTES) and the bridge's byte budget per read, pure parts.
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseEntry, type WssEvent } from '../src/event.js';
+import { parseEntry, type WssEvent } from '../src/queue/event.js';
 import { planFanout } from '../src/producers/plan-fanout.js';
 import { planBatch } from '../src/producers/plan-batch.js';
-import { EventRejectedError, eventFields } from '../src/producers/publish.js';
-import { entryBytes, nextReadCount } from '../src/producers/read-budget.js';
-import type { StreamEntry } from '../src/streams/stream-reply.js';
+import { EventRejectedError, eventFields } from '../src/queue/publish.js';
+import { entryBytes, nextReadCount } from '../src/producers/sources/redis-stream/read-budget.js';
+import type { StreamEntry } from '../src/redis/streams/stream-reply.js';
 import { compileEndpoint } from '../src/tenants/compile.js';
-import { ExpressionPool } from '../src/tenants/expression-pool.js';
+import { ExpressionPool } from '../src/expressions/pool.js';
 import { parseEndpoint } from '../src/tenants/schema.js';
 
 const ENTRY = '1700000000000-0';

@@ -1,8 +1,8 @@
 // Safe trimming: the stream only loses entries every consumer group has acknowledged.
 import { describe, expect, it } from 'vitest';
 import { startBridge, type RunningBridge } from '../src/producers/bridge.js';
-import { pruneIdleConsumers } from '../src/producers/consumer-group.js';
-import { safeTrimFloor, trimStream } from '../src/producers/trim.js';
+import { pruneIdleConsumers } from '../src/producers/sources/redis-stream/consumer-group.js';
+import { safeTrimFloor, trimStream } from '../src/producers/sources/redis-stream/trim.js';
 import { endpoint, isolatedEnv, waitUntil, type TestCtx, useBridgeTest } from './helpers/bridge-context.js';
 
 const { redis, cleanups, context } = useBridgeTest();

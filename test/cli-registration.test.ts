@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createRedis } from '../src/redis.js';
+import { createRedis } from '../src/redis/client.js';
 import { Registry } from '../src/tenants/registry.js';
 import { useTestRedis } from './helpers/redis-server.js';
 import { runWss, spawnWss } from './helpers/wss-process.js';

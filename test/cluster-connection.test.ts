@@ -4,11 +4,11 @@
 import { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
-import { ConfigError } from '../src/errors.js';
-import { liveConnectionNames } from '../src/producers/claim.js';
+import { ConfigError } from '../src/lib/errors.js';
+import { liveConnectionNames } from '../src/producers/sources/redis-stream/claim.js';
 import { connectedReplicas, ReplicaWaiter } from '../src/producers/wait-replicas.js';
 import { redisReadiness } from '../src/probes/health.js';
-import { createRedis, describeTarget, duplicateClient } from '../src/redis.js';
+import { createRedis, describeTarget, duplicateClient } from '../src/redis/client.js';
 import { useTestCluster } from './helpers/redis-cluster.js';
 import { useTestRedis } from './helpers/redis-server.js';
 

@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { publishEvent } from '../src/producers/publish.js';
+import { publishEvent } from '../src/queue/publish.js';
 import { clusterEnv, queueOf } from './helpers/cluster-service.js';
 import { startReceiver, type Received, type Receiver } from './helpers/receiver.js';
 import { useTestCluster } from './helpers/redis-cluster.js';

@@ -4,7 +4,7 @@ import { parseConfig, roleConfig, sharedConfig } from '../src/config.js';
 import { configurationMarkdown } from '../src/config/docs-table.js';
 import { settingsOf } from '../src/config/setting.js';
 import { settingSections, settings } from '../src/config/settings.js';
-import { ConfigError } from '../src/errors.js';
+import { ConfigError } from '../src/lib/errors.js';
 
 describe('parseConfig', () => {
   it('applies the documented defaults and freezes the result', () => {

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../src/dashboard/server.js';
-import { deliveryJobOptions, JOB_NAME, type DeliveryJobData, type DeliveryQueue } from '../src/job.js';
+import { deliveryJobOptions, JOB_NAME, type DeliveryJobData, type DeliveryQueue } from '../src/queue/job.js';
 import { QUEUE_NAME, createDeliveryQueue } from './helpers/legacy-queue.js';
-import { createRedis } from '../src/redis.js';
+import { createRedis } from '../src/redis/client.js';
 import { basic, startTestContext, type TestContext } from './helpers/dashboard-context.js';
 import { useTestRedis } from './helpers/redis-server.js';
 

@@ -4,7 +4,7 @@
 // and bad fields are refused (400 naming them) with nothing queued.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../src/dashboard/server.js';
-import type { DeliveryQueue } from '../src/job.js';
+import type { DeliveryQueue } from '../src/queue/job.js';
 import { createDeliveryQueue } from './helpers/legacy-queue.js';
 import { startBridge } from '../src/producers/bridge.js';
 import type { RunningRole } from '../src/roles.js';

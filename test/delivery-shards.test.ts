@@ -2,7 +2,7 @@
 // set, fair-share keys, addBulk), also on a Redis in cluster mode, which refuses any script or
 // MULTI whose keys span two slots.
 import { describe, expect, it } from 'vitest';
-import { shardOf } from '../src/shards.js';
+import { shardOf } from '../src/redis/shards.js';
 import { basic } from './helpers/dashboard-context.js';
 import { endpoint, isolatedEnv, useBridgeTest, waitUntil } from './helpers/bridge-context.js';
 import { startReceiver, type Received } from './helpers/receiver.js';

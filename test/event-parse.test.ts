@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { entryTimeMs, envelopeBody, envelopeObject, fieldsToRecord, parseEntry, type WssEvent } from '../src/event.js';
+import {
+  entryTimeMs,
+  envelopeBody,
+  envelopeObject,
+  fieldsToRecord,
+  parseEntry,
+  type WssEvent,
+} from '../src/queue/event.js';
 
 const ENTRY = '1700000000000-0'; // 2023-11-14T22:13:20.000Z
 

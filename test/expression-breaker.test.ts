@@ -1,10 +1,10 @@
 // The breaker's counting: N failures in a row break an endpoint, a success ends the run, new
 // expressions start afresh, failures are counted by kind, and the mark is stored once.
 import { describe, expect, it } from 'vitest';
-import { expressionFailures } from '../src/metrics.js';
+import { expressionFailures } from '../src/lib/metrics.js';
 import { compileEndpoint } from '../src/tenants/compile.js';
-import { ExpressionBreaker } from '../src/tenants/expression-breaker.js';
-import type { ExprOutcome } from '../src/tenants/expression-pool.js';
+import { ExpressionBreaker } from '../src/expressions/breaker.js';
+import type { ExprOutcome } from '../src/expressions/pool.js';
 import { parseEndpoint } from '../src/tenants/schema.js';
 
 const ep = (filter: string) =>

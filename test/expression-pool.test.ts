@@ -1,9 +1,9 @@
 // The expression pool: runaway filters and transforms fail alone, in their own thread, and the
 // pool keeps answering. Real worker threads (the entry comes from dist/, built by pretest).
 import { afterAll, describe, expect, it } from 'vitest';
-import { describeFailure, isLimit } from '../src/tenants/expression-failure.js';
-import { ExpressionPool, type ExprOutcome, type ExprTask } from '../src/tenants/expression-pool.js';
-import { trialProblems } from '../src/tenants/expression-trial.js';
+import { describeFailure, isLimit } from '../src/expressions/failure.js';
+import { ExpressionPool, type ExprOutcome, type ExprTask } from '../src/expressions/pool.js';
+import { trialProblems } from '../src/expressions/trial.js';
 
 const CARD = '4111111111111111';
 const ENVELOPE = JSON.stringify({

@@ -4,9 +4,9 @@
 import { describe, expect, it } from 'vitest';
 import { eventShard, settledStreamKey } from '../src/history/keys.js';
 import { HistoryStore, type HistoryStoreConfig, type SettledEntry } from '../src/history/store.js';
-import { createRedis } from '../src/redis.js';
+import { createRedis } from '../src/redis/client.js';
 import { parseConfig } from '../src/config.js';
-import { shardOf } from '../src/shards.js';
+import { shardOf } from '../src/redis/shards.js';
 import { useTestCluster } from './helpers/redis-cluster.js';
 
 const SHARDS = 3;

@@ -3,7 +3,7 @@
 // events the bridge dead-lettered or routed nowhere.
 import { describe, expect, it } from 'vitest';
 import type { EventStatus } from '../src/history/event-status.js';
-import { publishEvent } from '../src/producers/publish.js';
+import { publishEvent } from '../src/queue/publish.js';
 import { startBridge } from '../src/producers/bridge.js';
 import type { RunningRole } from '../src/roles.js';
 import { startWorker } from '../src/workers/worker.js';

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { EventStatus } from '../src/history/event-status.js';
 import { settledStreamKey } from '../src/history/keys.js';
-import { publishEvent } from '../src/producers/publish.js';
+import { publishEvent } from '../src/queue/publish.js';
 import { startBridge } from '../src/producers/bridge.js';
 import type { RunningRole } from '../src/roles.js';
 import { startWorker } from '../src/workers/worker.js';

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHealthServer, type RunningHealthServer } from '../src/probes/health-server.js';
 import { startDashboard, type RunningDashboard } from '../src/dashboard/server.js';
-import { deliveryJobOptions, JOB_NAME, type DeliveryQueue } from '../src/job.js';
+import { deliveryJobOptions, JOB_NAME, type DeliveryQueue } from '../src/queue/job.js';
 import { createDeliveryQueue } from './helpers/legacy-queue.js';
 import type { Readiness, RunningRole } from '../src/roles.js';
 import { startWorker } from '../src/workers/worker.js';

@@ -3,8 +3,8 @@
 // dashboard retry of a failed job in its shard's queue. Keys are checked to spread over shards.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { publishEvent } from '../src/producers/publish.js';
-import { shardOf, shardQueueName } from '../src/shards.js';
+import { publishEvent } from '../src/queue/publish.js';
+import { shardOf, shardQueueName } from '../src/redis/shards.js';
 import { basic } from './helpers/dashboard-context.js';
 import { endpoint, isolatedEnv, waitUntil, useBridgeTest, deadLetters } from './helpers/bridge-context.js';
 import { startReceiver, type Received } from './helpers/receiver.js';

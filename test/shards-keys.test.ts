@@ -2,12 +2,12 @@
 // every multi-key script staying in one cluster slot, the process-wide permits, and the board's
 // queue titles.
 import { describe, expect, it } from 'vitest';
-import { jobEndpoint, knownQueuesKey, LEGACY_LAYOUT, queueKeyBase, queueTag } from '../src/delivery-queues.js';
+import { jobEndpoint, knownQueuesKey, LEGACY_LAYOUT, queueKeyBase, queueTag } from '../src/queue/delivery-queues.js';
 import { queueDisplayName } from '../src/dashboard/bull-board.js';
-import { fairKeys } from '../src/producers/fair-state.js';
-import { keySlot, shardKeyBase, shardOf, shardQueueName } from '../src/shards.js';
-import { circuitKeys } from '../src/workers/circuit.js';
-import { limitKeys } from '../src/workers/endpoint-limits.js';
+import { fairKeys } from '../src/queue/fair-state.js';
+import { keySlot, shardKeyBase, shardOf, shardQueueName } from '../src/redis/shards.js';
+import { circuitKeys } from '../src/endpoints/circuit.js';
+import { limitKeys } from '../src/endpoints/limits.js';
 import { Permits } from '../src/workers/gated-worker.js';
 
 const three = { count: 3, cluster: false };

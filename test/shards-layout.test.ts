@@ -8,7 +8,7 @@ import {
   shardQueueName,
   shardTag,
   SLOTS,
-} from '../src/shards.js';
+} from '../src/redis/shards.js';
 
 describe('cluster key slots', () => {
   it('crc16 matches the Redis Cluster spec check value and CLUSTER KEYSLOT answers', () => {

@@ -5,9 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { startDashboard } from '../src/dashboard/server.js';
 import { startBridge } from '../src/producers/bridge.js';
-import { publishEvent } from '../src/producers/publish.js';
+import { publishEvent } from '../src/queue/publish.js';
 import type { RunningRole } from '../src/roles.js';
-import { BASE_QUEUE_NAME } from '../src/shards.js';
+import { BASE_QUEUE_NAME } from '../src/redis/shards.js';
 import { startWorker } from '../src/workers/worker.js';
 import { endpoint, isolatedEnv, pendingCount, useBridgeTest, waitUntil } from './helpers/bridge-context.js';
 import { basic } from './helpers/dashboard-context.js';

@@ -3,10 +3,10 @@
 import { createServer, type Server } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
-import { ConfigError } from '../src/errors.js';
-import { deliveryJobOptions, JOB_NAME } from '../src/job.js';
+import { ConfigError } from '../src/lib/errors.js';
+import { deliveryJobOptions, JOB_NAME } from '../src/queue/job.js';
 import { createScrapeGauges } from '../src/probes/scrape-gauges.js';
-import { shardOf, shardQueueName } from '../src/shards.js';
+import { shardOf, shardQueueName } from '../src/redis/shards.js';
 import { createDeliveryQueue } from './helpers/legacy-queue.js';
 import { endpoint, sleep, useWorkerTest, waitUntil } from './helpers/worker-context.js';
 

@@ -1,6 +1,6 @@
 // once(): the memoised stop() every role uses.
 import { describe, expect, it } from 'vitest';
-import { once } from '../src/once.js';
+import { once } from '../src/lib/once.js';
 
 describe('once', () => {
   it('runs on the first call only; every caller gets that call’s result', async () => {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { sign } from '../src/sign.js';
+import { sign } from '../src/signing/sign.js';
 import { verifySignature, WebhookVerificationError, type VerifyErrorCode } from '../src/verify/index.js';
 
 // Independent implementations: python3's hmac module and openssl.

@@ -4,7 +4,7 @@
 import { createHmac, createPublicKey, generateKeyPairSync, randomBytes, verify as edVerify } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
-import { TenantsValidationError } from '../src/errors.js';
+import { TenantsValidationError } from '../src/lib/errors.js';
 import { generateSecret, publicKeyOf, ed25519Key } from '../src/signing/keys.js';
 import { parseOverlap, rotateSecret, RotationError } from '../src/signing/rotate.js';
 import { decryptSecret, encryptSecret } from '../src/signing/secret-box.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import { startDashboard } from '../src/dashboard/server.js';
-import { PortInUseError } from '../src/errors.js';
+import { PortInUseError } from '../src/lib/errors.js';
 import { startTestContext } from './helpers/dashboard-context.js';
 import { useTestRedis } from './helpers/redis-server.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';

@@ -2,11 +2,11 @@
 // and never trims an entry some group has not acknowledged. Plus the pure parts of replay and
 // recover input: retention floors, the stream window, and time arguments (known answers).
 import { describe, expect, it } from 'vitest';
-import { asFlags } from '../src/cli-recover.js';
-import { jobEndpoint } from '../src/delivery-queues.js';
-import { replayJobId } from '../src/job.js';
+import { asFlags } from '../src/cli/recover.js';
+import { jobEndpoint } from '../src/queue/delivery-queues.js';
+import { replayJobId } from '../src/queue/job.js';
 import { startBridge } from '../src/producers/bridge.js';
-import { retentionFloor } from '../src/producers/trim.js';
+import { retentionFloor } from '../src/producers/sources/redis-stream/trim.js';
 import { formatDuration } from '../src/replay/replay.js';
 import { outsideRetention } from '../src/replay/stream-window.js';
 import { parseTimeArg } from '../src/replay/time-arg.js';

@@ -2,9 +2,9 @@
 // admin API, naming tenant, endpoint and field; good ones are stored with their defaults.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../src/dashboard/server.js';
-import { TenantsValidationError } from '../src/errors.js';
+import { TenantsValidationError } from '../src/lib/errors.js';
 import { parseTenantsFile } from '../src/tenants/schema.js';
-import { DeferLines } from '../src/workers/endpoint-limits.js';
+import { DeferLines } from '../src/endpoints/limits.js';
 import { basic, startTestContext, type TestContext } from './helpers/dashboard-context.js';
 import { useTestRedis } from './helpers/redis-server.js';
 

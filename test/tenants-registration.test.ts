@@ -2,7 +2,7 @@
 // URLs refused when WSS_ALLOW_PRIVATE_URLS is false; and readSecretEnv's own prefix check.
 import { describe, expect, it } from 'vitest';
 import { readSecretEnv } from '../src/config.js';
-import { TenantsValidationError } from '../src/errors.js';
+import { TenantsValidationError } from '../src/lib/errors.js';
 import { parseEndpoint, parseTenantsFile, privateUrlProblem } from '../src/tenants/schema.js';
 
 const endpoint = (over: Record<string, unknown> = {}) => ({

@@ -9,7 +9,7 @@ import {
   parseLogEntries,
   registryKeys,
 } from '../src/tenants/registry-log.js';
-import { keySlot } from '../src/shards.js';
+import { keySlot } from '../src/redis/shards.js';
 
 const entry = (version: number, t: string[], e: string[]) => ({ version, change: { tenants: t, endpoints: e } });
 

@@ -1,7 +1,7 @@
 // The registry at 100,000 endpoints (10,000 tenants × 10): processes load it in full once,
 // then follow the change log, re-reading only what a change names (docs/registry.md).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keySlot } from '../src/shards.js';
+import { keySlot } from '../src/redis/shards.js';
 import { parseEndpoint, parseTenantsFile } from '../src/tenants/schema.js';
 import { Registry } from '../src/tenants/registry.js';
 import { CHANGE_LOG_LENGTH, LOG_CHANGE_SCRIPT, registryKeys } from '../src/tenants/registry-log.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TenantsValidationError } from '../src/errors.js';
+import { TenantsValidationError } from '../src/lib/errors.js';
 import { DEFAULTS, parseEndpoint, parseTenantsFile } from '../src/tenants/schema.js';
 
 const endpoint = (over: Record<string, unknown> = {}) => ({

@@ -1,6 +1,6 @@
 // The worker's pure pieces: backoff wiring, per-endpoint slots, attempt headers and log lines.
 import { describe, expect, it } from 'vitest';
-import { DeliveryError } from '../src/errors.js';
+import { DeliveryError } from '../src/lib/errors.js';
 import { parseEndpoint } from '../src/tenants/schema.js';
 import { attemptHeaders } from '../src/workers/deliver.js';
 import { prepareSigner, signatureHeaders } from '../src/signing/signer.js';

@@ -1,9 +1,9 @@
 // The circuit's pure parts: what counts as a failure, the cool-down schedule, the settings an
 // endpoint gets, and how the disable reason names the duration.
 import { describe, expect, it } from 'vitest';
-import { DeliveryError } from '../src/errors.js';
-import { CIRCUIT_DEFAULTS, coolDownMs, MAX_COOL_DOWN_MS } from '../src/workers/circuit.js';
-import { circuitOutcome, circuitSettings, spoken } from '../src/workers/endpoint-guard.js';
+import { DeliveryError } from '../src/lib/errors.js';
+import { CIRCUIT_DEFAULTS, coolDownMs, MAX_COOL_DOWN_MS } from '../src/endpoints/circuit.js';
+import { circuitOutcome, circuitSettings, spoken } from '../src/endpoints/guard.js';
 
 const err = (code: ConstructorParameters<typeof DeliveryError>[0], status?: number) =>
   new DeliveryError(code, 'x', { outcome: 'retry', ...(status !== undefined ? { status } : {}) });

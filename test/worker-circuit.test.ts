@@ -7,12 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { startDashboard } from '../src/dashboard/server.js';
-import { type DeliveryQueue } from '../src/job.js';
+import { type DeliveryQueue } from '../src/queue/job.js';
 import { createDeliveryQueue } from './helpers/legacy-queue.js';
 import { startBridge } from '../src/producers/bridge.js';
-import { publishEvent } from '../src/producers/publish.js';
+import { publishEvent } from '../src/queue/publish.js';
 import { parseTenantsFile } from '../src/tenants/schema.js';
-import { readCircuit } from '../src/workers/circuit.js';
+import { readCircuit } from '../src/endpoints/circuit.js';
 import { startWorker } from '../src/workers/worker.js';
 import { sleep, waitUntil } from './helpers/context.js';
 import { basic, startTestContext, type TestContext } from './helpers/dashboard-context.js';

@@ -3,7 +3,7 @@
 // a real redis-server, a real receiver.
 import { Job } from 'bullmq';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { metricsRegistry } from '../src/metrics.js';
+import { metricsRegistry } from '../src/lib/metrics.js';
 import { endpoint, sleep, useWorkerTest, waitUntil, type Harness } from './helpers/worker-context.js';
 import type { Receiver } from './helpers/receiver.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';

@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { endpointHealth } from '../src/dashboard/endpoint-health.js';
-import { metricsRegistry } from '../src/metrics.js';
+import { metricsRegistry } from '../src/lib/metrics.js';
 import { endpoint, sleep, useWorkerTest, type Harness } from './helpers/worker-context.js';
 import { spawnWss, type WssProcess } from './helpers/wss-process.js';
 

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
-import { ConfigError } from '../src/errors.js';
+import { ConfigError } from '../src/lib/errors.js';
 import { parseEndpoint } from '../src/tenants/schema.js';
 import { attemptHeaders } from '../src/workers/deliver.js';
 import { ConnectionEpochs, lockNeedsCheck, type LockFacts } from '../src/workers/lock-check.js';

@@ -2,7 +2,7 @@
 // and what BullMQ gets thrown. A delivered (2xx) attempt returns its result and is not settled.
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import { describe, expect, it } from 'vitest';
-import { DeliveryError } from '../src/errors.js';
+import { DeliveryError } from '../src/lib/errors.js';
 import { classifyStatus } from '../src/workers/classify-response.js';
 import { settleAttempt } from '../src/workers/settle-attempt.js';
 import { wssBackoffStrategy } from '../src/workers/worker.js';

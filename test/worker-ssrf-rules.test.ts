@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { embeddedIpv4, forbiddenAddressReason, ipv6Groups } from '../src/ssrf.js';
+import { embeddedIpv4, forbiddenAddressReason, ipv6Groups } from '../src/lib/ssrf.js';
 import { literalHostRefusal } from '../src/workers/http.js';
 
 describe('forbiddenAddressReason', () => {

@@ -1,7 +1,7 @@
 // The SSRF guard, with WSS_ALLOW_PRIVATE_URLS=false: literal private IPs are refused before
 // any socket exists, names are refused when any address they resolve to is private.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DeliveryError } from '../src/errors.js';
+import { DeliveryError } from '../src/lib/errors.js';
 import { createHttpSender } from '../src/workers/http.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
 import { endpoint, sleep, useWorkerTest } from './helpers/worker-context.js';

@@ -3,12 +3,12 @@
 // and BullMQ alone with no-op jobs of the delivery job's size and options.
 import { Queue, Worker } from 'bullmq';
 import { parseConfig } from '../../dist/config.js';
-import { deliveryJobOptions, JOB_NAME } from '../../dist/job.js';
-import { BASE_QUEUE_NAME as QUEUE_NAME } from '../../dist/shards.js';
-import { createLogger } from '../../dist/log.js';
+import { deliveryJobOptions, JOB_NAME } from '../../dist/queue/job.js';
+import { BASE_QUEUE_NAME as QUEUE_NAME } from '../../dist/redis/shards.js';
+import { createLogger } from '../../dist/lib/log.js';
 import { readSecretEnv } from '../../dist/config.js';
 import { parseEndpoint } from '../../dist/tenants/schema.js';
-import { USER_AGENT } from '../../dist/version.js';
+import { USER_AGENT } from '../../dist/lib/version.js';
 import { deliverAttempt } from '../../dist/workers/deliver.js';
 import { createHttpSender } from '../../dist/workers/http.js';
 import { redisClient } from '../lib/env.mjs';

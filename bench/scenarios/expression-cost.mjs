@@ -3,7 +3,7 @@
 // batched as the bridge batches them: one read of 500 events × 10 filtered endpoints.
 import { performance } from 'node:perf_hooks';
 import jsonata from 'jsonata';
-import { ExpressionPool } from '../../dist/tenants/expression-pool.js';
+import { ExpressionPool } from '../../dist/expressions/pool.js';
 import { paddedData } from '../lib/service.mjs';
 import { median, round } from '../lib/stats.mjs';
 

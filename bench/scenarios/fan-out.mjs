@@ -1,6 +1,6 @@
 // One event to many endpoints: the bridge alone first (how fast it turns entries into jobs),
 // then the worker drains what it enqueued (deliveries/s over 100 origins).
-import { knownQueuesKey } from '../../dist/delivery-queues.js';
+import { knownQueuesKey } from '../../dist/queue/delivery-queues.js';
 import { waitUntil } from '../lib/env.mjs';
 import {
   assertAlive,

@@ -1,5 +1,5 @@
 // What the fleet-wide endpoint limits (issue 10, docs/endpoint-limits.md) cost per delivery,
-// alone: the worker's own EndpointLimits (dist/workers/endpoint-limits.js) admits and releases
+// alone: the worker's own EndpointLimits (dist/endpoints/limits.js) admits and releases
 // 50 deliveries at a time against the bench's redis-server; Redis CPU from /proc, this
 // process's CPU from process.cpuUsage. Median of ctx.repeats runs per configuration.
 import { Redis } from 'ioredis';
@@ -13,7 +13,7 @@ const CONFIGS = [
 ];
 
 export async function limiterCost(ctx) {
-  const { EndpointLimits } = await import('../../dist/workers/endpoint-limits.js');
+  const { EndpointLimits } = await import('../../dist/endpoints/limits.js');
   const redis = new Redis(ctx.redis.url);
   const log = { warn() {}, info() {} };
   const limits = new EndpointLimits({

@@ -3,17 +3,17 @@
 // before anything is written, and each write is one MULTI (inside the Registry).
 import { randomUUID } from 'node:crypto';
 import express, { Router, type ErrorRequestHandler, type Request, type Response } from 'express';
-import { errorMessage, TenantsValidationError } from '../errors.js';
-import { envelopeBody, type WssEvent } from '../event.js';
-import type { DeliveryQueues } from '../delivery-queues.js';
-import { deliveryJob } from '../job.js';
-import type { Logger } from '../log.js';
-import { EventRejectedError, publishEvent } from '../producers/publish.js';
+import { errorMessage, TenantsValidationError } from '../lib/errors.js';
+import { envelopeBody, type WssEvent } from '../queue/event.js';
+import type { DeliveryQueues } from '../queue/delivery-queues.js';
+import { deliveryJob } from '../queue/job.js';
+import type { Logger } from '../lib/log.js';
+import { EventRejectedError, publishEvent } from '../queue/publish.js';
 import type { RoleContext } from '../roles.js';
-import type { ExpressionPool } from '../tenants/expression-pool.js';
-import { trialEndpoint } from '../tenants/expression-trial.js';
+import type { ExpressionPool } from '../expressions/pool.js';
+import { trialEndpoint } from '../expressions/trial.js';
 import { ID_PATTERN, parseEndpoint, type EndpointConfig } from '../tenants/schema.js';
-import { resumeEndpoint } from '../workers/endpoint-disable.js';
+import { resumeEndpoint } from '../endpoints/disable.js';
 import { endpointHealth } from './endpoint-health.js';
 import { publicEndpoint } from './public-view.js';
 import { generatedKey, signingRoutes } from './signing-api.js';

@@ -9,8 +9,8 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import type { BeforeHook, QueueAdapterOptions, QueueJobJson } from '@bull-board/api/typings/app';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Router } from 'express';
-import type { DeliveryQueues, QueueRef } from '../delivery-queues.js';
-import type { DeliveryJobData } from '../job.js';
+import type { DeliveryQueues, QueueRef } from '../queue/delivery-queues.js';
+import type { DeliveryJobData } from '../queue/job.js';
 import { EVENTS_PATH } from './events-page.js';
 
 export const BOARD_PATH = '/admin/queues';

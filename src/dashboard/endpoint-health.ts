@@ -1,12 +1,12 @@
 // GET /api/tenants/:t/endpoints/:e/health: the endpoint's circuit as the workers share it in
 // Redis, its fleet-wide limits (in flight, rate tokens, a 429/503 pause), its recent failures and
 // why it is disabled. A few reads of small keys.
-import type { RedisClient } from '../redis.js';
-import type { ShardLayout } from '../shards.js';
+import type { RedisClient } from '../redis/client.js';
+import type { ShardLayout } from '../redis/shards.js';
 import type { EndpointConfig } from '../tenants/schema.js';
-import { readCircuit } from '../workers/circuit.js';
-import { circuitSettings } from '../workers/endpoint-guard.js';
-import { readLimits } from '../workers/endpoint-limits.js';
+import { readCircuit } from '../endpoints/circuit.js';
+import { circuitSettings } from '../endpoints/guard.js';
+import { readLimits } from '../endpoints/limits.js';
 
 export async function endpointHealth(
   redis: RedisClient,

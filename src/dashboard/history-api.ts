@@ -1,8 +1,8 @@
 // Delivery log routes of the admin API (mounted under /api, behind basic auth): one event's
 // status, and the search of settled deliveries (docs/delivery-log.md).
 import type { Request, Response, Router } from 'express';
-import { EVENT_ID_PATTERN } from '../event.js';
-import type { DeliveryQueue } from '../job.js';
+import { EVENT_ID_PATTERN } from '../queue/event.js';
+import type { DeliveryQueue } from '../queue/job.js';
 import type { RoleContext } from '../roles.js';
 import { ID_PATTERN } from '../tenants/schema.js';
 import { lookupEvent, type LookupDeps } from '../history/lookup.js';

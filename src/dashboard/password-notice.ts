@@ -4,8 +4,8 @@
 // file.
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { errorMessage } from '../errors.js';
-import type { Logger } from '../log.js';
+import { errorMessage } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
 
 export interface Terminal {
   isTTY?: boolean;

@@ -2,12 +2,12 @@
 // admin API, behind basic auth and the same-origin check): bulk recover of an endpoint's failed
 // deliveries and replay of a time range from the stream. docs/delivery-log.md.
 import type { Request, Response, Router } from 'express';
-import type { Logger } from '../log.js';
+import type { Logger } from '../lib/log.js';
 import type { RoleContext } from '../roles.js';
 import { OperationError, runRecover, runReplay, type OperationDeps } from '../replay/operations.js';
 import { ReplayRefusedError } from '../replay/replay.js';
-import type { DeliveryQueues } from '../delivery-queues.js';
-import type { ExpressionPool } from '../tenants/expression-pool.js';
+import type { DeliveryQueues } from '../queue/delivery-queues.js';
+import type { ExpressionPool } from '../expressions/pool.js';
 
 export interface ReplayRoutesDeps {
   ctx: RoleContext<'dashboard'>;

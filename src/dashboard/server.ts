@@ -4,7 +4,7 @@
 // Every route checks the Host header against WSS_DASHBOARD_HOSTS (allowed-hosts.ts); the three
 // probe routes only when authentication is off (then the server listens on 127.0.0.1 only and
 // no orchestrator reaches it by a pod IP). See docs/security.md.
-import { createExpressionPool } from '../tenants/expression-trial.js';
+import { createExpressionPool } from '../expressions/trial.js';
 import type { RoleContext, RunningRole } from '../roles.js';
 import { adminApi } from './admin-api.js';
 import { publicKeysRouter } from './signing-api.js';
@@ -14,7 +14,7 @@ import { AuthFailureLimiter } from './auth-limiter.js';
 import { BOARD_PATH, bullBoardRouter, type BullBoard } from './bull-board.js';
 import { sameOriginOnly } from './csrf.js';
 import { EVENTS_PATH, eventsPageRouter } from './events-page.js';
-import { PortInUseError } from '../errors.js';
+import { PortInUseError } from '../lib/errors.js';
 import { startHttpRole, type RunningHttpRole } from '../probes/http-role.js';
 import { announceGeneratedPassword, type Terminal } from './password-notice.js';
 

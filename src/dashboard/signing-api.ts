@@ -3,8 +3,8 @@
 // in the rotate-secret response; an Ed25519 private key is never returned, only its public key.
 import { Router, type Request, type Response } from 'express';
 import { readSecretEnv } from '../config.js';
-import { DeliveryError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { DeliveryError } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
 import type { RoleContext } from '../roles.js';
 import { generateSecret, publicKeyOf } from '../signing/keys.js';
 import { parseOverlap, rotateSecret, RotationError, schemeOf, type NewSecret } from '../signing/rotate.js';

@@ -4,9 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { configWith } from '../config.js';
-import { createLogger } from '../log.js';
-import { publishEvent } from '../producers/publish.js';
-import { ALL_ROLES, startService } from '../start.js';
+import { createLogger } from '../lib/log.js';
+import { publishEvent } from '../queue/publish.js';
+import { ALL_ROLES, startService } from '../cli/start.js';
 import { loadTenantsFile } from '../tenants/load-file.js';
 import { startDemoReceiver } from './receiver.js';
 

@@ -1,7 +1,7 @@
 // What the bridge did with each event of a batch, as history lines: fanned out to which
 // endpoints, dead-lettered (the whole event, or one endpoint's filter or transform), or
 // unrouted. Pure: derived from the batch plan the bridge commits.
-import { entryTimeMs } from '../event.js';
+import { entryTimeMs } from '../queue/event.js';
 import type { BatchPlan } from '../producers/plan-batch.js';
 import { encodeLine, type BridgeLine, type DeadLetterLine } from './lines.js';
 

@@ -2,7 +2,7 @@
 // in the shard of the event id, so one lookup by id goes to one node without knowing the tenant
 // or the endpoint; the search streams of an endpoint live under the endpoint's shard tag, next
 // to its queue, limits and circuit.
-import { endpointKeyBase, shardKeyBase, shardOf, type ShardLayout } from '../shards.js';
+import { endpointKeyBase, shardKeyBase, shardOf, type ShardLayout } from '../redis/shards.js';
 
 export type SettledState = 'delivered' | 'failed' | 'cancelled';
 export const SETTLED_STATES: readonly SettledState[] = ['delivered', 'failed', 'cancelled'];

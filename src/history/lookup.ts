@@ -1,8 +1,8 @@
 // Reads one event's status: its history record (one script call on the event id's shard) and,
 // for each endpoint it names, the job in the queue of that endpoint's shard.
 import { Job } from 'bullmq';
-import { deliveryJobId, type DeliveryQueue } from '../job.js';
-import type { RedisClient } from '../redis.js';
+import { deliveryJobId, type DeliveryQueue } from '../queue/job.js';
+import type { RedisClient } from '../redis/client.js';
 import { eventView, groupLines, type EventStatus, type LiveJob } from './event-status.js';
 import { decodeValues } from './lines.js';
 import type { HistoryStore } from './store.js';

@@ -3,8 +3,8 @@
 // Cancelled (the endpoint was deleted or disabled; nothing was sent) is a state, not an attempt.
 // Never the request body, a header or a secret: status, error code, latency, first 1 KB of
 // the response.
-import type { DeliveryError } from '../errors.js';
-import type { DeliveryJobData } from '../job.js';
+import type { DeliveryError } from '../lib/errors.js';
+import type { DeliveryJobData } from '../queue/job.js';
 import { encodeLine, RESPONSE_MAX_CHARS, type HistoryLine } from './lines.js';
 import type { SettledEntry } from './store.js';
 import type { SettledState } from './keys.js';

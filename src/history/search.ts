@@ -2,8 +2,8 @@
 // endpoint and state) read backwards and merged. The order is (stream id desc, stream name
 // asc), so a cursor (the last item's id and stream) says exactly where the next page starts in
 // every stream, even when several items share a millisecond.
-import type { RedisClient } from '../redis.js';
-import { endpointKeyBase } from '../shards.js';
+import type { RedisClient } from '../redis/client.js';
+import { endpointKeyBase } from '../redis/shards.js';
 import { SETTLED_STATES, settledStreamKey, type HistoryKeyConfig, type SettledState } from './keys.js';
 import { encodeCursor, type SearchQuery } from './search-query.js';
 

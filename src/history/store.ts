@@ -6,8 +6,8 @@
 // Settled deliveries also go to a stream per endpoint and state, for search, trimmed on write.
 // Each write is one script call (per slot on a cluster); the worker's attempts of one event-loop
 // turn share one.
-import type { RedisClient } from '../redis.js';
-import { shardOf } from '../shards.js';
+import type { RedisClient } from '../redis/client.js';
+import { shardOf } from '../redis/shards.js';
 import type { AttemptRecord } from './record-attempt.js';
 import { eventMetaKey, eventShard, settledStreamKey, type HistoryKeyConfig, type SettledState } from './keys.js';
 

@@ -1,8 +1,8 @@
 // /healthz, /readyz and /metrics on WSS_HEALTH_PORT for processes that run no dashboard
 // (bridge or worker replicas), so an orchestrator can probe and scrape every replica.
 import type { Express } from 'express';
-import { PortInUseError } from '../errors.js';
-import type { Logger } from '../log.js';
+import { PortInUseError } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
 import type { RoleContext, RunningRole } from '../roles.js';
 import { startHttpRole, type RunningHttpRole } from './http-role.js';
 import { listen, type Listening } from './listen.js';

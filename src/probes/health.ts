@@ -4,12 +4,12 @@
 // reveals a secret or a body (metrics carry tenant and endpoint ids as labels, so keep the
 // port on the internal network).
 import { Router } from 'express';
-import type { RedisClient } from '../redis.js';
-import { errorMessage } from '../errors.js';
-import { metricsRegistry } from '../metrics.js';
+import type { RedisClient } from '../redis/client.js';
+import { errorMessage } from '../lib/errors.js';
+import { metricsRegistry } from '../lib/metrics.js';
 import type { Readiness, RunningRole } from '../roles.js';
 import type { ScrapeGauges } from './scrape-gauges.js';
-import { PROBE_TIMEOUT_MS, withTimeout } from '../timeout.js';
+import { PROBE_TIMEOUT_MS, withTimeout } from '../lib/timeout.js';
 
 export interface HealthDeps {
   redis: RedisClient;

@@ -3,10 +3,10 @@
 // scrape gauges read (every shard's), listening, readiness, and one stop that closes it all.
 import express, { type Express, type Router } from 'express';
 import type { Server } from 'node:http';
-import { DeliveryQueues } from '../delivery-queues.js';
-import { once } from '../once.js';
+import { DeliveryQueues } from '../queue/delivery-queues.js';
+import { once } from '../lib/once.js';
 import type { RoleContext, RunningRole } from '../roles.js';
-import { PROBE_TIMEOUT_MS } from '../timeout.js';
+import { PROBE_TIMEOUT_MS } from '../lib/timeout.js';
 import { healthRouter, redisReadiness } from './health.js';
 import { addressInUse, listen, type Listening } from './listen.js';
 import { createScrapeGauges } from './scrape-gauges.js';
@@ -41,7 +41,7 @@ export interface RunningHttpRole extends RunningRole {
 }
 
 export async function startHttpRole(ctx: RoleContext<never>, opts: HttpRoleOptions): Promise<RunningHttpRole> {
-  // BullMQ would console.error every connection error; src/redis.ts already logs the outage once.
+  // BullMQ would console.error every connection error; src/redis/client.ts already logs the outage once.
   const queues = new DeliveryQueues(ctx.redis, ctx.config.prefix, ctx.config.layout);
   // Not awaited: the HTTP role starts (and reports redis_up 0) while Redis is down.
   queues.register().catch(() => undefined);

@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
-import { once } from '../once.js';
+import { once } from '../lib/once.js';
 
 export interface Listening {
   server: Server;

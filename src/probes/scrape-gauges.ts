@@ -1,15 +1,15 @@
 // Gauges read from Redis at scrape time: queue depth per state (summed over the shards and the
 // queues of other WSS_SHARDS values), the bridge group's lag and pending count, and the
 // dead-letter stream's length. They live in a registry of their own,
-// one per server, so the process-wide counters in src/metrics.ts stay import-time singletons
+// one per server, so the process-wide counters in src/lib/metrics.ts stay import-time singletons
 // while two servers in one test process do not fight over a gauge.
-import type { RedisClient } from '../redis.js';
+import type { RedisClient } from '../redis/client.js';
 import { Gauge, Registry } from 'prom-client';
 import type { Config } from '../config.js';
-import { parseGroups } from '../streams/xinfo.js';
-import type { DeliveryQueues } from '../delivery-queues.js';
-import { PROBE_TIMEOUT_MS, withTimeout } from '../timeout.js';
-import { circuitStates } from '../workers/circuit.js';
+import { parseGroups } from '../redis/streams/xinfo.js';
+import type { DeliveryQueues } from '../queue/delivery-queues.js';
+import { PROBE_TIMEOUT_MS, withTimeout } from '../lib/timeout.js';
+import { circuitStates } from '../endpoints/circuit.js';
 import { BACKLOG_MIN_INTERVAL_MS, tenantBacklog } from './tenant-backlog.js';
 
 // Fixed label set: BullMQ's own state names, never anything from job data.

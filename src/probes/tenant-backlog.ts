@@ -3,7 +3,7 @@
 // `<tenant>.`) in chunks and counts them. Cost: O(queued jobs) per computation, about 45 bytes
 // of reply per job (100,000 queued jobs ≈ 4.5 MB read, measured 61 ms); so it runs at most once per
 // MIN_INTERVAL_MS and the scrape shows the last result in between.
-import type { RedisClient } from '../redis.js';
+import type { RedisClient } from '../redis/client.js';
 
 const CHUNK = 10_000;
 export const BACKLOG_MIN_INTERVAL_MS = 10_000;

@@ -2,30 +2,30 @@
 // on its own connection (XREADGROUP blocks). Nothing is acknowledged before its jobs exist, and
 // any error leaves the entries pending to be read again: at-least-once reading, exactly-once
 // jobs (deterministic job ids plus BullMQ deduplication with a TTL).
-import { duplicateClient, type RedisClient } from '../redis.js';
-import { errorMessage } from '../errors.js';
-import { DeliveryQueues } from '../delivery-queues.js';
-import type { BulkJob } from '../job.js';
-import { bridgeCommitFailures } from '../metrics.js';
-import { once } from '../once.js';
-import { ExpressionBreaker, expressionsOf } from '../tenants/expression-breaker.js';
-import { createExpressionPool } from '../tenants/expression-trial.js';
-import { PROBE_TIMEOUT_MS, settlesWithin, withTimeout } from '../timeout.js';
+import { duplicateClient, type RedisClient } from '../redis/client.js';
+import { errorMessage } from '../lib/errors.js';
+import { DeliveryQueues } from '../queue/delivery-queues.js';
+import type { BulkJob } from '../queue/job.js';
+import { bridgeCommitFailures } from '../lib/metrics.js';
+import { once } from '../lib/once.js';
+import { ExpressionBreaker, expressionsOf } from '../expressions/breaker.js';
+import { createExpressionPool } from '../expressions/trial.js';
+import { PROBE_TIMEOUT_MS, settlesWithin, withTimeout } from '../lib/timeout.js';
 import type { Readiness, RoleContext, RunningRole } from '../roles.js';
-import { Claimer, pendingEntries, readerConnectionName } from './claim.js';
+import { Claimer, pendingEntries, readerConnectionName } from './sources/redis-stream/claim.js';
 import { commitBatch, jobsByShard, type BridgeHooks } from './commit-batch.js';
 import { HistoryStore } from '../history/store.js';
-import { ensureGroup, isGroupGone, pruneIdleConsumers } from './consumer-group.js';
-import { listGroups } from '../streams/xinfo.js';
-import { nextChunk } from './pending.js';
+import { ensureGroup, isGroupGone, pruneIdleConsumers } from './sources/redis-stream/consumer-group.js';
+import { listGroups } from '../redis/streams/xinfo.js';
+import { nextChunk } from './sources/redis-stream/pending.js';
 import { planBatch, type BatchPlan } from './plan-batch.js';
-import { assignPriorities, fieldsToRead, type FairPlan } from './fair-share.js';
-import { fairKeys, readFairState } from './fair-state.js';
+import { assignPriorities, fieldsToRead, type FairPlan } from '../queue/fair-share.js';
+import { fairKeys, readFairState } from '../queue/fair-state.js';
 import { poisonPlan } from './poison.js';
-import { nextReadCount } from './read-budget.js';
-import { maxStreamId } from '../streams/stream-id.js';
-import { readGroupEntries, type StreamEntry } from '../streams/stream-reply.js';
-import { trimStream } from './trim.js';
+import { nextReadCount } from './sources/redis-stream/read-budget.js';
+import { maxStreamId } from '../redis/streams/stream-id.js';
+import { readGroupEntries, type StreamEntry } from '../redis/streams/stream-reply.js';
+import { trimStream } from './sources/redis-stream/trim.js';
 import { ReplicaWaiter } from './wait-replicas.js';
 
 export type { BridgeHooks } from './commit-batch.js';

@@ -5,15 +5,15 @@
 // keys of one slot, hence one per shard. A crash before XACK leaves the entries pending;
 // re-reading them adds no second job (and at most charges their flows twice, which only delays
 // that tenant a little).
-import type { RedisClient } from '../redis.js';
-import type { Logger } from '../log.js';
-import { bridgeBatchSize, deadLettered, jobsEnqueued, unrouted } from '../metrics.js';
-import type { DeliveryQueues, QueueRef } from '../delivery-queues.js';
-import type { BulkJob } from '../job.js';
+import type { RedisClient } from '../redis/client.js';
+import type { Logger } from '../lib/log.js';
+import { bridgeBatchSize, deadLettered, jobsEnqueued, unrouted } from '../lib/metrics.js';
+import type { DeliveryQueues, QueueRef } from '../queue/delivery-queues.js';
+import type { BulkJob } from '../queue/job.js';
 import { deadLetterArgs } from './dead-letter.js';
 import type { BatchPlan } from './plan-batch.js';
-import type { StreamEntry } from '../streams/stream-reply.js';
-import { fairKeys, writeFairState } from './fair-state.js';
+import type { StreamEntry } from '../redis/streams/stream-reply.js';
+import { fairKeys, writeFairState } from '../queue/fair-state.js';
 import { bridgeRecords } from '../history/bridge-records.js';
 import type { HistoryStore } from '../history/store.js';
 import type { ReplicaWaiter } from './wait-replicas.js';

@@ -1,6 +1,6 @@
 // Dead letters: entries the bridge cannot turn into jobs. The original fields are kept so an
 // operator can fix and re-publish them; `reason` and `entryId` say why and which entry.
-import type { StreamEntry } from '../streams/stream-reply.js';
+import type { StreamEntry } from '../redis/streams/stream-reply.js';
 
 export type DeadLetterKind = 'malformed' | 'unknown_tenant' | 'expression' | 'too_large' | 'poison';
 

@@ -1,13 +1,13 @@
 // One read's worth of stream entries → the jobs to add, the dead letters to write and the ids
 // to acknowledge. No I/O apart from the expression pool, which gets the whole read's
 // filters and transforms at once; the bridge commits the result.
-import { DEFAULT_MAX_EVENT_BYTES, parseEntry, type WssEvent } from '../event.js';
-import { deliveryJob, type BulkJob } from '../job.js';
+import { DEFAULT_MAX_EVENT_BYTES, parseEntry, type WssEvent } from '../queue/event.js';
+import { deliveryJob, type BulkJob } from '../queue/job.js';
 import { planFanouts, type FanoutExpressions, type FanoutRequest } from './plan-fanout.js';
 import type { CompiledEndpoint } from '../tenants/compile.js';
 import { deadLetterFor, tooLargeDeadLetter, type DeadLetter } from './dead-letter.js';
-import type { StreamEntry } from '../streams/stream-reply.js';
-import type { FairPlan } from './fair-share.js';
+import type { StreamEntry } from '../redis/streams/stream-reply.js';
+import type { FairPlan } from '../queue/fair-share.js';
 
 export interface BatchPlan {
   jobs: BulkJob[];

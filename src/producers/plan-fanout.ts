@@ -1,11 +1,11 @@
 // Which endpoints get an event, and the exact body each one receives. Endpoints without a
 // filter or transform are planned here directly; the others' expressions go, for a whole
 // batch of events at once, to the expression pool (threads with limits, see
-// src/tenants/expression-pool.ts). The bridge turns the plan into jobs.
-import { envelopeBody, type WssEvent } from '../event.js';
+// src/expressions/pool.ts). The bridge turns the plan into jobs.
+import { envelopeBody, type WssEvent } from '../queue/event.js';
 import type { CompiledEndpoint } from '../tenants/compile.js';
-import { describeFailure } from '../tenants/expression-failure.js';
-import type { ExprOutcome, ExprTask } from '../tenants/expression-pool.js';
+import { describeFailure } from '../expressions/failure.js';
+import type { ExprOutcome, ExprTask } from '../expressions/pool.js';
 
 export interface PlannedDelivery {
   endpoint: string;

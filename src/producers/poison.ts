@@ -3,7 +3,7 @@
 // may kill the process) and acknowledged, so the stream moves on.
 import { deadLetterFor } from './dead-letter.js';
 import type { BatchPlan } from './plan-batch.js';
-import type { StreamEntry } from '../streams/stream-reply.js';
+import type { StreamEntry } from '../redis/streams/stream-reply.js';
 
 export function poisonReason(deliveries: number, maxDeliveries: number): string {
   return `poison: delivered ${deliveries} times without being acknowledged (WSS_MAX_ENTRY_DELIVERIES=${maxDeliveries}); a bridge died or hung while handling it`;

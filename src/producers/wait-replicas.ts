@@ -9,9 +9,9 @@
 // new master, with none of its own) cannot confirm more: WAIT then asks only for the replicas it
 // has, so the bridge goes on instead of stalling, and says so (a warning, a counter).
 import type { Redis } from 'ioredis';
-import type { Logger } from '../log.js';
-import { replicationShort } from '../metrics.js';
-import { onEveryMaster, type RedisClient } from '../redis.js';
+import type { Logger } from '../lib/log.js';
+import { replicationShort } from '../lib/metrics.js';
+import { onEveryMaster, type RedisClient } from '../redis/client.js';
 
 export interface WaitReplicas {
   replicas: number;

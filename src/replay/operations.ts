@@ -1,16 +1,16 @@
 // Recover and replay as the admin API and the CLI both run them: the input checked in full (every
 // bad field named), the tenant and endpoint looked up, then the operation. Nothing is queued
 // unless everything checked out.
-import { WssError } from '../errors.js';
-import { EVENT_ID_PATTERN } from '../event.js';
+import { WssError } from '../lib/errors.js';
+import { EVENT_ID_PATTERN } from '../queue/event.js';
 import type { Config } from '../config.js';
-import type { RedisClient } from '../redis.js';
+import type { RedisClient } from '../redis/client.js';
 import type { ExpressionRunner } from '../producers/plan-fanout.js';
 import type { Registry } from '../tenants/registry.js';
 import { ID_PATTERN } from '../tenants/schema.js';
 import { LISTED_IDS, recoverFailed, type RecoverResult } from './recover.js';
 import { replay, type ReplayResult } from './replay.js';
-import type { DeliveryQueues } from '../delivery-queues.js';
+import type { DeliveryQueues } from '../queue/delivery-queues.js';
 import { iso, parseTimeArg, TIME_ARG_HELP } from './time-arg.js';
 
 /** Refused input: `status` 400 (bad field), 404 (no such endpoint) or 409 (endpoint disabled). */

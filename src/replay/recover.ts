@@ -6,10 +6,10 @@
 // recover twice, or two recovers at once, queues nothing twice. Each job is re-tagged for fair
 // share first, as the worker does before a retry.
 import { Job } from 'bullmq';
-import { errorMessage } from '../errors.js';
-import { deliveryJobId, type DeliveryQueue } from '../job.js';
-import { fairKeys, retagForRetry, type FairKeys } from '../producers/fair-state.js';
-import type { RedisClient } from '../redis.js';
+import { errorMessage } from '../lib/errors.js';
+import { deliveryJobId, type DeliveryQueue } from '../queue/job.js';
+import { fairKeys, retagForRetry, type FairKeys } from '../queue/fair-state.js';
+import type { RedisClient } from '../redis/client.js';
 
 const PAGE = 1_000;
 const RETRIES_IN_FLIGHT = 20;

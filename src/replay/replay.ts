@@ -4,15 +4,15 @@
 // see the original X-WSS-Event-Id plus X-WSS-Replay: true). Everything is read, checked and
 // planned before the first job is added.
 import { randomBytes } from 'node:crypto';
-import { WssError } from '../errors.js';
-import { replayJobId, type BulkJob, type DeliveryQueue } from '../job.js';
+import { WssError } from '../lib/errors.js';
+import { replayJobId, type BulkJob, type DeliveryQueue } from '../queue/job.js';
 import { planBatch, type PlanOptions } from '../producers/plan-batch.js';
 import type { ExpressionRunner } from '../producers/plan-fanout.js';
-import { PRIORITY_LIMIT } from '../producers/fair-share.js';
-import type { RedisClient } from '../redis.js';
-import { rangeEntries, type StreamEntry } from '../streams/stream-reply.js';
+import { PRIORITY_LIMIT } from '../queue/fair-share.js';
+import type { RedisClient } from '../redis/client.js';
+import { rangeEntries, type StreamEntry } from '../redis/streams/stream-reply.js';
 import type { CompiledEndpoint } from '../tenants/compile.js';
-import type { DeliveryQueues } from '../delivery-queues.js';
+import type { DeliveryQueues } from '../queue/delivery-queues.js';
 import { outsideRetention, streamWindow } from './stream-window.js';
 import { iso } from './time-arg.js';
 

@@ -3,10 +3,10 @@
 // stream holds, everything before the oldest entry may have existed and is gone; an entry XDEL'd
 // elsewhere shows as max-deleted-entry-id (Redis 7.0 updates it on XDEL, not on XTRIM). A range
 // reaching into either may have lost entries: replay refuses it rather than send part of it.
-import { errorMessage } from '../errors.js';
-import { entryTimeMs } from '../event.js';
-import type { RedisClient } from '../redis.js';
-import { xinfoRecord } from '../streams/xinfo.js';
+import { errorMessage } from '../lib/errors.js';
+import { entryTimeMs } from '../queue/event.js';
+import type { RedisClient } from '../redis/client.js';
+import { xinfoRecord } from '../redis/streams/xinfo.js';
 
 export interface StreamWindow {
   /** The oldest entry's id; undefined when the stream is empty or absent. */

@@ -3,7 +3,7 @@
 // active secret and no Redis round trip. Which secrets are active is decided against the
 // attempt's own `nowMs`: a retry after a rotation's overlap carries only the newest.
 import { createHmac, sign as edSign, type KeyObject } from 'node:crypto';
-import { DeliveryError } from '../errors.js';
+import { DeliveryError } from '../lib/errors.js';
 import type { EndpointConfig } from '../tenants/schema.js';
 import { ed25519Key, whsecKey, type Scheme } from './keys.js';
 import { isEncrypted, keyIdOf } from './secret-box.js';

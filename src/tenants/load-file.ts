@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { errorMessage, TenantsValidationError } from '../errors.js';
+import { errorMessage, TenantsValidationError } from '../lib/errors.js';
 import { parseTenantsFile, type RegistrationRules, type TenantsFile } from './schema.js';
 
 /** Reads and validates a tenants file; errors name the file, then tenant, endpoint and field. */

@@ -1,9 +1,9 @@
 // Reading the registry from Redis: in full (HSCAN in chunks, so neither Redis nor the process
 // handles one reply the size of the registry) or by the change log (only the keys it names).
-import type { RedisClient } from '../redis.js';
+import type { RedisClient } from '../redis/client.js';
 import { catchUp, CHANGE_LOG_LENGTH, parseLogEntries, type RegistryKeys } from './registry-log.js';
 import { SnapshotState, type Decode } from './registry-snapshot.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../lib/log.js';
 
 /** Fields per HSCAN call in a full load. */
 export const SCAN_CHUNK = 1_000;

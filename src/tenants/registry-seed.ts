@@ -1,6 +1,6 @@
 // Writing a whole tenants file into the registry: `wss seed` (upsert, or replace) and
 // `TENANTS_FILE` at start (only what is missing). Each is one MULTI with its change-log entry.
-import type { RedisClient } from '../redis.js';
+import type { RedisClient } from '../redis/client.js';
 import type { LoggedChange, RegistryKeys } from './registry-log.js';
 import type { TenantMeta } from './registry-snapshot.js';
 import type { EndpointConfig, TenantConfig, TenantsFile } from './schema.js';

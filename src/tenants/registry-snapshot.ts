@@ -2,8 +2,8 @@
 // state; a change replaces only the tenants it touches. The outer map is updated in place (a
 // copy would cost O(tenants) per change); each tenant's entry and endpoint map are never
 // mutated once published, so a consumer holding a tenant's endpoints keeps a consistent view.
-import { errorMessage } from '../errors.js';
-import type { Logger } from '../log.js';
+import { errorMessage } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
 import { earliestExpiry } from '../signing/stored-secrets.js';
 import { compileEndpoint, type CompiledEndpoint } from './compile.js';
 import type { EndpointConfig } from './schema.js';

@@ -3,11 +3,11 @@
 // the admin API reaches every process within WSS_REGISTRY_POLL_MS (1 s by default). Every
 // write also names what it changed in the change log (registry-log.ts), so a process catches
 // up by re-reading only those keys; docs/registry.md.
-import { duplicateClient, type RedisClient } from '../redis.js';
+import { duplicateClient, type RedisClient } from '../redis/client.js';
 import type { SecretsKey } from '../config.js';
-import { errorMessage } from '../errors.js';
-import type { Logger } from '../log.js';
-import { registryEndpointsLoaded, registryReloads } from '../metrics.js';
+import { errorMessage } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
+import { registryEndpointsLoaded, registryReloads } from '../lib/metrics.js';
 import { decodeEndpoint, encodeEndpoint, hasUndecryptable } from '../signing/stored-secrets.js';
 import type { CompiledEndpoint } from './compile.js';
 import { applyLog, loadFull, readVersion } from './registry-load.js';

@@ -4,8 +4,8 @@
 import { isIP } from 'node:net';
 import jsonata from 'jsonata';
 import { z } from 'zod';
-import { errorMessage, TenantsValidationError } from '../errors.js';
-import { forbiddenAddressReason } from '../ssrf.js';
+import { errorMessage, TenantsValidationError } from '../lib/errors.js';
+import { forbiddenAddressReason } from '../lib/ssrf.js';
 import { MAX_ACTIVE_SECRETS, SCHEMES } from '../signing/keys.js';
 import { secretsIssues, toCanonicalSecrets } from '../signing/secrets-schema.js';
 
@@ -222,7 +222,7 @@ export const endpointSchema = z
       .object({ reason: z.string().max(2000), since: z.string().max(40) })
       .strict()
       .optional(),
-    // Fleet-wide limits, enforced in Redis by every worker (src/workers/endpoint-limits.ts,
+    // Fleet-wide limits, enforced in Redis by every worker (src/endpoints/limits.ts,
     // docs/endpoint-limits.md). Not set: no fleet-wide limit and no Redis round trip.
     maxInFlight: z
       .number({ message: 'must be a whole number from 1 to 10000' })

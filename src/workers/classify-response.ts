@@ -1,6 +1,6 @@
-// What an HTTP status means for a delivery, in the outcome words of src/errors.ts. Pure: the
+// What an HTTP status means for a delivery, in the outcome words of src/lib/errors.ts. Pure: the
 // attempt returns a result (delivered) or throws a DeliveryError carrying the outcome.
-import type { Outcome } from '../errors.js';
+import type { Outcome } from '../lib/errors.js';
 import { parseRetryAfter } from './retry-after.js';
 
 export type Verdict =

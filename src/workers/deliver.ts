@@ -2,9 +2,9 @@
 // a DeliveryResult (2xx) or throws a DeliveryError carrying its outcome; the worker turns that
 // into BullMQ terms (settle-attempt.ts).
 import { classifyStatus } from './classify-response.js';
-import { DeliveryError, errorMessage } from '../errors.js';
-import type { DeliveryJobData, DeliveryResult } from '../job.js';
-import type { Logger } from '../log.js';
+import { DeliveryError, errorMessage } from '../lib/errors.js';
+import type { DeliveryJobData, DeliveryResult } from '../queue/job.js';
+import type { Logger } from '../lib/log.js';
 import { prepareSigner, signatureHeaders } from '../signing/signer.js';
 import type { EndpointConfig } from '../tenants/schema.js';
 import type { PostRequest, PostResponse } from './http.js';

@@ -6,8 +6,8 @@ import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'nod
 import { isIP, type LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
-import { DeliveryError, errorMessage } from '../errors.js';
-import { forbiddenAddressReason } from '../ssrf.js';
+import { DeliveryError, errorMessage } from '../lib/errors.js';
+import { forbiddenAddressReason } from '../lib/ssrf.js';
 
 /** Bytes of the response body kept for the dashboard. */
 export const SNIPPET_BYTES = 1024;

@@ -3,12 +3,12 @@
 // counts and settles the result in BullMQ terms (settle-attempt.ts).
 import { DelayedError, type Job } from 'bullmq';
 import { performance } from 'node:perf_hooks';
-import { DeliveryError, errorMessage } from '../errors.js';
-import type { DeliveryJobData, DeliveryResult } from '../job.js';
-import { countDelivery, endpointThrottled, endToEndSeconds, sendsSkippedLockLost } from '../metrics.js';
+import { DeliveryError, errorMessage } from '../lib/errors.js';
+import type { DeliveryJobData, DeliveryResult } from '../queue/job.js';
+import { countDelivery, endpointThrottled, endToEndSeconds, sendsSkippedLockLost } from '../lib/metrics.js';
 import { deliverAttempt, type DeliverDeps } from './deliver.js';
-import type { EndpointGuard } from './endpoint-guard.js';
-import type { Admission, EndpointLimits } from './endpoint-limits.js';
+import type { EndpointGuard } from '../endpoints/guard.js';
+import type { Admission, EndpointLimits } from '../endpoints/limits.js';
 import type { EndpointSlots } from './endpoint-slots.js';
 import { lockNeedsCheck, type ConnectionEpochs } from './lock-check.js';
 import { attemptLogLine, settleAttempt } from './settle-attempt.js';
@@ -19,7 +19,7 @@ export type DeliveryJob = Job<DeliveryJobData, DeliveryResult>;
 
 export interface ProcessDeps extends Omit<DeliverDeps, 'signals'> {
   slots: EndpointSlots;
-  /** The endpoint's circuit and enabled flag (endpoint-guard.ts). */
+  /** The endpoint's circuit and enabled flag (endpoints/guard.ts). */
   guard: EndpointGuard;
   /** Fleet-wide maxInFlight / rateLimit / 429 pause of each endpoint. */
   limits: EndpointLimits;
@@ -61,7 +61,7 @@ async function stillLocked(
 }
 
 /**
- * The endpoint's fleet-wide limits (endpoint-limits.ts), then a slot of this process's
+ * The endpoint's fleet-wide limits (endpoints/limits.ts), then a slot of this process's
  * per-endpoint cap. In that order so the Redis round trip is not spent holding a local slot
  * (which made the local cap defer jobs it would otherwise have served).
  */

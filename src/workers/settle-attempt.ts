@@ -2,7 +2,7 @@
 // metrics and the dashboard show, the log level, and the error BullMQ gets. Pure: the processor
 // (process-delivery.ts) logs, counts and throws. A delivered attempt needs no settling.
 import { DelayedError, UnrecoverableError } from 'bullmq';
-import { DeliveryError, type Outcome } from '../errors.js';
+import { DeliveryError, type Outcome } from '../lib/errors.js';
 
 export type Settlement =
   /** Cut short by shutdown: the caller moves the job back to the queue, untouched, then throws. */

@@ -2,9 +2,9 @@
 // pins), plus every queue of another layout that still holds jobs (found every
 // WSS_QUEUE_SCAN_MS). One BullMQ Worker per queue, all behind one set of permits of
 // WSS_CONCURRENCY (gated-worker.ts), so the process's concurrency is shared, not multiplied.
-import { errorMessage } from '../errors.js';
-import { PENDING_STATES, type DeliveryQueues, type QueueRef } from '../delivery-queues.js';
-import type { Logger } from '../log.js';
+import { errorMessage } from '../lib/errors.js';
+import { PENDING_STATES, type DeliveryQueues, type QueueRef } from '../queue/delivery-queues.js';
+import type { Logger } from '../lib/log.js';
 import { Permits } from './gated-worker.js';
 
 /** What this needs of a Worker. */

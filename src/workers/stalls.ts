@@ -3,10 +3,10 @@
 // more than WSS_MAX_STALLED_COUNT stalls BullMQ fails it instead, with no attempt of ours
 // involved, so without this nothing would say so in the logs.
 import type { Job, Worker } from 'bullmq';
-import { errorMessage } from '../errors.js';
-import type { DeliveryJobData, DeliveryResult } from '../job.js';
-import type { Logger } from '../log.js';
-import { jobsFailedStalled, jobsStalled } from '../metrics.js';
+import { errorMessage } from '../lib/errors.js';
+import type { DeliveryJobData, DeliveryResult } from '../queue/job.js';
+import type { Logger } from '../lib/log.js';
+import { jobsFailedStalled, jobsStalled } from '../lib/metrics.js';
 
 /** BullMQ's failedReason for a job that stalled more than maxStalledCount times. */
 export const STALLED_FAILURE = 'job stalled more than allowable limit';

@@ -2,8 +2,8 @@
 // prefix, with a seeded registry, the delivery queue to assert on, and small intervals so tests
 // stay quick.
 import type { Queue } from 'bullmq';
-import { DeliveryQueues } from '../../src/delivery-queues.js';
-import type { DeliveryJobData } from '../../src/job.js';
+import { DeliveryQueues } from '../../src/queue/delivery-queues.js';
+import type { DeliveryJobData } from '../../src/queue/job.js';
 import { createBaseContext, type BaseContext } from './context.js';
 import { useTestRedis, type TestRedisOptions, type UseTestRedis } from './redis-server.js';
 

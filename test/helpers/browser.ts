@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../../src/dashboard/server.js';
-import type { DeliveryQueue } from '../../src/job.js';
+import type { DeliveryQueue } from '../../src/queue/job.js';
 import { startBridge } from '../../src/producers/bridge.js';
 import type { RunningRole } from '../../src/roles.js';
 import { startWorker } from '../../src/workers/worker.js';

@@ -1,6 +1,6 @@
 // `wss` processes on a test Redis Cluster (redis-cluster.ts): their environment and the key
 // layout the cluster suites run with.
-import { shardOf, shardQueueName, type ShardLayout } from '../../src/shards.js';
+import { shardOf, shardQueueName, type ShardLayout } from '../../src/redis/shards.js';
 import type { TestCluster } from './redis-cluster.js';
 
 /** WSS_SHARDS of the cluster suites: one delivery queue per master of a 3-master cluster. */

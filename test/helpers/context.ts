@@ -3,8 +3,8 @@
 // The bridge, worker and dashboard contexts (bridge-context.ts, worker-context.ts,
 // dashboard-context.ts) extend it with what their suites need.
 import { parseConfig, type Config, type Env } from '../../src/config.js';
-import { createLogger, type Logger } from '../../src/log.js';
-import { createRedis } from '../../src/redis.js';
+import { createLogger, type Logger } from '../../src/lib/log.js';
+import { createRedis } from '../../src/redis/client.js';
 import type { RoleContext } from '../../src/roles.js';
 import { Registry } from '../../src/tenants/registry.js';
 import { parseTenantsFile } from '../../src/tenants/schema.js';

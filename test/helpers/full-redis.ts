@@ -1,7 +1,7 @@
 // Redis out of memory, as in production with maxmemory + noeviction: every command that may
 // grow memory (XADD, the writes in BullMQ's scripts) answers OOM; reads, XREADGROUP, XACK and
 // XCLAIM still run. The test Redis runs with noeviction (redis-server.ts).
-import type { RedisClient } from '../../src/redis.js';
+import type { RedisClient } from '../../src/redis/client.js';
 
 const FILLER = 'test:oom-filler';
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { SLOTS } from '../../src/shards.js';
+import { SLOTS } from '../../src/redis/shards.js';
 import { waitUntil } from './context.js';
 import { freePort, spawnRedisServer, waitForPingOver, type UseTestRedis } from './redis-server.js';
 import { tlsServerArgs, type TestCerts } from './tls-certs.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { answersPing } from '../../src/embedded-redis.js';
+import { answersPing } from '../../src/redis/embedded.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -1,0 +1,40 @@
+// What the `wss` commands that work on Redis share: one connection to the configured (or an
+// embedded) Redis with the registry on it, and the flags that name an endpoint or ask for JSON.
+// Kept out of cli.ts, which runs `main` when imported.
+import type { Config } from '../config.js';
+import { ensureRedis } from '../redis/embedded.js';
+import { UsageError } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
+import { createReadyRedis, type RedisClient } from '../redis/client.js';
+import { Registry } from '../tenants/registry.js';
+
+export async function withRegistry<T>(
+  config: Config,
+  log: Logger,
+  fn: (registry: Registry, redis: RedisClient, url: string) => Promise<T>,
+): Promise<T> {
+  const target = await ensureRedis(config, log);
+  const spec = { ...config, redisUrl: target.url };
+  const redis = await createReadyRedis(spec, 'cli', log, target.stop);
+  try {
+    return await fn(new Registry(redis, config.prefix, log, { secretsKeys: config.secretsKeys }), redis, target.url);
+  } finally {
+    await redis.quit().catch(() => redis.disconnect());
+    // The embedded server keeps running only for `start`; a one-off command stops what it started.
+    await target.stop?.();
+  }
+}
+
+/** `--tenant T --endpoint E`, for parseArgs. */
+export const TARGET_FLAGS = { tenant: { type: 'string' }, endpoint: { type: 'string' } } as const;
+/** `--json`, for parseArgs. */
+export const JSON_FLAG = { json: { type: 'boolean', default: false } } as const;
+
+/** Both of --tenant and --endpoint, or a usage error naming the command. */
+export function requireTarget(
+  command: string,
+  values: { tenant?: string | undefined; endpoint?: string | undefined },
+): { tenant: string; endpoint: string } {
+  if (!values.tenant || !values.endpoint) throw new UsageError(`${command} needs --tenant and --endpoint`);
+  return { tenant: values.tenant, endpoint: values.endpoint };
+}

@@ -1,0 +1,117 @@
+// The process runner behind `wss start`: one Redis, one registry, the requested roles, and a
+// graceful stop on SIGTERM/SIGINT (bridge first so nothing new is enqueued, then workers
+// finish in-flight deliveries, then the HTTP server).
+import type { Config } from '../config.js';
+import { ensureRedis } from '../redis/embedded.js';
+import { errorMessage } from '../lib/errors.js';
+import type { Logger } from '../lib/log.js';
+import { once } from '../lib/once.js';
+import { createReadyRedis, describeTarget } from '../redis/client.js';
+import type { RoleContext, RoleName, RunningRole } from '../roles.js';
+import { trialTenantsFile } from '../expressions/trial.js';
+import { loadTenantsFile, missingSecretEnvs } from '../tenants/load-file.js';
+import { Registry } from '../tenants/registry.js';
+import { settlesWithin } from '../lib/timeout.js';
+import { readSecretEnv, roleConfig, sharedConfig } from '../config.js';
+
+export const ALL_ROLES: readonly RoleName[] = ['bridge', 'worker', 'dashboard'];
+
+export interface Service {
+  ctx: RoleContext;
+  roles: RunningRole[];
+  /** Stops everything; resolves when the process may exit. */
+  stop(): Promise<void>;
+}
+
+export async function startService(baseConfig: Config, roleNames: readonly RoleName[], log: Logger): Promise<Service> {
+  const target = await ensureRedis(baseConfig, log);
+  const config: Config = Object.freeze({ ...baseConfig, redisUrl: target.url });
+  const redis = await createReadyRedis(config, 'main', log, target.stop);
+  const registry = new Registry(redis, config.prefix, log, { secretsKeys: config.secretsKeys });
+
+  if (config.tenantsFile) {
+    const file = await loadTenantsFile(config.tenantsFile, {
+      allowPrivateUrls: config.allowPrivateUrls,
+      secretsEncrypted: config.secretsKeys !== undefined,
+    });
+    await trialTenantsFile(file, config, `${config.tenantsFile}: tenants file`);
+    // Only what is new: a restart must not undo what the admin API changed since (a rotated
+    // secret, a disabled endpoint). `wss seed` is the explicit overwrite.
+    const { created, kept } = await registry.seedNew(file);
+    log.info(
+      { file: config.tenantsFile, created, kept },
+      'tenants file seeded (new tenants and endpoints only; existing ones kept)',
+    );
+    for (const m of missingSecretEnvs(file, (n) => readSecretEnv(n) !== undefined))
+      log.warn(`secretEnv not set in this process: ${m}`);
+  }
+  await registry.start(config.registryPollMs);
+
+  const ctx: RoleContext = { config, log, redis, registry, now: Date.now };
+  const roles: RunningRole[] = [];
+  const wanted = new Set(roleNames);
+  try {
+    // Each role receives only its own section of the configuration, besides the shared values.
+    if (wanted.has('worker'))
+      roles.push(
+        await (await import('../workers/worker.js')).startWorker({ ...ctx, config: roleConfig(config, 'worker') }),
+      );
+    if (wanted.has('bridge'))
+      roles.push(
+        await (await import('../producers/bridge.js')).startBridge({ ...ctx, config: roleConfig(config, 'bridge') }),
+      );
+    if (wanted.has('dashboard')) {
+      roles.push(
+        await (
+          await import('../dashboard/server.js')
+        ).startDashboard({ ...ctx, config: roleConfig(config, 'dashboard') }, { roles: () => roles }),
+      );
+    } else {
+      roles.push(
+        await (
+          await import('../probes/health-server.js')
+        ).startHealthServer({ ...ctx, config: sharedConfig(config) }, { roles: () => roles }),
+      );
+    }
+  } catch (err) {
+    await Promise.allSettled(roles.map((r) => r.stop()));
+    registry.stop();
+    redis.disconnect();
+    await target.stop?.();
+    throw err;
+  }
+  log.info(
+    { roles: [...wanted], redis: describeTarget(config), stream: config.stream, prefix: config.prefix },
+    'webhook-sender started',
+  );
+
+  const stopRole = async (r: RunningRole) => {
+    try {
+      await r.stop();
+    } catch (err) {
+      log.error({ role: r.name, err: errorMessage(err) }, 'role did not stop cleanly');
+    }
+  };
+  const stop = once(async () => {
+    // Bridge and worker wind down side by side (each bounded by the grace period): the
+    // bridge acks what it enqueued while workers finish what they hold. HTTP goes last.
+    const [work, rest] = [
+      roles.filter((r) => r.name === 'bridge' || r.name === 'worker'),
+      roles.filter((r) => r.name !== 'bridge' && r.name !== 'worker'),
+    ];
+    await Promise.all(work.map(stopRole));
+    await Promise.all(rest.map(stopRole));
+    registry.stop();
+    // QUIT would wait forever for a Redis that is down.
+    if (
+      !(await settlesWithin(
+        redis.quit().catch(() => undefined),
+        1_000,
+      ))
+    )
+      redis.disconnect();
+    await target.stop?.();
+    log.info('webhook-sender stopped');
+  });
+  return { ctx, roles, stop };
+}

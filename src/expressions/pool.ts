@@ -1,0 +1,248 @@
+// Tenant filters and transforms run here, in worker threads with their own heap and stack
+// limits, never on the caller's event loop. jsonata's guardrails stop most runaway expressions
+// inside the thread; a watchdog terminates (and replaces) a thread stuck in one evaluation past
+// the hard deadline, fails that one evaluation and re-runs the rest of its chunk elsewhere.
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../lib/log.js';
+import { describeFailure, WSS_CODES, type ExprFailure } from './failure.js';
+import { decodeChunk, encodeChunk, type ExprOutcome, type ExprTask } from './chunk.js';
+import { CURRENT, IDLE, SEQ, type ChunkReply, type ChunkRequest, type ThreadData } from './protocol.js';
+
+export type { ExprOutcome, ExprTask } from './chunk.js';
+
+export interface ExpressionPoolOptions {
+  /** Most threads at once; they start on demand. */
+  threads: number;
+  /** Per evaluation (WSS_EXPR_TIMEOUT_MS). */
+  timeoutMs: number;
+  /** Old-generation heap per thread (WSS_EXPR_MEMORY_MB). */
+  memoryMb: number;
+  /** What a success resets a group's budget to (WSS_EXPR_BREAK_AFTER). */
+  breakAfter?: number;
+  maxDepth?: number;
+  maxSequence?: number;
+  /** Tasks per message: bounds the work re-run when a thread is terminated. */
+  chunkSize?: number;
+  log?: Logger;
+}
+
+export const EXPR_DEFAULTS = Object.freeze({ maxDepth: 500, maxSequence: 1_000_000, chunkSize: 512, stackSizeMb: 4 });
+
+interface Slot {
+  worker: Worker;
+  progress: Int32Array;
+  pending: ((r: Settled) => void) | undefined;
+  lastSeq: number;
+  seenAt: number;
+}
+
+type Settled = { reply: ChunkReply } | { offender: number; code: string } | { error: Error };
+
+// Node cannot load TypeScript: under vitest this module runs from src/, so the thread comes
+// from the build (npm test builds first). From dist/ it is the sibling file.
+function threadEntry(): URL {
+  const own = new URL(import.meta.url);
+  return own.pathname.endsWith('.ts') ? new URL('../../dist/expressions/thread.js', own) : new URL('./thread.js', own);
+}
+
+export class ExpressionPool {
+  private readonly slots: Slot[] = [];
+  private readonly idle: Slot[] = [];
+  private readonly waiting: Array<(s: Slot) => void> = [];
+  private watchdog: NodeJS.Timeout | undefined;
+  private closed = false;
+  private nextId = 0;
+  private readonly opts: Required<Omit<ExpressionPoolOptions, 'log'>> & { log: Logger | undefined };
+  private readonly tickMs: number;
+  /** Threads terminated for overrunning or exhausting their heap. */
+  terminated = 0;
+
+  constructor(options: ExpressionPoolOptions) {
+    this.opts = { breakAfter: 0, ...EXPR_DEFAULTS, ...options, log: options.log };
+    this.tickMs = Math.max(5, Math.round(this.opts.timeoutMs / 4));
+  }
+
+  /** Evaluates every task; outcomes in task order. `budgets`: failures in a row allowed per group, -1 unlimited. */
+  async run(
+    inputs: readonly string[],
+    tasks: readonly ExprTask[],
+    budgets: readonly number[] = [],
+  ): Promise<ExprOutcome[]> {
+    const out: ExprOutcome[] = new Array<ExprOutcome>(tasks.length);
+    const chunks: Array<Promise<void>> = [];
+    for (let i = 0; i < tasks.length; i += this.opts.chunkSize) {
+      const idx = Array.from({ length: Math.min(this.opts.chunkSize, tasks.length - i) }, (_, k) => i + k);
+      chunks.push(this.runChunk(inputs, tasks, idx, Int32Array.from(budgets), out));
+    }
+    await Promise.all(chunks);
+    return out;
+  }
+
+  private async runChunk(
+    inputs: readonly string[],
+    tasks: readonly ExprTask[],
+    idx: number[],
+    budgets: Int32Array,
+    out: ExprOutcome[],
+    confirm = true,
+  ): Promise<void> {
+    let rest = idx;
+    while (rest.length > 0) {
+      const req = encodeChunk(++this.nextId, inputs, tasks, rest, budgets, this.opts.breakAfter);
+      const settled = await this.send(req);
+      if ('error' in settled) throw settled.error;
+      if ('reply' in settled) {
+        decodeChunk(settled.reply, rest, out);
+        break;
+      }
+      // One evaluation took the thread down: it alone fails; the others run again.
+      const t = settled.offender >> 1;
+      const task = tasks[rest[t]!]!;
+      const failure: ExprFailure = { kind: settled.code === WSS_CODES.heap ? 'memory' : 'timeout', code: settled.code };
+      out[rest[t]!] = { status: 'failed', stage: (settled.offender & 1) === 1 ? 'transform' : 'filter', failure };
+      if (budgets[task.group]! > 0) budgets[task.group]!--;
+      this.opts.log?.warn(
+        { reason: describeFailure(failure), rerun: rest.length - 1 },
+        'expressions: thread terminated; re-running the rest of its chunk',
+      );
+      rest = rest.filter((_, k) => k !== t);
+    }
+    // Deadlines are wall-clock: on a busy machine a thread can lose the CPU long enough for an
+    // innocent evaluation to time out. A timeout counts only if a second run, alone, agrees.
+    const suspects = confirm
+      ? idx.filter((g) => {
+          const o = out[g];
+          return o?.status === 'failed' && o.failure.kind === 'timeout';
+        })
+      : [];
+    // Already counted against their budgets: the second run skips nothing.
+    if (suspects.length > 0)
+      await this.runChunk(
+        inputs,
+        tasks,
+        suspects,
+        budgets.map(() => -1),
+        out,
+        false,
+      );
+  }
+
+  private async send(req: ChunkRequest): Promise<Settled> {
+    const slot = await this.acquire();
+    const settled = await new Promise<Settled>((resolve) => {
+      slot.pending = resolve;
+      slot.lastSeq = Atomics.load(slot.progress, SEQ);
+      slot.seenAt = performance.now();
+      slot.worker.ref();
+      this.armWatchdog();
+      slot.worker.postMessage(req);
+    });
+    slot.pending = undefined;
+    if ('reply' in settled) this.release(slot);
+    return settled;
+  }
+
+  private acquire(): Promise<Slot> {
+    if (this.closed) return Promise.reject(new Error('expression pool is closed'));
+    const free = this.idle.pop();
+    if (free) return Promise.resolve(free);
+    if (this.slots.length < this.opts.threads) return Promise.resolve(this.spawn());
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private release(slot: Slot): void {
+    slot.worker.unref();
+    const next = this.waiting.shift();
+    if (next) next(slot);
+    else this.idle.push(slot);
+  }
+
+  private spawn(): Slot {
+    const progress = new Int32Array(new SharedArrayBuffer(8));
+    Atomics.store(progress, CURRENT, IDLE);
+    const data: ThreadData = {
+      progress: progress.buffer as SharedArrayBuffer,
+      timeoutMs: this.opts.timeoutMs,
+      maxDepth: this.opts.maxDepth,
+      maxSequence: this.opts.maxSequence,
+    };
+    const worker = new Worker(threadEntry(), {
+      workerData: data,
+      resourceLimits: {
+        maxOldGenerationSizeMb: this.opts.memoryMb,
+        maxYoungGenerationSizeMb: Math.max(4, Math.min(16, Math.floor(this.opts.memoryMb / 4))),
+        stackSizeMb: EXPR_DEFAULTS.stackSizeMb,
+      },
+    });
+    worker.unref();
+    const slot: Slot = { worker, progress, pending: undefined, lastSeq: 0, seenAt: 0 };
+    worker.on('message', (reply: ChunkReply) => slot.pending?.({ reply }));
+    worker.on('error', (err: Error & { code?: string }) =>
+      this.lost(slot, err.code === 'ERR_WORKER_OUT_OF_MEMORY' ? WSS_CODES.heap : WSS_CODES.other, err),
+    );
+    worker.on('exit', () => this.lost(slot, WSS_CODES.other, new Error('expression thread exited')));
+    this.slots.push(slot);
+    return slot;
+  }
+
+  /** The thread is gone (terminated by us, out of heap, or crashed): blame the evaluation in hand. */
+  private lost(slot: Slot, code: string, err: Error, current = Atomics.load(slot.progress, CURRENT)): void {
+    const i = this.slots.indexOf(slot);
+    if (i < 0) return;
+    this.slots.splice(i, 1);
+    const j = this.idle.indexOf(slot);
+    if (j >= 0) this.idle.splice(j, 1);
+    const pending = slot.pending;
+    slot.pending = undefined;
+    if (pending) {
+      if (current === IDLE)
+        pending({ error: new Error(`expression thread failed outside any evaluation: ${err.message}`) });
+      else pending({ offender: current, code });
+    }
+    if (code !== WSS_CODES.killed) void slot.worker.terminate();
+    // A replacement starts on demand; give a waiting chunk its chance now.
+    const next = this.waiting.shift();
+    if (next && !this.closed) next(this.spawn());
+  }
+
+  private armWatchdog(): void {
+    if (this.watchdog) return;
+    this.watchdog = setInterval(() => this.check(), this.tickMs);
+    this.watchdog.unref();
+  }
+
+  private check(): void {
+    const now = performance.now();
+    let busy = false;
+    for (const slot of [...this.slots]) {
+      if (!slot.pending) continue;
+      busy = true;
+      const seq = Atomics.load(slot.progress, SEQ);
+      const current = Atomics.load(slot.progress, CURRENT);
+      if (seq !== slot.lastSeq || current === IDLE) {
+        slot.lastSeq = seq;
+        slot.seenAt = now;
+      } else if (now - slot.seenAt >= 2 * this.opts.timeoutMs) {
+        // jsonata's own deadline (checked between steps) did not fire in time: the thread is
+        // stuck inside one step, such as a regex match.
+        this.terminated++;
+        void slot.worker.terminate();
+        this.lost(slot, WSS_CODES.killed, new Error('terminated'), current);
+      }
+    }
+    if (!busy) {
+      clearInterval(this.watchdog);
+      this.watchdog = undefined;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = undefined;
+    const slots = this.slots.splice(0);
+    this.idle.length = 0;
+    for (const s of slots) s.pending?.({ error: new Error('expression pool is closed') });
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+  }
+}

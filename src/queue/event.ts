@@ -1,0 +1,117 @@
+// Stream entries → events. Pure: the bridge dead-letters anything this refuses.
+import { ID_PATTERN } from '../tenants/schema.js';
+
+export interface WssEvent {
+  /** The producer's id, else the stream entry id. Unique per tenant. */
+  id: string;
+  tenant: string;
+  type: string;
+  /** The `data` field as the producer wrote it (valid JSON text). */
+  dataText: string;
+  data: unknown;
+  /** ISO time the event was created: the stream entry id's millisecond part. */
+  createdAt: string;
+  /** Milliseconds since the epoch, same instant as createdAt. */
+  createdAtMs: number;
+  /** The optional `priority` field: order within the tenant's fair share (docs/isolation.md). */
+  priority: EventPriority;
+}
+
+export const EVENT_PRIORITIES = ['high', 'normal', 'low'] as const;
+export type EventPriority = (typeof EVENT_PRIORITIES)[number];
+
+export type ParsedEntry =
+  { ok: true; event: WssEvent } | { ok: false; kind: 'malformed' | 'too_large'; reason: string };
+
+/** WSS_MAX_EVENT_BYTES's default: the largest `data` (UTF-8 bytes) an event may carry. */
+export const DEFAULT_MAX_EVENT_BYTES = 262_144;
+
+// ':' is refused because BullMQ job ids may not contain it.
+export const EVENT_ID_PATTERN = /^[A-Za-z0-9._~-]{1,200}$/;
+const TYPE_PATTERN = /^[A-Za-z0-9._:/-]{1,200}$/;
+
+export function fieldsToRecord(fields: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i]!] = fields[i + 1]!;
+  return out;
+}
+
+export function entryTimeMs(entryId: string): number {
+  const ms = Number(entryId.slice(0, entryId.indexOf('-') >>> 0));
+  return Number.isSafeInteger(ms) ? ms : 0;
+}
+
+// V8's JSON.parse messages quote the input ("Unexpected token 'o', \"not json\" is not valid
+// JSON"); reasons are logged, so only the position is kept, never the producer's bytes.
+function jsonErrorWhere(err: unknown): string {
+  const m = err instanceof Error ? /at position (\d+)/.exec(err.message) : null;
+  if (m) return ` (error at position ${m[1]})`;
+  return err instanceof Error && /Unexpected end of JSON input/.test(err.message) ? ' (unexpected end)' : '';
+}
+
+const malformed = (reason: string): ParsedEntry => ({ ok: false, kind: 'malformed', reason });
+
+/** `data` over maxDataBytes (UTF-8) is refused before it is parsed: kind `too_large`. */
+export function parseEntry(
+  entryId: string,
+  f: Readonly<Record<string, string>>,
+  maxDataBytes = DEFAULT_MAX_EVENT_BYTES,
+): ParsedEntry {
+  const { tenant, type, data, id, priority } = f;
+  if (tenant === undefined || tenant === '') return malformed('missing field "tenant"');
+  if (!ID_PATTERN.test(tenant)) return malformed('field "tenant" is not a valid tenant id');
+  if (type === undefined || type === '') return malformed('missing field "type"');
+  if (!TYPE_PATTERN.test(type)) return malformed('field "type" must be 1-200 characters of A-Z a-z 0-9 . _ : / -');
+  if (data === undefined) return malformed('missing field "data"');
+  // A UTF-8 encoding is never shorter than the string's length, so most entries skip the count.
+  if (data.length > maxDataBytes || (data.length * 3 > maxDataBytes && Buffer.byteLength(data) > maxDataBytes)) {
+    return {
+      ok: false,
+      kind: 'too_large',
+      reason: `field "data" is ${Buffer.byteLength(data)} bytes, more than WSS_MAX_EVENT_BYTES (${maxDataBytes})`,
+    };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data);
+  } catch (err) {
+    return malformed(`field "data" is not JSON${jsonErrorWhere(err)}`);
+  }
+  if (id !== undefined && !EVENT_ID_PATTERN.test(id)) {
+    return malformed('field "id" must be 1-200 characters of A-Z a-z 0-9 . _ ~ -');
+  }
+  if (priority !== undefined && !(EVENT_PRIORITIES as readonly string[]).includes(priority)) {
+    // The producer's value is not quoted: reasons are logged.
+    return malformed('field "priority" must be "high", "normal" or "low"');
+  }
+  const createdAtMs = entryTimeMs(entryId);
+  return {
+    ok: true,
+    event: {
+      id: id ?? entryId,
+      tenant,
+      type,
+      dataText: data.trim(),
+      data: parsed,
+      createdAt: new Date(createdAtMs).toISOString(),
+      createdAtMs,
+      priority: (priority as EventPriority | undefined) ?? 'normal',
+    },
+  };
+}
+
+/** The envelope sent when an endpoint has no transform; `data` keeps the producer's bytes. */
+export function envelopeBody(e: WssEvent): string {
+  return `{"id":${JSON.stringify(e.id)},"type":${JSON.stringify(e.type)},"tenant":${JSON.stringify(e.tenant)},"createdAt":"${e.createdAt}","data":${e.dataText}}`;
+}
+
+/** The object filters and transforms see: the envelope, parsed. */
+export function envelopeObject(e: WssEvent): {
+  id: string;
+  type: string;
+  tenant: string;
+  createdAt: string;
+  data: unknown;
+} {
+  return { id: e.id, type: e.type, tenant: e.tenant, createdAt: e.createdAt, data: e.data };
+}
