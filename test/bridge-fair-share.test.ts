@@ -102,7 +102,7 @@ describe('fair-share state in Redis', () => {
       await queue.close();
       conn.disconnect();
     });
-    return { conn, keys: fairKeys(prefix), queue };
+    return { conn, keys: fairKeys(prefix, QUEUE_NAME), queue };
   }
 
   it('reads the virtual time from the head of the queue and max-merges the tags it writes', async () => {

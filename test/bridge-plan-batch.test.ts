@@ -3,9 +3,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isGroupGone } from '../src/producers/sources/redis-stream/consumer-group.js';
 import { deadLetterArgs } from '../src/producers/dead-letter.js';
 import { planBatch, type EndpointLookup } from '../src/producers/plan-batch.js';
+import { streamMessage } from '../src/producers/sources/redis-stream/source.js';
 import { eventFields } from '../src/queue/publish.js';
 import { compareStreamIds, maxStreamId, nextStreamId } from '../src/redis/streams/stream-id.js';
-import { claimReply, readGroupEntries } from '../src/redis/streams/stream-reply.js';
+import { claimReply, readGroupEntries, type StreamEntry } from '../src/redis/streams/stream-reply.js';
 import { compileEndpoint } from '../src/tenants/compile.js';
 import { ExpressionPool } from '../src/expressions/pool.js';
 import { parseEndpoint } from '../src/tenants/schema.js';
@@ -36,7 +37,7 @@ describe('planBatch', () => {
         { id: '1700000000000-3', fields: { tenant: 'acme', type: 'x', data: 'nope' } },
         { id: '1700000000000-4', fields: { tenant: 'quiet', type: 'x', data: '{}' } },
         { id: '1700000000000-5', fields: null },
-      ],
+      ].map((e) => streamMessage(e as StreamEntry)),
       lookup,
       KEEP,
       EXPR,

@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseEntry, type WssEvent } from '../src/queue/event.js';
 import { planFanout } from '../src/producers/plan-fanout.js';
 import { planBatch } from '../src/producers/plan-batch.js';
+import { streamMessage } from '../src/producers/sources/redis-stream/source.js';
 import { EventRejectedError, eventFields } from '../src/queue/publish.js';
 import { entryBytes, nextReadCount } from '../src/producers/sources/redis-stream/read-budget.js';
 import type { StreamEntry } from '../src/redis/streams/stream-reply.js';
@@ -84,17 +85,21 @@ describe('planBatch: too_large dead letters', () => {
       { id: '1700000000000-1', fields: { tenant: 'acme', type: 'order.created', data: '{"n":1}', id: 'small' } },
     ];
     const endpoints = [ep('orders'), ep('padded', { transform: '{ "pad": $pad("", 5000, "x") }' })];
-    const plan = await planBatch(entries, () => endpoints, { ...KEEP, maxEventBytes: 2_048 }, EXPR);
+    const plan = await planBatch(entries.map(streamMessage), () => endpoints, { ...KEEP, maxEventBytes: 2_048 }, EXPR);
     expect(plan.jobs.map((j) => j.opts.jobId)).toEqual(['acme.orders.small']);
     expect(plan.dead).toEqual([
       {
         entryId: '1700000000000-0',
+        defaultEventId: '1700000000000-0',
+        createdAtMs: 1_700_000_000_000,
         kind: 'too_large',
         reason: 'field "data" is 3000 bytes, more than WSS_MAX_EVENT_BYTES (2048)',
         fields: { tenant: 'acme', type: 'order.created', id: 'big', dataBytes: '3000' },
       },
       {
         entryId: '1700000000000-1',
+        defaultEventId: '1700000000000-1',
+        createdAtMs: 1_700_000_000_000,
         kind: 'too_large',
         endpoint: 'padded',
         reason: 'endpoint "padded": transform produced 5010 bytes, more than WSS_MAX_EVENT_BYTES (2048)',

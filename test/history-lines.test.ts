@@ -138,12 +138,21 @@ describe('history lines', () => {
       dead: [
         {
           entryId: `${T}-1`,
+          defaultEventId: `${T}-1`,
+          createdAtMs: T,
           kind: 'expression',
           reason: 'boom',
           endpoint: 'c',
           fields: { tenant: 'acme', type: 'order.paid', id: 'e1' },
         },
-        { entryId: `${T}-2`, kind: 'malformed', reason: 'no type', fields: { tenant: 'acme' } },
+        {
+          entryId: `${T}-2`,
+          defaultEventId: `${T}-2`,
+          createdAtMs: T,
+          kind: 'malformed',
+          reason: 'no type',
+          fields: { tenant: 'acme' },
+        },
       ],
       unrouted: 1,
       unroutedEvents: [{ id: 'e3', tenant: 'acme', type: 'user.x', createdAtMs: T }],

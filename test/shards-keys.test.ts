@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { jobEndpoint, knownQueuesKey, LEGACY_LAYOUT, queueKeyBase, queueTag } from '../src/queue/delivery-queues.js';
 import { queueDisplayName } from '../src/dashboard/bull-board.js';
 import { fairKeys } from '../src/queue/fair-state.js';
-import { keySlot, shardKeyBase, shardOf, shardQueueName } from '../src/redis/shards.js';
+import { BASE_QUEUE_NAME, keySlot, shardKeyBase, shardOf, shardQueueName } from '../src/redis/shards.js';
 import { circuitKeys } from '../src/endpoints/circuit.js';
 import { limitKeys } from '../src/endpoints/limits.js';
 import { Permits } from '../src/workers/gated-worker.js';
@@ -42,7 +42,7 @@ describe('queue names and key bases', () => {
       index: 'wss:circuits',
     });
     expect(limitKeys('wss', 'acme', 'orders').slots).toBe('wss:limits:acme:orders:slots');
-    expect(fairKeys('wss')).toEqual({
+    expect(fairKeys('wss', BASE_QUEUE_NAME)).toEqual({
       clock: 'wss:fair:clock',
       flows: 'wss:fair:flows',
       prioritized: 'wss:deliveries:prioritized',

@@ -1,7 +1,6 @@
 // What the bridge did with each event of a batch, as history lines: fanned out to which
 // endpoints, dead-lettered (the whole event, or one endpoint's filter or transform), or
 // unrouted. Pure: derived from the batch plan the bridge commits.
-import { entryTimeMs } from '../queue/event.js';
 import type { BatchPlan } from '../producers/plan-batch.js';
 import { encodeLine, type BridgeLine, type DeadLetterLine } from './lines.js';
 
@@ -32,14 +31,9 @@ export function bridgeRecords(plan: BatchPlan, atMs: number): Array<{ eventId: s
   }
   for (const x of plan.dead) {
     const f = x.fields;
-    // A malformed entry may lack an id or a tenant: the entry id stands for the id, as the bridge would use it.
-    const id = f['id'] && f['id'].length <= 200 ? f['id'] : x.entryId;
-    const d = draft(
-      id,
-      (f['tenant'] ?? '').slice(0, 200),
-      (f['type'] ?? '').slice(0, 200),
-      entryTimeMs(x.entryId) || atMs,
-    );
+    // A malformed message may lack an id or a tenant: the source's default id stands for the id, as the bridge would use it.
+    const id = f['id'] && f['id'].length <= 200 ? f['id'] : x.defaultEventId;
+    const d = draft(id, (f['tenant'] ?? '').slice(0, 200), (f['type'] ?? '').slice(0, 200), x.createdAtMs || atMs);
     d.dead.push({
       kind: 'x',
       tenant: d.bridge.tenant,

@@ -1,13 +1,12 @@
-// One read's worth of stream entries → the jobs to add, the dead letters to write and the ids
+// One read's worth of source messages → the jobs to add, the dead letters to write and the ids
 // to acknowledge. No I/O apart from the expression pool, which gets the whole read's
 // filters and transforms at once; the bridge commits the result.
-import { DEFAULT_MAX_EVENT_BYTES, parseEntry, type WssEvent } from '../queue/event.js';
+import { DEFAULT_MAX_EVENT_BYTES, parseEnvelope, type WssEvent } from '../queue/event.js';
 import { deliveryJob, type BulkJob } from '../queue/job.js';
 import { planFanouts, type FanoutExpressions, type FanoutRequest } from './plan-fanout.js';
 import type { CompiledEndpoint } from '../tenants/compile.js';
 import { deadLetterFor, tooLargeDeadLetter, type DeadLetter } from './dead-letter.js';
-import type { StreamEntry } from '../redis/streams/stream-reply.js';
-import type { FairPlan } from '../queue/fair-share.js';
+import type { SourceMessage } from './sources/source.js';
 
 export interface BatchPlan {
   jobs: BulkJob[];
@@ -16,12 +15,10 @@ export interface BatchPlan {
   unrouted: number;
   /** Those events, for the delivery log (src/history/bridge-records.ts). */
   unroutedEvents?: Array<{ id: string; tenant: string; type: string; createdAtMs: number }>;
-  /** Entries deleted from the stream while pending: nothing to deliver, only to acknowledge. */
+  /** Messages that vanished while in hand (stream entries deleted while pending): nothing to deliver, only to acknowledge. */
   vanished: number;
-  /** Every entry of the batch: each one is fully handled by the plan. */
+  /** Every message of the batch: each one is fully handled by the plan. */
   ackIds: string[];
-  /** Per shard: the jobs' fair-share priorities and the tags to write once they exist (fair-share.ts). */
-  fair?: ReadonlyMap<number, FairPlan>;
 }
 
 export interface PlanOptions {
@@ -35,14 +32,14 @@ export interface PlanOptions {
 export type EndpointLookup = (tenant: string) => Iterable<CompiledEndpoint> | undefined;
 
 export async function planBatch(
-  entries: readonly StreamEntry[],
+  entries: readonly SourceMessage[],
   endpointsOf: EndpointLookup,
   opts: PlanOptions,
   expr: FanoutExpressions,
 ): Promise<BatchPlan> {
   const plan: BatchPlan = { jobs: [], dead: [], unrouted: 0, vanished: 0, ackIds: [] };
   // Per entry, in order: a dead letter now, or an index into the fan-out requests.
-  const steps: Array<{ entry: StreamEntry; dead?: DeadLetter; fanout?: number; event?: WssEvent }> = [];
+  const steps: Array<{ entry: SourceMessage; dead?: DeadLetter; fanout?: number; event?: WssEvent }> = [];
   const requests: FanoutRequest[] = [];
   const maxBytes = opts.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
   for (const entry of entries) {
@@ -51,7 +48,7 @@ export async function planBatch(
       plan.vanished++;
       continue;
     }
-    const parsed = parseEntry(entry.id, entry.fields, maxBytes);
+    const parsed = parseEnvelope(entry.fields, entry, maxBytes);
     if (!parsed.ok) {
       steps.push({
         entry,

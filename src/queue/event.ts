@@ -1,15 +1,16 @@
-// Stream entries → events. Pure: the bridge dead-letters anything this refuses.
+// Source messages (stream entries and the like) → events. Pure: the bridge dead-letters anything
+// this refuses.
 import { ID_PATTERN } from '../tenants/schema.js';
 
 export interface WssEvent {
-  /** The producer's id, else the stream entry id. Unique per tenant. */
+  /** The producer's id, else the source's (the stream entry id). Unique per tenant. */
   id: string;
   tenant: string;
   type: string;
   /** The `data` field as the producer wrote it (valid JSON text). */
   dataText: string;
   data: unknown;
-  /** ISO time the event was created: the stream entry id's millisecond part. */
+  /** ISO time the event was created (a stream entry id's millisecond part). */
   createdAt: string;
   /** Milliseconds since the epoch, same instant as createdAt. */
   createdAtMs: number;
@@ -51,10 +52,28 @@ function jsonErrorWhere(err: unknown): string {
 
 const malformed = (reason: string): ParsedEntry => ({ ok: false, kind: 'malformed', reason });
 
-/** `data` over maxDataBytes (UTF-8) is refused before it is parsed: kind `too_large`. */
+/** Where a message came from: what stands for the event id when the producer gave none, and when it was created. */
+export interface EnvelopeOrigin {
+  defaultEventId: string;
+  createdAtMs: number;
+}
+
+/** A stream entry's envelope: the entry id is the default event id, its time part the creation time. */
 export function parseEntry(
   entryId: string,
   f: Readonly<Record<string, string>>,
+  maxDataBytes = DEFAULT_MAX_EVENT_BYTES,
+): ParsedEntry {
+  return parseEnvelope(f, { defaultEventId: entryId, createdAtMs: entryTimeMs(entryId) }, maxDataBytes);
+}
+
+/**
+ * The envelope of a message of any source, validated the same way whatever the source. `data`
+ * over maxDataBytes (UTF-8) is refused before it is parsed: kind `too_large`.
+ */
+export function parseEnvelope(
+  f: Readonly<Record<string, string>>,
+  origin: EnvelopeOrigin,
   maxDataBytes = DEFAULT_MAX_EVENT_BYTES,
 ): ParsedEntry {
   const { tenant, type, data, id, priority } = f;
@@ -84,11 +103,11 @@ export function parseEntry(
     // The producer's value is not quoted: reasons are logged.
     return malformed('field "priority" must be "high", "normal" or "low"');
   }
-  const createdAtMs = entryTimeMs(entryId);
+  const { createdAtMs } = origin;
   return {
     ok: true,
     event: {
-      id: id ?? entryId,
+      id: id ?? origin.defaultEventId,
       tenant,
       type,
       dataText: data.trim(),

@@ -2,10 +2,10 @@
 // carry the queue's hash tag, so every script below stays in the queue's slot. The virtual time
 // and base in one hash, the flows' finish tags in another. Read once per batch (readFairState), written after the
 // batch's jobs exist (writeFairState, max-merged so bridges never move a tag back), and rebased
-// when the queue's priorities near BullMQ's limit. See fair-share.ts and docs/isolation.md.
+// when the queue's priorities near BullMQ's limit. Callers go through fair-queues.ts; see
+// fair-share.ts and docs/isolation.md.
 import type { RedisClient } from '../redis/client.js';
 import { queueKeyBase } from './delivery-queues.js';
-import { BASE_QUEUE_NAME } from '../redis/shards.js';
 import { flowField, PRIORITY_LIMIT, REBASE_AT, virtualTime, type FairPlan, type FairState } from './fair-share.js';
 
 export interface FairKeys {
@@ -19,7 +19,7 @@ export interface FairKeys {
 }
 
 /** The fair-share keys of one delivery queue; the legacy queue's are `<prefix>:fair:*`. */
-export function fairKeys(prefix: string, queueName: string = BASE_QUEUE_NAME): FairKeys {
+export function fairKeys(prefix: string, queueName: string): FairKeys {
   const q = `${prefix}:${queueName}:`;
   const base = queueKeyBase(prefix, queueName);
   return {
@@ -177,7 +177,7 @@ return p
  * when the retry leaves the delayed set. Jobs without a priority (added before fair share, or
  * test events) are left alone. Returns the new priority (0: none).
  */
-export async function retagForRetry(
+export async function retagJob(
   redis: RedisClient,
   keys: FairKeys,
   job: { id: string; tenant: string; endpoint: string },

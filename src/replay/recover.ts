@@ -8,7 +8,7 @@
 import { Job } from 'bullmq';
 import { errorMessage } from '../lib/errors.js';
 import { deliveryJobId, type DeliveryQueue } from '../queue/job.js';
-import { fairKeys, retagForRetry, type FairKeys } from '../queue/fair-state.js';
+import { retagForRetry } from '../queue/fair-queues.js';
 import type { RedisClient } from '../redis/client.js';
 
 const PAGE = 1_000;
@@ -63,10 +63,9 @@ export async function recoverFailed(
   const ids = await failedSince(redis, queue.toKey('failed'), req);
   const result: RecoverResult = { failed: ids.length, recovered: 0, skipped: 0, jobIds: ids.slice(0, LISTED_IDS) };
   if (req.dryRun) return result;
-  const fair = fairKeys(queue.opts.prefix ?? 'bull', queue.name);
   for (let i = 0; i < ids.length; i += RETRIES_IN_FLIGHT) {
     const outcomes = await Promise.all(
-      ids.slice(i, i + RETRIES_IN_FLIGHT).map((id) => retryOne(redis, fair, queue, id, req)),
+      ids.slice(i, i + RETRIES_IN_FLIGHT).map((id) => retryOne(redis, queue, id, req)),
     );
     for (const ok of outcomes) {
       if (ok) result.recovered++;
@@ -79,7 +78,6 @@ export async function recoverFailed(
 /** False when the job is gone or no longer failed; any other error is thrown. */
 async function retryOne(
   redis: RedisClient,
-  fair: FairKeys,
   queue: DeliveryQueue,
   id: string,
   at: Pick<RecoverRequest, 'tenant' | 'endpoint'>,
@@ -90,7 +88,7 @@ async function retryOne(
   // for a retry, it gets a fresh start tag behind its own flow, so a bulk recover takes the
   // endpoint's fair share instead of jumping ahead of every tenant. (A no-op for a job without a
   // priority; harmless if the retry below then finds it gone.)
-  await retagForRetry(redis, fair, { id, tenant: at.tenant, endpoint: at.endpoint });
+  await retagForRetry(redis, queue.opts.prefix ?? 'bull', queue.name, { id, tenant: at.tenant, endpoint: at.endpoint });
   try {
     await job.retry('failed');
     return true;

@@ -11,6 +11,7 @@ import type { ExpressionRunner } from '../producers/plan-fanout.js';
 import { PRIORITY_LIMIT } from '../queue/fair-share.js';
 import type { RedisClient } from '../redis/client.js';
 import { rangeEntries, type StreamEntry } from '../redis/streams/stream-reply.js';
+import { streamMessage } from '../producers/sources/redis-stream/source.js';
 import type { CompiledEndpoint } from '../tenants/compile.js';
 import type { DeliveryQueues } from '../queue/delivery-queues.js';
 import { outsideRetention, streamWindow } from './stream-window.js';
@@ -119,7 +120,7 @@ export async function replay(deps: ReplayDeps, req: ReplayRequest): Promise<Repl
       `the range ${iso(req.fromMs)} .. ${iso(req.toMs)} holds more than ${deps.maxEvents} events of tenant "${req.tenant}" (WSS_REPLAY_MAX_EVENTS); narrow "from" and "to"`,
     );
 
-  const plan = await planBatch(entries, () => deps.endpoints, deps.plan, { runner: deps.runner });
+  const plan = await planBatch(entries.map(streamMessage), () => deps.endpoints, deps.plan, { runner: deps.runner });
   const replayId = req.dryRun ? undefined : (deps.newReplayId ?? newReplayId)();
   const jobs = plan.jobs.map((j) => replayJob(j, replayId ?? 'dry', deps.plan.dedupTtlMs));
   const firstEventIds: string[] = [];

@@ -24,7 +24,7 @@ import { ConnectionEpochs } from './lock-check.js';
 import { processDelivery, type ProcessDeps } from './process-delivery.js';
 import { reportStalls } from './stalls.js';
 import { HistoryStore } from '../history/store.js';
-import { fairKeys, retagForRetry } from '../queue/fair-state.js';
+import { retagForRetry } from '../queue/fair-queues.js';
 import { GatedWorker } from './gated-worker.js';
 import { ShardWorkers } from './shard-workers.js';
 
@@ -128,7 +128,7 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningWo
     history: new HistoryStore(connection, { prefix: config.prefix, layout: config.layout, ...config.history }),
     // The fair-share state of the queue the job is in (its shard's, or an old layout's).
     retag: (job) =>
-      retagForRetry(connection, fairKeys(config.prefix, job.queueName), {
+      retagForRetry(connection, config.prefix, job.queueName, {
         id: job.id!,
         tenant: job.data.tenant,
         endpoint: job.data.endpoint,

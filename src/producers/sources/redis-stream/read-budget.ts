@@ -1,10 +1,12 @@
 // How many entries the bridge asks for per read. XREADGROUP bounds a read by COUNT only, so a
 // run of large entries at WSS_BATCH_SIZE each could hold gigabytes at once. Each read's COUNT
 // is set from the previous read: as many entries of its average size as fit WSS_BATCH_BYTES.
-import type { StreamEntry } from '../../../redis/streams/stream-reply.js';
+
+/** What a read holds: its messages' fields (null: the message vanished). */
+type Read = ReadonlyArray<{ fields: Readonly<Record<string, string>> | null }>;
 
 /** UTF-8 bytes of the entries' field names and values: what one read holds. */
-export function entryBytes(entries: readonly StreamEntry[]): number {
+export function entryBytes(entries: Read): number {
   let bytes = 0;
   for (const e of entries) {
     if (e.fields === null) continue;
@@ -17,12 +19,7 @@ export function entryBytes(entries: readonly StreamEntry[]): number {
  * The COUNT for the next read, from 1 to maxCount. An empty read says nothing about sizes, so
  * the current count stays.
  */
-export function nextReadCount(
-  last: readonly StreamEntry[],
-  budgetBytes: number,
-  maxCount: number,
-  current: number,
-): number {
+export function nextReadCount(last: Read, budgetBytes: number, maxCount: number, current: number): number {
   if (last.length === 0) return current;
   const average = Math.max(1, entryBytes(last) / last.length);
   return Math.min(maxCount, Math.max(1, Math.floor(budgetBytes / average)));

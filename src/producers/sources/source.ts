@@ -1,0 +1,86 @@
+// What the bridge needs from wherever events come from. The bridge loop (../bridge.ts) is the
+// same for every source: take a batch, plan it (pure), give it fair-share priorities, commit it to
+// Redis (jobs, tags, dead letters, delivery log, WAIT), and only then acknowledge it here. A
+// source guarantees, whatever broker or table is behind it:
+// - at least once: a message handed out and not acknowledged comes back (to this bridge or to
+//   another one sharing the source) until it is acknowledged;
+// - a delivery count per message: a message handed out WSS_MAX_ENTRY_DELIVERIES times without
+//   being acknowledged (bridges died or hung on it) comes back flagged as poison, to be
+//   dead-lettered unplanned;
+// - a stable event id and creation time per message, so a redelivery plans the same job ids
+//   (deterministic: the queue adds nothing twice).
+import type { Readiness } from '../../roles.js';
+
+export interface SourceMessage {
+  /**
+   * The source's own reference to the message (a stream entry id; queue and delivery tag; stream
+   * sequence; table row id), unique among the messages in hand. Dead letters carry it as
+   * `entryId`, logs as well.
+   */
+  id: string;
+  /** The envelope's fields as text (tenant, type, data, id, priority, …); null: the message vanished while in hand (only to be acknowledged). */
+  fields: Readonly<Record<string, string>> | null;
+  /** The event id when the producer gave none. */
+  defaultEventId: string;
+  /** When the event was created (ms since the epoch). */
+  createdAtMs: number;
+}
+
+export interface SourceBatch {
+  messages: SourceMessage[];
+  /**
+   * Set when every message of the batch is poison: delivered this many times (by message id)
+   * without being acknowledged. The bridge dead-letters them without planning (planning them is
+   * what may kill the process) and acknowledges them.
+   */
+  poison?: ReadonlyMap<string, number> | undefined;
+}
+
+/** Counters every source keeps (0 where a source has no such thing). */
+export interface SourceStats {
+  /** Messages taken over from other consumers (dead bridges' at once, hung ones' after a timeout). */
+  claimed: number;
+  /** Times the consumer state (a consumer group, a durable consumer, a queue) was found gone and re-created. */
+  groupRecreated: number;
+  /** Messages removed by the source's housekeeping (acknowledged stream entries past retention). */
+  trimmed: number;
+  /** The newest message reference acknowledged, in the source's own order. */
+  lastHandledId: string | undefined;
+}
+
+export interface Source {
+  /** `redis-stream` (WSS_SOURCE): names the source in logs and metrics. */
+  readonly kind: string;
+  /** What is read, for logs and readiness: e.g. `stream wss:events (group wss-bridge)`. */
+  readonly description: string;
+  /** Connects and creates what is missing (a consumer group, a queue); the bridge starts after it. */
+  start(): Promise<void>;
+  /**
+   * The next batch: re-deliveries first (own unacknowledged messages, messages of dead bridges),
+   * then new ones. Waits a bounded time (WSS_BLOCK_MS) when there is nothing, then gives an
+   * empty batch. Throws when the source fails; the bridge backs off and calls `recover`.
+   */
+  next(): Promise<SourceBatch>;
+  /**
+   * A batch whose planning or commit failed is handled again as it is: keep its messages ours
+   * without counting a delivery (so a passing Redis outage does not push them towards the
+   * poison bound); gives back those still ours (others may have been acknowledged elsewhere).
+   */
+  keep(batch: SourceBatch): Promise<SourceBatch>;
+  /** Everything the batch needs is in Redis: the source may forget these messages. */
+  ack(batch: SourceBatch): Promise<void>;
+  /**
+   * After a failed step: repair what can be repaired (a consumer group deleted under us) and
+   * rewind so that messages read but not acknowledged are read again. True when the messages in
+   * hand are no longer ours (the group was re-created): the bridge drops its batch in hand and
+   * the source delivers them again. Throws when repairing fails.
+   */
+  recover(err: unknown): Promise<boolean>;
+  /** The source's own readiness (the bridge adds how long its steps have been failing). */
+  ready(): Promise<Readiness>;
+  stats(): Readonly<SourceStats>;
+  /** Ends a wait in `next` at once (stop). */
+  interrupt(): void;
+  /** Closes connections; a message in hand and not acknowledged comes back to another bridge. */
+  close(): Promise<void>;
+}
