@@ -129,7 +129,8 @@ async function cmdPublish(args: string[], config: Config, log: Logger): Promise<
   } catch (err) {
     throw new UsageError(`--data is not JSON: ${errorMessage(err)}`);
   }
-  const { eventFields, publishEvent } = await import('./queue/publish.js');
+  const { eventFields, publishTo } = await import('./queue/publish.js');
+  const { createPublisher } = await import('./producers/sources/index.js');
   const input = {
     tenant: values.tenant,
     type: values.type,
@@ -139,9 +140,14 @@ async function cmdPublish(args: string[], config: Config, log: Logger): Promise<
   };
   // Refused here, before Redis is reached (or an embedded one started), with the field named.
   eventFields(input, config.maxEventBytes);
-  const entryId = await withRegistry(config, log, (_registry, redis) =>
-    publishEvent(redis, config.stream, input, config.maxEventBytes),
-  );
+  const entryId = await withRegistry(config, log, async (_registry, redis) => {
+    const publisher = createPublisher(config, redis);
+    try {
+      return await publishTo(publisher, input, config.maxEventBytes);
+    } finally {
+      await publisher.close();
+    }
+  });
   process.stdout.write(`${entryId}\n`);
 }
 

@@ -165,6 +165,7 @@ describe('each setting declared once (src/config/settings.ts)', () => {
       'WSS_SECRETS_KEY',
       'WSS_SHARDS',
       'WSS_SHUTDOWN_GRACE_MS',
+      'WSS_SOURCE',
       'WSS_STALLED_INTERVAL_MS',
       'WSS_STREAM',
       'WSS_STREAM_RETENTION',
@@ -266,5 +267,14 @@ describe('role start functions', () => {
     expectTypeOf<ConfigOf<DashboardStart>>().not.toHaveProperty('worker');
     expectTypeOf<ConfigOf<HealthStart>>().toHaveProperty('prefix');
     expectTypeOf<ConfigOf<HealthStart>>().not.toHaveProperty('dashboard');
+  });
+});
+
+describe('WSS_SOURCE', () => {
+  it('defaults to the Redis Stream and refuses an unknown source, naming the variable', () => {
+    expect(parseConfig({}).source.kind).toBe('redis-stream');
+    expect(() => parseConfig({ WSS_SOURCE: 'kafka' })).toThrow(
+      /WSS_SOURCE: expected one of redis-stream, amqp, nats, postgres-outbox/,
+    );
   });
 });

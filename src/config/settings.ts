@@ -26,6 +26,21 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
+/** The kinds of source the bridge can read (src/producers/sources/). */
+export const SOURCE_KINDS = ['redis-stream', 'amqp', 'nats', 'postgres-outbox'] as const;
+
+/**
+ * Where events come from. Shared: the bridge reads the source, and every process that publishes
+ * (`wss publish`, `POST /api/events`, the worker's operational events) writes to it.
+ */
+const sourceSettings = {
+  kind: setting(
+    'WSS_SOURCE',
+    oneOf(SOURCE_KINDS, 'redis-stream', `expected one of ${SOURCE_KINDS.join(', ')}`),
+    "Where the bridge reads events, and where `wss publish`, `POST /api/events` and operational events (`wss.endpoint.disabled`) write them. `redis-stream`: `WSS_STREAM` on the service's Redis.",
+  ),
+};
+
 /** Read by every process, or by more than one role. */
 export const sharedSettings = {
   redisUrl: setting(
@@ -311,6 +326,7 @@ export const dashboardSettings = {
 
 export const settings = {
   ...sharedSettings,
+  source: sourceSettings,
   bridge: bridgeSettings,
   worker: workerSettings,
   dashboard: dashboardSettings,
@@ -319,6 +335,12 @@ export const settings = {
 /** The sections of docs/configuration.md, in order. */
 export const settingSections = [
   { title: 'Every process', intro: 'Read by every process, or by more than one role.', tree: sharedSettings },
+  {
+    title: 'Source',
+    intro:
+      'Where events come from (`config.source`), read by every process: the bridge reads it, publishers write to it.',
+    tree: sourceSettings,
+  },
   { title: 'Bridge', intro: 'Read only by the bridge role (`config.bridge`).', tree: bridgeSettings },
   { title: 'Worker', intro: 'Read only by the worker role (`config.worker`).', tree: workerSettings },
   { title: 'Dashboard', intro: 'Read only by the dashboard role (`config.dashboard`).', tree: dashboardSettings },

@@ -8,7 +8,8 @@ import { envelopeBody, type WssEvent } from '../queue/event.js';
 import type { DeliveryQueues } from '../queue/delivery-queues.js';
 import { deliveryJob } from '../queue/job.js';
 import type { Logger } from '../lib/log.js';
-import { EventRejectedError, publishEvent } from '../queue/publish.js';
+import { EventRejectedError, publishTo } from '../queue/publish.js';
+import type { EventPublisher } from '../producers/sources/source.js';
 import type { RoleContext } from '../roles.js';
 import type { ExpressionPool } from '../expressions/pool.js';
 import { trialEndpoint } from '../expressions/trial.js';
@@ -57,9 +58,11 @@ export interface AdminApiDeps {
   log: Logger;
   /** Runs the registration trial of filters and transforms (docs/expressions.md). */
   expressions: ExpressionPool;
+  /** `POST /api/events` writes to the configured source (WSS_SOURCE). */
+  publisher: EventPublisher;
 }
 
-export function adminApi({ ctx, queues, log, expressions }: AdminApiDeps): Router {
+export function adminApi({ ctx, queues, log, expressions, publisher }: AdminApiDeps): Router {
   const { registry, config } = ctx;
   const router = Router();
   // Room for an event at WSS_MAX_EVENT_BYTES plus its JSON escaping, and never under 1 MB.
@@ -220,9 +223,8 @@ export function adminApi({ ctx, queues, log, expressions }: AdminApiDeps): Route
         // Same check the bridge makes; refused here so the caller learns at once.
         if (ID_PATTERN.test(tenant as string)) return notFound(res, `tenant "${String(tenant)}"`);
       }
-      entryId = await publishEvent(
-        ctx.redis,
-        config.stream,
+      entryId = await publishTo(
+        publisher,
         {
           tenant: tenant as string,
           type: type as string,

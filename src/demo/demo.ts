@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { configWith } from '../config.js';
 import { createLogger } from '../lib/log.js';
-import { publishEvent } from '../queue/publish.js';
+import { publishTo } from '../queue/publish.js';
+import { createPublisher } from '../producers/sources/index.js';
 import { ALL_ROLES, startService } from '../cli/start.js';
 import { loadTenantsFile } from '../tenants/load-file.js';
 import { startDemoReceiver } from './receiver.js';
@@ -83,8 +84,9 @@ const events = [
   { tenant: 'acme', type: 'invoice.paid', data: { invoiceId: 'in-7', amount: 42 } },
   { tenant: 'globex', type: 'user.created', data: { userId: 'u-1' } },
 ];
+const publisher = createPublisher(config, service.ctx.redis);
 for (const e of events) {
-  const entryId = await publishEvent(service.ctx.redis, config.stream, e, config.maxEventBytes);
+  const entryId = await publishTo(publisher, e, config.maxEventBytes);
   say(`demo: published ${e.tenant} ${e.type} ${JSON.stringify(e.data)} as stream entry ${entryId}`);
 }
 say('demo: acme/orders only takes shipped/delivered orders (jsonata filter) and gets a transformed body;');

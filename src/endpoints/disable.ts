@@ -1,17 +1,18 @@
 // Disabling an endpoint for a reason (auto-disable after WSS_DISABLE_AFTER without a success,
 // or 410 Gone) and re-enabling it. Disabling records the reason and time on the endpoint, logs,
-// counts and publishes the operational event `wss.endpoint.disabled` to the tenant's stream so
+// counts and publishes the operational event `wss.endpoint.disabled` to the source (WSS_SOURCE) so
 // the tenant's other subscribed endpoints hear of it like of any event (filtered, transformed,
 // signed). Its data is the endpoint id, the reason and the time, nothing of any event.
 // Re-enabling resets the circuit and promotes the endpoint's delayed (parked) jobs at once.
 import type { RedisClient } from '../redis/client.js';
+import type { EventPublisher } from '../producers/sources/source.js';
 import { Job } from 'bullmq';
 import { errorMessage } from '../lib/errors.js';
 import type { DeliveryQueues } from '../queue/delivery-queues.js';
 import type { DeliveryQueue } from '../queue/job.js';
 import type { Logger } from '../lib/log.js';
 import { endpointsDisabled } from '../lib/metrics.js';
-import { publishEvent } from '../queue/publish.js';
+import { publishTo } from '../queue/publish.js';
 import type { Registry } from '../tenants/registry.js';
 import { resetCircuit } from './circuit.js';
 
@@ -19,8 +20,8 @@ export const DISABLED_EVENT_TYPE = 'wss.endpoint.disabled';
 
 export interface DisableDeps {
   registry: Registry;
-  redis: RedisClient;
-  stream: string;
+  /** The configured source (WSS_SOURCE): the tenant's endpoints hear of it like of any event. */
+  publisher: EventPublisher;
   maxEventBytes: number;
   log: Logger;
 }
@@ -42,9 +43,8 @@ export async function disableEndpoint(
   d.log.warn({ tenant, endpoint, reason, kind }, 'endpoint disabled: its queued jobs are kept until it is re-enabled');
   endpointsDisabled.labels(kind).inc();
   try {
-    await publishEvent(
-      d.redis,
-      d.stream,
+    await publishTo(
+      d.publisher,
       {
         tenant,
         type: DISABLED_EVENT_TYPE,

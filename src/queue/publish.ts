@@ -1,5 +1,7 @@
-// Adding one event to the stream (`wss publish`, the admin API). Checked with the bridge's own
-// rules, so what is accepted here is never dead-lettered as malformed.
+// Adding one event to the source (`wss publish`, the admin API, operational events). Checked
+// with the bridge's own rules, so what is accepted here is never dead-lettered as malformed.
+import type { EventPublisher } from '../producers/sources/source.js';
+import { streamPublisher } from '../producers/sources/redis-stream/publisher.js';
 import type { RedisClient } from '../redis/client.js';
 import { errorMessage, WssError } from '../lib/errors.js';
 import { DEFAULT_MAX_EVENT_BYTES, parseEntry } from './event.js';
@@ -46,18 +48,21 @@ export function eventFields(input: PublishInput, maxEventBytes = DEFAULT_MAX_EVE
   return fields;
 }
 
-/**
- * XADD without MAXLEN: a length cap would trim entries no bridge has acknowledged yet (the
- * bridge trims safely itself). Returns the stream entry id.
- */
-export async function publishEvent(
+/** Validates, then publishes to the source. Returns the source's reference (a stream entry id). */
+export async function publishTo(
+  publisher: EventPublisher,
+  input: PublishInput,
+  maxEventBytes = DEFAULT_MAX_EVENT_BYTES,
+): Promise<string> {
+  return publisher.publish(eventFields(input, maxEventBytes));
+}
+
+/** publishTo a Redis Stream on `redis` (tests, and tools that write to a stream whatever WSS_SOURCE says). */
+export function publishEvent(
   redis: RedisClient,
   stream: string,
   input: PublishInput,
   maxEventBytes = DEFAULT_MAX_EVENT_BYTES,
 ): Promise<string> {
-  const fields = eventFields(input, maxEventBytes);
-  const id = await redis.xadd(stream, '*', ...Object.entries(fields).flat());
-  if (id === null) throw new Error(`XADD to ${stream} returned no id`);
-  return id;
+  return publishTo(streamPublisher(redis, stream), input, maxEventBytes);
 }

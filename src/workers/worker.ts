@@ -24,6 +24,7 @@ import { ConnectionEpochs } from './lock-check.js';
 import { processDelivery, type ProcessDeps } from './process-delivery.js';
 import { reportStalls } from './stalls.js';
 import { HistoryStore } from '../history/store.js';
+import { createPublisher } from '../producers/sources/index.js';
 import { retagForRetry } from '../queue/fair-queues.js';
 import { GatedWorker } from './gated-worker.js';
 import { ShardWorkers } from './shard-workers.js';
@@ -94,7 +95,9 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningWo
   setMaxListeners(config.worker.concurrency + 16, shutdown.signal);
 
   const endpointOf = (t: string, e: string) => registry.endpoint(t, e)?.config;
-  const disableDeps = { registry, redis: ctx.redis, stream: config.stream, maxEventBytes: config.maxEventBytes, log };
+  // Operational events (wss.endpoint.disabled) go where the bridge reads: the configured source.
+  const publisher = createPublisher(config, ctx.redis);
+  const disableDeps = { registry, publisher, maxEventBytes: config.maxEventBytes, log };
   const guard = new EndpointGuard({
     breaker: new CircuitBreaker(ctx.redis, config.prefix, {
       now: ctx.now,
@@ -213,6 +216,7 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningWo
     limits.close();
     await queues.close();
     await http.close().catch(() => undefined);
+    await publisher.close().catch(() => undefined);
     if (connection.status !== 'end') await connection.quit().catch(() => connection.disconnect());
     log.info('worker stopped');
   }

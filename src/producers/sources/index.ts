@@ -1,13 +1,24 @@
-// The bridge's source, chosen by configuration. Only the Redis Stream today; every source
-// implements the same contract (source.ts), so the bridge loop never knows which one it reads.
+// The source, chosen by WSS_SOURCE: what the bridge reads (createSource) and what publishers
+// write to (createPublisher). Every source implements the same contract (source.ts), so the
+// bridge loop never knows which one it reads.
+import type { SharedConfig } from '../../config.js';
+import { ConfigError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
+import type { RedisClient } from '../../redis/client.js';
 import type { RoleContext } from '../../roles.js';
+import { streamPublisher } from './redis-stream/publisher.js';
 import { RedisStreamSource } from './redis-stream/source.js';
-import type { Source } from './source.js';
+import type { EventPublisher, Source } from './source.js';
+
+function notBuilt(kind: string): never {
+  const line = `WSS_SOURCE=${kind}: this source is not available in this build`;
+  throw new ConfigError(line, [line]);
+}
 
 /** The source, and the bridge's logger (its fields name what is read). */
 export function createSource(ctx: RoleContext<'bridge'>): { source: Source; log: Logger } {
   const { config } = ctx;
+  if (config.source.kind !== 'redis-stream') notBuilt(config.source.kind);
   const { stream, group } = config;
   const b = config.bridge;
   const log = ctx.log.child({ role: 'bridge', stream, group, consumer: b.consumer });
@@ -30,4 +41,13 @@ export function createSource(ctx: RoleContext<'bridge'>): { source: Source; log:
     ctx.now,
   );
   return { source, log };
+}
+
+/**
+ * Where this process publishes events: the configured source. `redis` is the process's own
+ * connection (the Redis Stream writes on it; other sources open their own, closed by `close`).
+ */
+export function createPublisher(config: Pick<SharedConfig, 'source' | 'stream'>, redis: RedisClient): EventPublisher {
+  if (config.source.kind !== 'redis-stream') notBuilt(config.source.kind);
+  return streamPublisher(redis, config.stream);
 }

@@ -84,3 +84,15 @@ export interface Source {
   /** Closes connections; a message in hand and not acknowledged comes back to another bridge. */
   close(): Promise<void>;
 }
+
+/**
+ * The producer's side of a source: writes one event's envelope fields where the bridge reads
+ * them (`wss publish`, `POST /api/events`, operational events). Fields arrive validated
+ * (queue/publish.ts).
+ */
+export interface EventPublisher {
+  /** Returns the source's reference to the message (a stream entry id), the event id when the fields carry none. */
+  publish(fields: Readonly<Record<string, string>>): Promise<string>;
+  /** Closes any connection of its own (none for the Redis Stream: it writes on the caller's). */
+  close(): Promise<void>;
+}
