@@ -52,8 +52,9 @@ describe('resharding (WSS_SHARDS 1 → 3)', () => {
     expect(await legacy.getFailedCount()).toBe(3);
     // … and two more never tried (waiting for a worker, in BullMQ's prioritized set).
     for (const id of ['p4', 'p5']) await publish(old, id);
+    // Queued first, acknowledged a moment later (the bridge acknowledges after its commit).
     await waitUntil('p4, p5 queued', async () => (await legacy.getPrioritizedCount()) === 10);
-    expect(await pendingCount(old)).toBe(0);
+    await waitUntil('p4, p5 acknowledged', async () => (await pendingCount(old)) === 0);
     await bridge.stop();
     const before = rx.requests.length;
 
