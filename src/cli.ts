@@ -38,6 +38,13 @@ Usage:
   wss deliveries --tenant T [--endpoint E] [--state delivered|failed|cancelled]
                  [--since 2h] [--until ISO] [--limit 50] [--cursor C] [--json]
                                                       settled deliveries, newest first
+  wss tenant token create --tenant T [--name N] [--expires 30d] [--read-only] [--json]
+                                                      a tenant API token, printed once
+  wss tenant token list --tenant T [--json]           the tenant's tokens, without secrets
+  wss tenant token revoke --tenant T --id TOKEN_ID    stops the token at once
+  wss tenant portal-link --tenant T [--read-only]     a single-use link to the tenant portal
+  wss tenant access --tenant T [--allow-private-urls true|false] [--allow-expressions true|false]
+                                                      what the tenant may register beyond the default
 
 Configuration is read from the environment; see docs/configuration.md.`;
 
@@ -195,6 +202,8 @@ async function main(argv: string[]): Promise<void> {
       return (await import('./cli/history.js')).cmdStatus(rest, config, log);
     case 'deliveries':
       return (await import('./cli/history.js')).cmdDeliveries(rest, config, log);
+    case 'tenant':
+      return (await import('./cli/tenant.js')).cmdTenant(rest, config, log);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

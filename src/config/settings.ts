@@ -24,6 +24,22 @@ export const DASHBOARD_PASSWORD_MIN = 12;
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
+// WSS_TRUST_PROXY: a hop count, or a list of addresses, CIDR subnets and express's names.
+const TRUST_PROXY =
+  /^(\d{1,2}|(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?)(\s*,\s*(loopback|linklocal|uniquelocal|[0-9a-fA-F:.]+(\/\d{1,3})?))*)$/;
+
+/** `https://host[:port]` with nothing after it, normalised; undefined when it is not one. */
+export function publicOrigin(text: string): string | undefined {
+  try {
+    const u = new URL(text.trim());
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return undefined;
+    if (u.username || u.password || u.search || u.hash || (u.pathname !== '/' && u.pathname !== '')) return undefined;
+    return u.origin;
+  } catch {
+    return undefined;
+  }
+}
+
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
 /** The kinds of source the bridge can read (src/producers/sources/). */
@@ -321,6 +337,71 @@ export const dashboardSettings = {
     hostList,
     'Host names the dashboard answers to (`*` = any). Other `Host` headers get 421, against DNS rebinding. `/healthz`, `/readyz` and `/metrics` are exempt when auth is on. See [security.md](security.md#allowed-host-names-wss_dashboard_hosts).',
     "with auth off: `localhost`, `127.0.0.1`, `[::1]` on the dashboard's port; with auth on: any",
+  ),
+  /** Express's `trust proxy`: undefined = off; a hop count; or addresses/subnets/names express knows. */
+  trustProxy: setting(
+    'WSS_TRUST_PROXY',
+    optionalStrWhere(
+      (v) => TRUST_PROXY.test(v.trim()),
+      'expected a hop count (1) or comma-separated proxy addresses, subnets or loopback/linklocal/uniquelocal',
+      'hop count, or comma-separated addresses / CIDR subnets / `loopback`, `linklocal`, `uniquelocal`',
+    ),
+    'The reverse proxies in front of the dashboard whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed. Used by the tenant portal and API only: the client address their login throttle counts per, and whether a request came over https (the portal cookie is then `Secure`). Unset: the peer address and the connection itself. See [portal.md](portal.md#behind-a-reverse-proxy).',
+  ),
+  portal: {
+    publicUrl: setting(
+      'WSS_PORTAL_PUBLIC_URL',
+      optionalStrWhere(
+        (v) => publicOrigin(v) !== undefined,
+        'expected an http:// or https:// origin without a path, e.g. https://webhooks.example.com',
+        '`https://host[:port]` (an origin, no path)',
+      ),
+      'Where customers reach the dashboard, for the portal links the admin API and `wss tenant portal-link` hand out. With `https://` the portal cookie is always `Secure`. Unset: a link names the host the request for it came to (the CLI: `http://localhost:<PORT>`).',
+    ),
+    linkTtlMs: setting(
+      'WSS_PORTAL_LINK_TTL',
+      duration(300_000, 10_000, 3_600_000),
+      'How long a portal link may wait to be opened (each opens once). See [portal.md](portal.md).',
+    ),
+    sessionIdleMs: setting(
+      'WSS_PORTAL_SESSION_IDLE',
+      duration(1_800_000, 60_000, 86_400_000),
+      'A portal session ends after this long without a request.',
+    ),
+    sessionMaxMs: setting(
+      'WSS_PORTAL_SESSION_MAX',
+      duration(43_200_000, 300_000, 7 * 86_400_000),
+      'A portal session ends this long after its link was opened, however active.',
+    ),
+    productName: setting(
+      'WSS_PORTAL_PRODUCT_NAME',
+      {
+        ...str('Webhooks'),
+        schema: str('Webhooks').schema.refine(
+          (v) => v.length <= 60 && ![...v].some((c) => c.charCodeAt(0) < 32 || c.charCodeAt(0) === 127),
+          'must be at most 60 characters, without control characters',
+        ),
+        values: 'text, ≤ 60 characters',
+      },
+      'The name the portal shows in its title and header, so it reads as part of the host product (shown as text).',
+    ),
+    accent: setting(
+      'WSS_PORTAL_ACCENT',
+      {
+        ...str('#2557d6'),
+        schema: str('#2557d6').schema.refine(
+          (v) => /^#[0-9a-fA-F]{6}$/.test(v),
+          'must be a colour as #rrggbb, e.g. #2557d6',
+        ),
+        values: '`#rrggbb`',
+      },
+      "The portal's accent colour (links, buttons, focus ring). Only `#rrggbb` is accepted, so nothing else can reach the style sheet.",
+    ),
+  },
+  tenantRateLimit: setting(
+    'WSS_TENANT_RATE_LIMIT',
+    int(600, 1, 1_000_000),
+    'Requests per minute each tenant may make with its API tokens and portal sessions together, counted in Redis across every dashboard replica; more get 429 with `Retry-After`.',
   ),
 };
 

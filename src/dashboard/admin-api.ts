@@ -52,6 +52,29 @@ function pickSecret(ep: SecretFields): SecretFields {
   return ep.secret !== undefined ? { secret: ep.secret, ...previous } : { secretEnv: ep.secretEnv, ...previous };
 }
 
+/** Queues a `wss.test` event for one endpoint (the admin API's and the tenant API's test route). */
+export async function enqueueTestEvent(
+  ctx: Pick<RoleContext<'dashboard'>, 'config' | 'now'>,
+  queues: DeliveryQueues,
+  tenant: string,
+  ep: EndpointConfig,
+): Promise<{ eventId: string; jobId: string }> {
+  const createdAtMs = ctx.now();
+  const event: WssEvent = {
+    id: `test-${randomUUID()}`,
+    tenant,
+    type: TEST_EVENT_TYPE,
+    data: null,
+    dataText: JSON.stringify({ message: 'test event from the webhook-sender admin API', endpoint: ep.id }),
+    createdAt: new Date(createdAtMs).toISOString(),
+    createdAtMs,
+    priority: 'normal',
+  };
+  const job = deliveryJob(event, { endpoint: ep.id, body: envelopeBody(event), retry: ep.retry }, ctx.config);
+  await queues.forEndpoint(tenant, ep.id).queue.add(job.name, job.data, job.opts);
+  return { eventId: event.id, jobId: job.opts.jobId };
+}
+
 export interface AdminApiDeps {
   ctx: RoleContext<'dashboard'>;
   queues: DeliveryQueues;
@@ -118,8 +141,13 @@ export function adminApi({ ctx, queues, log, expressions, publisher }: AdminApiD
           : keepSecret
             ? generatedKey(input, config.secretsKeys !== undefined)
             : {};
+      // A tenant's endpoint stays public-only unless the operator says otherwise (docs/portal.md).
+      const keepPublicOnly =
+        fields.publicOnly === undefined && existing?.publicOnly !== undefined
+          ? { publicOnly: existing.publicOnly }
+          : {};
       parsed = parseEndpoint(
-        { ...fields, id: endpoint, ...secretPart },
+        { ...fields, id: endpoint, ...secretPart, ...keepPublicOnly },
         { allowPrivateUrls: config.allowPrivateUrls, secretsEncrypted: config.secretsKeys !== undefined },
       );
       await trialEndpoint(expressions, tenant, parsed);
@@ -185,21 +213,9 @@ export function adminApi({ ctx, queues, log, expressions, publisher }: AdminApiD
       return res
         .status(409)
         .json({ error: `endpoint "${endpoint}" of tenant "${tenant}" is disabled; enable it first` });
-    const createdAtMs = ctx.now();
-    const event: WssEvent = {
-      id: `test-${randomUUID()}`,
-      tenant,
-      type: TEST_EVENT_TYPE,
-      data: null,
-      dataText: JSON.stringify({ message: 'test event from the webhook-sender admin API', endpoint }),
-      createdAt: new Date(createdAtMs).toISOString(),
-      createdAtMs,
-      priority: 'normal',
-    };
-    const job = deliveryJob(event, { endpoint, body: envelopeBody(event), retry: ep.retry }, config);
-    await queues.forEndpoint(tenant, endpoint).queue.add(job.name, job.data, job.opts);
-    log.info({ tenant, endpoint, eventId: event.id }, 'admin: test event enqueued');
-    res.status(202).json({ eventId: event.id, jobId: job.opts.jobId });
+    const sent = await enqueueTestEvent(ctx, queues, tenant, ep);
+    log.info({ tenant, endpoint, eventId: sent.eventId }, 'admin: test event enqueued');
+    res.status(202).json(sent);
   });
 
   router.post('/events', async (req, res) => {

@@ -21,6 +21,8 @@ export function publicEndpoint(ep: EndpointConfig): PublicEndpoint {
   return {
     id: ep.id,
     url: ep.url,
+    ...(ep.description !== undefined ? { description: ep.description } : {}),
+    ...(ep.publicOnly !== undefined ? { publicOnly: ep.publicOnly } : {}),
     secretSet: ep.secret !== undefined || ep.secretEnv !== undefined,
     ...(ep.secretEnv !== undefined ? { secretEnv: ep.secretEnv } : {}),
     ...(ep.previousSecrets

@@ -1,6 +1,8 @@
 // The dashboard role: Bull Board, the admin API, health and metrics on one port (PORT).
 //   /healthz /readyz /metrics      unauthenticated (see health.ts)
 //   /admin/queues/*  /admin/events  /api/*   basic auth + same-origin check on writes
+//   /api/* with `Authorization: Bearer`      a tenant's API token (tenant-api/token-api.ts)
+//   /portal/*                                the tenant portal, its own session (portal/router.ts)
 // Every route checks the Host header against WSS_DASHBOARD_HOSTS (allowed-hosts.ts); the three
 // probe routes only when authentication is off (then the server listens on 127.0.0.1 only and
 // no orchestrator reaches it by a pod IP). See docs/security.md.
@@ -18,6 +20,14 @@ import { EVENTS_PATH, eventsPageRouter } from './events-page.js';
 import { PortInUseError } from '../lib/errors.js';
 import { startHttpRole, type RunningHttpRole } from '../probes/http-role.js';
 import { announceGeneratedPassword, type Terminal } from './password-notice.js';
+import { createAccess } from '../access/access.js';
+import { accessAdminRoutes } from '../tenant-api/admin-routes.js';
+import { TenantDeliveries } from '../tenant-api/deliveries.js';
+import { TenantEndpoints } from '../tenant-api/endpoints.js';
+import { tenantRoutes } from '../tenant-api/routes.js';
+import { bearerToken, tokenApi } from '../tenant-api/token-api.js';
+import { PORTAL_PATH, portalRouter } from '../portal/router.js';
+import type { Router } from 'express';
 
 export interface DashboardOptions {
   /** Default config.dashboard.port; 0 picks a free port (tests). */
@@ -32,6 +42,13 @@ export interface DashboardOptions {
 
 export interface RunningDashboard extends RunningHttpRole {
   credentials: Credentials;
+  /** The routers behind /api and /portal, for route-list.ts (the isolation test reads them). */
+  routers: { admin: Router; access: Router; tenant: Router; portal: Router };
+}
+
+/** WSS_TRUST_PROXY as express's `trust proxy` takes it. */
+function trustProxy(v: string): number | string[] {
+  return /^\d+$/.test(v) ? Number(v) : v.split(',').map((s) => s.trim());
 }
 
 export async function startDashboard(
@@ -51,6 +68,8 @@ export async function startDashboard(
   const hostCheck = allowedHostsOnly(() => allowedHosts);
 
   let bullBoard: BullBoard | undefined;
+  const access = createAccess(ctx.redis, config, ctx.now);
+  const routers = {} as RunningDashboard['routers'];
   const role = await startHttpRole(ctx, {
     name: 'dashboard',
     port: opts.port ?? config.dashboard.port,
@@ -59,6 +78,11 @@ export async function startDashboard(
     roles: opts.roles,
     closeGraceMs: Math.min(config.shutdownGraceMs, 5_000),
     routes(app, probes, queues) {
+      if (config.dashboard.trustProxy !== undefined) app.set('trust proxy', trustProxy(config.dashboard.trustProxy));
+      // Operator-only, though unauthenticated for scrapers: a tenant's token is turned away.
+      app.use('/metrics', (req, res, next) =>
+        bearerToken(req) === undefined ? next() : void res.status(403).json({ error: 'not for tenant tokens' }),
+      );
       if (config.dashboard.auth === 'off') app.use(hostCheck);
       app.use(probes);
       if (config.dashboard.auth !== 'off') app.use(hostCheck);
@@ -68,7 +92,26 @@ export async function startDashboard(
       app.use(BOARD_PATH, auth, sameOriginOnly(), bullBoard.router);
       app.use(EVENTS_PATH, auth, sameOriginOnly(), eventsPageRouter());
       app.use(publicKeysRouter(ctx));
-      app.use('/api', auth, sameOriginOnly(), adminApi({ ctx, queues, log, expressions, publisher }));
+      const { portal } = config.dashboard;
+      const endpoints = new TenantEndpoints({ ctx, queues, expressions, policies: access.policies, log });
+      const deliveries = new TenantDeliveries({ ctx, queues, expressions, log });
+      routers.tenant = tenantRoutes({ endpoints, deliveries });
+      routers.portal = portalRouter({
+        access,
+        registry: ctx.registry,
+        endpoints,
+        deliveries,
+        log,
+        now: ctx.now,
+        branding: { productName: portal.productName, accent: portal.accent },
+        publicUrl: portal.publicUrl,
+        sessionMaxMs: portal.sessionMaxMs,
+      });
+      app.use(PORTAL_PATH, routers.portal);
+      app.use('/api', tokenApi({ routes: routers.tenant, access, registry: ctx.registry, log, now: ctx.now }));
+      routers.access = accessAdminRoutes({ access, registry: ctx.registry, log, publicUrl: portal.publicUrl });
+      routers.admin = adminApi({ ctx, queues, log, expressions, publisher });
+      app.use('/api', auth, sameOriginOnly(), routers.access, routers.admin);
     },
     // Unlike WSS_HEALTH_PORT, even the default PORT does not move: people open the dashboard at
     // the address they were told, and a dashboard quietly elsewhere would leave them looking at
@@ -112,5 +155,5 @@ export async function startDashboard(
   }
 
   // The same object: the probe routes know it as this server's own role.
-  return Object.assign(role, { credentials });
+  return Object.assign(role, { credentials, routers });
 }

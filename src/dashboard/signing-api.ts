@@ -19,7 +19,7 @@ function fail(res: Response, status: number, error: string): void {
 }
 
 /** The public keys of an Ed25519 endpoint's active keys, newest first. */
-function publicKeys(
+export function publicKeys(
   ep: EndpointConfig,
   nowMs: number,
 ): Array<{ publicKey: string; pem: string; expiresAt: string | null }> {

@@ -158,6 +158,11 @@ export const endpointSchema = z
           return false;
         }
       }, 'must be an absolute http:// or https:// URL'),
+    // Free text for people (the tenant portal shows it); never interpreted.
+    description: z.string().max(500).optional(),
+    // Deliveries refuse private addresses even with WSS_ALLOW_PRIVATE_URLS=true: set on what a
+    // tenant registers without the operator's allowance (docs/portal.md).
+    publicOnly: z.boolean().optional(),
     // Its length and format depend on `signature.scheme`: checked in secretsIssues.
     secret: z.string().max(512).optional(),
     secretEnv: secretEnvName.optional(),
@@ -351,7 +356,7 @@ function urlIssues(ep: EndpointConfig, path: readonly PropertyKey[], rules: Regi
           'an Ed25519 private key is kept in Redis only encrypted: set WSS_SECRETS_KEY, or give the key with secretEnv',
       });
   }
-  if (rules === undefined || rules.allowPrivateUrls) return out;
+  if (rules === undefined || (rules.allowPrivateUrls && ep.publicOnly !== true)) return out;
   const problem = privateUrlProblem(ep.url);
   return problem === undefined ? out : [...out, { path: [...path, 'url'], message: problem }];
 }

@@ -89,6 +89,7 @@ export async function deliverAttempt(
     body: data.body,
     timeoutMs: ep.timeoutMs,
     signals: deps.signals,
+    ...(ep.publicOnly === true ? { publicOnly: true } : {}),
   });
 
   const verdict = classifyStatus({

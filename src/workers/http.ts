@@ -22,6 +22,8 @@ export interface PostRequest {
   /** Aborts the request early (worker shutdown). */
   /** Any of these aborting aborts the request. */
   signals?: ReadonlyArray<AbortSignal | undefined> | undefined;
+  /** The endpoint's `publicOnly`: the SSRF guard applies even with WSS_ALLOW_PRIVATE_URLS=true. */
+  publicOnly?: boolean;
 }
 
 export interface PostResponse {
@@ -49,39 +51,49 @@ class RefusedAddressError extends Error {
   }
 }
 
-function refusal(address: string, why: string): string {
-  return `refused: ${address} is ${why} (set WSS_ALLOW_PRIVATE_URLS=true to allow)`;
+const PRIVATE_HINT = 'set WSS_ALLOW_PRIVATE_URLS=true to allow';
+/** For a publicOnly endpoint, which WSS_ALLOW_PRIVATE_URLS does not open. */
+const PUBLIC_ONLY_HINT = 'this endpoint may reach public addresses only';
+
+function refusal(address: string, why: string, hint = PRIVATE_HINT): string {
+  return `refused: ${address} is ${why} (${hint})`;
 }
 
 /** The reason a URL's literal host is refused, or undefined (names are checked at connect time). */
-export function literalHostRefusal(url: URL): string | undefined {
+export function literalHostRefusal(url: URL, hint = PRIVATE_HINT): string | undefined {
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   if (isIP(host) === 0) return undefined;
   const why = forbiddenAddressReason(host);
-  return why === undefined ? undefined : refusal(host, why);
+  return why === undefined ? undefined : refusal(host, why, hint);
 }
 
 // net.connect calls this with { all: true } when it races address families (Node 20's
 // autoSelectFamily), otherwise for a single address; both shapes are handled and every
 // resolved address must be public, else the connection is refused outright.
-const guardedLookup = ((
-  hostname: string,
-  options: LookupOptions,
-  callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void,
-) => {
-  dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
-    if (err) return callback(err, options.all ? [] : '', 0);
-    for (const a of addresses) {
-      const why = forbiddenAddressReason(a.address);
-      if (why !== undefined)
-        return callback(new RefusedAddressError(refusal(`${hostname} (${a.address})`, why)), options.all ? [] : '', 0);
-    }
-    if (options.all) return callback(null, addresses);
-    const first = addresses[0];
-    if (!first) return callback(new Error(`no address for ${hostname}`), '', 0);
-    callback(null, first.address, first.family);
-  });
-}) as unknown as LookupFunction;
+const lookupGuard = (hint: string) =>
+  ((
+    hostname: string,
+    options: LookupOptions,
+    callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void,
+  ) => {
+    dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
+      if (err) return callback(err, options.all ? [] : '', 0);
+      for (const a of addresses) {
+        const why = forbiddenAddressReason(a.address);
+        if (why !== undefined)
+          return callback(
+            new RefusedAddressError(refusal(`${hostname} (${a.address})`, why, hint)),
+            options.all ? [] : '',
+            0,
+          );
+      }
+      if (options.all) return callback(null, addresses);
+      const first = addresses[0];
+      if (!first) return callback(new Error(`no address for ${hostname}`), '', 0);
+      callback(null, first.address, first.family);
+    });
+  }) as unknown as LookupFunction;
+const guardedLookup = lookupGuard(PRIVATE_HINT);
 
 function findCause<T>(err: unknown, test: (e: unknown) => e is T): T | undefined {
   for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
@@ -127,11 +139,22 @@ export function createHttpSender(opts: HttpSenderOptions): HttpSender {
     pipelining: 1,
     connect: opts.allowPrivateUrls ? {} : { lookup: guardedLookup },
   });
+  // With private URLs allowed, publicOnly endpoints (a tenant's, docs/portal.md) still go
+  // through the guard, on a pool of their own made on first use.
+  let guarded: Agent | undefined;
+  const guardedAgent = () =>
+    (guarded ??= new Agent({
+      connections: opts.connectionsPerOrigin ?? 32,
+      keepAliveTimeout: 30_000,
+      pipelining: 1,
+      connect: { lookup: lookupGuard(PUBLIC_ONLY_HINT) },
+    }));
 
   async function post(req: PostRequest): Promise<PostResponse> {
     const url = new URL(req.url);
-    if (!opts.allowPrivateUrls) {
-      const refused = literalHostRefusal(url);
+    const publicOnly = !opts.allowPrivateUrls || req.publicOnly === true;
+    if (publicOnly) {
+      const refused = literalHostRefusal(url, opts.allowPrivateUrls ? PUBLIC_ONLY_HINT : PRIVATE_HINT);
       if (refused !== undefined) throw new DeliveryError('URL_REFUSED', refused, { outcome: 'failed' });
     }
     // One controller and a cleared timer per request: AbortSignal.timeout keeps a timer and a
@@ -153,7 +176,7 @@ export function createHttpSender(opts: HttpSenderOptions): HttpSender {
     const started = performance.now();
     try {
       const res = await request(url, {
-        dispatcher: agent,
+        dispatcher: opts.allowPrivateUrls && req.publicOnly === true ? guardedAgent() : agent,
         method: 'POST',
         headers: req.headers,
         body: req.body,
@@ -193,7 +216,7 @@ export function createHttpSender(opts: HttpSenderOptions): HttpSender {
   return {
     post,
     async close() {
-      await agent.close();
+      await Promise.all([agent.close(), guarded?.close()]);
     },
   };
 }
