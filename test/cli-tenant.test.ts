@@ -44,7 +44,8 @@ beforeAll(async () => {
     }),
   );
   expect(wss('seed', file).status).toBe(0);
-  dash = spawnWss(['start', '--role', 'dashboard'], env);
+  // At debug: every line the dashboard can write is in the output checked below.
+  dash = spawnWss(['start', '--role', 'dashboard'], { ...env, LOG_LEVEL: 'debug' });
   await dash.waitForOutput(/dashboard listening/);
 });
 afterAll(async () => {
@@ -134,6 +135,7 @@ describe("the dashboard process's output", () => {
     const out = dash.output();
     expect(out).toContain('portal: link opened, session started');
     expect(out).toContain('tenant API: refused a token');
+    expect(out).toContain('"msg":"portal: request"');
     expect(secrets.length).toBe(4);
     for (const s of secrets) expect(out).not.toContain(s);
     expect(out).not.toMatch(/wss[tls]_[A-Za-z0-9_-]{10}/);

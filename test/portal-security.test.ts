@@ -47,7 +47,8 @@ async function linkPath(tenant = 'acme', via = s.url): Promise<string> {
 }
 
 beforeAll(async () => {
-  s = await stack.start({ deliver: true });
+  // Debug: every line the service can write is captured and checked.
+  s = await stack.start({ deliver: true, env: { LOG_LEVEL: 'debug' } });
   await s.allow('acme', { allowPrivateUrls: true });
 });
 
@@ -81,6 +82,22 @@ describe('the session cookie', () => {
       expect(String(viaProxy.headers['set-cookie'])).toMatch(/; Secure$/);
       const plain = await get(s.url, await linkPath(), { 'x-forwarded-proto': 'https' });
       expect(String(plain.headers['set-cookie'])).not.toMatch(/Secure/);
+      secrets.push(String(viaProxy.headers['set-cookie']).split(';')[0]!.split('=')[1]!);
+      secrets.push(String(plain.headers['set-cookie']).split(';')[0]!.split('=')[1]!);
+      // The throttle counts the address the trusted proxy names, not the proxy's own.
+      const bad = { authorization: `Bearer wsst_${'q'.repeat(43)}` };
+      for (let i = 0; i < AUTH_LIMITS.maxFailures; i++)
+        await get(trusting.url, '/api/tenants/acme/endpoints', { ...bad, 'x-forwarded-for': '203.0.113.7' });
+      const blocked = await get(trusting.url, '/api/tenants/acme/endpoints', {
+        ...bad,
+        'x-forwarded-for': '203.0.113.7',
+      });
+      expect(blocked.status).toBe(429);
+      const other = await get(trusting.url, '/api/tenants/acme/endpoints', {
+        ...bad,
+        'x-forwarded-for': '203.0.113.8',
+      });
+      expect(other.status).toBe(401);
     });
 
     it('with the allowance, a private URL still needs WSS_ALLOW_PRIVATE_URLS=true', async () => {
@@ -320,6 +337,12 @@ describe('logs', () => {
     const all = s.t.logs.join('\n');
     expect(all).toContain('portal: link opened, session started');
     expect(all).toContain('tenant API: refused a token');
+    const requests = s.t.logs
+      .filter((l) => /"msg":"(portal|tenant API): request"/.test(l))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(requests.length).toBeGreaterThan(10);
+    for (const r of requests)
+      expect(r).toMatchObject({ tenant: 'acme', credential: expect.stringMatching(/^(tok|ses)_[0-9a-f]{12}$/) });
     for (const secret of secrets) {
       expect(secret).toMatch(/^wss[tls]_/);
       expect(all).not.toContain(secret);

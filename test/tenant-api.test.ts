@@ -9,6 +9,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../src/dashboard/server.js';
+import { parseTenantsFile } from '../src/tenants/schema.js';
 import { until } from './helpers/browser.js';
 import { useTestRedis } from './helpers/redis-server.js';
 import { useTenantStack, type TenantStack } from './helpers/tenant-stack.js';
@@ -427,5 +428,21 @@ describe("the operator's routes", () => {
     expect(body.readOnly).toBe(true);
     expect(Date.parse(body.expiresAt) - Date.now()).toBeLessThanOrEqual(s.t.config.dashboard.portal.linkTtlMs);
     expect((await s.call('POST', `${A}/portal-links`, { basic: true }, { ttl: 5 })).status).toBe(400);
+  });
+});
+
+describe('a tenant removed from the registry', () => {
+  it('keeps its token, which then reaches nothing: every route answers 404', async () => {
+    const { token: t } = await s.token('initech');
+    const get = () => s.call('GET', '/api/tenants/initech/endpoints', { token: t });
+    expect((await get()).status).toBe(200);
+    const snap = s.t.ctx.registry.snapshot();
+    const keep = ['acme', 'globex'].map((id) => ({
+      id,
+      endpoints: [...snap.tenants.get(id)!.endpoints.values()].map((e) => e.config),
+    }));
+    await s.t.ctx.registry.seed(parseTenantsFile({ tenants: keep }), { replace: true });
+    expect((await get()).status).toBe(404);
+    expect((await s.call('GET', '/api/tenants/initech/tokens', { basic: true })).status).toBe(404);
   });
 });

@@ -2,8 +2,8 @@
 // bits, base64url, behind a short prefix that says what they are (so a leaked one is easy to
 // recognise and to scan for). Only their SHA-256 is stored. A slow password hash (scrypt,
 // argon2) protects low-entropy passwords against guessing from a stolen hash; against 256
-// random bits a single SHA-256 already leaves nothing to guess, and keeps each check to
-// microseconds.
+// random bits a single SHA-256 already leaves nothing to guess; a slow hash would only add its
+// delay to every request.
 import { createHash, randomBytes } from 'node:crypto';
 
 export const TOKEN_PREFIX = 'wsst_';

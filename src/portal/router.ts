@@ -8,6 +8,7 @@
 import { param } from '../tenant-api/respond.js';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { errorMessage } from '../lib/errors.js';
+import { who } from '../access/principal.js';
 import { clientAddress } from '../tenant-api/token-api.js';
 import { TenantRequestError } from '../tenant-api/errors.js';
 import { ownTenant } from '../tenant-api/scope.js';
@@ -109,6 +110,8 @@ export function portalRouter(d: PortalDeps): Router {
       );
     }
     res.locals['principal'] = { tenant: session.tenant, kind: 'session', id: session.id, readOnly: session.readOnly };
+    // Every request at debug (writes also at info); past the link route, no path holds a secret.
+    log.debug({ ...who(principal(res)), method: req.method, path: req.path }, 'portal: request');
     next();
   });
   r.post('/logout', async (req, res) => {

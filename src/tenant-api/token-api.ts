@@ -8,6 +8,7 @@ import type { Access } from '../access/access.js';
 import type { Logger } from '../lib/log.js';
 import type { Registry } from '../tenants/registry.js';
 import { fail, jsonErrors } from './respond.js';
+import { who } from '../access/principal.js';
 import { principalOf } from './routes.js';
 import { readOnlyGuard, tenantRateLimit, tenantScope } from './scope.js';
 
@@ -54,6 +55,8 @@ export function tokenApi(d: TokenApiDeps): Router {
       return fail(res, 401, 'the token is unknown, revoked or expired');
     }
     res.locals['principal'] = { tenant: record.tenant, kind: 'token', id: record.id, readOnly: record.readOnly };
+    // Every request at debug (writes also at info, by the service); the path holds no secret.
+    log.debug({ ...who(principalOf(res)), method: req.method, path: req.path }, 'tenant API: request');
     next();
   });
   router.use(tenantRateLimit(access, principalOf));
