@@ -41,7 +41,7 @@ describe('tokens', () => {
     expect(await everything()).not.toContain(token);
     expect(await everything()).not.toContain(token.slice(5));
     expect(await store.check(token)).toEqual(record);
-    expect(await store.check(`${token.slice(0, -1)}A`)).toBeUndefined();
+    expect(await store.check(`${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`)).toBeUndefined();
     expect(await store.check('Bearer nonsense')).toBeUndefined();
     const listed = await store.list('acme');
     expect(listed).toEqual([{ ...record, expired: false }]);
