@@ -30,6 +30,8 @@ export class Link {
   /** Why the link is gone (set once); undefined while it lives. */
   lost: string | undefined;
   private consumerTag: string | undefined;
+  /** Delivery tags received and not yet acknowledged on the channel. */
+  private readonly outstanding = new Set<number>();
 
   private constructor(
     readonly gen: number,
@@ -74,7 +76,9 @@ export class Link {
     const { consumerTag } = await this.ch.consume(
       this.o.queue,
       (msg) => {
-        if (this.alive) this.o.onMessage(this, msg);
+        if (!this.alive) return;
+        if (msg) this.outstanding.add(msg.fields.deliveryTag);
+        this.o.onMessage(this, msg);
       },
       { noAck: false },
     );
@@ -95,13 +99,27 @@ export class Link {
   }
 
   /** One message from the head of the queue, unacknowledged; false when it is empty. */
-  get(): Promise<Message | false> {
-    return this.ch.get(this.o.queue, { noAck: false });
+  async get(): Promise<Message | false> {
+    const msg = await this.ch.get(this.o.queue, { noAck: false });
+    if (msg) this.outstanding.add(msg.fields.deliveryTag);
+    return msg;
   }
 
-  /** Throws (IllegalOperationError) when the channel has closed. */
-  ack(msg: Message): void {
-    this.ch.ack(msg);
+  /**
+   * Acknowledges `msgs` (all delivered on this channel). One `multiple` ack up to the highest tag
+   * when no other unacknowledged delivery has a lower tag (the usual batch: one frame, and one
+   * settle for the quorum queue, instead of one per message); else one ack each. Throws
+   * (IllegalOperationError) when the channel has closed.
+   */
+  ack(msgs: readonly Message[]): void {
+    const tags = new Set(msgs.map((m) => m.fields.deliveryTag));
+    let top = msgs[0]!;
+    for (const m of msgs) if (m.fields.deliveryTag > top.fields.deliveryTag) top = m;
+    let others = 0;
+    for (const t of this.outstanding) if (t < top.fields.deliveryTag && !tags.has(t)) others++;
+    if (others === 0 && msgs.length > 1) this.ch.ack(top, true);
+    else for (const m of msgs) this.ch.ack(m);
+    for (const t of tags) this.outstanding.delete(t);
   }
 
   /** Closes the connection: RabbitMQ requeues whatever it held unacknowledged. */

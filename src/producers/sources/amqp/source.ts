@@ -204,11 +204,11 @@ export class AmqpSource implements Source {
     if (batch.messages.length === 0) return;
     const deliveries = batch.messages.map((m) => this.origin.get(m));
     // A delivery tag means something only on its own channel: never ack on a newer one.
-    if (deliveries.some((d) => !d?.link.alive))
+    if (deliveries.some((d) => !d?.link.alive || d.link !== deliveries[0]!.link))
       throw new AmqpUnavailableError(
         `amqp: the connection that delivered ${batch.messages.length} message(s) closed before they were acknowledged; RabbitMQ delivers them again (their jobs are not added twice)`,
       );
-    for (const d of deliveries) d!.link.ack(d!.msg);
+    deliveries[0]!.link.ack(deliveries.map((d) => d!.msg));
     this.counters.lastHandledId = batch.messages.at(-1)!.id;
   }
 
