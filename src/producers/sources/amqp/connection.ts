@@ -109,10 +109,9 @@ function queueError(queue: string, doing: string, err: unknown): AmqpQueueError 
   return new AmqpQueueError(`amqp: ${doing} queue "${queue}" failed: ${errorMessage(err)}`, { cause: err });
 }
 
-/** The warning for a queue that counts no deliveries. */
-export function warnUncounted(log: Logger, queue: string): void {
+/** The warning for a queue that counts no deliveries (the logger names the queue). */
+export function warnUncounted(log: Logger): void {
   log.warn(
-    { queue },
     'amqp: the queue exists and is not a quorum queue: RabbitMQ counts no deliveries on it, so a message that kills every bridge is never dead-lettered as poison (WSS_MAX_ENTRY_DELIVERIES does not apply); use a quorum queue (docs/sources/amqp.md)',
   );
 }

@@ -83,9 +83,9 @@ export class AmqpSource implements Source {
         onLost: (l, why) => this.lost(l, why),
         onMessage: (l, msg) => this.delivered(l, msg),
       });
-      if (!queue.quorum && this.quorum) warnUncounted(this.log, o.queue);
+      if (!queue.quorum && this.quorum) warnUncounted(this.log);
       this.quorum = queue.quorum;
-      if (queue.created) this.log.info({ queue: o.queue }, 'amqp: declared the queue (durable, quorum)');
+      if (queue.created) this.log.info('amqp: declared the queue (durable, quorum)');
       // A queue deleted under a running bridge (the consumer was cancelled) is declared again.
       if (queue.created && this.link !== undefined) this.counters.groupRecreated++;
       this.link = link;
