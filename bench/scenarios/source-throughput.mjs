@@ -123,7 +123,7 @@ export async function sourceThroughput(ctx) {
   const base = summary['redis-stream'].perSecMedian;
   const rows = [
     {
-      metric: `redis-stream: deliveries/s first→last (${n} events, median of ${runs}) · CPU s per 1k: bridge / redis`,
+      metric: `redis-stream: deliveries/s first→last (${n} events, median of ${runs}${summary['redis-stream'].timedOut ? ', TIMED OUT' : ''}) · CPU s per 1k: bridge / redis`,
       value: `${Math.round(base).toLocaleString('en-US')}/s · ${summary['redis-stream'].cpuPer1k.bridge} / ${summary['redis-stream'].cpuPer1k.redis}`,
     },
   ];
@@ -131,6 +131,10 @@ export async function sourceThroughput(ctx) {
     const s = summary[kind];
     const ratio = s.perSecMedian / base;
     s.ratio = round(ratio, 3);
+    // Each run against the redis-stream run just before it: slow drifts in the machine's load
+    // cancel out better than in the ratio of medians.
+    s.pairRatios = results[kind].map((r, i) => round(r.perSec / results['redis-stream'][i].perSec, 2));
+    s.pairRatioMedian = round(median(s.pairRatios), 2);
     rows.push(
       {
         metric: `${kind}: deliveries/s as a ratio to redis-stream (${Math.round(s.perSecMedian).toLocaleString('en-US')}/s${s.timedOut ? ', TIMED OUT' : ''}${s.duplicates ? `, ${s.duplicates} duplicates` : ''})`,
@@ -138,6 +142,10 @@ export async function sourceThroughput(ctx) {
         digits: 2,
         target: `≥ ${TARGET_RATIO}`,
         pass: ratio >= TARGET_RATIO && !s.timedOut && s.delivered >= n,
+      },
+      {
+        metric: `${kind}: ratio run by run (each to the redis-stream run before it) · median`,
+        value: `${s.pairRatios.join(' / ')} · ${s.pairRatioMedian}`,
       },
       {
         metric: `${kind}: CPU s per 1k events: bridge / broker / redis`,
