@@ -31,6 +31,7 @@ const { registryScale } = await import('./scenarios/registry-scale.mjs');
 const { streamRetention } = await import('./scenarios/stream-retention.mjs');
 const { historyCost } = await import('./scenarios/history-cost.mjs');
 const { cluster, clusterWait } = await import('./scenarios/cluster.mjs');
+const { sourceThroughput } = await import('./scenarios/source-throughput.mjs');
 
 const SCENARIOS = {
   'http-ceiling': httpCeiling,
@@ -55,6 +56,7 @@ const SCENARIOS = {
   cluster,
   'cluster-1w': (ctx) => cluster(ctx, { workers: 1 }),
   'cluster-wait': clusterWait,
+  'source-throughput': sourceThroughput,
 };
 
 const { values } = parseArgs({

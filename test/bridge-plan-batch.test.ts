@@ -28,6 +28,36 @@ afterAll(() => pool.close());
 const EXPR = { runner: pool };
 
 describe('planBatch', () => {
+  it("dead-letters a message its source could not read as an envelope (malformed), with the source's reason", async () => {
+    const plan = await planBatch(
+      [
+        {
+          id: 'q#1',
+          fields: { body: 'not json' },
+          defaultEventId: 'd1',
+          createdAtMs: 5,
+          malformed: 'message body is not JSON',
+        },
+        { id: 'q#2', fields: { tenant: 'globex', type: 't', data: '{}' }, defaultEventId: 'd2', createdAtMs: 6 },
+      ],
+      lookup,
+      KEEP,
+      EXPR,
+    );
+    expect(plan.ackIds).toEqual(['q#1', 'q#2']);
+    expect(plan.dead).toEqual([
+      {
+        entryId: 'q#1',
+        defaultEventId: 'd1',
+        createdAtMs: 5,
+        kind: 'malformed',
+        reason: 'message body is not JSON',
+        fields: { body: 'not json' },
+      },
+    ]);
+    expect(plan.jobs.map((j) => j.opts.jobId)).toEqual(['globex.all.d2']);
+  });
+
   it('turns a batch into jobs, dead letters and acks, one ack per entry', async () => {
     const plan = await planBatch(
       [

@@ -125,6 +125,8 @@ describe('each setting declared once (src/config/settings.ts)', () => {
       'REDIS_URL',
       'TENANTS_FILE',
       'WSS_ALLOW_PRIVATE_URLS',
+      'WSS_AMQP_QUEUE',
+      'WSS_AMQP_URL',
       'WSS_BATCH_BYTES',
       'WSS_BATCH_SIZE',
       'WSS_BLOCK_MS',

@@ -4,6 +4,8 @@
 import { hostname } from 'node:os';
 import { setting } from './setting.js';
 import {
+  amqpQueue,
+  amqpUrl,
   bool,
   duration,
   hostList,
@@ -53,8 +55,21 @@ const sourceSettings = {
   kind: setting(
     'WSS_SOURCE',
     oneOf(SOURCE_KINDS, 'redis-stream', `expected one of ${SOURCE_KINDS.join(', ')}`),
-    "Where the bridge reads events, and where `wss publish`, `POST /api/events` and operational events (`wss.endpoint.disabled`) write them. `redis-stream`: `WSS_STREAM` on the service's Redis.",
+    "Where the bridge reads events, and where `wss publish`, `POST /api/events` and operational events (`wss.endpoint.disabled`) write them. `redis-stream`: `WSS_STREAM` on the service's Redis. `amqp`: the RabbitMQ queue `WSS_AMQP_QUEUE` on `WSS_AMQP_URL` ([sources/amqp.md](sources/amqp.md)).",
   ),
+  /** WSS_SOURCE=amqp (src/producers/sources/amqp/). */
+  amqp: {
+    url: setting(
+      'WSS_AMQP_URL',
+      amqpUrl('amqp://127.0.0.1:5672'),
+      'The RabbitMQ broker of `WSS_SOURCE=amqp`: `amqp://user:password@host:port/vhost` (`amqps://` for TLS; the default vhost `/` is `%2F`; no credentials: `guest`/`guest`). Connection options go in the query, e.g. `?heartbeat=15`. The password is never logged or shown: logs, errors and `/readyz` show `***`.',
+    ),
+    queue: setting(
+      'WSS_AMQP_QUEUE',
+      amqpQueue('wss.events'),
+      'The queue the bridge consumes and `wss publish` writes to (through the default exchange). Declared durable as a **quorum** queue when absent, by the bridge and by publishers: its `x-delivery-count` is what bounds poison messages (`WSS_MAX_ENTRY_DELIVERIES`). An existing classic queue is used as it is, with a warning: it counts no deliveries, so it has no poison bound ([details](sources/amqp.md#the-queue-quorum-not-classic)).',
+    ),
+  },
 };
 
 /** Read by every process, or by more than one role. */
@@ -202,8 +217,16 @@ export const bridgeSettings = {
     "The consumer name within the group. Each bridge names its reader connection after it, so a dead bridge's pending entries are claimed at once by the next bridge, even under a new name ([details](operations.md#the-bridge-after-a-crash-take-over-poison-pills-readiness-durability)). Where Redis refuses `CLIENT LIST`, a stable value per replica (e.g. the pod name) lets a restarted bridge re-read its own pending entries at once.",
     '`<hostname>-<pid>`',
   ),
-  batchSize: setting('WSS_BATCH_SIZE', int(500, 1, 10_000), 'Most entries per `XREADGROUP`.'),
-  blockMs: setting('WSS_BLOCK_MS', int(1_000, 1, 60_000), 'How long each `XREADGROUP` blocks.'),
+  batchSize: setting(
+    'WSS_BATCH_SIZE',
+    int(500, 1, 10_000),
+    'Most entries per `XREADGROUP`; with `WSS_SOURCE=amqp`, most messages per batch, and the consumer prefetch is twice this (at most 65,535).',
+  ),
+  blockMs: setting(
+    'WSS_BLOCK_MS',
+    int(1_000, 1, 60_000),
+    'How long each `XREADGROUP` blocks; with `WSS_SOURCE=amqp`, how long the bridge waits for a message before it looks again.',
+  ),
   claimIdleMs: setting(
     'WSS_CLAIM_IDLE_MS',
     int(60_000, 1_000, 86_400_000),
@@ -229,7 +252,7 @@ export const bridgeSettings = {
   maxEntryDeliveries: setting(
     'WSS_MAX_ENTRY_DELIVERIES',
     int(5, 2, 1_000),
-    'A stream entry delivered this many times without being acknowledged (bridges died or hung on it) is dead-lettered as `poison` and acknowledged ([details](operations.md#the-bridge-after-a-crash-take-over-poison-pills-readiness-durability)).',
+    'A stream entry delivered this many times without being acknowledged (bridges died or hung on it) is dead-lettered as `poison` and acknowledged ([details](operations.md#the-bridge-after-a-crash-take-over-poison-pills-readiness-durability)). With `WSS_SOURCE=amqp`, counted by the quorum queue (`x-delivery-count`).',
   ),
   unhealthyAfterMs: setting(
     'WSS_BRIDGE_UNHEALTHY_AFTER_MS',

@@ -44,7 +44,7 @@ export function entryTimeMs(entryId: string): number {
 
 // V8's JSON.parse messages quote the input ("Unexpected token 'o', \"not json\" is not valid
 // JSON"); reasons are logged, so only the position is kept, never the producer's bytes.
-function jsonErrorWhere(err: unknown): string {
+export function jsonErrorWhere(err: unknown): string {
   const m = err instanceof Error ? /at position (\d+)/.exec(err.message) : null;
   if (m) return ` (error at position ${m[1]})`;
   return err instanceof Error && /Unexpected end of JSON input/.test(err.message) ? ' (unexpected end)' : '';

@@ -1,11 +1,14 @@
 // The source, chosen by WSS_SOURCE: what the bridge reads (createSource) and what publishers
 // write to (createPublisher). Every source implements the same contract (source.ts), so the
 // bridge loop never knows which one it reads.
+import { hostname } from 'node:os';
 import type { SharedConfig } from '../../config.js';
 import { ConfigError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { RedisClient } from '../../redis/client.js';
 import type { RoleContext } from '../../roles.js';
+import { AmqpPublisher } from './amqp/publisher.js';
+import { AmqpSource, type AmqpSourceOptions } from './amqp/source.js';
 import { streamPublisher } from './redis-stream/publisher.js';
 import { RedisStreamSource } from './redis-stream/source.js';
 import type { EventPublisher, Source } from './source.js';
@@ -18,9 +21,24 @@ function notBuilt(kind: string): never {
 /** The source, and the bridge's logger (its fields name what is read). */
 export function createSource(ctx: RoleContext<'bridge'>): { source: Source; log: Logger } {
   const { config } = ctx;
+  const b = config.bridge;
+  if (config.source.kind === 'amqp') {
+    const { url, queue } = config.source.amqp;
+    const log = ctx.log.child({ role: 'bridge', source: 'amqp', queue, consumer: b.consumer });
+    const options: AmqpSourceOptions = {
+      url,
+      queue,
+      consumer: b.consumer,
+      batchSize: b.batchSize,
+      batchBytes: b.batchBytes,
+      blockMs: b.blockMs,
+      maxEntryDeliveries: b.maxEntryDeliveries,
+      maxEventBytes: config.maxEventBytes,
+    };
+    return { source: new AmqpSource(options, log, ctx.now), log };
+  }
   if (config.source.kind !== 'redis-stream') notBuilt(config.source.kind);
   const { stream, group } = config;
-  const b = config.bridge;
   const log = ctx.log.child({ role: 'bridge', stream, group, consumer: b.consumer });
   const source = new RedisStreamSource(
     ctx.redis,
@@ -48,6 +66,10 @@ export function createSource(ctx: RoleContext<'bridge'>): { source: Source; log:
  * connection (the Redis Stream writes on it; other sources open their own, closed by `close`).
  */
 export function createPublisher(config: Pick<SharedConfig, 'source' | 'stream'>, redis: RedisClient): EventPublisher {
+  if (config.source.kind === 'amqp') {
+    const { url, queue } = config.source.amqp;
+    return new AmqpPublisher({ url, queue, name: `wss publisher ${hostname()}-${process.pid}`, now: Date.now });
+  }
   if (config.source.kind !== 'redis-stream') notBuilt(config.source.kind);
   return streamPublisher(redis, config.stream);
 }

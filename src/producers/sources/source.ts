@@ -24,6 +24,12 @@ export interface SourceMessage {
   defaultEventId: string;
   /** When the event was created (ms since the epoch). */
   createdAtMs: number;
+  /**
+   * Set when the source could not read the message as an envelope at all (a broker message whose
+   * body is not a JSON object): why, never quoting it. The bridge dead-letters it as `malformed`
+   * with `fields` (what the source kept of the body) and acknowledges it.
+   */
+  malformed?: string | undefined;
 }
 
 export interface SourceBatch {
