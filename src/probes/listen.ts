@@ -22,6 +22,10 @@ export async function listen(app: Express, port: number, host?: string): Promise
   const server = createServer(app);
   // Long enough for a slow scrape; short enough that a stalled client cannot pin a socket.
   server.requestTimeout = 30_000;
+  // Idle keep-alive sockets outlive a load balancer's or client's own idle timeout (60 s is the
+  // common default): closing first would race a reused socket and answer its request with a
+  // reset (seen as ECONNRESET by clients on a busy machine with Node's default of 5 s).
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
