@@ -2,7 +2,8 @@
 // every multi-key script staying in one cluster slot, the process-wide permits, and the board's
 // queue titles.
 import { describe, expect, it } from 'vitest';
-import { jobEndpoint, knownQueuesKey, LEGACY_LAYOUT, queueKeyBase, queueTag } from '../src/queue/delivery-queues.js';
+import { knownQueuesKey, LEGACY_LAYOUT, queueKeyBase, queueTag } from '../src/queue/delivery-queues.js';
+import { endpointJobIds, jobEndpoint, jobTenant } from '../src/queue/job.js';
 import { queueDisplayName } from '../src/dashboard/bull-board.js';
 import { fairKeys } from '../src/queue/fair-state.js';
 import { BASE_QUEUE_NAME, keySlot, shardKeyBase, shardOf, shardQueueName } from '../src/redis/shards.js';
@@ -33,6 +34,19 @@ describe('queue names and key bases', () => {
     expect(jobEndpoint('r1_acme_orders')).toBeUndefined();
     expect(jobEndpoint('.orders.e')).toBeUndefined();
     expect(jobEndpoint('acme..e')).toBeUndefined();
+    expect(jobTenant('acme.orders.evt-1')).toBe('acme');
+    expect(jobTenant('.orders.e')).toBeUndefined();
+    expect(jobTenant('r1_acme_orders')).toBeUndefined();
+  });
+
+  it("tells an endpoint's job ids, and one event's, from the others", () => {
+    const all = endpointJobIds('acme', 'orders');
+    expect(['acme.orders.e1', 'acme.orders.e1.rx1', 'acme.orders.e10'].every(all)).toBe(true);
+    expect(['acme.orders2.e1', 'acme.order.e1', 'acme2.orders.e1', 'acme.orders'].some(all)).toBe(false);
+    const one = endpointJobIds('acme', 'orders', 'e1');
+    expect(['acme.orders.e1', 'acme.orders.e1.rmbx2k1a9f3c2'].every(one)).toBe(true);
+    // Another event whose id starts with "e1" (e10, e1.x) is not this event's.
+    expect(['acme.orders.e10', 'acme.orders.e1.x', 'acme.orders2.e1'].some(one)).toBe(false);
   });
 
   it('keeps the legacy key names with one shard on one Redis', () => {

@@ -9,7 +9,7 @@ import type { EventPublisher } from '../producers/sources/source.js';
 import { Job } from 'bullmq';
 import { errorMessage } from '../lib/errors.js';
 import type { DeliveryQueues } from '../queue/delivery-queues.js';
-import type { DeliveryQueue } from '../queue/job.js';
+import { endpointJobIdPrefix, type DeliveryQueue } from '../queue/job.js';
 import type { Logger } from '../lib/log.js';
 import { endpointsDisabled } from '../lib/metrics.js';
 import { publishTo } from '../queue/publish.js';
@@ -88,8 +88,9 @@ async function promoteDelayed(
 ): Promise<number> {
   let cursor = '0';
   let promoted = 0;
+  const match = `${endpointJobIdPrefix(tenant, endpoint)}*`;
   do {
-    const [next, flat] = await redis.zscan(key, cursor, 'MATCH', `${tenant}.${endpoint}.*`, 'COUNT', 1_000);
+    const [next, flat] = await redis.zscan(key, cursor, 'MATCH', match, 'COUNT', 1_000);
     cursor = next;
     for (let i = 0; i < flat.length; i += 2) {
       const job = await Job.fromId(queue, flat[i]!);

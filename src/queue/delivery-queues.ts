@@ -5,7 +5,7 @@
 // an old WSS_SHARDS is lost (workers drain them, the dashboard lists them).
 import { Queue, type JobType } from 'bullmq';
 import type { RedisClient } from '../redis/client.js';
-import type { DeliveryJobData, DeliveryQueue } from './job.js';
+import { jobEndpoint, type DeliveryJobData, type DeliveryQueue } from './job.js';
 import { BASE_QUEUE_NAME, shardOf, shardQueueName, type ShardLayout } from '../redis/shards.js';
 
 /** One shard on one Redis: the key names of before sharding. */
@@ -36,14 +36,6 @@ export function queueTag(name: string): string {
 export function queueKeyBase(prefix: string, name: string): string {
   const tag = queueTag(name);
   return tag === '' ? prefix : `${prefix}:${tag}`;
-}
-
-/** Tenant and endpoint of a delivery job id (`<tenant>.<endpoint>.<eventId>`), if it is one. */
-export function jobEndpoint(jobId: string): { tenant: string; endpoint: string } | undefined {
-  const a = jobId.indexOf('.');
-  const b = a < 0 ? -1 : jobId.indexOf('.', a + 1);
-  if (a <= 0 || b <= a + 1) return undefined;
-  return { tenant: jobId.slice(0, a), endpoint: jobId.slice(a + 1, b) };
 }
 
 /** States that mean "work left": a queue in any of them is drained by workers. */
