@@ -5,7 +5,7 @@
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { expressionFailures } from '../lib/metrics.js';
-import type { ExpressionGate } from '../producers/plan-fanout.js';
+import type { ExpressionGate } from './gate.js';
 import type { CompiledEndpoint } from '../tenants/compile.js';
 import { describeFailure } from './failure.js';
 import type { ExprOutcome } from './pool.js';

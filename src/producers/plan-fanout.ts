@@ -5,7 +5,8 @@
 import { envelopeBody, type WssEvent } from '../queue/event.js';
 import type { CompiledEndpoint } from '../tenants/compile.js';
 import { describeFailure } from '../expressions/failure.js';
-import type { ExprOutcome, ExprTask } from '../expressions/pool.js';
+import type { ExprTask } from '../expressions/pool.js';
+import type { ExpressionGate, ExpressionRunner } from '../expressions/gate.js';
 
 export interface PlannedDelivery {
   endpoint: string;
@@ -20,21 +21,6 @@ export interface FanoutPlan {
    * maxBodyBytes (kind `too_large`; no kind: `expression`): dead-lettered, not dropped.
    */
   failures: Array<{ endpoint: string; reason: string; kind?: 'too_large' }>;
-}
-
-/** Runs a batch of evaluations (the ExpressionPool). */
-export interface ExpressionRunner {
-  run(inputs: readonly string[], tasks: readonly ExprTask[], budgets: readonly number[]): Promise<ExprOutcome[]>;
-}
-
-/** Failures in a row per endpoint (the ExpressionBreaker); absent: no endpoint ever breaks. */
-export interface ExpressionGate {
-  /** Why this endpoint's expressions must not run any more, or undefined. */
-  broken(tenant: string, ep: CompiledEndpoint): string | undefined;
-  /** Failures in a row still allowed before it breaks; -1: unlimited. */
-  budget(tenant: string, ep: CompiledEndpoint): number;
-  /** Called once per evaluated task, in event order. */
-  record(tenant: string, ep: CompiledEndpoint, outcome: ExprOutcome): void;
 }
 
 export interface FanoutExpressions {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { WssError } from '../lib/errors.js';
 import { replayJobId, type BulkJob, type DeliveryQueue } from '../queue/job.js';
 import { planBatch, type PlanOptions } from '../producers/plan-batch.js';
-import type { ExpressionRunner } from '../producers/plan-fanout.js';
+import type { ExpressionRunner } from '../expressions/gate.js';
 import { PRIORITY_LIMIT } from '../queue/fair-share.js';
 import type { RedisClient } from '../redis/client.js';
 import { rangeEntries, type StreamEntry } from '../redis/streams/stream-reply.js';
