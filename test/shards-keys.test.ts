@@ -6,7 +6,7 @@ import { knownQueuesKey, LEGACY_LAYOUT, queueKeyBase, queueTag } from '../src/qu
 import { endpointJobIds, jobEndpoint, jobTenant } from '../src/queue/job.js';
 import { queueDisplayName } from '../src/dashboard/bull-board.js';
 import { fairKeys } from '../src/queue/fair-state.js';
-import { BASE_QUEUE_NAME, keySlot, shardKeyBase, shardOf, shardQueueName } from '../src/redis/shards.js';
+import { BASE_QUEUE_NAME, keyBase, keySlot, shardKeyBase, shardOf, shardQueueName } from '../src/redis/shards.js';
 import { circuitKeys } from '../src/endpoints/circuit.js';
 import { limitKeys } from '../src/endpoints/limits.js';
 import { Permits } from '../src/workers/gated-worker.js';
@@ -18,6 +18,8 @@ describe('queue names and key bases', () => {
   it('reads the hash tag and the key base from a queue name alone', () => {
     expect(queueTag('deliveries')).toBe('');
     expect(queueTag('deliveries-2of3{3.1.0}')).toBe('{3.1.0}');
+    expect(keyBase('wss', '')).toBe('wss');
+    expect(keyBase('wss', '{3.1.0}')).toBe('wss:{3.1.0}');
     expect(queueKeyBase('wss', 'deliveries')).toBe('wss');
     expect(queueKeyBase('wss', 'deliveries-2of3{3.1.0}')).toBe('wss:{3.1.0}');
     // The same base shards.ts gives the shard, for every layout.

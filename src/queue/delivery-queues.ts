@@ -6,7 +6,7 @@
 import { Queue, type JobType } from 'bullmq';
 import type { RedisClient } from '../redis/client.js';
 import { jobEndpoint, type DeliveryJobData, type DeliveryQueue } from './job.js';
-import { BASE_QUEUE_NAME, shardOf, shardQueueName, type ShardLayout } from '../redis/shards.js';
+import { BASE_QUEUE_NAME, keyBase, shardOf, shardQueueName, type ShardLayout } from '../redis/shards.js';
 
 /** One shard on one Redis: the key names of before sharding. */
 export const LEGACY_LAYOUT: ShardLayout = Object.freeze({ count: 1, cluster: false });
@@ -34,8 +34,7 @@ export function queueTag(name: string): string {
 
 /** The key base of a queue's shard-wide state, from its name alone (works for foreign queues). */
 export function queueKeyBase(prefix: string, name: string): string {
-  const tag = queueTag(name);
-  return tag === '' ? prefix : `${prefix}:${tag}`;
+  return keyBase(prefix, queueTag(name));
 }
 
 /** States that mean "work left": a queue in any of them is drained by workers. */
