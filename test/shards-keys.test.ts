@@ -52,12 +52,12 @@ describe('queue names and key bases', () => {
   });
 
   it('keeps the legacy key names with one shard on one Redis', () => {
-    expect(circuitKeys('wss', 'acme', 'orders')).toEqual({
+    expect(circuitKeys('wss', 'acme', 'orders', LEGACY_LAYOUT)).toEqual({
       state: 'wss:circuit:acme/orders',
       recent: 'wss:circuit:acme/orders:recent',
       index: 'wss:circuits',
     });
-    expect(limitKeys('wss', 'acme', 'orders').slots).toBe('wss:limits:acme:orders:slots');
+    expect(limitKeys('wss', 'acme', 'orders', LEGACY_LAYOUT).slots).toBe('wss:limits:acme:orders:slots');
     expect(fairKeys('wss', BASE_QUEUE_NAME)).toEqual({
       clock: 'wss:fair:clock',
       flows: 'wss:fair:flows',

@@ -16,7 +16,7 @@ import type { Logger } from '../lib/log.js';
 import { endpointInFlightOf, endpointThrottled } from '../lib/metrics.js';
 import type { EndpointConfig } from '../tenants/schema.js';
 import { ACQUIRE_LUA, PAUSE_LUA, RENEW_LUA } from './limits-lua.js';
-import { LEGACY_LAYOUT, queueTag } from '../queue/delivery-queues.js';
+import { queueTag } from '../queue/delivery-queues.js';
 import { endpointKeyBase, type ShardLayout } from '../redis/shards.js';
 
 export type ThrottleReason = 'max-in-flight' | 'rate-limit' | 'paused' | 'process-cap';
@@ -37,8 +37,8 @@ export type Admission = { lease: Lease } | { waitMs: number; reason: ThrottleRea
 export interface LimitsOptions {
   redis: RedisClient;
   prefix: string;
-  /** Where each endpoint's keys live (its shard's slot); default: the legacy layout. */
-  layout?: ShardLayout;
+  /** Where each endpoint's keys live (its shard's slot). */
+  layout: ShardLayout;
   leaseMs: number;
   /** Caps the growing pause after a 429/503 without Retry-After. */
   retryAfterMaxMs: number;
@@ -108,7 +108,7 @@ interface Scripts {
  * The keys one endpoint's limits use in Redis (endpoints/limits-lua.ts says what each holds), in
  * the endpoint's shard slot so the scripts over them stay in one slot.
  */
-export function limitKeys(prefix: string, tenant: string, endpoint: string, layout: ShardLayout = LEGACY_LAYOUT) {
+export function limitKeys(prefix: string, tenant: string, endpoint: string, layout: ShardLayout) {
   const base = `${endpointKeyBase(prefix, layout, tenant, endpoint)}:limits:${tenant}:${endpoint}`;
   return { slots: `${base}:slots`, tokens: `${base}:tokens`, pause: `${base}:pause` };
 }
@@ -123,7 +123,7 @@ export async function readLimits(
   tenant: string,
   endpoint: string,
   ep: EndpointLimitsConfig,
-  layout: ShardLayout = LEGACY_LAYOUT,
+  layout: ShardLayout,
 ) {
   const k = limitKeys(prefix, tenant, endpoint, layout);
   const [sec, micro] = (await redis.time()) as [string | number, string | number];
