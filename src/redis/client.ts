@@ -126,7 +126,7 @@ export async function untilReady(client: RedisClient, spec: RedisTargetSpec): Pr
       // It learns the slots over throwaway connections whose errors it drops: a certificate
       // refused shows only as "Connection is closed.", so look at each seed directly once.
       for (const node of spec.redisClusterNodes?.nodes ?? [])
-        void seedError(node, client.options.redisOptions ?? {}).then((err) => err && failed(err));
+        void probeNode(node, client.options.redisOptions ?? {}).then((err) => err && failed(err));
     }
   });
 }
@@ -152,8 +152,16 @@ export async function createReadyRedis(
   return redis;
 }
 
-/** The error of one connection attempt to a cluster seed, if any. */
-async function seedError(node: { host: string; port: number }, options: RedisOptions): Promise<Error | undefined> {
+/**
+ * One throwaway connection attempt to one node (no retry; `options` add TLS, a password, a
+ * connect timeout), then with `ping` a PING: the error met, or undefined when the node answered.
+ * Used on each cluster seed (untilReady) and to see whether a Redis is up (embedded.ts).
+ */
+export async function probeNode(
+  node: { host: string; port: number },
+  options: RedisOptions = {},
+  ping = false,
+): Promise<Error | undefined> {
   const probe = new Redis({
     ...options,
     host: node.host,
@@ -166,6 +174,10 @@ async function seedError(node: { host: string; port: number }, options: RedisOpt
   probe.on('error', (err: Error) => (first ??= err));
   try {
     await probe.connect();
+    if (ping) {
+      const reply = await probe.ping();
+      if (reply !== 'PONG') return new Error(`PING answered ${reply}`);
+    }
     return undefined;
   } catch (err) {
     return first ?? (err instanceof Error ? err : new Error(String(err)));
