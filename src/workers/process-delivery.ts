@@ -90,6 +90,45 @@ async function recordHistory(deps: ProcessDeps, fields: object, facts: AttemptFa
   await issued;
 }
 
+/** How one attempt ended, as the circuit, the delivery log, the log line and the counters take it. */
+interface Verdict {
+  outcome: AttemptFacts['outcome'];
+  level: 'info' | 'warn';
+  ms: number;
+  status: number | undefined;
+  /** The failure; absent when delivered. */
+  err?: DeliveryError;
+  /** The receiver's first bytes when delivered (a failure carries its own). */
+  snippet?: string;
+}
+
+/**
+ * The one settle path of an attempt that reached the receiver or failed trying, delivered or
+ * not: the circuit hears of it, the delivery log records it, then the log line and the counters.
+ */
+async function settle(
+  deps: ProcessDeps,
+  data: DeliveryJobData,
+  attempt: number,
+  probe: boolean,
+  fields: object,
+  v: Verdict,
+): Promise<void> {
+  await deps.guard.report(data.tenant, data.endpoint, probe, v.err);
+  await recordHistory(deps, fields, {
+    data,
+    attempt,
+    atMs: deps.now(),
+    latencyMs: v.ms,
+    outcome: v.outcome,
+    status: v.status,
+    ...(v.err ? { err: v.err } : { snippet: v.snippet }),
+  });
+  const why = v.err ? { code: v.err.code, reason: v.err.message } : {};
+  deps.log[v.level]({ ...fields, status: v.status ?? null, ms: v.ms, outcome: v.outcome, ...why }, 'delivery attempt');
+  countDelivery(data.tenant, data.endpoint, v.outcome, v.ms / 1000);
+}
+
 export async function processDelivery(
   deps: ProcessDeps,
   job: DeliveryJob,
@@ -135,18 +174,13 @@ export async function processDelivery(
     const result = await deliverAttempt({ ...deps, signals: [deps.shutdown, lockSignal] }, data, attempt, {
       redelivery,
     });
-    await deps.guard.report(data.tenant, data.endpoint, gate.probe, undefined);
-    await recordHistory(deps, fields, {
-      data,
-      attempt,
-      atMs: deps.now(),
-      latencyMs: result.ms,
+    await settle(deps, data, attempt, gate.probe, fields, {
       outcome: 'delivered',
+      level: 'info',
+      ms: result.ms,
       status: result.status,
       snippet: result.snippet,
     });
-    log.info({ ...fields, status: result.status, ms: result.ms, outcome: 'delivered' }, 'delivery attempt');
-    countDelivery(data.tenant, data.endpoint, 'delivered', result.ms / 1000);
     if (typeof data.createdAt === 'number') endToEndSeconds.observe(Math.max(0, deps.now() - data.createdAt) / 1000);
     return result;
   } catch (err) {
@@ -162,19 +196,11 @@ export async function processDelivery(
       await job.moveToDelayed(Date.now(), token);
       throw settled.toThrow;
     }
-    await deps.guard.report(data.tenant, data.endpoint, gate.probe, err);
     const { outcome } = settled;
-    log[settled.level](
-      { ...fields, status: err.status ?? null, ms, outcome, code: err.code, reason: err.message },
-      'delivery attempt',
-    );
-    countDelivery(data.tenant, data.endpoint, outcome, ms / 1000);
-    await recordHistory(deps, fields, {
-      data,
-      attempt,
-      atMs: deps.now(),
-      latencyMs: ms,
+    await settle(deps, data, attempt, gate.probe, fields, {
       outcome,
+      level: settled.level,
+      ms,
       status: err.status,
       err,
     });
