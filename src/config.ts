@@ -47,8 +47,6 @@ export type SharedConfig = Omit<Config, ConfigSection>;
 /** What a role receives: the shared values and its own section. */
 export type RoleConfig<S extends ConfigSection> = SharedConfig & Pick<Config, S>;
 
-export type BridgeConfig = Config['bridge'];
-export type WorkerConfig = Config['worker'];
 export type DashboardConfig = Config['dashboard'];
 
 export type Env = Readonly<Record<string, string | undefined>>;

@@ -42,7 +42,7 @@ const sourceSettings = {
 };
 
 /** Read by every process, or by more than one role. */
-export const sharedSettings = {
+const sharedSettings = {
   redisUrl: setting(
     'REDIS_URL',
     redisUrl,
@@ -179,7 +179,7 @@ export const sharedSettings = {
   ),
 };
 
-export const bridgeSettings = {
+const bridgeSettings = {
   consumer: setting(
     'WSS_CONSUMER',
     { ...optionalStr, schema: optionalStr.schema.transform((v) => v ?? `${hostname()}-${process.pid}`) },
@@ -232,7 +232,7 @@ export const bridgeSettings = {
   ),
 };
 
-export const workerSettings = {
+const workerSettings = {
   concurrency: setting(
     'WSS_CONCURRENCY',
     int(50, 1, 10_000),
@@ -289,7 +289,7 @@ export const workerSettings = {
   ),
 };
 
-export const dashboardSettings = {
+const dashboardSettings = {
   port: setting(
     'PORT',
     int(3000, 0, 65_535),

@@ -21,7 +21,7 @@ import { generatedKey, signingRoutes } from './signing-api.js';
 import { replayRoutes } from './replay-api.js';
 import { historyRoutes } from './history-api.js';
 
-export const TEST_EVENT_TYPE = 'wss.test';
+const TEST_EVENT_TYPE = 'wss.test';
 
 type SecretFields = Pick<EndpointConfig, 'secret' | 'secretEnv' | 'previousSecrets'>;
 
@@ -52,7 +52,7 @@ function pickSecret(ep: SecretFields): SecretFields {
   return ep.secret !== undefined ? { secret: ep.secret, ...previous } : { secretEnv: ep.secretEnv, ...previous };
 }
 
-export interface AdminApiDeps {
+interface AdminApiDeps {
   ctx: RoleContext<'dashboard'>;
   queues: DeliveryQueues;
   log: Logger;

@@ -1,7 +1,7 @@
 // What the admin API may show of an endpoint: everything but the secret's value.
 import type { EndpointConfig } from '../tenants/schema.js';
 
-export type PublicEndpoint = Omit<EndpointConfig, 'secret' | 'previousSecrets'> & {
+type PublicEndpoint = Omit<EndpointConfig, 'secret' | 'previousSecrets'> & {
   secretSet: boolean;
   /** Older secrets still sent (rotation overlap): their variable names and expiries, never values. */
   previousSecrets?: Array<{ secretEnv?: string | undefined; expiresAt?: string | undefined }>;
@@ -9,9 +9,9 @@ export type PublicEndpoint = Omit<EndpointConfig, 'secret' | 'previousSecrets'> 
 
 // Endpoint headers may carry a receiver's API token: show that such a header is set, not its value.
 const SENSITIVE_HEADER = /auth|token|key|secret|cookie|pass|signature|credential/i;
-export const HIDDEN = '[hidden]';
+const HIDDEN = '[hidden]';
 
-export function publicHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
+function publicHeaders(headers: Readonly<Record<string, string>>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, SENSITIVE_HEADER.test(k) ? HIDDEN : v]));
 }
 

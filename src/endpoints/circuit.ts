@@ -23,7 +23,7 @@ const PROBE_WAIT_MS = 1_000;
 const RECENT = 10;
 const RECENT_TTL_SEC = 7 * 86_400;
 
-export type CircuitState = 'closed' | 'open' | 'half-open';
+type CircuitState = 'closed' | 'open' | 'half-open';
 
 /**
  * In the endpoint's shard slot (src/redis/shards.ts), the index of circuits included: the scripts
@@ -98,9 +98,9 @@ export interface CircuitSettings {
   probeLeaseMs: number;
 }
 
-export type GateResult = { send: true; probe: boolean } | { send: false; waitMs: number };
+type GateResult = { send: true; probe: boolean } | { send: false; waitMs: number };
 
-export interface FailureResult {
+interface FailureResult {
   state: CircuitState;
   failures: number;
   openUntil: number;
@@ -108,7 +108,7 @@ export interface FailureResult {
   disableNow: boolean;
 }
 
-export interface CircuitView {
+interface CircuitView {
   state: CircuitState;
   failures: number;
   opens: number;

@@ -16,9 +16,9 @@ import { publishTo } from '../queue/publish.js';
 import type { Registry } from '../tenants/registry.js';
 import { resetCircuit } from './circuit.js';
 
-export const DISABLED_EVENT_TYPE = 'wss.endpoint.disabled';
+const DISABLED_EVENT_TYPE = 'wss.endpoint.disabled';
 
-export interface DisableDeps {
+interface DisableDeps {
   registry: Registry;
   /** The configured source (WSS_SOURCE): the tenant's endpoints hear of it like of any event. */
   publisher: EventPublisher;

@@ -19,10 +19,10 @@ import { ACQUIRE_LUA, PAUSE_LUA, RENEW_LUA } from './limits-lua.js';
 import { queueTag } from '../queue/delivery-queues.js';
 import { endpointKeyBase, type ShardLayout } from '../redis/shards.js';
 
-export type ThrottleReason = 'max-in-flight' | 'rate-limit' | 'paused' | 'process-cap';
-export type EndpointLimitsConfig = Pick<EndpointConfig, 'maxInFlight' | 'rateLimit'>;
+type ThrottleReason = 'max-in-flight' | 'rate-limit' | 'paused' | 'process-cap';
+type EndpointLimitsConfig = Pick<EndpointConfig, 'maxInFlight' | 'rateLimit'>;
 
-export interface Lease {
+interface Lease {
   tenant: string;
   endpoint: string;
   /** Set when the endpoint has a fleet-wide limit. */
@@ -34,7 +34,7 @@ export interface Lease {
 
 export type Admission = { lease: Lease } | { waitMs: number; reason: ThrottleReason };
 
-export interface LimitsOptions {
+interface LimitsOptions {
   redis: RedisClient;
   prefix: string;
   /** Where each endpoint's keys live (its shard's slot). */
@@ -49,8 +49,8 @@ export interface LimitsOptions {
 }
 
 /** The first pause after a 429/503 without Retry-After; it doubles up to PAUSE_MAX_MS. */
-export const PAUSE_BASE_MS = 1_000;
-export const PAUSE_MAX_MS = 60_000;
+const PAUSE_BASE_MS = 1_000;
+const PAUSE_MAX_MS = 60_000;
 /** A given-back slot not carried by an admission within this long is sent on its own. */
 const RELEASE_FLUSH_MS = 5;
 const MIN_DEFER_MS = 50;

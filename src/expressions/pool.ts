@@ -12,7 +12,7 @@ import type { ExpressionRunner } from './gate.js';
 
 export type { ExprOutcome, ExprTask } from './chunk.js';
 
-export interface ExpressionPoolOptions {
+interface ExpressionPoolOptions {
   /** Most threads at once; they start on demand. */
   threads: number;
   /** Per evaluation (WSS_EXPR_TIMEOUT_MS). */
@@ -28,7 +28,7 @@ export interface ExpressionPoolOptions {
   log?: Logger;
 }
 
-export const EXPR_DEFAULTS = Object.freeze({ maxDepth: 500, maxSequence: 1_000_000, chunkSize: 512, stackSizeMb: 4 });
+const EXPR_DEFAULTS = Object.freeze({ maxDepth: 500, maxSequence: 1_000_000, chunkSize: 512, stackSizeMb: 4 });
 
 interface Slot {
   worker: Worker;

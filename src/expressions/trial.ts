@@ -8,7 +8,7 @@ import { describeFailure, isLimit } from './failure.js';
 import { createExpressionPool, type ExpressionPool, type ExprTask } from './pool.js';
 import type { EndpointConfig, TenantsFile } from '../tenants/schema.js';
 
-export function sampleEnvelope(tenant: string): string {
+function sampleEnvelope(tenant: string): string {
   return JSON.stringify({ id: 'sample', type: 'wss.sample', tenant, createdAt: new Date(0).toISOString(), data: {} });
 }
 

@@ -11,7 +11,7 @@ import { shardOf } from '../redis/shards.js';
 import type { AttemptRecord, SettledEntry } from './record-attempt.js';
 import { eventMetaKey, eventShard, settledStreamKey, type HistoryKeyConfig } from './keys.js';
 
-export const BUCKETS = 24;
+const BUCKETS = 24;
 
 // KEYS: the shard's meta hash when there are lines to append, then the streams to add to.
 // ARGV: now, bucket ms, buckets, records per bucket, retention ms, stream MAXLEN, stream MINID,

@@ -43,7 +43,7 @@ function sharedStdout(): AsyncStdout {
 }
 
 /** Writes out buffered log lines (call before process.exit). */
-export function flushLogs(): void {
+function flushLogs(): void {
   try {
     stdout?.flushSync();
   } catch {

@@ -8,13 +8,13 @@ import { describeFailure } from '../expressions/failure.js';
 import type { ExprTask } from '../expressions/pool.js';
 import type { ExpressionGate, ExpressionRunner } from '../expressions/gate.js';
 
-export interface PlannedDelivery {
+interface PlannedDelivery {
   endpoint: string;
   retry: { attempts: number; backoffMs: number };
   body: string;
 }
 
-export interface FanoutPlan {
+interface FanoutPlan {
   deliveries: PlannedDelivery[];
   /**
    * Endpoints whose filter or transform failed on this event, or whose transformed body is over
@@ -38,7 +38,7 @@ type Slot =
   | { failure: { endpoint: string; reason: string } }
   | { task: number; ep: CompiledEndpoint };
 
-export function brokenReason(id: string, why: string): string {
+function brokenReason(id: string, why: string): string {
   return `endpoint "${id}" is broken (${why}); its filter/transform is not evaluated until the endpoint is registered again`;
 }
 
@@ -111,13 +111,4 @@ export async function planFanouts(
     }
     return plan;
   });
-}
-
-export async function planFanout(
-  event: WssEvent,
-  endpoints: Iterable<CompiledEndpoint>,
-  expr: FanoutExpressions,
-  maxBodyBytes?: number,
-): Promise<FanoutPlan> {
-  return (await planFanouts([{ event, endpoints }], expr, maxBodyBytes))[0]!;
 }

@@ -6,7 +6,7 @@
 import { Queue, type JobType } from 'bullmq';
 import type { RedisClient } from '../redis/client.js';
 import { jobEndpoint, type DeliveryJobData, type DeliveryQueue } from './job.js';
-import { BASE_QUEUE_NAME, keyBase, shardOf, shardQueueName, type ShardLayout } from '../redis/shards.js';
+import { allShardQueueNames, BASE_QUEUE_NAME, keyBase, shardOf, type ShardLayout } from '../redis/shards.js';
 
 /** One shard on one Redis: the key names of before sharding. */
 export const LEGACY_LAYOUT: ShardLayout = Object.freeze({ count: 1, cluster: false });
@@ -54,7 +54,7 @@ export class DeliveryQueues {
     readonly layout: ShardLayout,
     private readonly onError: (err: Error) => void = () => {},
   ) {
-    this.current = Array.from({ length: layout.count }, (_, k) => this.open(shardQueueName(layout, k), k));
+    this.current = allShardQueueNames(layout).map((name, k) => this.open(name, k));
   }
 
   private open(name: string, shard: number | undefined): QueueRef {

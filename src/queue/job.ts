@@ -6,7 +6,7 @@ import type { JobsOptions, Queue } from 'bullmq';
 import type { WssEvent } from './event.js';
 
 export const JOB_NAME = 'deliver';
-export const BACKOFF_TYPE = 'wss';
+const BACKOFF_TYPE = 'wss';
 
 export interface DeliveryJobData {
   eventId: string;

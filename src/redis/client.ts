@@ -10,7 +10,7 @@ import type { Logger } from '../lib/log.js';
 export type RedisClient = Redis | Cluster;
 
 /** Where to connect: REDIS_CLUSTER_NODES when set (cluster mode), else REDIS_URL. `Config` fits. */
-export interface RedisTargetSpec {
+interface RedisTargetSpec {
   readonly redisUrl: string;
   readonly redisClusterNodes?: RedisClusterSeeds | undefined;
 }
@@ -24,7 +24,7 @@ const reconnectDelay = (times: number) => Math.min(times * 50, 2_000);
  * CLUSTERDOWN, and ioredis counts those retries against `maxRedirections`, so 100 × 200 ms lets
  * a command ride through about 20 s of failover before it fails (and the role's own loop retries).
  */
-export function clusterOptions(seeds: RedisClusterSeeds, connectionName: string): ClusterOptions {
+function clusterOptions(seeds: RedisClusterSeeds, connectionName: string): ClusterOptions {
   return {
     clusterRetryStrategy: reconnectDelay,
     enableReadyCheck: true,
@@ -86,7 +86,7 @@ const CERT_CODE = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/;
  * Why no reconnect can cure `err`, or undefined for an outage worth waiting out: Redis refused
  * the credentials (WRONGPASS, NOAUTH), or the server's TLS certificate was not trusted.
  */
-export function fatalConnectError(err: Error): string | undefined {
+function fatalConnectError(err: Error): string | undefined {
   if (/^(WRONGPASS|NOAUTH)\b/.test(err.message)) return `Redis refused the credentials: ${err.message}`;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && CERT_CODE.test(code))
@@ -99,7 +99,7 @@ export function fatalConnectError(err: Error): string | undefined {
  * or an untrusted certificate rejects at once, naming the target without its password: without
  * this `wss start` on a cluster waited forever, and a single Redis gave a bare ReplyError stack.
  */
-export async function untilReady(client: RedisClient, spec: RedisTargetSpec): Promise<void> {
+async function untilReady(client: RedisClient, spec: RedisTargetSpec): Promise<void> {
   if (client.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     const done = () => {
@@ -187,7 +187,7 @@ export async function probeNode(
 }
 
 /** True for a cluster client. */
-export function isCluster(client: RedisClient): client is Cluster {
+function isCluster(client: RedisClient): client is Cluster {
   return client instanceof Cluster;
 }
 

@@ -8,19 +8,19 @@ import { RedisUnavailableError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { probeNode } from './client.js';
 
-export const DEFAULT_HOST = '127.0.0.1';
-export const DEFAULT_PORT = 6379;
+const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_PORT = 6379;
 /** Job hashes with bodies up to 1 KB keep Redis's compact encoding: ~20 % less memory per job. */
 export const REDIS_TUNING = ['--hash-max-listpack-value', '1024'];
 
-export interface RedisTarget {
+interface RedisTarget {
   url: string;
   /** Set when this process started the server; stops it. */
   stop?: () => Promise<void>;
 }
 
 /** Whether a Redis answers PING on host:port within `timeoutMs`. */
-export async function answersPing(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+async function answersPing(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
   return (await probeNode({ host, port }, { connectTimeout: timeoutMs }, true)) === undefined;
 }
 

@@ -18,7 +18,7 @@ export interface ShardLayout {
   readonly cluster: boolean;
 }
 
-export function isLegacy(layout: ShardLayout): boolean {
+function isLegacy(layout: ShardLayout): boolean {
   return layout.count === 1 && !layout.cluster;
 }
 
@@ -90,6 +90,7 @@ export function shardQueueName(layout: ShardLayout, k: number): string {
   return `${BASE_QUEUE_NAME}-${k + 1}of${layout.count}${shardTag(layout, k)}`;
 }
 
+/** Every queue name of a layout, shard 0 first. */
 export function allShardQueueNames(layout: ShardLayout): string[] {
   return Array.from({ length: layout.count }, (_, k) => shardQueueName(layout, k));
 }

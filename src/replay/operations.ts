@@ -61,7 +61,7 @@ function dryRunField(input: Input, problems: string[]): boolean {
   return v === true;
 }
 
-export interface RecoverAnswer extends RecoverResult {
+interface RecoverAnswer extends RecoverResult {
   tenant: string;
   endpoint: string;
   since: string;

@@ -34,7 +34,7 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  * registers the endpoint, and any other variable of the worker (e.g. the dashboard password)
  * would otherwise be used as an HMAC key whose signatures the receiver sees.
  */
-export const SECRET_ENV_PREFIX = 'WSS_SECRET_';
+const SECRET_ENV_PREFIX = 'WSS_SECRET_';
 export const SECRET_ENV_PATTERN = /^WSS_SECRET_[A-Za-z0-9_]{1,200}$/;
 
 // Headers that would change how the request is framed, routed or read: refused so a typo
@@ -45,7 +45,7 @@ const FORBIDDEN_HEADERS = new Set(['trailer', 'content-encoding', 'date']);
 const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 
 /** What is wrong with an endpoint's custom headers; the value itself is never quoted. */
-export function headerProblems(headers: Readonly<Record<string, string>>): Array<{ name: string; message: string }> {
+function headerProblems(headers: Readonly<Record<string, string>>): Array<{ name: string; message: string }> {
   const out: Array<{ name: string; message: string }> = [];
   const seen = new Map<string, string>();
   for (const [name, value] of Object.entries(headers)) {
@@ -144,7 +144,7 @@ export const DEFAULTS = Object.freeze({
   enabled: true,
 });
 
-export const endpointSchema = z
+const endpointSchema = z
   .object({
     id,
     url: z
@@ -261,7 +261,7 @@ export const endpointSchema = z
 
 export type EndpointConfig = z.output<typeof endpointSchema>;
 
-export const tenantSchema = z
+const tenantSchema = z
   .object({
     id,
     name: z.string().max(200).optional(),
@@ -279,7 +279,7 @@ export const tenantSchema = z
 
 export type TenantConfig = z.output<typeof tenantSchema>;
 
-export const tenantsFileSchema = z
+const tenantsFileSchema = z
   .object({ tenants: z.array(tenantSchema) })
   .strict()
   .superRefine((f, ctx) => {
@@ -306,7 +306,7 @@ function label(kind: string, node: unknown, index: PropertyKey): string {
  * Turns a zod issue path into words: `tenant "acme" endpoint "orders" field "retry.attempts"`.
  * `root` is the raw input, so ids can be named even when they are the invalid part.
  */
-export function describePath(root: unknown, path: readonly PropertyKey[]): string {
+function describePath(root: unknown, path: readonly PropertyKey[]): string {
   const words: string[] = [];
   let node = root;
   let i = 0;

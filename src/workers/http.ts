@@ -10,7 +10,7 @@ import { DeliveryError, errorMessage } from '../lib/errors.js';
 import { forbiddenAddressReason } from '../lib/ssrf.js';
 
 /** Bytes of the response body kept for the dashboard. */
-export const SNIPPET_BYTES = 1024;
+const SNIPPET_BYTES = 1024;
 // Beyond this the rest of the body is not drained: destroying the socket is cheaper.
 const DRAIN_LIMIT_BYTES = 64 * 1024;
 
@@ -36,7 +36,7 @@ export interface HttpSender {
   close(): Promise<void>;
 }
 
-export interface HttpSenderOptions {
+interface HttpSenderOptions {
   allowPrivateUrls: boolean;
   /** Sockets per origin. The worker passes its concurrency, so the pool never queues a request the worker could run. */
   connectionsPerOrigin?: number;

@@ -15,7 +15,7 @@ import { attemptLogLine, settleAttempt } from './settle-attempt.js';
 import { attemptRecord, type AttemptFacts } from '../history/record-attempt.js';
 import type { HistoryStore } from '../history/store.js';
 
-export type DeliveryJob = Job<DeliveryJobData, DeliveryResult>;
+type DeliveryJob = Job<DeliveryJobData, DeliveryResult>;
 
 export interface ProcessDeps extends Omit<DeliverDeps, 'signals'> {
   slots: EndpointSlots;

@@ -9,7 +9,7 @@ import type { Logger } from '../lib/log.js';
 import { jobsFailedStalled, jobsStalled } from '../lib/metrics.js';
 
 /** BullMQ's failedReason for a job that stalled more than maxStalledCount times. */
-export const STALLED_FAILURE = 'job stalled more than allowable limit';
+const STALLED_FAILURE = 'job stalled more than allowable limit';
 
 export function reportStalls(
   worker: Worker<DeliveryJobData, DeliveryResult>,
