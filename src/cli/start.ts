@@ -1,6 +1,9 @@
-// The process runner behind `wss start`: one Redis, one registry, the requested roles, and a
-// graceful stop on SIGTERM/SIGINT (bridge first so nothing new is enqueued, then workers
-// finish in-flight deliveries, then the HTTP server).
+// The process runner behind `wss start` (and the demo): one Redis (an embedded one if none
+// answers), one registry (TENANTS_FILE seeded into it), the requested roles, and a stop() that
+// cli.ts calls on SIGTERM/SIGINT. The stop order: bridge and worker wind down side by side, each
+// bounded by the grace period (the bridge acks what it enqueued while workers finish what they
+// hold), then the HTTP server (dashboard or probes), then the registry, the Redis connection and
+// the embedded redis-server if it started one.
 import type { Config } from '../config.js';
 import { ensureRedis } from '../redis/embedded.js';
 import { errorMessage } from '../lib/errors.js';

@@ -1,3 +1,5 @@
+// The one logger factory: pino JSON lines on buffered stdout, secrets and bodies redacted as a
+// second line of defence.
 import { pino, type Logger } from 'pino';
 
 export type { Logger };

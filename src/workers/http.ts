@@ -19,8 +19,7 @@ export interface PostRequest {
   headers: Record<string, string>;
   body: string;
   timeoutMs: number;
-  /** Aborts the request early (worker shutdown). */
-  /** Any of these aborting aborts the request. */
+  /** Any of these aborting aborts the request early (the worker's shutdown, the job's lock lost). */
   signals?: ReadonlyArray<AbortSignal | undefined> | undefined;
 }
 

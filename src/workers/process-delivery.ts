@@ -1,6 +1,10 @@
-// The worker's processor: one job, one attempt. Takes a slot of the endpoint's cap, makes sure
-// the job's lock still holds, runs deliverAttempt (which knows nothing of BullMQ), then logs,
-// counts and settles the result in BullMQ terms (settle-attempt.ts).
+// The worker's processor: one job, one attempt, in this order. The endpoint's guard (circuit
+// open, or endpoint disabled: the job waits in the delayed set, no attempt spent); its fleet-wide
+// limits (maxInFlight, rateLimit, a 429/503 pause), then a slot of this process's per-endpoint
+// cap (over either: delayed too, no attempt spent); a check that the job's lock still holds;
+// deliverAttempt (sign and POST; it knows nothing of BullMQ); then one settle path whatever the
+// verdict (circuit report, delivery log, log line, counters) and the result in BullMQ terms
+// (settle-attempt.ts).
 import { DelayedError, type Job } from 'bullmq';
 import { performance } from 'node:perf_hooks';
 import { DeliveryError, errorMessage } from '../lib/errors.js';
