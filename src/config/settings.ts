@@ -12,12 +12,11 @@ import {
   oneOf,
   optionalStr,
   optionalStrWhere,
-  redisClusterNodes,
   redisKey,
-  redisUrl,
   secretsKeys,
   str,
 } from './value-parsers.js';
+import { redisClusterNodes, redisUrl } from './redis-parsers.js';
 
 /** The shortest WSS_DASHBOARD_PASSWORD accepted (the generated one has 24 characters). */
 export const DASHBOARD_PASSWORD_MIN = 12;

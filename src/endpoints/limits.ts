@@ -7,20 +7,19 @@
 // A 429 or 503 from the receiver pauses the whole endpoint (Retry-After, else a growing pause)
 // for every replica: its other jobs wait instead of being sent.
 // A job that is not admitted goes back to BullMQ's delayed set without spending an attempt;
-// `waitMs` says when to offer it again, spaced along a per-endpoint line (DeferLines) so a
+// `waitMs` says when to offer it again, spaced along a per-endpoint line (defer-lines.ts) so a
 // backlog returns about when it can be served rather than all at once.
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../redis/client.js';
 import { DeliveryError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { endpointInFlightOf, endpointThrottled } from '../lib/metrics.js';
-import type { EndpointConfig } from '../tenants/schema.js';
+import { DeferLines, type EndpointLimitsConfig } from './defer-lines.js';
 import { ACQUIRE_LUA, PAUSE_LUA, RENEW_LUA } from './limits-lua.js';
 import { queueTag } from '../queue/delivery-queues.js';
 import { endpointKeyBase, type ShardLayout } from '../redis/shards.js';
 
 type ThrottleReason = 'max-in-flight' | 'rate-limit' | 'paused' | 'process-cap';
-type EndpointLimitsConfig = Pick<EndpointConfig, 'maxInFlight' | 'rateLimit'>;
 
 interface Lease {
   tenant: string;
@@ -53,40 +52,6 @@ const PAUSE_BASE_MS = 1_000;
 const PAUSE_MAX_MS = 60_000;
 /** A given-back slot not carried by an admission within this long is sent on its own. */
 const RELEASE_FLUSH_MS = 5;
-const MIN_DEFER_MS = 50;
-const MAX_LINE_MS = 120_000;
-
-/** Per endpoint: when its last deferred job is due, and its smoothed service time. Pure. */
-export class DeferLines {
-  private readonly lines = new Map<string, { until: number; serviceMs: number | undefined }>();
-  constructor(private readonly now: () => number) {}
-
-  private get(key: string) {
-    let l = this.lines.get(key);
-    if (!l) this.lines.set(key, (l = { until: 0, serviceMs: undefined }));
-    return l;
-  }
-
-  served(key: string, ms: number): void {
-    const l = this.get(key);
-    l.serviceMs = l.serviceMs === undefined ? ms : l.serviceMs * 0.8 + ms * 0.2;
-  }
-
-  /** Due in at least `hintMs`, one `spacing` after the previous deferred job, never further than MAX_LINE_MS unless the hint says so. */
-  defer(key: string, hintMs: number, limits: EndpointLimitsConfig): number {
-    const l = this.get(key);
-    const now = this.now();
-    const spacing = limits.rateLimit
-      ? limits.rateLimit.perMs / limits.rateLimit.max
-      : (l.serviceMs ?? 100) / (limits.maxInFlight ?? 1);
-    const due = Math.max(
-      now + Math.max(hintMs, MIN_DEFER_MS),
-      Math.min(Math.max(l.until, now) + spacing, now + MAX_LINE_MS),
-    );
-    l.until = due;
-    return Math.round(due - now);
-  }
-}
 
 interface Scripts {
   wssLimitAcquire(

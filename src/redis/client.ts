@@ -2,7 +2,7 @@
 // null on connections it blocks on; we use the same settings everywhere so a Redis restart, or
 // a cluster failover, is ridden out, not fatal.
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { RedisClusterSeeds } from '../config/value-parsers.js';
+import type { RedisClusterSeeds } from '../config/redis-parsers.js';
 import { RedisUnavailableError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 
