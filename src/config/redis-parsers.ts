@@ -17,21 +17,25 @@ function parseRedisUrl(text: string): URL | string {
   return url;
 }
 
-/** Undefined when unset: the caller applies the default and knows it was not given. */
-export const redisUrl: ValueParser<string | undefined> = {
-  schema: z
+/** An optional variable: undefined when unset or blank, else what `parse` makes of its trimmed text. */
+function whenSet<T>(parse: (text: string, ctx: z.RefinementCtx) => T) {
+  return z
     .string()
     .trim()
     .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === '') return undefined;
-      const url = parseRedisUrl(v);
-      if (typeof url === 'string') {
-        ctx.addIssue({ code: 'custom', message: url });
-        return z.NEVER;
-      }
-      return v;
-    }),
+    .transform((v, ctx) => (v === undefined || v === '' ? undefined : parse(v, ctx)));
+}
+
+/** Undefined when unset: the caller applies the default and knows it was not given. */
+export const redisUrl: ValueParser<string | undefined> = {
+  schema: whenSet((v, ctx) => {
+    const url = parseRedisUrl(v);
+    if (typeof url === 'string') {
+      ctx.addIssue({ code: 'custom', message: url });
+      return z.NEVER;
+    }
+    return v;
+  }),
   shown: '–',
   values: '`redis://…` or `rediss://…` URL',
 };
@@ -55,58 +59,53 @@ function redactedEntry(url: URL): string {
  * credentials; a cluster has only database 0.
  */
 export const redisClusterNodes: ValueParser<RedisClusterSeeds | undefined> = {
-  schema: z
-    .string()
-    .trim()
-    .optional()
-    .transform((v, ctx) => {
-      if (v === undefined || v === '') return undefined;
-      const urls: URL[] = [];
-      for (const [i, raw] of v.split(',').entries()) {
-        const text = raw.trim();
-        const at = `entry ${i + 1}`;
-        if (text === '') {
-          ctx.addIssue({ code: 'custom', message: `${at} is empty (expected redis://host:port,...)` });
-          return z.NEVER;
-        }
-        const url = parseRedisUrl(text);
-        if (typeof url === 'string') {
-          ctx.addIssue({ code: 'custom', message: `${at}: ${url}` });
-          return z.NEVER;
-        }
-        if (url.hostname === '' || url.port === '') {
-          ctx.addIssue({ code: 'custom', message: `${at} (${redactedEntry(url)}) needs a host and a port` });
-          return z.NEVER;
-        }
-        if (!['', '/', '/0'].includes(url.pathname) || url.search !== '') {
-          ctx.addIssue({
-            code: 'custom',
-            message: `${at} (${redactedEntry(url)}): a cluster has only database 0 and takes no options in the URL`,
-          });
-          return z.NEVER;
-        }
-        urls.push(url);
+  schema: whenSet((v, ctx) => {
+    const urls: URL[] = [];
+    for (const [i, raw] of v.split(',').entries()) {
+      const text = raw.trim();
+      const at = `entry ${i + 1}`;
+      if (text === '') {
+        ctx.addIssue({ code: 'custom', message: `${at} is empty (expected redis://host:port,...)` });
+        return z.NEVER;
       }
-      const first = urls[0]!;
-      const odd = urls.findIndex(
-        (u) => u.protocol !== first.protocol || u.username !== first.username || u.password !== first.password,
-      );
-      if (odd !== -1) {
+      const url = parseRedisUrl(text);
+      if (typeof url === 'string') {
+        ctx.addIssue({ code: 'custom', message: `${at}: ${url}` });
+        return z.NEVER;
+      }
+      if (url.hostname === '' || url.port === '') {
+        ctx.addIssue({ code: 'custom', message: `${at} (${redactedEntry(url)}) needs a host and a port` });
+        return z.NEVER;
+      }
+      if (!['', '/', '/0'].includes(url.pathname) || url.search !== '') {
         ctx.addIssue({
           code: 'custom',
-          message: `entry ${odd + 1} differs from entry 1 in scheme or credentials: every node of a cluster is reached alike`,
+          message: `${at} (${redactedEntry(url)}): a cluster has only database 0 and takes no options in the URL`,
         });
         return z.NEVER;
       }
-      const seeds: RedisClusterSeeds = {
-        // IPv6 hosts come back bracketed from URL; the socket wants them bare.
-        nodes: urls.map((u) => ({ host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(u.port) })),
-        tls: first.protocol === 'rediss:',
-        username: first.username === '' ? undefined : decodeURIComponent(first.username),
-        password: first.password === '' ? undefined : decodeURIComponent(first.password),
-      };
-      return seeds;
-    }),
+      urls.push(url);
+    }
+    const first = urls[0]!;
+    const odd = urls.findIndex(
+      (u) => u.protocol !== first.protocol || u.username !== first.username || u.password !== first.password,
+    );
+    if (odd !== -1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `entry ${odd + 1} differs from entry 1 in scheme or credentials: every node of a cluster is reached alike`,
+      });
+      return z.NEVER;
+    }
+    const seeds: RedisClusterSeeds = {
+      // IPv6 hosts come back bracketed from URL; the socket wants them bare.
+      nodes: urls.map((u) => ({ host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(u.port) })),
+      tls: first.protocol === 'rediss:',
+      username: first.username === '' ? undefined : decodeURIComponent(first.username),
+      password: first.password === '' ? undefined : decodeURIComponent(first.password),
+    };
+    return seeds;
+  }),
   shown: '–',
   values: 'comma-separated `redis://[user:pass@]host:port` or `rediss://…` URLs',
 };
