@@ -2,15 +2,13 @@
 // `wss`: start the service, seed tenants, publish an event, compute a signature.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { getConfig, readSecretEnv, type Config } from './config.js';
+import { getConfig, type Config } from './config.js';
 import { ConfigError, errorMessage, TenantsValidationError, UsageError, WssError } from './lib/errors.js';
 import { createLogger, drainLogs, type Logger } from './lib/log.js';
 import type { RoleName } from './roles.js';
 import { sign } from './signing/sign.js';
 import { ALL_ROLES, startService, type Service } from './cli/start.js';
-import { withRegistry } from './cli/common.js';
-import { loadTenantsFile, missingSecretEnvs } from './tenants/load-file.js';
-import { trialTenantsFile } from './expressions/trial.js';
+import { loadCheckedTenantsFile, withRegistry } from './cli/common.js';
 import { VERSION } from './lib/version.js';
 
 const USAGE = `webhook-sender ${VERSION}
@@ -102,14 +100,9 @@ async function cmdSeed(args: string[], config: Config, log: Logger): Promise<voi
     strict: true,
   });
   if (positionals.length !== 1) throw new UsageError('wss seed needs exactly one tenants file');
-  const file = await loadTenantsFile(positionals[0]!, {
-    allowPrivateUrls: config.allowPrivateUrls,
-    secretsEncrypted: config.secretsKeys !== undefined,
-  });
-  await trialTenantsFile(file, config, `${positionals[0]!}: tenants file`);
-  for (const m of missingSecretEnvs(file, (n) => readSecretEnv(n) !== undefined)) {
-    process.stderr.write(`note: secretEnv is not set here (workers must have it): ${m}\n`);
-  }
+  const file = await loadCheckedTenantsFile(positionals[0]!, config, (m) =>
+    process.stderr.write(`note: secretEnv is not set here (workers must have it): ${m}\n`),
+  );
   const counts = await withRegistry(config, log, (registry) => registry.seed(file, { replace: values.replace }));
   process.stdout.write(
     `seeded ${counts.tenants} tenant(s), ${counts.endpoints} endpoint(s)${values.replace ? ' (registry replaced)' : ''}\n`,

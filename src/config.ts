@@ -1,4 +1,6 @@
-// The only module that reads process.env. Everything else receives a Config.
+// The only module of the service that reads process.env (eslint enforces it): everything else
+// receives a Config. The demo (src/demo/), the tests and the bench set and read variables of
+// their own and are exempt (eslint.config.js).
 import { z } from 'zod';
 import { ConfigError } from './lib/errors.js';
 import { assemble, settingsOf, type Parsed } from './config/setting.js';
@@ -47,8 +49,6 @@ export type SharedConfig = Omit<Config, ConfigSection>;
 /** What a role receives: the shared values and its own section. */
 export type RoleConfig<S extends ConfigSection> = SharedConfig & Pick<Config, S>;
 
-export type BridgeConfig = Config['bridge'];
-export type WorkerConfig = Config['worker'];
 export type DashboardConfig = Config['dashboard'];
 
 export type Env = Readonly<Record<string, string | undefined>>;

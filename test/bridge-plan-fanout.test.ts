@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseEntry, type WssEvent } from '../src/queue/event.js';
-import { planFanout as plan } from '../src/producers/plan-fanout.js';
+import { planFanouts } from '../src/producers/plan-fanout.js';
 import { compileEndpoint, type CompiledEndpoint } from '../src/tenants/compile.js';
 import { ExpressionPool } from '../src/expressions/pool.js';
 import { parseEndpoint } from '../src/tenants/schema.js';
@@ -20,7 +20,9 @@ const ep = (id: string, extra: Record<string, unknown> = {}) =>
 // Generous deadline: these tests are about planning, not limits (see expression-pool.test.ts).
 const pool = new ExpressionPool({ threads: 1, timeoutMs: 2_000, memoryMb: 64 });
 afterAll(() => pool.close());
-const planFanout = (e: WssEvent, endpoints: CompiledEndpoint[]) => plan(e, endpoints, { runner: pool });
+/** One event's plan (the bridge plans a whole read at once). */
+const planFanout = async (event: WssEvent, endpoints: CompiledEndpoint[]) =>
+  (await planFanouts([{ event, endpoints }], { runner: pool }))[0]!;
 
 describe('planFanout', () => {
   it('sends the envelope to every enabled endpoint whose glob matches, in registry order', async () => {
@@ -113,10 +115,10 @@ describe('planFanout', () => {
 
   it('does not send endpoints without a filter or transform to the pool', async () => {
     const calls: number[] = [];
-    const p = await plan(event(), [ep('a'), ep('b', { events: ['order.*'] })], {
+    const [p] = await planFanouts([{ event: event(), endpoints: [ep('a'), ep('b', { events: ['order.*'] })] }], {
       runner: { run: async (_i, tasks) => (calls.push(tasks.length), []) },
     });
-    expect(p.deliveries.map((d) => d.endpoint)).toEqual(['a', 'b']);
+    expect(p!.deliveries.map((d) => d.endpoint)).toEqual(['a', 'b']);
     expect(calls).toEqual([]);
   });
 

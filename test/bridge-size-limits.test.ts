@@ -1,7 +1,7 @@
 // The event size limit (WSS_MAX_EVENT_BYTES) and the bridge's byte budget per read, pure parts.
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseEntry, type WssEvent } from '../src/queue/event.js';
-import { planFanout } from '../src/producers/plan-fanout.js';
+import { planFanouts } from '../src/producers/plan-fanout.js';
 import { planBatch } from '../src/producers/plan-batch.js';
 import { streamMessage } from '../src/producers/sources/redis-stream/source.js';
 import { EventRejectedError, eventFields } from '../src/queue/publish.js';
@@ -56,16 +56,22 @@ describe('parseEntry: size limit on data', () => {
 
 describe('planFanout: size limit on transformed bodies', () => {
   it('refuses an oversize transformed body for that endpoint only', async () => {
-    const plan = await planFanout(
-      event('{"n":3}'),
-      [
-        ep('plain'),
-        ep('small', { transform: '{ "n": data.n }' }),
-        ep('huge', { transform: '{ "pad": $pad("", 5000, "x") }' }),
-      ],
-      EXPR,
-      2_000,
-    );
+    const plan = (
+      await planFanouts(
+        [
+          {
+            event: event('{"n":3}'),
+            endpoints: [
+              ep('plain'),
+              ep('small', { transform: '{ "n": data.n }' }),
+              ep('huge', { transform: '{ "pad": $pad("", 5000, "x") }' }),
+            ],
+          },
+        ],
+        EXPR,
+        2_000,
+      )
+    )[0]!;
     expect(plan.deliveries.map((d) => d.endpoint)).toEqual(['plain', 'small']);
     expect(plan.failures).toEqual([
       {

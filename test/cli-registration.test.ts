@@ -89,6 +89,44 @@ describe('TENANTS_FILE at start', () => {
   });
 });
 
+describe('secretEnv the process cannot see', () => {
+  it('wss seed and TENANTS_FILE at start seed the file and name each missing variable', async () => {
+    const path = tenantsFile('secret-env.json', {
+      tenants: [
+        {
+          id: 'acme',
+          endpoints: [
+            { id: 'orders', url: 'https://hooks.example/orders', secretEnv: 'WSS_SECRET_CLI_ORDERS' },
+            { id: 'audit', url: 'https://hooks.example/audit', secretEnv: 'WSS_SECRET_CLI_AUDIT' },
+          ],
+        },
+      ],
+    });
+    const env = { REDIS_URL: redis().url, WSS_PREFIX: 'cli-secret-env', WSS_SECRET_CLI_AUDIT: SECRET };
+    const seeded = runWss(['seed', path], env);
+    expect(seeded.status).toBe(0);
+    expect(seeded.stderr).toBe(
+      'note: secretEnv is not set here (workers must have it): tenant "acme" endpoint "orders": WSS_SECRET_CLI_ORDERS\n',
+    );
+    const started = spawnWss(['start', '--role', 'worker'], {
+      ...env,
+      WSS_PREFIX: 'cli-secret-env-start',
+      WSS_HEALTH_PORT: '0',
+      TENANTS_FILE: path,
+      LOG_LEVEL: 'info',
+    });
+    try {
+      await started.waitForOutput(/webhook-sender started/);
+    } finally {
+      expect(await started.kill('SIGTERM')).toBe(0);
+    }
+    expect(started.output()).toContain(
+      'secretEnv not set in this process: tenant \\"acme\\" endpoint \\"orders\\": WSS_SECRET_CLI_ORDERS',
+    );
+    expect(started.output()).not.toContain('WSS_SECRET_CLI_AUDIT');
+  });
+});
+
 describe('registration rules in the CLI', () => {
   it('wss seed refuses a private URL naming the field unless WSS_ALLOW_PRIVATE_URLS=true', async () => {
     const path = tenantsFile('private.json', {

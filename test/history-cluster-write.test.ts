@@ -3,7 +3,8 @@
 // in one slot, and everything written reads back.
 import { describe, expect, it } from 'vitest';
 import { eventShard, settledStreamKey } from '../src/history/keys.js';
-import { HistoryStore, type HistoryStoreConfig, type SettledEntry } from '../src/history/store.js';
+import { HistoryStore, type HistoryStoreConfig } from '../src/history/store.js';
+import type { SettledEntry } from '../src/history/record-attempt.js';
 import { createRedis } from '../src/redis/client.js';
 import { parseConfig } from '../src/config.js';
 import { shardOf } from '../src/redis/shards.js';

@@ -11,7 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { clusterEnv } from './helpers/cluster-service.js';
 import { startReceiver, type Received, type Receiver } from './helpers/receiver.js';
 import { useTestCluster } from './helpers/redis-cluster.js';
-import { freePort, spawnRedisServer, waitForPingOver } from './helpers/redis-server.js';
+import { freePort, spawnRedisServer, waitForPing } from './helpers/redis-server.js';
 import { makeTestCerts, tlsServerArgs } from './helpers/tls-certs.js';
 import { runWss, serviceEnv, spawnWss, type WssProcess } from './helpers/wss-process.js';
 
@@ -120,7 +120,7 @@ describe('a single TLS-only Redis with auth (REDIS_URL=rediss://…)', () => {
       '&*',
       '+@all',
     ]);
-    await waitForPingOver(port, server, { tls: { ca: certs.ca }, password: PASSWORD });
+    await waitForPing(port, server, { tls: { ca: certs.ca }, password: PASSWORD });
   });
   afterAll(async () => {
     const p = server;

@@ -2,10 +2,11 @@
 // every multi-key script staying in one cluster slot, the process-wide permits, and the board's
 // queue titles.
 import { describe, expect, it } from 'vitest';
-import { jobEndpoint, knownQueuesKey, LEGACY_LAYOUT, queueKeyBase, queueTag } from '../src/queue/delivery-queues.js';
+import { knownQueuesKey, LEGACY_LAYOUT, queueKeyBase, queueTag } from '../src/queue/delivery-queues.js';
+import { endpointJobIds, jobEndpoint, jobTenant } from '../src/queue/job.js';
 import { queueDisplayName } from '../src/dashboard/bull-board.js';
 import { fairKeys } from '../src/queue/fair-state.js';
-import { BASE_QUEUE_NAME, keySlot, shardKeyBase, shardOf, shardQueueName } from '../src/redis/shards.js';
+import { BASE_QUEUE_NAME, keyBase, keySlot, shardKeyBase, shardOf, shardQueueName } from '../src/redis/shards.js';
 import { circuitKeys } from '../src/endpoints/circuit.js';
 import { limitKeys } from '../src/endpoints/limits.js';
 import { Permits } from '../src/workers/gated-worker.js';
@@ -17,6 +18,8 @@ describe('queue names and key bases', () => {
   it('reads the hash tag and the key base from a queue name alone', () => {
     expect(queueTag('deliveries')).toBe('');
     expect(queueTag('deliveries-2of3{3.1.0}')).toBe('{3.1.0}');
+    expect(keyBase('wss', '')).toBe('wss');
+    expect(keyBase('wss', '{3.1.0}')).toBe('wss:{3.1.0}');
     expect(queueKeyBase('wss', 'deliveries')).toBe('wss');
     expect(queueKeyBase('wss', 'deliveries-2of3{3.1.0}')).toBe('wss:{3.1.0}');
     // The same base shards.ts gives the shard, for every layout.
@@ -33,15 +36,28 @@ describe('queue names and key bases', () => {
     expect(jobEndpoint('r1_acme_orders')).toBeUndefined();
     expect(jobEndpoint('.orders.e')).toBeUndefined();
     expect(jobEndpoint('acme..e')).toBeUndefined();
+    expect(jobTenant('acme.orders.evt-1')).toBe('acme');
+    expect(jobTenant('.orders.e')).toBeUndefined();
+    expect(jobTenant('r1_acme_orders')).toBeUndefined();
+  });
+
+  it("tells an endpoint's job ids, and one event's, from the others", () => {
+    const all = endpointJobIds('acme', 'orders');
+    expect(['acme.orders.e1', 'acme.orders.e1.rx1', 'acme.orders.e10'].every(all)).toBe(true);
+    expect(['acme.orders2.e1', 'acme.order.e1', 'acme2.orders.e1', 'acme.orders'].some(all)).toBe(false);
+    const one = endpointJobIds('acme', 'orders', 'e1');
+    expect(['acme.orders.e1', 'acme.orders.e1.rmbx2k1a9f3c2'].every(one)).toBe(true);
+    // Another event whose id starts with "e1" (e10, e1.x) is not this event's.
+    expect(['acme.orders.e10', 'acme.orders.e1.x', 'acme.orders2.e1'].some(one)).toBe(false);
   });
 
   it('keeps the legacy key names with one shard on one Redis', () => {
-    expect(circuitKeys('wss', 'acme', 'orders')).toEqual({
+    expect(circuitKeys('wss', 'acme', 'orders', LEGACY_LAYOUT)).toEqual({
       state: 'wss:circuit:acme/orders',
       recent: 'wss:circuit:acme/orders:recent',
       index: 'wss:circuits',
     });
-    expect(limitKeys('wss', 'acme', 'orders').slots).toBe('wss:limits:acme:orders:slots');
+    expect(limitKeys('wss', 'acme', 'orders', LEGACY_LAYOUT).slots).toBe('wss:limits:acme:orders:slots');
     expect(fairKeys('wss', BASE_QUEUE_NAME)).toEqual({
       clock: 'wss:fair:clock',
       flows: 'wss:fair:flows',

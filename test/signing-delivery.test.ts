@@ -1,5 +1,5 @@
 // Real deliveries, verified by code this project did not write: the `standardwebhooks` and
-// `svix` packages for Standard Webhooks mode, and the README's Python and openssl snippets plus
+// `svix` packages for Standard Webhooks mode, and docs/wire-contract.md's Python and openssl snippets plus
 // `verifySignature` for X-WSS rotation. Rotations are written the way the admin API and
 // `wss rotate-secret` write them (registry.updateEndpoint + rotateSecret).
 import { randomBytes } from 'node:crypto';
@@ -161,7 +161,7 @@ describe('X-WSS rotation with overlap', () => {
     }
   });
 
-  it('every attempt during the overlap verifies for a receiver holding only the old secret and one holding only the new: verifySignature, the README Python and shell snippets', async () => {
+  it('every attempt during the overlap verifies for a receiver holding only the old secret and one holding only the new: verifySignature, the documented Python and shell snippets', async () => {
     const rx = await receiver(() => ({ status: 200 }));
     const h = await harness();
     await h.seed([endpoint('orders', rx.url, { secret: OLD })]);

@@ -3,8 +3,7 @@
 // recover input: retention floors, the stream window, and time arguments (known answers).
 import { describe, expect, it } from 'vitest';
 import { asFlags } from '../src/cli/recover.js';
-import { jobEndpoint } from '../src/queue/delivery-queues.js';
-import { replayJobId } from '../src/queue/job.js';
+import { jobEndpoint, replayJobId } from '../src/queue/job.js';
 import { startBridge } from '../src/producers/bridge.js';
 import { retentionFloor } from '../src/producers/sources/redis-stream/trim.js';
 import { formatDuration } from '../src/replay/replay.js';

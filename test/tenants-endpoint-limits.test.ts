@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDashboard, type RunningDashboard } from '../src/dashboard/server.js';
 import { TenantsValidationError } from '../src/lib/errors.js';
 import { parseTenantsFile } from '../src/tenants/schema.js';
-import { DeferLines } from '../src/endpoints/limits.js';
+import { DeferLines } from '../src/endpoints/defer-lines.js';
 import { basic, startTestContext, type TestContext } from './helpers/dashboard-context.js';
 import { useTestRedis } from './helpers/redis-server.js';
 

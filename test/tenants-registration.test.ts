@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { readSecretEnv } from '../src/config.js';
 import { TenantsValidationError } from '../src/lib/errors.js';
-import { parseEndpoint, parseTenantsFile, privateUrlProblem } from '../src/tenants/schema.js';
+import { privateUrlProblem } from '../src/tenants/endpoint-rules.js';
+import { parseEndpoint, parseTenantsFile } from '../src/tenants/schema.js';
 
 const endpoint = (over: Record<string, unknown> = {}) => ({
   id: 'orders',

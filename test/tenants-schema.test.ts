@@ -33,7 +33,7 @@ describe('tenants file', () => {
     expect(ep.headers).toEqual({});
   });
 
-  it('accepts the README example', () => {
+  it('accepts the docs/tenants.md example', () => {
     const f = parseTenantsFile(
       file(
         endpoint({

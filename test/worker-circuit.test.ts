@@ -122,12 +122,13 @@ describe('circuit breaker', () => {
 
     await waitUntil(
       'the circuit to open',
-      async () => (await readCircuit(s.t.ctx.redis, s.t.config.prefix, 'acme', 'dead')).state === 'open',
+      async () =>
+        (await readCircuit(s.t.ctx.redis, s.t.config.prefix, 'acme', 'dead', s.t.config.layout)).state === 'open',
       20_000,
     );
     // Requests already in flight when it opened fail at once (connection reset); let them settle.
     await sleep(300);
-    const opened = await readCircuit(s.t.ctx.redis, s.t.config.prefix, 'acme', 'dead');
+    const opened = await readCircuit(s.t.ctx.redis, s.t.config.prefix, 'acme', 'dead', s.t.config.layout);
     expect(opened.state).toBe('open');
     const acceptsAtOpen = dead.accepts();
     // N failures open it; at most the worker's other in-flight requests (concurrency 4) add to them.
@@ -164,7 +165,9 @@ describe('circuit breaker', () => {
       const states = await Promise.all(ids.map(async (id) => (await s.queue.getJob(id))?.getState()));
       return states.every((st) => st === 'completed');
     });
-    expect((await readCircuit(s.t.ctx.redis, s.t.config.prefix, 'acme', 'dead')).state).toBe('closed');
+    expect((await readCircuit(s.t.ctx.redis, s.t.config.prefix, 'acme', 'dead', s.t.config.layout)).state).toBe(
+      'closed',
+    );
   }, 90_000);
 
   it('two worker replicas share one circuit: each cool-down ends with exactly one probe from one of them', async () => {
@@ -176,7 +179,7 @@ describe('circuit breaker', () => {
     const second = await startWorker(s.t.ctx);
     cleanups.push(() => second.stop());
     await s.publish('order.created', 16);
-    const circuit = () => readCircuit(s.t.ctx.redis, s.t.config.prefix, 'acme', 'dead');
+    const circuit = () => readCircuit(s.t.ctx.redis, s.t.config.prefix, 'acme', 'dead', s.t.config.layout);
     await waitUntil('the circuit to open', async () => (await circuit()).opens === 1, 20_000);
     await sleep(600); // requests in flight at the open settle (the probe comes after 1 s)
     expect((await circuit()).opens).toBe(1);

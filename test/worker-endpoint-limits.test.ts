@@ -164,7 +164,7 @@ describe('fleet-wide endpoint limits', () => {
     const probe = new Redis(redis().url);
     cleanups.push(() => probe.quit().then(() => undefined));
     const ep = (await h.registry.getEndpointConfig('acme', 'limited'))!;
-    const health = await endpointHealth(probe, h.prefix, 'acme', ep);
+    const health = await endpointHealth(probe, h.prefix, 'acme', ep, h.config.layout);
     expect(health.limits).toMatchObject({ maxInFlight: null, rateLimit: { max: 1_000, perMs: 1_000 } });
     expect(health.limits.pausedUntil).not.toBeNull();
     expect(Date.parse(health.limits.pausedUntil!)).toBeGreaterThan(Date.now());

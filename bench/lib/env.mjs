@@ -1,25 +1,15 @@
 // The bench's own infrastructure: a private redis-server, free ports, per-process stats from
 // /proc, and the facts printed with every figure (cores, Node, Redis, package versions).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { REDIS_TUNING } from '../../dist/redis/embedded.js';
+import { freePort, sleep, spawnRedisServer, waitForPing } from '../../test/helpers/redis-procs.mjs';
 
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-export async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
+// One copy of the redis-server plumbing, shared with the tests.
+export { freePort, sleep };
 
 /** Polls `check` until it returns a truthy value; throws naming `what` after `timeoutMs`. */
 export async function waitUntil(check, { timeoutMs = 30_000, everyMs = 20, what = 'condition' } = {}) {
@@ -38,51 +28,16 @@ export function redisClient(url) {
   return r;
 }
 
-// The settings docs/performance.md recommends: job hashes (bodies of a few hundred bytes) stay in
-// Redis's compact listpack encoding.
-const REDIS_TUNING = ['--hash-max-listpack-value', '1024'];
-
 /** redis-server on a free 127.0.0.1 port, in a temp dir, no persistence, noeviction. */
 export async function startRedis() {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'wss-bench-redis-'));
-  const proc = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--dir',
-      dir,
-      '--maxmemory-policy',
-      'noeviction',
-      ...REDIS_TUNING,
-    ],
-    { stdio: 'ignore' },
-  );
-  const failed = new Promise((_, reject) =>
-    proc.once('error', (err) =>
-      reject(new Error(`cannot start redis-server (apt-get install redis-server): ${err.message}`)),
-    ),
-  );
+  // With the settings docs/performance.md recommends (the service's embedded Redis uses them too):
+  // job hashes (bodies of a few hundred bytes) stay in Redis's compact listpack encoding.
+  const proc = spawnRedisServer(port, dir, REDIS_TUNING);
+  await waitForPing(port, proc);
   const url = `redis://127.0.0.1:${port}`;
   const client = redisClient(url);
-  await Promise.race([
-    failed,
-    waitUntil(
-      () =>
-        client.ping().then(
-          () => true,
-          () => false,
-        ),
-      { timeoutMs: 10_000, what: 'redis-server to answer PING' },
-    ),
-  ]);
   return {
     url,
     port,

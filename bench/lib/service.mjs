@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { cpuSeconds, memoryMb, sleep, waitUntil } from './env.mjs';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-// The V8 flags `npm start`, the wss bin and the Docker image use (see package.json, README).
+// The V8 flags `npm start`, the wss bin and the Docker image use (see package.json, Dockerfile).
 export const NODE_FLAGS = ['--max-semi-space-size=4'];
 export const PREFIX = 'bench';
 export const STREAM = 'bench:events';

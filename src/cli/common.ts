@@ -1,12 +1,16 @@
 // What the `wss` commands that work on Redis share: one connection to the configured (or an
-// embedded) Redis with the registry on it, and the flags that name an endpoint or ask for JSON.
-// Kept out of cli.ts, which runs `main` when imported.
-import type { Config } from '../config.js';
+// embedded) Redis with the registry on it, a tenants file read the way `wss seed` and
+// TENANTS_FILE both read it, and the flags that name an endpoint or ask for JSON. Kept out of
+// cli.ts, which runs `main` when imported.
+import { readSecretEnv, type Config } from '../config.js';
+import { trialTenantsFile } from '../expressions/trial.js';
 import { ensureRedis } from '../redis/embedded.js';
 import { UsageError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { createReadyRedis, type RedisClient } from '../redis/client.js';
 import { Registry } from '../tenants/registry.js';
+import { loadTenantsFile, missingSecretEnvs } from '../tenants/load-file.js';
+import type { TenantsFile } from '../tenants/schema.js';
 
 export async function withRegistry<T>(
   config: Config,
@@ -23,6 +27,25 @@ export async function withRegistry<T>(
     // The embedded server keeps running only for `start`; a one-off command stops what it started.
     await target.stop?.();
   }
+}
+
+/**
+ * A tenants file ready to seed: read and validated under this process's registration rules, its
+ * filters and transforms through the trial (errors name the file), and `missing` called once per
+ * secretEnv this process cannot see (workers need them; seeding does not).
+ */
+export async function loadCheckedTenantsFile(
+  path: string,
+  config: Config,
+  missing: (where: string) => void,
+): Promise<TenantsFile> {
+  const file = await loadTenantsFile(path, {
+    allowPrivateUrls: config.allowPrivateUrls,
+    secretsEncrypted: config.secretsKeys !== undefined,
+  });
+  await trialTenantsFile(file, config, `${path}: tenants file`);
+  for (const m of missingSecretEnvs(file, (n) => readSecretEnv(n) !== undefined)) missing(m);
+  return file;
 }
 
 /** `--tenant T --endpoint E`, for parseArgs. */

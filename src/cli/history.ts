@@ -21,7 +21,7 @@ class NotFound extends WssError {
 }
 
 /** Left-aligned columns, two spaces apart. */
-export function table(rows: ReadonlyArray<ReadonlyArray<string>>): string {
+function table(rows: ReadonlyArray<ReadonlyArray<string>>): string {
   const widths: number[] = [];
   for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
@@ -32,7 +32,7 @@ const oneLine = (s: string, max: number) => {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 };
 
-export function statusText(s: EventStatus): string {
+function statusText(s: EventStatus): string {
   const out: string[] = [];
   for (const e of s.events) {
     out.push(`event ${s.eventId}  tenant ${e.tenant}  type ${e.type ?? '?'}  created ${e.createdAt ?? '?'}`);
@@ -109,7 +109,7 @@ export async function cmdStatus(args: string[], config: Config, log: Logger): Pr
   process.stdout.write(values.json ? `${JSON.stringify(status, null, 2)}\n` : statusText(status));
 }
 
-export function deliveriesText(page: SearchPage): string {
+function deliveriesText(page: SearchPage): string {
   const rows: string[][] = [['AT', 'ENDPOINT', 'EVENT', 'STATE', 'ATTEMPTS', 'LAST']];
   for (const d of page.deliveries)
     rows.push([

@@ -8,7 +8,7 @@ import type { Logger } from '../lib/log.js';
 import { OperationError, runRecover, runReplay, type OperationDeps } from '../replay/operations.js';
 import { ReplayRefusedError } from '../replay/replay.js';
 import { DeliveryQueues } from '../queue/delivery-queues.js';
-import { createExpressionPool } from '../expressions/trial.js';
+import { createExpressionPool } from '../expressions/pool.js';
 
 class OperationFailed extends WssError {
   constructor(message: string) {

@@ -1,6 +1,9 @@
-// The process runner behind `wss start`: one Redis, one registry, the requested roles, and a
-// graceful stop on SIGTERM/SIGINT (bridge first so nothing new is enqueued, then workers
-// finish in-flight deliveries, then the HTTP server).
+// The process runner behind `wss start` (and the demo): one Redis (an embedded one if none
+// answers), one registry (TENANTS_FILE seeded into it), the requested roles, and a stop() that
+// cli.ts calls on SIGTERM/SIGINT. The stop order: bridge and worker wind down side by side, each
+// bounded by the grace period (the bridge acks what it enqueued while workers finish what they
+// hold), then the HTTP server (dashboard or probes), then the registry, the Redis connection and
+// the embedded redis-server if it started one.
 import type { Config } from '../config.js';
 import { ensureRedis } from '../redis/embedded.js';
 import { errorMessage } from '../lib/errors.js';
@@ -8,11 +11,10 @@ import type { Logger } from '../lib/log.js';
 import { once } from '../lib/once.js';
 import { createReadyRedis, describeTarget } from '../redis/client.js';
 import type { RoleContext, RoleName, RunningRole } from '../roles.js';
-import { trialTenantsFile } from '../expressions/trial.js';
-import { loadTenantsFile, missingSecretEnvs } from '../tenants/load-file.js';
+import { loadCheckedTenantsFile } from './common.js';
 import { Registry } from '../tenants/registry.js';
 import { settlesWithin } from '../lib/timeout.js';
-import { readSecretEnv, roleConfig, sharedConfig } from '../config.js';
+import { roleConfig, sharedConfig } from '../config.js';
 
 export const ALL_ROLES: readonly RoleName[] = ['bridge', 'worker', 'dashboard'];
 
@@ -30,11 +32,9 @@ export async function startService(baseConfig: Config, roleNames: readonly RoleN
   const registry = new Registry(redis, config.prefix, log, { secretsKeys: config.secretsKeys });
 
   if (config.tenantsFile) {
-    const file = await loadTenantsFile(config.tenantsFile, {
-      allowPrivateUrls: config.allowPrivateUrls,
-      secretsEncrypted: config.secretsKeys !== undefined,
-    });
-    await trialTenantsFile(file, config, `${config.tenantsFile}: tenants file`);
+    const file = await loadCheckedTenantsFile(config.tenantsFile, config, (m) =>
+      log.warn(`secretEnv not set in this process: ${m}`),
+    );
     // Only what is new: a restart must not undo what the admin API changed since (a rotated
     // secret, a disabled endpoint). `wss seed` is the explicit overwrite.
     const { created, kept } = await registry.seedNew(file);
@@ -42,8 +42,6 @@ export async function startService(baseConfig: Config, roleNames: readonly RoleN
       { file: config.tenantsFile, created, kept },
       'tenants file seeded (new tenants and endpoints only; existing ones kept)',
     );
-    for (const m of missingSecretEnvs(file, (n) => readSecretEnv(n) !== undefined))
-      log.warn(`secretEnv not set in this process: ${m}`);
   }
   await registry.start(config.registryPollMs);
 

@@ -6,7 +6,7 @@ import { settingSections } from './settings.js';
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-export function settingsTable(tree: SettingTree): string {
+function settingsTable(tree: SettingTree): string {
   const rows = settingsOf(tree).map((s) => `| \`${s.env}\` | ${cell(s.shown)} | ${cell(s.values)} | ${cell(s.doc)} |`);
   return ['| variable | default | values | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }

@@ -4,7 +4,7 @@
 import type { z } from 'zod';
 import type { ValueParser } from './value-parsers.js';
 
-export class Setting<T> {
+class Setting<T> {
   constructor(
     readonly env: string,
     readonly schema: z.ZodType<T, string | undefined>,

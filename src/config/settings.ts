@@ -4,8 +4,6 @@
 import { hostname } from 'node:os';
 import { setting } from './setting.js';
 import {
-  amqpQueue,
-  amqpUrl,
   bool,
   duration,
   hostList,
@@ -14,12 +12,12 @@ import {
   oneOf,
   optionalStr,
   optionalStrWhere,
-  redisClusterNodes,
   redisKey,
-  redisUrl,
   secretsKeys,
   str,
 } from './value-parsers.js';
+import { redisClusterNodes, redisUrl } from './redis-parsers.js';
+import { amqpQueue, amqpUrl } from './source-parsers.js';
 
 /** The shortest WSS_DASHBOARD_PASSWORD accepted (the generated one has 24 characters). */
 export const DASHBOARD_PASSWORD_MIN = 12;
@@ -73,7 +71,7 @@ const sourceSettings = {
 };
 
 /** Read by every process, or by more than one role. */
-export const sharedSettings = {
+const sharedSettings = {
   redisUrl: setting(
     'REDIS_URL',
     redisUrl,
@@ -210,7 +208,7 @@ export const sharedSettings = {
   ),
 };
 
-export const bridgeSettings = {
+const bridgeSettings = {
   consumer: setting(
     'WSS_CONSUMER',
     { ...optionalStr, schema: optionalStr.schema.transform((v) => v ?? `${hostname()}-${process.pid}`) },
@@ -271,7 +269,7 @@ export const bridgeSettings = {
   ),
 };
 
-export const workerSettings = {
+const workerSettings = {
   concurrency: setting(
     'WSS_CONCURRENCY',
     int(50, 1, 10_000),
@@ -328,7 +326,7 @@ export const workerSettings = {
   ),
 };
 
-export const dashboardSettings = {
+const dashboardSettings = {
   port: setting(
     'PORT',
     int(3000, 0, 65_535),

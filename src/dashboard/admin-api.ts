@@ -21,7 +21,7 @@ import { generatedKey, signingRoutes } from './signing-api.js';
 import { replayRoutes } from './replay-api.js';
 import { historyRoutes } from './history-api.js';
 
-export const TEST_EVENT_TYPE = 'wss.test';
+const TEST_EVENT_TYPE = 'wss.test';
 
 type SecretFields = Pick<EndpointConfig, 'secret' | 'secretEnv' | 'previousSecrets'>;
 
@@ -75,7 +75,7 @@ export async function enqueueTestEvent(
   return { eventId: event.id, jobId: job.opts.jobId };
 }
 
-export interface AdminApiDeps {
+interface AdminApiDeps {
   ctx: RoleContext<'dashboard'>;
   queues: DeliveryQueues;
   log: Logger;

@@ -3,7 +3,7 @@
 // ends, whatever credentials it sends (so the answer reveals nothing about a guess). Pure:
 // the caller passes the time in. In memory, per process; numbers in docs/security.md.
 
-export interface AuthLimits {
+interface AuthLimits {
   /** Wrong attempts allowed per client within one window. */
   maxFailures: number;
   /** The window starts at a client's first failure. */

@@ -19,7 +19,7 @@ export function resolveCredentials(
 }
 
 /** 24 URL-safe characters, 144 bits. */
-export function randomPassword(): string {
+function randomPassword(): string {
   return randomBytes(18).toString('base64url');
 }
 
@@ -52,7 +52,7 @@ export function credentialsMatch(
   return userOk && passwordOk;
 }
 
-export interface AuthThrottle {
+interface AuthThrottle {
   limiter: AuthFailureLimiter;
   now: () => number;
 }

@@ -21,7 +21,7 @@ export const BOARD_PATH = '/admin/queues';
 // concurrency or rate limit is stored in Redis, outlives restarts and overrides
 // WSS_CONCURRENCY unseen; a new delay or priority can push a delivery back without end.
 // Pausing, promoting, retrying failed jobs and cleaning finished ones stay (docs/security.md).
-export const REFUSED_BOARD_ROUTES: ReadonlyArray<{ method: string; route: string; why: string }> = [
+const REFUSED_BOARD_ROUTES: ReadonlyArray<{ method: string; route: string; why: string }> = [
   {
     method: 'post',
     route: '/api/queues/:queueName/add',
@@ -72,7 +72,7 @@ const refuse = (why: string) => ({
   message: `not allowed in webhook-sender: ${why}`,
 });
 
-export const refuseDangerousRoutes: BeforeHook = async ({ method, route, request }) => {
+const refuseDangerousRoutes: BeforeHook = async ({ method, route, request }) => {
   const refused = REFUSED_BOARD_ROUTES.find((r) => r.method === method && r.route === route);
   if (refused) return refuse(refused.why);
   if (method !== 'put') return undefined;

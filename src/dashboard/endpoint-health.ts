@@ -13,7 +13,7 @@ export async function endpointHealth(
   prefix: string,
   tenant: string,
   ep: EndpointConfig,
-  layout?: ShardLayout,
+  layout: ShardLayout,
 ) {
   const [c, limits] = await Promise.all([
     readCircuit(redis, prefix, tenant, ep.id, layout),

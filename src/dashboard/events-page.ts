@@ -7,7 +7,7 @@ import { EVENTS_PAGE_SCRIPT } from './events-page-script.js';
 
 export const EVENTS_PATH = '/admin/events';
 
-export const EVENTS_PAGE_CSP =
+const EVENTS_PAGE_CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 const HTML = `<!doctype html>

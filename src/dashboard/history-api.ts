@@ -10,7 +10,7 @@ import { HistoryStore } from '../history/store.js';
 import { searchDeliveries } from '../history/search.js';
 import { parseSearchQuery, SearchQueryError, type SearchQuery } from '../history/search-query.js';
 
-export interface HistoryRouteDeps {
+interface HistoryRouteDeps {
   ctx: RoleContext<'dashboard'>;
   /** The queue of an endpoint's shard. */
   queueFor(tenant: string, endpoint: string): DeliveryQueue;

@@ -12,9 +12,9 @@ export interface Terminal {
   write(chunk: string): unknown;
 }
 
-export const PASSWORD_FILE = 'dashboard-password';
+const PASSWORD_FILE = 'dashboard-password';
 
-export interface PasswordNotice {
+interface PasswordNotice {
   user: string;
   password: string;
   url: string;

@@ -1,7 +1,7 @@
 // What the admin API may show of an endpoint: everything but the secret's value.
 import type { EndpointConfig } from '../tenants/schema.js';
 
-export type PublicEndpoint = Omit<EndpointConfig, 'secret' | 'previousSecrets'> & {
+type PublicEndpoint = Omit<EndpointConfig, 'secret' | 'previousSecrets'> & {
   secretSet: boolean;
   /** Older secrets still sent (rotation overlap): their variable names and expiries, never values. */
   previousSecrets?: Array<{ secretEnv?: string | undefined; expiresAt?: string | undefined }>;

@@ -9,7 +9,7 @@ import { ReplayRefusedError } from '../replay/replay.js';
 import type { DeliveryQueues } from '../queue/delivery-queues.js';
 import type { ExpressionPool } from '../expressions/pool.js';
 
-export interface ReplayRoutesDeps {
+interface ReplayRoutesDeps {
   ctx: RoleContext<'dashboard'>;
   log: Logger;
   expressions: ExpressionPool;

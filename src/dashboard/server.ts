@@ -6,7 +6,7 @@
 // Every route checks the Host header against WSS_DASHBOARD_HOSTS (allowed-hosts.ts); the three
 // probe routes only when authentication is off (then the server listens on 127.0.0.1 only and
 // no orchestrator reaches it by a pod IP). See docs/security.md.
-import { createExpressionPool } from '../expressions/trial.js';
+import { createExpressionPool } from '../expressions/pool.js';
 import type { RoleContext, RunningRole } from '../roles.js';
 import { createPublisher } from '../producers/sources/index.js';
 import { adminApi } from './admin-api.js';

@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:http';
 import { verifySignature, WebhookVerificationError } from '../verify/index.js';
 
-export interface DemoDelivery {
+interface DemoDelivery {
   path: string;
   eventId: string;
   attempt: string;
@@ -12,7 +12,7 @@ export interface DemoDelivery {
   body: string;
 }
 
-export interface DemoReceiverOptions {
+interface DemoReceiverOptions {
   port: number;
   /** Secret per path, as each third party would hold its own. */
   secrets: ReadonlyMap<string, string>;

@@ -7,7 +7,6 @@
 // healthy endpoint costs no Redis command per delivery; a replica may therefore send for up to
 // that long after another replica opened the circuit.
 import type { RedisClient } from '../redis/client.js';
-import { LEGACY_LAYOUT } from '../queue/delivery-queues.js';
 import { endpointKeyBase, shardKeyBase, type ShardLayout } from '../redis/shards.js';
 
 export const CIRCUIT_DEFAULTS = Object.freeze({
@@ -24,13 +23,13 @@ const PROBE_WAIT_MS = 1_000;
 const RECENT = 10;
 const RECENT_TTL_SEC = 7 * 86_400;
 
-export type CircuitState = 'closed' | 'open' | 'half-open';
+type CircuitState = 'closed' | 'open' | 'half-open';
 
 /**
  * In the endpoint's shard slot (src/redis/shards.ts), the index of circuits included: the scripts
  * below touch an endpoint's keys and the index together, so the index is one set per shard.
  */
-export function circuitKeys(prefix: string, tenant: string, endpoint: string, layout: ShardLayout = LEGACY_LAYOUT) {
+export function circuitKeys(prefix: string, tenant: string, endpoint: string, layout: ShardLayout) {
   const shard = endpointKeyBase(prefix, layout, tenant, endpoint);
   const base = `${shard}:circuit:${tenant}/${endpoint}`;
   return { state: base, recent: `${base}:recent`, index: `${shard}:circuits` };
@@ -99,9 +98,9 @@ export interface CircuitSettings {
   probeLeaseMs: number;
 }
 
-export type GateResult = { send: true; probe: boolean } | { send: false; waitMs: number };
+type GateResult = { send: true; probe: boolean } | { send: false; waitMs: number };
 
-export interface FailureResult {
+interface FailureResult {
   state: CircuitState;
   failures: number;
   openUntil: number;
@@ -109,7 +108,7 @@ export interface FailureResult {
   disableNow: boolean;
 }
 
-export interface CircuitView {
+interface CircuitView {
   state: CircuitState;
   failures: number;
   opens: number;
@@ -145,7 +144,7 @@ export class CircuitBreaker {
   constructor(
     redis: RedisClient,
     private readonly prefix: string,
-    private readonly o: { now: () => number; disableAfterMs: number; layout?: ShardLayout },
+    private readonly o: { now: () => number; disableAfterMs: number; layout: ShardLayout },
   ) {
     this.redis = withScripts(redis);
   }
@@ -203,7 +202,7 @@ export async function readCircuit(
   prefix: string,
   tenant: string,
   endpoint: string,
-  layout: ShardLayout = LEGACY_LAYOUT,
+  layout: ShardLayout,
 ): Promise<CircuitView> {
   const keys = circuitKeys(prefix, tenant, endpoint, layout);
   const [h, recent] = await Promise.all([redis.hgetall(keys.state), redis.lrange(keys.recent, 0, RECENT - 1)]);
@@ -227,7 +226,7 @@ export async function resetCircuit(
   prefix: string,
   tenant: string,
   endpoint: string,
-  layout: ShardLayout = LEGACY_LAYOUT,
+  layout: ShardLayout,
 ): Promise<void> {
   const keys = circuitKeys(prefix, tenant, endpoint, layout);
   await redis.multi().del(keys.state).srem(keys.index, `${tenant}/${endpoint}`).exec();
@@ -240,7 +239,7 @@ export async function resetCircuit(
 export async function circuitStates(
   redis: RedisClient,
   prefix: string,
-  layout: ShardLayout = LEGACY_LAYOUT,
+  layout: ShardLayout,
 ): Promise<Array<[string, CircuitState]>> {
   const perShard = await Promise.all(
     Array.from({ length: layout.count }, async (_, k): Promise<Array<[string, CircuitState]>> => {

@@ -9,16 +9,16 @@ import type { EventPublisher } from '../producers/sources/source.js';
 import { Job } from 'bullmq';
 import { errorMessage } from '../lib/errors.js';
 import type { DeliveryQueues } from '../queue/delivery-queues.js';
-import type { DeliveryQueue } from '../queue/job.js';
+import { endpointJobIdPrefix, type DeliveryQueue } from '../queue/job.js';
 import type { Logger } from '../lib/log.js';
 import { endpointsDisabled } from '../lib/metrics.js';
 import { publishTo } from '../queue/publish.js';
 import type { Registry } from '../tenants/registry.js';
 import { resetCircuit } from './circuit.js';
 
-export const DISABLED_EVENT_TYPE = 'wss.endpoint.disabled';
+const DISABLED_EVENT_TYPE = 'wss.endpoint.disabled';
 
-export interface DisableDeps {
+interface DisableDeps {
   registry: Registry;
   /** The configured source (WSS_SOURCE): the tenant's endpoints hear of it like of any event. */
   publisher: EventPublisher;
@@ -88,8 +88,9 @@ async function promoteDelayed(
 ): Promise<number> {
   let cursor = '0';
   let promoted = 0;
+  const match = `${endpointJobIdPrefix(tenant, endpoint)}*`;
   do {
-    const [next, flat] = await redis.zscan(key, cursor, 'MATCH', `${tenant}.${endpoint}.*`, 'COUNT', 1_000);
+    const [next, flat] = await redis.zscan(key, cursor, 'MATCH', match, 'COUNT', 1_000);
     cursor = next;
     for (let i = 0; i < flat.length; i += 2) {
       const job = await Job.fromId(queue, flat[i]!);

@@ -13,7 +13,7 @@ import { CIRCUIT_DEFAULTS, type CircuitBreaker, type CircuitSettings } from './c
  * A disabled endpoint's jobs are kept, parked this long at a time (re-enabling through the admin
  * API promotes them at once): 100,000 parked jobs cost about 330 moves a second.
  */
-export const DISABLED_PARK_MS = 300_000;
+const DISABLED_PARK_MS = 300_000;
 // Up to 10 % more, so jobs parked together do not all come back in the same instant.
 const jitter = (ms: number, random: () => number) => Math.round(ms * (1 + random() * 0.1));
 
@@ -24,7 +24,7 @@ export function spoken(ms: number): string {
   return ms >= 1_000 ? `${ms / 1_000} s` : `${ms} ms`;
 }
 
-export type GuardVerdict = { send: true; probe: boolean } | { send: false; waitMs: number; why: string };
+type GuardVerdict = { send: true; probe: boolean } | { send: false; waitMs: number; why: string };
 
 /** How an attempt's outcome counts for the circuit: a retryable failure, an answer, or neither. */
 export function circuitOutcome(err: DeliveryError | undefined): 'failure' | 'success' | 'none' {
@@ -44,7 +44,7 @@ export function circuitSettings(ep: Pick<EndpointConfig, 'timeoutMs' | 'circuit'
   };
 }
 
-export interface GuardDeps {
+interface GuardDeps {
   breaker: CircuitBreaker;
   endpoint(tenant: string, endpoint: string): EndpointConfig | undefined;
   /** The endpoint after re-reading the registry if its version moved. */

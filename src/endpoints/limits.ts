@@ -7,22 +7,21 @@
 // A 429 or 503 from the receiver pauses the whole endpoint (Retry-After, else a growing pause)
 // for every replica: its other jobs wait instead of being sent.
 // A job that is not admitted goes back to BullMQ's delayed set without spending an attempt;
-// `waitMs` says when to offer it again, spaced along a per-endpoint line (DeferLines) so a
+// `waitMs` says when to offer it again, spaced along a per-endpoint line (defer-lines.ts) so a
 // backlog returns about when it can be served rather than all at once.
 import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../redis/client.js';
 import { DeliveryError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { endpointInFlightOf, endpointThrottled } from '../lib/metrics.js';
-import type { EndpointConfig } from '../tenants/schema.js';
+import { DeferLines, type EndpointLimitsConfig } from './defer-lines.js';
 import { ACQUIRE_LUA, PAUSE_LUA, RENEW_LUA } from './limits-lua.js';
-import { LEGACY_LAYOUT, queueTag } from '../queue/delivery-queues.js';
+import { queueTag } from '../queue/delivery-queues.js';
 import { endpointKeyBase, type ShardLayout } from '../redis/shards.js';
 
-export type ThrottleReason = 'max-in-flight' | 'rate-limit' | 'paused' | 'process-cap';
-export type EndpointLimitsConfig = Pick<EndpointConfig, 'maxInFlight' | 'rateLimit'>;
+type ThrottleReason = 'max-in-flight' | 'rate-limit' | 'paused' | 'process-cap';
 
-export interface Lease {
+interface Lease {
   tenant: string;
   endpoint: string;
   /** Set when the endpoint has a fleet-wide limit. */
@@ -34,11 +33,11 @@ export interface Lease {
 
 export type Admission = { lease: Lease } | { waitMs: number; reason: ThrottleReason };
 
-export interface LimitsOptions {
+interface LimitsOptions {
   redis: RedisClient;
   prefix: string;
-  /** Where each endpoint's keys live (its shard's slot); default: the legacy layout. */
-  layout?: ShardLayout;
+  /** Where each endpoint's keys live (its shard's slot). */
+  layout: ShardLayout;
   leaseMs: number;
   /** Caps the growing pause after a 429/503 without Retry-After. */
   retryAfterMaxMs: number;
@@ -49,44 +48,10 @@ export interface LimitsOptions {
 }
 
 /** The first pause after a 429/503 without Retry-After; it doubles up to PAUSE_MAX_MS. */
-export const PAUSE_BASE_MS = 1_000;
-export const PAUSE_MAX_MS = 60_000;
+const PAUSE_BASE_MS = 1_000;
+const PAUSE_MAX_MS = 60_000;
 /** A given-back slot not carried by an admission within this long is sent on its own. */
 const RELEASE_FLUSH_MS = 5;
-const MIN_DEFER_MS = 50;
-const MAX_LINE_MS = 120_000;
-
-/** Per endpoint: when its last deferred job is due, and its smoothed service time. Pure. */
-export class DeferLines {
-  private readonly lines = new Map<string, { until: number; serviceMs: number | undefined }>();
-  constructor(private readonly now: () => number) {}
-
-  private get(key: string) {
-    let l = this.lines.get(key);
-    if (!l) this.lines.set(key, (l = { until: 0, serviceMs: undefined }));
-    return l;
-  }
-
-  served(key: string, ms: number): void {
-    const l = this.get(key);
-    l.serviceMs = l.serviceMs === undefined ? ms : l.serviceMs * 0.8 + ms * 0.2;
-  }
-
-  /** Due in at least `hintMs`, one `spacing` after the previous deferred job, never further than MAX_LINE_MS unless the hint says so. */
-  defer(key: string, hintMs: number, limits: EndpointLimitsConfig): number {
-    const l = this.get(key);
-    const now = this.now();
-    const spacing = limits.rateLimit
-      ? limits.rateLimit.perMs / limits.rateLimit.max
-      : (l.serviceMs ?? 100) / (limits.maxInFlight ?? 1);
-    const due = Math.max(
-      now + Math.max(hintMs, MIN_DEFER_MS),
-      Math.min(Math.max(l.until, now) + spacing, now + MAX_LINE_MS),
-    );
-    l.until = due;
-    return Math.round(due - now);
-  }
-}
 
 interface Scripts {
   wssLimitAcquire(
@@ -108,7 +73,7 @@ interface Scripts {
  * The keys one endpoint's limits use in Redis (endpoints/limits-lua.ts says what each holds), in
  * the endpoint's shard slot so the scripts over them stay in one slot.
  */
-export function limitKeys(prefix: string, tenant: string, endpoint: string, layout: ShardLayout = LEGACY_LAYOUT) {
+export function limitKeys(prefix: string, tenant: string, endpoint: string, layout: ShardLayout) {
   const base = `${endpointKeyBase(prefix, layout, tenant, endpoint)}:limits:${tenant}:${endpoint}`;
   return { slots: `${base}:slots`, tokens: `${base}:tokens`, pause: `${base}:pause` };
 }
@@ -123,7 +88,7 @@ export async function readLimits(
   tenant: string,
   endpoint: string,
   ep: EndpointLimitsConfig,
-  layout: ShardLayout = LEGACY_LAYOUT,
+  layout: ShardLayout,
 ) {
   const k = limitKeys(prefix, tenant, endpoint, layout);
   const [sec, micro] = (await redis.time()) as [string | number, string | number];

@@ -5,16 +5,16 @@
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { expressionFailures } from '../lib/metrics.js';
-import type { ExpressionGate } from '../producers/plan-fanout.js';
+import type { ExpressionGate } from './gate.js';
 import type { CompiledEndpoint } from '../tenants/compile.js';
 import { describeFailure } from './failure.js';
 import type { ExprOutcome } from './pool.js';
 import type { EndpointConfig } from '../tenants/schema.js';
 
-export type Broken = NonNullable<EndpointConfig['broken']>;
+type Broken = NonNullable<EndpointConfig['broken']>;
 
 /** Stores `broken` on the endpoint unless its expressions changed meanwhile (see expressionsOf). */
-export type PersistBroken = (tenant: string, endpoint: string, broken: Broken, expressions: string) => Promise<void>;
+type PersistBroken = (tenant: string, endpoint: string, broken: Broken, expressions: string) => Promise<void>;
 
 interface Run {
   /** The expressions counted: a re-registered endpoint with other expressions starts afresh. */

@@ -3,7 +3,7 @@
 // reason is built from the error's code and position alone, with a fixed text per code.
 
 /** timeout: ran past the deadline; memory/recursion: blew a limit; error: an ordinary failure. */
-export type ExprFailureKind = 'timeout' | 'memory' | 'recursion' | 'error';
+type ExprFailureKind = 'timeout' | 'memory' | 'recursion' | 'error';
 
 export interface ExprFailure {
   kind: ExprFailureKind;

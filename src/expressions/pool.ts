@@ -3,14 +3,16 @@
 // inside the thread; a watchdog terminates (and replaces) a thread stuck in one evaluation past
 // the hard deadline, fails that one evaluation and re-runs the rest of its chunk elsewhere.
 import { Worker } from 'node:worker_threads';
+import type { Config } from '../config.js';
 import type { Logger } from '../lib/log.js';
 import { describeFailure, WSS_CODES, type ExprFailure } from './failure.js';
 import { decodeChunk, encodeChunk, type ExprOutcome, type ExprTask } from './chunk.js';
 import { CURRENT, IDLE, SEQ, type ChunkReply, type ChunkRequest, type ThreadData } from './protocol.js';
+import type { ExpressionRunner } from './gate.js';
 
 export type { ExprOutcome, ExprTask } from './chunk.js';
 
-export interface ExpressionPoolOptions {
+interface ExpressionPoolOptions {
   /** Most threads at once; they start on demand. */
   threads: number;
   /** Per evaluation (WSS_EXPR_TIMEOUT_MS). */
@@ -26,7 +28,7 @@ export interface ExpressionPoolOptions {
   log?: Logger;
 }
 
-export const EXPR_DEFAULTS = Object.freeze({ maxDepth: 500, maxSequence: 1_000_000, chunkSize: 512, stackSizeMb: 4 });
+const EXPR_DEFAULTS = Object.freeze({ maxDepth: 500, maxSequence: 1_000_000, chunkSize: 512, stackSizeMb: 4 });
 
 interface Slot {
   worker: Worker;
@@ -45,7 +47,7 @@ function threadEntry(): URL {
   return own.pathname.endsWith('.ts') ? new URL('../../dist/expressions/thread.js', own) : new URL('./thread.js', own);
 }
 
-export class ExpressionPool {
+export class ExpressionPool implements ExpressionRunner {
   private readonly slots: Slot[] = [];
   private readonly idle: Slot[] = [];
   private readonly waiting: Array<(s: Slot) => void> = [];
@@ -245,4 +247,10 @@ export class ExpressionPool {
     for (const s of slots) s.pending?.({ error: new Error('expression pool is closed') });
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
+}
+
+/** The pool of the WSS_EXPR_* settings: the bridge's, the dashboard's, recover's and the trial's. */
+export function createExpressionPool(config: Pick<Config, 'expr'>, log?: Logger): ExpressionPool {
+  const { threads, timeoutMs, memoryMb, breakAfter } = config.expr;
+  return new ExpressionPool({ threads, timeoutMs, memoryMb, breakAfter, ...(log ? { log } : {}) });
 }

@@ -3,7 +3,7 @@
 // overflow the structured-clone serialiser the way a deeply nested object can).
 import type { ExprFailure } from './failure.js';
 
-export interface ThreadLimits {
+interface ThreadLimits {
   /** jsonata's own per-evaluation deadline, checked at every step. */
   timeoutMs: number;
   /** jsonata's evaluation depth limit (D1011). */

@@ -4,17 +4,11 @@
 // are not refused: an expression may legitimately need real data.
 import type { Config } from '../config.js';
 import { TenantsValidationError } from '../lib/errors.js';
-import type { Logger } from '../lib/log.js';
 import { describeFailure, isLimit } from './failure.js';
-import { ExpressionPool, type ExprTask } from './pool.js';
+import { createExpressionPool, type ExpressionPool, type ExprTask } from './pool.js';
 import type { EndpointConfig, TenantsFile } from '../tenants/schema.js';
 
-export function createExpressionPool(config: Pick<Config, 'expr'>, log?: Logger): ExpressionPool {
-  const { threads, timeoutMs, memoryMb, breakAfter } = config.expr;
-  return new ExpressionPool({ threads, timeoutMs, memoryMb, breakAfter, ...(log ? { log } : {}) });
-}
-
-export function sampleEnvelope(tenant: string): string {
+function sampleEnvelope(tenant: string): string {
   return JSON.stringify({ id: 'sample', type: 'wss.sample', tenant, createdAt: new Date(0).toISOString(), data: {} });
 }
 

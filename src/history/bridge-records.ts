@@ -1,8 +1,25 @@
 // What the bridge did with each event of a batch, as history lines: fanned out to which
 // endpoints, dead-lettered (the whole event, or one endpoint's filter or transform), or
-// unrouted. Pure: derived from the batch plan the bridge commits.
-import type { BatchPlan } from '../producers/plan-batch.js';
+// unrouted. Pure: derived from the batch plan the bridge commits. The plan's shape is stated
+// here as the little this reads of it (producers/plan-batch.ts's BatchPlan fits), so the
+// delivery log depends on no role's code.
+import type { DeliveryJobData } from '../queue/job.js';
 import { encodeLine, type BridgeLine, type DeadLetterLine } from './lines.js';
+
+/** What bridgeRecords reads of a batch plan. */
+interface PlannedBatch {
+  jobs: ReadonlyArray<{ data: Pick<DeliveryJobData, 'eventId' | 'tenant' | 'endpoint' | 'type' | 'createdAt'> }>;
+  /** Dead letters: the message's original fields, its default event id and time, and which endpoint (if one) failed. */
+  dead: ReadonlyArray<{
+    defaultEventId: string;
+    createdAtMs: number;
+    kind: string;
+    reason: string;
+    endpoint?: string;
+    fields: Readonly<Record<string, string>>;
+  }>;
+  unroutedEvents?: ReadonlyArray<{ id: string; tenant: string; type: string; createdAtMs: number }>;
+}
 
 interface Draft {
   eventId: string;
@@ -10,7 +27,7 @@ interface Draft {
   dead: DeadLetterLine[];
 }
 
-export function bridgeRecords(plan: BatchPlan, atMs: number): Array<{ eventId: string; lines: string[] }> {
+export function bridgeRecords(plan: PlannedBatch, atMs: number): Array<{ eventId: string; lines: string[] }> {
   const drafts = new Map<string, Draft>();
   const draft = (eventId: string, tenant: string, type: string, createdAtMs: number): Draft => {
     const key = `${tenant}\n${eventId}`;

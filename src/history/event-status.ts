@@ -3,9 +3,9 @@
 // the history alone answers (docs/delivery-log.md#event-status).
 import type { HistoryLine } from './lines.js';
 
-export type DeliveryState = 'waiting' | 'delayed' | 'active' | 'delivered' | 'failed' | 'cancelled';
+type DeliveryState = 'waiting' | 'delayed' | 'active' | 'delivered' | 'failed' | 'cancelled';
 
-export interface AttemptView {
+interface AttemptView {
   attempt: number;
   at: string;
   status: number | null;
@@ -15,7 +15,7 @@ export interface AttemptView {
   replay?: true;
 }
 
-export interface DeliveryView {
+interface DeliveryView {
   endpoint: string;
   state: DeliveryState;
   nextAttemptAt?: string;
@@ -23,7 +23,7 @@ export interface DeliveryView {
   attempts: AttemptView[];
 }
 
-export interface BridgeView {
+interface BridgeView {
   outcome: 'fanned_out' | 'dead_lettered' | 'unrouted';
   at: string;
   endpoints: string[];

@@ -17,7 +17,7 @@ export interface DeadLetterLine {
   deadKind: string;
   reason: string;
 }
-export interface AttemptLine {
+interface AttemptLine {
   kind: 'a';
   tenant: string;
   endpoint: string;
@@ -31,7 +31,7 @@ export interface AttemptLine {
   response: string;
   replay?: true;
 }
-export interface CancelLine {
+interface CancelLine {
   kind: 'c';
   tenant: string;
   endpoint: string;
@@ -48,7 +48,7 @@ const ATTEMPT_CODE = { delivered: 'd', retry: 'r', failed: 'f' } as const;
 export function escapeText(s: string): string {
   return s.replace(/[%|\n\r]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`);
 }
-export function unescapeText(s: string): string {
+function unescapeText(s: string): string {
   return s.replace(/%(25|7C|0A|0D)/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 const t36 = (ms: number) => Math.round(ms).toString(36);

@@ -19,12 +19,7 @@ export interface LookupDeps {
 // BullMQ scores a delayed job by its due time × 0x1000 (getDelayedScore.lua).
 const DELAYED_SCORE_FACTOR = 0x1000;
 
-export async function liveJob(
-  d: LookupDeps,
-  tenant: string,
-  endpoint: string,
-  eventId: string,
-): Promise<LiveJob | undefined> {
+async function liveJob(d: LookupDeps, tenant: string, endpoint: string, eventId: string): Promise<LiveJob | undefined> {
   const queue = d.queueFor(tenant, endpoint);
   const id = deliveryJobId(eventId, tenant, endpoint);
   const job = await Job.fromId(queue, id);

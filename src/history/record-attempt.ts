@@ -6,7 +6,6 @@
 import type { DeliveryError } from '../lib/errors.js';
 import type { DeliveryJobData } from '../queue/job.js';
 import { encodeLine, RESPONSE_MAX_CHARS, type HistoryLine } from './lines.js';
-import type { SettledEntry } from './store.js';
 import type { SettledState } from './keys.js';
 
 /** Error codes that mean the delivery was called off before sending (deliver.ts). */
@@ -22,6 +21,18 @@ export interface AttemptFacts {
   status: number | undefined;
   err?: Pick<DeliveryError, 'code' | 'message'> & { snippet?: string | undefined };
   snippet?: string;
+}
+
+/** One settled delivery, as the stream of the endpoint's deliveries in that state keeps it (store.ts). */
+export interface SettledEntry {
+  tenant: string;
+  endpoint: string;
+  eventId: string;
+  state: SettledState;
+  attempts: number;
+  /** The last attempt's HTTP status, null without an answer. */
+  status: number | null;
+  error?: string;
 }
 
 export interface AttemptRecord {

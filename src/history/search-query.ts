@@ -3,8 +3,8 @@
 import { ID_PATTERN } from '../tenants/schema.js';
 import { SETTLED_STATES, type SettledState } from './keys.js';
 
-export const SEARCH_LIMIT_MAX = 500;
-export const SEARCH_LIMIT_DEFAULT = 50;
+const SEARCH_LIMIT_MAX = 500;
+const SEARCH_LIMIT_DEFAULT = 50;
 
 export interface SearchQuery {
   tenant: string;
@@ -17,7 +17,7 @@ export interface SearchQuery {
 }
 
 /** The last item of the previous page: its stream id and stream (`endpoint/state`). */
-export interface SearchCursor {
+interface SearchCursor {
   id: string;
   stream: string;
 }

@@ -8,10 +8,10 @@
 // turn share one.
 import type { RedisClient } from '../redis/client.js';
 import { shardOf } from '../redis/shards.js';
-import type { AttemptRecord } from './record-attempt.js';
-import { eventMetaKey, eventShard, settledStreamKey, type HistoryKeyConfig, type SettledState } from './keys.js';
+import type { AttemptRecord, SettledEntry } from './record-attempt.js';
+import { eventMetaKey, eventShard, settledStreamKey, type HistoryKeyConfig } from './keys.js';
 
-export const BUCKETS = 24;
+const BUCKETS = 24;
 
 // KEYS: the shard's meta hash when there are lines to append, then the streams to add to.
 // ARGV: now, bucket ms, buckets, records per bucket, retention ms, stream MAXLEN, stream MINID,
@@ -85,17 +85,6 @@ export interface HistoryStoreConfig extends HistoryKeyConfig {
   /** 0: nothing is recorded. */
   retentionMs: number;
   maxRecords: number;
-}
-
-export interface SettledEntry {
-  tenant: string;
-  endpoint: string;
-  eventId: string;
-  state: SettledState;
-  attempts: number;
-  /** The last attempt's HTTP status, null without an answer. */
-  status: number | null;
-  error?: string;
 }
 
 interface Batch {

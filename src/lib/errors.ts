@@ -44,7 +44,7 @@ export class RedisUnavailableError extends WssError {
   }
 }
 
-export type DeliveryErrorCode =
+type DeliveryErrorCode =
   | 'HTTP_STATUS'
   | 'NETWORK'
   | 'TIMEOUT'

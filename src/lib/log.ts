@@ -1,3 +1,5 @@
+// The one logger factory: pino JSON lines on buffered stdout, secrets and bodies redacted as a
+// second line of defence.
 import { pino, type Logger } from 'pino';
 
 export type { Logger };
@@ -43,7 +45,7 @@ function sharedStdout(): AsyncStdout {
 }
 
 /** Writes out buffered log lines (call before process.exit). */
-export function flushLogs(): void {
+function flushLogs(): void {
   try {
     stdout?.flushSync();
   } catch {

@@ -4,14 +4,14 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export const metricsRegistry = new Registry();
 
-export const deliveries = new Counter({
+const deliveries = new Counter({
   name: 'wss_deliveries_total',
   help: 'Delivery attempts by outcome: delivered, retry (will be retried), failed (gave up), disabled (410).',
   labelNames: ['tenant', 'endpoint', 'outcome'] as const,
   registers: [metricsRegistry],
 });
 
-export const attemptSeconds = new Histogram({
+const attemptSeconds = new Histogram({
   name: 'wss_attempt_duration_seconds',
   help: 'Duration of one HTTP delivery attempt.',
   labelNames: ['outcome'] as const,
@@ -120,7 +120,7 @@ export const circuitOpened = new Counter({
   registers: [metricsRegistry],
 });
 
-export const endpointInFlight = new Gauge({
+const endpointInFlight = new Gauge({
   name: 'wss_endpoint_in_flight',
   help: "Deliveries this worker process has in flight, per endpoint (sum over the replicas for the fleet; an endpoint's maxInFlight caps that sum).",
   labelNames: ['tenant', 'endpoint'] as const,

@@ -1,3 +1,5 @@
+// The package version (package.json), for `wss --version` and the User-Agent every delivery
+// sends.
 import { readFileSync } from 'node:fs';
 
 // src/lib/ and dist/lib/ both sit two levels below package.json.

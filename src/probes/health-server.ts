@@ -7,7 +7,7 @@ import type { RoleContext, RunningRole } from '../roles.js';
 import { startHttpRole, type RunningHttpRole } from './http-role.js';
 import { listen, type Listening } from './listen.js';
 
-export interface HealthServerOptions {
+interface HealthServerOptions {
   /** Every role in this process (this server included is fine: it leaves itself out). */
   roles: () => readonly RunningRole[];
   /**

@@ -11,7 +11,7 @@ import type { Readiness, RunningRole } from '../roles.js';
 import type { ScrapeGauges } from './scrape-gauges.js';
 import { PROBE_TIMEOUT_MS, withTimeout } from '../lib/timeout.js';
 
-export interface HealthDeps {
+interface HealthDeps {
   redis: RedisClient;
   /** Every role in this process; the runner passes a live view. */
   roles: () => readonly RunningRole[];
@@ -21,7 +21,7 @@ export interface HealthDeps {
   checkTimeoutMs?: number;
 }
 
-export interface ReadinessReport {
+interface ReadinessReport {
   ok: boolean;
   checks: Array<{ name: string; ok: boolean; detail: string }>;
 }
@@ -37,7 +37,7 @@ export async function redisReadiness(redis: RedisClient, timeoutMs: number): Pro
   }
 }
 
-export async function readiness(deps: HealthDeps): Promise<ReadinessReport> {
+async function readiness(deps: HealthDeps): Promise<ReadinessReport> {
   const timeoutMs = deps.checkTimeoutMs ?? PROBE_TIMEOUT_MS;
   const self = deps.self();
   const others = deps.roles().filter((r) => r !== self);

@@ -12,7 +12,7 @@ import { addressInUse, listen, type Listening } from './listen.js';
 import { createScrapeGauges } from './scrape-gauges.js';
 import { securityHeaders } from './security-headers.js';
 
-export interface HttpRoleOptions {
+interface HttpRoleOptions {
   name: 'dashboard' | 'health';
   port: number;
   /** Default: every interface. */

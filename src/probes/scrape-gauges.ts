@@ -13,7 +13,7 @@ import { circuitStates } from '../endpoints/circuit.js';
 import { BACKLOG_MIN_INTERVAL_MS, tenantBacklog } from './tenant-backlog.js';
 
 // Fixed label set: BullMQ's own state names, never anything from job data.
-export const QUEUE_STATES = [
+const QUEUE_STATES = [
   'waiting',
   'active',
   'delayed',

@@ -11,7 +11,7 @@ import { FairShare } from '../queue/fair-queues.js';
 import { bridgeCommitFailures } from '../lib/metrics.js';
 import { once } from '../lib/once.js';
 import { ExpressionBreaker, expressionsOf } from '../expressions/breaker.js';
-import { createExpressionPool } from '../expressions/trial.js';
+import { createExpressionPool } from '../expressions/pool.js';
 import { settlesWithin, withTimeout } from '../lib/timeout.js';
 import type { Readiness, RoleContext, RunningRole } from '../roles.js';
 import { commitBatch, reportBatch, type BridgeHooks, type CommitTarget, type ShardedPlan } from './commit-batch.js';

@@ -3,7 +3,7 @@
 // `reason` and `entryId` (the source's own reference to the message) say why and which message.
 import type { SourceMessage } from './sources/source.js';
 
-export type DeadLetterKind = 'malformed' | 'unknown_tenant' | 'expression' | 'too_large' | 'poison';
+type DeadLetterKind = 'malformed' | 'unknown_tenant' | 'expression' | 'too_large' | 'poison';
 
 export interface DeadLetter {
   /** The source's reference to the message (a stream entry id). */

@@ -5,36 +5,22 @@
 import { envelopeBody, type WssEvent } from '../queue/event.js';
 import type { CompiledEndpoint } from '../tenants/compile.js';
 import { describeFailure } from '../expressions/failure.js';
-import type { ExprOutcome, ExprTask } from '../expressions/pool.js';
+import type { ExprTask } from '../expressions/pool.js';
+import type { ExpressionGate, ExpressionRunner } from '../expressions/gate.js';
 
-export interface PlannedDelivery {
+interface PlannedDelivery {
   endpoint: string;
   retry: { attempts: number; backoffMs: number };
   body: string;
 }
 
-export interface FanoutPlan {
+interface FanoutPlan {
   deliveries: PlannedDelivery[];
   /**
    * Endpoints whose filter or transform failed on this event, or whose transformed body is over
    * maxBodyBytes (kind `too_large`; no kind: `expression`): dead-lettered, not dropped.
    */
   failures: Array<{ endpoint: string; reason: string; kind?: 'too_large' }>;
-}
-
-/** Runs a batch of evaluations (the ExpressionPool). */
-export interface ExpressionRunner {
-  run(inputs: readonly string[], tasks: readonly ExprTask[], budgets: readonly number[]): Promise<ExprOutcome[]>;
-}
-
-/** Failures in a row per endpoint (the ExpressionBreaker); absent: no endpoint ever breaks. */
-export interface ExpressionGate {
-  /** Why this endpoint's expressions must not run any more, or undefined. */
-  broken(tenant: string, ep: CompiledEndpoint): string | undefined;
-  /** Failures in a row still allowed before it breaks; -1: unlimited. */
-  budget(tenant: string, ep: CompiledEndpoint): number;
-  /** Called once per evaluated task, in event order. */
-  record(tenant: string, ep: CompiledEndpoint, outcome: ExprOutcome): void;
 }
 
 export interface FanoutExpressions {
@@ -52,7 +38,7 @@ type Slot =
   | { failure: { endpoint: string; reason: string } }
   | { task: number; ep: CompiledEndpoint };
 
-export function brokenReason(id: string, why: string): string {
+function brokenReason(id: string, why: string): string {
   return `endpoint "${id}" is broken (${why}); its filter/transform is not evaluated until the endpoint is registered again`;
 }
 
@@ -125,13 +111,4 @@ export async function planFanouts(
     }
     return plan;
   });
-}
-
-export async function planFanout(
-  event: WssEvent,
-  endpoints: Iterable<CompiledEndpoint>,
-  expr: FanoutExpressions,
-  maxBodyBytes?: number,
-): Promise<FanoutPlan> {
-  return (await planFanouts([{ event, endpoints }], expr, maxBodyBytes))[0]!;
 }

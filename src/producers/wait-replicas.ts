@@ -13,7 +13,7 @@ import type { Logger } from '../lib/log.js';
 import { replicationShort } from '../lib/metrics.js';
 import { onEveryMaster, type RedisClient } from '../redis/client.js';
 
-export interface WaitReplicas {
+interface WaitReplicas {
   replicas: number;
   timeoutMs: number;
 }
@@ -28,7 +28,7 @@ export function connectedReplicas(info: string): number {
   return m ? Number(m[1]) : 0;
 }
 
-export interface WaitOutcome {
+interface WaitOutcome {
   /** The fewest replicas any written-to master confirmed. */
   acked: number;
   /** True when some master had fewer replicas connected than asked. */

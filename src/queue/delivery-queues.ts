@@ -5,8 +5,8 @@
 // an old WSS_SHARDS is lost (workers drain them, the dashboard lists them).
 import { Queue, type JobType } from 'bullmq';
 import type { RedisClient } from '../redis/client.js';
-import type { DeliveryJobData, DeliveryQueue } from './job.js';
-import { BASE_QUEUE_NAME, shardOf, shardQueueName, type ShardLayout } from '../redis/shards.js';
+import { jobEndpoint, type DeliveryJobData, type DeliveryQueue } from './job.js';
+import { allShardQueueNames, BASE_QUEUE_NAME, keyBase, shardOf, type ShardLayout } from '../redis/shards.js';
 
 /** One shard on one Redis: the key names of before sharding. */
 export const LEGACY_LAYOUT: ShardLayout = Object.freeze({ count: 1, cluster: false });
@@ -34,16 +34,7 @@ export function queueTag(name: string): string {
 
 /** The key base of a queue's shard-wide state, from its name alone (works for foreign queues). */
 export function queueKeyBase(prefix: string, name: string): string {
-  const tag = queueTag(name);
-  return tag === '' ? prefix : `${prefix}:${tag}`;
-}
-
-/** Tenant and endpoint of a delivery job id (`<tenant>.<endpoint>.<eventId>`), if it is one. */
-export function jobEndpoint(jobId: string): { tenant: string; endpoint: string } | undefined {
-  const a = jobId.indexOf('.');
-  const b = a < 0 ? -1 : jobId.indexOf('.', a + 1);
-  if (a <= 0 || b <= a + 1) return undefined;
-  return { tenant: jobId.slice(0, a), endpoint: jobId.slice(a + 1, b) };
+  return keyBase(prefix, queueTag(name));
 }
 
 /** States that mean "work left": a queue in any of them is drained by workers. */
@@ -63,7 +54,7 @@ export class DeliveryQueues {
     readonly layout: ShardLayout,
     private readonly onError: (err: Error) => void = () => {},
   ) {
-    this.current = Array.from({ length: layout.count }, (_, k) => this.open(shardQueueName(layout, k), k));
+    this.current = allShardQueueNames(layout).map((name, k) => this.open(name, k));
   }
 
   private open(name: string, shard: number | undefined): QueueRef {

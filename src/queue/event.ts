@@ -18,11 +18,10 @@ export interface WssEvent {
   priority: EventPriority;
 }
 
-export const EVENT_PRIORITIES = ['high', 'normal', 'low'] as const;
-export type EventPriority = (typeof EVENT_PRIORITIES)[number];
+const EVENT_PRIORITIES = ['high', 'normal', 'low'] as const;
+type EventPriority = (typeof EVENT_PRIORITIES)[number];
 
-export type ParsedEntry =
-  { ok: true; event: WssEvent } | { ok: false; kind: 'malformed' | 'too_large'; reason: string };
+type ParsedEntry = { ok: true; event: WssEvent } | { ok: false; kind: 'malformed' | 'too_large'; reason: string };
 
 /** WSS_MAX_EVENT_BYTES's default: the largest `data` (UTF-8 bytes) an event may carry. */
 export const DEFAULT_MAX_EVENT_BYTES = 262_144;
@@ -122,15 +121,4 @@ export function parseEnvelope(
 /** The envelope sent when an endpoint has no transform; `data` keeps the producer's bytes. */
 export function envelopeBody(e: WssEvent): string {
   return `{"id":${JSON.stringify(e.id)},"type":${JSON.stringify(e.type)},"tenant":${JSON.stringify(e.tenant)},"createdAt":"${e.createdAt}","data":${e.dataText}}`;
-}
-
-/** The object filters and transforms see: the envelope, parsed. */
-export function envelopeObject(e: WssEvent): {
-  id: string;
-  type: string;
-  tenant: string;
-  createdAt: string;
-  data: unknown;
-} {
-  return { id: e.id, type: e.type, tenant: e.tenant, createdAt: e.createdAt, data: e.data };
 }

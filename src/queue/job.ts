@@ -1,11 +1,12 @@
 // The delivery job: what the bridge enqueues and the worker reads. No secret, no URL: the
-// worker looks the endpoint up in the registry at send time.
-// The queues themselves (one per shard) are in delivery-queues.ts.
+// worker looks the endpoint up in the registry at send time. Also the one owner of the job id's
+// shape: every module that builds a job id or reads tenant and endpoint back out of one calls
+// the functions here. The queues themselves (one per shard) are in delivery-queues.ts.
 import type { JobsOptions, Queue } from 'bullmq';
 import type { WssEvent } from './event.js';
 
 export const JOB_NAME = 'deliver';
-export const BACKOFF_TYPE = 'wss';
+const BACKOFF_TYPE = 'wss';
 
 export interface DeliveryJobData {
   eventId: string;
@@ -47,6 +48,38 @@ export function deliveryJobId(eventId: string, tenant: string, endpoint: string)
  */
 export function replayJobId(eventId: string, tenant: string, endpoint: string, replayId: string): string {
   return `${deliveryJobId(eventId, tenant, endpoint)}.r${replayId}`;
+}
+
+/** What every job id of one endpoint starts with: `<tenant>.<endpoint>.` (safe in a SCAN MATCH glob). */
+export function endpointJobIdPrefix(tenant: string, endpoint: string): string {
+  return `${tenant}.${endpoint}.`;
+}
+
+/** Tenant and endpoint of a delivery job id (a delivery's or a replay's), if it is one. */
+export function jobEndpoint(jobId: string): { tenant: string; endpoint: string } | undefined {
+  const a = jobId.indexOf('.');
+  const b = a < 0 ? -1 : jobId.indexOf('.', a + 1);
+  if (a <= 0 || b <= a + 1) return undefined;
+  return { tenant: jobId.slice(0, a), endpoint: jobId.slice(a + 1, b) };
+}
+
+/** The tenant of a job id (what comes before its first '.'), or undefined; one indexOf per id. */
+export function jobTenant(jobId: string): string | undefined {
+  const dot = jobId.indexOf('.');
+  return dot > 0 ? jobId.slice(0, dot) : undefined;
+}
+
+/**
+ * Which job ids belong to an endpoint: all of them, or (with `eventId`) that event's delivery
+ * and its replays' deliveries, never another event's whose id merely starts the same way.
+ */
+export function endpointJobIds(tenant: string, endpoint: string, eventId?: string): (jobId: string) => boolean {
+  if (eventId === undefined) {
+    const prefix = endpointJobIdPrefix(tenant, endpoint);
+    return (id) => id.startsWith(prefix);
+  }
+  const mine = deliveryJobId(eventId, tenant, endpoint);
+  return (id) => id === mine || id.startsWith(`${mine}.r`);
 }
 
 export function deliveryJobOptions(

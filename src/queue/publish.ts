@@ -15,7 +15,7 @@ export class EventRejectedError extends WssError {
   }
 }
 
-export interface PublishInput {
+interface PublishInput {
   tenant: string;
   type: string;
   /** Any JSON value; written to the stream as JSON text. */

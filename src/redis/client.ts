@@ -2,7 +2,7 @@
 // null on connections it blocks on; we use the same settings everywhere so a Redis restart, or
 // a cluster failover, is ridden out, not fatal.
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { RedisClusterSeeds } from '../config/value-parsers.js';
+import type { RedisClusterSeeds } from '../config/redis-parsers.js';
 import { RedisUnavailableError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 
@@ -10,7 +10,7 @@ import type { Logger } from '../lib/log.js';
 export type RedisClient = Redis | Cluster;
 
 /** Where to connect: REDIS_CLUSTER_NODES when set (cluster mode), else REDIS_URL. `Config` fits. */
-export interface RedisTargetSpec {
+interface RedisTargetSpec {
   readonly redisUrl: string;
   readonly redisClusterNodes?: RedisClusterSeeds | undefined;
 }
@@ -24,7 +24,7 @@ const reconnectDelay = (times: number) => Math.min(times * 50, 2_000);
  * CLUSTERDOWN, and ioredis counts those retries against `maxRedirections`, so 100 × 200 ms lets
  * a command ride through about 20 s of failover before it fails (and the role's own loop retries).
  */
-export function clusterOptions(seeds: RedisClusterSeeds, connectionName: string): ClusterOptions {
+function clusterOptions(seeds: RedisClusterSeeds, connectionName: string): ClusterOptions {
   return {
     clusterRetryStrategy: reconnectDelay,
     enableReadyCheck: true,
@@ -86,7 +86,7 @@ const CERT_CODE = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/;
  * Why no reconnect can cure `err`, or undefined for an outage worth waiting out: Redis refused
  * the credentials (WRONGPASS, NOAUTH), or the server's TLS certificate was not trusted.
  */
-export function fatalConnectError(err: Error): string | undefined {
+function fatalConnectError(err: Error): string | undefined {
   if (/^(WRONGPASS|NOAUTH)\b/.test(err.message)) return `Redis refused the credentials: ${err.message}`;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && CERT_CODE.test(code))
@@ -99,7 +99,7 @@ export function fatalConnectError(err: Error): string | undefined {
  * or an untrusted certificate rejects at once, naming the target without its password: without
  * this `wss start` on a cluster waited forever, and a single Redis gave a bare ReplyError stack.
  */
-export async function untilReady(client: RedisClient, spec: RedisTargetSpec): Promise<void> {
+async function untilReady(client: RedisClient, spec: RedisTargetSpec): Promise<void> {
   if (client.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     const done = () => {
@@ -126,7 +126,7 @@ export async function untilReady(client: RedisClient, spec: RedisTargetSpec): Pr
       // It learns the slots over throwaway connections whose errors it drops: a certificate
       // refused shows only as "Connection is closed.", so look at each seed directly once.
       for (const node of spec.redisClusterNodes?.nodes ?? [])
-        void seedError(node, client.options.redisOptions ?? {}).then((err) => err && failed(err));
+        void probeNode(node, client.options.redisOptions ?? {}).then((err) => err && failed(err));
     }
   });
 }
@@ -152,8 +152,16 @@ export async function createReadyRedis(
   return redis;
 }
 
-/** The error of one connection attempt to a cluster seed, if any. */
-async function seedError(node: { host: string; port: number }, options: RedisOptions): Promise<Error | undefined> {
+/**
+ * One throwaway connection attempt to one node (no retry; `options` add TLS, a password, a
+ * connect timeout), then with `ping` a PING: the error met, or undefined when the node answered.
+ * Used on each cluster seed (untilReady) and to see whether a Redis is up (embedded.ts).
+ */
+export async function probeNode(
+  node: { host: string; port: number },
+  options: RedisOptions = {},
+  ping = false,
+): Promise<Error | undefined> {
   const probe = new Redis({
     ...options,
     host: node.host,
@@ -166,6 +174,10 @@ async function seedError(node: { host: string; port: number }, options: RedisOpt
   probe.on('error', (err: Error) => (first ??= err));
   try {
     await probe.connect();
+    if (ping) {
+      const reply = await probe.ping();
+      if (reply !== 'PONG') return new Error(`PING answered ${reply}`);
+    }
     return undefined;
   } catch (err) {
     return first ?? (err instanceof Error ? err : new Error(String(err)));
@@ -175,7 +187,7 @@ async function seedError(node: { host: string; port: number }, options: RedisOpt
 }
 
 /** True for a cluster client. */
-export function isCluster(client: RedisClient): client is Cluster {
+function isCluster(client: RedisClient): client is Cluster {
   return client instanceof Cluster;
 }
 

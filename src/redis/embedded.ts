@@ -3,40 +3,25 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import { RedisUnavailableError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
+import { probeNode } from './client.js';
 
-export const DEFAULT_HOST = '127.0.0.1';
-export const DEFAULT_PORT = 6379;
+const DEFAULT_HOST = '127.0.0.1';
+const DEFAULT_PORT = 6379;
 /** Job hashes with bodies up to 1 KB keep Redis's compact encoding: ~20 % less memory per job. */
 export const REDIS_TUNING = ['--hash-max-listpack-value', '1024'];
 
-export interface RedisTarget {
+interface RedisTarget {
   url: string;
   /** Set when this process started the server; stops it. */
   stop?: () => Promise<void>;
 }
 
-export async function answersPing(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
-  const r = new Redis({
-    host,
-    port,
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  r.on('error', () => {});
-  try {
-    await r.connect();
-    return (await r.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    r.disconnect();
-  }
+/** Whether a Redis answers PING on host:port within `timeoutMs`. */
+async function answersPing(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+  return (await probeNode({ host, port }, { connectTimeout: timeoutMs }, true)) === undefined;
 }
 
 async function waitForPing(host: string, port: number, proc: ChildProcess, timeoutMs: number): Promise<void> {

@@ -18,7 +18,7 @@ export interface ShardLayout {
   readonly cluster: boolean;
 }
 
-export function isLegacy(layout: ShardLayout): boolean {
+function isLegacy(layout: ShardLayout): boolean {
   return layout.count === 1 && !layout.cluster;
 }
 
@@ -90,21 +90,27 @@ export function shardQueueName(layout: ShardLayout, k: number): string {
   return `${BASE_QUEUE_NAME}-${k + 1}of${layout.count}${shardTag(layout, k)}`;
 }
 
+/** Every queue name of a layout, shard 0 first. */
 export function allShardQueueNames(layout: ShardLayout): string[] {
   return Array.from({ length: layout.count }, (_, k) => shardQueueName(layout, k));
 }
 
 /**
- * The start of every per-endpoint key: `<prefix>` (legacy) or `<prefix>:{3.1.4}`. Callers append
- * their own `:limits:…`, `:circuit:…`, `:history:…`, so legacy keys keep their old names.
+ * The start of every key of one shard: `<prefix>` for the legacy layout's empty tag, else
+ * `<prefix>:{3.1.4}`. Callers append their own `:limits:…`, `:circuit:…`, `:history:…`, so legacy
+ * keys keep their old names. The one place this shape is written (per endpoint, per shard, and
+ * from a queue's name in delivery-queues.ts).
  */
-export function endpointKeyBase(prefix: string, layout: ShardLayout, tenant: string, endpoint: string): string {
-  const tag = shardTag(layout, shardOf(tenant, endpoint, layout.count));
+export function keyBase(prefix: string, tag: string): string {
   return tag === '' ? prefix : `${prefix}:${tag}`;
+}
+
+/** The key base of an endpoint's keys (its shard's). */
+export function endpointKeyBase(prefix: string, layout: ShardLayout, tenant: string, endpoint: string): string {
+  return keyBase(prefix, shardTag(layout, shardOf(tenant, endpoint, layout.count)));
 }
 
 /** The per-shard key base for shard-wide state (fair-share clock, history indexes). */
 export function shardKeyBase(prefix: string, layout: ShardLayout, k: number): string {
-  const tag = shardTag(layout, k);
-  return tag === '' ? prefix : `${prefix}:${tag}`;
+  return keyBase(prefix, shardTag(layout, k));
 }

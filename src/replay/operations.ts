@@ -5,7 +5,7 @@ import { WssError } from '../lib/errors.js';
 import { EVENT_ID_PATTERN } from '../queue/event.js';
 import type { Config } from '../config.js';
 import type { RedisClient } from '../redis/client.js';
-import type { ExpressionRunner } from '../producers/plan-fanout.js';
+import type { ExpressionRunner } from '../expressions/gate.js';
 import type { Registry } from '../tenants/registry.js';
 import { ID_PATTERN } from '../tenants/schema.js';
 import { LISTED_IDS, recoverFailed, type RecoverResult } from './recover.js';

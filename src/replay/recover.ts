@@ -7,7 +7,7 @@
 // share first, as the worker does before a retry.
 import { Job } from 'bullmq';
 import { errorMessage } from '../lib/errors.js';
-import { deliveryJobId, type DeliveryQueue } from '../queue/job.js';
+import { endpointJobIds, type DeliveryQueue } from '../queue/job.js';
 import { retagForRetry } from '../queue/fair-queues.js';
 import type { RedisClient } from '../redis/client.js';
 
@@ -42,11 +42,7 @@ export async function failedSince(
   failedKey: string,
   req: Pick<RecoverRequest, 'tenant' | 'endpoint' | 'sinceMs' | 'eventId'>,
 ): Promise<string[]> {
-  const mine = deliveryJobId(req.eventId ?? '', req.tenant, req.endpoint);
-  const wanted =
-    req.eventId === undefined
-      ? (id: string) => id.startsWith(mine)
-      : (id: string) => id === mine || id.startsWith(`${mine}.r`);
+  const wanted = endpointJobIds(req.tenant, req.endpoint, req.eventId);
   const ids: string[] = [];
   for (let offset = 0; ; offset += PAGE) {
     const page = await redis.zrangebyscore(failedKey, req.sinceMs, '+inf', 'LIMIT', offset, PAGE);

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { WssError } from '../lib/errors.js';
 import { replayJobId, type BulkJob, type DeliveryQueue } from '../queue/job.js';
 import { planBatch, type PlanOptions } from '../producers/plan-batch.js';
-import type { ExpressionRunner } from '../producers/plan-fanout.js';
+import type { ExpressionRunner } from '../expressions/gate.js';
 import { PRIORITY_LIMIT } from '../queue/fair-share.js';
 import type { RedisClient } from '../redis/client.js';
 import { rangeEntries, type StreamEntry } from '../redis/streams/stream-reply.js';
@@ -20,7 +20,7 @@ import { iso } from './time-arg.js';
 const PAGE = 1_000;
 const ADD_BULK_SLICE = 1_000;
 /** How many event ids and skipped deliveries an answer lists. */
-export const LISTED = 10;
+const LISTED = 10;
 
 /** A replay refused before anything was queued; `field` is the input it is about (→ 400). */
 export class ReplayRefusedError extends WssError {
@@ -32,7 +32,7 @@ export class ReplayRefusedError extends WssError {
   }
 }
 
-export interface ReplayRequest {
+interface ReplayRequest {
   tenant: string;
   /** One endpoint; undefined: every endpoint of the tenant. */
   endpoint?: string | undefined;
@@ -41,7 +41,7 @@ export interface ReplayRequest {
   dryRun: boolean;
 }
 
-export interface ReplayDeps {
+interface ReplayDeps {
   redis: RedisClient;
   stream: string;
   /** The tenant's endpoints as the registry has them now. */
@@ -79,7 +79,7 @@ export function formatDuration(ms: number): string {
 }
 
 /** Short, unique enough per replay, and free of '.' and ':' (job ids). */
-export function newReplayId(): string {
+function newReplayId(): string {
   return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }
 

@@ -8,7 +8,7 @@ import { entryTimeMs } from '../queue/event.js';
 import type { RedisClient } from '../redis/client.js';
 import { xinfoRecord } from '../redis/streams/xinfo.js';
 
-export interface StreamWindow {
+interface StreamWindow {
   /** The oldest entry's id; undefined when the stream is empty or absent. */
   firstId: string | undefined;
   /** Entries with a lower id may have been removed (head trimming); undefined: none ever were. */

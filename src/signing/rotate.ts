@@ -5,8 +5,8 @@ import type { EndpointConfig } from '../tenants/schema.js';
 import { MAX_ACTIVE_SECRETS, secretProblem, type Scheme } from './keys.js';
 import { withoutExpired } from './stored-secrets.js';
 
-export const DEFAULT_OVERLAP = '24h';
-export const MAX_OVERLAP_MS = 7 * 86_400_000;
+const DEFAULT_OVERLAP = '24h';
+const MAX_OVERLAP_MS = 7 * 86_400_000;
 const UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** A rotation request that cannot be carried out; `field` is the input field to name. */

@@ -3,13 +3,13 @@
 // `previousSecrets` = older ones, each with its expiry).
 import { MAX_ACTIVE_SECRETS, secretProblem, type Scheme } from './keys.js';
 
-export interface SecretEntry {
+interface SecretEntry {
   secret?: string | undefined;
   secretEnv?: string | undefined;
   expiresAt?: string | undefined;
 }
 
-export interface SecretFieldsInput {
+interface SecretFieldsInput {
   secret?: string | undefined;
   secretEnv?: string | undefined;
   secrets?: SecretEntry[] | undefined;

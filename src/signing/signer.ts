@@ -7,6 +7,7 @@ import { DeliveryError } from '../lib/errors.js';
 import type { EndpointConfig } from '../tenants/schema.js';
 import { ed25519Key, whsecKey, type Scheme } from './keys.js';
 import { isEncrypted, keyIdOf } from './secret-box.js';
+import { sign, unixSeconds } from './sign.js';
 
 interface PreparedKey {
   key: Buffer | KeyObject;
@@ -79,15 +80,10 @@ export function signatureHeaders(
   body: string,
   nowMs: number,
 ): Record<string, string> {
-  const timestamp = String(Math.floor(nowMs / 1000));
+  const timestamp = String(unixSeconds(nowMs));
   const active = prepared.keys.filter((k) => k.expiresAtMs > nowMs);
   if (prepared.scheme === 'wss') {
-    const sigs = active.map((k) =>
-      createHmac('sha256', k.key as Buffer)
-        .update(timestamp)
-        .update(body)
-        .digest('hex'),
-    );
+    const sigs = active.map((k) => sign(k.key as Buffer, timestamp, body));
     return { 'X-WSS-Timestamp': timestamp, 'X-WSS-Signature': sigs.join(' ') };
   }
   const content = `${eventId}.${timestamp}.${body}`;

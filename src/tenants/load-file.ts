@@ -1,3 +1,5 @@
+// Reading a tenants file from disk (TENANTS_FILE, `wss seed`, the demo): errors name the file and
+// then, through the schema, the tenant, endpoint and field.
 import { readFile } from 'node:fs/promises';
 import { errorMessage, TenantsValidationError } from '../lib/errors.js';
 import { parseTenantsFile, type RegistrationRules, type TenantsFile } from './schema.js';

@@ -6,7 +6,7 @@ import { SnapshotState, type Decode } from './registry-snapshot.js';
 import type { Logger } from '../lib/log.js';
 
 /** Fields per HSCAN call in a full load. */
-export const SCAN_CHUNK = 1_000;
+const SCAN_CHUNK = 1_000;
 
 export async function readVersion(redis: RedisClient, keys: RegistryKeys): Promise<number> {
   return Number((await redis.get(keys.version)) ?? 0);
@@ -47,7 +47,7 @@ export async function loadFull(
   return { state, endpoints };
 }
 
-export interface Applied {
+interface Applied {
   version: number;
   tenants: number;
   endpoints: number;

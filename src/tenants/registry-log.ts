@@ -25,13 +25,13 @@ export function registryKeys(prefix: string) {
 export type RegistryKeys = ReturnType<typeof registryKeys>;
 
 /** What one write touched: tenant ids, and endpoints as `<tenant>/<endpoint>` hash fields. */
-export interface Change {
+interface Change {
   tenants: readonly string[];
   endpoints: readonly string[];
 }
 export type LoggedChange = Change | 'reset';
 
-export interface LogEntry {
+interface LogEntry {
   version: number;
   change: LoggedChange;
 }
@@ -75,7 +75,7 @@ export function parseLogEntries(raw: ReadonlyArray<[string, string[]]>): LogEntr
   });
 }
 
-export interface CatchUp {
+interface CatchUp {
   /** The version the snapshot reaches once the keys below are re-read. */
   version: number;
   tenants: Set<string>;

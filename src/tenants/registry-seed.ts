@@ -19,7 +19,7 @@ export interface SeedNewResult {
   kept: { tenants: number; endpoints: number };
 }
 
-export function tenantMeta(t: TenantConfig): TenantMeta {
+function tenantMeta(t: TenantConfig): TenantMeta {
   return t.name === undefined ? { id: t.id } : { id: t.id, name: t.name };
 }
 

@@ -28,14 +28,14 @@ export { registryKeys } from './registry-log.js';
 
 const field = (tenant: string, endpoint: string) => `${tenant}/${endpoint}`;
 
-export interface RegistryOptions {
+interface RegistryOptions {
   /** WSS_SECRETS_KEY: encrypts inline endpoint secrets in Redis. */
   secretsKeys?: readonly SecretsKey[] | undefined;
   now?: () => number;
 }
 
 /** How much this instance has loaded: per mode, the loads and the endpoints read in them. */
-export interface LoadStats {
+interface LoadStats {
   full: { reloads: number; endpoints: number };
   incremental: { reloads: number; endpoints: number };
 }

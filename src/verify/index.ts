@@ -1,5 +1,7 @@
 // Receiver-side verification. Self-contained (node:crypto only) so a third party can copy
-// this file as it is or import it from the package: `webhook-sender/verify`.
+// this file as it is or import it from the package: `webhook-sender/verify`. That is why it
+// computes the HMAC itself instead of calling src/signing/sign.ts: the duplicate is deliberate,
+// and test/signing-hmac.test.ts checks the two agree.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export type VerifyErrorCode =

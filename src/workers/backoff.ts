@@ -1,7 +1,7 @@
 // The delay before the next attempt. BullMQ calls this through the worker's custom backoff
 // strategy ("wss"); it is the only retry schedule in the system.
 
-export interface BackoffInput {
+interface BackoffInput {
   /** Attempts made so far, counting the one that just failed (1 after the first failure). */
   attemptsMade: number;
   /** The first gap, in ms; each later gap doubles. */

@@ -3,12 +3,12 @@
 import type { Outcome } from '../lib/errors.js';
 import { parseRetryAfter } from './retry-after.js';
 
-export type Verdict =
+type Verdict =
   | { outcome: 'delivered' }
   | { outcome: 'retry'; reason: string; retryAfterMs?: number }
   | { outcome: Exclude<Outcome, 'delivered' | 'retry'>; reason: string };
 
-export interface StatusInput {
+interface StatusInput {
   status: number;
   retryAfter?: string | undefined;
   nowMs: number;

@@ -30,7 +30,7 @@ interface EndpointState {
 }
 
 /** A slot (true) or the delay in ms after which the job should be offered again. */
-export type SlotResult = true | number;
+type SlotResult = true | number;
 
 export class EndpointSlots {
   private readonly state = new Map<string, EndpointState>();

@@ -20,7 +20,7 @@
 import { Worker, type Job, type Processor, type WorkerOptions } from 'bullmq';
 
 /** Who waits for permits: the Worker, with how many it holds. */
-export interface PermitHolder {
+interface PermitHolder {
   readonly permitsHeld: number;
 }
 

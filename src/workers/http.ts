@@ -10,7 +10,7 @@ import { DeliveryError, errorMessage } from '../lib/errors.js';
 import { forbiddenAddressReason } from '../lib/ssrf.js';
 
 /** Bytes of the response body kept for the dashboard. */
-export const SNIPPET_BYTES = 1024;
+const SNIPPET_BYTES = 1024;
 // Beyond this the rest of the body is not drained: destroying the socket is cheaper.
 const DRAIN_LIMIT_BYTES = 64 * 1024;
 
@@ -19,8 +19,7 @@ export interface PostRequest {
   headers: Record<string, string>;
   body: string;
   timeoutMs: number;
-  /** Aborts the request early (worker shutdown). */
-  /** Any of these aborting aborts the request. */
+  /** Any of these aborting aborts the request early (the worker's shutdown, the job's lock lost). */
   signals?: ReadonlyArray<AbortSignal | undefined> | undefined;
   /** The endpoint's `publicOnly`: the SSRF guard applies even with WSS_ALLOW_PRIVATE_URLS=true. */
   publicOnly?: boolean;
@@ -38,7 +37,7 @@ export interface HttpSender {
   close(): Promise<void>;
 }
 
-export interface HttpSenderOptions {
+interface HttpSenderOptions {
   allowPrivateUrls: boolean;
   /** Sockets per origin. The worker passes its concurrency, so the pool never queues a request the worker could run. */
   connectionsPerOrigin?: number;

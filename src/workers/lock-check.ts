@@ -18,9 +18,11 @@ export interface LockFacts {
 }
 
 /**
- * True when the lock may have lapsed and must be confirmed (extended) before sending.
- * The worker renews locks older than a quarter of their duration (see worker.ts), so a job
- * younger than that, on a connection that never dropped, holds a valid lock.
+ * True when the lock may have lapsed and must be confirmed (extended) before sending. A lock
+ * lasts lockDuration from when the job was taken, so a job younger than a quarter of that, on a
+ * connection that never dropped, holds a valid lock with a wide margin. An older one lives on
+ * BullMQ's renewals (worker.ts sets lockRenewTime to lockDuration/4: every lockDuration/8 BullMQ
+ * renews the locks last renewed more than lockDuration/8 ago), which only Redis can confirm.
  */
 export function lockNeedsCheck(f: LockFacts): boolean {
   if (f.epoch !== f.startEpoch || !f.connected) return true;

@@ -1,6 +1,10 @@
-// The worker's processor: one job, one attempt. Takes a slot of the endpoint's cap, makes sure
-// the job's lock still holds, runs deliverAttempt (which knows nothing of BullMQ), then logs,
-// counts and settles the result in BullMQ terms (settle-attempt.ts).
+// The worker's processor: one job, one attempt, in this order. The endpoint's guard (circuit
+// open, or endpoint disabled: the job waits in the delayed set, no attempt spent); its fleet-wide
+// limits (maxInFlight, rateLimit, a 429/503 pause), then a slot of this process's per-endpoint
+// cap (over either: delayed too, no attempt spent); a check that the job's lock still holds;
+// deliverAttempt (sign and POST; it knows nothing of BullMQ); then one settle path whatever the
+// verdict (circuit report, delivery log, log line, counters) and the result in BullMQ terms
+// (settle-attempt.ts).
 import { DelayedError, type Job } from 'bullmq';
 import { performance } from 'node:perf_hooks';
 import { DeliveryError, errorMessage } from '../lib/errors.js';
@@ -15,7 +19,7 @@ import { attemptLogLine, settleAttempt } from './settle-attempt.js';
 import { attemptRecord, type AttemptFacts } from '../history/record-attempt.js';
 import type { HistoryStore } from '../history/store.js';
 
-export type DeliveryJob = Job<DeliveryJobData, DeliveryResult>;
+type DeliveryJob = Job<DeliveryJobData, DeliveryResult>;
 
 export interface ProcessDeps extends Omit<DeliverDeps, 'signals'> {
   slots: EndpointSlots;
@@ -90,6 +94,45 @@ async function recordHistory(deps: ProcessDeps, fields: object, facts: AttemptFa
   await issued;
 }
 
+/** How one attempt ended, as the circuit, the delivery log, the log line and the counters take it. */
+interface Verdict {
+  outcome: AttemptFacts['outcome'];
+  level: 'info' | 'warn';
+  ms: number;
+  status: number | undefined;
+  /** The failure; absent when delivered. */
+  err?: DeliveryError;
+  /** The receiver's first bytes when delivered (a failure carries its own). */
+  snippet?: string;
+}
+
+/**
+ * The one settle path of an attempt that reached the receiver or failed trying, delivered or
+ * not: the circuit hears of it, the delivery log records it, then the log line and the counters.
+ */
+async function settle(
+  deps: ProcessDeps,
+  data: DeliveryJobData,
+  attempt: number,
+  probe: boolean,
+  fields: object,
+  v: Verdict,
+): Promise<void> {
+  await deps.guard.report(data.tenant, data.endpoint, probe, v.err);
+  await recordHistory(deps, fields, {
+    data,
+    attempt,
+    atMs: deps.now(),
+    latencyMs: v.ms,
+    outcome: v.outcome,
+    status: v.status,
+    ...(v.err ? { err: v.err } : { snippet: v.snippet }),
+  });
+  const why = v.err ? { code: v.err.code, reason: v.err.message } : {};
+  deps.log[v.level]({ ...fields, status: v.status ?? null, ms: v.ms, outcome: v.outcome, ...why }, 'delivery attempt');
+  countDelivery(data.tenant, data.endpoint, v.outcome, v.ms / 1000);
+}
+
 export async function processDelivery(
   deps: ProcessDeps,
   job: DeliveryJob,
@@ -135,18 +178,13 @@ export async function processDelivery(
     const result = await deliverAttempt({ ...deps, signals: [deps.shutdown, lockSignal] }, data, attempt, {
       redelivery,
     });
-    await deps.guard.report(data.tenant, data.endpoint, gate.probe, undefined);
-    await recordHistory(deps, fields, {
-      data,
-      attempt,
-      atMs: deps.now(),
-      latencyMs: result.ms,
+    await settle(deps, data, attempt, gate.probe, fields, {
       outcome: 'delivered',
+      level: 'info',
+      ms: result.ms,
       status: result.status,
       snippet: result.snippet,
     });
-    log.info({ ...fields, status: result.status, ms: result.ms, outcome: 'delivered' }, 'delivery attempt');
-    countDelivery(data.tenant, data.endpoint, 'delivered', result.ms / 1000);
     if (typeof data.createdAt === 'number') endToEndSeconds.observe(Math.max(0, deps.now() - data.createdAt) / 1000);
     return result;
   } catch (err) {
@@ -162,19 +200,11 @@ export async function processDelivery(
       await job.moveToDelayed(Date.now(), token);
       throw settled.toThrow;
     }
-    await deps.guard.report(data.tenant, data.endpoint, gate.probe, err);
     const { outcome } = settled;
-    log[settled.level](
-      { ...fields, status: err.status ?? null, ms, outcome, code: err.code, reason: err.message },
-      'delivery attempt',
-    );
-    countDelivery(data.tenant, data.endpoint, outcome, ms / 1000);
-    await recordHistory(deps, fields, {
-      data,
-      attempt,
-      atMs: deps.now(),
-      latencyMs: ms,
+    await settle(deps, data, attempt, gate.probe, fields, {
       outcome,
+      level: settled.level,
+      ms,
       status: err.status,
       err,
     });

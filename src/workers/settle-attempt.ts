@@ -4,7 +4,7 @@
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import { DeliveryError, type Outcome } from '../lib/errors.js';
 
-export type Settlement =
+type Settlement =
   /** Cut short by shutdown: the caller moves the job back to the queue, untouched, then throws. */
   | { outcome: 'handed-back'; level: 'warn'; toThrow: DelayedError }
   | { outcome: Exclude<Outcome, 'delivered'>; level: 'info' | 'warn'; toThrow: Error };

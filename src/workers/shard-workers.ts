@@ -8,13 +8,13 @@ import type { Logger } from '../lib/log.js';
 import { Permits } from './gated-worker.js';
 
 /** What this needs of a Worker. */
-export interface QueueConsumer {
+interface QueueConsumer {
   run(): Promise<void>;
   close(): Promise<void>;
   isRunning(): boolean;
 }
 
-export interface ShardWorkersOptions<W extends QueueConsumer> {
+interface ShardWorkersOptions<W extends QueueConsumer> {
   queues: DeliveryQueues;
   /** 0-based shards to consume; undefined: all of them. */
   pinned: readonly number[] | undefined;

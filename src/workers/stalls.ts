@@ -9,7 +9,7 @@ import type { Logger } from '../lib/log.js';
 import { jobsFailedStalled, jobsStalled } from '../lib/metrics.js';
 
 /** BullMQ's failedReason for a job that stalled more than maxStalledCount times. */
-export const STALLED_FAILURE = 'job stalled more than allowable limit';
+const STALLED_FAILURE = 'job stalled more than allowable limit';
 
 export function reportStalls(
   worker: Worker<DeliveryJobData, DeliveryResult>,
@@ -18,7 +18,8 @@ export function reportStalls(
 ): void {
   worker.on('stalled', (jobId: string) => {
     jobsStalled.inc();
-    // The job id is <eventId>_<tenant>_<endpoint>; the job itself is not read here (no extra round trip).
+    // The job id (`<tenant>.<endpoint>.<eventId>`, queue/job.ts) names the delivery; the job
+    // itself is not read here (no extra round trip).
     log.warn(
       { jobId },
       'job stalled (its worker died or lost the lock): returned to the queue without spending an attempt',

@@ -1,17 +1,16 @@
 // A real local Redis Cluster for a test file: redis-server --cluster-enabled on free ports (each
-// in its own temp dir, nothing persisted), joined with `redis-cli --cluster create`. 3 masters,
+// in its own temp dir, nothing persisted), joined with `redis-cli --cluster create` (both by
+// redis-procs.mjs, which the bench uses too). 3 masters,
 // or 3 masters + 1 replica each for failover tests (node timeout 1 s, so a replica takes over
 // within a few seconds of its master's kill -9). With `tls` and `password`: TLS-only nodes whose
 // cluster bus and replication run over TLS too, each requiring the password.
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { SLOTS } from '../../src/redis/shards.js';
 import { waitUntil } from './context.js';
-import { freePort, spawnRedisServer, waitForPingOver, type UseTestRedis } from './redis-server.js';
+import type { UseTestRedis } from './redis-server.js';
+import { killNode, startClusterNodes } from './redis-procs.mjs';
 import { tlsServerArgs, type TestCerts } from './tls-certs.js';
 
 export interface ClusterNodeProc {
@@ -102,54 +101,31 @@ function nodeUrl(opts: ClusterOptions, port: number): string {
   return `${opts.tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}`;
 }
 
-async function startNode(opts: ClusterOptions): Promise<ClusterNodeProc> {
-  const port = await freePort();
-  // The bus port defaults to port + 10000, which may be taken or past 65535: pick one too.
-  let busPort = await freePort();
-  while (busPort === port) busPort = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'wss-test-cluster-'));
-  const proc = spawnRedisServer(port, dir, [
-    '--cluster-port',
-    String(busPort),
-    '--cluster-enabled',
-    'yes',
-    '--cluster-config-file',
-    join(dir, 'nodes.conf'),
-    '--cluster-node-timeout',
-    String(opts.nodeTimeoutMs ?? 1_000),
-    // A replica whose link was slow to come up on a busy machine still takes over.
-    '--cluster-replica-validity-factor',
-    '0',
-    ...(opts.tls ? [...tlsServerArgs(opts.tls, port), '--tls-cluster', 'yes', '--tls-replication', 'yes'] : []),
-    ...(opts.password === undefined ? [] : ['--requirepass', opts.password, '--masterauth', opts.password]),
-  ]);
-  await waitForPingOver(port, proc, connOptions(opts));
-  return { port, url: nodeUrl(opts, port), dir, proc };
-}
-
 export async function startCluster(opts: ClusterOptions = {}): Promise<TestCluster> {
   const masters = opts.masters ?? 3;
   const replicas = opts.replicas ?? 0;
-  const nodes = await Promise.all(Array.from({ length: masters * (1 + replicas) }, () => startNode(opts)));
-  const clients: Array<Redis | Cluster> = [];
-  const dead = new Set<number>();
   const conn = connOptions(opts);
-
-  const create = spawnSync(
-    'redis-cli',
-    [
-      '--cluster',
-      'create',
-      ...nodes.map((n) => `127.0.0.1:${n.port}`),
-      '--cluster-replicas',
-      String(replicas),
-      '--cluster-yes',
+  const started = await startClusterNodes({
+    masters,
+    replicas,
+    nodeTimeoutMs: opts.nodeTimeoutMs ?? 1_000,
+    nodeArgs: (port) => [
+      // A replica whose link was slow to come up on a busy machine still takes over.
+      '--cluster-replica-validity-factor',
+      '0',
+      ...(opts.tls ? [...tlsServerArgs(opts.tls, port), '--tls-cluster', 'yes', '--tls-replication', 'yes'] : []),
+      ...(opts.password === undefined ? [] : ['--requirepass', opts.password, '--masterauth', opts.password]),
+    ],
+    cliArgs: [
       ...(opts.tls ? ['--tls', '--cacert', opts.tls.caFile] : []),
       ...(opts.password === undefined ? [] : ['-a', opts.password, '--no-auth-warning']),
     ],
-    { encoding: 'utf8', timeout: 30_000 },
-  );
-  if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
+    conn,
+    tmpPrefix: 'wss-test-cluster-',
+  });
+  const nodes: ClusterNodeProc[] = started.nodes.map((n) => ({ ...n, url: nodeUrl(opts, n.port) }));
+  const clients: Array<Redis | Cluster> = [];
+  const dead = new Set<number>();
 
   const nodeClient = (port: number) => {
     const c = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => null, ...conn });
@@ -218,21 +194,15 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
       await sleep(100);
     }
   };
-  // Every node agrees on every master and replica, and every replica has synced: one still in
-  // its first sync when its master dies has nothing to take over with.
-  await waitUntil(
-    (t) =>
-      t.length === nodes.length && t.filter((n) => n.role === 'master').length === masters && t.every((n) => n.alive),
-  );
-  const deadline = Date.now() + 30_000;
-  for (const n of nodes) {
-    const c = nodeClient(n.port);
-    for (;;) {
-      const info = String(await c.call('INFO', 'replication'));
-      if (!/role:slave/.test(info) || /master_link_status:up/.test(info)) break;
-      if (Date.now() > deadline) throw new Error(`replica ${n.port} did not sync within 30 s:\n${info}`);
-      await sleep(100);
-    }
+  // Every node agrees on every master and replica (startClusterNodes saw every replica synced).
+  try {
+    await waitUntil(
+      (t) =>
+        t.length === nodes.length && t.filter((n) => n.role === 'master').length === masters && t.every((n) => n.alive),
+    );
+  } catch (err) {
+    await started.stop();
+    throw err;
   }
 
   return {
@@ -265,27 +235,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<TestClust
     },
     async kill(port) {
       const n = nodes.find((x) => x.port === port);
-      if (!n || n.proc.exitCode !== null) return;
+      if (!n) return;
       dead.add(port);
-      await new Promise<void>((res) => {
-        n.proc.once('exit', () => res());
-        n.proc.kill('SIGKILL');
-      });
+      await killNode(n);
     },
     waitUntil,
     async close() {
       for (const c of clients) c.disconnect();
-      await Promise.all(
-        nodes.map(
-          (n) =>
-            new Promise<void>((res) => {
-              if (n.proc.exitCode !== null || n.proc.signalCode !== null) return res();
-              n.proc.once('exit', () => res());
-              n.proc.kill('SIGKILL');
-            }),
-        ),
-      );
-      for (const n of nodes) rmSync(n.dir, { recursive: true, force: true });
+      await started.stop();
     },
   };
 }

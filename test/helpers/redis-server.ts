@@ -1,24 +1,14 @@
 // A private redis-server per test file, on a free port, in a temp dir: tests are isolated
 // from each other and from the machine's Redis, and can kill or restart it.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { answersPing } from '../../src/redis/embedded.js';
+import { freePort, spawnRedisServer, waitForPing } from './redis-procs.mjs';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort, spawnRedisServer, waitForPing } from './redis-procs.mjs';
 
 export interface TestRedis {
   url: string;
@@ -28,76 +18,6 @@ export interface TestRedis {
   stop(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
-}
-
-/**
- * Until the redis-server on 127.0.0.1:`port` answers PING; fails early if `proc` has exited.
- * The connect timeout is ioredis's default: a local port answers or refuses at once anyway.
- */
-export async function waitForPing(port: number, proc: ChildProcess, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await answersPing('127.0.0.1', port, 10_000))) {
-    if (proc.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${proc.exitCode}`);
-    if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer within ${timeoutMs} ms`);
-    await new Promise((res) => setTimeout(res, 50));
-  }
-}
-
-/**
- * waitForPing for a server that needs more than a plain connection: `conn` adds what the
- * connection needs (`tls`, `username`, `password`), e.g. a TLS-only server with `--port 0`.
- */
-export async function waitForPingOver(port: number, proc: ChildProcess, conn: RedisOptions): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const c = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-      ...conn,
-    });
-    c.on('error', () => {});
-    try {
-      await c.connect();
-      if ((await c.ping()) === 'PONG') return;
-    } catch {
-      // not up yet
-    } finally {
-      c.disconnect();
-    }
-    if (proc.exitCode !== null) throw new Error(`redis-server on port ${port} exited with ${proc.exitCode}`);
-    if (Date.now() > deadline) throw new Error(`redis-server on port ${port} did not answer within 10 s`);
-    await new Promise((res) => setTimeout(res, 50));
-  }
-}
-
-/** redis-server on 127.0.0.1:`port` with its files in `dir`: no snapshots, noeviction, then `args`. */
-export function spawnRedisServer(port: number, dir: string, args: string[], appendonly = false): ChildProcess {
-  const proc = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      appendonly ? 'yes' : 'no',
-      '--dir',
-      dir,
-      '--maxmemory-policy',
-      'noeviction',
-      ...args,
-    ],
-    { stdio: 'ignore' },
-  );
-  proc.on('error', (err) => {
-    throw new Error(`cannot start redis-server (is it installed? apt-get install redis-server): ${err.message}`);
-  });
-  return proc;
 }
 
 export interface TestRedisOptions {
