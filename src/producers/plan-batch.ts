@@ -48,6 +48,10 @@ export async function planBatch(
       plan.vanished++;
       continue;
     }
+    if (entry.malformed !== undefined) {
+      steps.push({ entry, dead: deadLetterFor(entry, 'malformed', entry.malformed) });
+      continue;
+    }
     const parsed = parseEnvelope(entry.fields, entry, maxBytes);
     if (!parsed.ok) {
       steps.push({

@@ -24,6 +24,11 @@ export interface SourceMessage {
   defaultEventId: string;
   /** When the event was created (ms since the epoch). */
   createdAtMs: number;
+  /**
+   * Set when the source could not read the message as an envelope at all (a body that is not a
+   * JSON object): the bridge dead-letters it as `malformed` with this reason, unparsed.
+   */
+  malformed?: string | undefined;
 }
 
 export interface SourceBatch {
