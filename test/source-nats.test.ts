@@ -257,6 +257,97 @@ describe('NATS JetStream source: the consumer', () => {
   });
 });
 
+describe('NATS JetStream source: the consumer, continued', () => {
+  it('is created durable, pull, explicit acks, max_deliver -1; deleted under a running bridge, it is created again', async () => {
+    const t = await context(natsEnv(nats()), tenants('http://127.0.0.1:9'));
+    const { stream, consumer } = t.config.source.nats;
+    const bridge = await running(await startBridge(t.ctx));
+    const info = await consumerInfo(await client(), stream, consumer);
+    expect(info.config).toMatchObject({
+      durable_name: consumer,
+      ack_policy: 'explicit',
+      ack_wait: 30_000 * 1e6,
+      max_deliver: -1,
+      max_ack_pending: -1,
+      deliver_policy: 'all',
+    });
+    expect(info.config.deliver_subject).toBeUndefined();
+    expect(info.config.filter_subject).toBeUndefined();
+    const publisher = createPublisher(t.config, t.ctx.redis, t.log);
+    cleanups.push(() => publisher.close());
+    await publishTo(publisher, { tenant: 'acme', type: 't', data: {}, id: 'r1' });
+    await waitUntil('r1 acknowledged', () => drained(t));
+    await (await jetstreamManager(await client())).consumers.delete(stream, consumer);
+    await publishTo(publisher, { tenant: 'acme', type: 't', data: {}, id: 'r2' });
+    await waitUntil('consumer re-created', () => bridge.stats().groupRecreated === 1, 15_000);
+    await waitUntil('r2 acknowledged', () => drained(t), 15_000);
+    expect(await allJobIds(t)).toEqual(['acme.hook.r1', 'acme.hook.r2']);
+    expect(t.logs.join('\n')).toMatch(/the consumer was gone; re-created/);
+  });
+
+  it('refuses an existing consumer without explicit acks, and several filter subjects on nats-server 2.9', async () => {
+    const env = natsEnv(nats());
+    const { stream, consumer, subjects } = parseConfig(env).source.nats;
+    const jsm = await jetstreamManager(await client());
+    await jsm.streams.add({ name: stream, subjects: [...subjects] });
+    await jsm.consumers.add(stream, { durable_name: consumer, ack_policy: AckPolicy.None });
+    const t = await context(env);
+    await expect(startBridge(t.ctx)).rejects.toThrow(
+      `WSS_NATS_CONSUMER=${consumer}: acknowledges "none"; the bridge needs explicit acks (choose another name, or delete it)`,
+    );
+    const several = await context(
+      natsEnv(nats(), {
+        WSS_NATS_STREAM: stream,
+        WSS_NATS_SUBJECTS: `${subjects[0]!.replace('>', 'a')},${subjects[0]!.replace('>', 'b')}`,
+        WSS_NATS_CONSUMER: 'other',
+      }),
+    );
+    const version = (await client()).info!.version;
+    expect(version).toMatch(/^2\.9\./);
+    await expect(startBridge(several.ctx)).rejects.toThrow(
+      `a consumer filtering several subjects needs nats-server 2.10 (this one is ${version})`,
+    );
+  });
+});
+
+describe('NATS JetStream source: a batch kept in hand', () => {
+  it('while its commit fails for longer than the ack wait stays with its bridge (+WPI): the other bridge never gets it', async () => {
+    const env = natsEnv(nats(), { WSS_NATS_ACK_WAIT_MS: '1000' });
+    const t = await context(env, tenants('http://127.0.0.1:9'));
+    const { stream, consumer } = t.config.source.nats;
+    let failUntil = 0;
+    let failures = 0;
+    const bridge = await running(
+      await startBridge(t.ctx, {
+        hooks: {
+          afterEnqueue: async () => {
+            failUntil ||= Date.now() + 5_000;
+            if (Date.now() < failUntil) {
+              failures++;
+              throw new Error('commit failing (test)');
+            }
+          },
+        },
+      }),
+    );
+    const publisher = createPublisher(t.config, t.ctx.redis, t.log);
+    cleanups.push(() => publisher.close());
+    await publishTo(publisher, { tenant: 'acme', type: 't', data: {}, id: 'w1' });
+    await waitUntil('the first bridge holds it', () => failures > 0);
+    // A healthy second bridge pulls all the time: it would get the message once its ack wait passed.
+    const other = await running(await startBridge((await context({ ...env, WSS_CONSUMER: 'c2' })).ctx));
+    await waitUntil('acknowledged after the failures', () => drained(t), 20_000);
+    expect(other.stats().entries).toBe(0);
+    // The bridge's back-off grew past the 1 s ack wait between retries, and still:
+    expect(failures).toBeGreaterThanOrEqual(4);
+    const info = await consumerInfo(await client(), stream, consumer);
+    expect(info.num_redelivered).toBe(0);
+    expect(info.delivered.consumer_seq).toBe(1);
+    expect(bridge.stats()).toMatchObject({ entries: 1, claimed: 0 });
+    expect(await allJobIds(t)).toEqual(['acme.hook.w1']);
+  });
+});
+
 describe('NATS JetStream source: credentials', () => {
   it('never shows the password: not in logs, readiness or the error of a refused login', async () => {
     const pass = 'n4ts-Secret-pass';
@@ -265,7 +356,8 @@ describe('NATS JetStream source: credentials', () => {
     const t = await context(natsEnv(server), tenants('http://127.0.0.1:9'));
     const bridge = await running(await startBridge(t.ctx));
     const r = await bridge.ready();
-    expect(r).toMatchObject({ ok: true });
+    const { stream, consumer } = t.config.source.nats;
+    expect(r).toEqual({ ok: true, detail: `reading JetStream stream ${stream} (consumer ${consumer})` });
     const publisher = createPublisher(t.config, t.ctx.redis, t.log);
     cleanups.push(() => publisher.close());
     await publishTo(publisher, { tenant: 'acme', type: 't', data: {}, id: 'c1' });

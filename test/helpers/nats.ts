@@ -3,7 +3,7 @@
 // the machine's NATS. Plus what the NATS suites share: an env per test (own stream, subjects,
 // consumer, Redis keys), raw publishing and a look at the consumer.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,6 +25,9 @@ export interface TestNats {
   close(): Promise<void>;
 }
 
+// Debian installs it in /usr/sbin, which a non-root PATH may lack.
+const NATS_SERVER = existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server';
+
 function accepts(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = netConnect(port, '127.0.0.1');
@@ -45,7 +48,7 @@ export async function startNats(auth?: { user: string; pass: string }): Promise<
   const start = async () => {
     const args = ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir];
     if (auth) args.push('--user', auth.user, '--pass', auth.pass);
-    const p = spawn('nats-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(NATS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     proc = p;
     log = '';
     p.stdout!.on('data', (c: Buffer) => (log += c.toString()));

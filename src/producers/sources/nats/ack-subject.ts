@@ -2,7 +2,7 @@
 // writes `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<ns>.<pending>`
 // (or the newer form with a domain and an account hash after `ACK`, and a random token last);
 // acknowledging is publishing to it: `+ACK` done, `+WPI` still working (the ack wait starts
-// again), `-NAK` deliver again now.
+// again).
 
 export interface AckInfo {
   stream: string;
@@ -16,7 +16,6 @@ export interface AckInfo {
 
 export const ACK = '+ACK';
 export const WORKING = '+WPI';
-export const NAK = '-NAK';
 
 const count = (t: string | undefined): number => (t !== undefined && /^\d+$/.test(t) ? Number(t) : NaN);
 

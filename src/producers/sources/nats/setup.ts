@@ -56,6 +56,12 @@ export async function ensureStream(jsm: JetStreamManager, n: JetStreamNames, log
   }
 }
 
+/** True for a nats-server version (`2.9.10`) at least `major.minor`. */
+export function versionAtLeast(version: string, major: number, minor: number): boolean {
+  const [a = 0, b = 0] = version.split('.').map((x) => Number.parseInt(x, 10));
+  return a > major || (a === major && b >= minor);
+}
+
 /** The consumer's filter: none when the subjects are all of the stream's. */
 export function wantedFilter(subjects: readonly string[], streamSubjects: readonly string[]): string[] {
   const same = subjects.length === streamSubjects.length && subjects.every((s) => streamSubjects.includes(s));
@@ -78,9 +84,15 @@ export async function ensureConsumer(
   n: JetStreamNames,
   stream: StreamInfo,
   log: Logger,
+  serverVersion: string,
   startSeq?: number,
 ): Promise<{ info: ConsumerInfo; created: boolean }> {
   const filter = wantedFilter(n.subjects, stream.config.subjects ?? []);
+  // 2.9 ignores filter_subjects: its consumer would read the whole stream.
+  if (filter.length > 1 && !versionAtLeast(serverVersion, 2, 10))
+    refused(
+      `WSS_NATS_SUBJECTS=${n.subjects.join(',')}: a consumer filtering several subjects needs nats-server 2.10 (this one is ${serverVersion}); give one subject, or exactly the subjects of stream ${n.stream}`,
+    );
   const ackWait = n.ackWaitMs * NS_PER_MS;
   let info: ConsumerInfo | undefined;
   try {

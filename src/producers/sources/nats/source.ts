@@ -2,14 +2,13 @@
 // by every bridge (JetStream hands each message to one of them). What the Source contract asks:
 // - at least once: a message is acknowledged (+ACK, then a flush so the server has it) only
 //   after its batch is in Redis; one not acknowledged within the consumer's ack wait (its bridge
-//   died or hung) is delivered again; a graceful stop hands back at once (-NAK) what it pulled
-//   and never handed out;
+//   died, hung or stopped with it in hand) is delivered again, to any bridge;
 // - a delivery count per message (num_delivered, in the ack subject): redelivered messages are
 //   taken alone, and past WSS_MAX_ENTRY_DELIVERIES as poison (redis-stream/pending.ts nextChunk);
 // - a stable event id and time: the envelope's `id`, else the Nats-Msg-Id header, else
 //   `<stream>-<seq>-<store ms>`; the creation time is the stream's store time;
 // - a batch kept in hand after a failed commit stays ours: keep() sends +WPI (working), which
-//   restarts the ack wait without counting a delivery.
+//   restarts the ack wait without counting a delivery (working.ts).
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import type { NatsTarget } from '../../../config/nats.js';
 import { errorMessage } from '../../../lib/errors.js';
@@ -19,11 +18,12 @@ import type { Readiness } from '../../../roles.js';
 import { nextChunk } from '../redis-stream/pending.js';
 import { nextReadCount } from '../redis-stream/read-budget.js';
 import type { Source, SourceBatch, SourceMessage, SourceStats } from '../source.js';
-import { ACK, NAK, WORKING } from './ack-subject.js';
+import { ACK, WORKING } from './ack-subject.js';
 import { connectNats, NatsConsumerGoneError, NatsUnavailableError, redact, type NatsLink } from './connection.js';
 import { defaultEventId, messageRef as ref, MSG_ID_HEADER, natsFields } from './envelope.js';
 import { Puller, type Delivery } from './puller.js';
 import { ensureConsumer, ensureStream, isApiError, type JetStreamNames } from './setup.js';
+import { WorkingSignal } from './working.js';
 import { JetStreamApiCodes } from '@nats-io/jetstream';
 
 export interface NatsSourceOptions extends JetStreamNames {
@@ -40,6 +40,8 @@ export interface NatsSourceOptions extends JetStreamNames {
 
 // How long an acknowledgement may take to reach the server before the batch counts as failed.
 const ACK_FLUSH_TIMEOUT_MS = 5_000;
+// After each keep(), how long the held messages are told "working" (the bridge retries within 5 s).
+const KEEP_WINDOW_MS = 10_000;
 
 export class NatsSource implements Source {
   readonly kind = 'nats';
@@ -59,6 +61,7 @@ export class NatsSource implements Source {
    * next to the one that killed the bridge towards the poison bound with it.
    */
   private cautious = true;
+  private readonly working: WorkingSignal;
 
   constructor(
     private readonly o: NatsSourceOptions,
@@ -66,6 +69,9 @@ export class NatsSource implements Source {
   ) {
     this.description = `JetStream stream ${o.stream} (consumer ${o.consumer}) on ${o.target.shown}`;
     this.readCount = o.batchSize;
+    this.working = new WorkingSignal(Math.max(200, Math.floor(o.ackWaitMs / 3)), KEEP_WINDOW_MS, () =>
+      this.reply([...this.held.values(), ...(this.puller?.buffered() ?? [])], WORKING),
+    );
   }
 
   async start(): Promise<void> {
@@ -86,7 +92,8 @@ export class NatsSource implements Source {
   private async ensure(startSeq?: number): Promise<boolean> {
     const stream = await ensureStream(this.jsm!, this.o, this.log);
     this.workQueue = stream.config.retention === 'workqueue';
-    return (await ensureConsumer(this.jsm!, this.o, stream, this.log, startSeq)).created;
+    const version = this.link!.nc.info?.version ?? '0';
+    return (await ensureConsumer(this.jsm!, this.o, stream, this.log, version, startSeq)).created;
   }
 
   async next(): Promise<SourceBatch> {
@@ -135,10 +142,8 @@ export class NatsSource implements Source {
   }
 
   async keep(batch: SourceBatch): Promise<SourceBatch> {
-    // +WPI restarts the ack wait of what this bridge holds (the batch and what it pulled since),
-    // so no other bridge gets them while this one retries; it counts no delivery.
-    const held = batch.messages.map((m) => this.held.get(m.id)).filter((d) => d !== undefined);
-    this.reply([...held, ...(this.puller?.buffered() ?? [])], WORKING);
+    // What this bridge holds (the batch and what it pulled since) stays with it while it retries.
+    this.working.extend();
     return batch;
   }
 
@@ -154,6 +159,7 @@ export class NatsSource implements Source {
     // (retried as it is: its jobs are already there and are not added twice).
     await withTimeout(this.link!.nc.flush(), ACK_FLUSH_TIMEOUT_MS, 'nats acknowledgement');
     for (const m of batch.messages) this.held.delete(m.id);
+    if (this.held.size === 0) this.working.stop();
     for (const d of deliveries) this.lastAckedSeq = Math.max(this.lastAckedSeq, d.info.streamSeq);
     if (this.lastAckedSeq > 0) this.counters.lastHandledId = ref(this.o.stream, this.lastAckedSeq);
   }
@@ -190,6 +196,7 @@ export class NatsSource implements Source {
     }
     this.held.clear();
     this.puller!.clear();
+    this.working.stop();
     this.cautious = true;
     return true;
   }
@@ -216,8 +223,7 @@ export class NatsSource implements Source {
   }
 
   async close(): Promise<void> {
-    // Pulled and never handed out: back to the consumer at once for the other bridges.
-    if (this.puller) this.reply(this.puller.buffered(), NAK);
+    this.working.stop();
     this.puller?.stop();
     await this.link?.close();
   }
