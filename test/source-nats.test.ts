@@ -24,6 +24,7 @@ import {
   useNats,
 } from './helpers/nats.js';
 import { startReceiver, type Receiver } from './helpers/receiver.js';
+import { freePort } from './helpers/redis-server.js';
 
 const nats = useNats();
 const { cleanups, context } = useBridgeTest();
@@ -345,6 +346,16 @@ describe('NATS JetStream source: a batch kept in hand', () => {
     expect(info.delivered.consumer_seq).toBe(1);
     expect(bridge.stats()).toMatchObject({ entries: 1, claimed: 0 });
     expect(await allJobIds(t)).toEqual(['acme.hook.w1']);
+  });
+});
+
+describe('NATS JetStream source: unreachable at start', () => {
+  it('start-up stops at once with one line naming the server, not hanging', async () => {
+    const port = await freePort();
+    const t = await context(natsEnv({ ...nats(), url: `nats://wss:pw-at-start@127.0.0.1:${port}` }));
+    await expect(startBridge(t.ctx)).rejects.toThrow(
+      new RegExp(`^NATS at nats://wss:\\*\\*\\*@127\\.0\\.0\\.1:${port}: connection refused$`),
+    );
   });
 });
 
