@@ -80,7 +80,7 @@ describe('NATS source: bridge killed with SIGKILL mid-batch', () => {
     const ids = Array.from({ length: 50 }, (_, i) => `k${i}`);
     await publishAll(t, ids);
 
-    const { exited } = crashingBridge(env, { CRASH_ON_EVENT: 'k10', CRASH_AT: 'afterEnqueue' });
+    const { exited } = crashingBridge(env, { CRASH_AFTER_ENQUEUE: '10' });
     expect(await exited).toBe('SIGKILL');
     // It died holding a batch: its jobs are in Redis, its messages unacknowledged.
     const { stream, consumer } = t.config.source.nats;

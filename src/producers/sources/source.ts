@@ -25,8 +25,9 @@ export interface SourceMessage {
   /** When the event was created (ms since the epoch). */
   createdAtMs: number;
   /**
-   * Set when the source could not read the message as an envelope at all (a body that is not a
-   * JSON object): the bridge dead-letters it as `malformed` with this reason, unparsed.
+   * Set when the source could not read the message as an envelope at all (a broker message whose
+   * body is not a JSON object): why, never quoting it. The bridge dead-letters it as `malformed`
+   * with `fields` (what the source kept of the body) and acknowledges it.
    */
   malformed?: string | undefined;
 }
