@@ -9,9 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager, type ConsumerInfo, type StreamInfo } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import type { RunningRole } from '../../src/roles.js';
 import { freePort } from './redis-server.js';
-import { isolatedEnv } from './bridge-context.js';
+import { endpoint, isolatedEnv, useBridgeTest, type BridgeTest, type TestCtx } from './bridge-context.js';
 
 export interface TestNats {
   port: number;
@@ -141,3 +142,48 @@ export async function storedAtMs(nc: NatsConnection, stream: string, seq: number
   const m = await (await jetstreamManager(nc)).streams.getMessage(stream, { seq });
   return m!.time.getTime();
 }
+
+export interface NatsSuite extends BridgeTest {
+  nats: () => TestNats;
+  /** The suite's own client of the file's server (closed after each test). */
+  client(): Promise<NatsConnection>;
+  /** `r`, stopped after the test. */
+  running<R extends RunningRole>(r: R): Promise<R>;
+  /** Every message of the stream acknowledged: nothing pending or in flight, the work queue empty (false before a consumer exists). */
+  drained(t: TestCtx): Promise<boolean>;
+}
+
+/** The file's nats-server and Redis, a client of its own, and what the NATS suites check. */
+export function useNatsSuite(): NatsSuite {
+  const nats = useNats();
+  const bridgeTest = useBridgeTest();
+  let nc: NatsConnection | undefined;
+  afterEach(async () => {
+    await nc?.close().catch(() => undefined);
+    nc = undefined;
+  });
+  const client = async () => (nc ??= await natsClient(nats()));
+  return {
+    ...bridgeTest,
+    nats,
+    client,
+    async running(r) {
+      bridgeTest.cleanups.push(() => r.stop());
+      return r;
+    },
+    async drained(t) {
+      const { stream, consumer } = t.config.source.nats;
+      const c = await consumerInfo(await client(), stream, consumer).catch(() => undefined);
+      if (!c) return false;
+      const s = await streamInfo(await client(), stream);
+      return c.num_pending === 0 && c.num_ack_pending === 0 && s.state.messages === 0;
+    },
+  };
+}
+
+export const HOOK_SECRET = 'acme-hook-secret-0123';
+
+/** Tenant acme with endpoint `hook` at `<url>/hook`, secret HOOK_SECRET. */
+export const hookTenants = (url: string) => ({
+  tenants: [{ id: 'acme', endpoints: [endpoint('hook', { url: `${url}/hook`, secret: HOOK_SECRET })] }],
+});
