@@ -2,6 +2,7 @@
 // lands in Config; the text is what docs/configuration.md shows (`npm run docs:config`).
 // A setting read by one role lives in that role's section; one read by several is shared.
 import { hostname } from 'node:os';
+import { natsName, natsSubjects, natsUrl } from './nats.js';
 import { setting } from './setting.js';
 import {
   bool,
@@ -53,7 +54,7 @@ const sourceSettings = {
   kind: setting(
     'WSS_SOURCE',
     oneOf(SOURCE_KINDS, 'redis-stream', `expected one of ${SOURCE_KINDS.join(', ')}`),
-    "Where the bridge reads events, and where `wss publish`, `POST /api/events` and operational events (`wss.endpoint.disabled`) write them. `redis-stream`: `WSS_STREAM` on the service's Redis. `amqp`: the RabbitMQ queue `WSS_AMQP_QUEUE` on `WSS_AMQP_URL` ([sources/amqp.md](sources/amqp.md)).",
+    "Where the bridge reads events, and where `wss publish`, `POST /api/events` and operational events (`wss.endpoint.disabled`) write them. `redis-stream`: `WSS_STREAM` on the service's Redis. `amqp`: the RabbitMQ queue `WSS_AMQP_QUEUE` on `WSS_AMQP_URL` ([sources/amqp.md](sources/amqp.md)). `nats`: a JetStream stream ([sources/nats.md](sources/nats.md)).",
   ),
   /** WSS_SOURCE=amqp (src/producers/sources/amqp/). */
   amqp: {
@@ -66,6 +67,34 @@ const sourceSettings = {
       'WSS_AMQP_QUEUE',
       amqpQueue('wss.events'),
       'The queue the bridge consumes and `wss publish` writes to (through the default exchange). Declared durable as a **quorum** queue when absent, by the bridge and by publishers: its `x-delivery-count` is what bounds poison messages (`WSS_MAX_ENTRY_DELIVERIES`). An existing classic queue is used as it is, with a warning: it counts no deliveries, so it has no poison bound ([details](sources/amqp.md#the-queue-quorum-not-classic)).',
+    ),
+  },
+  /** WSS_SOURCE=nats (docs/sources/nats.md). */
+  nats: {
+    url: setting(
+      'WSS_NATS_URL',
+      natsUrl,
+      'The NATS server(s) with JetStream. Credentials go in the URL (`nats://user:password@host:4222`, or `nats://<token>@host:4222`); they are never logged or shown: logs, errors and `/readyz` name the server with `***` in their place. `tls://` requires TLS.',
+    ),
+    stream: setting(
+      'WSS_NATS_STREAM',
+      natsName('WSS_EVENTS'),
+      'The JetStream stream the bridge reads. Created when absent (file storage, work-queue retention: a message is removed once acknowledged), with `WSS_NATS_SUBJECTS` as its subjects; an existing stream is used as it is.',
+    ),
+    subjects: setting(
+      'WSS_NATS_SUBJECTS',
+      natsSubjects('wss.events.>'),
+      "The stream's subjects when the bridge creates it, and the consumer's filter when they are not all of an existing stream's subjects (several filters need nats-server 2.10). Publishers (`wss publish`, `POST /api/events`) send a tenant's event to the first one with `*` and `>` replaced by the tenant id (`wss.events.<tenant>`).",
+    ),
+    consumer: setting(
+      'WSS_NATS_CONSUMER',
+      natsName('wss-bridge'),
+      'The durable pull consumer every bridge shares (explicit acks). Created when absent, reading the stream from its first message.',
+    ),
+    ackWaitMs: setting(
+      'WSS_NATS_ACK_WAIT_MS',
+      int(30_000, 1_000, 3_600_000),
+      "The consumer's `ack_wait`: a message handed to a bridge and not acknowledged within it (the bridge died or hung) is delivered again, to any bridge. A bridge retrying a failed batch extends it (`+WPI`) for the messages it holds. Applied to an existing consumer at start.",
     ),
   },
 };

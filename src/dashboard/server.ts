@@ -60,7 +60,7 @@ export async function startDashboard(
   const credentials = resolveCredentials(config.dashboard);
   // Threads start only when an endpoint with a filter or transform is registered.
   const expressions = createExpressionPool(config, log);
-  const publisher = createPublisher(config, ctx.redis);
+  const publisher = createPublisher(config, ctx.redis, log);
 
   // The default names the port, which is only known for sure once listening (PORT=0).
   let allowedHosts =

@@ -28,7 +28,7 @@ export interface OperationDeps {
   registry: Registry;
   config: Pick<
     Config,
-    'stream' | 'dedupTtlMs' | 'keepCompleted' | 'maxEventBytes' | 'replayMaxEvents' | 'streamRetentionMs'
+    'stream' | 'dedupTtlMs' | 'keepCompleted' | 'maxEventBytes' | 'replayMaxEvents' | 'streamRetentionMs' | 'source'
   >;
   queues: DeliveryQueues;
   runner: ExpressionRunner;
@@ -132,6 +132,12 @@ export async function runReplay(deps: OperationDeps, input: Input): Promise<Repl
     problems.push(`field "to": ${iso(toMs)} is before "from" (${iso(fromMs)})`);
   const dryRun = dryRunField(input, problems);
   if (problems.length > 0) throw new OperationError(400, problems);
+  // Replay reads the Redis Stream again; any other source's events were never in it.
+  const { kind } = deps.config.source;
+  if (kind !== 'redis-stream')
+    throw new OperationError(409, [
+      `replay reads the Redis Stream (WSS_SOURCE=redis-stream); with WSS_SOURCE=${kind} the events are not in it, so nothing can be replayed (see docs/sources/). Recovering failed deliveries works with every source.`,
+    ]);
 
   const snap = await deps.registry.refresh();
   const t = snap.tenants.get(tenant as string);

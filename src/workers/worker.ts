@@ -96,7 +96,7 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningWo
 
   const endpointOf = (t: string, e: string) => registry.endpoint(t, e)?.config;
   // Operational events (wss.endpoint.disabled) go where the bridge reads: the configured source.
-  const publisher = createPublisher(config, ctx.redis);
+  const publisher = createPublisher(config, ctx.redis, log);
   const disableDeps = { registry, publisher, maxEventBytes: config.maxEventBytes, log };
   const guard = new EndpointGuard({
     breaker: new CircuitBreaker(ctx.redis, config.prefix, {

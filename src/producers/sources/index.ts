@@ -4,11 +4,13 @@
 import { hostname } from 'node:os';
 import type { SharedConfig } from '../../config.js';
 import { ConfigError } from '../../lib/errors.js';
-import type { Logger } from '../../lib/log.js';
+import { createLogger, type Logger } from '../../lib/log.js';
 import type { RedisClient } from '../../redis/client.js';
 import type { RoleContext } from '../../roles.js';
 import { AmqpPublisher } from './amqp/publisher.js';
 import { AmqpSource, type AmqpSourceOptions } from './amqp/source.js';
+import { natsPublisher } from './nats/publisher.js';
+import { NatsSource } from './nats/source.js';
 import { streamPublisher } from './redis-stream/publisher.js';
 import { RedisStreamSource } from './redis-stream/source.js';
 import type { EventPublisher, Source } from './source.js';
@@ -37,6 +39,24 @@ export function createSource(ctx: RoleContext<'bridge'>): { source: Source; log:
     };
     return { source: new AmqpSource(options, log, ctx.now), log };
   }
+  if (config.source.kind === 'nats') {
+    const n = config.source.nats;
+    const log = ctx.log.child({ role: 'bridge', natsStream: n.stream, natsConsumer: n.consumer, consumer: b.consumer });
+    const source = new NatsSource(
+      {
+        ...n,
+        target: n.url,
+        connectionName: `wss-bridge:${b.consumer}`,
+        blockMs: b.blockMs,
+        batchSize: b.batchSize,
+        batchBytes: b.batchBytes,
+        maxEntryDeliveries: b.maxEntryDeliveries,
+        maxEventBytes: config.maxEventBytes,
+      },
+      log,
+    );
+    return { source, log };
+  }
   if (config.source.kind !== 'redis-stream') notBuilt(config.source.kind);
   const { stream, group } = config;
   const log = ctx.log.child({ role: 'bridge', stream, group, consumer: b.consumer });
@@ -64,11 +84,20 @@ export function createSource(ctx: RoleContext<'bridge'>): { source: Source; log:
 /**
  * Where this process publishes events: the configured source. `redis` is the process's own
  * connection (the Redis Stream writes on it; other sources open their own, closed by `close`).
+ * `log` hears about a broker connection's outages (silent when not given).
  */
-export function createPublisher(config: Pick<SharedConfig, 'source' | 'stream'>, redis: RedisClient): EventPublisher {
+export function createPublisher(
+  config: Pick<SharedConfig, 'source' | 'stream'>,
+  redis: RedisClient,
+  log: Logger = createLogger('silent'),
+): EventPublisher {
   if (config.source.kind === 'amqp') {
     const { url, queue } = config.source.amqp;
     return new AmqpPublisher({ url, queue, name: `wss publisher ${hostname()}-${process.pid}`, now: Date.now });
+  }
+  if (config.source.kind === 'nats') {
+    const n = config.source.nats;
+    return natsPublisher({ ...n, target: n.url, connectionName: 'wss-publisher' }, log);
   }
   if (config.source.kind !== 'redis-stream') notBuilt(config.source.kind);
   return streamPublisher(redis, config.stream);
