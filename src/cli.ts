@@ -12,6 +12,7 @@ import { withRegistry } from './cli/common.js';
 import { loadTenantsFile, missingSecretEnvs } from './tenants/load-file.js';
 import { trialTenantsFile } from './expressions/trial.js';
 import { VERSION } from './lib/version.js';
+import { escapeControls as x, escapeControlsByLine as lines } from './lib/terminal.js';
 
 const USAGE = `webhook-sender ${VERSION}
 
@@ -101,7 +102,7 @@ async function cmdSeed(args: string[], config: Config, log: Logger): Promise<voi
   });
   await trialTenantsFile(file, config, `${positionals[0]!}: tenants file`);
   for (const m of missingSecretEnvs(file, (n) => readSecretEnv(n) !== undefined)) {
-    process.stderr.write(`note: secretEnv is not set here (workers must have it): ${m}\n`);
+    process.stderr.write(`note: secretEnv is not set here (workers must have it): ${x(m)}\n`);
   }
   const counts = await withRegistry(config, log, (registry) => registry.seed(file, { replace: values.replace }));
   process.stdout.write(
@@ -142,7 +143,7 @@ async function cmdPublish(args: string[], config: Config, log: Logger): Promise<
   const entryId = await withRegistry(config, log, (_registry, redis) =>
     publishEvent(redis, config.stream, input, config.maxEventBytes),
   );
-  process.stdout.write(`${entryId}\n`);
+  process.stdout.write(`${x(entryId)}\n`);
 }
 
 async function cmdSign(args: string[]): Promise<void> {
@@ -196,15 +197,15 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof UsageError) {
-    process.stderr.write(`wss: ${err.message}\n\n${USAGE}\n`);
+    process.stderr.write(`wss: ${lines(err.message)}\n\n${USAGE}\n`);
     process.exit(2);
   }
   if (err instanceof ConfigError || err instanceof TenantsValidationError) {
-    process.stderr.write(`wss: ${err.message.replaceAll('; ', '\n  ')}\n`);
+    process.stderr.write(`wss: ${lines(err.message).replaceAll('; ', '\n  ')}\n`);
     process.exit(1);
   }
   if (err instanceof WssError) {
-    process.stderr.write(`wss: ${err.message}\n`);
+    process.stderr.write(`wss: ${lines(err.message)}\n`);
     process.exit(1);
   }
   if (
@@ -213,9 +214,10 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     'code' in err &&
     String(err.code).startsWith('ERR_PARSE_ARGS')
   ) {
-    process.stderr.write(`wss: ${err.message}\n\n${USAGE}\n`);
+    process.stderr.write(`wss: ${lines(err.message)}\n\n${USAGE}\n`);
     process.exit(2);
   }
-  process.stderr.write(`wss: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  // Messages may carry outside data (a Redis reply, a file's ids): never raw control characters.
+  process.stderr.write(`wss: ${lines(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
   process.exit(1);
 });
