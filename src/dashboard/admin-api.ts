@@ -14,6 +14,7 @@ import type { ExpressionPool } from '../expressions/pool.js';
 import { trialEndpoint } from '../expressions/trial.js';
 import { ID_PATTERN, parseEndpoint, type EndpointConfig } from '../tenants/schema.js';
 import { resumeEndpoint } from '../endpoints/disable.js';
+import { markForeignSecretEnv } from '../signing/secret-env.js';
 import { endpointHealth } from './endpoint-health.js';
 import { publicEndpoint } from './public-view.js';
 import { generatedKey, signingRoutes } from './signing-api.js';
@@ -90,7 +91,7 @@ export function adminApi({ ctx, queues, log, expressions }: AdminApiDeps): Route
     if (badIds(res, { tenant, endpoint })) return;
     const ep = await registry.getEndpointConfig(tenant, endpoint);
     if (!ep) return notFound(res, `endpoint "${endpoint}" of tenant "${tenant}"`);
-    res.json(publicEndpoint(ep));
+    res.json(publicEndpoint(markForeignSecretEnv(tenant, ep, ctx.now())));
   });
 
   // A full replacement, except that a body giving neither `secret` nor `secretEnv` keeps the
@@ -118,6 +119,7 @@ export function adminApi({ ctx, queues, log, expressions }: AdminApiDeps): Route
       parsed = parseEndpoint(
         { ...fields, id: endpoint, ...secretPart },
         { allowPrivateUrls: config.allowPrivateUrls, secretsEncrypted: config.secretsKeys !== undefined },
+        tenant,
       );
       await trialEndpoint(expressions, tenant, parsed);
     } catch (err) {

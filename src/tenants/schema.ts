@@ -1,33 +1,18 @@
 // The tenants file and the admin API's endpoint payload. Validation errors name the tenant,
 // the endpoint and the field, and jsonata expressions are compiled here so a bad one is
 // refused at seed time rather than at delivery time.
-import { isIP } from 'node:net';
 import jsonata from 'jsonata';
 import { z } from 'zod';
 import { errorMessage, TenantsValidationError } from '../lib/errors.js';
-import { forbiddenAddressReason } from '../lib/ssrf.js';
 import { MAX_ACTIVE_SECRETS, SCHEMES } from '../signing/keys.js';
 import { secretsIssues, toCanonicalSecrets } from '../signing/secrets-schema.js';
+import { foreignSecretEnvReason, foreignSecretEnvs } from '../signing/secret-env.js';
+import { at, describePath } from './describe-path.js';
+import { headerProblems, MAX_HEADER_VALUE_CHARS } from './headers.js';
+import { moveUrlCredentials, privateUrlProblem, urlCredentialsProblem } from './endpoint-url.js';
 
 export const ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const id = z.string().regex(ID_PATTERN, 'must match ^[a-z0-9][a-z0-9_-]{0,62}$');
-
-// Headers the sender owns: an endpoint's own headers may not replace them.
-const RESERVED_HEADERS = new Set([
-  'content-type',
-  'content-length',
-  'user-agent',
-  'host',
-  'connection',
-  'transfer-encoding',
-  'te',
-  'upgrade',
-  'expect',
-  'keep-alive',
-]);
-// Sent in Standard Webhooks mode; a custom header of the same name in other case would go out twice.
-const STANDARD_WEBHOOKS_HEADERS = new Set(['webhook-id', 'webhook-timestamp', 'webhook-signature']);
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /**
  * `secretEnv` may only name variables under this prefix: the name is chosen by whoever
@@ -36,57 +21,6 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
  */
 export const SECRET_ENV_PREFIX = 'WSS_SECRET_';
 export const SECRET_ENV_PATTERN = /^WSS_SECRET_[A-Za-z0-9_]{1,200}$/;
-
-// Headers that would change how the request is framed, routed or read: refused so a typo
-// cannot become a request every attempt of which fails.
-const FORBIDDEN_HEADERS = new Set(['trailer', 'content-encoding', 'date']);
-// RFC 9110 field-value without obs-text: visible ASCII, space and tab. CR, LF, NUL and the
-// other controls would be refused by the HTTP client at send time (a retryable error, 20 times).
-const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
-
-/** What is wrong with an endpoint's custom headers; the value itself is never quoted. */
-export function headerProblems(headers: Readonly<Record<string, string>>): Array<{ name: string; message: string }> {
-  const out: Array<{ name: string; message: string }> = [];
-  const seen = new Map<string, string>();
-  for (const [name, value] of Object.entries(headers)) {
-    const lower = name.toLowerCase();
-    if (!HEADER_NAME.test(name)) out.push({ name, message: 'is not a valid header name (RFC 9110 token)' });
-    else if (lower.startsWith('x-wss-') || RESERVED_HEADERS.has(lower) || STANDARD_WEBHOOKS_HEADERS.has(lower))
-      out.push({ name, message: 'is set by webhook-sender and cannot be overridden' });
-    else if (lower.startsWith('proxy-') || FORBIDDEN_HEADERS.has(lower))
-      out.push({ name, message: 'may not be set on a webhook request' });
-    const twin = seen.get(lower);
-    if (twin !== undefined) out.push({ name, message: `duplicates header "${twin}" (names are case-insensitive)` });
-    seen.set(lower, name);
-    if (!HEADER_VALUE.test(value))
-      out.push({
-        name,
-        message: 'value may hold only visible ASCII, space and tab (no CR, LF, NUL or other control characters)',
-      });
-  }
-  return out;
-}
-
-/**
- * Why a URL is refused at registration when private addresses are not allowed: a literal
- * private IP or `localhost`. Names are only resolved at connect time (src/workers/http.ts),
- * which stays the real guard; this catches the obvious cases when the endpoint is registered.
- */
-export function privateUrlProblem(url: string): string | undefined {
-  let host: string;
-  try {
-    host = new URL(url).hostname.toLowerCase();
-  } catch {
-    return undefined; // the URL rule reports it
-  }
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  const bare = host.endsWith('.') ? host.slice(0, -1) : host;
-  if (bare === 'localhost' || bare.endsWith('.localhost'))
-    return 'points at localhost; set WSS_ALLOW_PRIVATE_URLS=true to allow it';
-  if (isIP(host) === 0) return undefined;
-  const why = forbiddenAddressReason(host);
-  return why === undefined ? undefined : `is a private address (${why}); set WSS_ALLOW_PRIVATE_URLS=true to allow it`;
-}
 
 /** Rules that depend on the configuration, applied when endpoints are registered. */
 export interface RegistrationRules {
@@ -192,11 +126,11 @@ export const endpointSchema = z
     filter: expression.optional(),
     transform: expression.optional(),
     headers: z
-      .record(z.string(), z.string().max(4096))
+      .record(z.string(), z.string().max(MAX_HEADER_VALUE_CHARS))
       .default({})
       .superRefine((headers, ctx) => {
         for (const problem of headerProblems(headers))
-          ctx.addIssue({ code: 'custom', path: [problem.name], message: problem.message });
+          ctx.addIssue({ code: 'custom', path: problem.name === '' ? [] : [problem.name], message: problem.message });
       }),
     timeoutMs: z.number().int().min(100).max(120_000).default(DEFAULTS.timeoutMs),
     retry: z
@@ -256,8 +190,10 @@ export const endpointSchema = z
   .strict()
   .superRefine((ep, ctx) => {
     for (const issue of secretsIssues(ep)) ctx.addIssue({ code: 'custom', ...issue });
+    const credentials = urlCredentialsProblem(ep.url, ep.headers);
+    if (credentials !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: credentials });
   })
-  .transform(toCanonicalSecrets);
+  .transform((ep) => moveUrlCredentials(toCanonicalSecrets(ep)));
 
 export type EndpointConfig = z.output<typeof endpointSchema>;
 
@@ -293,37 +229,8 @@ export const tenantsFileSchema = z
 
 export type TenantsFile = z.output<typeof tenantsFileSchema>;
 
-function at(value: unknown, key: PropertyKey): unknown {
-  return value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
-}
-
-function label(kind: string, node: unknown, index: PropertyKey): string {
-  const idValue = at(node, 'id');
-  return typeof idValue === 'string' && idValue !== '' ? `${kind} "${idValue}"` : `${kind} #${String(index)}`;
-}
-
-/**
- * Turns a zod issue path into words: `tenant "acme" endpoint "orders" field "retry.attempts"`.
- * `root` is the raw input, so ids can be named even when they are the invalid part.
- */
-export function describePath(root: unknown, path: readonly PropertyKey[]): string {
-  const words: string[] = [];
-  let node = root;
-  let i = 0;
-  if (path[0] === 'tenants' && path.length >= 2) {
-    node = at(at(root, 'tenants'), path[1]!);
-    words.push(label('tenant', node, path[1]!));
-    i = 2;
-  }
-  if (path[i] === 'endpoints' && path.length >= i + 2) {
-    const ep = at(at(node, 'endpoints'), path[i + 1]!);
-    words.push(label('endpoint', ep, path[i + 1]!));
-    i += 2;
-  }
-  const field = path.slice(i).map(String).join('.');
-  if (field) words.push(`field "${field}"`);
-  return words.length ? words.join(' ') : 'file';
-}
+export { describePath } from './describe-path.js';
+export { privateUrlProblem } from './endpoint-url.js';
 
 type Issue = { path: readonly PropertyKey[]; message: string };
 
@@ -356,15 +263,40 @@ function urlIssues(ep: EndpointConfig, path: readonly PropertyKey[], rules: Regi
   return problem === undefined ? out : [...out, { path: [...path, 'url'], message: problem }];
 }
 
+/**
+ * An endpoint may sign only with its own tenant's variables (src/signing/secret-env.ts). Read
+ * from the raw input, so the field is named as written (`secrets.1.secretEnv`), not as stored.
+ */
+function ownershipIssues(tenant: string, raw: unknown, path: readonly PropertyKey[]): Issue[] {
+  return foreignSecretEnvs(tenant, (raw ?? {}) as object).map(({ field, name }) => ({
+    path: [...path, field],
+    message: foreignSecretEnvReason(tenant, name),
+  }));
+}
+
 /** Validates a tenants file; with rules, also what depends on the configuration (private URLs). */
 export function parseTenantsFile(input: unknown, rules?: RegistrationRules): TenantsFile {
   return parseWith(tenantsFileSchema, input, 'tenants file', (f) =>
     f.tenants.flatMap((t, ti) =>
-      t.endpoints.flatMap((ep, ei) => urlIssues(ep, ['tenants', ti, 'endpoints', ei], rules)),
+      t.endpoints.flatMap((ep, ei) => {
+        const path = ['tenants', ti, 'endpoints', ei];
+        const raw = at(at(at(at(input, 'tenants'), ti), 'endpoints'), ei);
+        return [...urlIssues(ep, path, rules), ...ownershipIssues(t.id, raw, path)];
+      }),
     ),
   );
 }
 
-export function parseEndpoint(input: unknown, rules?: RegistrationRules): EndpointConfig {
-  return parseWith(endpointSchema, input, 'endpoint', (ep) => urlIssues(ep, [], rules));
+/**
+ * One endpoint (the admin API's PUT). With `tenant`, also the tenant-bound rules: its
+ * secretEnv names must start with WSS_SECRET_<TENANT>_.
+ */
+export function parseEndpoint(input: unknown, rules?: RegistrationRules, tenant?: string): EndpointConfig {
+  const id = at(input, 'id');
+  const what =
+    tenant === undefined ? 'endpoint' : `endpoint ${typeof id === 'string' ? `"${id}" ` : ''}of tenant "${tenant}"`;
+  return parseWith(endpointSchema, input, what, (ep) => [
+    ...urlIssues(ep, [], rules),
+    ...(tenant === undefined ? [] : ownershipIssues(tenant, input, [])),
+  ]);
 }
