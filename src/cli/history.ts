@@ -39,6 +39,10 @@ const x = escapeControls;
 
 export function statusText(s: EventStatus): string {
   const out: string[] = [];
+  if (s.droppedLines !== undefined)
+    out.push(
+      `(${s.droppedLines} older lines of this event's record were dropped to keep it under 64 KB: newest shown)`,
+    );
   for (const e of s.events) {
     out.push(
       `event ${x(s.eventId)}  tenant ${x(e.tenant)}  type ${x(e.type ?? '?')}  created ${x(e.createdAt ?? '?')}`,
