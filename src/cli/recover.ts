@@ -7,7 +7,7 @@ import { UsageError, WssError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { escapeControls as x, terminalJson } from '../lib/terminal.js';
 import { OperationError, runRecover, runReplay, type OperationDeps } from '../replay/operations.js';
-import { ReplayRefusedError } from '../replay/replay.js';
+import { ReplayBusyError, ReplayRefusedError } from '../replay/replay.js';
 import { DeliveryQueues } from '../queue/delivery-queues.js';
 import { createExpressionPool } from '../expressions/trial.js';
 
@@ -33,7 +33,7 @@ async function withOperations<T>(config: Config, log: Logger, fn: (deps: Operati
       await registry.refresh();
       return await fn({ redis, registry, config, queues, runner: pool, now: Date.now });
     } catch (err) {
-      if (err instanceof OperationError || err instanceof ReplayRefusedError)
+      if (err instanceof OperationError || err instanceof ReplayRefusedError || err instanceof ReplayBusyError)
         throw new OperationFailed(asFlags(err.message));
       throw err;
     } finally {

@@ -28,7 +28,15 @@ export interface OperationDeps {
   registry: Registry;
   config: Pick<
     Config,
-    'stream' | 'dedupTtlMs' | 'keepCompleted' | 'maxEventBytes' | 'replayMaxEvents' | 'streamRetentionMs'
+    | 'stream'
+    | 'prefix'
+    | 'dedupTtlMs'
+    | 'keepCompleted'
+    | 'maxEventBytes'
+    | 'replayMaxEvents'
+    | 'replayMaxDeliveries'
+    | 'replayMaxInFlight'
+    | 'streamRetentionMs'
   >;
   queues: DeliveryQueues;
   runner: ExpressionRunner;
@@ -158,6 +166,10 @@ export async function runReplay(deps: OperationDeps, input: Input): Promise<Repl
         maxEventBytes: deps.config.maxEventBytes,
       },
       maxEvents: deps.config.replayMaxEvents,
+      maxDeliveries: deps.config.replayMaxDeliveries,
+      maxInFlight: deps.config.replayMaxInFlight,
+      prefix: deps.config.prefix,
+      now: deps.now,
       retentionMs: deps.config.streamRetentionMs,
     },
     { tenant: tenant as string, endpoint: endpoint as string | undefined, fromMs: fromMs!, toMs: toMs!, dryRun },
