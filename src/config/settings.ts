@@ -131,7 +131,7 @@ export const sharedSettings = {
   replayMaxDeliveries: setting(
     'WSS_REPLAY_MAX_DELIVERIES',
     int(20_000, 1, 10_000_000),
-    'Most deliveries one replay may queue (its events times the endpoints they go to); a replay planning more is refused (400) before anything is queued: narrow the range or name one endpoint. Each queued delivery holds its body in Redis until it settles. See [delivery-log.md](delivery-log.md#replay).',
+    'Most deliveries one replay may queue (its events times the endpoints they go to); a replay planning more is refused (400) before anything is queued: narrow the range or name one endpoint. Each queued delivery holds its body in Redis until it settles. See [delivery-log.md](delivery-log.md#replay-from-the-stream).',
   ),
   replayMaxInFlight: setting(
     'WSS_REPLAY_MAX_IN_FLIGHT',
