@@ -14,11 +14,8 @@ import { moveUrlCredentials, privateUrlProblem, urlCredentialsProblem } from './
 export const ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const id = z.string().regex(ID_PATTERN, 'must match ^[a-z0-9][a-z0-9_-]{0,62}$');
 
-/**
- * `secretEnv` may only name variables under this prefix: the name is chosen by whoever
- * registers the endpoint, and any other variable of the worker (e.g. the dashboard password)
- * would otherwise be used as an HMAC key whose signatures the receiver sees.
- */
+// `secretEnv` names a worker variable chosen by whoever registers the endpoint: only WSS_SECRET_*
+// (never, say, the dashboard password), and only its own tenant's (signing/secret-env.ts).
 export const SECRET_ENV_PREFIX = 'WSS_SECRET_';
 export const SECRET_ENV_PATTERN = /^WSS_SECRET_[A-Za-z0-9_]{1,200}$/;
 
