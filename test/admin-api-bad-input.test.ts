@@ -14,10 +14,12 @@ let dash: RunningDashboard;
 const cursor = (parts: unknown) => Buffer.from(JSON.stringify(parts)).toString('base64url');
 const HUGE = '99999999999999999999d';
 
+// `connection: close`: runWss (spawnSync) blocks this process, which also runs the dashboard; a
+// pooled keep-alive socket could then be closed by the server's overdue idle timer as it is reused.
 async function call(method: string, path: string, body?: unknown): Promise<{ status: number; error: string }> {
   const res = await fetch(dash.url + path, {
     method,
-    headers: { authorization: basic('admin', PASSWORD), 'content-type': 'application/json' },
+    headers: { authorization: basic('admin', PASSWORD), 'content-type': 'application/json', connection: 'close' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, error: ((await res.json()) as { error: string }).error };

@@ -22,10 +22,12 @@ let rx: Receiver;
 let worker: RunningRole | undefined;
 let from: string;
 
+// `connection: close`: runWss (spawnSync) blocks this process, which also runs the dashboard; a
+// pooled keep-alive socket could then be closed by the server's overdue idle timer as it is reused.
 async function replay(body: Record<string, unknown>): Promise<{ status: number; json: Record<string, unknown> }> {
   const res = await fetch(`${dash.url}/api/replay`, {
     method: 'POST',
-    headers: { authorization: basic('admin', PASSWORD), 'content-type': 'application/json' },
+    headers: { authorization: basic('admin', PASSWORD), 'content-type': 'application/json', connection: 'close' },
     body: JSON.stringify({ tenant: 'acme', from, to: 'now', ...body }),
   });
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };

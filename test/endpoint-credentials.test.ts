@@ -45,6 +45,8 @@ async function call(
   const res = await fetch(dash.url + path, {
     method,
     headers: {
+      // spawnSync (runWss) blocks this process, which also runs the dashboard: no pooled socket.
+      connection: 'close',
       authorization: basic('admin', PASSWORD),
       ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
     },

@@ -96,7 +96,8 @@ describe("refusing another tenant's secret variable", () => {
     const call = async (method: string, path: string, body: unknown) => {
       const res = await fetch(`${dash.url}${path}`, {
         method,
-        headers: { authorization: basic('admin', PASSWORD), 'content-type': 'application/json' },
+        // No pooled socket: runWss (spawnSync) blocks this process, which also runs the dashboard.
+        headers: { authorization: basic('admin', PASSWORD), 'content-type': 'application/json', connection: 'close' },
         body: JSON.stringify(body),
       });
       return { status: res.status, json: (await res.json()) as { error: string; secretSet?: boolean } };
@@ -218,7 +219,7 @@ describe('an endpoint stored before the rule', () => {
 
     // The admin API shows why.
     const res = await fetch(`${dash.url}/api/tenants/globex/endpoints/legacy`, {
-      headers: { authorization: basic('admin', PASSWORD) },
+      headers: { authorization: basic('admin', PASSWORD), connection: 'close' },
     });
     const shown = (await res.json()) as { broken?: { reason: string } };
     expect(shown.broken?.reason).toContain(RULE('globex', 'WSS_SECRET_ACME_ORDERS'));
