@@ -10,6 +10,7 @@ import { sign } from './signing/sign.js';
 import { ALL_ROLES, startService, type Service } from './cli/start.js';
 import { loadCheckedTenantsFile, withRegistry } from './cli/common.js';
 import { VERSION } from './lib/version.js';
+import { escapeControls as x, escapeControlsByLine as lines } from './lib/terminal.js';
 
 const USAGE = `webhook-sender ${VERSION}
 
@@ -101,7 +102,7 @@ async function cmdSeed(args: string[], config: Config, log: Logger): Promise<voi
   });
   if (positionals.length !== 1) throw new UsageError('wss seed needs exactly one tenants file');
   const file = await loadCheckedTenantsFile(positionals[0]!, config, (m) =>
-    process.stderr.write(`note: secretEnv is not set here (workers must have it): ${m}\n`),
+    process.stderr.write(`note: secretEnv is not set here (workers must have it): ${x(m)}\n`),
   );
   const counts = await withRegistry(config, log, (registry) => registry.seed(file, { replace: values.replace }));
   process.stdout.write(
@@ -148,7 +149,7 @@ async function cmdPublish(args: string[], config: Config, log: Logger): Promise<
       await publisher.close();
     }
   });
-  process.stdout.write(`${entryId}\n`);
+  process.stdout.write(`${x(entryId)}\n`);
 }
 
 async function cmdSign(args: string[]): Promise<void> {
@@ -204,15 +205,15 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   if (err instanceof UsageError) {
-    process.stderr.write(`wss: ${err.message}\n\n${USAGE}\n`);
+    process.stderr.write(`wss: ${lines(err.message)}\n\n${USAGE}\n`);
     process.exit(2);
   }
   if (err instanceof ConfigError || err instanceof TenantsValidationError) {
-    process.stderr.write(`wss: ${err.message.replaceAll('; ', '\n  ')}\n`);
+    process.stderr.write(`wss: ${lines(err.message).replaceAll('; ', '\n  ')}\n`);
     process.exit(1);
   }
   if (err instanceof WssError) {
-    process.stderr.write(`wss: ${err.message}\n`);
+    process.stderr.write(`wss: ${lines(err.message)}\n`);
     process.exit(1);
   }
   if (
@@ -221,9 +222,10 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     'code' in err &&
     String(err.code).startsWith('ERR_PARSE_ARGS')
   ) {
-    process.stderr.write(`wss: ${err.message}\n\n${USAGE}\n`);
+    process.stderr.write(`wss: ${lines(err.message)}\n\n${USAGE}\n`);
     process.exit(2);
   }
-  process.stderr.write(`wss: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  // Messages may carry outside data (a Redis reply, a file's ids): never raw control characters.
+  process.stderr.write(`wss: ${lines(err instanceof Error ? (err.stack ?? err.message) : String(err))}\n`);
   process.exit(1);
 });

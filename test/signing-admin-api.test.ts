@@ -257,13 +257,13 @@ describe('Ed25519', () => {
     // A key named by secretEnv that this process lacks: 503 naming the variable; the public URL says only 404.
     const envEp = {
       url: rx.url,
-      secretEnv: 'WSS_SECRET_ED_NOT_HERE',
+      secretEnv: 'WSS_SECRET_ACME_ED_NOT_HERE',
       signature: { scheme: 'standard-webhooks-ed25519', publishPublicKey: true },
     };
     expect((await call('PUT', '/api/tenants/acme/endpoints/envkey', envEp)).status).toBe(201);
     const missing = await call('GET', '/api/tenants/acme/endpoints/envkey/public-keys');
     expect(missing.status).toBe(503);
-    expect(missing.json.error).toContain('WSS_SECRET_ED_NOT_HERE');
+    expect(missing.json.error).toContain('WSS_SECRET_ACME_ED_NOT_HERE');
     expect(await call('GET', '/keys/acme/envkey', undefined, false)).toEqual({
       status: 404,
       json: { error: 'not found' },
@@ -319,7 +319,7 @@ describe('Ed25519', () => {
         headers: { authorization: basic('admin', PASSWORD), 'content-type': 'application/json' },
         body: JSON.stringify({
           url: rx.url,
-          secretEnv: 'WSS_SECRET_ED_UNSET',
+          secretEnv: 'WSS_SECRET_ACME_ED_UNSET',
           signature: { scheme: 'standard-webhooks-ed25519' },
         }),
       });

@@ -36,7 +36,7 @@ function xwss(r: Received) {
 
 async function rotate(harness: Harness, id: string, next: { secret: string }, overlapMs: number): Promise<void> {
   const nowMs = Date.now();
-  await harness.registry.updateEndpoint(TENANT, id, (cur) => rotateSecret(cur, next, overlapMs, nowMs));
+  await harness.registry.updateEndpoint(TENANT, id, (cur) => rotateSecret(cur, next, overlapMs, nowMs, TENANT));
 }
 
 describe('Standard Webhooks mode', () => {
@@ -124,8 +124,8 @@ describe('Standard Webhooks mode', () => {
 
 describe('X-WSS rotation with overlap', () => {
   it('tenants file: secretEnv + previousSecretEnv sign with both until the expiry; an unset previous variable is SECRET_UNAVAILABLE, not dropped', async () => {
-    process.env.WSS_SECRET_SIG_NEW = NEW;
-    process.env.WSS_SECRET_SIG_OLD = OLD;
+    process.env.WSS_SECRET_ACME_SIG_NEW = NEW;
+    process.env.WSS_SECRET_ACME_SIG_OLD = OLD;
     try {
       const rx = await receiver(() => ({ status: 200 }));
       const h = await harness();
@@ -133,14 +133,14 @@ describe('X-WSS rotation with overlap', () => {
       await h.seed([
         endpoint('env', rx.url, {
           secret: undefined,
-          secretEnv: 'WSS_SECRET_SIG_NEW',
-          previousSecretEnv: 'WSS_SECRET_SIG_OLD',
+          secretEnv: 'WSS_SECRET_ACME_SIG_NEW',
+          previousSecretEnv: 'WSS_SECRET_ACME_SIG_OLD',
           previousSecretExpiresAt: expiresAt,
         }),
         endpoint('gone', rx.url, {
           secret: undefined,
-          secretEnv: 'WSS_SECRET_SIG_NEW',
-          previousSecretEnv: 'WSS_SECRET_SIG_UNSET',
+          secretEnv: 'WSS_SECRET_ACME_SIG_NEW',
+          previousSecretEnv: 'WSS_SECRET_ACME_SIG_UNSET',
           previousSecretExpiresAt: expiresAt,
         }),
       ]);
@@ -149,15 +149,15 @@ describe('X-WSS rotation with overlap', () => {
       await h.startWorker();
       await h.waitForState(a.jobId, 'completed');
       const failed = await h.waitForState(b.jobId, 'failed');
-      expect(failed.failedReason).toMatch(/^SECRET_UNAVAILABLE: .*WSS_SECRET_SIG_UNSET/);
+      expect(failed.failedReason).toMatch(/^SECRET_UNAVAILABLE: .*WSS_SECRET_ACME_SIG_UNSET/);
       expect(rx.requests).toHaveLength(1);
       const d = xwss(rx.requests[0]!);
       expect(d.signature.split(' ')).toHaveLength(2);
       expect(verifySignature({ secret: OLD, ...d })).toBe(true);
       expect(verifySignature({ secret: NEW, ...d })).toBe(true);
     } finally {
-      delete process.env.WSS_SECRET_SIG_NEW;
-      delete process.env.WSS_SECRET_SIG_OLD;
+      delete process.env.WSS_SECRET_ACME_SIG_NEW;
+      delete process.env.WSS_SECRET_ACME_SIG_OLD;
     }
   });
 

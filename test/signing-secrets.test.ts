@@ -90,15 +90,19 @@ describe('secrets in the tenants file', () => {
         'field "secret": give exactly one of "secret", "secretEnv" or "secrets"',
       ],
       [
-        { secretEnv: 'WSS_SECRET_NEW', previousSecretEnv: 'WSS_SECRET_OLD' },
+        { secretEnv: 'WSS_SECRET_ACME_NEW', previousSecretEnv: 'WSS_SECRET_ACME_OLD' },
         'field "previousSecretExpiresAt": previousSecretEnv and previousSecretExpiresAt go together',
       ],
       [
-        { secret: NEW, previousSecretEnv: 'WSS_SECRET_OLD', previousSecretExpiresAt: '2030-01-01T00:00:00Z' },
+        { secret: NEW, previousSecretEnv: 'WSS_SECRET_ACME_OLD', previousSecretExpiresAt: '2030-01-01T00:00:00Z' },
         'field "previousSecretEnv": goes with "secretEnv"',
       ],
       [
-        { secretEnv: 'WSS_SECRET_NEW', previousSecretEnv: 'PATH', previousSecretExpiresAt: '2030-01-01T00:00:00Z' },
+        {
+          secretEnv: 'WSS_SECRET_ACME_NEW',
+          previousSecretEnv: 'PATH',
+          previousSecretExpiresAt: '2030-01-01T00:00:00Z',
+        },
         'field "previousSecretEnv": must be an environment variable name starting with WSS_SECRET_',
       ],
       [
@@ -127,28 +131,28 @@ describe('secrets in the tenants file', () => {
     );
     expect(
       parseEndpoint(
-        { ...base, secretEnv: 'WSS_SECRET_ED', signature: ep.signature },
+        { ...base, secretEnv: 'WSS_SECRET_ACME_ED', signature: ep.signature },
         { allowPrivateUrls: true, secretsEncrypted: false },
       ).secretEnv,
-    ).toBe('WSS_SECRET_ED');
+    ).toBe('WSS_SECRET_ACME_ED');
   });
 
   it('stores `secrets` and `previousSecretEnv` as the newest secret plus previousSecrets', () => {
     const a = parseEndpoint({
       ...base,
-      secrets: [{ secret: NEW }, { secretEnv: 'WSS_SECRET_OLD', expiresAt: '2030-01-01T00:00:00+01:00' }],
+      secrets: [{ secret: NEW }, { secretEnv: 'WSS_SECRET_ACME_OLD', expiresAt: '2030-01-01T00:00:00+01:00' }],
     });
     expect(a.secret).toBe(NEW);
-    expect(a.previousSecrets).toEqual([{ secretEnv: 'WSS_SECRET_OLD', expiresAt: '2029-12-31T23:00:00.000Z' }]);
+    expect(a.previousSecrets).toEqual([{ secretEnv: 'WSS_SECRET_ACME_OLD', expiresAt: '2029-12-31T23:00:00.000Z' }]);
     expect('secrets' in a).toBe(false);
     const b = parseEndpoint({
       ...base,
-      secretEnv: 'WSS_SECRET_NEW',
-      previousSecretEnv: 'WSS_SECRET_OLD',
+      secretEnv: 'WSS_SECRET_ACME_NEW',
+      previousSecretEnv: 'WSS_SECRET_ACME_OLD',
       previousSecretExpiresAt: '2030-01-01T00:00:00Z',
     });
-    expect(b.secretEnv).toBe('WSS_SECRET_NEW');
-    expect(b.previousSecrets).toEqual([{ secretEnv: 'WSS_SECRET_OLD', expiresAt: '2030-01-01T00:00:00.000Z' }]);
+    expect(b.secretEnv).toBe('WSS_SECRET_ACME_NEW');
+    expect(b.previousSecrets).toEqual([{ secretEnv: 'WSS_SECRET_ACME_OLD', expiresAt: '2030-01-01T00:00:00.000Z' }]);
     expect('previousSecretEnv' in b).toBe(false);
     const c = parseEndpoint({ ...base, secret: whsec(32), signature: { scheme: 'standard-webhooks' } });
     expect(c.signature).toEqual({ scheme: 'standard-webhooks' });
@@ -164,16 +168,16 @@ describe('seeding notes', () => {
           endpoints: [
             {
               ...base,
-              secretEnv: 'WSS_SECRET_NEW',
-              previousSecretEnv: 'WSS_SECRET_OLD',
+              secretEnv: 'WSS_SECRET_ACME_NEW',
+              previousSecretEnv: 'WSS_SECRET_ACME_OLD',
               previousSecretExpiresAt: '2030-01-01T00:00:00Z',
             },
           ],
         },
       ],
     });
-    expect(missingSecretEnvs(f, (n) => n === 'WSS_SECRET_NEW')).toEqual([
-      'tenant "acme" endpoint "orders": WSS_SECRET_OLD',
+    expect(missingSecretEnvs(f, (n) => n === 'WSS_SECRET_ACME_NEW')).toEqual([
+      'tenant "acme" endpoint "orders": WSS_SECRET_ACME_OLD',
     ]);
     expect(missingSecretEnvs(f, () => true)).toEqual([]);
   });
@@ -184,15 +188,15 @@ describe('rotation', () => {
   const t0 = Date.parse('2026-01-01T00:00:00Z');
 
   it('keeps the old secret until now + overlap; a second rotation keeps both older ones; expired ones go', () => {
-    const r1 = rotateSecret(ep, { secret: NEW }, parseOverlap('24h'), t0);
+    const r1 = rotateSecret(ep, { secret: NEW }, parseOverlap('24h'), t0, 'acme');
     expect(r1.secret).toBe(NEW);
     expect(r1.previousSecrets).toEqual([{ secret: OLD, expiresAt: '2026-01-02T00:00:00.000Z' }]);
-    const r2 = rotateSecret(r1, { secretEnv: 'WSS_SECRET_THIRD' }, parseOverlap('1h'), t0 + 1000);
-    expect(r2.secretEnv).toBe('WSS_SECRET_THIRD');
+    const r2 = rotateSecret(r1, { secretEnv: 'WSS_SECRET_ACME_THIRD' }, parseOverlap('1h'), t0 + 1000, 'acme');
+    expect(r2.secretEnv).toBe('WSS_SECRET_ACME_THIRD');
     expect(r2.secret).toBeUndefined();
     expect(r2.previousSecrets!.map((p) => p.secret)).toEqual([NEW, OLD]);
     // A day later the first overlap has ended: OLD is dropped when the next rotation is written.
-    const r3 = rotateSecret(r2, { secret: `${NEW}-4` }, parseOverlap('0s'), t0 + 86_400_001);
+    const r3 = rotateSecret(r2, { secret: `${NEW}-4` }, parseOverlap('0s'), t0 + 86_400_001, 'acme');
     expect(r3.previousSecrets).toBeUndefined();
   });
 
@@ -202,23 +206,23 @@ describe('rotation', () => {
     expect(() => parseOverlap('8d')).toThrow('field "overlap": must be at most 7 days');
     expect(() => parseOverlap('169h')).toThrow('field "overlap": must be at most 7 days');
     expect(() => parseOverlap('soon')).toThrow('field "overlap": must be a duration');
-    expect(() => rotateSecret(ep, { secret: 'short' }, 1000, t0)).toThrow(
+    expect(() => rotateSecret(ep, { secret: 'short' }, 1000, t0, 'acme')).toThrow(
       'field "secret": must be at least 16 characters',
     );
     let cur: EndpointConfig = ep;
-    for (let i = 0; i < 9; i++) cur = rotateSecret(cur, { secret: `${NEW}-${i}` }, 3_600_000, t0);
+    for (let i = 0; i < 9; i++) cur = rotateSecret(cur, { secret: `${NEW}-${i}` }, 3_600_000, t0, 'acme');
     expect(cur.previousSecrets).toHaveLength(9);
-    expect(() => rotateSecret(cur, { secret: `${NEW}-x` }, 3_600_000, t0)).toThrow(RotationError);
-    expect(() => rotateSecret(cur, { secret: `${NEW}-x` }, 3_600_000, t0)).toThrow('at most 10');
+    expect(() => rotateSecret(cur, { secret: `${NEW}-x` }, 3_600_000, t0, 'acme')).toThrow(RotationError);
+    expect(() => rotateSecret(cur, { secret: `${NEW}-x` }, 3_600_000, t0, 'acme')).toThrow('at most 10');
     // A hard cut ("0s") adds nothing and is allowed.
-    expect(rotateSecret(cur, { secret: `${NEW}-x` }, 0, t0).previousSecrets).toHaveLength(9);
+    expect(rotateSecret(cur, { secret: `${NEW}-x` }, 0, t0, 'acme').previousSecrets).toHaveLength(9);
   });
 
   it('signs with every active secret, newest first, and only the newest once the overlap ends', () => {
-    const r = rotateSecret(ep, { secret: NEW }, 60_000, t0);
+    const r = rotateSecret(ep, { secret: NEW }, 60_000, t0, 'acme');
     const body = '{"id":"evt_1"}';
     const during = signatureHeaders(
-      prepareSigner(r, () => undefined),
+      prepareSigner(r, () => undefined, 'acme'),
       'evt_1',
       body,
       t0 + 59_000,
@@ -233,7 +237,7 @@ describe('rotation', () => {
     expect(verifySignature({ secret: OLD, body, timestamp: ts, signature: during['X-WSS-Signature'], now })).toBe(true);
     expect(verifySignature({ secret: NEW, body, timestamp: ts, signature: during['X-WSS-Signature'], now })).toBe(true);
     const after = signatureHeaders(
-      prepareSigner(r, () => undefined),
+      prepareSigner(r, () => undefined, 'acme'),
       'evt_1',
       body,
       t0 + 60_000,
@@ -278,7 +282,7 @@ describe('Ed25519 keys', () => {
       signature: { scheme: 'standard-webhooks-ed25519' },
     });
     const h = signatureHeaders(
-      prepareSigner(ep, () => undefined),
+      prepareSigner(ep, () => undefined, 'acme'),
       'evt_9',
       '{"a":1}',
       1_700_000_000_000,
@@ -348,13 +352,13 @@ describe('WSS_SECRETS_KEY and secrets at rest', () => {
 
   it('encodes every inline secret, current and previous; without the key the value stays encrypted and signing reports SECRET_UNAVAILABLE', () => {
     const keys = [{ id: 'k1', key: k1 }];
-    const ep = rotateSecret(parseEndpoint({ ...base, secret: OLD }), { secret: NEW }, 3_600_000, Date.now());
+    const ep = rotateSecret(parseEndpoint({ ...base, secret: OLD }), { secret: NEW }, 3_600_000, Date.now(), 'acme');
     const json = encodeEndpoint(ep, 'acme/orders', keys, Date.now());
     expect(json).not.toContain(OLD);
     expect(json).not.toContain(NEW);
     expect(decodeEndpoint(json, 'acme/orders', keys)).toEqual(ep);
     const locked = decodeEndpoint(json, 'acme/orders', undefined);
-    expect(() => prepareSigner(locked, () => undefined)).toThrow(
+    expect(() => prepareSigner(locked, () => undefined, 'acme')).toThrow(
       /SECRET_UNAVAILABLE|encrypted with key id "k1", which WSS_SECRETS_KEY does not hold/,
     );
     // Expired previous secrets are dropped on write.

@@ -8,7 +8,7 @@ import { startBridge } from '../src/producers/bridge.js';
 import { retentionFloor } from '../src/producers/sources/redis-stream/trim.js';
 import { formatDuration } from '../src/replay/replay.js';
 import { outsideRetention } from '../src/replay/stream-window.js';
-import { parseTimeArg } from '../src/replay/time-arg.js';
+import { parseTimeArg } from '../src/lib/time-arg.js';
 import { endpoint, isolatedEnv, useBridgeTest, waitUntil } from './helpers/bridge-context.js';
 
 const { context, cleanups } = useBridgeTest();

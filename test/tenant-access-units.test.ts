@@ -15,7 +15,7 @@ import { endpointInputFromForm, parseEventList, parseHeaderLines } from '../src/
 import { escapeHtml, html, when } from '../src/portal/html.js';
 import { cookieValue, portalCrossSiteReason, sessionCookie } from '../src/portal/session.js';
 import { portalCss } from '../src/portal/style.js';
-import { headerCapProblems, mergeChange, tenantInputProblems } from '../src/tenant-api/endpoint-input.js';
+import { mergeChange, tenantInputProblems } from '../src/tenant-api/endpoint-input.js';
 import { parseEndpoint } from '../src/tenants/schema.js';
 
 describe('html', () => {
@@ -104,14 +104,6 @@ describe('what a tenant may send', () => {
     expect(tenantInputProblems({ headers: [], description: 3 }, { creating: false, allowExpressions: false })).toEqual([
       'field "headers": must be an object of header names to text values',
       'field "description": must be text (or null to remove it)',
-    ]);
-  });
-
-  it('caps headers at 20 and 8192 bytes of names and values', () => {
-    expect(headerCapProblems(Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`h${i}`, 'v'])))).toEqual([]);
-    expect(headerCapProblems({ a: 'x'.repeat(8_191) })).toEqual([]);
-    expect(headerCapProblems({ ab: 'x'.repeat(8_191) })).toEqual([
-      'field "headers": names and values may total 8192 bytes, got 8193',
     ]);
   });
 

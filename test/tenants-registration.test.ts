@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { readSecretEnv } from '../src/config.js';
 import { TenantsValidationError } from '../src/lib/errors.js';
-import { privateUrlProblem } from '../src/tenants/endpoint-rules.js';
+import { privateUrlProblem } from '../src/tenants/endpoint-url.js';
 import { parseEndpoint, parseTenantsFile } from '../src/tenants/schema.js';
 
 const endpoint = (over: Record<string, unknown> = {}) => ({

@@ -78,11 +78,11 @@ describe('tenants file', () => {
     expect(problemsOf(file(endpoint({ secret: undefined }))).join()).toContain(
       'exactly one of "secret", "secretEnv" or "secrets"',
     );
-    expect(problemsOf(file(endpoint({ secretEnv: 'WSS_SECRET_ACME' }))).join()).toContain('exactly one');
+    expect(problemsOf(file(endpoint({ secretEnv: 'WSS_SECRET_ACME_ORDERS' }))).join()).toContain('exactly one');
     expect(
-      parseTenantsFile(file(endpoint({ secret: undefined, secretEnv: 'WSS_SECRET_ACME' }))).tenants[0]!.endpoints[0]!
-        .secretEnv,
-    ).toBe('WSS_SECRET_ACME');
+      parseTenantsFile(file(endpoint({ secret: undefined, secretEnv: 'WSS_SECRET_ACME_ORDERS' }))).tenants[0]!
+        .endpoints[0]!.secretEnv,
+    ).toBe('WSS_SECRET_ACME_ORDERS');
   });
 
   it('names invalid ids by position and refuses duplicates', () => {

@@ -118,7 +118,7 @@ describe('attemptHeaders', () => {
       body: '{"a":"ü"}',
     };
     const signed = signatureHeaders(
-      prepareSigner(ep, () => undefined),
+      prepareSigner(ep, () => undefined, 'acme'),
       data.eventId,
       data.body,
       1_700_000_000_999,

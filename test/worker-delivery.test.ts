@@ -105,7 +105,7 @@ describe('worker delivery', () => {
   it('reads a secretEnv secret at send time; a missing one is a retryable SECRET_UNAVAILABLE and nothing is sent', async () => {
     const rx = await receiver();
     const h = await harness();
-    const present = 'WSS_SECRET_TEST_PRESENT';
+    const present = 'WSS_SECRET_ACME_TEST_PRESENT';
     const secret = 'env-secret-0123456789-zyxw';
     process.env[present] = secret;
     try {
@@ -114,7 +114,7 @@ describe('worker delivery', () => {
         {
           ...endpoint('without-env', rx.url, { retry: { attempts: 2, backoffMs: 50 } }),
           secret: undefined,
-          secretEnv: 'WSS_SECRET_TEST_ABSENT',
+          secretEnv: 'WSS_SECRET_ACME_TEST_ABSENT',
         },
       ]);
       const ok = await h.enqueue('with-env');
@@ -123,7 +123,7 @@ describe('worker delivery', () => {
       await h.waitForState(ok.jobId, 'completed');
       const failed = await h.waitForState(missing.jobId, 'failed');
       expect(failed.attemptsMade).toBe(2);
-      expect(failed.failedReason).toMatch(/^SECRET_UNAVAILABLE: .*WSS_SECRET_TEST_ABSENT/);
+      expect(failed.failedReason).toMatch(/^SECRET_UNAVAILABLE: .*WSS_SECRET_ACME_TEST_ABSENT/);
       expect(rx.requests).toHaveLength(1);
       const r = rx.requests[0]!;
       expect(r.headers['x-wss-signature']).toBe(pythonSignature(secret, String(r.headers['x-wss-timestamp']), r.body));

@@ -1,5 +1,6 @@
 // `wss status <eventId>` and `wss deliveries`: the delivery log, read straight from Redis
-// (docs/delivery-log.md). A table on a terminal; `--json` prints what the admin API answers.
+// (docs/delivery-log.md). A table on a terminal, outside data with its control characters
+// escaped (lib/terminal.ts); `--json` prints what the admin API answers.
 import { parseArgs } from 'node:util';
 import { JSON_FLAG, TARGET_FLAGS, withRegistry } from './common.js';
 import type { Config } from '../config.js';
@@ -12,6 +13,7 @@ import { DeliveryQueues } from '../queue/delivery-queues.js';
 import { searchDeliveries, type SearchPage } from '../history/search.js';
 import { parseSearchQuery, SearchQueryError, type SearchQuery } from '../history/search-query.js';
 import type { Logger } from '../lib/log.js';
+import { escapeControls, terminalJson } from '../lib/terminal.js';
 import { ID_PATTERN } from '../tenants/schema.js';
 
 class NotFound extends WssError {
@@ -20,27 +22,36 @@ class NotFound extends WssError {
   }
 }
 
-/** Left-aligned columns, two spaces apart. */
-function table(rows: ReadonlyArray<ReadonlyArray<string>>): string {
+/** Left-aligned columns, two spaces apart; every cell with its control characters escaped. */
+export function table(rows: ReadonlyArray<ReadonlyArray<string>>): string {
+  const cells = rows.map((r) => r.map(escapeControls));
   const widths: number[] = [];
-  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
-  return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+  for (const r of cells) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
 const oneLine = (s: string, max: number) => {
   const flat = s.replace(/\s+/g, ' ').trim();
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 };
+// Outside data in a line of text (a table escapes its own cells).
+const x = escapeControls;
 
 function statusText(s: EventStatus): string {
   const out: string[] = [];
+  if (s.droppedLines !== undefined)
+    out.push(
+      `(${s.droppedLines} older lines of this event's record were dropped to keep it under 64 KB: newest shown)`,
+    );
   for (const e of s.events) {
-    out.push(`event ${s.eventId}  tenant ${e.tenant}  type ${e.type ?? '?'}  created ${e.createdAt ?? '?'}`);
+    out.push(
+      `event ${x(s.eventId)}  tenant ${x(e.tenant)}  type ${x(e.type ?? '?')}  created ${x(e.createdAt ?? '?')}`,
+    );
     if (e.bridge) {
-      const to = e.bridge.endpoints.length > 0 ? ` to ${e.bridge.endpoints.join(', ')}` : '';
-      out.push(`bridge: ${e.bridge.outcome}${to} at ${e.bridge.at}`);
+      const to = e.bridge.endpoints.length > 0 ? ` to ${x(e.bridge.endpoints.join(', '))}` : '';
+      out.push(`bridge: ${e.bridge.outcome}${to} at ${x(e.bridge.at)}`);
       for (const d of e.bridge.deadLetters)
-        out.push(`  dead letter${d.endpoint ? ` (${d.endpoint})` : ''}: ${d.kind}: ${d.reason}`);
+        out.push(`  dead letter${d.endpoint ? ` (${x(d.endpoint)})` : ''}: ${x(d.kind)}: ${x(d.reason)}`);
     } else out.push('bridge: no record (not from the stream, or older than the retention)');
     const rows: string[][] = [['ENDPOINT', 'STATE', 'ATTEMPTS', 'LAST', 'NEXT ATTEMPT / REASON']];
     for (const d of e.deliveries) {
@@ -106,7 +117,7 @@ export async function cmdStatus(args: string[], config: Config, log: Logger): Pr
     throw new NotFound(
       `event "${eventId}" not found${values.tenant ? ` for tenant "${values.tenant}"` : ''} (older than WSS_HISTORY_RETENTION, or never published)`,
     );
-  process.stdout.write(values.json ? `${JSON.stringify(status, null, 2)}\n` : statusText(status));
+  process.stdout.write(values.json ? `${terminalJson(status, 2)}\n` : statusText(status));
 }
 
 function deliveriesText(page: SearchPage): string {
@@ -120,7 +131,7 @@ function deliveriesText(page: SearchPage): string {
       String(d.attempts),
       d.status !== null ? `${d.status}${d.error ? ` ${d.error}` : ''}` : (d.error ?? ''),
     ]);
-  const more = page.nextCursor ? `\nmore: --cursor ${page.nextCursor}` : '';
+  const more = page.nextCursor ? `\nmore: --cursor ${x(page.nextCursor)}` : '';
   return `${page.deliveries.length === 0 ? 'no deliveries match' : table(rows)}${more}\n`;
 }
 
@@ -154,5 +165,5 @@ export async function cmdDeliveries(args: string[], config: Config, log: Logger)
     const endpoints = q.endpoint !== undefined ? [q.endpoint] : [...tenant.endpoints.keys()].sort();
     return searchDeliveries(redis, { ...config, ...config.history }, q, endpoints, Date.now());
   });
-  process.stdout.write(json ? `${JSON.stringify(page, null, 2)}\n` : deliveriesText(page));
+  process.stdout.write(json ? `${terminalJson(page, 2)}\n` : deliveriesText(page));
 }

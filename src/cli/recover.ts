@@ -5,8 +5,9 @@ import { JSON_FLAG, requireTarget, TARGET_FLAGS, withRegistry } from './common.j
 import type { Config } from '../config.js';
 import { UsageError, WssError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
+import { escapeControls as x, terminalJson } from '../lib/terminal.js';
 import { OperationError, runRecover, runReplay, type OperationDeps } from '../replay/operations.js';
-import { ReplayRefusedError } from '../replay/replay.js';
+import { ReplayBusyError, ReplayRefusedError } from '../replay/replay.js';
 import { DeliveryQueues } from '../queue/delivery-queues.js';
 import { createExpressionPool } from '../expressions/pool.js';
 
@@ -32,7 +33,7 @@ async function withOperations<T>(config: Config, log: Logger, fn: (deps: Operati
       await registry.refresh();
       return await fn({ redis, registry, config, queues, runner: pool, now: Date.now });
     } catch (err) {
-      if (err instanceof OperationError || err instanceof ReplayRefusedError)
+      if (err instanceof OperationError || err instanceof ReplayRefusedError || err instanceof ReplayBusyError)
         throw new OperationFailed(asFlags(err.message));
       throw err;
     } finally {
@@ -63,14 +64,14 @@ export async function cmdRecover(args: string[], config: Config, log: Logger): P
     dryRun: values['dry-run'],
   };
   const out = await withOperations(config, log, (deps) => runRecover(deps, tenant, endpoint, input));
-  if (values.json) return void process.stdout.write(`${JSON.stringify(out)}\n`);
-  const where = `${out.tenant}/${out.endpoint}`;
+  if (values.json) return void process.stdout.write(`${terminalJson(out)}\n`);
+  const where = x(`${out.tenant}/${out.endpoint}`);
   process.stdout.write(
     out.dryRun
-      ? `${out.failed} failed deliveries of ${where} since ${out.since} (dry run: nothing queued)\n`
-      : `recovered ${out.recovered} of ${out.failed} failed deliveries of ${where} since ${out.since}${out.skipped > 0 ? ` (${out.skipped} had already left the failed set)` : ''}\n`,
+      ? `${out.failed} failed deliveries of ${where} since ${x(out.since)} (dry run: nothing queued)\n`
+      : `recovered ${out.recovered} of ${out.failed} failed deliveries of ${where} since ${x(out.since)}${out.skipped > 0 ? ` (${out.skipped} had already left the failed set)` : ''}\n`,
   );
-  for (const id of out.jobIds) process.stdout.write(`  ${id}\n`);
+  for (const id of out.jobIds) process.stdout.write(`  ${x(id)}\n`);
   if (out.failed > out.jobIds.length) process.stdout.write(`  … and ${out.failed - out.jobIds.length} more\n`);
 }
 
@@ -96,16 +97,16 @@ export async function cmdReplay(args: string[], config: Config, log: Logger): Pr
     dryRun: values['dry-run'],
   };
   const out = await withOperations(config, log, (deps) => runReplay(deps, input));
-  if (values.json) return void process.stdout.write(`${JSON.stringify(out)}\n`);
-  const target = values.endpoint ? `${values.tenant}/${values.endpoint}` : `every endpoint of ${values.tenant}`;
+  if (values.json) return void process.stdout.write(`${terminalJson(out)}\n`);
+  const target = x(values.endpoint ? `${values.tenant}/${values.endpoint}` : `every endpoint of ${values.tenant}`);
   process.stdout.write(
     out.dryRun
-      ? `${out.events} events from ${out.from} to ${out.to}: ${out.deliveries} deliveries to ${target} (dry run: nothing queued)\n`
-      : `replay ${out.replayId}: ${out.deliveries} deliveries of ${out.events} events from ${out.from} to ${out.to} queued to ${target}\n`,
+      ? `${out.events} events from ${x(out.from)} to ${x(out.to)}: ${out.deliveries} deliveries to ${target} (dry run: nothing queued)\n`
+      : `replay ${x(out.replayId ?? '')}: ${out.deliveries} deliveries of ${out.events} events from ${x(out.from)} to ${x(out.to)} queued to ${target}\n`,
   );
-  if (out.firstEventIds.length > 0) process.stdout.write(`  first events: ${out.firstEventIds.join(', ')}\n`);
+  if (out.firstEventIds.length > 0) process.stdout.write(`  first events: ${x(out.firstEventIds.join(', '))}\n`);
   if (out.skipped > 0) {
     process.stdout.write(`  ${out.skipped} deliveries skipped, e.g.:\n`);
-    for (const s of out.skippedExamples) process.stdout.write(`    ${s.entryId}: ${s.reason}\n`);
+    for (const s of out.skippedExamples) process.stdout.write(`    ${x(s.entryId)}: ${x(s.reason)}\n`);
   }
 }

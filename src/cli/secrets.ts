@@ -4,6 +4,7 @@ import { requireTarget, TARGET_FLAGS, withRegistry } from './common.js';
 import type { Config } from '../config.js';
 import { UsageError, WssError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
+import { escapeControls as x } from '../lib/terminal.js';
 import { SECRET_ENV_PATTERN } from '../tenants/schema.js';
 import { ed25519Key, generateSecret, publicKeyOf } from '../signing/keys.js';
 import { parseOverlap, rotateSecret, RotationError, schemeOf, type NewSecret } from '../signing/rotate.js';
@@ -55,17 +56,20 @@ export async function cmdRotateSecret(args: string[], config: Config, log: Logge
         : { secret: values.secret ?? generated! };
     try {
       const updated = await registry.updateEndpoint(tenant, endpoint, (cur) =>
-        rotateSecret(cur, next, overlapMs, Date.now()),
+        rotateSecret(cur, next, overlapMs, Date.now(), tenant),
       );
       if (!updated) throw new RotateFailed(`endpoint "${endpoint}" of tenant "${tenant}" not found`);
       return { scheme, generated, active: 1 + (updated.previousSecrets?.length ?? 0) };
     } catch (err) {
-      if (err instanceof RotationError) throw new RotateFailed(err.message);
+      if (err instanceof RotationError)
+        throw new RotateFailed(
+          err.message.replace(/^field "secretEnv"/, '--secret-env').replace(/^field "overlap"/, '--overlap'),
+        );
       throw err;
     }
   });
   process.stdout.write(
-    `rotated ${tenant}/${endpoint}: ${out.active} active secret(s), overlap ${values.overlap ?? '24h'}\n`,
+    `rotated ${x(`${tenant}/${endpoint}`)}: ${out.active} active secret(s), overlap ${x(values.overlap ?? '24h')}\n`,
   );
   if (out.generated !== undefined) {
     if (out.scheme === 'standard-webhooks-ed25519') {

@@ -201,6 +201,16 @@ const sharedSettings = {
     int(10_000, 1, 1_000_000),
     'Most events one replay (`POST /api/replay`, `wss replay`) may send; a range holding more is refused (400) and must be narrowed.',
   ),
+  replayMaxDeliveries: setting(
+    'WSS_REPLAY_MAX_DELIVERIES',
+    int(20_000, 1, 10_000_000),
+    'Most deliveries one replay may queue (its events times the endpoints they go to); a replay planning more is refused (400) before anything is queued: narrow the range or name one endpoint. Each queued delivery holds its body in Redis until it settles. See [delivery-log.md](delivery-log.md#replay-from-the-stream).',
+  ),
+  replayMaxInFlight: setting(
+    'WSS_REPLAY_MAX_IN_FLIGHT',
+    int(2, 1, 1_000),
+    "Most replays of one tenant in flight at once: a replay counts until every delivery it queued has settled (delivered, failed or cancelled). One more is refused (429) naming the replays in flight. With `WSS_REPLAY_MAX_DELIVERIES`, this bounds a tenant's replay deliveries waiting in Redis.",
+  ),
   /** The delivery log (docs/delivery-log.md); 0 turns it off. */
   history: {
     retentionMs: setting(

@@ -15,6 +15,7 @@ import type { ExpressionPool } from '../expressions/pool.js';
 import { trialEndpoint } from '../expressions/trial.js';
 import { ID_PATTERN, parseEndpoint, type EndpointConfig } from '../tenants/schema.js';
 import { resumeEndpoint } from '../endpoints/disable.js';
+import { markForeignSecretEnv } from '../signing/secret-env.js';
 import { endpointHealth } from './endpoint-health.js';
 import { publicEndpoint } from './public-view.js';
 import { generatedKey, signingRoutes } from './signing-api.js';
@@ -116,7 +117,7 @@ export function adminApi({ ctx, queues, log, expressions, publisher }: AdminApiD
     if (badIds(res, { tenant, endpoint })) return;
     const ep = await registry.getEndpointConfig(tenant, endpoint);
     if (!ep) return notFound(res, `endpoint "${endpoint}" of tenant "${tenant}"`);
-    res.json(publicEndpoint(ep));
+    res.json(publicEndpoint(markForeignSecretEnv(tenant, ep, ctx.now())));
   });
 
   // A full replacement, except that a body giving neither `secret` nor `secretEnv` keeps the
@@ -149,6 +150,7 @@ export function adminApi({ ctx, queues, log, expressions, publisher }: AdminApiD
       parsed = parseEndpoint(
         { ...fields, id: endpoint, ...secretPart, ...keepPublicOnly },
         { allowPrivateUrls: config.allowPrivateUrls, secretsEncrypted: config.secretsKeys !== undefined },
+        tenant,
       );
       await trialEndpoint(expressions, tenant, parsed);
     } catch (err) {

@@ -1,4 +1,6 @@
-// What the admin API may show of an endpoint: everything but the secret's value.
+// What the admin API may show of an endpoint: everything but the secret's value, the values of
+// headers that look like credentials, and the URL's credentials and query values.
+import { redactedUrl } from '../tenants/endpoint-url.js';
 import type { EndpointConfig } from '../tenants/schema.js';
 
 type PublicEndpoint = Omit<EndpointConfig, 'secret' | 'previousSecrets'> & {
@@ -20,7 +22,8 @@ export function publicEndpoint(ep: EndpointConfig): PublicEndpoint {
   // later is shown only once someone decides it is safe to show.
   return {
     id: ep.id,
-    url: ep.url,
+    // No userinfo, query values hidden (endpoint-url.ts).
+    url: redactedUrl(ep.url, HIDDEN),
     ...(ep.description !== undefined ? { description: ep.description } : {}),
     ...(ep.publicOnly !== undefined ? { publicOnly: ep.publicOnly } : {}),
     secretSet: ep.secret !== undefined || ep.secretEnv !== undefined,

@@ -5,7 +5,7 @@ import type { Request, Response, Router } from 'express';
 import type { Logger } from '../lib/log.js';
 import type { RoleContext } from '../roles.js';
 import { OperationError, runRecover, runReplay, type OperationDeps } from '../replay/operations.js';
-import { ReplayRefusedError } from '../replay/replay.js';
+import { ReplayBusyError, ReplayRefusedError } from '../replay/replay.js';
 import type { DeliveryQueues } from '../queue/delivery-queues.js';
 import type { ExpressionPool } from '../expressions/pool.js';
 
@@ -29,6 +29,10 @@ function refused(res: Response, err: unknown): boolean {
   }
   if (err instanceof ReplayRefusedError) {
     res.status(400).json({ error: err.message, problems: [err.message] });
+    return true;
+  }
+  if (err instanceof ReplayBusyError) {
+    res.status(429).json({ error: err.message, problems: [err.message], inFlight: err.inFlight });
     return true;
   }
   return false;

@@ -20,10 +20,11 @@ function fail(res: Response, status: number, error: string): void {
 
 /** The public keys of an Ed25519 endpoint's active keys, newest first. */
 export function publicKeys(
+  tenant: string,
   ep: EndpointConfig,
   nowMs: number,
 ): Array<{ publicKey: string; pem: string; expiresAt: string | null }> {
-  const prepared = prepareSigner(ep, readSecretEnv);
+  const prepared = prepareSigner(ep, readSecretEnv, tenant);
   return prepared.keys
     .filter((k) => k.expiresAtMs > nowMs)
     .map((k) => ({
@@ -94,7 +95,7 @@ export function signingRoutes(router: Router, { ctx, log }: { ctx: RoleContext<'
       const overlapMs = parseOverlap(overlap);
       const nowMs = ctx.now();
       updated = await registry.updateEndpoint(at.tenant, at.endpoint, (cur) =>
-        rotateSecret(cur, next, overlapMs, nowMs),
+        rotateSecret(cur, next, overlapMs, nowMs, at.tenant),
       );
     } catch (err) {
       if (err instanceof RotationError) return fail(res, 400, err.message);
@@ -125,7 +126,7 @@ export function signingRoutes(router: Router, { ctx, log }: { ctx: RoleContext<'
     if (generated !== undefined && scheme !== ED25519) body.secret = generated; // shown this once, never again
     if (scheme === ED25519) {
       try {
-        body.publicKeys = publicKeys(updated, ctx.now());
+        body.publicKeys = publicKeys(at.tenant, updated, ctx.now());
       } catch (err) {
         if (!(err instanceof DeliveryError)) throw err;
         body.publicKeysError = err.message;
@@ -146,7 +147,7 @@ export function signingRoutes(router: Router, { ctx, log }: { ctx: RoleContext<'
         `endpoint "${at.endpoint}" of tenant "${at.tenant}" signs with a shared secret (scheme ${schemeOf(ep)}): it has no public key`,
       );
     try {
-      res.json({ scheme: ED25519, keys: publicKeys(ep, ctx.now()) });
+      res.json({ scheme: ED25519, keys: publicKeys(at.tenant, ep, ctx.now()) });
     } catch (err) {
       if (err instanceof DeliveryError) return fail(res, 503, err.message);
       throw err;
@@ -171,7 +172,7 @@ export function publicKeysRouter(ctx: RoleContext<'dashboard'>): Router {
       return void res.status(404).json({ error: 'not found' });
     let keys;
     try {
-      keys = publicKeys(ep, ctx.now());
+      keys = publicKeys(tenant, ep, ctx.now());
     } catch {
       return void res.status(404).json({ error: 'not found' });
     }

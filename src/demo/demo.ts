@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { configWith } from '../config.js';
 import { createLogger } from '../lib/log.js';
+import { escapeControls as x } from '../lib/terminal.js';
 import { publishTo } from '../queue/publish.js';
 import { createPublisher } from '../producers/sources/index.js';
 import { ALL_ROLES, startService } from '../cli/start.js';
@@ -63,7 +64,7 @@ const receiver = await startDemoReceiver({
   onDelivery: (d) => {
     const mark = d.status < 300 ? 'OK ' : 'ERR';
     say(
-      `receiver: ${mark} ${d.status} ${d.path.padEnd(13)} attempt ${d.attempt}  event ${d.eventId}  signature ${d.verified ? 'valid' : 'INVALID'}  body ${d.body}`,
+      `receiver: ${mark} ${d.status} ${x(d.path).padEnd(13)} attempt ${x(d.attempt)}  event ${x(d.eventId)}  signature ${d.verified ? 'valid' : 'INVALID'}  body ${x(d.body)}`,
     );
     if (d.status < 300 && ++delivered >= EXPECTED) finish();
   },

@@ -1,5 +1,7 @@
 // Packing a chunk of tasks into one thread message and unpacking the reply: each chunk carries
-// only the expressions and envelopes its tasks use, and tasks travel as an Int32Array.
+// only the expressions and envelopes its tasks use, and tasks travel as an Int32Array. A chunk
+// is bounded by its count of tasks and by the characters of its envelopes (splitTasks); the
+// bodies of its reply are bounded by maxBodyChars (protocol.ts).
 import type { ExprFailure } from './failure.js';
 import { Status, TASK_FIELDS, type ChunkReply, type ChunkRequest } from './protocol.js';
 
@@ -20,6 +22,39 @@ export type ExprOutcome =
   /** Not evaluated: its group's budget of failures in a row ran out. */
   | { status: 'skipped' };
 
+/**
+ * The tasks cut into chunks in order: at most `maxCount` tasks each, and at most `maxChars`
+ * characters of envelopes (each distinct input counted once). A chunk holds at least one task,
+ * so an input larger than maxChars travels alone.
+ */
+export function splitTasks(
+  inputs: readonly string[],
+  tasks: readonly ExprTask[],
+  maxCount: number,
+  maxChars: number,
+): number[][] {
+  const out: number[][] = [];
+  let idx: number[] = [];
+  let chars = 0;
+  let seen = new Set<number>();
+  tasks.forEach((task, g) => {
+    const add = seen.has(task.input) ? 0 : inputs[task.input]!.length;
+    if (idx.length > 0 && (idx.length >= maxCount || chars + add > maxChars)) {
+      out.push(idx);
+      idx = [];
+      chars = 0;
+      seen = new Set();
+    }
+    idx.push(g);
+    if (!seen.has(task.input)) {
+      seen.add(task.input);
+      chars += inputs[task.input]!.length;
+    }
+  });
+  if (idx.length > 0) out.push(idx);
+  return out;
+}
+
 export function encodeChunk(
   id: number,
   inputs: readonly string[],
@@ -27,6 +62,7 @@ export function encodeChunk(
   idx: readonly number[],
   budgets: Int32Array,
   breakAfter: number,
+  maxBodyChars: number,
 ): ChunkRequest {
   const exprs: string[] = [];
   const exprIdx = new Map<string, number>();
@@ -51,11 +87,13 @@ export function encodeChunk(
     packed[o + 3] = task.group >= 0 && task.group < budgets.length ? task.group : budgets.length;
   });
   const withUnlimited = Int32Array.from([...budgets, -1]);
-  return { id, exprs, inputs: localInputs, tasks: packed, budgets: withUnlimited, breakAfter };
+  return { id, exprs, inputs: localInputs, tasks: packed, budgets: withUnlimited, breakAfter, maxBodyChars };
 }
 
-export function decodeChunk(reply: ChunkReply, idx: readonly number[], out: ExprOutcome[]): void {
+/** Fills `out` from the reply; returns the tasks it sent back unrun (Status.NotRun), to send again. */
+export function decodeChunk(reply: ChunkReply, idx: readonly number[], out: ExprOutcome[]): number[] {
   let body = 0;
+  const notRun: number[] = [];
   const failures = new Map(reply.failures.map((f) => [f.task, f]));
   idx.forEach((g, t) => {
     switch (reply.status[t]) {
@@ -71,6 +109,9 @@ export function decodeChunk(reply: ChunkReply, idx: readonly number[], out: Expr
       case Status.Skipped:
         out[g] = { status: 'skipped' };
         break;
+      case Status.NotRun:
+        notRun.push(g);
+        break;
       default: {
         const f = failures.get(t)!;
         out[g] = {
@@ -81,4 +122,5 @@ export function decodeChunk(reply: ChunkReply, idx: readonly number[], out: Expr
       }
     }
   });
+  return notRun;
 }

@@ -1,12 +1,14 @@
 // Tenant filters and transforms run here, in worker threads with their own heap and stack
 // limits, never on the caller's event loop. jsonata's guardrails stop most runaway expressions
 // inside the thread; a watchdog terminates (and replaces) a thread stuck in one evaluation past
-// the hard deadline, fails that one evaluation and re-runs the rest of its chunk elsewhere.
+// the hard deadline, fails that one evaluation and re-runs the rest of its chunk elsewhere. A
+// chunk is bounded in bytes as well as in tasks, and a heap exhausted by a chunk's total is not
+// blamed on the evaluation that happened to be running (docs/expressions.md).
 import { Worker } from 'node:worker_threads';
 import type { Config } from '../config.js';
 import type { Logger } from '../lib/log.js';
 import { describeFailure, WSS_CODES, type ExprFailure } from './failure.js';
-import { decodeChunk, encodeChunk, type ExprOutcome, type ExprTask } from './chunk.js';
+import { decodeChunk, encodeChunk, splitTasks, type ExprOutcome, type ExprTask } from './chunk.js';
 import { CURRENT, IDLE, SEQ, type ChunkReply, type ChunkRequest, type ThreadData } from './protocol.js';
 import type { ExpressionRunner } from './gate.js';
 
@@ -25,6 +27,11 @@ interface ExpressionPoolOptions {
   maxSequence?: number;
   /** Tasks per message: bounds the work re-run when a thread is terminated. */
   chunkSize?: number;
+  /**
+   * Characters of envelopes per message, and of bodies per reply (the rest of the chunk is sent
+   * again): what a chunk holds in a thread's heap at once. Default: 1/8 of memoryMb (8 MB at 64).
+   */
+  chunkChars?: number;
   log?: Logger;
 }
 
@@ -60,7 +67,8 @@ export class ExpressionPool implements ExpressionRunner {
   terminated = 0;
 
   constructor(options: ExpressionPoolOptions) {
-    this.opts = { breakAfter: 0, ...EXPR_DEFAULTS, ...options, log: options.log };
+    const chunkChars = Math.max(65_536, Math.floor((options.memoryMb * 1_048_576) / 8));
+    this.opts = { breakAfter: 0, chunkChars, ...EXPR_DEFAULTS, ...options, log: options.log };
     this.tickMs = Math.max(5, Math.round(this.opts.timeoutMs / 4));
   }
 
@@ -71,12 +79,12 @@ export class ExpressionPool implements ExpressionRunner {
     budgets: readonly number[] = [],
   ): Promise<ExprOutcome[]> {
     const out: ExprOutcome[] = new Array<ExprOutcome>(tasks.length);
-    const chunks: Array<Promise<void>> = [];
-    for (let i = 0; i < tasks.length; i += this.opts.chunkSize) {
-      const idx = Array.from({ length: Math.min(this.opts.chunkSize, tasks.length - i) }, (_, k) => i + k);
-      chunks.push(this.runChunk(inputs, tasks, idx, Int32Array.from(budgets), out));
-    }
-    await Promise.all(chunks);
+    const { chunkSize, chunkChars } = this.opts;
+    await Promise.all(
+      splitTasks(inputs, tasks, chunkSize, chunkChars).map((idx) =>
+        this.runChunk(inputs, tasks, idx, Int32Array.from(budgets), out),
+      ),
+    );
     return out;
   }
 
@@ -89,26 +97,48 @@ export class ExpressionPool implements ExpressionRunner {
     confirm = true,
   ): Promise<void> {
     let rest = idx;
+    // Out of heap while the thread held earlier results of the request: run alone before blaming.
+    const heapSuspects: number[] = [];
+    // After such a heap exhaustion, fewer tasks per message than had run when it happened.
+    let perRequest = Infinity;
     while (rest.length > 0) {
-      const req = encodeChunk(++this.nextId, inputs, tasks, rest, budgets, this.opts.breakAfter);
-      const settled = await this.send(req);
+      const sent = rest.length > perRequest ? rest.slice(0, perRequest) : rest;
+      const { breakAfter, chunkChars } = this.opts;
+      const settled = await this.send(encodeChunk(++this.nextId, inputs, tasks, sent, budgets, breakAfter, chunkChars));
       if ('error' in settled) throw settled.error;
       if ('reply' in settled) {
-        decodeChunk(settled.reply, rest, out);
-        break;
+        // A reply that reached its bodies' bound sends the rest back: they go in a new message.
+        rest = [...decodeChunk(settled.reply, sent, out), ...rest.slice(sent.length)];
+        budgets.set(settled.reply.budgets.subarray(0, budgets.length));
+        continue;
       }
-      // One evaluation took the thread down: it alone fails; the others run again.
       const t = settled.offender >> 1;
-      const task = tasks[rest[t]!]!;
+      const g = sent[t]!;
+      // The others run again (their results went with the thread).
+      rest = rest.filter((x) => x !== g);
+      if (settled.code === WSS_CODES.heap && t > 0) {
+        // The heap held the request's envelopes and the bodies made before this evaluation: the
+        // chunk's total may be to blame, not this evaluation. Nothing is counted yet.
+        heapSuspects.push(g);
+        perRequest = Math.max(1, Math.floor(t / 2));
+        this.opts.log?.warn(
+          { heldBefore: t, rerun: rest.length, perRequest },
+          'expressions: thread out of heap during a chunk; the evaluation in hand runs again alone before it is blamed',
+        );
+        continue;
+      }
+      // One evaluation took the thread down: it alone fails.
       const failure: ExprFailure = { kind: settled.code === WSS_CODES.heap ? 'memory' : 'timeout', code: settled.code };
-      out[rest[t]!] = { status: 'failed', stage: (settled.offender & 1) === 1 ? 'transform' : 'filter', failure };
-      if (budgets[task.group]! > 0) budgets[task.group]!--;
+      out[g] = { status: 'failed', stage: (settled.offender & 1) === 1 ? 'transform' : 'filter', failure };
+      const group = tasks[g]!.group;
+      if (budgets[group]! > 0) budgets[group]!--;
       this.opts.log?.warn(
-        { reason: describeFailure(failure), rerun: rest.length - 1 },
+        { reason: describeFailure(failure), rerun: rest.length },
         'expressions: thread terminated; re-running the rest of its chunk',
       );
-      rest = rest.filter((_, k) => k !== t);
     }
+    // Alone, an evaluation that still exhausts the heap is blamed (and counted) as usual.
+    await Promise.all(heapSuspects.map((g) => this.runChunk(inputs, tasks, [g], budgets, out, confirm)));
     // Deadlines are wall-clock: on a busy machine a thread can lose the CPU long enough for an
     // innocent evaluation to time out. A timeout counts only if a second run, alone, agrees.
     const suspects = confirm

@@ -41,6 +41,12 @@ export interface ChunkRequest {
   budgets: Int32Array;
   /** What a success resets a limited budget to (WSS_EXPR_BREAK_AFTER). */
   breakAfter: number;
+  /**
+   * Characters of bodies a reply may hold: once the bodies made so far reach it, the thread
+   * stops and sends the rest back unrun (Status.NotRun), so a burst of large bodies never piles
+   * up in its heap. The first task of a request always runs.
+   */
+  maxBodyChars: number;
 }
 
 export const Status = {
@@ -53,6 +59,8 @@ export const Status = {
   Failed: 3,
   /** Not evaluated: the endpoint broke earlier in this chunk. */
   Skipped: 4,
+  /** Not evaluated: the reply already holds maxBodyChars of bodies; the pool sends it again. */
+  NotRun: 5,
 } as const;
 
 export interface ChunkFailure extends ExprFailure {
@@ -66,4 +74,6 @@ export interface ChunkReply {
   /** One per Status.Body task, in task order. */
   bodies: string[];
   failures: ChunkFailure[];
+  /** The budgets after this reply's tasks, for the tasks sent again (NotRun). */
+  budgets: Int32Array;
 }

@@ -1,7 +1,8 @@
 // The expression pool's thread (loaded by Node itself from dist/, see expressions/pool.ts).
 // Evaluates a chunk of filter/transform tasks with jsonata's own guardrails (deadline, depth,
 // sequence length); whatever those cannot stop (a catastrophic regex is one native call) the
-// pool's watchdog stops by terminating this thread.
+// pool's watchdog stops by terminating this thread. What a chunk keeps in the heap is bounded:
+// one parsed envelope, and bodies up to the request's maxBodyChars (the rest goes back unrun).
 import { parentPort, workerData } from 'node:worker_threads';
 import jsonata from 'jsonata';
 import { classifyThrown, failureFrom, WSS_CODES, type ExprFailure } from './failure.js';
@@ -56,8 +57,16 @@ async function runChunk(req: ChunkRequest): Promise<ChunkReply> {
   const bodies: string[] = [];
   const failures: ChunkFailure[] = [];
   const budgets = req.budgets;
-  const parsed = new Map<number, unknown>();
+  // One parsed envelope at a time: a chunk's tasks come grouped by event, and keeping every
+  // parsed envelope of a large chunk would hold several times its text in the heap.
+  let parsedIdx = -1;
+  let parsed: unknown;
+  let held = 0;
   for (let t = 0; t < n; t++) {
+    if (held >= req.maxBodyChars) {
+      status[t] = Status.NotRun;
+      continue;
+    }
     const o = t * TASK_FIELDS;
     const [filter, transform, inputIdx, group] = [
       req.tasks[o]!,
@@ -71,8 +80,11 @@ async function runChunk(req: ChunkRequest): Promise<ChunkReply> {
     }
     // Parsed inside the evaluation window, so the watchdog covers it too.
     const input = () => {
-      if (!parsed.has(inputIdx)) parsed.set(inputIdx, JSON.parse(req.inputs[inputIdx]!));
-      return parsed.get(inputIdx);
+      if (parsedIdx !== inputIdx) {
+        parsed = JSON.parse(req.inputs[inputIdx]!);
+        parsedIdx = inputIdx;
+      }
+      return parsed;
     };
     let stage: 'filter' | 'transform' = 'filter';
     try {
@@ -90,7 +102,9 @@ async function runChunk(req: ChunkRequest): Promise<ChunkReply> {
         begin(t * 2 + 1);
         const out = await evaluate(req.exprs[transform]!, input);
         if (out === undefined) throw failureFrom(WSS_CODES.empty);
-        bodies.push(JSON.stringify(out));
+        const body = JSON.stringify(out);
+        bodies.push(body);
+        held += body.length;
         status[t] = Status.Body;
       } else {
         status[t] = Status.Pass;
@@ -104,9 +118,11 @@ async function runChunk(req: ChunkRequest): Promise<ChunkReply> {
       Atomics.store(progress, CURRENT, IDLE);
     }
   }
-  return { id: req.id, status, bodies, failures };
+  return { id: req.id, status, bodies, failures, budgets };
 }
 
 parentPort!.on('message', (req: ChunkRequest) => {
-  void runChunk(req).then((reply) => parentPort!.postMessage(reply, [reply.status.buffer as ArrayBuffer]));
+  void runChunk(req).then((reply) =>
+    parentPort!.postMessage(reply, [reply.status.buffer as ArrayBuffer, reply.budgets.buffer as ArrayBuffer]),
+  );
 });

@@ -42,6 +42,11 @@ export interface EventView {
 export interface EventStatus {
   eventId: string;
   events: EventView[];
+  /**
+   * Oldest lines dropped from the event's record to keep it under its byte bound (an event id
+   * reused many times): the attempts shown are the newest. Absent when none were dropped.
+   */
+  droppedLines?: number;
 }
 
 /** What BullMQ says of one job, when it still exists. */

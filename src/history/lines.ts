@@ -140,7 +140,20 @@ export function decodeLine(text: string): HistoryLine | undefined {
   }
 }
 
-/** Every line of every bucket value, oldest bucket first. */
+/**
+ * Lines dropped from the record to keep it under its byte bound (store.ts RECORD_MAX_BYTES):
+ * the sum of the `t|<count>` lines the store puts first. 0 when nothing was dropped.
+ */
+export function droppedLines(values: readonly string[]): number {
+  let n = 0;
+  for (const v of values) {
+    const m = /^t\|(\d+)\n/.exec(v);
+    if (m) n += Number(m[1]);
+  }
+  return n;
+}
+
+/** Every line of every bucket value, oldest bucket first (a `t|` count line is skipped). */
 export function decodeValues(values: readonly string[]): HistoryLine[] {
   const out: HistoryLine[] = [];
   for (const v of values)

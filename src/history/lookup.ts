@@ -4,7 +4,7 @@ import { Job } from 'bullmq';
 import { deliveryJobId, type DeliveryQueue } from '../queue/job.js';
 import type { RedisClient } from '../redis/client.js';
 import { eventView, groupLines, type EventStatus, type LiveJob } from './event-status.js';
-import { decodeValues } from './lines.js';
+import { decodeValues, droppedLines } from './lines.js';
 import type { HistoryStore } from './store.js';
 
 export interface LookupDeps {
@@ -45,7 +45,8 @@ export async function lookupEvent(
   eventId: string,
   opts: { tenant?: string } = {},
 ): Promise<EventStatus | undefined> {
-  const lines = d.store.enabled ? decodeValues(await d.store.read(eventId)) : [];
+  const values = d.store.enabled ? await d.store.read(eventId) : [];
+  const lines = decodeValues(values);
   const tenants = groupLines(lines);
   if (opts.tenant !== undefined) {
     for (const t of [...tenants.keys()]) if (t !== opts.tenant) tenants.delete(t);
@@ -74,5 +75,10 @@ export async function lookupEvent(
   });
   const found = events.filter((e) => e.bridge !== null || e.deliveries.length > 0);
   if (found.length === 0) return undefined;
-  return { eventId, events: found.sort((a, b) => a.tenant.localeCompare(b.tenant)) };
+  const dropped = droppedLines(values);
+  return {
+    eventId,
+    events: found.sort((a, b) => a.tenant.localeCompare(b.tenant)),
+    ...(dropped > 0 ? { droppedLines: dropped } : {}),
+  };
 }

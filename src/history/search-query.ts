@@ -1,6 +1,7 @@
 // The search's filters, checked in full before anything is read (each problem names its field),
 // and its opaque cursor. Pure: `now` is passed in for relative times (`since=2h`).
 import { ID_PATTERN } from '../tenants/schema.js';
+import { inTimeRange } from '../lib/time-arg.js';
 import { SETTLED_STATES, type SettledState } from './keys.js';
 
 const SEARCH_LIMIT_MAX = 500;
@@ -36,14 +37,21 @@ const UNIT_MS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 
 /** An ISO 8601 time, milliseconds since the epoch, or a duration back from now (`90s`, `15m`, `2h`, `3d`). */
 export function parseTime(field: string, v: string, now: number): number {
   const rel = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(v);
-  if (rel) return Math.round(now - Number(rel[1]) * UNIT_MS[rel[2]!]!);
-  if (/^\d{1,16}$/.test(v)) return Number(v);
+  let ms: number;
+  if (rel) ms = Math.round(now - Number(rel[1]) * UNIT_MS[rel[2]!]!);
+  else if (/^\d{1,16}$/.test(v)) ms = Number(v);
   // A date-time, not a bare year or number Date.parse would also take.
-  const ms = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) ? Date.parse(v) : NaN;
+  else ms = /^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(v) ? Date.parse(v) : NaN;
   if (!Number.isFinite(ms))
     throw new SearchQueryError(
       field,
       `"${v.slice(0, 40)}" is not a time: give an ISO 8601 time (2026-11-30T09:00:00Z), milliseconds since the epoch, or a duration ago (90s, 15m, 2h, 3d)`,
+    );
+  // Past these a Redis stream id or a Date cannot hold it (a 500 before).
+  if (inTimeRange(ms) === undefined)
+    throw new SearchQueryError(
+      field,
+      `"${v.slice(0, 40)}" is out of range: the time must fall between 1970 and the year 275760`,
     );
   return ms;
 }
@@ -52,11 +60,25 @@ export function encodeCursor(c: SearchCursor): string {
   return Buffer.from(JSON.stringify([c.id, c.stream])).toString('base64url');
 }
 
+/** A stream id this search can have handed out: both parts safe integers, the time a Date can hold. */
+function cursorId(id: unknown): id is string {
+  const m = typeof id === 'string' ? /^(\d{1,16})-(\d{1,16})$/.exec(id) : null;
+  return m !== null && inTimeRange(Number(m[1])) !== undefined && Number.isSafeInteger(Number(m[2]));
+}
+
+/** `<endpoint id>/<state>`, the name the search gives each stream. */
+function cursorStream(stream: unknown): stream is string {
+  if (typeof stream !== 'string') return false;
+  const [endpoint, state, more] = stream.split('/');
+  return (
+    more === undefined && ID_PATTERN.test(endpoint ?? '') && (SETTLED_STATES as readonly string[]).includes(state ?? '')
+  );
+}
+
 export function decodeCursor(v: string): SearchCursor {
   try {
     const [id, stream] = JSON.parse(Buffer.from(v, 'base64url').toString('utf8')) as unknown[];
-    if (typeof id === 'string' && /^\d+-\d+$/.test(id) && typeof stream === 'string' && stream.includes('/'))
-      return { id, stream };
+    if (cursorId(id) && cursorStream(stream)) return { id, stream };
   } catch {
     // reported below
   }

@@ -13,14 +13,42 @@ import { eventMetaKey, eventShard, settledStreamKey, type HistoryKeyConfig } fro
 
 const BUCKETS = 24;
 
+/**
+ * Most bytes of one event's record (its field in a bucket). A record only grows past a few KB
+ * when an event id is reused over and over (or a delivery is retried very often): then its
+ * oldest lines are dropped, down to RECORD_KEEP_BYTES, and a first line `t|<count>` counts
+ * every line dropped so far. The newest lines (the bridge's last record, the last attempts) stay.
+ */
+export const RECORD_MAX_BYTES = 65_536;
+export const RECORD_KEEP_BYTES = 49_152;
+
 // KEYS: the shard's meta hash when there are lines to append, then the streams to add to.
 // ARGV: now, bucket ms, buckets, records per bucket, retention ms, stream MAXLEN, stream MINID,
-// stream TTL ms, the number of field/line pairs, the pairs, then 4 values per stream (event id,
-// attempts, status, error code). A line already in the field is not appended again.
+// stream TTL ms, record max bytes, record keep bytes, the number of field/line pairs, the pairs,
+// then 4 values per stream (event id, attempts, status, error code). A line already in the
+// field is not appended again.
 const RECORD_LUA = `
 local now, span, n, per, keep = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local pairs = tonumber(ARGV[9])
-local i = 10
+local cap, keepBytes = tonumber(ARGV[9]), tonumber(ARGV[10])
+local pairs = tonumber(ARGV[11])
+local i = 12
+-- Past cap bytes, the oldest lines go (down to keepBytes); a first line t|<n> counts them.
+local function bound(v)
+  if #v <= cap then return v end
+  local dropped = 0
+  local m = string.match(v, '^t|(%d+)\\n')
+  if m then
+    dropped = tonumber(m)
+    v = string.sub(v, #m + 4)
+  end
+  local cut = string.find(v, '\\n', #v - keepBytes, true)
+  if cut then
+    local _, lines = string.gsub(string.sub(v, 1, cut), '\\n', '')
+    dropped = dropped + lines
+    v = string.sub(v, cut + 1)
+  end
+  return 't|' .. dropped .. '\\n' .. v
+end
 local first = 1
 if pairs > 0 then
   first = 2
@@ -48,9 +76,9 @@ if pairs > 0 then
       open()
     end
     if not old then
-      redis.call('HSET', cur, f, line)
+      redis.call('HSET', cur, f, bound(line))
     elseif not string.find('\\n' .. old .. '\\n', '\\n' .. line .. '\\n', 1, true) then
-      redis.call('HSET', cur, f, old .. '\\n' .. line)
+      redis.call('HSET', cur, f, bound(old .. '\\n' .. line))
     end
   end
   -- A bucket's expiry is fixed when it opens (its first field was just written).
@@ -129,6 +157,8 @@ export class HistoryStore {
       c.maxRecords,
       Math.max(0, now - c.retentionMs),
       c.retentionMs + this.span,
+      RECORD_MAX_BYTES,
+      RECORD_KEEP_BYTES,
     ];
   }
 

@@ -52,6 +52,7 @@ type DeliveryErrorCode =
   | 'ENDPOINT_DISABLED'
   | 'ENDPOINT_DELETED'
   | 'SECRET_UNAVAILABLE'
+  | 'SECRET_ENV_FORBIDDEN'
   | 'URL_REFUSED'
   | 'BAD_JOB';
 

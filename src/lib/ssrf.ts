@@ -1,4 +1,7 @@
-// Which addresses a webhook may not reach unless WSS_ALLOW_PRIVATE_URLS=true. Pure.
+// Which addresses a webhook may not reach unless WSS_ALLOW_PRIVATE_URLS=true: private,
+// loopback, link-local and other special-purpose ranges (documentation ranges included: a
+// host may well sit on one, as test networks do), and the host's own interface addresses,
+// which the caller passes in (lib/own-addresses.ts reads them). Pure.
 import { BlockList, isIP } from 'node:net';
 
 const v4: Array<[string, number, string]> = [
@@ -9,8 +12,12 @@ const v4: Array<[string, number, string]> = [
   ['169.254.0.0', 16, 'link-local (cloud metadata)'],
   ['172.16.0.0', 12, 'private'],
   ['192.0.0.0', 24, 'IETF protocol assignments'],
+  ['192.0.2.0', 24, 'documentation (TEST-NET-1)'],
+  ['192.88.99.0', 24, '6to4 relay anycast'],
   ['192.168.0.0', 16, 'private'],
   ['198.18.0.0', 15, 'benchmarking'],
+  ['198.51.100.0', 24, 'documentation (TEST-NET-2)'],
+  ['203.0.113.0', 24, 'documentation (TEST-NET-3)'],
   ['224.0.0.0', 4, 'multicast'],
   ['240.0.0.0', 4, 'reserved'],
 ];
@@ -19,6 +26,8 @@ const v6: Array<[string, number, string]> = [
   ['::1', 128, 'loopback'],
   ['fc00::', 7, 'unique-local'],
   ['fe80::', 10, 'link-local'],
+  ['2001:db8::', 32, 'documentation'],
+  ['3fff::', 20, 'documentation'],
   ['fec0::', 10, 'site-local'],
   ['ff00::', 8, 'multicast'],
 ];
@@ -86,8 +95,23 @@ export function embeddedIpv4(g: readonly number[]): string | undefined {
   return undefined;
 }
 
-/** Why `ip` is refused (e.g. "loopback"), or undefined when it is a public address. */
-export function forbiddenAddressReason(ip: string): string | undefined {
+const NONE: ReadonlySet<string> = new Set();
+export const OWN_ADDRESS = "this host's own address";
+
+/** One spelling per address (IPv6: eight hex groups, zone dropped), to compare addresses by. */
+export function canonicalIp(ip: string): string | undefined {
+  const family = isIP(ip);
+  if (family === 4) return ip;
+  const g = family === 6 ? ipv6Groups(ip) : undefined;
+  return g?.map((x) => x.toString(16)).join(':');
+}
+
+/**
+ * Why `ip` is refused (e.g. "loopback"), or undefined when it is a public address. `own`: the
+ * host's interface addresses, canonical (canonicalIp): one of them reaches this host's own
+ * services, whatever its range.
+ */
+export function forbiddenAddressReason(ip: string, own: ReadonlySet<string> = NONE): string | undefined {
   const family = isIP(ip);
   if (family === 0) return 'not an IP address';
   if (family === 6) {
@@ -98,14 +122,15 @@ export function forbiddenAddressReason(ip: string): string | undefined {
     for (const { list, why, t } of lists) if (t === 'ipv6' && list.check(canonical, 'ipv6')) return why;
     const inner = embeddedIpv4(g);
     if (inner !== undefined) {
-      const why = forbiddenAddressReason(inner);
+      const why = forbiddenAddressReason(inner, own);
       if (why !== undefined) return why;
       // RFC 8215 lets a network place the IPv4 address elsewhere inside 64:ff9b:1::/48 (prefixes
       // /48 to /96). Only the /96 layout can be read with certainty; anything else is refused.
       if (g[0] === 0x64 && g[1] === 0xff9b && g[2] === 1 && !allZero(g.slice(3, 6))) return 'local-use NAT64';
     }
-    return undefined;
+    return own.has(canonical) ? OWN_ADDRESS : undefined;
   }
   for (const { list, why, t } of lists) if (t === 'ipv4' && list.check(ip, 'ipv4')) return why;
-  return undefined;
+  // Checked last: a range's own name (loopback, private, …) says more where both apply.
+  return own.has(ip) ? OWN_ADDRESS : undefined;
 }

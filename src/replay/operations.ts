@@ -11,7 +11,7 @@ import { ID_PATTERN } from '../tenants/schema.js';
 import { LISTED_IDS, recoverFailed, type RecoverResult } from './recover.js';
 import { replay, type ReplayResult } from './replay.js';
 import type { DeliveryQueues } from '../queue/delivery-queues.js';
-import { iso, parseTimeArg, TIME_ARG_HELP } from './time-arg.js';
+import { iso, parseTimeArg, TIME_ARG_HELP } from '../lib/time-arg.js';
 
 /** Refused input: `status` 400 (bad field), 404 (no such endpoint) or 409 (endpoint disabled). */
 export class OperationError extends WssError {
@@ -28,7 +28,16 @@ export interface OperationDeps {
   registry: Registry;
   config: Pick<
     Config,
-    'stream' | 'dedupTtlMs' | 'keepCompleted' | 'maxEventBytes' | 'replayMaxEvents' | 'streamRetentionMs' | 'source'
+    | 'stream'
+    | 'prefix'
+    | 'dedupTtlMs'
+    | 'keepCompleted'
+    | 'maxEventBytes'
+    | 'replayMaxEvents'
+    | 'replayMaxDeliveries'
+    | 'replayMaxInFlight'
+    | 'streamRetentionMs'
+    | 'source'
   >;
   queues: DeliveryQueues;
   runner: ExpressionRunner;
@@ -164,6 +173,10 @@ export async function runReplay(deps: OperationDeps, input: Input): Promise<Repl
         maxEventBytes: deps.config.maxEventBytes,
       },
       maxEvents: deps.config.replayMaxEvents,
+      maxDeliveries: deps.config.replayMaxDeliveries,
+      maxInFlight: deps.config.replayMaxInFlight,
+      prefix: deps.config.prefix,
+      now: deps.now,
       retentionMs: deps.config.streamRetentionMs,
     },
     { tenant: tenant as string, endpoint: endpoint as string | undefined, fromMs: fromMs!, toMs: toMs!, dryRun },

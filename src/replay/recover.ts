@@ -7,7 +7,7 @@
 // share first, as the worker does before a retry.
 import { Job } from 'bullmq';
 import { errorMessage } from '../lib/errors.js';
-import { endpointJobIds, type DeliveryQueue } from '../queue/job.js';
+import { deliveryJobId, endpointJobIds, type DeliveryQueue } from '../queue/job.js';
 import { retagForRetry } from '../queue/fair-queues.js';
 import type { RedisClient } from '../redis/client.js';
 
@@ -36,7 +36,12 @@ export interface RecoverResult {
   jobIds: string[];
 }
 
-/** The ids of the endpoint's jobs that failed at or after `sinceMs`, oldest first. */
+/**
+ * The ids of the endpoint's jobs that failed at or after `sinceMs`, oldest first. With an
+ * eventId, exactly that event's delivery and its replays': a replay's id is the event's id plus
+ * `.r<replay id>`, which another event's id may also look like (`evt-1.rother`), so such a
+ * candidate is kept only when its job data names the event.
+ */
 export async function failedSince(
   redis: RedisClient,
   failedKey: string,
@@ -47,7 +52,23 @@ export async function failedSince(
   for (let offset = 0; ; offset += PAGE) {
     const page = await redis.zrangebyscore(failedKey, req.sinceMs, '+inf', 'LIMIT', offset, PAGE);
     for (const id of page) if (wanted(id)) ids.push(id);
-    if (page.length < PAGE) return ids;
+    if (page.length < PAGE) break;
+  }
+  if (req.eventId === undefined) return ids;
+  // The job hashes sit beside the failed set: `<prefix>:<queue>:<job id>`.
+  const jobKey = (id: string) => `${failedKey.slice(0, -'failed'.length)}${id}`;
+  const mine = deliveryJobId(req.eventId, req.tenant, req.endpoint);
+  const replays = ids.filter((id) => id !== mine);
+  const data = await Promise.all(replays.map((id) => redis.hget(jobKey(id), 'data')));
+  const foreign = new Set(replays.filter((_, i) => eventIdOf(data[i] ?? null) !== req.eventId));
+  return ids.filter((id) => !foreign.has(id));
+}
+
+function eventIdOf(json: string | null): string | undefined {
+  try {
+    return (JSON.parse(json ?? 'null') as { eventId?: string } | null)?.eventId;
+  } catch {
+    return undefined;
   }
 }
 

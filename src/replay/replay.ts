@@ -2,7 +2,8 @@
 // the bridge's own code (plan-batch → plan-fanout: today's subscriptions, filters and transforms)
 // for one endpoint or all of the tenant's, and enqueued as new jobs marked `replay` (receivers
 // see the original X-WSS-Event-Id plus X-WSS-Replay: true). Everything is read, checked and
-// planned before the first job is added.
+// planned before the first job is added. Bounded: WSS_REPLAY_MAX_EVENTS events and
+// WSS_REPLAY_MAX_DELIVERIES deliveries per replay, WSS_REPLAY_MAX_IN_FLIGHT replays per tenant.
 import { randomBytes } from 'node:crypto';
 import { WssError } from '../lib/errors.js';
 import { replayJobId, type BulkJob, type DeliveryQueue } from '../queue/job.js';
@@ -14,13 +15,36 @@ import { rangeEntries, type StreamEntry } from '../redis/streams/stream-reply.js
 import { streamMessage } from '../producers/sources/redis-stream/source.js';
 import type { CompiledEndpoint } from '../tenants/compile.js';
 import type { DeliveryQueues } from '../queue/delivery-queues.js';
+import {
+  inFlightKeys,
+  replayQueued,
+  replaysInFlight,
+  reserveReplay,
+  type InFlightKeys,
+  type InFlightReplay,
+} from './in-flight.js';
 import { outsideRetention, streamWindow } from './stream-window.js';
-import { iso } from './time-arg.js';
+import { iso } from '../lib/time-arg.js';
 
 const PAGE = 1_000;
 const ADD_BULK_SLICE = 1_000;
 /** How many event ids and skipped deliveries an answer lists. */
 const LISTED = 10;
+
+/** The tenant has WSS_REPLAY_MAX_IN_FLIGHT replays in flight already (→ 429); nothing was queued. */
+export class ReplayBusyError extends WssError {
+  constructor(
+    readonly tenant: string,
+    readonly inFlight: readonly InFlightReplay[],
+    max: number,
+  ) {
+    const list = inFlight.map((r) => `${r.replayId} (${r.deliveries} deliveries, started ${iso(r.atMs)})`).join(', ');
+    super(
+      'REPLAY_BUSY',
+      `tenant "${tenant}" has ${inFlight.length} replay(s) in flight, the most WSS_REPLAY_MAX_IN_FLIGHT (${max}) allows: ${list}; a replay counts until each of its deliveries has settled (delivered, failed or cancelled)`,
+    );
+  }
+}
 
 /** A replay refused before anything was queued; `field` is the input it is about (→ 400). */
 export class ReplayRefusedError extends WssError {
@@ -50,6 +74,13 @@ interface ReplayDeps {
   queues: DeliveryQueues;
   plan: PlanOptions;
   maxEvents: number;
+  /** WSS_REPLAY_MAX_DELIVERIES: deliveries one replay may queue. */
+  maxDeliveries: number;
+  /** WSS_REPLAY_MAX_IN_FLIGHT: replays of one tenant in flight at once. */
+  maxInFlight: number;
+  /** The key prefix (WSS_PREFIX) the in-flight records go under. */
+  prefix: string;
+  now: () => number;
   retentionMs: number;
   newReplayId?: () => string;
 }
@@ -106,7 +137,15 @@ async function readRange(
   }
 }
 
+/** Refuses when the tenant has maxInFlight replays in flight (a dry run queues nothing: never refused). */
+async function checkInFlight(deps: ReplayDeps, keys: InFlightKeys, tenant: string): Promise<void> {
+  const inFlight = await replaysInFlight(deps.redis, keys, deps.now());
+  if (inFlight.length >= deps.maxInFlight) throw new ReplayBusyError(tenant, inFlight, deps.maxInFlight);
+}
+
 export async function replay(deps: ReplayDeps, req: ReplayRequest): Promise<ReplayResult> {
+  const inFlightKeysOf = inFlightKeys(deps.prefix, req.tenant);
+  if (!req.dryRun) await checkInFlight(deps, inFlightKeysOf, req.tenant);
   const refused = outsideRetention(
     await streamWindow(deps.redis, deps.stream),
     req.fromMs,
@@ -128,7 +167,12 @@ export async function replay(deps: ReplayDeps, req: ReplayRequest): Promise<Repl
     if (firstEventIds.length >= LISTED) break;
     if (!firstEventIds.includes(j.data.eventId)) firstEventIds.push(j.data.eventId);
   }
-  if (!req.dryRun) await enqueue(deps.queues, jobs);
+  if (jobs.length > deps.maxDeliveries)
+    throw new ReplayRefusedError(
+      'from',
+      `the range ${iso(req.fromMs)} .. ${iso(req.toMs)} would queue ${jobs.length} deliveries of tenant "${req.tenant}", more than WSS_REPLAY_MAX_DELIVERIES (${deps.maxDeliveries}); narrow "from" and "to", or name one endpoint`,
+    );
+  if (!req.dryRun) await enqueueCounted(deps, inFlightKeysOf, req.tenant, replayId!, jobs);
   return {
     replayId,
     dryRun: req.dryRun,
@@ -156,6 +200,32 @@ function replayJob(j: BulkJob, replayId: string, dedupTtlMs: number): BulkJob {
     data: { ...j.data, replay: true },
     opts: { ...j.opts, jobId: id, deduplication: { id, ttl: dedupTtlMs }, priority: PRIORITY_LIMIT },
   };
+}
+
+/**
+ * Records the replay as in flight (with its job keys), then queues its jobs. A replay started
+ * meanwhile may have taken the last place: the finished ones are forgotten and it tries once more.
+ */
+async function enqueueCounted(
+  deps: ReplayDeps,
+  keys: InFlightKeys,
+  tenant: string,
+  replayId: string,
+  jobs: readonly BulkJob[],
+): Promise<void> {
+  const jobKeys = jobs.map((j) => deps.queues.forEndpoint(j.data.tenant, j.data.endpoint).queue.toKey(j.opts.jobId));
+  const reserve = () => reserveReplay(deps.redis, keys, { replayId, jobKeys, nowMs: deps.now() }, deps.maxInFlight);
+  if (!(await reserve())) {
+    await checkInFlight(deps, keys, tenant);
+    if (!(await reserve()))
+      throw new ReplayBusyError(tenant, await replaysInFlight(deps.redis, keys, deps.now()), deps.maxInFlight);
+  }
+  try {
+    await enqueue(deps.queues, jobs);
+  } finally {
+    // Even when some jobs could not be added: those that were are what keeps it in flight.
+    await replayQueued(deps.redis, keys, { replayId, deliveries: jobs.length, nowMs: deps.now() });
+  }
 }
 
 /** addBulk per shard queue, in slices (a slice is one MULTI). */

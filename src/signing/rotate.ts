@@ -1,8 +1,10 @@
 // Secret rotation with overlap, pure: the new secret becomes the newest, the one it replaces
-// keeps being sent until now + overlap, and expired ones are dropped. Used by the admin API's
+// keeps being sent until now + overlap, and expired ones are dropped. Only the tenant's own
+// variables may be named (secret-env.ts). Used by the admin API's
 // rotate-secret route and by `wss rotate-secret`.
 import type { EndpointConfig } from '../tenants/schema.js';
 import { MAX_ACTIVE_SECRETS, secretProblem, type Scheme } from './keys.js';
+import { foreignSecretEnvMessage, ownsSecretEnv } from './secret-env.js';
 import { withoutExpired } from './stored-secrets.js';
 
 const DEFAULT_OVERLAP = '24h';
@@ -36,11 +38,23 @@ export function schemeOf(ep: EndpointConfig): Scheme {
   return ep.signature?.scheme ?? 'wss';
 }
 
-/** The endpoint after rotating to `next` at `nowMs` with `overlapMs` during which the old one is still sent. */
-export function rotateSecret(ep: EndpointConfig, next: NewSecret, overlapMs: number, nowMs: number): EndpointConfig {
+/**
+ * The endpoint of `tenant` after rotating to `next` at `nowMs` with `overlapMs` during which the
+ * old one is still sent. A variable of another tenant is refused, as the new secret and as an
+ * old one kept for the overlap (stored before the rule: docs/signatures.md#upgrading).
+ */
+export function rotateSecret(
+  ep: EndpointConfig,
+  next: NewSecret,
+  overlapMs: number,
+  nowMs: number,
+  tenant: string,
+): EndpointConfig {
   if ('secret' in next) {
     const problem = secretProblem(schemeOf(ep), next.secret);
     if (problem) throw new RotationError('secret', problem);
+  } else if (!ownsSecretEnv(tenant, next.secretEnv)) {
+    throw new RotationError('secretEnv', foreignSecretEnvMessage(tenant, ep.id, 'secretEnv', next.secretEnv));
   }
   const current = withoutExpired(ep, nowMs);
   const previous = [...(current.previousSecrets ?? [])];
@@ -59,6 +73,12 @@ export function rotateSecret(ep: EndpointConfig, next: NewSecret, overlapMs: num
       `the endpoint would have ${previous.length + 1} active secrets (at most ${MAX_ACTIVE_SECRETS}); wait until the oldest expires (${soonest}) or rotate with overlap "0s"`,
     );
   }
+  const foreign = previous.find((p) => p.secretEnv !== undefined && !ownsSecretEnv(tenant, p.secretEnv));
+  if (foreign !== undefined)
+    throw new RotationError(
+      'overlap',
+      `${foreignSecretEnvMessage(tenant, ep.id, 'secretEnv', foreign.secretEnv!)}; it cannot stay active during an overlap: rotate with overlap "0s"`,
+    );
   const { secret: _s, secretEnv: _e, previousSecrets: _p, ...rest } = current;
   return { ...rest, ...next, ...(previous.length > 0 ? { previousSecrets: previous } : {}) };
 }

@@ -8,6 +8,7 @@ import type { EndpointConfig } from '../tenants/schema.js';
 import { ed25519Key, whsecKey, type Scheme } from './keys.js';
 import { isEncrypted, keyIdOf } from './secret-box.js';
 import { sign, unixSeconds } from './sign.js';
+import { foreignSecretEnvProblem } from './secret-env.js';
 
 interface PreparedKey {
   key: Buffer | KeyObject;
@@ -51,8 +52,25 @@ function prepareKey(
   return key;
 }
 
-/** Decoded keys of an endpoint, newest first; throws SECRET_UNAVAILABLE (retryable) when one cannot be read. */
-export function prepareSigner(ep: EndpointConfig, readSecretEnv: (name: string) => string | undefined): Prepared {
+/**
+ * Decoded keys of an endpoint of `tenant`, newest first; throws SECRET_UNAVAILABLE (retryable)
+ * when one cannot be read, and SECRET_ENV_FORBIDDEN (not retried) when the endpoint names
+ * another tenant's variable (stored before that was refused at registration): signing with it
+ * would hand this tenant's receiver another tenant's signatures.
+ */
+export function prepareSigner(
+  ep: EndpointConfig,
+  readSecretEnv: (name: string) => string | undefined,
+  tenant: string,
+): Prepared {
+  // Before the cache: a cached entry must not outlive the check.
+  const foreign = foreignSecretEnvProblem(tenant, ep.id, ep);
+  if (foreign !== undefined)
+    throw new DeliveryError(
+      'SECRET_ENV_FORBIDDEN',
+      `${foreign}; nothing is signed with it: register the endpoint again with a variable of its own`,
+      { outcome: 'failed' },
+    );
   const hit = cache.get(ep);
   if (hit) return hit;
   const scheme = ep.signature?.scheme ?? 'wss';

@@ -1,10 +1,12 @@
 // How an endpoint's secrets are written to and read from the registry hash: expired previous
-// secrets are dropped on every write, and with WSS_SECRETS_KEY every inline secret is
-// encrypted. A value that cannot be decrypted (key id not configured) stays as it is; the
-// worker then reports SECRET_UNAVAILABLE for that endpoint instead of signing with it.
+// secrets are dropped on every write, and with WSS_SECRETS_KEY every inline secret, the URL
+// (it may carry a token in its query or path) and every custom header value (Authorization,
+// X-Api-Key, …) are encrypted. A value that cannot be decrypted (key id not configured) stays
+// as it is; the worker then reports SECRET_UNAVAILABLE for that endpoint instead of using it.
 import type { SecretsKey } from '../config.js';
+import { moveUrlCredentials } from '../tenants/endpoint-url.js';
 import type { EndpointConfig } from '../tenants/schema.js';
-import { decryptSecret, encryptSecret, isEncrypted } from './secret-box.js';
+import { decryptSecret, encryptSecret, isEncrypted, keyIdOf } from './secret-box.js';
 
 type PreviousSecret = NonNullable<EndpointConfig['previousSecrets']>[number];
 
@@ -28,11 +30,14 @@ export function earliestExpiry(ep: EndpointConfig): number | undefined {
   return min;
 }
 
-function mapSecrets(ep: EndpointConfig, f: (v: string) => string): EndpointConfig {
-  const out: EndpointConfig = { ...ep };
+/** Every value kept encrypted at rest: inline secrets, the URL and the custom header values. */
+function mapSealed(ep: EndpointConfig, f: (v: string) => string): EndpointConfig {
+  const out: EndpointConfig = { ...ep, url: f(ep.url) };
   if (ep.secret !== undefined) out.secret = f(ep.secret);
   if (ep.previousSecrets)
     out.previousSecrets = ep.previousSecrets.map((p) => (p.secret === undefined ? p : { ...p, secret: f(p.secret) }));
+  // Stored endpoints always have headers; a hand-written value may lack them.
+  if (ep.headers) out.headers = Object.fromEntries(Object.entries(ep.headers).map(([k, v]) => [k, f(v)]));
   return out;
 }
 
@@ -45,15 +50,35 @@ export function encodeEndpoint(
 ): string {
   const pruned = withoutExpired(ep, nowMs);
   if (!keys || keys.length === 0) return JSON.stringify(pruned);
-  return JSON.stringify(mapSecrets(pruned, (v) => (isEncrypted(v) ? v : encryptSecret(keys, aad, v))));
+  return JSON.stringify(mapSealed(pruned, (v) => (isEncrypted(v) ? v : encryptSecret(keys, aad, v))));
 }
 
+/**
+ * The endpoint from its stored JSON, decrypted where a configured key allows. Credentials in
+ * the URL (stored by an older version) become its Authorization header here, as they do at
+ * registration (tenants/endpoint-url.ts).
+ */
 export function decodeEndpoint(json: string, aad: string, keys: readonly SecretsKey[] | undefined): EndpointConfig {
-  const ep = JSON.parse(json) as EndpointConfig;
-  return mapSecrets(ep, (v) => (isEncrypted(v) ? (decryptSecret(keys, aad, v) ?? v) : v));
+  const ep = mapSealed(JSON.parse(json) as EndpointConfig, (v) =>
+    isEncrypted(v) ? (decryptSecret(keys, aad, v) ?? v) : v,
+  );
+  return ep.headers ? moveUrlCredentials(ep) : ep;
 }
 
-/** True when some inline secret is still encrypted after decoding (its key is not configured). */
+/** The fields still encrypted after decoding (their key is not configured), each with its key id. */
+export function undecryptableFields(ep: EndpointConfig): Array<{ field: string; keyId: string }> {
+  const out: Array<{ field: string; keyId: string }> = [];
+  const check = (field: string, v: string | undefined) => {
+    if (v !== undefined && isEncrypted(v)) out.push({ field, keyId: keyIdOf(v) ?? '?' });
+  };
+  check('url', ep.url);
+  check('secret', ep.secret);
+  (ep.previousSecrets ?? []).forEach((p, i) => check(`previousSecrets.${i}.secret`, p.secret));
+  for (const [k, v] of Object.entries(ep.headers ?? {})) check(`headers.${k}`, v);
+  return out;
+}
+
+/** True when some value is still encrypted after decoding (its key is not configured). */
 export function hasUndecryptable(ep: EndpointConfig): boolean {
-  return [ep.secret, ...(ep.previousSecrets ?? []).map((p) => p.secret)].some((v) => v !== undefined && isEncrypted(v));
+  return undecryptableFields(ep).length > 0;
 }

@@ -1,5 +1,5 @@
 // What a tenant may send for an endpoint, checked before the registration rules (schema.ts) run:
-// the fields a tenant may change, why each other field is refused, the caps on custom headers,
+// the fields a tenant may change, why each other field is refused,
 // and how a change merges into the stored endpoint. Pure.
 import { HIDDEN } from '../dashboard/public-view.js';
 import type { EndpointConfig } from '../tenants/schema.js';
@@ -37,26 +37,6 @@ const REFUSED: Record<string, string> = {
   broken: 'set by the service; changing the filter or transform clears it',
 };
 
-/**
- * Caps on a tenant's custom headers, until the registration rules carry their own (then this
- * function goes and the schema's caps apply to everyone).
- */
-export const TENANT_HEADER_LIMITS = Object.freeze({ count: 20, bytes: 8_192 });
-
-export function headerCapProblems(headers: Readonly<Record<string, unknown>>): string[] {
-  const entries = Object.entries(headers);
-  const problems: string[] = [];
-  if (entries.length > TENANT_HEADER_LIMITS.count)
-    problems.push(`field "headers": at most ${TENANT_HEADER_LIMITS.count} headers, got ${entries.length}`);
-  const bytes = entries.reduce(
-    (n, [k, v]) => n + Buffer.byteLength(k) + (typeof v === 'string' ? Buffer.byteLength(v) : 0),
-    0,
-  );
-  if (bytes > TENANT_HEADER_LIMITS.bytes)
-    problems.push(`field "headers": names and values may total ${TENANT_HEADER_LIMITS.bytes} bytes, got ${bytes}`);
-  return problems;
-}
-
 export interface InputRules {
   creating: boolean;
   allowExpressions: boolean;
@@ -79,7 +59,6 @@ export function tenantInputProblems(input: Readonly<Record<string, unknown>>, ru
   if (headers !== undefined) {
     if (headers === null || typeof headers !== 'object' || Array.isArray(headers))
       problems.push('field "headers": must be an object of header names to text values');
-    else problems.push(...headerCapProblems(headers as Record<string, unknown>));
   }
   const description = input.description;
   if (description !== undefined && description !== null && typeof description !== 'string')

@@ -82,11 +82,11 @@ export class TenantEndpoints {
     return { secret: generateSecret(scheme as Scheme), scheme: scheme as Scheme };
   }
 
-  private shown(ep: EndpointConfig, secret: string | undefined): SecretShown {
+  private shown(tenant: string, ep: EndpointConfig, secret: string | undefined): SecretShown {
     if (secret === undefined) return {};
     if (schemeOf(ep) !== ED25519) return { secret };
     try {
-      return { publicKeys: publicKeys(ep, this.d.ctx.now()) };
+      return { publicKeys: publicKeys(tenant, ep, this.d.ctx.now()) };
     } catch (err) {
       if (err instanceof DeliveryError) return {};
       throw err;
@@ -119,7 +119,7 @@ export class TenantEndpoints {
       throw new TenantRequestError(409, [`endpoint "${parsed.id}" already exists; change it instead`]);
     await this.d.ctx.registry.putEndpoint(p.tenant, parsed);
     this.d.log.info({ ...who(p), endpoint: parsed.id, scheme: schemeOf(parsed) }, 'tenant: endpoint created');
-    return { endpoint: tenantEndpointView(parsed), ...this.shown(parsed, fresh?.secret) };
+    return { endpoint: tenantEndpointView(parsed), ...this.shown(p.tenant, parsed, fresh?.secret) };
   }
 
   async update(
@@ -166,7 +166,7 @@ export class TenantEndpoints {
     return {
       endpoint: tenantEndpointView(updated),
       ...(resumed !== undefined ? { resumed } : {}),
-      ...this.shown(updated, fresh?.secret),
+      ...this.shown(p.tenant, updated, fresh?.secret),
     };
   }
 
@@ -190,7 +190,7 @@ export class TenantEndpoints {
       const overlapMs = parseOverlap(input.overlap);
       const nowMs = this.d.ctx.now();
       updated = await this.d.ctx.registry.updateEndpoint(p.tenant, id, (cur) =>
-        rotateSecret(cur, { secret: fresh.secret! }, overlapMs, nowMs),
+        rotateSecret(cur, { secret: fresh.secret! }, overlapMs, nowMs, p.tenant),
       );
     } catch (err) {
       if (err instanceof RotationError) throw badRequest(err.message);
@@ -199,7 +199,7 @@ export class TenantEndpoints {
     if (!updated) throw notFound(`endpoint "${id}"`);
     const view = tenantEndpointView(updated);
     this.d.log.info({ ...who(p), endpoint: id, scheme, activeSecrets: view.secrets.active }, 'tenant: secret rotated');
-    return { endpoint: view, scheme, ...this.shown(updated, fresh.secret) };
+    return { endpoint: view, scheme, ...this.shown(p.tenant, updated, fresh.secret) };
   }
 
   async publicKeys(tenant: string, id: string) {
@@ -209,7 +209,7 @@ export class TenantEndpoints {
         `endpoint "${id}" signs with a shared secret (scheme ${schemeOf(ep)}): it has no public key`,
       ]);
     try {
-      return { scheme: ED25519, keys: publicKeys(ep, this.d.ctx.now()) };
+      return { scheme: ED25519, keys: publicKeys(tenant, ep, this.d.ctx.now()) };
     } catch (err) {
       if (err instanceof DeliveryError) throw new TenantRequestError(503, [err.message]);
       throw err;

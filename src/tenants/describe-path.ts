@@ -1,8 +1,8 @@
-// A zod issue path in words (`tenant "acme" endpoint "orders" field "retry.attempts"`), for the
-// tenants file and the admin API's endpoint payload. Pure. The raw input is read, so ids can be
-// named even when they are the invalid part.
+// Validation problems in words: a zod issue path turned into `tenant "acme" endpoint "orders"
+// field "retry.attempts"`, with the ids read from the raw input (so they can be named even when
+// they are the invalid part). Pure.
 
-function at(value: unknown, key: PropertyKey): unknown {
+export function at(value: unknown, key: PropertyKey): unknown {
   return value !== null && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
 }
 

@@ -8,6 +8,7 @@ import type { SecretsKey } from '../config.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { registryEndpointsLoaded, registryReloads } from '../lib/metrics.js';
+import { markForeignSecretEnv } from '../signing/secret-env.js';
 import { decodeEndpoint, encodeEndpoint, hasUndecryptable } from '../signing/stored-secrets.js';
 import type { CompiledEndpoint } from './compile.js';
 import { applyLog, loadFull, readVersion } from './registry-load.js';
@@ -61,7 +62,7 @@ export class Registry {
     this.keys = registryKeys(prefix);
     this.secretsKeys = opts.secretsKeys;
     this.now = opts.now ?? Date.now;
-    this.state = new SnapshotState(this.decode, log);
+    this.state = new SnapshotState(this.decodeLive, log);
   }
 
   /** Endpoint JSON for the hash: expired previous secrets dropped, inline secrets encrypted if configured. */
@@ -70,6 +71,10 @@ export class Registry {
   }
 
   private readonly decode: Decode = (key, json) => decodeEndpoint(json, key, this.secretsKeys);
+
+  /** What the snapshot holds: an endpoint naming another tenant's secret variable is marked broken (secret-env.ts). */
+  private readonly decodeLive: Decode = (key, json) =>
+    markForeignSecretEnv(splitField(key)[0], this.decode(key, json), this.now());
 
   /** Queues the version bump and the change's log entry on a MULTI that holds the write. */
   private logChange(m: ReturnType<RedisClient['multi']>, change: LoggedChange): void {
@@ -114,7 +119,7 @@ export class Registry {
         'registry: the change log does not reach back to this snapshot; reloading in full',
       );
     }
-    const { state, endpoints } = await loadFull(this.redis, this.keys, this.decode, this.log);
+    const { state, endpoints } = await loadFull(this.redis, this.keys, this.decodeLive, this.log);
     this.state = state;
     this.count('full', endpoints);
     return state.snapshot();

@@ -6,18 +6,17 @@ import { z } from 'zod';
 import { errorMessage, TenantsValidationError } from '../lib/errors.js';
 import { MAX_ACTIVE_SECRETS, SCHEMES } from '../signing/keys.js';
 import { secretsIssues, toCanonicalSecrets } from '../signing/secrets-schema.js';
-import { describePath } from './describe-path.js';
-import { headerProblems, privateUrlProblem } from './endpoint-rules.js';
+import { foreignSecretEnvReason, foreignSecretEnvs } from '../signing/secret-env.js';
+import { at, describePath } from './describe-path.js';
+import { headerProblems, MAX_HEADER_VALUE_CHARS } from './headers.js';
+import { moveUrlCredentials, privateUrlProblem, urlCredentialsProblem } from './endpoint-url.js';
 
 export const ID_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const id = z.string().regex(ID_PATTERN, 'must match ^[a-z0-9][a-z0-9_-]{0,62}$');
 
-/**
- * `secretEnv` may only name variables under this prefix: the name is chosen by whoever
- * registers the endpoint, and any other variable of the worker (e.g. the dashboard password)
- * would otherwise be used as an HMAC key whose signatures the receiver sees.
- */
-const SECRET_ENV_PREFIX = 'WSS_SECRET_';
+// `secretEnv` names a worker variable chosen by whoever registers the endpoint: only WSS_SECRET_*
+// (never, say, the dashboard password), and only its own tenant's (signing/secret-env.ts).
+export const SECRET_ENV_PREFIX = 'WSS_SECRET_';
 export const SECRET_ENV_PATTERN = /^WSS_SECRET_[A-Za-z0-9_]{1,200}$/;
 
 /** Rules that depend on the configuration, applied when endpoints are registered. */
@@ -129,11 +128,11 @@ const endpointSchema = z
     filter: expression.optional(),
     transform: expression.optional(),
     headers: z
-      .record(z.string(), z.string().max(4096))
+      .record(z.string(), z.string().max(MAX_HEADER_VALUE_CHARS))
       .default({})
       .superRefine((headers, ctx) => {
         for (const problem of headerProblems(headers))
-          ctx.addIssue({ code: 'custom', path: [problem.name], message: problem.message });
+          ctx.addIssue({ code: 'custom', path: problem.name === '' ? [] : [problem.name], message: problem.message });
       }),
     timeoutMs: z.number().int().min(100).max(120_000).default(DEFAULTS.timeoutMs),
     retry: z
@@ -193,8 +192,10 @@ const endpointSchema = z
   .strict()
   .superRefine((ep, ctx) => {
     for (const issue of secretsIssues(ep)) ctx.addIssue({ code: 'custom', ...issue });
+    const credentials = urlCredentialsProblem(ep.url, ep.headers);
+    if (credentials !== undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: credentials });
   })
-  .transform(toCanonicalSecrets);
+  .transform((ep) => moveUrlCredentials(toCanonicalSecrets(ep)));
 
 export type EndpointConfig = z.output<typeof endpointSchema>;
 
@@ -261,15 +262,40 @@ function urlIssues(ep: EndpointConfig, path: readonly PropertyKey[], rules: Regi
   return problem === undefined ? out : [...out, { path: [...path, 'url'], message: problem }];
 }
 
+/**
+ * An endpoint may sign only with its own tenant's variables (src/signing/secret-env.ts). Read
+ * from the raw input, so the field is named as written (`secrets.1.secretEnv`), not as stored.
+ */
+function ownershipIssues(tenant: string, raw: unknown, path: readonly PropertyKey[]): Issue[] {
+  return foreignSecretEnvs(tenant, (raw ?? {}) as object).map(({ field, name }) => ({
+    path: [...path, field],
+    message: foreignSecretEnvReason(tenant, name),
+  }));
+}
+
 /** Validates a tenants file; with rules, also what depends on the configuration (private URLs). */
 export function parseTenantsFile(input: unknown, rules?: RegistrationRules): TenantsFile {
   return parseWith(tenantsFileSchema, input, 'tenants file', (f) =>
     f.tenants.flatMap((t, ti) =>
-      t.endpoints.flatMap((ep, ei) => urlIssues(ep, ['tenants', ti, 'endpoints', ei], rules)),
+      t.endpoints.flatMap((ep, ei) => {
+        const path = ['tenants', ti, 'endpoints', ei];
+        const raw = at(at(at(at(input, 'tenants'), ti), 'endpoints'), ei);
+        return [...urlIssues(ep, path, rules), ...ownershipIssues(t.id, raw, path)];
+      }),
     ),
   );
 }
 
-export function parseEndpoint(input: unknown, rules?: RegistrationRules): EndpointConfig {
-  return parseWith(endpointSchema, input, 'endpoint', (ep) => urlIssues(ep, [], rules));
+/**
+ * One endpoint (the admin API's PUT). With `tenant`, also the tenant-bound rules: its
+ * secretEnv names must start with WSS_SECRET_<TENANT>_.
+ */
+export function parseEndpoint(input: unknown, rules?: RegistrationRules, tenant?: string): EndpointConfig {
+  const id = at(input, 'id');
+  const what =
+    tenant === undefined ? 'endpoint' : `endpoint ${typeof id === 'string' ? `"${id}" ` : ''}of tenant "${tenant}"`;
+  return parseWith(endpointSchema, input, what, (ep) => [
+    ...urlIssues(ep, [], rules),
+    ...(tenant === undefined ? [] : ownershipIssues(tenant, input, [])),
+  ]);
 }

@@ -6,6 +6,7 @@ import { DeliveryError, errorMessage } from '../lib/errors.js';
 import type { DeliveryJobData, DeliveryResult } from '../queue/job.js';
 import type { Logger } from '../lib/log.js';
 import { prepareSigner, signatureHeaders } from '../signing/signer.js';
+import { undecryptableFields } from '../signing/stored-secrets.js';
 import type { EndpointConfig } from '../tenants/schema.js';
 import type { PostRequest, PostResponse } from './http.js';
 
@@ -80,8 +81,18 @@ export async function deliverAttempt(
       outcome: 'failed',
     });
 
-  // Throws SECRET_UNAVAILABLE (retryable) when a secret variable or decryption key is missing.
-  const signer = prepareSigner(ep, deps.readSecretEnv);
+  // The URL and header values are encrypted at rest too (WSS_SECRETS_KEY): never send ciphertext.
+  // (A secret that cannot be decrypted is reported by the signer.)
+  const sealed = undecryptableFields(ep).filter((f) => f.field === 'url' || f.field.startsWith('headers.'));
+  if (sealed.length > 0)
+    throw new DeliveryError(
+      'SECRET_UNAVAILABLE',
+      `endpoint ${data.tenant}/${data.endpoint}: ${sealed.map((f) => f.field).join(', ')} encrypted with key id "${sealed[0]!.keyId}", which WSS_SECRETS_KEY does not hold`,
+      { outcome: 'retry' },
+    );
+  // Throws SECRET_UNAVAILABLE (retryable) when a secret variable or decryption key is missing,
+  // SECRET_ENV_FORBIDDEN (failed) when the endpoint names another tenant's variable.
+  const signer = prepareSigner(ep, deps.readSecretEnv, data.tenant);
   const signed = signatureHeaders(signer, data.eventId, data.body, deps.now());
   const res = await deps.post({
     url: ep.url,

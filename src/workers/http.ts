@@ -1,13 +1,15 @@
 // The HTTP edge of delivery: one undici Agent (keep-alive pool) per worker process, POST only,
 // redirects never followed, and the SSRF guard applied both to literal IPs (before any socket
 // exists) and to every address DNS returns (inside the connector, so the address we check is
-// the address we connect to: no rebinding window between check and connect).
+// the address we connect to: no rebinding window between check and connect). The host's own
+// interface addresses are refused too (lib/own-addresses.ts).
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { isIP, type LookupFunction } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Agent, request } from 'undici';
 import { DeliveryError, errorMessage } from '../lib/errors.js';
 import { forbiddenAddressReason } from '../lib/ssrf.js';
+import { ownAddresses } from '../lib/own-addresses.js';
 
 /** Bytes of the response body kept for the dashboard. */
 const SNIPPET_BYTES = 1024;
@@ -62,7 +64,7 @@ function refusal(address: string, why: string, hint = PRIVATE_HINT): string {
 export function literalHostRefusal(url: URL, hint = PRIVATE_HINT): string | undefined {
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   if (isIP(host) === 0) return undefined;
-  const why = forbiddenAddressReason(host);
+  const why = forbiddenAddressReason(host, ownAddresses());
   return why === undefined ? undefined : refusal(host, why, hint);
 }
 
@@ -77,8 +79,9 @@ const lookupGuard = (hint: string) =>
   ) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses) => {
       if (err) return callback(err, options.all ? [] : '', 0);
+      const own = ownAddresses();
       for (const a of addresses) {
-        const why = forbiddenAddressReason(a.address);
+        const why = forbiddenAddressReason(a.address, own);
         if (why !== undefined)
           return callback(
             new RefusedAddressError(refusal(`${hostname} (${a.address})`, why, hint)),

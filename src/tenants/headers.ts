@@ -1,9 +1,14 @@
-// What an endpoint's request may carry, checked when the endpoint is registered: its custom
-// headers (none the sender owns, none that changes how the request is framed, values without
-// control characters) and, unless private URLs are allowed, a URL host that is not obviously
-// private. Pure; schema.ts reports each problem with the tenant, endpoint and field.
-import { isIP } from 'node:net';
-import { forbiddenAddressReason } from '../lib/ssrf.js';
+// An endpoint's custom headers: which names it may set, what a value may hold, and how many
+// and how large they may be in all. They go out on every attempt, so a registration that
+// breaks a rule is refused with the header named rather than failing (or bloating) every
+// request. Pure.
+
+/** Most custom headers per endpoint. */
+export const MAX_CUSTOM_HEADERS = 32;
+/** Most bytes of all custom header names and values together (receivers often cap a request's headers at 8-16 KB). */
+export const MAX_CUSTOM_HEADER_BYTES = 8_192;
+/** Longest value of one header. */
+export const MAX_HEADER_VALUE_CHARS = 4_096;
 
 // Headers the sender owns: an endpoint's own headers may not replace them.
 const RESERVED_HEADERS = new Set([
@@ -29,7 +34,10 @@ const FORBIDDEN_HEADERS = new Set(['trailer', 'content-encoding', 'date']);
 // other controls would be refused by the HTTP client at send time (a retryable error, 20 times).
 const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 
-/** What is wrong with an endpoint's custom headers; the value itself is never quoted. */
+/**
+ * What is wrong with an endpoint's custom headers; the value itself is never quoted. `name` is
+ * the header the problem is about, '' for the headers as a whole (their count or size).
+ */
 export function headerProblems(headers: Readonly<Record<string, string>>): Array<{ name: string; message: string }> {
   const out: Array<{ name: string; message: string }> = [];
   const seen = new Map<string, string>();
@@ -49,26 +57,16 @@ export function headerProblems(headers: Readonly<Record<string, string>>): Array
         message: 'value may hold only visible ASCII, space and tab (no CR, LF, NUL or other control characters)',
       });
   }
+  const bytes = Object.entries(headers).reduce((n, [k, v]) => n + k.length + v.length, 0);
+  if (Object.keys(headers).length > MAX_CUSTOM_HEADERS)
+    out.push({
+      name: '',
+      message: `at most ${MAX_CUSTOM_HEADERS} custom headers (${Object.keys(headers).length} given)`,
+    });
+  if (bytes > MAX_CUSTOM_HEADER_BYTES)
+    out.push({
+      name: '',
+      message: `names and values of all custom headers may take at most ${MAX_CUSTOM_HEADER_BYTES} bytes together (${bytes} given)`,
+    });
   return out;
-}
-
-/**
- * Why a URL is refused at registration when private addresses are not allowed: a literal
- * private IP or `localhost`. Names are only resolved at connect time (src/workers/http.ts),
- * which stays the real guard; this catches the obvious cases when the endpoint is registered.
- */
-export function privateUrlProblem(url: string): string | undefined {
-  let host: string;
-  try {
-    host = new URL(url).hostname.toLowerCase();
-  } catch {
-    return undefined; // the URL rule reports it
-  }
-  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
-  const bare = host.endsWith('.') ? host.slice(0, -1) : host;
-  if (bare === 'localhost' || bare.endsWith('.localhost'))
-    return 'points at localhost; set WSS_ALLOW_PRIVATE_URLS=true to allow it';
-  if (isIP(host) === 0) return undefined;
-  const why = forbiddenAddressReason(host);
-  return why === undefined ? undefined : `is a private address (${why}); set WSS_ALLOW_PRIVATE_URLS=true to allow it`;
 }
