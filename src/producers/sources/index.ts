@@ -6,6 +6,8 @@ import { ConfigError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { RedisClient } from '../../redis/client.js';
 import type { RoleContext } from '../../roles.js';
+import { outboxPublisher } from './postgres-outbox/publisher.js';
+import { PostgresOutboxSource } from './postgres-outbox/source.js';
 import { streamPublisher } from './redis-stream/publisher.js';
 import { RedisStreamSource } from './redis-stream/source.js';
 import type { EventPublisher, Source } from './source.js';
@@ -15,9 +17,36 @@ function notBuilt(kind: string): never {
   throw new ConfigError(line, [line]);
 }
 
+/** WSS_PG_URL, required by the outbox source. */
+function pgUrlOf(config: Pick<SharedConfig, 'source'>): string {
+  const url = config.source.postgres.url;
+  if (url !== undefined) return url;
+  const line = 'WSS_PG_URL: required with WSS_SOURCE=postgres-outbox (postgres://user:password@host:port/database)';
+  throw new ConfigError(line, [line]);
+}
+
 /** The source, and the bridge's logger (its fields name what is read). */
 export function createSource(ctx: RoleContext<'bridge'>): { source: Source; log: Logger } {
   const { config } = ctx;
+  if (config.source.kind === 'postgres-outbox') {
+    const pg = config.source.postgres;
+    const url = pgUrlOf(config);
+    const log = ctx.log.child({ role: 'bridge', source: 'postgres-outbox', table: pg.table.text });
+    const source = new PostgresOutboxSource(
+      {
+        url,
+        table: pg.table,
+        keep: pg.keep,
+        retentionMs: pg.retentionMs,
+        pollMs: pg.pollMs,
+        batchSize: config.bridge.batchSize,
+        maxEntryDeliveries: config.bridge.maxEntryDeliveries,
+      },
+      log,
+      ctx.now,
+    );
+    return { source, log };
+  }
   if (config.source.kind !== 'redis-stream') notBuilt(config.source.kind);
   const { stream, group } = config;
   const b = config.bridge;
@@ -48,6 +77,7 @@ export function createSource(ctx: RoleContext<'bridge'>): { source: Source; log:
  * connection (the Redis Stream writes on it; other sources open their own, closed by `close`).
  */
 export function createPublisher(config: Pick<SharedConfig, 'source' | 'stream'>, redis: RedisClient): EventPublisher {
+  if (config.source.kind === 'postgres-outbox') return outboxPublisher(pgUrlOf(config), config.source.postgres.table);
   if (config.source.kind !== 'redis-stream') notBuilt(config.source.kind);
   return streamPublisher(redis, config.stream);
 }

@@ -1,5 +1,6 @@
 // The group's pending entries (read, not acknowledged) and how many times each was delivered.
-// Pure: parsing XPENDING and choosing the next chunk to take over.
+// Pure: parsing XPENDING and choosing the next chunk to take over (the outbox source chooses its
+// claims by the same rule, from its attempts column).
 export interface PendingEntry {
   id: string;
   consumer: string;
@@ -19,8 +20,8 @@ export function parsePending(reply: unknown): PendingEntry[] {
   return out;
 }
 
-export interface Chunk {
-  entries: PendingEntry[];
+export interface Chunk<T = PendingEntry> {
+  entries: T[];
   /** Delivered maxDeliveries times without acknowledgement: dead-letter, never plan again. */
   poison: boolean;
 }
@@ -32,7 +33,10 @@ export interface Chunk {
  * cause, so it is taken alone; then a crash on it touches no other entry and its neighbours
  * do not grow their own counts towards the bound. Entries at the bound come as a poison run.
  */
-export function nextChunk(list: readonly PendingEntry[], maxDeliveries: number): Chunk | undefined {
+export function nextChunk<T extends Pick<PendingEntry, 'deliveries'> = PendingEntry>(
+  list: readonly T[],
+  maxDeliveries: number,
+): Chunk<T> | undefined {
   const first = list[0];
   if (!first) return undefined;
   if (first.deliveries >= maxDeliveries)
@@ -41,8 +45,8 @@ export function nextChunk(list: readonly PendingEntry[], maxDeliveries: number):
   return { entries: leadingRun(list, (p) => p.deliveries < 2), poison: false };
 }
 
-function leadingRun(list: readonly PendingEntry[], keep: (p: PendingEntry) => boolean): PendingEntry[] {
-  const out: PendingEntry[] = [];
+function leadingRun<T>(list: readonly T[], keep: (p: T) => boolean): T[] {
+  const out: T[] = [];
   for (const p of list) {
     if (!keep(p)) break;
     out.push(p);
