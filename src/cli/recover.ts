@@ -9,6 +9,7 @@ import { OperationError, runRecover, runReplay, type OperationDeps } from '../re
 import { ReplayRefusedError } from '../replay/replay.js';
 import { DeliveryQueues } from '../queue/delivery-queues.js';
 import { createExpressionPool } from '../expressions/trial.js';
+import { createReplayHistory } from '../producers/sources/index.js';
 
 class OperationFailed extends WssError {
   constructor(message: string) {
@@ -28,9 +29,10 @@ async function withOperations<T>(config: Config, log: Logger, fn: (deps: Operati
   return withRegistry(config, log, async (registry, redis) => {
     const queues = new DeliveryQueues(redis, config.prefix, config.layout);
     const pool = createExpressionPool(config, log);
+    const replayFrom = createReplayHistory(config, redis);
     try {
       await registry.refresh();
-      return await fn({ redis, registry, config, queues, runner: pool, now: Date.now });
+      return await fn({ redis, registry, config, queues, runner: pool, now: Date.now, history: replayFrom.history });
     } catch (err) {
       if (err instanceof OperationError || err instanceof ReplayRefusedError)
         throw new OperationFailed(asFlags(err.message));
@@ -38,6 +40,7 @@ async function withOperations<T>(config: Config, log: Logger, fn: (deps: Operati
     } finally {
       await queues.close();
       await pool.close();
+      await replayFrom.close();
     }
   });
 }

@@ -6,7 +6,7 @@
 // no orchestrator reaches it by a pod IP). See docs/security.md.
 import { createExpressionPool } from '../expressions/trial.js';
 import type { RoleContext, RunningRole } from '../roles.js';
-import { createPublisher } from '../producers/sources/index.js';
+import { createPublisher, createReplayHistory } from '../producers/sources/index.js';
 import { adminApi } from './admin-api.js';
 import { publicKeysRouter } from './signing-api.js';
 import { allowedHostsOnly, defaultDashboardHosts } from './allowed-hosts.js';
@@ -44,6 +44,7 @@ export async function startDashboard(
   // Threads start only when an endpoint with a filter or transform is registered.
   const expressions = createExpressionPool(config, log);
   const publisher = createPublisher(config, ctx.redis);
+  const replayFrom = createReplayHistory(config, ctx.redis);
 
   // The default names the port, which is only known for sure once listening (PORT=0).
   let allowedHosts =
@@ -68,7 +69,12 @@ export async function startDashboard(
       app.use(BOARD_PATH, auth, sameOriginOnly(), bullBoard.router);
       app.use(EVENTS_PATH, auth, sameOriginOnly(), eventsPageRouter());
       app.use(publicKeysRouter(ctx));
-      app.use('/api', auth, sameOriginOnly(), adminApi({ ctx, queues, log, expressions, publisher }));
+      app.use(
+        '/api',
+        auth,
+        sameOriginOnly(),
+        adminApi({ ctx, queues, log, expressions, publisher, history: replayFrom.history }),
+      );
     },
     // Unlike WSS_HEALTH_PORT, even the default PORT does not move: people open the dashboard at
     // the address they were told, and a dashboard quietly elsewhere would leave them looking at
@@ -87,6 +93,7 @@ export async function startDashboard(
       bullBoard?.stop();
       await expressions.close();
       await publisher.close().catch(() => undefined);
+      await replayFrom.close().catch(() => undefined);
     },
     stopped: () => log.info('dashboard stopped'),
   });

@@ -9,7 +9,7 @@ import type { ExpressionRunner } from '../producers/plan-fanout.js';
 import type { Registry } from '../tenants/registry.js';
 import { ID_PATTERN } from '../tenants/schema.js';
 import { LISTED_IDS, recoverFailed, type RecoverResult } from './recover.js';
-import { replay, type ReplayResult } from './replay.js';
+import { replay, type ReplayHistory, type ReplayResult } from './replay.js';
 import type { DeliveryQueues } from '../queue/delivery-queues.js';
 import { iso, parseTimeArg, TIME_ARG_HELP } from './time-arg.js';
 
@@ -26,10 +26,9 @@ export class OperationError extends WssError {
 export interface OperationDeps {
   redis: RedisClient;
   registry: Registry;
-  config: Pick<
-    Config,
-    'stream' | 'dedupTtlMs' | 'keepCompleted' | 'maxEventBytes' | 'replayMaxEvents' | 'streamRetentionMs'
-  >;
+  config: Pick<Config, 'dedupTtlMs' | 'keepCompleted' | 'maxEventBytes' | 'replayMaxEvents'>;
+  /** Where replay reads past events (sources/index.ts createReplayHistory: the stream, or the source's own). */
+  history: ReplayHistory;
   queues: DeliveryQueues;
   runner: ExpressionRunner;
   now: () => number;
@@ -147,8 +146,7 @@ export async function runReplay(deps: OperationDeps, input: Input): Promise<Repl
   }
   return replay(
     {
-      redis: deps.redis,
-      stream: deps.config.stream,
+      history: deps.history,
       endpoints,
       runner: deps.runner,
       queues: deps.queues,
@@ -158,7 +156,6 @@ export async function runReplay(deps: OperationDeps, input: Input): Promise<Repl
         maxEventBytes: deps.config.maxEventBytes,
       },
       maxEvents: deps.config.replayMaxEvents,
-      retentionMs: deps.config.streamRetentionMs,
     },
     { tenant: tenant as string, endpoint: endpoint as string | undefined, fromMs: fromMs!, toMs: toMs!, dryRun },
   );

@@ -1,23 +1,20 @@
-// Replay from the stream: the tenant's events of a time range, read again (XRANGE), planned with
-// the bridge's own code (plan-batch → plan-fanout: today's subscriptions, filters and transforms)
-// for one endpoint or all of the tenant's, and enqueued as new jobs marked `replay` (receivers
-// see the original X-WSS-Event-Id plus X-WSS-Replay: true). Everything is read, checked and
-// planned before the first job is added.
+// Replay: the tenant's events of a time range, read again from where they are kept (a
+// ReplayHistory: the Redis Stream, stream-window.ts, or a source that keeps them, e.g. the
+// PostgreSQL outbox with WSS_OUTBOX_KEEP), planned with the bridge's own code (plan-batch →
+// plan-fanout: today's subscriptions, filters and transforms) for one endpoint or all of the
+// tenant's, and enqueued as new jobs marked `replay` (receivers see the original X-WSS-Event-Id
+// plus X-WSS-Replay: true). Everything is read, checked and planned before the first job is added.
 import { randomBytes } from 'node:crypto';
 import { WssError } from '../lib/errors.js';
 import { replayJobId, type BulkJob, type DeliveryQueue } from '../queue/job.js';
 import { planBatch, type PlanOptions } from '../producers/plan-batch.js';
 import type { ExpressionRunner } from '../producers/plan-fanout.js';
 import { PRIORITY_LIMIT } from '../queue/fair-share.js';
-import type { RedisClient } from '../redis/client.js';
-import { rangeEntries, type StreamEntry } from '../redis/streams/stream-reply.js';
-import { streamMessage } from '../producers/sources/redis-stream/source.js';
+import type { SourceMessage } from '../producers/sources/source.js';
 import type { CompiledEndpoint } from '../tenants/compile.js';
 import type { DeliveryQueues } from '../queue/delivery-queues.js';
-import { outsideRetention, streamWindow } from './stream-window.js';
 import { iso } from './time-arg.js';
 
-const PAGE = 1_000;
 const ADD_BULK_SLICE = 1_000;
 /** How many event ids and skipped deliveries an answer lists. */
 export const LISTED = 10;
@@ -41,16 +38,22 @@ export interface ReplayRequest {
   dryRun: boolean;
 }
 
+/** Where replay reads past events from. */
+export interface ReplayHistory {
+  /** Why a range starting at `fromMs` cannot be replayed in full (events of it are gone), or undefined. */
+  refusal(fromMs: number): Promise<string | undefined>;
+  /** The tenant's messages created in [fromMs, toMs], oldest first, at most `max` + 1 (one more says "over the cap"). */
+  read(tenant: string, fromMs: number, toMs: number, max: number): Promise<SourceMessage[]>;
+}
+
 export interface ReplayDeps {
-  redis: RedisClient;
-  stream: string;
+  history: ReplayHistory;
   /** The tenant's endpoints as the registry has them now. */
   endpoints: readonly CompiledEndpoint[];
   runner: ExpressionRunner;
   queues: DeliveryQueues;
   plan: PlanOptions;
   maxEvents: number;
-  retentionMs: number;
   newReplayId?: () => string;
 }
 
@@ -83,44 +86,17 @@ export function newReplayId(): string {
   return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }
 
-/** The tenant's entries in [fromMs, toMs], at most `max` + 1 of them (one more says "over the cap"). */
-async function readRange(
-  redis: RedisClient,
-  stream: string,
-  tenant: string,
-  fromMs: number,
-  toMs: number,
-  max: number,
-): Promise<StreamEntry[]> {
-  const out: StreamEntry[] = [];
-  let start = `${fromMs}-0`;
-  for (;;) {
-    const page = rangeEntries(await redis.xrange(stream, start, String(toMs), 'COUNT', PAGE));
-    for (const e of page) {
-      if (e.fields?.['tenant'] !== tenant) continue;
-      out.push(e);
-      if (out.length > max) return out;
-    }
-    if (page.length < PAGE) return out;
-    start = `(${page.at(-1)!.id}`;
-  }
-}
-
 export async function replay(deps: ReplayDeps, req: ReplayRequest): Promise<ReplayResult> {
-  const refused = outsideRetention(
-    await streamWindow(deps.redis, deps.stream),
-    req.fromMs,
-    formatDuration(deps.retentionMs),
-  );
+  const refused = await deps.history.refusal(req.fromMs);
   if (refused) throw new ReplayRefusedError('from', refused);
-  const entries = await readRange(deps.redis, deps.stream, req.tenant, req.fromMs, req.toMs, deps.maxEvents);
+  const entries = await deps.history.read(req.tenant, req.fromMs, req.toMs, deps.maxEvents);
   if (entries.length > deps.maxEvents)
     throw new ReplayRefusedError(
       'from',
       `the range ${iso(req.fromMs)} .. ${iso(req.toMs)} holds more than ${deps.maxEvents} events of tenant "${req.tenant}" (WSS_REPLAY_MAX_EVENTS); narrow "from" and "to"`,
     );
 
-  const plan = await planBatch(entries.map(streamMessage), () => deps.endpoints, deps.plan, { runner: deps.runner });
+  const plan = await planBatch(entries, () => deps.endpoints, deps.plan, { runner: deps.runner });
   const replayId = req.dryRun ? undefined : (deps.newReplayId ?? newReplayId)();
   const jobs = plan.jobs.map((j) => replayJob(j, replayId ?? 'dry', deps.plan.dedupTtlMs));
   const firstEventIds: string[] = [];

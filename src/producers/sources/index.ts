@@ -5,8 +5,11 @@ import type { SharedConfig } from '../../config.js';
 import { ConfigError } from '../../lib/errors.js';
 import type { Logger } from '../../lib/log.js';
 import type { RedisClient } from '../../redis/client.js';
+import type { ReplayHistory } from '../../replay/replay.js';
+import { streamHistory } from '../../replay/stream-window.js';
 import type { RoleContext } from '../../roles.js';
 import { outboxPublisher } from './postgres-outbox/publisher.js';
+import { outboxHistory } from './postgres-outbox/replay-history.js';
 import { PostgresOutboxSource } from './postgres-outbox/source.js';
 import { streamPublisher } from './redis-stream/publisher.js';
 import { RedisStreamSource } from './redis-stream/source.js';
@@ -80,4 +83,26 @@ export function createPublisher(config: Pick<SharedConfig, 'source' | 'stream'>,
   if (config.source.kind === 'postgres-outbox') return outboxPublisher(pgUrlOf(config), config.source.postgres.table);
   if (config.source.kind !== 'redis-stream') notBuilt(config.source.kind);
   return streamPublisher(redis, config.stream);
+}
+
+/**
+ * Where replay reads past events: the outbox itself with WSS_SOURCE=postgres-outbox (which
+ * refuses unless WSS_OUTBOX_KEEP keeps published rows), otherwise the Redis Stream. `close`
+ * ends any connection of its own.
+ */
+export function createReplayHistory(
+  config: Pick<SharedConfig, 'source' | 'stream' | 'streamRetentionMs'>,
+  redis: RedisClient,
+): { history: ReplayHistory; close(): Promise<void> } {
+  if (config.source.kind === 'postgres-outbox') {
+    const pg = config.source.postgres;
+    const history = outboxHistory({
+      url: pgUrlOf(config),
+      table: pg.table,
+      keep: pg.keep,
+      retentionMs: pg.retentionMs,
+    });
+    return { history, close: () => history.close() };
+  }
+  return { history: streamHistory(redis, config.stream, config.streamRetentionMs), close: async () => {} };
 }

@@ -112,6 +112,14 @@ export function outboxStatements(n: OutboxNames) {
       c IS NOT NULL AND has_table_privilege(c, 'SELECT') AND has_table_privilege(c, 'UPDATE') AND has_table_privilege(c, 'DELETE') AS writable,
       EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = c AND tgname = $2) AS trigger
       FROM to_regclass($1) AS c`,
+    /**
+     * $1 = the quoted table name. The oldest row, and where the row ids start: an oldest row id
+     * above the start means rows before it were deleted (replay-history.ts).
+     */
+    window: `SELECT o.row_id::text AS first_id, floor(extract(epoch FROM o.created_at) * 1000)::bigint::text AS first_ms,
+      s.seqstart::text AS seq_start, pg_sequence_last_value(s.seqrelid) IS NOT NULL AS used
+      FROM pg_sequence AS s LEFT JOIN LATERAL (SELECT row_id, created_at FROM ${T} ORDER BY row_id LIMIT 1) AS o ON true
+      WHERE s.seqrelid = pg_get_serial_sequence($1, 'row_id')::regclass`,
     /** $1 = tenant, $2/$3 = from/to (ms), $4 = most rows. A tenant's rows by time (replay). */
     range: `SELECT ${rowColumns} FROM ${T} WHERE tenant = $1
       AND created_at >= to_timestamp($2 / 1000.0) AND created_at <= to_timestamp($3 / 1000.0)
