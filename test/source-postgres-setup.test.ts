@@ -2,8 +2,13 @@
 // and `--print` (the same SQL for migration tools, applied twice here), a schema-qualified table
 // named after a keyword, a missing table or column stopping the bridge with what to do, and a
 // database that does not answer (the bridge starts not ready; no message shows the password).
-import { freePort } from './helpers/redis-server.js';
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { freePort } from './helpers/redis-server.js';
 import { startBridge } from '../src/producers/bridge.js';
 import { OutboxTableError } from '../src/producers/sources/postgres-outbox/connect.js';
 import { allJobIds, endpoint, isolatedEnv, waitUntil, useBridgeTest } from './helpers/bridge-context.js';
@@ -51,6 +56,7 @@ describe('wss outbox init', () => {
 
   it('a schema-qualified table named after a keyword (app.order) works end to end', async () => {
     const env = { ...isolatedEnv(), ...outboxEnv(pgServer(), { WSS_OUTBOX_TABLE: 'app.order' }) };
+    initOutbox({ ...env, REDIS_URL: redis().url });
     const t = await context(env, TENANTS);
     const b = await startBridge(t.ctx);
     cleanups.push(() => b.stop());
@@ -61,6 +67,31 @@ describe('wss outbox init', () => {
 });
 
 describe('bridge start-up', () => {
+  it('stops when the database user may not change the table, saying what to GRANT', async () => {
+    const env = { ...isolatedEnv(), ...outboxEnv(pgServer()) };
+    const table = env['WSS_OUTBOX_TABLE']!;
+    initOutbox({ ...env, REDIS_URL: redis().url });
+    await pgServer().sql(`CREATE ROLE ${table}_ro LOGIN; GRANT SELECT, UPDATE ON ${table} TO ${table}_ro`);
+    const url = pgServer().url.replace('postgres:pg-', `${table}_ro:pg-`);
+    const t = await context({ ...env, WSS_PG_URL: url }, TENANTS);
+    await expect(startBridge(t.ctx)).rejects.toThrow(
+      /this database user needs SELECT, UPDATE and DELETE on it \(GRANT them\)/,
+    );
+  });
+
+  it('without the notify trigger: warns at start, and finds new rows by polling', async () => {
+    const env = { ...isolatedEnv(), ...outboxEnv(pgServer()) };
+    const table = env['WSS_OUTBOX_TABLE']!;
+    initOutbox({ ...env, REDIS_URL: redis().url });
+    await pgServer().sql(`DROP TRIGGER ${table}_notify ON ${table}`);
+    const t = await context(env, TENANTS);
+    const b = await startBridge(t.ctx);
+    cleanups.push(() => b.stop());
+    expect(t.logs.join('\n')).toMatch(/the outbox table has no notify trigger: new rows are found by polling only/);
+    await insertCommitted(pgServer(), table, [{ tenant: 'acme', type: 'x', data: {}, id: 'polled' }]);
+    await waitUntil('job added', async () => (await allJobIds(t)).includes('acme.a.polled'));
+  });
+
   it('stops with what to do when the table is missing, or lacks a column the bridge reads', async () => {
     const env = { ...isolatedEnv(), ...outboxEnv(pgServer()) };
     const t = await context(env, TENANTS);
@@ -102,5 +133,57 @@ describe('bridge start-up', () => {
       /^wss: postgres postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres: connect ECONNREFUSED/,
     );
     expect(publish.stderr).not.toContain(pgServer().password);
+  });
+});
+
+/** The first fenced block of `lang` after `heading` in the page. */
+function docBlock(doc: string, heading: string, lang: string): string {
+  const from = doc.indexOf(heading);
+  expect(from, heading).toBeGreaterThan(-1);
+  const m = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(doc.slice(from));
+  expect(m, `${lang} block after ${heading}`).not.toBeNull();
+  return m![1]!;
+}
+
+describe('the examples of docs/sources/postgres-outbox.md, run as written', () => {
+  it('the SQL and the Node `pg` example each deliver their event once and change the order', async () => {
+    const doc = readFileSync(new URL('../docs/sources/postgres-outbox.md', import.meta.url), 'utf8');
+    const sql = docBlock(doc, '### In SQL', 'sql');
+    const js = docBlock(doc, '### In Node', 'js');
+    // The examples name the default table.
+    const env = { ...isolatedEnv(), ...outboxEnv(pgServer(), { WSS_OUTBOX_TABLE: 'wss_outbox' }) };
+    initOutbox({ ...env, REDIS_URL: redis().url });
+    await pgServer().sql(
+      "CREATE TABLE orders (order_id text PRIMARY KEY, status text); INSERT INTO orders VALUES ('o-1', 'new'), ('o-2', 'new')",
+    );
+    const t = await context(env, {
+      tenants: [{ id: 'acme', endpoints: [endpoint('a', { events: ['order.*'] })] }],
+    });
+    const b = await startBridge(t.ctx);
+    cleanups.push(() => b.stop());
+
+    const c = await pgServer().client();
+    await c.query(sql);
+    // The Node example as a module, its `pg` resolved from this repository.
+    const dir = join(tmpdir(), `wss-outbox-example-${process.pid}`);
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'example.mjs'), js.replace("from 'pg'", `from '${import.meta.resolve('pg')}'`));
+    writeFileSync(
+      join(dir, 'run.mjs'),
+      "import { pool, shipOrder } from './example.mjs';\nawait shipOrder('o-2');\nawait pool.end();\n",
+    );
+    await promisify(execFile)(process.execPath, [join(dir, 'run.mjs')], {
+      env: { PATH: process.env['PATH'] ?? '', DATABASE_URL: pgServer().url },
+    });
+
+    await waitUntil('both jobs added', async () => (await allJobIds(t)).length === 2);
+    expect(await allJobIds(t)).toEqual(['acme.a.order-o-1-shipped', 'acme.a.order-o-2-shipped']);
+    await waitUntil('rows deleted', async () => (await outboxRows(pgServer(), 'wss_outbox')).length === 0);
+    expect(await pgServer().sql('SELECT order_id, status FROM orders ORDER BY 1')).toEqual([
+      { order_id: 'o-1', status: 'shipped' },
+      { order_id: 'o-2', status: 'shipped' },
+    ]);
   });
 });

@@ -77,6 +77,19 @@ describe('postgres outbox → receiver', () => {
     });
   });
 
+  it('sends `data` as PostgreSQL writes jsonb back (keys reordered, its spacing, digits kept); refuses \\u0000 at insert', async () => {
+    const rx = await receiver();
+    const { table } = await service(rx);
+    await pgServer().sql(
+      `INSERT INTO ${table} (id, tenant, type, data) VALUES ('j1', 'acme', 'x', '{"big":12345678901234567890,"b":[1,2],"a":1.50}')`,
+    );
+    await rx.waitFor(1);
+    expect(rx.requests[0]!.body).toContain('"data":{"a": 1.50, "b": [1, 2], "big": 12345678901234567890}}');
+    await expect(
+      pgServer().sql(`INSERT INTO ${table} (tenant, type, data) VALUES ('acme', 'x', '{"s":"\\u0000"}')`),
+    ).rejects.toThrow(/unsupported Unicode escape sequence/);
+  });
+
   it('a rolled-back application transaction delivers nothing; a committed one is delivered once', async () => {
     const rx = await receiver();
     const { t, table, bridge } = await service(rx);

@@ -3,7 +3,7 @@
 // restart it without touching the machine's PostgreSQL. As root the server must run as another
 // user: the commands then run as `postgres` (runuser) and the temp dir belongs to it.
 import { execFile } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,7 +12,18 @@ import { afterAll, beforeAll } from 'vitest';
 import { freePort } from './redis-server.js';
 
 const run = promisify(execFile);
-const BIN = process.env['WSS_TEST_PG_BIN'] ?? '/usr/lib/postgresql/15/bin';
+/** The newest installed server's binaries (Debian: /usr/lib/postgresql/<version>/bin), or WSS_TEST_PG_BIN. */
+function pgBin(): string {
+  const given = process.env['WSS_TEST_PG_BIN'];
+  if (given) return given;
+  const root = '/usr/lib/postgresql';
+  const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
+  const bin = versions.map((v) => join(root, v, 'bin')).find((d) => existsSync(join(d, 'initdb')));
+  if (!bin)
+    throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql (apt-get install postgresql)');
+  return bin;
+}
+const BIN = pgBin();
 
 export interface TestPostgres {
   port: number;
