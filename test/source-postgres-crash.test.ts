@@ -3,7 +3,8 @@
 // and duplicates nothing; a row every bridge dies on is dead-lettered as poison after
 // WSS_MAX_ENTRY_DELIVERIES (the attempts count survives the deaths); the database gone for 10 s
 // (/readyz 503 naming it without the password, then 200, nothing lost, the LISTEN connection
-// back); two bridges share the table, each row handled once and counted once.
+// back); a claim lock held by a frozen bridge is reported, then let go; two bridges share the
+// table, each row handled once and counted once.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -178,6 +179,25 @@ describe('postgres outbox: crashes and outages', () => {
     expect(verifiedEventIds(rx.requests, SECRET).sort()).toEqual([...ids].sort());
     expect(p.output()).not.toContain(pgServer().password);
     expect(p.output()).toMatch(/outbox LISTEN connection lost/);
+  });
+
+  it('a claim lock held by a frozen bridge: the others say so every 10 s, and go on once it is let go', async () => {
+    const { table, t } = await setup();
+    await insertCommitted(pgServer(), table, [{ tenant: 'acme', type: 'order.created', data: {}, id: 'f1' }]);
+    // The stand-in for a bridge frozen between its two claim transactions.
+    const frozen = await pgServer().client();
+    await frozen.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [`wss-outbox:${table}`]);
+    const b = await bridge(t);
+    await waitUntil(
+      'the wait reported',
+      () => t.logs.some((l) => /another bridge has held the claim lock of outbox \S+ for over 10 s/.test(l)),
+      30_000,
+    );
+    expect(await allJobIds(t)).toEqual([]);
+    await frozen.query('SELECT pg_advisory_unlock_all()');
+    await waitUntil('row handled', async () => (await outboxRows(pgServer(), table)).length === 0, 20_000);
+    expect(await allJobIds(t)).toEqual(['acme.a.f1']);
+    expect(b.stats().entries).toBe(1);
   });
 
   it('two bridges share the table: each row handled by one of them, its delivery counted once', async () => {

@@ -36,10 +36,11 @@ const tenants = (url: string) => ({ tenants: [{ id: 'acme', endpoints: [endpoint
 async function service(
   rx: Receiver,
   extra: Record<string, string> = {},
+  registry: unknown = tenants(rx.url),
 ): Promise<{ t: TestCtx; env: Record<string, string>; table: string; bridge: RunningBridge }> {
   const env = { ...isolatedEnv(), ...outboxEnv(pgServer(), extra) };
   initOutbox({ ...env, REDIS_URL: redis().url });
-  const t = await context(env, tenants(rx.url));
+  const t = await context(env, registry);
   const bridge = await startBridge(t.ctx);
   const roles: RunningRole[] = [await startWorker(t.ctx), bridge];
   cleanups.push(async () => {
@@ -49,15 +50,33 @@ async function service(
 }
 
 describe('postgres outbox → receiver', () => {
-  it('delivers committed rows, signed, with the event id from `id` or `<table>.<row id>.<created ms>`, then deletes them', async () => {
+  it('delivers committed rows, signed, with the event id from `id` or `<table>.<row id>.<created ms>`, filtered and transformed, then deletes them', async () => {
     const rx = await receiver();
-    const { t, table, env } = await service(rx);
+    const slim = endpoint('slim', {
+      url: `${rx.url}/slim`,
+      filter: 'data.total > 10',
+      transform: "{ 'orderId': data.orderId }",
+    });
+    const { t, table, env } = await service(
+      rx,
+      {},
+      {
+        tenants: [{ id: 'acme', endpoints: [endpoint('a', { url: `${rx.url}/a` }), slim] }],
+      },
+    );
     const [withId, noId] = await insertCommitted(pgServer(), table, [
       { tenant: 'acme', type: 'order.created', data: { orderId: 'o-1', total: 12.5 }, id: 'ord-1', priority: 'high' },
       { tenant: 'acme', type: 'order.paid', data: { orderId: 'o-1' } },
     ]);
-    await rx.waitFor(2);
-    const ids = verifiedEventIds(rx.requests, SECRET).sort();
+    await rx.waitFor(3);
+    // Only the row passing the filter reaches `slim`, as the transform makes it.
+    const toSlim = rx.requests.filter((r) => r.path === '/slim');
+    expect(verifiedEventIds(toSlim, 'secret-slim-0123456789')).toEqual(['ord-1']);
+    expect(JSON.parse(toSlim[0]!.body)).toEqual({ orderId: 'o-1' });
+    const ids = verifiedEventIds(
+      rx.requests.filter((r) => r.path === '/a'),
+      SECRET,
+    ).sort();
     expect(ids[0]).toBe('ord-1');
     expect(ids[1]).toMatch(new RegExp(`^${table}\\.${noId}\\.\\d{13}$`));
     const first = rx.requests.find((r) => r.headers['x-wss-event-id'] === 'ord-1')!;
@@ -69,7 +88,7 @@ describe('postgres outbox → receiver', () => {
     });
     expect(withId).toMatch(/^\d+$/);
     await waitUntil('rows deleted', async () => (await outboxRows(pgServer(), table)).length === 0);
-    expect(await allJobIds(t)).toEqual([`acme.a.${ids[1]}`, 'acme.a.ord-1'].sort());
+    expect(await allJobIds(t)).toEqual([`acme.a.${ids[1]}`, 'acme.a.ord-1', 'acme.slim.ord-1'].sort());
     // The delivery log knows the event (`wss status` reads Redis, whatever the source).
     await waitUntil('delivery recorded', () => {
       const r = runWss(['status', ids[1]!, '--json'], { ...env, REDIS_URL: redis().url });

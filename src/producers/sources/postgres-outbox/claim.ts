@@ -16,7 +16,7 @@
 import type pg from 'pg';
 import { nextChunk } from '../redis-stream/pending.js';
 import type { SourceBatch } from '../source.js';
-import { query } from './connect.js';
+import { LOCK_TIMEOUT_MS, query } from './connect.js';
 import { rowMessage, rowRef, type OutboxNames, type OutboxRow, type OutboxStatements } from './sql.js';
 
 export interface ClaimOptions {
@@ -49,7 +49,13 @@ interface Candidate {
 export async function claimRows(client: pg.Client, o: ClaimOptions): Promise<Claimed | undefined> {
   const { sql, names } = o;
   // On an error below the lock stays taken: the caller destroys the connection, which frees it.
-  await query(client, sql.claimLock, [names.lockName]);
+  await query(client, sql.claimLock, [names.lockName]).catch((err: unknown) => {
+    // lock_timeout (connect.ts): the holder should have let go within milliseconds.
+    if ((err as { code?: unknown }).code !== '55P03') throw err;
+    throw new Error(
+      `another bridge has held the claim lock of outbox ${names.text} for over ${LOCK_TIMEOUT_MS / 1000} s (a bridge frozen mid-claim?); trying again`,
+    );
+  });
   const unlock = () => query(client, sql.claimUnlock, [names.lockName]);
   await query(client, 'BEGIN');
   const rows = await query<{ row_id: string; attempts: number }>(client, sql.candidates, [o.batchSize]);

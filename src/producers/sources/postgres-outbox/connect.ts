@@ -24,7 +24,7 @@ const CONNECT_TIMEOUT_MS = 5_000;
 /** Any one statement of the bridge's; a claim or an acknowledgement takes milliseconds. */
 const STATEMENT_TIMEOUT_MS = 30_000;
 /** The wait for the claim lock (claim.ts): another bridge holds it for milliseconds. */
-const LOCK_TIMEOUT_MS = 10_000;
+export const LOCK_TIMEOUT_MS = 10_000;
 /** Past this a query is taken for a hung server and its connection destroyed. */
 export const QUERY_WATCHDOG_MS = 45_000;
 

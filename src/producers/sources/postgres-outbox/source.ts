@@ -56,6 +56,8 @@ export class PostgresOutboxSource implements Source {
   private woken = false;
   private waiter: (() => void) | undefined;
   private closed = false;
+  /** interrupt() or close(): the bridge is stopping. */
+  private stopping = false;
 
   constructor(
     private readonly o: OutboxOptions,
@@ -121,10 +123,12 @@ export class PostgresOutboxSource implements Source {
   }
 
   async next(): Promise<SourceBatch> {
+    // Stopping: claim nothing more (a claim counts a delivery that would not happen).
+    if (this.stopping) return { messages: [] };
     const first = await this.claim();
-    if (first.messages.length > 0 || this.closed) return first;
+    if (first.messages.length > 0) return first;
     await this.idle(this.o.pollMs);
-    return this.claim();
+    return this.stopping ? first : this.claim();
   }
 
   private async claim(): Promise<SourceBatch> {
@@ -237,11 +241,13 @@ export class PostgresOutboxSource implements Source {
   }
 
   interrupt(): void {
+    this.stopping = true;
     this.waiter?.();
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    this.stopping = true;
     this.waiter?.();
     this.listener.close();
     // A batch still held goes back: the server rolls its transaction back.
