@@ -86,9 +86,9 @@ export function createPublisher(config: Pick<SharedConfig, 'source' | 'stream'>,
 }
 
 /**
- * Where replay reads past events: the outbox itself with WSS_SOURCE=postgres-outbox (which
- * refuses unless WSS_OUTBOX_KEEP keeps published rows), otherwise the Redis Stream. `close`
- * ends any connection of its own.
+ * Where replay reads past events: the Redis Stream with WSS_SOURCE=redis-stream; the outbox
+ * itself with postgres-outbox (which refuses unless WSS_OUTBOX_KEEP keeps published rows); any
+ * other source refuses (its events were never in the stream). `close` ends any connection of its own.
  */
 export function createReplayHistory(
   config: Pick<SharedConfig, 'source' | 'stream' | 'streamRetentionMs'>,
@@ -104,5 +104,14 @@ export function createReplayHistory(
     });
     return { history, close: () => history.close() };
   }
-  return { history: streamHistory(redis, config.stream, config.streamRetentionMs), close: async () => {} };
+  const kind = config.source.kind;
+  const history: ReplayHistory =
+    kind === 'redis-stream'
+      ? streamHistory(redis, config.stream, config.streamRetentionMs)
+      : {
+          refusal: async () =>
+            `replay reads the Redis Stream, and with WSS_SOURCE=${kind} the events were never in it (see docs/sources/)`,
+          read: async () => [],
+        };
+  return { history, close: async () => {} };
 }

@@ -1,6 +1,6 @@
 // The group's pending entries (read, not acknowledged) and how many times each was delivered.
-// Pure: parsing XPENDING and choosing the next chunk to take over (the outbox source chooses its
-// claims by the same rule, from its attempts column).
+// Pure: parsing XPENDING and choosing the next chunk to take over (nextChunk also serves any
+// source that counts deliveries, e.g. JetStream's num_delivered).
 export interface PendingEntry {
   id: string;
   consumer: string;
@@ -33,7 +33,7 @@ export interface Chunk<T = PendingEntry> {
  * cause, so it is taken alone; then a crash on it touches no other entry and its neighbours
  * do not grow their own counts towards the bound. Entries at the bound come as a poison run.
  */
-export function nextChunk<T extends Pick<PendingEntry, 'deliveries'> = PendingEntry>(
+export function nextChunk<T extends { deliveries: number }>(
   list: readonly T[],
   maxDeliveries: number,
 ): Chunk<T> | undefined {
