@@ -1,7 +1,7 @@
 // Replay from the outbox: with WSS_OUTBOX_KEEP the table keeps published rows, and `POST
 // /api/replay` and `wss replay` read a tenant's range back from it (same event ids, the generated
 // ones too, X-WSS-Replay: true, signed); a range reaching before rows deleted by hand is refused;
-// without WSS_OUTBOX_KEEP replay is refused saying what to set.
+// without WSS_OUTBOX_KEEP replay is refused saying what to set. POST /api/events inserts a row.
 import { describe, expect, it } from 'vitest';
 import { startDashboard } from '../src/dashboard/server.js';
 import { startBridge } from '../src/producers/bridge.js';
@@ -99,6 +99,17 @@ describe('replay from the outbox', () => {
     );
     expect(later.stderr).toBe('');
     expect(JSON.parse(later.stdout)).toMatchObject({ events: 2 });
+
+    // POST /api/events inserts a row too, and answers with its event id.
+    const posted = await fetch(`${dash.url}/api/events`, {
+      method: 'POST',
+      headers: { authorization: basic('admin', PASSWORD), 'content-type': 'application/json' },
+      body: JSON.stringify({ tenant: 'acme', type: 'order.created', data: { via: 'api' } }),
+    });
+    expect(posted.status).toBe(202);
+    const { entryId } = (await posted.json()) as { entryId: string };
+    expect(entryId).toMatch(new RegExp(`^${table}\\.\\d+\\.\\d{13}$`));
+    await waitUntil('API event delivered', () => rx.requests.some((r) => r.headers['x-wss-event-id'] === entryId));
   });
 
   it('without WSS_OUTBOX_KEEP replay is refused, saying what to set', async () => {

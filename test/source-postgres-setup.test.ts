@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ import { OutboxTableError } from '../src/producers/sources/postgres-outbox/conne
 import { allJobIds, endpoint, isolatedEnv, waitUntil, useBridgeTest } from './helpers/bridge-context.js';
 import { useTestPostgres } from './helpers/postgres.js';
 import { initOutbox, insertCommitted, outboxEnv, outboxRows } from './helpers/outbox.js';
-import { runWss } from './helpers/wss-process.js';
+import { childEnv, runWss } from './helpers/wss-process.js';
 
 const { redis, cleanups, context } = useBridgeTest();
 const pgServer = useTestPostgres();
@@ -133,6 +134,25 @@ describe('bridge start-up', () => {
       /^wss: postgres postgres:\/\/postgres@127\.0\.0\.1:\d+\/postgres: connect ECONNREFUSED/,
     );
     expect(publish.stderr).not.toContain(pgServer().password);
+  });
+});
+
+describe('npm run demo on the outbox', () => {
+  it('after `wss outbox init`, the demo publishes rows and every event is delivered, signed', async () => {
+    const env: Record<string, string> = { ...outboxEnv(pgServer()), REDIS_URL: redis().url };
+    const table = env['WSS_OUTBOX_TABLE']!;
+    initOutbox(env);
+    const port = await freePort();
+    const demo = fileURLToPath(new URL('../dist/demo/demo.js', import.meta.url));
+    const r = await promisify(execFile)(process.execPath, [demo, '--once', '--receiver-port', String(port)], {
+      env: childEnv(env),
+      timeout: 60_000,
+    });
+    const ok = r.stdout.split('\n').filter((l) => l.startsWith('receiver: OK'));
+    expect(ok, r.stdout).toHaveLength(5);
+    expect(ok.every((l) => l.includes('signature valid'))).toBe(true);
+    expect(r.stdout).toMatch(new RegExp(`event ${table}\\.\\d+\\.\\d{13} `));
+    expect(await outboxRows(pgServer(), table)).toEqual([]);
   });
 });
 
