@@ -79,7 +79,7 @@ describe('postgres outbox → receiver', () => {
     ).sort();
     expect(ids[0]).toBe('ord-1');
     expect(ids[1]).toMatch(new RegExp(`^${table}\\.${noId}\\.\\d{13}$`));
-    const first = rx.requests.find((r) => r.headers['x-wss-event-id'] === 'ord-1')!;
+    const first = rx.requests.find((r) => r.path === '/a' && r.headers['x-wss-event-id'] === 'ord-1')!;
     expect(JSON.parse(first.body)).toMatchObject({
       id: 'ord-1',
       tenant: 'acme',
