@@ -18,7 +18,9 @@ Usage:
   wss start [--role bridge|worker|dashboard|all]...   run the service (default: all roles)
   wss seed <tenants.json> [--replace]                 validate a tenants file and load it into Redis
   wss publish --tenant T --type E --data '<json>' [--id ID] [--priority high|normal|low]
-                                                      add one event to the stream
+                                                      add one event to the source (WSS_SOURCE)
+  wss outbox init [--print]                           create the PostgreSQL outbox table, index and
+                                                      trigger (idempotent); --print: show the SQL
   wss sign --secret S --timestamp T [--file BODY]     print the X-WSS-Signature for a body
                                                       (reads the body from stdin without --file)
   wss rotate-secret --tenant T --endpoint E [--secret S | --secret-env NAME] [--overlap 24h]
@@ -198,6 +200,8 @@ async function main(argv: string[]): Promise<void> {
       return (await import('./cli/history.js')).cmdDeliveries(rest, config, log);
     case 'tenant':
       return (await import('./cli/tenant.js')).cmdTenant(rest, config, log);
+    case 'outbox':
+      return (await import('./cli/outbox.js')).cmdOutbox(rest, config);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }

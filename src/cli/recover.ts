@@ -10,6 +10,7 @@ import { OperationError, runRecover, runReplay, type OperationDeps } from '../re
 import { ReplayBusyError, ReplayRefusedError } from '../replay/replay.js';
 import { DeliveryQueues } from '../queue/delivery-queues.js';
 import { createExpressionPool } from '../expressions/pool.js';
+import { createReplayHistory } from '../replay/history.js';
 
 class OperationFailed extends WssError {
   constructor(message: string) {
@@ -29,9 +30,10 @@ async function withOperations<T>(config: Config, log: Logger, fn: (deps: Operati
   return withRegistry(config, log, async (registry, redis) => {
     const queues = new DeliveryQueues(redis, config.prefix, config.layout);
     const pool = createExpressionPool(config, log);
+    const replayFrom = createReplayHistory(config, redis);
     try {
       await registry.refresh();
-      return await fn({ redis, registry, config, queues, runner: pool, now: Date.now });
+      return await fn({ redis, registry, config, queues, runner: pool, now: Date.now, history: replayFrom.history });
     } catch (err) {
       if (err instanceof OperationError || err instanceof ReplayRefusedError || err instanceof ReplayBusyError)
         throw new OperationFailed(asFlags(err.message));
@@ -39,6 +41,7 @@ async function withOperations<T>(config: Config, log: Logger, fn: (deps: Operati
     } finally {
       await queues.close();
       await pool.close();
+      await replayFrom.close();
     }
   });
 }

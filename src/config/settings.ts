@@ -19,6 +19,7 @@ import {
 } from './value-parsers.js';
 import { redisClusterNodes, redisUrl } from './redis-parsers.js';
 import { amqpQueue, amqpUrl } from './source-parsers.js';
+import { outboxTable, pgUrl } from './outbox-parsers.js';
 
 /** The shortest WSS_DASHBOARD_PASSWORD accepted (the generated one has 24 characters). */
 export const DASHBOARD_PASSWORD_MIN = 12;
@@ -54,7 +55,7 @@ const sourceSettings = {
   kind: setting(
     'WSS_SOURCE',
     oneOf(SOURCE_KINDS, 'redis-stream', `expected one of ${SOURCE_KINDS.join(', ')}`),
-    "Where the bridge reads events, and where `wss publish`, `POST /api/events` and operational events (`wss.endpoint.disabled`) write them. `redis-stream`: `WSS_STREAM` on the service's Redis. `amqp`: the RabbitMQ queue `WSS_AMQP_QUEUE` on `WSS_AMQP_URL` ([sources/amqp.md](sources/amqp.md)). `nats`: a JetStream stream ([sources/nats.md](sources/nats.md)).",
+    "Where the bridge reads events, and where `wss publish`, `POST /api/events` and operational events (`wss.endpoint.disabled`) write them. `redis-stream`: `WSS_STREAM` on the service's Redis. `amqp`: the RabbitMQ queue `WSS_AMQP_QUEUE` on `WSS_AMQP_URL` ([sources/amqp.md](sources/amqp.md)). `nats`: a JetStream stream ([sources/nats.md](sources/nats.md)). `postgres-outbox`: rows of the table `WSS_OUTBOX_TABLE` in `WSS_PG_URL`, written by the application in its own transactions ([sources/postgres-outbox.md](sources/postgres-outbox.md)).",
   ),
   /** WSS_SOURCE=amqp (src/producers/sources/amqp/). */
   amqp: {
@@ -95,6 +96,34 @@ const sourceSettings = {
       'WSS_NATS_ACK_WAIT_MS',
       int(30_000, 1_000, 3_600_000),
       "The consumer's `ack_wait`: a message handed to a bridge and not acknowledged within it (the bridge died or hung) is delivered again, to any bridge. A bridge retrying a failed batch extends it (`+WPI`) for the messages it holds. Applied to an existing consumer at start.",
+    ),
+  },
+  /** WSS_SOURCE=postgres-outbox (docs/sources/postgres-outbox.md). */
+  postgres: {
+    url: setting(
+      'WSS_PG_URL',
+      pgUrl,
+      'The PostgreSQL database holding the outbox table (`WSS_SOURCE=postgres-outbox`); required with that source and for `wss outbox init`. Its password is never logged or shown in errors. See [sources/postgres-outbox.md](sources/postgres-outbox.md).',
+    ),
+    table: setting(
+      'WSS_OUTBOX_TABLE',
+      outboxTable('wss_outbox'),
+      'The outbox table the application inserts events into and the bridge claims them from, optionally schema-qualified (`app.wss_outbox`). It is quoted in SQL; `wss outbox init` creates it.',
+    ),
+    keep: setting(
+      'WSS_OUTBOX_KEEP',
+      bool(false),
+      'Keep published rows (the bridge sets `published_at` instead of deleting them), so `wss replay` and `POST /api/replay` read from the outbox. `WSS_OUTBOX_RETENTION` bounds how long they stay.',
+    ),
+    retentionMs: setting(
+      'WSS_OUTBOX_RETENTION',
+      duration(7 * 86_400_000, 0, 3_650 * 86_400_000),
+      'With `WSS_OUTBOX_KEEP`: how long published rows are kept; the bridge deletes older ones every minute. `0` keeps them for ever (your own job deletes them).',
+    ),
+    pollMs: setting(
+      'WSS_OUTBOX_POLL_MS',
+      int(1_000, 10, 60_000),
+      'How often an idle bridge looks for new rows without being told. Inserts wake it at once through `LISTEN`/`NOTIFY` (a trigger `wss outbox init` creates); polling is the fallback while that connection is down or a notification is lost.',
     ),
   },
 };

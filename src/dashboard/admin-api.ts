@@ -20,6 +20,7 @@ import { endpointHealth } from './endpoint-health.js';
 import { publicEndpoint } from './public-view.js';
 import { generatedKey, signingRoutes } from './signing-api.js';
 import { replayRoutes } from './replay-api.js';
+import type { ReplayHistory } from '../producers/sources/source.js';
 import { historyRoutes } from './history-api.js';
 
 const TEST_EVENT_TYPE = 'wss.test';
@@ -84,9 +85,11 @@ interface AdminApiDeps {
   expressions: ExpressionPool;
   /** `POST /api/events` writes to the configured source (WSS_SOURCE). */
   publisher: EventPublisher;
+  /** `POST /api/replay` reads past events here (the stream, or the source's own). */
+  history: ReplayHistory;
 }
 
-export function adminApi({ ctx, queues, log, expressions, publisher }: AdminApiDeps): Router {
+export function adminApi({ ctx, queues, log, expressions, publisher, history }: AdminApiDeps): Router {
   const { registry, config } = ctx;
   const router = Router();
   // Room for an event at WSS_MAX_EVENT_BYTES plus its JSON escaping, and never under 1 MB.
@@ -263,7 +266,7 @@ export function adminApi({ ctx, queues, log, expressions, publisher }: AdminApiD
 
   signingRoutes(router, { ctx, log });
   historyRoutes(router, { ctx, queueFor: (t, e) => queues.forEndpoint(t, e).queue });
-  replayRoutes(router, { ctx, log, expressions, queues });
+  replayRoutes(router, { ctx, log, expressions, queues, history });
 
   router.use((_req, res) => notFound(res, 'route'));
   const onError: ErrorRequestHandler = (err: unknown, _req, res, _next) => {

@@ -6,6 +6,7 @@ import type { Logger } from '../lib/log.js';
 import type { RoleContext } from '../roles.js';
 import { OperationError, runRecover, runReplay, type OperationDeps } from '../replay/operations.js';
 import { ReplayBusyError, ReplayRefusedError } from '../replay/replay.js';
+import type { ReplayHistory } from '../producers/sources/source.js';
 import type { DeliveryQueues } from '../queue/delivery-queues.js';
 import type { ExpressionPool } from '../expressions/pool.js';
 
@@ -14,6 +15,8 @@ interface ReplayRoutesDeps {
   log: Logger;
   expressions: ExpressionPool;
   queues: DeliveryQueues;
+  /** Where replay reads past events (the stream, or the source's own). */
+  history: ReplayHistory;
 }
 
 function inputOf(req: Request): Record<string, unknown> | undefined {
@@ -40,8 +43,9 @@ function refused(res: Response, err: unknown): boolean {
 
 const NOT_AN_OBJECT = 'the request body must be a JSON object (Content-Type: application/json)';
 
-export function replayRoutes(router: Router, { ctx, log, expressions, queues }: ReplayRoutesDeps): void {
+export function replayRoutes(router: Router, { ctx, log, expressions, queues, history }: ReplayRoutesDeps): void {
   const deps: OperationDeps = {
+    history,
     redis: ctx.redis,
     registry: ctx.registry,
     config: ctx.config,

@@ -9,6 +9,7 @@
 import { createExpressionPool } from '../expressions/pool.js';
 import type { RoleContext, RunningRole } from '../roles.js';
 import { createPublisher } from '../producers/sources/index.js';
+import { createReplayHistory } from '../replay/history.js';
 import { adminApi } from './admin-api.js';
 import { publicKeysRouter } from './signing-api.js';
 import { allowedHostsOnly, defaultDashboardHosts } from './allowed-hosts.js';
@@ -61,6 +62,7 @@ export async function startDashboard(
   // Threads start only when an endpoint with a filter or transform is registered.
   const expressions = createExpressionPool(config, log);
   const publisher = createPublisher(config, ctx.redis, log);
+  const replayFrom = createReplayHistory(config, ctx.redis);
 
   // The default names the port, which is only known for sure once listening (PORT=0).
   let allowedHosts =
@@ -94,7 +96,7 @@ export async function startDashboard(
       app.use(publicKeysRouter(ctx));
       const { portal } = config.dashboard;
       const endpoints = new TenantEndpoints({ ctx, queues, expressions, policies: access.policies, log });
-      const deliveries = new TenantDeliveries({ ctx, queues, expressions, log });
+      const deliveries = new TenantDeliveries({ ctx, queues, expressions, log, history: replayFrom.history });
       routers.tenant = tenantRoutes({ endpoints, deliveries });
       routers.portal = portalRouter({
         access,
@@ -110,7 +112,7 @@ export async function startDashboard(
       app.use(PORTAL_PATH, routers.portal);
       app.use('/api', tokenApi({ routes: routers.tenant, access, registry: ctx.registry, log, now: ctx.now }));
       routers.access = accessAdminRoutes({ access, registry: ctx.registry, log, publicUrl: portal.publicUrl });
-      routers.admin = adminApi({ ctx, queues, log, expressions, publisher });
+      routers.admin = adminApi({ ctx, queues, log, expressions, publisher, history: replayFrom.history });
       app.use('/api', auth, sameOriginOnly(), routers.access, routers.admin);
     },
     // Unlike WSS_HEALTH_PORT, even the default PORT does not move: people open the dashboard at
@@ -130,6 +132,7 @@ export async function startDashboard(
       bullBoard?.stop();
       await expressions.close();
       await publisher.close().catch(() => undefined);
+      await replayFrom.close().catch(() => undefined);
     },
     stopped: () => log.info('dashboard stopped'),
   });

@@ -10,6 +10,7 @@ import type { Registry } from '../tenants/registry.js';
 import { ID_PATTERN } from '../tenants/schema.js';
 import { LISTED_IDS, recoverFailed, type RecoverResult } from './recover.js';
 import { replay, type ReplayResult } from './replay.js';
+import type { ReplayHistory } from '../producers/sources/source.js';
 import type { DeliveryQueues } from '../queue/delivery-queues.js';
 import { iso, parseTimeArg, TIME_ARG_HELP } from '../lib/time-arg.js';
 
@@ -28,17 +29,17 @@ export interface OperationDeps {
   registry: Registry;
   config: Pick<
     Config,
-    | 'stream'
     | 'prefix'
+    | 'source'
     | 'dedupTtlMs'
     | 'keepCompleted'
     | 'maxEventBytes'
     | 'replayMaxEvents'
     | 'replayMaxDeliveries'
     | 'replayMaxInFlight'
-    | 'streamRetentionMs'
-    | 'source'
   >;
+  /** Where replay reads past events (replay/history.ts: the stream, or the source's own). */
+  history: ReplayHistory;
   queues: DeliveryQueues;
   runner: ExpressionRunner;
   now: () => number;
@@ -141,11 +142,12 @@ export async function runReplay(deps: OperationDeps, input: Input): Promise<Repl
     problems.push(`field "to": ${iso(toMs)} is before "from" (${iso(fromMs)})`);
   const dryRun = dryRunField(input, problems);
   if (problems.length > 0) throw new OperationError(400, problems);
-  // Replay reads the Redis Stream again; any other source's events were never in it.
+  // The brokers keep nothing once acknowledged, and their events were never in the Redis
+  // Stream: nothing to replay (replay/history.ts). The outbox with WSS_OUTBOX_KEEP keeps rows.
   const { kind } = deps.config.source;
-  if (kind !== 'redis-stream')
+  if (kind === 'amqp' || kind === 'nats')
     throw new OperationError(409, [
-      `replay reads the Redis Stream (WSS_SOURCE=redis-stream); with WSS_SOURCE=${kind} the events are not in it, so nothing can be replayed (see docs/sources/). Recovering failed deliveries works with every source.`,
+      `replay reads the Redis Stream or the PostgreSQL outbox; with WSS_SOURCE=${kind} the events are in neither, so nothing can be replayed (see docs/sources/). Recovering failed deliveries works with every source.`,
     ]);
 
   const snap = await deps.registry.refresh();
@@ -162,8 +164,8 @@ export async function runReplay(deps: OperationDeps, input: Input): Promise<Repl
   }
   return replay(
     {
+      history: deps.history,
       redis: deps.redis,
-      stream: deps.config.stream,
       endpoints,
       runner: deps.runner,
       queues: deps.queues,
@@ -177,7 +179,6 @@ export async function runReplay(deps: OperationDeps, input: Input): Promise<Repl
       maxInFlight: deps.config.replayMaxInFlight,
       prefix: deps.config.prefix,
       now: deps.now,
-      retentionMs: deps.config.streamRetentionMs,
     },
     { tenant: tenant as string, endpoint: endpoint as string | undefined, fromMs: fromMs!, toMs: toMs!, dryRun },
   );

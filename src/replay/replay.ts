@@ -1,18 +1,19 @@
-// Replay from the stream: the tenant's events of a time range, read again (XRANGE), planned with
-// the bridge's own code (plan-batch → plan-fanout: today's subscriptions, filters and transforms)
-// for one endpoint or all of the tenant's, and enqueued as new jobs marked `replay` (receivers
-// see the original X-WSS-Event-Id plus X-WSS-Replay: true). Everything is read, checked and
-// planned before the first job is added. Bounded: WSS_REPLAY_MAX_EVENTS events and
-// WSS_REPLAY_MAX_DELIVERIES deliveries per replay, WSS_REPLAY_MAX_IN_FLIGHT replays per tenant.
+// Replay: the tenant's events of a time range, read again from where they are kept (a
+// ReplayHistory, replay/history.ts: the Redis Stream, or a source that keeps them, e.g. the
+// PostgreSQL outbox with WSS_OUTBOX_KEEP), planned with the bridge's own code (plan-batch →
+// plan-fanout: today's subscriptions, filters and transforms) for one endpoint or all of the
+// tenant's, and enqueued as new jobs marked `replay` (receivers see the original X-WSS-Event-Id
+// plus X-WSS-Replay: true). Everything is read, checked and planned before the first job is added.
+// Bounded: WSS_REPLAY_MAX_EVENTS events and WSS_REPLAY_MAX_DELIVERIES deliveries per replay,
+// WSS_REPLAY_MAX_IN_FLIGHT replays per tenant.
 import { randomBytes } from 'node:crypto';
 import { WssError } from '../lib/errors.js';
 import { replayJobId, type BulkJob, type DeliveryQueue } from '../queue/job.js';
 import { planBatch, type PlanOptions } from '../producers/plan-batch.js';
 import type { ExpressionRunner } from '../expressions/gate.js';
 import { PRIORITY_LIMIT } from '../queue/fair-share.js';
+import type { ReplayHistory } from '../producers/sources/source.js';
 import type { RedisClient } from '../redis/client.js';
-import { rangeEntries, type StreamEntry } from '../redis/streams/stream-reply.js';
-import { streamMessage } from '../producers/sources/redis-stream/source.js';
 import type { CompiledEndpoint } from '../tenants/compile.js';
 import type { DeliveryQueues } from '../queue/delivery-queues.js';
 import {
@@ -23,10 +24,8 @@ import {
   type InFlightKeys,
   type InFlightReplay,
 } from './in-flight.js';
-import { outsideRetention, streamWindow } from './stream-window.js';
 import { iso } from '../lib/time-arg.js';
 
-const PAGE = 1_000;
 const ADD_BULK_SLICE = 1_000;
 /** How many event ids and skipped deliveries an answer lists. */
 const LISTED = 10;
@@ -66,8 +65,10 @@ interface ReplayRequest {
 }
 
 interface ReplayDeps {
+  /** Where the tenant's past events are read. */
+  history: ReplayHistory;
+  /** The service's Redis: the in-flight records (in-flight.ts). */
   redis: RedisClient;
-  stream: string;
   /** The tenant's endpoints as the registry has them now. */
   endpoints: readonly CompiledEndpoint[];
   runner: ExpressionRunner;
@@ -81,7 +82,6 @@ interface ReplayDeps {
   /** The key prefix (WSS_PREFIX) the in-flight records go under. */
   prefix: string;
   now: () => number;
-  retentionMs: number;
   newReplayId?: () => string;
 }
 
@@ -114,29 +114,6 @@ function newReplayId(): string {
   return `${Date.now().toString(36)}${randomBytes(3).toString('hex')}`;
 }
 
-/** The tenant's entries in [fromMs, toMs], at most `max` + 1 of them (one more says "over the cap"). */
-async function readRange(
-  redis: RedisClient,
-  stream: string,
-  tenant: string,
-  fromMs: number,
-  toMs: number,
-  max: number,
-): Promise<StreamEntry[]> {
-  const out: StreamEntry[] = [];
-  let start = `${fromMs}-0`;
-  for (;;) {
-    const page = rangeEntries(await redis.xrange(stream, start, String(toMs), 'COUNT', PAGE));
-    for (const e of page) {
-      if (e.fields?.['tenant'] !== tenant) continue;
-      out.push(e);
-      if (out.length > max) return out;
-    }
-    if (page.length < PAGE) return out;
-    start = `(${page.at(-1)!.id}`;
-  }
-}
-
 /** Refuses when the tenant has maxInFlight replays in flight (a dry run queues nothing: never refused). */
 async function checkInFlight(deps: ReplayDeps, keys: InFlightKeys, tenant: string): Promise<void> {
   const inFlight = await replaysInFlight(deps.redis, keys, deps.now());
@@ -146,20 +123,16 @@ async function checkInFlight(deps: ReplayDeps, keys: InFlightKeys, tenant: strin
 export async function replay(deps: ReplayDeps, req: ReplayRequest): Promise<ReplayResult> {
   const inFlightKeysOf = inFlightKeys(deps.prefix, req.tenant);
   if (!req.dryRun) await checkInFlight(deps, inFlightKeysOf, req.tenant);
-  const refused = outsideRetention(
-    await streamWindow(deps.redis, deps.stream),
-    req.fromMs,
-    formatDuration(deps.retentionMs),
-  );
+  const refused = await deps.history.refusal(req.fromMs);
   if (refused) throw new ReplayRefusedError('from', refused);
-  const entries = await readRange(deps.redis, deps.stream, req.tenant, req.fromMs, req.toMs, deps.maxEvents);
+  const entries = await deps.history.read(req.tenant, req.fromMs, req.toMs, deps.maxEvents);
   if (entries.length > deps.maxEvents)
     throw new ReplayRefusedError(
       'from',
       `the range ${iso(req.fromMs)} .. ${iso(req.toMs)} holds more than ${deps.maxEvents} events of tenant "${req.tenant}" (WSS_REPLAY_MAX_EVENTS); narrow "from" and "to"`,
     );
 
-  const plan = await planBatch(entries.map(streamMessage), () => deps.endpoints, deps.plan, { runner: deps.runner });
+  const plan = await planBatch(entries, () => deps.endpoints, deps.plan, { runner: deps.runner });
   const replayId = req.dryRun ? undefined : (deps.newReplayId ?? newReplayId)();
   const jobs = plan.jobs.map((j) => replayJob(j, replayId ?? 'dry', deps.plan.dedupTtlMs));
   const firstEventIds: string[] = [];

@@ -14,6 +14,7 @@ import type { EventView } from '../history/event-status.js';
 import { searchDeliveries, type SearchPage } from '../history/search.js';
 import { parseSearchQuery, SearchQueryError } from '../history/search-query.js';
 import { OperationError, runRecover, runReplay, type OperationDeps, type RecoverAnswer } from '../replay/operations.js';
+import type { ReplayHistory } from '../producers/sources/source.js';
 import { ReplayRefusedError, type ReplayResult } from '../replay/replay.js';
 import { who, type TenantPrincipal } from '../access/principal.js';
 import { badRequest, notFound, TenantRequestError } from './errors.js';
@@ -23,6 +24,8 @@ export interface TenantDeliveriesDeps {
   queues: DeliveryQueues;
   expressions: ExpressionPool;
   log: Logger;
+  /** Where replay reads past events (replay/history.ts). */
+  history: ReplayHistory;
 }
 
 function refusal(err: unknown): unknown {
@@ -52,6 +55,7 @@ export class TenantDeliveries {
       redis: ctx.redis,
       registry: ctx.registry,
       config: ctx.config,
+      history: d.history,
       queues,
       runner: d.expressions,
       now: ctx.now,

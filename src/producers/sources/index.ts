@@ -11,12 +11,17 @@ import { AmqpPublisher } from './amqp/publisher.js';
 import { AmqpSource, type AmqpSourceOptions } from './amqp/source.js';
 import { natsPublisher } from './nats/publisher.js';
 import { NatsSource } from './nats/source.js';
+import { outboxPublisher } from './postgres-outbox/publisher.js';
+import { PostgresOutboxSource } from './postgres-outbox/source.js';
 import { streamPublisher } from './redis-stream/publisher.js';
 import { RedisStreamSource } from './redis-stream/source.js';
 import type { EventPublisher, Source } from './source.js';
 
-function notBuilt(kind: string): never {
-  const line = `WSS_SOURCE=${kind}: this source is not available in this build`;
+/** WSS_PG_URL, required by the outbox source. */
+export function pgUrlOf(config: Pick<SharedConfig, 'source'>): string {
+  const url = config.source.postgres.url;
+  if (url !== undefined) return url;
+  const line = 'WSS_PG_URL: required with WSS_SOURCE=postgres-outbox (postgres://user:password@host:port/database)';
   throw new ConfigError(line, [line]);
 }
 
@@ -24,61 +29,88 @@ function notBuilt(kind: string): never {
 export function createSource(ctx: RoleContext<'bridge'>): { source: Source; log: Logger } {
   const { config } = ctx;
   const b = config.bridge;
-  if (config.source.kind === 'amqp') {
-    const { url, queue } = config.source.amqp;
-    const log = ctx.log.child({ role: 'bridge', source: 'amqp', queue, consumer: b.consumer });
-    const options: AmqpSourceOptions = {
-      url,
-      queue,
-      consumer: b.consumer,
-      batchSize: b.batchSize,
-      batchBytes: b.batchBytes,
-      blockMs: b.blockMs,
-      maxEntryDeliveries: b.maxEntryDeliveries,
-      maxEventBytes: config.maxEventBytes,
-    };
-    return { source: new AmqpSource(options, log, ctx.now), log };
-  }
-  if (config.source.kind === 'nats') {
-    const n = config.source.nats;
-    const log = ctx.log.child({ role: 'bridge', natsStream: n.stream, natsConsumer: n.consumer, consumer: b.consumer });
-    const source = new NatsSource(
-      {
-        ...n,
-        target: n.url,
-        connectionName: `wss-bridge:${b.consumer}`,
-        blockMs: b.blockMs,
+  switch (config.source.kind) {
+    case 'amqp': {
+      const { url, queue } = config.source.amqp;
+      const log = ctx.log.child({ role: 'bridge', source: 'amqp', queue, consumer: b.consumer });
+      const options: AmqpSourceOptions = {
+        url,
+        queue,
+        consumer: b.consumer,
         batchSize: b.batchSize,
         batchBytes: b.batchBytes,
+        blockMs: b.blockMs,
         maxEntryDeliveries: b.maxEntryDeliveries,
         maxEventBytes: config.maxEventBytes,
-      },
-      log,
-    );
-    return { source, log };
+      };
+      return { source: new AmqpSource(options, log, ctx.now), log };
+    }
+    case 'nats': {
+      const n = config.source.nats;
+      const log = ctx.log.child({
+        role: 'bridge',
+        source: 'nats',
+        natsStream: n.stream,
+        natsConsumer: n.consumer,
+        consumer: b.consumer,
+      });
+      const source = new NatsSource(
+        {
+          ...n,
+          target: n.url,
+          connectionName: `wss-bridge:${b.consumer}`,
+          blockMs: b.blockMs,
+          batchSize: b.batchSize,
+          batchBytes: b.batchBytes,
+          maxEntryDeliveries: b.maxEntryDeliveries,
+          maxEventBytes: config.maxEventBytes,
+        },
+        log,
+      );
+      return { source, log };
+    }
+    case 'postgres-outbox': {
+      const pg = config.source.postgres;
+      const log = ctx.log.child({ role: 'bridge', source: 'postgres-outbox', table: pg.table.text });
+      const source = new PostgresOutboxSource(
+        {
+          url: pgUrlOf(config),
+          table: pg.table,
+          keep: pg.keep,
+          retentionMs: pg.retentionMs,
+          pollMs: pg.pollMs,
+          batchSize: b.batchSize,
+          maxEntryDeliveries: b.maxEntryDeliveries,
+        },
+        log,
+        ctx.now,
+      );
+      return { source, log };
+    }
+    case 'redis-stream': {
+      const { stream, group } = config;
+      const log = ctx.log.child({ role: 'bridge', stream, group, consumer: b.consumer });
+      const source = new RedisStreamSource(
+        ctx.redis,
+        {
+          stream,
+          group,
+          consumer: b.consumer,
+          blockMs: b.blockMs,
+          batchSize: b.batchSize,
+          batchBytes: b.batchBytes,
+          claimIdleMs: b.claimIdleMs,
+          claimIntervalMs: b.claimIntervalMs,
+          maxEntryDeliveries: b.maxEntryDeliveries,
+          streamTrim: b.streamTrim,
+          streamRetentionMs: config.streamRetentionMs,
+        },
+        log,
+        ctx.now,
+      );
+      return { source, log };
+    }
   }
-  if (config.source.kind !== 'redis-stream') notBuilt(config.source.kind);
-  const { stream, group } = config;
-  const log = ctx.log.child({ role: 'bridge', stream, group, consumer: b.consumer });
-  const source = new RedisStreamSource(
-    ctx.redis,
-    {
-      stream,
-      group,
-      consumer: b.consumer,
-      blockMs: b.blockMs,
-      batchSize: b.batchSize,
-      batchBytes: b.batchBytes,
-      claimIdleMs: b.claimIdleMs,
-      claimIntervalMs: b.claimIntervalMs,
-      maxEntryDeliveries: b.maxEntryDeliveries,
-      streamTrim: b.streamTrim,
-      streamRetentionMs: config.streamRetentionMs,
-    },
-    log,
-    ctx.now,
-  );
-  return { source, log };
 }
 
 /**
@@ -91,14 +123,18 @@ export function createPublisher(
   redis: RedisClient,
   log: Logger = createLogger('silent'),
 ): EventPublisher {
-  if (config.source.kind === 'amqp') {
-    const { url, queue } = config.source.amqp;
-    return new AmqpPublisher({ url, queue, name: `wss publisher ${hostname()}-${process.pid}`, now: Date.now });
+  switch (config.source.kind) {
+    case 'amqp': {
+      const { url, queue } = config.source.amqp;
+      return new AmqpPublisher({ url, queue, name: `wss publisher ${hostname()}-${process.pid}`, now: Date.now });
+    }
+    case 'nats': {
+      const n = config.source.nats;
+      return natsPublisher({ ...n, target: n.url, connectionName: 'wss-publisher' }, log);
+    }
+    case 'postgres-outbox':
+      return outboxPublisher(pgUrlOf(config), config.source.postgres.table);
+    case 'redis-stream':
+      return streamPublisher(redis, config.stream);
   }
-  if (config.source.kind === 'nats') {
-    const n = config.source.nats;
-    return natsPublisher({ ...n, target: n.url, connectionName: 'wss-publisher' }, log);
-  }
-  if (config.source.kind !== 'redis-stream') notBuilt(config.source.kind);
-  return streamPublisher(redis, config.stream);
 }

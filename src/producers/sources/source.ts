@@ -102,3 +102,15 @@ export interface EventPublisher {
   /** Closes any connection of its own (none for the Redis Stream: it writes on the caller's). */
   close(): Promise<void>;
 }
+
+/**
+ * Where replay (`wss replay`, `POST /api/replay`) reads a tenant's past events: the Redis
+ * Stream (replay/stream-window.ts), or a source that keeps published messages (the PostgreSQL
+ * outbox with WSS_OUTBOX_KEEP). Sources that keep nothing refuse (replay/history.ts).
+ */
+export interface ReplayHistory {
+  /** Why a range starting at `fromMs` cannot be replayed in full (events of it are gone), or undefined. */
+  refusal(fromMs: number): Promise<string | undefined>;
+  /** The tenant's messages created in [fromMs, toMs], oldest first, at most `max` + 1 (one more says "over the cap"). */
+  read(tenant: string, fromMs: number, toMs: number, max: number): Promise<SourceMessage[]>;
+}

@@ -1,6 +1,6 @@
 // The group's pending entries (read, not acknowledged) and how many times each was delivered.
-// Pure: parsing XPENDING and choosing the next chunk to take over (the outbox source chooses its
-// claims by the same rule, from its attempts column).
+// Pure: parsing XPENDING and choosing the next chunk to take over (nextChunk also serves the
+// sources that count deliveries otherwise: JetStream's num_delivered, the outbox's attempts column).
 export interface PendingEntry {
   id: string;
   consumer: string;
