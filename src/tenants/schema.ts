@@ -95,12 +95,22 @@ export interface RegistrationRules {
   secretsEncrypted?: boolean;
 }
 
+/**
+ * Why `expr` does not compile, or undefined. jsonata throws plain objects (not Errors) with a
+ * `message`, a `code` and a `position`: shown as `Unexpected end of expression (S0207 at
+ * position 14)`. The text quotes only the expression's own tokens, never event data.
+ */
 function compiles(expr: string): string | undefined {
   try {
     jsonata(expr);
     return undefined;
   } catch (err) {
-    return errorMessage(err);
+    const e = (err ?? {}) as { message?: unknown; code?: unknown; position?: unknown };
+    if (typeof e.message !== 'string') return errorMessage(err);
+    const code = typeof e.code === 'string' ? e.code : undefined;
+    const at = typeof e.position === 'number' ? `at position ${e.position}` : undefined;
+    const where = [code, at].filter((x) => x !== undefined).join(' ');
+    return where === '' ? e.message : `${e.message} (${where})`;
   }
 }
 
