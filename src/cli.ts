@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { getConfig, readSecretEnv, type Config } from './config.js';
-import { ConfigError, errorMessage, TenantsValidationError, UsageError, WssError } from './lib/errors.js';
+import { AbortedError, ConfigError, errorMessage, TenantsValidationError, UsageError, WssError } from './lib/errors.js';
 import { createLogger, drainLogs, type Logger } from './lib/log.js';
 import type { RoleName } from './roles.js';
 import { sign } from './signing/sign.js';
@@ -55,15 +55,20 @@ function parseRoles(values: string[] | undefined): RoleName[] {
 async function cmdStart(args: string[], config: Config, log: Logger): Promise<void> {
   const { values } = parseArgs({ args, options: { role: { type: 'string', multiple: true } }, strict: true });
   const roles = parseRoles(values.role);
-  // Handlers go in before start-up so a SIGTERM during it still ends in a graceful stop.
+  // Handlers go in before start-up so a SIGTERM during it still ends the process: it aborts the
+  // wait for Redis at once, and a stage that does not stop is cut off after the grace period.
   const state: { service?: Service; stopRequested: boolean } = { stopRequested: false };
+  const starting = new AbortController();
+  let startWatchdog: NodeJS.Timeout | undefined;
   let signals = 0;
-  const stopNow = (svc: Service) => {
+  const watchdog = (ms: number) =>
     // A last resort if something ignores the grace period (e.g. a hung socket).
     setTimeout(() => {
       log.error('shutdown took too long: exiting');
       process.exit(1);
-    }, config.shutdownGraceMs + 15_000).unref();
+    }, ms).unref();
+  const stopNow = (svc: Service) => {
+    watchdog(config.shutdownGraceMs + 15_000);
     return svc.stop().then(
       () => drainLogs().then(() => process.exit(0)),
       (err: unknown) => {
@@ -79,11 +84,22 @@ async function cmdStart(args: string[], config: Config, log: Logger): Promise<vo
     }
     log.info({ signal: sig, graceMs: config.shutdownGraceMs }, 'shutting down gracefully');
     state.stopRequested = true;
-    if (state.service) void stopNow(state.service);
+    if (state.service) return void stopNow(state.service);
+    starting.abort();
+    startWatchdog = watchdog(config.shutdownGraceMs);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  state.service = await startService(config, roles, log);
+  try {
+    state.service = await startService(config, roles, log, { signal: starting.signal });
+  } catch (err) {
+    if (!(state.stopRequested && err instanceof AbortedError)) throw err;
+    log.info({ reason: err.message }, 'webhook-sender stopped during start-up');
+    await drainLogs();
+    process.exit(0);
+  }
+  // Started after all: the stop below has its own, longer, watchdog.
+  clearTimeout(startWatchdog);
   if (state.stopRequested) void stopNow(state.service);
 }
 

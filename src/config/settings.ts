@@ -39,6 +39,11 @@ export const sharedSettings = {
     redisClusterNodes,
     'Seed nodes of a Redis Cluster, comma-separated (`redis://host:port,...`; `rediss://` for TLS, credentials in the URL). When set, every connection is a cluster client and `REDIS_URL` is not used.',
   ),
+  redisWaitMs: setting(
+    'WSS_REDIS_WAIT_MS',
+    int(10_000, 100, 3_600_000),
+    'How long `wss start` waits at start-up for the Redis of `REDIS_URL` (or `REDIS_CLUSTER_NODES`) to answer. Past it the process exits 1 with one line naming the variable and the address (never a password). One-off commands (`wss publish`, `wss status`, …) wait at most 5 s of it. A running process that loses Redis keeps reconnecting, however long it takes. SIGTERM during the wait ends the process at once.',
+  ),
   shards: setting(
     'WSS_SHARDS',
     int(1, 1, 64),

@@ -44,6 +44,13 @@ export class RedisUnavailableError extends WssError {
   }
 }
 
+/** A wait given up because the process was asked to stop (SIGTERM during start-up). */
+export class AbortedError extends WssError {
+  constructor(message: string) {
+    super('ABORTED', message);
+  }
+}
+
 export type DeliveryErrorCode =
   | 'HTTP_STATUS'
   | 'NETWORK'
