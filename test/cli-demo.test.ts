@@ -4,16 +4,19 @@ import { fileURLToPath } from 'node:url';
 import { expect, it } from 'vitest';
 import { freePort, useTestRedis } from './helpers/redis-server.js';
 import { childEnv } from './helpers/wss-process.js';
+import { tracked } from './helpers/children.js';
 
 const DEMO = fileURLToPath(new URL('../dist/demo/demo.js', import.meta.url));
 const { redis } = useTestRedis();
 
 it('the demo delivers every event with a valid signature, one after a retry, and prints the dashboard credentials', async () => {
   const port = await freePort();
-  const proc = spawn(process.execPath, [DEMO, '--once', '--receiver-port', String(port)], {
-    env: childEnv({ REDIS_URL: redis().url }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = tracked(
+    spawn(process.execPath, [DEMO, '--once', '--receiver-port', String(port)], {
+      env: childEnv({ REDIS_URL: redis().url }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  );
   let out = '';
   proc.stdout.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr.on('data', (c: Buffer) => (out += c.toString()));

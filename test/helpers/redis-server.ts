@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { answersPing } from '../../src/redis/embedded.js';
+import { tracked } from './children.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -75,24 +76,26 @@ export async function waitForPingOver(port: number, proc: ChildProcess, conn: Re
 
 /** redis-server on 127.0.0.1:`port` with its files in `dir`: no snapshots, noeviction, then `args`. */
 export function spawnRedisServer(port: number, dir: string, args: string[], appendonly = false): ChildProcess {
-  const proc = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      appendonly ? 'yes' : 'no',
-      '--dir',
-      dir,
-      '--maxmemory-policy',
-      'noeviction',
-      ...args,
-    ],
-    { stdio: 'ignore' },
+  const proc = tracked(
+    spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        appendonly ? 'yes' : 'no',
+        '--dir',
+        dir,
+        '--maxmemory-policy',
+        'noeviction',
+        ...args,
+      ],
+      { stdio: 'ignore' },
+    ),
   );
   proc.on('error', (err) => {
     throw new Error(`cannot start redis-server (is it installed? apt-get install redis-server): ${err.message}`);
