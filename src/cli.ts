@@ -3,7 +3,15 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { getConfig, readSecretEnv, type Config } from './config.js';
-import { AbortedError, ConfigError, errorMessage, TenantsValidationError, UsageError, WssError } from './lib/errors.js';
+import {
+  AbortedError,
+  ConfigError,
+  errorMessage,
+  TenantsValidationError,
+  UnknownTenantError,
+  UsageError,
+  WssError,
+} from './lib/errors.js';
 import { createLogger, drainLogs, type Logger } from './lib/log.js';
 import type { RoleName } from './roles.js';
 import { sign } from './signing/sign.js';
@@ -19,7 +27,8 @@ Usage:
   wss start [--role bridge|worker|dashboard|all]...   run the service (default: all roles)
   wss seed <tenants.json> [--replace]                 validate a tenants file and load it into Redis
   wss publish --tenant T --type E --data '<json>' [--id ID] [--priority high|normal|low]
-                                                      add one event to the stream
+              [--no-check]                            add one event to the stream (an unknown
+                                                      tenant is refused unless --no-check)
   wss sign --secret S --timestamp T [--file BODY]     print the X-WSS-Signature for a body
                                                       (reads the body from stdin without --file)
   wss rotate-secret --tenant T --endpoint E [--secret S | --secret-env NAME] [--overlap 24h]
@@ -134,11 +143,13 @@ async function cmdPublish(args: string[], config: Config, log: Logger): Promise<
       data: { type: 'string' },
       id: { type: 'string' },
       priority: { type: 'string' },
+      'no-check': { type: 'boolean', default: false },
     },
     strict: true,
   });
   if (!values.tenant || !values.type || values.data === undefined)
     throw new UsageError('wss publish needs --tenant, --type and --data');
+  const tenant = values.tenant;
   let data: unknown;
   try {
     data = JSON.parse(values.data);
@@ -155,9 +166,14 @@ async function cmdPublish(args: string[], config: Config, log: Logger): Promise<
   };
   // Refused here, before Redis is reached (or an embedded one started), with the field named.
   eventFields(input, config.maxEventBytes);
-  const entryId = await withRegistry(config, log, (_registry, redis) =>
-    publishEvent(redis, config.stream, input, config.maxEventBytes),
-  );
+  const entryId = await withRegistry(config, log, async (registry, redis) => {
+    // The bridge would dead-letter it as unknown_tenant, which only its log would show.
+    if (!values['no-check'] && !(await registry.hasTenant(tenant)))
+      throw new UnknownTenantError(
+        `tenant "${tenant}" is not registered: the bridge would dead-letter the event (unknown_tenant); register the tenant first, or pass --no-check to publish anyway`,
+      );
+    return publishEvent(redis, config.stream, input, config.maxEventBytes);
+  });
   process.stdout.write(`${entryId}\n`);
 }
 

@@ -188,6 +188,11 @@ export class Registry {
     return existed;
   }
 
+  /** True when the tenant is registered: the bridge dead-letters events of any other as unknown_tenant. */
+  async hasTenant(tenant: string): Promise<boolean> {
+    return (await this.redis.hexists(this.keys.tenants, tenant)) === 1;
+  }
+
   /** Reads the endpoint's stored configuration (secret included: never return it to a client). */
   async getEndpointConfig(tenant: string, endpoint: string): Promise<EndpointConfig | undefined> {
     const json = await this.redis.hget(this.keys.endpoints, field(tenant, endpoint));
