@@ -18,6 +18,7 @@ import { sign } from './signing/sign.js';
 import { ALL_ROLES, startService, type Service } from './cli/start.js';
 import { withRegistry } from './cli/common.js';
 import { loadTenantsFile, missingSecretEnvs } from './tenants/load-file.js';
+import { countChanges, describeChanges } from './tenants/seed-plan.js';
 import { trialTenantsFile } from './expressions/trial.js';
 import { VERSION } from './lib/version.js';
 
@@ -25,7 +26,9 @@ const USAGE = `webhook-sender ${VERSION}
 
 Usage:
   wss start [--role bridge|worker|dashboard|all]...   run the service (default: all roles)
-  wss seed <tenants.json> [--replace]                 validate a tenants file and load it into Redis
+  wss seed <tenants.json> [--replace] [--force]       validate a tenants file and load it into Redis;
+                                                      prints what changed per endpoint; --force to
+                                                      replace a stored (e.g. rotated) secret
   wss publish --tenant T --type E --data '<json>' [--id ID] [--priority high|normal|low]
               [--no-check]                            add one event to the stream (an unknown
                                                       tenant is refused unless --no-check)
@@ -115,7 +118,7 @@ async function cmdStart(args: string[], config: Config, log: Logger): Promise<vo
 async function cmdSeed(args: string[], config: Config, log: Logger): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
-    options: { replace: { type: 'boolean', default: false } },
+    options: { replace: { type: 'boolean', default: false }, force: { type: 'boolean', default: false } },
     allowPositionals: true,
     strict: true,
   });
@@ -128,9 +131,14 @@ async function cmdSeed(args: string[], config: Config, log: Logger): Promise<voi
   for (const m of missingSecretEnvs(file, (n) => readSecretEnv(n) !== undefined)) {
     process.stderr.write(`note: secretEnv is not set here (workers must have it): ${m}\n`);
   }
-  const counts = await withRegistry(config, log, (registry) => registry.seed(file, { replace: values.replace }));
+  const report = await withRegistry(config, log, (registry) =>
+    registry.seed(file, { replace: values.replace, force: values.force }),
+  );
+  // Every endpoint it changed, and how: a seed must not undo anything unseen (a rotation).
+  for (const line of describeChanges(report.changes)) process.stdout.write(`${line}\n`);
+  const n = countChanges(report.changes);
   process.stdout.write(
-    `seeded ${counts.tenants} tenant(s), ${counts.endpoints} endpoint(s)${values.replace ? ' (registry replaced)' : ''}\n`,
+    `seeded ${report.tenants} tenant(s), ${report.endpoints} endpoint(s)${values.replace ? ' (registry replaced)' : ''}: ${n.created} created, ${n.updated} updated, ${n.unchanged} unchanged${values.replace ? `, ${n.removed} removed` : ''}\n`,
   );
 }
 

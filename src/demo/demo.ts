@@ -70,7 +70,8 @@ const receiver = await startDemoReceiver({
 say(`demo: receiver on http://127.0.0.1:${RECEIVER_PORT} verifies X-WSS-Signature with verifySignature (src/verify)`);
 
 const service = await startService(config, ALL_ROLES, log);
-await service.ctx.registry.seed(file, { replace: false });
+// Forced: the demo's receiver holds the file's secrets, whatever a rotation left in Redis.
+await service.ctx.registry.seed(file, { replace: false, force: true });
 say(`demo: seeded ${tenantsFile}`);
 const dashboard = service.roles.find((r) => r.name === 'dashboard') as { url?: string } | undefined;
 say(
