@@ -53,6 +53,8 @@ Usage:
 
 Configuration is read from the environment; see docs/configuration.md.`;
 
+const SEE_HELP = "run 'wss --help' for the usage";
+
 function parseRoles(values: string[] | undefined): RoleName[] {
   if (!values || values.length === 0) return [...ALL_ROLES];
   const roles = new Set<RoleName>();
@@ -199,7 +201,12 @@ async function cmdSign(args: string[]): Promise<void> {
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+  // No command is a usage error (exit 2), with the usage on stderr; asking for help is not.
+  if (command === undefined) {
+    process.stderr.write(`${USAGE}\n`);
+    process.exit(2);
+  }
+  if (command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
@@ -235,8 +242,9 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
+  // One line saying what is wrong, and where the usage is: not 30 lines that bury it.
   if (err instanceof UsageError) {
-    process.stderr.write(`wss: ${err.message}\n\n${USAGE}\n`);
+    process.stderr.write(`wss: ${err.message}\n${SEE_HELP}\n`);
     process.exit(2);
   }
   if (err instanceof ConfigError || err instanceof TenantsValidationError) {
@@ -253,7 +261,7 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     'code' in err &&
     String(err.code).startsWith('ERR_PARSE_ARGS')
   ) {
-    process.stderr.write(`wss: ${err.message}\n\n${USAGE}\n`);
+    process.stderr.write(`wss: ${err.message}\n${SEE_HELP}\n`);
     process.exit(2);
   }
   process.stderr.write(`wss: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

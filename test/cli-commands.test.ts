@@ -126,6 +126,23 @@ describe('wss CLI', () => {
     expect(runWss(['frobnicate'], {}).status).toBe(2);
   });
 
+  it('a usage error is one line naming it and a pointer to --help; no command at all is exit 2 with the usage', () => {
+    const unknown = runWss(['frobnicate'], {});
+    expect(unknown.stderr).toBe(`wss: unknown command "frobnicate"\nrun 'wss --help' for the usage\n`);
+    const flag = runWss(['publish', '--tenant', 'a', '--bogus'], {});
+    expect(flag.status).toBe(2);
+    expect(flag.stderr.trim().split('\n')).toHaveLength(2);
+    expect(flag.stderr).toContain("Unknown option '--bogus'");
+    const none = runWss([], {});
+    expect(none.status).toBe(2);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toContain('Usage:');
+    const help = runWss(['--help'], {});
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Usage:');
+    expect(help.stdout).toContain('--no-check');
+  });
+
   it('start + seed + publish: the receiver gets one signed delivery', async () => {
     const env = serviceEnv(redis().url, 'cli-e2e', {
       WSS_DASHBOARD_AUTH: 'off',
