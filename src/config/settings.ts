@@ -297,7 +297,7 @@ export const dashboardSettings = {
       `must be at least ${DASHBOARD_PASSWORD_MIN} characters`,
       `text, at least ${DASHBOARD_PASSWORD_MIN} characters`,
     ),
-    'Password for HTTP basic auth on the dashboard and the admin API. When none is set, a random one is generated at each start and never logged: it is printed once to stderr on a terminal, and otherwise written to `<WSS_DATA_DIR>/dashboard-password` (mode 0600), whose path is logged. See [security.md](security.md#dashboard-password).',
+    'Password for HTTP basic auth on the dashboard and the admin API. When none is set, a random one is generated and never logged: on a terminal it is printed once to stderr; otherwise it is written to `<WSS_DATA_DIR>/dashboard-password` (mode 0600), whose path is logged, and later starts in that folder use the password in the file (delete it for a new one). See [security.md](security.md#dashboard-password).',
     'random',
   ),
   auth: setting(

@@ -16,7 +16,7 @@ import { sameOriginOnly } from './csrf.js';
 import { EVENTS_PATH, eventsPageRouter } from './events-page.js';
 import { PortInUseError } from '../lib/errors.js';
 import { startHttpRole, type RunningHttpRole } from '../probes/http-role.js';
-import { announceGeneratedPassword, type Terminal } from './password-notice.js';
+import { announceGeneratedPassword, filePassword, type Terminal } from './password-notice.js';
 
 export interface DashboardOptions {
   /** Default config.dashboard.port; 0 picks a free port (tests). */
@@ -39,7 +39,14 @@ export async function startDashboard(
 ): Promise<RunningDashboard> {
   const { config } = ctx;
   const log = ctx.log.child({ role: 'dashboard' });
-  const credentials = resolveCredentials(config.dashboard);
+  const stderr = opts.stderr ?? process.stderr;
+  let credentials = resolveCredentials(config.dashboard);
+  // Without a terminal the generated password lives in a file, which a later start uses too.
+  const saved =
+    credentials.mode === 'basic' && credentials.generated && opts.logCredentials !== false && !stderr.isTTY
+      ? await filePassword(config.dataDir, credentials.password)
+      : undefined;
+  if (saved && credentials.mode === 'basic') credentials = { ...credentials, password: saved.password };
   // Threads start only when an endpoint with a filter or transform is registered.
   const expressions = createExpressionPool(config, log);
 
@@ -96,13 +103,14 @@ export async function startDashboard(
       'dashboard: authentication is OFF (WSS_DASHBOARD_AUTH=off): anyone who can reach this port can retry jobs and change endpoints; for local use only',
     );
   } else if (credentials.generated && opts.logCredentials !== false) {
-    await announceGeneratedPassword({
+    announceGeneratedPassword({
       user: credentials.user,
       password: credentials.password,
       url: board,
       dataDir: config.dataDir,
-      stderr: opts.stderr ?? process.stderr,
+      stderr,
       log,
+      saved,
     });
   } else {
     log.info({ url: board, user: credentials.user, hosts }, 'dashboard listening');
