@@ -9,6 +9,7 @@ import {
   hostList,
   int,
   intList,
+  listenAddress,
   oneOf,
   optionalStr,
   optionalStrWhere,
@@ -285,6 +286,11 @@ export const dashboardSettings = {
     int(3000, 0, 65_535),
     'Dashboard, admin API, health and metrics. If the port is taken, start-up stops with a line naming `PORT`, even for the default ([why](operations.md#several-processes-on-one-host)).',
   ),
+  bind: setting(
+    'WSS_DASHBOARD_BIND',
+    listenAddress('127.0.0.1'),
+    "The address the dashboard listens on (with `PORT`). The default answers only on this machine; in a container, or to reach it from other hosts, set `0.0.0.0` (the Docker image does). With `WSS_DASHBOARD_AUTH=off` only a loopback address is accepted. Processes without the dashboard serve `/healthz`, `/readyz` and `/metrics` on every interface (`WSS_HEALTH_PORT`), for orchestrators' probes.",
+  ),
   user: setting(
     'WSS_DASHBOARD_USER',
     str('admin'),
@@ -303,7 +309,7 @@ export const dashboardSettings = {
   auth: setting(
     'WSS_DASHBOARD_AUTH',
     oneOf(['on', 'off'], 'on', 'expected "on" or "off"'),
-    'Set it to `off` only for local use: the dashboard then listens on 127.0.0.1 only, answers only to `localhost`, `127.0.0.1` and `[::1]` on its port (unless `WSS_DASHBOARD_HOSTS` says otherwise), and logs a warning.',
+    'Set it to `off` only for local use: the dashboard then listens on 127.0.0.1 only (`WSS_DASHBOARD_BIND` must be a loopback address), answers only to `localhost`, `127.0.0.1` and `[::1]` on its port (unless `WSS_DASHBOARD_HOSTS` says otherwise), and logs a warning.',
   ),
   /** Host[:port] names the dashboard answers to; undefined = the default for `auth`. */
   hosts: setting(

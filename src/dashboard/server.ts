@@ -59,8 +59,8 @@ export async function startDashboard(
   const role = await startHttpRole(ctx, {
     name: 'dashboard',
     port: opts.port ?? config.dashboard.port,
-    // Without auth (WSS_DASHBOARD_AUTH=off, meant for local use) only this machine may connect.
-    host: config.dashboard.auth === 'off' ? '127.0.0.1' : undefined,
+    // WSS_DASHBOARD_BIND (default 127.0.0.1); without auth (meant for local use) always 127.0.0.1.
+    host: config.dashboard.auth === 'off' ? '127.0.0.1' : config.dashboard.bind,
     roles: opts.roles,
     closeGraceMs: Math.min(config.shutdownGraceMs, 5_000),
     routes(app, probes, queues) {
@@ -97,6 +97,11 @@ export async function startDashboard(
   allowedHosts = config.dashboard.hosts ?? defaultDashboardHosts(config.dashboard.auth, role.port);
   const board = `${role.url}${BOARD_PATH}`;
   const hosts = allowedHosts ?? 'any';
+  // Where it listens, as bound: 127.0.0.1 answers this machine only (WSS_DASHBOARD_BIND).
+  log.info(
+    { listen: role.bound, url: board, ...(credentials.mode === 'basic' ? { user: credentials.user } : {}), hosts },
+    'dashboard listening',
+  );
   if (credentials.mode === 'off') {
     log.warn(
       { url: board, hosts },
@@ -112,8 +117,6 @@ export async function startDashboard(
       log,
       saved,
     });
-  } else {
-    log.info({ url: board, user: credentials.user, hosts }, 'dashboard listening');
   }
 
   // The same object: the probe routes know it as this server's own role.
