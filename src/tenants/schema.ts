@@ -2,9 +2,9 @@
 // the endpoint and the field, and jsonata expressions are compiled here so a bad one is
 // refused at seed time rather than at delivery time.
 import { isIP } from 'node:net';
-import jsonata from 'jsonata';
 import { z } from 'zod';
-import { errorMessage, TenantsValidationError } from '../lib/errors.js';
+import { TenantsValidationError } from '../lib/errors.js';
+import { compileProblem } from './jsonata-syntax.js';
 import { forbiddenAddressReason } from '../lib/ssrf.js';
 import { MAX_ACTIVE_SECRETS, SCHEMES } from '../signing/keys.js';
 import { secretsIssues, toCanonicalSecrets } from '../signing/secrets-schema.js';
@@ -95,25 +95,6 @@ export interface RegistrationRules {
   secretsEncrypted?: boolean;
 }
 
-/**
- * Why `expr` does not compile, or undefined. jsonata throws plain objects (not Errors) with a
- * `message`, a `code` and a `position`: shown as `Unexpected end of expression (S0207 at
- * position 14)`. The text quotes only the expression's own tokens, never event data.
- */
-function compiles(expr: string): string | undefined {
-  try {
-    jsonata(expr);
-    return undefined;
-  } catch (err) {
-    const e = (err ?? {}) as { message?: unknown; code?: unknown; position?: unknown };
-    if (typeof e.message !== 'string') return errorMessage(err);
-    const code = typeof e.code === 'string' ? e.code : undefined;
-    const at = typeof e.position === 'number' ? `at position ${e.position}` : undefined;
-    const where = [code, at].filter((x) => x !== undefined).join(' ');
-    return where === '' ? e.message : `${e.message} (${where})`;
-  }
-}
-
 const secretEnvName = z
   .string()
   .regex(
@@ -142,7 +123,7 @@ const expression = z
   .string()
   .min(1)
   .superRefine((expr, ctx) => {
-    const problem = compiles(expr);
+    const problem = compileProblem(expr);
     if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `invalid jsonata: ${problem}` });
   });
 
