@@ -76,8 +76,12 @@ describe('TENANTS_FILE at start', () => {
       expect(first.output()).toMatch(/"created":\{"tenants":1,"endpoints":2\},"kept":\{"tenants":0,"endpoints":0\}/);
       expect(again.output()).toMatch(/"created":\{"tenants":0,"endpoints":1\},"kept":\{"tenants":1,"endpoints":2\}/);
 
-      // `wss seed` is the explicit overwrite: it still upserts the file's version.
-      expect(runWss(['seed', path], env).status).toBe(0);
+      // `wss seed` is the explicit overwrite: it still upserts the file's version, but replaces
+      // the rotated secret only with --force (test/cli-seed.test.ts), saying what it changed.
+      expect(runWss(['seed', path], env).status).toBe(1);
+      const forced = runWss(['seed', '--force', path], env);
+      expect(forced.status).toBe(0);
+      expect(forced.stdout).toContain('updated acme/orders: enabled, url; secret replaced');
       expect(await registry.getEndpointConfig('acme', 'orders')).toMatchObject({
         enabled: true,
         url: 'https://hooks.example/orders',
