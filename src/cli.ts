@@ -3,12 +3,21 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { getConfig, type Config } from './config.js';
-import { ConfigError, errorMessage, TenantsValidationError, UsageError, WssError } from './lib/errors.js';
+import {
+  AbortedError,
+  ConfigError,
+  errorMessage,
+  TenantsValidationError,
+  UnknownTenantError,
+  UsageError,
+  WssError,
+} from './lib/errors.js';
 import { createLogger, drainLogs, type Logger } from './lib/log.js';
 import type { RoleName } from './roles.js';
 import { sign } from './signing/sign.js';
 import { ALL_ROLES, startService, type Service } from './cli/start.js';
 import { loadCheckedTenantsFile, withRegistry } from './cli/common.js';
+import { countChanges, describeChanges } from './tenants/seed-plan.js';
 import { VERSION } from './lib/version.js';
 import { escapeControls as x, escapeControlsByLine as lines } from './lib/terminal.js';
 
@@ -16,9 +25,12 @@ const USAGE = `webhook-sender ${VERSION}
 
 Usage:
   wss start [--role bridge|worker|dashboard|all]...   run the service (default: all roles)
-  wss seed <tenants.json> [--replace]                 validate a tenants file and load it into Redis
+  wss seed <tenants.json> [--replace] [--force]       validate a tenants file and load it into Redis;
+                                                      prints what changed per endpoint; --force to
+                                                      replace a stored (e.g. rotated) secret
   wss publish --tenant T --type E --data '<json>' [--id ID] [--priority high|normal|low]
-                                                      add one event to the source (WSS_SOURCE)
+              [--no-check]                            add one event to the source (WSS_SOURCE); an
+                                                      unknown tenant is refused unless --no-check
   wss outbox init [--print]                           create the PostgreSQL outbox table, index and
                                                       trigger (idempotent); --print: show the SQL
   wss sign --secret S --timestamp T [--file BODY]     print the X-WSS-Signature for a body
@@ -49,6 +61,8 @@ Usage:
 
 Configuration is read from the environment; see docs/configuration.md.`;
 
+const SEE_HELP = "run 'wss --help' for the usage";
+
 function parseRoles(values: string[] | undefined): RoleName[] {
   if (!values || values.length === 0) return [...ALL_ROLES];
   const roles = new Set<RoleName>();
@@ -63,15 +77,20 @@ function parseRoles(values: string[] | undefined): RoleName[] {
 async function cmdStart(args: string[], config: Config, log: Logger): Promise<void> {
   const { values } = parseArgs({ args, options: { role: { type: 'string', multiple: true } }, strict: true });
   const roles = parseRoles(values.role);
-  // Handlers go in before start-up so a SIGTERM during it still ends in a graceful stop.
+  // Handlers go in before start-up so a SIGTERM during it still ends the process: it aborts the
+  // wait for Redis at once, and a stage that does not stop is cut off after the grace period.
   const state: { service?: Service; stopRequested: boolean } = { stopRequested: false };
+  const starting = new AbortController();
+  let startWatchdog: NodeJS.Timeout | undefined;
   let signals = 0;
-  const stopNow = (svc: Service) => {
+  const watchdog = (ms: number) =>
     // A last resort if something ignores the grace period (e.g. a hung socket).
     setTimeout(() => {
       log.error('shutdown took too long: exiting');
       process.exit(1);
-    }, config.shutdownGraceMs + 15_000).unref();
+    }, ms).unref();
+  const stopNow = (svc: Service) => {
+    watchdog(config.shutdownGraceMs + 15_000);
     return svc.stop().then(
       () => drainLogs().then(() => process.exit(0)),
       (err: unknown) => {
@@ -87,18 +106,29 @@ async function cmdStart(args: string[], config: Config, log: Logger): Promise<vo
     }
     log.info({ signal: sig, graceMs: config.shutdownGraceMs }, 'shutting down gracefully');
     state.stopRequested = true;
-    if (state.service) void stopNow(state.service);
+    if (state.service) return void stopNow(state.service);
+    starting.abort();
+    startWatchdog = watchdog(config.shutdownGraceMs);
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  state.service = await startService(config, roles, log);
+  try {
+    state.service = await startService(config, roles, log, { signal: starting.signal });
+  } catch (err) {
+    if (!(state.stopRequested && err instanceof AbortedError)) throw err;
+    log.info({ reason: err.message }, 'webhook-sender stopped during start-up');
+    await drainLogs();
+    process.exit(0);
+  }
+  // Started after all: the stop below has its own, longer, watchdog.
+  clearTimeout(startWatchdog);
   if (state.stopRequested) void stopNow(state.service);
 }
 
 async function cmdSeed(args: string[], config: Config, log: Logger): Promise<void> {
   const { values, positionals } = parseArgs({
     args,
-    options: { replace: { type: 'boolean', default: false } },
+    options: { replace: { type: 'boolean', default: false }, force: { type: 'boolean', default: false } },
     allowPositionals: true,
     strict: true,
   });
@@ -106,9 +136,14 @@ async function cmdSeed(args: string[], config: Config, log: Logger): Promise<voi
   const file = await loadCheckedTenantsFile(positionals[0]!, config, (m) =>
     process.stderr.write(`note: secretEnv is not set here (workers must have it): ${x(m)}\n`),
   );
-  const counts = await withRegistry(config, log, (registry) => registry.seed(file, { replace: values.replace }));
+  const report = await withRegistry(config, log, (registry) =>
+    registry.seed(file, { replace: values.replace, force: values.force }),
+  );
+  // Every endpoint it changed, and how: a seed must not undo anything unseen (a rotation).
+  for (const line of describeChanges(report.changes)) process.stdout.write(`${x(line)}\n`);
+  const n = countChanges(report.changes);
   process.stdout.write(
-    `seeded ${counts.tenants} tenant(s), ${counts.endpoints} endpoint(s)${values.replace ? ' (registry replaced)' : ''}\n`,
+    `seeded ${report.tenants} tenant(s), ${report.endpoints} endpoint(s)${values.replace ? ' (registry replaced)' : ''}: ${n.created} created, ${n.updated} updated, ${n.unchanged} unchanged${values.replace ? `, ${n.removed} removed` : ''}\n`,
   );
 }
 
@@ -121,11 +156,13 @@ async function cmdPublish(args: string[], config: Config, log: Logger): Promise<
       data: { type: 'string' },
       id: { type: 'string' },
       priority: { type: 'string' },
+      'no-check': { type: 'boolean', default: false },
     },
     strict: true,
   });
   if (!values.tenant || !values.type || values.data === undefined)
     throw new UsageError('wss publish needs --tenant, --type and --data');
+  const tenant = values.tenant;
   let data: unknown;
   try {
     data = JSON.parse(values.data);
@@ -143,7 +180,12 @@ async function cmdPublish(args: string[], config: Config, log: Logger): Promise<
   };
   // Refused here, before Redis is reached (or an embedded one started), with the field named.
   eventFields(input, config.maxEventBytes);
-  const entryId = await withRegistry(config, log, async (_registry, redis) => {
+  const entryId = await withRegistry(config, log, async (registry, redis) => {
+    // The bridge would dead-letter it as unknown_tenant, which only its log would show.
+    if (!values['no-check'] && !(await registry.hasTenant(tenant)))
+      throw new UnknownTenantError(
+        `tenant "${tenant}" is not registered: the bridge would dead-letter the event (unknown_tenant); register the tenant first, or pass --no-check to publish anyway`,
+      );
     const publisher = createPublisher(config, redis);
     try {
       return await publishTo(publisher, input, config.maxEventBytes);
@@ -168,7 +210,12 @@ async function cmdSign(args: string[]): Promise<void> {
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+  // No command is a usage error (exit 2), with the usage on stderr; asking for help is not.
+  if (command === undefined) {
+    process.stderr.write(`${USAGE}\n`);
+    process.exit(2);
+  }
+  if (command === 'help' || command === '--help' || command === '-h') {
     process.stdout.write(`${USAGE}\n`);
     return;
   }
@@ -208,8 +255,9 @@ async function main(argv: string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((err: unknown) => {
+  // One line saying what is wrong, and where the usage is: not 30 lines that bury it.
   if (err instanceof UsageError) {
-    process.stderr.write(`wss: ${lines(err.message)}\n\n${USAGE}\n`);
+    process.stderr.write(`wss: ${lines(err.message)}\n${SEE_HELP}\n`);
     process.exit(2);
   }
   if (err instanceof ConfigError || err instanceof TenantsValidationError) {
@@ -226,7 +274,7 @@ main(process.argv.slice(2)).catch((err: unknown) => {
     'code' in err &&
     String(err.code).startsWith('ERR_PARSE_ARGS')
   ) {
-    process.stderr.write(`wss: ${lines(err.message)}\n\n${USAGE}\n`);
+    process.stderr.write(`wss: ${lines(err.message)}\n${SEE_HELP}\n`);
     process.exit(2);
   }
   // Messages may carry outside data (a Redis reply, a file's ids): never raw control characters.

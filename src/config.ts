@@ -61,6 +61,11 @@ export function parseConfig(env: Env): Config {
     throw new ConfigError(`invalid environment: ${lines.join('; ')}`, lines);
   }
   const config = derive(assemble(settings, parsed.data), env);
+  const { auth, bind } = config.dashboard;
+  if (auth === 'off' && !/^(127\.\d+\.\d+\.\d+|::1|localhost)$/i.test(bind)) {
+    const line = `WSS_DASHBOARD_BIND: "${bind}" is not a loopback address, and WSS_DASHBOARD_AUTH=off is for local use only (the dashboard then listens on 127.0.0.1): turn authentication on, or bind 127.0.0.1`;
+    throw new ConfigError(`invalid environment: ${line}`, [line]);
+  }
   const over = (config.worker.shards ?? []).filter((k) => k > config.shards);
   if (over.length > 0) {
     const line = `WSS_WORKER_SHARDS: shard ${over.join(', ')} does not exist: WSS_SHARDS is ${config.shards} (shards are numbered 1 to ${config.shards})`;

@@ -270,7 +270,19 @@ describe('POST /api/events', () => {
     ]);
   });
 
-  it('an unknown tenant is 404', async () => {
-    expect((await call('POST', '/api/events', { tenant: 'nobody', type: 'a', data: 1 })).status).toBe(404);
+  it('an unknown tenant is 404 naming it, and nothing is written; ?check=false publishes anyway', async () => {
+    const len = await t.ctx.redis.xlen(t.ctx.config.stream);
+    const refused = await call('POST', '/api/events', { tenant: 'nobody', type: 'a', data: 1 });
+    expect(refused.status).toBe(404);
+    expect(refused.json.error).toContain('tenant "nobody" not found');
+    expect(refused.json.error).toContain('?check=false');
+    expect(await t.ctx.redis.xlen(t.ctx.config.stream)).toBe(len);
+    const early = await call('POST', '/api/events?check=false', { tenant: 'nobody', type: 'a', data: 1 });
+    expect(early.status).toBe(202);
+    const entries = await t.ctx.redis.xrange(t.ctx.config.stream, early.json.entryId, early.json.entryId);
+    expect(entries).toEqual([[early.json.entryId, ['tenant', 'nobody', 'type', 'a', 'data', '1']]]);
+    const bad = await call('POST', '/api/events?check=maybe', { tenant: 'acme', type: 'a', data: 1 });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toContain('query parameter "check"');
   });
 });

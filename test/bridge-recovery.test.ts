@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { freeMemory, publishIntoFullRedis } from './helpers/full-redis.js';
 import { childEnv, spawnWss, type WssProcess } from './helpers/wss-process.js';
+import { tracked } from './helpers/children.js';
 import {
   allJobIds,
   deadLetters,
@@ -114,10 +115,12 @@ describe('poison pill: an entry every bridge dies on', () => {
       const done = async () => (await pendingCount(t)) === 0 && (await deadLetters(t)).length > 0;
       while (!(await done())) {
         if (deaths > 8) throw new Error(`still dying after ${deaths} restarts`);
-        const c = spawn(process.execPath, [CRASHING_BRIDGE], {
-          env: childEnv({ ...env, CRASH_ON_EVENT: 'p4' }),
-          stdio: 'ignore',
-        });
+        const c = tracked(
+          spawn(process.execPath, [CRASHING_BRIDGE], {
+            env: childEnv({ ...env, CRASH_ON_EVENT: 'p4' }),
+            stdio: 'ignore',
+          }),
+        );
         child = c;
         const exited = new Promise<NodeJS.Signals | null>((res) => c.once('exit', (_code, signal) => res(signal)));
         const outcome = await Promise.race([

@@ -76,9 +76,32 @@ describe('wss CLI', () => {
     expect(r.stdout.trim()).toBe(openssl);
   });
 
+  it('publish refuses a tenant the registry lacks (exit 1 naming it, nothing written) unless --no-check', async () => {
+    const env = { REDIS_URL: redis().url, WSS_PREFIX: 'cli-check', WSS_STREAM: 'cli-check:events' };
+    const file = tenantsFile('check.json', {
+      tenants: [{ id: 'acme', endpoints: [{ id: 'orders', url: 'https://hooks.example/o', secret: SECRET }] }],
+    });
+    expect(runWss(['seed', file], env).status).toBe(0);
+    const typo = runWss(['publish', '--tenant', 'acmee', '--type', 't', '--data', '1'], env);
+    expect(typo.status).toBe(1);
+    expect(typo.stdout).toBe('');
+    expect(typo.stderr).toContain('wss: tenant "acmee" is not registered');
+    expect(typo.stderr).toContain('--no-check');
+    const c = redis().client();
+    expect(await c.exists('cli-check:events')).toBe(0);
+    expect(runWss(['publish', '--tenant', 'acme', '--type', 't', '--data', '1'], env).status).toBe(0);
+    const early = runWss(['publish', '--tenant', 'acmee', '--type', 't', '--data', '2', '--no-check'], env);
+    expect(early.status).toBe(0);
+    const tenants = (await c.xrange('cli-check:events', '-', '+')).map(([, f]) => f[1]);
+    expect(tenants).toEqual(['acme', 'acmee']);
+  });
+
   it('publish --priority writes the field; a value other than high, normal or low is refused', async () => {
     const env = { REDIS_URL: redis().url, WSS_STREAM: 'prio:events' };
-    const ok = runWss(['publish', '--tenant', 'acme', '--type', 't', '--data', '1', '--priority', 'high'], env);
+    const ok = runWss(
+      ['publish', '--tenant', 'acme', '--type', 't', '--data', '1', '--priority', 'high', '--no-check'],
+      env,
+    );
     expect(ok.status).toBe(0);
     const bad = runWss(['publish', '--tenant', 'acme', '--type', 't', '--data', '1', '--priority', 'urgent'], env);
     expect(bad.status).not.toBe(0);
@@ -101,6 +124,23 @@ describe('wss CLI', () => {
     ).toContain('--data is not JSON');
     expect(runWss(['start', '--role', 'janitor'], { REDIS_URL: redis().url }).status).toBe(2);
     expect(runWss(['frobnicate'], {}).status).toBe(2);
+  });
+
+  it('a usage error is one line naming it and a pointer to --help; no command at all is exit 2 with the usage', () => {
+    const unknown = runWss(['frobnicate'], {});
+    expect(unknown.stderr).toBe(`wss: unknown command "frobnicate"\nrun 'wss --help' for the usage\n`);
+    const flag = runWss(['publish', '--tenant', 'a', '--bogus'], {});
+    expect(flag.status).toBe(2);
+    expect(flag.stderr.trim().split('\n')).toHaveLength(2);
+    expect(flag.stderr).toContain("Unknown option '--bogus'");
+    const none = runWss([], {});
+    expect(none.status).toBe(2);
+    expect(none.stdout).toBe('');
+    expect(none.stderr).toContain('Usage:');
+    const help = runWss(['--help'], {});
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('Usage:');
+    expect(help.stdout).toContain('--no-check');
   });
 
   it('start + seed + publish: the receiver gets one signed delivery', async () => {

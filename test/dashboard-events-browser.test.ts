@@ -1,12 +1,13 @@
 // The event page in a real browser (playwright-core driving Debian's chromium): an operator goes
 // from Bull Board's links menu to /admin/events, looks a failed event up, sees its attempts, fixes the receiver, clicks Recover and
 // sees the delivery turn delivered; the receiver gets it re-signed with the original event id.
+// A delivery its endpoint holds back (an open circuit) shows "delayed" with the reason.
 // Text from receivers is shown as text, never run as HTML. Skipped without chromium, failing
 // instead when WSS_BROWSER_TEST=required (as dashboard-browser.test.ts).
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EVENTS_PATH } from '../src/dashboard/events-page.js';
-import { basic } from './helpers/dashboard-context.js';
+import { basic, orderEndpoint } from './helpers/dashboard-context.js';
 import { SHOTS, chromiumMissing, openssl, until, useBrowserStack } from './helpers/browser.js';
 
 const PASSWORD = 'events-page-test-password';
@@ -19,8 +20,12 @@ const missing = chromiumMissing('dashboard-events-browser.test.ts');
 describe.skipIf(missing !== undefined)('the event page in a browser', () => {
   const stack = useBrowserStack();
 
-  it('look up a failed event, see its attempts, fix the receiver, Recover, see it delivered', async () => {
-    const { receiver, queue, dash } = await stack.start({ password: PASSWORD, secret: SECRET, failingBody: HOSTILE });
+  it('look up a failed event, see its attempts, fix the receiver, Recover, see it delivered; a delivery held back says why', async () => {
+    const { t, receiver, queue, dash } = await stack.start({
+      password: PASSWORD,
+      secret: SECRET,
+      failingBody: HOSTILE,
+    });
 
     // Same auth as the rest of the dashboard; a strict CSP: scripts and styles of this origin only.
     expect((await fetch(`${dash.url}${EVENTS_PATH}`)).status).toBe(401);
@@ -90,5 +95,34 @@ describe.skipIf(missing !== undefined)('the event page in a browser', () => {
     expect(third!.headers['x-wss-signature']).toBe(openssl(SECRET, ts + third!.body));
     expect(third!.body).toBe(receiver.requests[0]!.body);
     expect(receiver.requests).toHaveLength(3);
+
+    // A delivery held back says why: here its endpoint's circuit is open (issue 18).
+    receiver.setHandler((req) => ({ status: req.path.includes('tripped') ? 500 : 200, body: 'x' }));
+    await t.ctx.registry.putEndpoint('acme', {
+      ...orderEndpoint('tripped', `${receiver.url}/hooks/tripped`, SECRET),
+      retry: { attempts: 3, backoffMs: 600_000 },
+      circuit: { failures: 1, coolDownMs: 600_000 },
+    });
+    const post = (id: string) =>
+      fetch(`${dash.url}/api/events`, {
+        method: 'POST',
+        headers: { authorization: basic('admin', PASSWORD), 'content-type': 'application/json' },
+        body: JSON.stringify({ tenant: 'acme', type: 'order.shipped', data: {}, id }),
+      });
+    expect((await post('evt_page_2')).status).toBe(202);
+    await until('the tripped attempt', async () =>
+      receiver.requests.some((r) => r.path === '/hooks/tripped') ? true : undefined,
+    );
+    expect((await post('evt_page_3')).status).toBe(202);
+    await page.getByLabel('Event id').fill('evt_page_3');
+    const tripped = page.locator('[data-endpoint="tripped"]');
+    await until('evt_page_3 parked by the open circuit', async () => {
+      await page.getByRole('button', { name: 'Look up' }).click();
+      return (await tripped.locator('.delay-reason').count()) > 0 ? true : undefined;
+    });
+    expect(await tripped.locator('.state').textContent()).toBe('delayed');
+    expect(await tripped.locator('.delay-reason').textContent()).toBe(
+      'delayed: circuit open (cool-down after failed attempts)',
+    );
   });
 });

@@ -441,7 +441,7 @@ describe('a tenant removed from the registry', () => {
       id,
       endpoints: [...snap.tenants.get(id)!.endpoints.values()].map((e) => e.config),
     }));
-    await s.t.ctx.registry.seed(parseTenantsFile({ tenants: keep }), { replace: true });
+    await s.t.ctx.registry.seed(parseTenantsFile({ tenants: keep }), { replace: true, force: true });
     expect((await get()).status).toBe(404);
     expect((await s.call('GET', '/api/tenants/initech/tokens', { basic: true })).status).toBe(404);
   });

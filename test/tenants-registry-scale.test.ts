@@ -92,7 +92,7 @@ describe('registry at 100,000 endpoints', () => {
         { id: 'fresh', endpoints: [endpointInput('only')] },
       ],
     });
-    await a.seed(file, { replace: false });
+    await a.seed(file, { replace: false, force: true });
     await until('the new tenant', () => b.snapshot().tenants.has('fresh'));
     expect(b.snapshot().tenants.get(t9)?.meta).toEqual({ id: t9, name: 'Renamed' });
     expect(b.endpoint(t9, 'e0')?.config.url).toBe('https://hooks.example/new');
@@ -158,11 +158,13 @@ describe('registry at 100,000 endpoints', () => {
       parseTenantsFile({ tenants: [{ id: 'x', endpoints: [endpointInput('one'), endpointInput('two')] }] }),
       {
         replace: false,
+        force: true,
       },
     );
     const r = await replica(small);
     await writer.seed(parseTenantsFile({ tenants: [{ id: 'y', endpoints: [endpointInput('three')] }] }), {
       replace: true,
+      force: true,
     });
     await until('the replaced registry', () => r.snapshot().tenants.has('y'));
     expect(r.snapshot().tenants.has('x')).toBe(false);

@@ -33,7 +33,7 @@ describe('registry', () => {
   it("one process's write reaches another process's snapshot at its next poll", async () => {
     const writer = new Registry(redis().client(), 'reg-a');
     const reader = new Registry(redis().client(), 'reg-a');
-    await writer.seed(parseTenantsFile(file('https://one.example/hook')), { replace: false });
+    await writer.seed(parseTenantsFile(file('https://one.example/hook')), { replace: false, force: true });
     await reader.start(100);
     try {
       expect(reader.endpoint('acme', 'orders')?.config.url).toBe('https://one.example/hook');

@@ -74,6 +74,17 @@ describe('tenants file', () => {
     expect(problems.join('\n')).toContain(expected);
   });
 
+  // jsonata throws plain objects: the message once read `invalid jsonata: [object Object]`.
+  it.each([
+    ['data.status = ', 'invalid jsonata: Unexpected end of expression (S0207 at position 14)'],
+    ['$foo(', 'invalid jsonata: Expected ")" before end of expression (S0203 at position 5)'],
+    [')', 'invalid jsonata: The symbol ")" cannot be used as a unary operator (S0211 at position 1)'],
+  ])("a filter that does not compile (%j) gets jsonata's message, code and position", (filter, expected) => {
+    const text = problemsOf(file(endpoint({ filter }))).join('\n');
+    expect(text).toContain(`tenant "acme" endpoint "orders" field "filter": ${expected}`);
+    expect(text).not.toContain('[object Object]');
+  });
+
   it('requires exactly one of secret and secretEnv', () => {
     expect(problemsOf(file(endpoint({ secret: undefined }))).join()).toContain(
       'exactly one of "secret", "secretEnv" or "secrets"',

@@ -46,7 +46,7 @@ async function service(env: Record<string, string>, endpoints: unknown[]): Promi
     },
     redis(),
   );
-  await t.registry.seed(parseTenantsFile({ tenants: [{ id: 'acme', endpoints }] }), { replace: true });
+  await t.registry.seed(parseTenantsFile({ tenants: [{ id: 'acme', endpoints }] }), { replace: true, force: true });
   const queue = createDeliveryQueue(t.ctx.redis, prefix);
   const bridge = await startBridge(t.ctx);
   const worker = await startWorker(t.ctx);

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { endpoint, pythonSignature, SECRET, sleep, type Harness, useWorkerTest } from './helpers/worker-context.js';
+import { tracked } from './helpers/children.js';
 
 // The built CLI (`npm test` builds first through pretest).
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -18,10 +19,12 @@ afterEach(async () => {
 
 /** Starts `wss start --role worker` from dist/ and resolves once its BullMQ worker is registered. */
 async function spawnWorker(h: Harness, env: Record<string, string>): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, [CLI, 'start', '--role', 'worker'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const proc = tracked(
+    spawn(process.execPath, [CLI, 'start', '--role', 'worker'], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    }),
+  );
   let stderr = '';
   proc.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
   const deadline = Date.now() + 15_000;

@@ -12,6 +12,9 @@ import { Registry } from '../tenants/registry.js';
 import { loadTenantsFile, missingSecretEnvs } from '../tenants/load-file.js';
 import type { TenantsFile } from '../tenants/schema.js';
 
+/** The longest a one-off command waits for Redis (WSS_REDIS_WAIT_MS when shorter). */
+export const CLI_REDIS_WAIT_MS = 5_000;
+
 export async function withRegistry<T>(
   config: Config,
   log: Logger,
@@ -19,7 +22,10 @@ export async function withRegistry<T>(
 ): Promise<T> {
   const target = await ensureRedis(config, log);
   const spec = { ...config, redisUrl: target.url };
-  const redis = await createReadyRedis(spec, 'cli', log, target.stop);
+  // A one-off command answers within a few seconds, also when nothing listens at REDIS_URL.
+  const redis = await createReadyRedis(spec, 'cli', log, target.stop, {
+    timeoutMs: Math.min(config.redisWaitMs, CLI_REDIS_WAIT_MS),
+  });
   try {
     return await fn(new Registry(redis, config.prefix, log, { secretsKeys: config.secretsKeys }), redis, target.url);
   } finally {

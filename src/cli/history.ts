@@ -61,7 +61,9 @@ function statusText(s: EventStatus): string {
         d.state,
         String(d.attempts.length),
         last ? (last.status !== null ? String(last.status) : (last.error ?? '')) : '',
-        d.nextAttemptAt ?? d.cancelReason ?? '',
+        d.delayReason !== undefined
+          ? `${d.nextAttemptAt ?? ''} (${d.delayReason})`.trim()
+          : (d.nextAttemptAt ?? d.cancelReason ?? ''),
       ]);
     }
     out.push('', table(rows));

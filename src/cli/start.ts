@@ -9,7 +9,7 @@ import { ensureRedis } from '../redis/embedded.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { once } from '../lib/once.js';
-import { createReadyRedis, describeTarget } from '../redis/client.js';
+import { createReadyRedis, describeTarget, targetLabel } from '../redis/client.js';
 import type { RoleContext, RoleName, RunningRole } from '../roles.js';
 import { loadCheckedTenantsFile } from './common.js';
 import { Registry } from '../tenants/registry.js';
@@ -25,10 +25,28 @@ export interface Service {
   stop(): Promise<void>;
 }
 
-export async function startService(baseConfig: Config, roleNames: readonly RoleName[], log: Logger): Promise<Service> {
+export interface StartOptions {
+  /** Aborted by SIGTERM/SIGINT during start-up: the wait for Redis ends at once (AbortedError). */
+  signal?: AbortSignal;
+}
+
+export async function startService(
+  baseConfig: Config,
+  roleNames: readonly RoleName[],
+  log: Logger,
+  opts: StartOptions = {},
+): Promise<Service> {
   const target = await ensureRedis(baseConfig, log);
   const config: Config = Object.freeze({ ...baseConfig, redisUrl: target.url });
-  const redis = await createReadyRedis(config, 'main', log, target.stop);
+  const redis = await createReadyRedis(config, 'main', log, target.stop, {
+    timeoutMs: config.redisWaitMs,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    onWaiting: (err) =>
+      log.warn(
+        { redis: targetLabel(config), err: err.message, waitMs: config.redisWaitMs },
+        `redis: not reachable, waiting up to ${config.redisWaitMs / 1000} s for it (WSS_REDIS_WAIT_MS)`,
+      ),
+  });
   const registry = new Registry(redis, config.prefix, log, { secretsKeys: config.secretsKeys });
 
   if (config.tenantsFile) {

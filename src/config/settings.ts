@@ -10,6 +10,7 @@ import {
   hostList,
   int,
   intList,
+  listenAddress,
   oneOf,
   optionalStr,
   optionalStrWhere,
@@ -140,6 +141,11 @@ const sharedSettings = {
     'REDIS_CLUSTER_NODES',
     redisClusterNodes,
     'Seed nodes of a Redis Cluster, comma-separated (`redis://host:port,...`; `rediss://` for TLS, credentials in the URL). When set, every connection is a cluster client and `REDIS_URL` is not used.',
+  ),
+  redisWaitMs: setting(
+    'WSS_REDIS_WAIT_MS',
+    int(10_000, 100, 3_600_000),
+    'How long `wss start` waits at start-up for the Redis of `REDIS_URL` (or `REDIS_CLUSTER_NODES`) to answer. Past it the process exits 1 with one line naming the variable and the address (never a password). One-off commands (`wss publish`, `wss status`, …) wait at most 5 s of it. A running process that loses Redis keeps reconnecting, however long it takes. SIGTERM during the wait ends the process at once.',
   ),
   shards: setting(
     'WSS_SHARDS',
@@ -400,6 +406,11 @@ const dashboardSettings = {
     int(3000, 0, 65_535),
     'Dashboard, admin API, health and metrics. If the port is taken, start-up stops with a line naming `PORT`, even for the default ([why](operations.md#several-processes-on-one-host)).',
   ),
+  bind: setting(
+    'WSS_DASHBOARD_BIND',
+    listenAddress('127.0.0.1'),
+    "The address the dashboard listens on (with `PORT`). The default answers only on this machine; in a container, or to reach it from other hosts, set `0.0.0.0` (the Docker image does). With `WSS_DASHBOARD_AUTH=off` only a loopback address is accepted. Processes without the dashboard serve `/healthz`, `/readyz` and `/metrics` on every interface (`WSS_HEALTH_PORT`), for orchestrators' probes.",
+  ),
   user: setting(
     'WSS_DASHBOARD_USER',
     str('admin'),
@@ -412,13 +423,13 @@ const dashboardSettings = {
       `must be at least ${DASHBOARD_PASSWORD_MIN} characters`,
       `text, at least ${DASHBOARD_PASSWORD_MIN} characters`,
     ),
-    'Password for HTTP basic auth on the dashboard and the admin API. When none is set, a random one is generated at each start and never logged: it is printed once to stderr on a terminal, and otherwise written to `<WSS_DATA_DIR>/dashboard-password` (mode 0600), whose path is logged. See [security.md](security.md#dashboard-password).',
+    'Password for HTTP basic auth on the dashboard and the admin API. When none is set, a random one is generated and never logged: on a terminal it is printed once to stderr; otherwise it is written to `<WSS_DATA_DIR>/dashboard-password` (mode 0600), whose path is logged, and later starts in that folder use the password in the file (delete it for a new one). See [security.md](security.md#dashboard-password).',
     'random',
   ),
   auth: setting(
     'WSS_DASHBOARD_AUTH',
     oneOf(['on', 'off'], 'on', 'expected "on" or "off"'),
-    'Set it to `off` only for local use: the dashboard then listens on 127.0.0.1 only, answers only to `localhost`, `127.0.0.1` and `[::1]` on its port (unless `WSS_DASHBOARD_HOSTS` says otherwise), and logs a warning.',
+    'Set it to `off` only for local use: the dashboard then listens on 127.0.0.1 only (`WSS_DASHBOARD_BIND` must be a loopback address), answers only to `localhost`, `127.0.0.1` and `[::1]` on its port (unless `WSS_DASHBOARD_HOSTS` says otherwise), and logs a warning.',
   ),
   /** Host[:port] names the dashboard answers to; undefined = the default for `auth`. */
   hosts: setting(

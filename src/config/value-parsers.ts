@@ -104,6 +104,16 @@ export const optionalStrWhere = (
   values,
 });
 
+/** An address to listen on: an IPv4 or IPv6 literal (no brackets) or a host name. */
+export const listenAddress = (fallback: string): ValueParser<string> => ({
+  ...str(fallback),
+  schema: str(fallback).schema.refine(
+    (v) => v.length <= 253 && /^([0-9a-fA-F:.]+|[A-Za-z0-9._-]+)$/.test(v),
+    'expected an address such as 127.0.0.1, 0.0.0.0 or ::, or a host name',
+  ),
+  values: '`127.0.0.1`, `0.0.0.0` (every IPv4 interface), `::` (every interface), an address or a host name',
+});
+
 // BullMQ joins prefix and queue name with ':' so a key may hold one, but no spaces.
 export const redisKey = (fallback: string): ValueParser<string> => ({
   ...str(fallback),

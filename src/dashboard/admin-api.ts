@@ -236,14 +236,18 @@ export function adminApi({ ctx, queues, log, expressions, publisher, history }: 
       problems.push('field "priority": must be "high", "normal" or "low"');
     const unknown = Object.keys(input).filter((k) => !['tenant', 'type', 'data', 'id', 'priority'].includes(k));
     for (const k of unknown) problems.push(`field "${k}": unknown field`);
+    // ?check=false: for producers that publish before they register the tenant.
+    const check = req.query['check'];
+    if (check !== undefined && check !== 'true' && check !== 'false')
+      problems.push('query parameter "check": must be "true" or "false"');
     if (problems.length > 0) return badRequest(res, problems.join('; '), problems);
     let entryId: string;
     try {
-      const snap = await registry.refresh();
-      if (!snap.tenants.has(tenant as string)) {
-        // Same check the bridge makes; refused here so the caller learns at once.
-        if (ID_PATTERN.test(tenant as string)) return notFound(res, `tenant "${String(tenant)}"`);
-      }
+      // Same check the bridge makes; refused here so the caller learns at once.
+      if (check !== 'false' && ID_PATTERN.test(tenant as string) && !(await registry.hasTenant(tenant as string)))
+        return res.status(404).json({
+          error: `tenant "${String(tenant)}" not found: the bridge would dead-letter the event (unknown_tenant); register the tenant first, or add ?check=false to publish anyway`,
+        });
       entryId = await publishTo(
         publisher,
         {

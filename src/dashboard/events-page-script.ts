@@ -68,6 +68,7 @@ export const EVENTS_PAGE_SCRIPT = String.raw`'use strict';
     var box = el('section', { class: 'delivery', 'data-endpoint': d.endpoint, 'data-state': d.state },
       el('h3', {}, d.endpoint + ' ', el('span', { class: 'state state-' + d.state, text: d.state })));
     if (d.nextAttemptAt) box.append(el('p', { text: 'next attempt: ' + when(d.nextAttemptAt) }));
+    if (d.delayReason) box.append(el('p', { class: 'delay-reason', text: 'delayed: ' + d.delayReason }));
     if (d.cancelReason) box.append(el('p', { text: 'cancelled: ' + d.cancelReason }));
     var n = (d.attempts || []).length;
     box.append(el('p', { class: 'count', text: n + (n === 1 ? ' attempt' : ' attempts') }));

@@ -20,7 +20,7 @@ import { sameOriginOnly } from './csrf.js';
 import { EVENTS_PATH, eventsPageRouter } from './events-page.js';
 import { PortInUseError } from '../lib/errors.js';
 import { startHttpRole, type RunningHttpRole } from '../probes/http-role.js';
-import { announceGeneratedPassword, type Terminal } from './password-notice.js';
+import { announceGeneratedPassword, filePassword, type Terminal } from './password-notice.js';
 import { createAccess } from '../access/access.js';
 import { accessAdminRoutes } from '../tenant-api/admin-routes.js';
 import { TenantDeliveries } from '../tenant-api/deliveries.js';
@@ -58,7 +58,14 @@ export async function startDashboard(
 ): Promise<RunningDashboard> {
   const { config } = ctx;
   const log = ctx.log.child({ role: 'dashboard' });
-  const credentials = resolveCredentials(config.dashboard);
+  const stderr = opts.stderr ?? process.stderr;
+  let credentials = resolveCredentials(config.dashboard);
+  // Without a terminal the generated password lives in a file, which a later start uses too.
+  const saved =
+    credentials.mode === 'basic' && credentials.generated && opts.logCredentials !== false && !stderr.isTTY
+      ? await filePassword(config.dataDir, credentials.password)
+      : undefined;
+  if (saved && credentials.mode === 'basic') credentials = { ...credentials, password: saved.password };
   // Threads start only when an endpoint with a filter or transform is registered.
   const expressions = createExpressionPool(config, log);
   const publisher = createPublisher(config, ctx.redis, log);
@@ -75,8 +82,8 @@ export async function startDashboard(
   const role = await startHttpRole(ctx, {
     name: 'dashboard',
     port: opts.port ?? config.dashboard.port,
-    // Without auth (WSS_DASHBOARD_AUTH=off, meant for local use) only this machine may connect.
-    host: config.dashboard.auth === 'off' ? '127.0.0.1' : undefined,
+    // WSS_DASHBOARD_BIND (default 127.0.0.1); without auth (meant for local use) always 127.0.0.1.
+    host: config.dashboard.auth === 'off' ? '127.0.0.1' : config.dashboard.bind,
     roles: opts.roles,
     closeGraceMs: Math.min(config.shutdownGraceMs, 5_000),
     routes(app, probes, queues) {
@@ -139,22 +146,26 @@ export async function startDashboard(
   allowedHosts = config.dashboard.hosts ?? defaultDashboardHosts(config.dashboard.auth, role.port);
   const board = `${role.url}${BOARD_PATH}`;
   const hosts = allowedHosts ?? 'any';
+  // Where it listens, as bound: 127.0.0.1 answers this machine only (WSS_DASHBOARD_BIND).
+  log.info(
+    { listen: role.bound, url: board, ...(credentials.mode === 'basic' ? { user: credentials.user } : {}), hosts },
+    'dashboard listening',
+  );
   if (credentials.mode === 'off') {
     log.warn(
       { url: board, hosts },
       'dashboard: authentication is OFF (WSS_DASHBOARD_AUTH=off): anyone who can reach this port can retry jobs and change endpoints; for local use only',
     );
   } else if (credentials.generated && opts.logCredentials !== false) {
-    await announceGeneratedPassword({
+    announceGeneratedPassword({
       user: credentials.user,
       password: credentials.password,
       url: board,
       dataDir: config.dataDir,
-      stderr: opts.stderr ?? process.stderr,
+      stderr,
       log,
+      saved,
     });
-  } else {
-    log.info({ url: board, user: credentials.user, hosts }, 'dashboard listening');
   }
 
   // The same object: the probe routes know it as this server's own role.

@@ -1,6 +1,7 @@
 // `npm run demo`: the whole service on the embedded default, the example tenants, a local
 // receiver that verifies every signature, and a few events (one fails once and is retried).
-// `--once` exits after the expected deliveries (used by the test suite).
+// `--once` exits after the expected deliveries (used by the test suite). Anything that stops it
+// (a port taken, no Redis) is one line saying what to do, not a stack trace.
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { configWith } from '../config.js';
@@ -10,16 +11,28 @@ import { publishTo } from '../queue/publish.js';
 import { createPublisher } from '../producers/sources/index.js';
 import { ALL_ROLES, startService } from '../cli/start.js';
 import { loadTenantsFile } from '../tenants/load-file.js';
+import { addressInUse } from '../probes/listen.js';
+import { errorMessage } from '../lib/errors.js';
 import { startDemoReceiver } from './receiver.js';
 
 // The example tenants file points at 127.0.0.1:4000; --receiver-port moves the receiver and
 // rewrites those URLs (the test suite uses a free port).
 const portArg = process.argv.indexOf('--receiver-port');
 const RECEIVER_PORT = portArg > 0 ? Number(process.argv[portArg + 1]) : 4000;
+const MOVE = '--receiver-port <port> (npm run demo -- --receiver-port 4001)';
+if (!Number.isInteger(RECEIVER_PORT) || RECEIVER_PORT < 0 || RECEIVER_PORT > 65_535) {
+  process.stderr.write(`demo: --receiver-port needs a port number, e.g. ${MOVE}\n`);
+  process.exit(2);
+}
 const GLOBEX_SECRET = 'globex-demo-secret-0123456789';
 const tenantsFile = fileURLToPath(new URL('../../examples/tenants.json', import.meta.url));
 const once = process.argv.includes('--once');
 const say = (line: string) => process.stdout.write(`${line}\n`);
+/** One line on stderr and exit 1: what stopped the demo and what to do. */
+const stop = (line: string): never => {
+  process.stderr.write(`demo: ${line}\n`);
+  process.exit(1);
+};
 
 // The example file names this variable for globex's secret; the demo plays the operator.
 process.env.WSS_SECRET_GLOBEX_ALL ??= GLOBEX_SECRET;
@@ -68,11 +81,24 @@ const receiver = await startDemoReceiver({
     );
     if (d.status < 300 && ++delivered >= EXPECTED) finish();
   },
-});
-say(`demo: receiver on http://127.0.0.1:${RECEIVER_PORT} verifies X-WSS-Signature with verifySignature (src/verify)`);
+}).catch((err: unknown) =>
+  stop(
+    addressInUse(err)
+      ? `port ${RECEIVER_PORT} (the demo's receiver) is already in use; move the receiver with ${MOVE}`
+      : errorMessage(err),
+  ),
+);
+say(
+  `demo: receiver on http://127.0.0.1:${RECEIVER_PORT} (move it with --receiver-port) verifies X-WSS-Signature with verifySignature (src/verify)`,
+);
 
-const service = await startService(config, ALL_ROLES, log);
-await service.ctx.registry.seed(file, { replace: false });
+const service = await startService(config, ALL_ROLES, log).catch((err: unknown) => {
+  receiver.close();
+  // PortInUseError names PORT; RedisUnavailableError says where Redis was looked for.
+  return stop(errorMessage(err));
+});
+// Forced: the demo's receiver holds the file's secrets, whatever a rotation left in Redis.
+await service.ctx.registry.seed(file, { replace: false, force: true });
 say(`demo: seeded ${tenantsFile}`);
 const dashboard = service.roles.find((r) => r.name === 'dashboard') as { url?: string } | undefined;
 say(

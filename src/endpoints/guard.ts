@@ -24,7 +24,8 @@ export function spoken(ms: number): string {
   return ms >= 1_000 ? `${ms / 1_000} s` : `${ms} ms`;
 }
 
-type GuardVerdict = { send: true; probe: boolean } | { send: false; waitMs: number; why: string };
+export type GuardVerdict =
+  { send: true; probe: boolean } | { send: false; waitMs: number; why: string; reason: 'disabled' | 'circuit-open' };
 
 /** How an attempt's outcome counts for the circuit: a retryable failure, an answer, or neither. */
 export function circuitOutcome(err: DeliveryError | undefined): 'failure' | 'success' | 'none' {
@@ -67,7 +68,8 @@ export class EndpointGuard {
     if (ep && !ep.enabled) ep = await this.d.freshEndpoint(tenant, endpoint);
     // A deleted endpoint fails in deliverAttempt, with its reason.
     if (!ep) return { send: true, probe: false };
-    if (!ep.enabled) return { send: false, waitMs: jitter(DISABLED_PARK_MS, this.d.random), why: 'is disabled' };
+    if (!ep.enabled)
+      return { send: false, waitMs: jitter(DISABLED_PARK_MS, this.d.random), why: 'is disabled', reason: 'disabled' };
     let gate: Awaited<ReturnType<CircuitBreaker['gate']>>;
     try {
       gate = await this.d.breaker.gate(tenant, endpoint, circuitSettings(ep));
@@ -79,7 +81,12 @@ export class EndpointGuard {
     // Spread over one more cool-down: jobs parked together must not come back in one burst (a
     // herd of thousands ahead of every other endpoint's jobs in the FIFO), but a few at a time.
     const waitMs = Math.max(gate.waitMs, 50);
-    return { send: false, waitMs: Math.round(waitMs + this.d.random() * waitMs), why: 'has its circuit open' };
+    return {
+      send: false,
+      waitMs: Math.round(waitMs + this.d.random() * waitMs),
+      why: 'has its circuit open',
+      reason: 'circuit-open',
+    };
   }
 
   /** Never throws: a failed report must not change the attempt's outcome. */

@@ -19,7 +19,7 @@ import { ACQUIRE_LUA, PAUSE_LUA, RENEW_LUA } from './limits-lua.js';
 import { queueTag } from '../queue/delivery-queues.js';
 import { endpointKeyBase, type ShardLayout } from '../redis/shards.js';
 
-type ThrottleReason = 'max-in-flight' | 'rate-limit' | 'paused' | 'process-cap';
+export type ThrottleReason = 'max-in-flight' | 'rate-limit' | 'paused' | 'process-cap';
 
 interface Lease {
   tenant: string;

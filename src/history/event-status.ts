@@ -19,6 +19,8 @@ interface DeliveryView {
   endpoint: string;
   state: DeliveryState;
   nextAttemptAt?: string;
+  /** Why it is delayed: circuit open, endpoint disabled, an endpoint limit, or a retry's backoff. */
+  delayReason?: string;
   cancelReason?: string;
   attempts: AttemptView[];
 }
@@ -53,6 +55,7 @@ export interface EventStatus {
 export interface LiveJob {
   state: 'waiting' | 'delayed' | 'active' | 'completed' | 'failed';
   nextAttemptAtMs?: number;
+  delayReason?: string;
   type?: string;
   createdAtMs?: number;
 }
@@ -115,6 +118,7 @@ function deliveryOf(endpoint: string, lines: ReadonlyArray<Extract<HistoryLine, 
   if (live && (live.state === 'waiting' || live.state === 'active' || live.state === 'delayed')) {
     view.state = live.state;
     if (live.state === 'delayed' && live.nextAttemptAtMs !== undefined) view.nextAttemptAt = iso(live.nextAttemptAtMs);
+    if (live.state === 'delayed' && live.delayReason !== undefined) view.delayReason = live.delayReason;
   } else if (last?.kind === 'c') {
     view.state = 'cancelled';
     view.cancelReason = last.reason;

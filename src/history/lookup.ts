@@ -5,6 +5,7 @@ import { deliveryJobId, type DeliveryQueue } from '../queue/job.js';
 import type { RedisClient } from '../redis/client.js';
 import { eventView, groupLines, type EventStatus, type LiveJob } from './event-status.js';
 import { decodeValues, droppedLines } from './lines.js';
+import { delayReason, PARK_FIELD } from './delay-reason.js';
 import type { HistoryStore } from './store.js';
 
 export interface LookupDeps {
@@ -28,11 +29,16 @@ async function liveJob(d: LookupDeps, tenant: string, endpoint: string, eventId:
   const known = { type: job.data?.type, createdAtMs: job.data?.createdAt };
   if (s === 'completed' || s === 'failed' || s === 'active') return { state: s, ...known };
   if (s === 'delayed') {
-    const score = await d.redis.zscore(queue.keys.delayed!, id);
+    const [score, parked] = await Promise.all([
+      d.redis.zscore(queue.keys.delayed!, id),
+      d.redis.hget(queue.toKey(id), PARK_FIELD),
+    ]);
+    const reason = delayReason(parked, job.attemptsMade);
     return {
       state: 'delayed',
       ...known,
       ...(score === null ? {} : { nextAttemptAtMs: Math.floor(Number(score) / DELAYED_SCORE_FACTOR) }),
+      ...(reason === undefined ? {} : { delayReason: reason }),
     };
   }
   if (s === 'unknown') return undefined;

@@ -44,7 +44,21 @@ export class RedisUnavailableError extends WssError {
   }
 }
 
-type DeliveryErrorCode =
+/** An event for a tenant the registry does not have (`wss publish` without --no-check). */
+export class UnknownTenantError extends WssError {
+  constructor(message: string) {
+    super('UNKNOWN_TENANT', message);
+  }
+}
+
+/** A wait given up because the process was asked to stop (SIGTERM during start-up). */
+export class AbortedError extends WssError {
+  constructor(message: string) {
+    super('ABORTED', message);
+  }
+}
+
+export type DeliveryErrorCode =
   | 'HTTP_STATUS'
   | 'NETWORK'
   | 'TIMEOUT'

@@ -39,7 +39,8 @@ export async function startHealthServer(
     },
     portInUse: (err, app) => elsewhere(app, port, opts.port !== undefined || ctx.config.healthPortExplicit, log, err),
   });
-  log.info({ url: role.url }, 'health server listening (/healthz /readyz /metrics)');
+  // `listen` says where it is bound (every interface), `url` how this machine reaches it.
+  log.info({ listen: role.bound, url: role.url }, 'health server listening (/healthz /readyz /metrics)');
   return role;
 }
 

@@ -15,7 +15,7 @@ import { securityHeaders } from './security-headers.js';
 interface HttpRoleOptions {
   name: 'dashboard' | 'health';
   port: number;
-  /** Default: every interface. */
+  /** The address to listen on (the dashboard: WSS_DASHBOARD_BIND). Default: every interface. */
   host?: string;
   /** Every role in this process, for /readyz (the server leaves itself out). Default: none but this one. */
   roles?: () => readonly RunningRole[];
@@ -36,6 +36,8 @@ interface HttpRoleOptions {
 
 export interface RunningHttpRole extends RunningRole {
   url: string;
+  /** The address it listens on (listen.ts), which the logs show. */
+  bound: string;
   port: number;
   server: Server;
 }
@@ -70,6 +72,7 @@ export async function startHttpRole(ctx: RoleContext<never>, opts: HttpRoleOptio
   const role: RunningHttpRole = {
     name: opts.name,
     url: http.url,
+    bound: http.bound,
     port: http.port,
     server: http.server,
     ready: () => redisReadiness(ctx.redis, PROBE_TIMEOUT_MS),

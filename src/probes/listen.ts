@@ -8,8 +8,13 @@ import { once } from '../lib/once.js';
 export interface Listening {
   server: Server;
   port: number;
-  /** http://127.0.0.1:<port> (the server listens on every interface unless given a host). */
+  /**
+   * Where this machine reaches it: http://127.0.0.1:<port> when it listens on every interface
+   * (no host, `0.0.0.0`, `::`), else http://<host>:<port>.
+   */
   url: string;
+  /** The address it listens on, for the logs: `127.0.0.1:3000`, `0.0.0.0:3001`, `[::]:3001`. */
+  bound: string;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -33,11 +38,14 @@ export async function listen(app: Express, port: number, host?: string): Promise
       resolve();
     });
   });
-  const bound = (server.address() as AddressInfo).port;
+  const address = server.address() as AddressInfo;
+  const bracket = (h: string) => (h.includes(':') ? `[${h}]` : h);
+  const everywhere = host === undefined || host === '0.0.0.0' || host === '::';
   return {
     server,
-    port: bound,
-    url: `http://127.0.0.1:${bound}`,
+    port: address.port,
+    url: `http://${everywhere ? '127.0.0.1' : bracket(host)}:${address.port}`,
+    bound: `${bracket(address.address)}:${address.port}`,
     close: once(
       (graceMs = 5_000) =>
         new Promise<void>((resolve) => {

@@ -3,7 +3,7 @@
 // a cluster failover, is ridden out, not fatal.
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { RedisClusterSeeds } from '../config/redis-parsers.js';
-import { RedisUnavailableError } from '../lib/errors.js';
+import { AbortedError, RedisUnavailableError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 
 /** A connection to one Redis or to a Redis Cluster (ioredis `Cluster`); see src/redis/shards.ts. */
@@ -61,10 +61,19 @@ function connect(spec: RedisTargetSpec | string, connectionName: string): RedisC
   });
 }
 
-/** One connection (a cluster client in cluster mode), logging an outage once and its end. */
-export function createRedis(spec: RedisTargetSpec | string, name: string, log?: Logger): RedisClient {
+/**
+ * One connection (a cluster client in cluster mode), logging an outage once and its end. With
+ * `quietUntilReady`, errors before the first ready are left to the caller (untilReady's wait):
+ * a first connection is not "reconnecting".
+ */
+export function createRedis(
+  spec: RedisTargetSpec | string,
+  name: string,
+  log?: Logger,
+  opts: { quietUntilReady?: boolean } = {},
+): RedisClient {
   const redis = connect(spec, `wss:${name}`);
-  let down = false;
+  let down = opts.quietUntilReady === true;
   const onError = (err: Error) => {
     if (!down) log?.warn({ conn: name, err: err.message }, 'redis: connection error, reconnecting');
     down = true;
@@ -72,12 +81,16 @@ export function createRedis(spec: RedisTargetSpec | string, name: string, log?: 
   redis.on('error', onError);
   // A cluster reports each node's errors apart; a dead master during failover is one of them.
   if (redis instanceof Cluster) redis.on('node error', onError);
+  let ready = false;
   redis.on('ready', () => {
-    if (down) log?.info({ conn: name }, 'redis: reconnected');
+    if (down && ready) log?.info({ conn: name }, 'redis: reconnected');
     down = false;
+    ready = true;
   });
   return redis;
 }
+
+const hasCode = (err: Error) => typeof (err as { code?: unknown }).code === 'string';
 
 /** Node's codes for a server certificate that failed its checks (chain, expiry, name). */
 const CERT_CODE = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/;
@@ -94,30 +107,63 @@ function fatalConnectError(err: Error): string | undefined {
   return undefined;
 }
 
+/** How long and how a first connection is waited for (untilReady). */
+export interface ReadyWait {
+  /** Give up after this long (WSS_REDIS_WAIT_MS) with a RedisUnavailableError. Default: never. */
+  timeoutMs?: number;
+  /** Give up at once when aborted (SIGTERM during start-up), with an AbortedError. */
+  signal?: AbortSignal;
+  /** Called once at the first connection error that is worth waiting out. */
+  onWaiting?: (err: Error) => void;
+}
+
+/** REDIS_CLUSTER_NODES or REDIS_URL and the address without its password: what error lines name. */
+export function targetLabel(spec: RedisTargetSpec): string {
+  return `${spec.redisClusterNodes ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL'}: ${describeTarget(spec)}`;
+}
+
 /**
- * Until `client` is ready. An outage is waited out (as a queued command would); a wrong password
- * or an untrusted certificate rejects at once, naming the target without its password: without
- * this `wss start` on a cluster waited forever, and a single Redis gave a bare ReplyError stack.
+ * Until `client` is ready. An outage is waited out (as a queued command would) for at most
+ * `wait.timeoutMs`; a wrong password or an untrusted certificate rejects at once. Each rejection
+ * names the target without its password: without this `wss start` on a cluster waited forever,
+ * a single Redis gave a bare ReplyError stack, and a closed port hung every command.
  */
-async function untilReady(client: RedisClient, spec: RedisTargetSpec): Promise<void> {
+export async function untilReady(client: RedisClient, spec: RedisTargetSpec, wait: ReadyWait = {}): Promise<void> {
   if (client.status === 'ready') return;
+  wait.signal?.throwIfAborted();
   await new Promise<void>((resolve, reject) => {
-    const done = () => {
+    let last: Error | undefined;
+    let done = false;
+    const timer =
+      wait.timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            const why = last ? `: ${last.message}` : '';
+            const s = wait.timeoutMs! / 1000;
+            settle(new RedisUnavailableError(`Redis did not answer within ${s} s (${targetLabel(spec)})${why}`));
+          }, wait.timeoutMs);
+    const aborted = () => settle(new AbortedError(`stopped while waiting for Redis (${targetLabel(spec)})`));
+    const settle = (err?: Error) => {
+      done = true;
+      clearTimeout(timer);
+      wait.signal?.removeEventListener('abort', aborted);
       client.off('ready', ready);
       client.off('error', failed);
       client.off('node error', failed);
+      if (err) reject(err);
+      else resolve();
     };
-    const ready = () => {
-      done();
-      resolve();
-    };
+    const ready = () => settle();
     const failed = (err: Error) => {
+      if (done) return;
       const why = fatalConnectError(err);
-      if (why === undefined) return;
-      done();
-      const where = spec.redisClusterNodes ? 'REDIS_CLUSTER_NODES' : 'REDIS_URL';
-      reject(new RedisUnavailableError(`${why} (${where}: ${describeTarget(spec)})`));
+      if (why !== undefined) return settle(new RedisUnavailableError(`${why} (${targetLabel(spec)})`));
+      if (last === undefined) wait.onWaiting?.(err);
+      // A socket's error (ECONNREFUSED, ENOTFOUND) says more than a cluster's own "Failed to
+      // refresh slots cache." or "Connection is closed.": it is kept over them.
+      if (last === undefined || hasCode(err) || !hasCode(last)) last = err;
     };
+    wait.signal?.addEventListener('abort', aborted, { once: true });
     client.on('ready', ready);
     client.on('error', failed);
     // A cluster reports its nodes' connection errors apart.
@@ -132,18 +178,20 @@ async function untilReady(client: RedisClient, spec: RedisTargetSpec): Promise<v
 }
 
 /**
- * createRedis, then untilReady. A connection that can never get ready (a refused password or
- * certificate) is dropped at once, since QUIT would wait on it, and `cleanup` runs.
+ * createRedis, then untilReady. A connection that does not get ready (a refused password or
+ * certificate, no answer within the wait, or the wait aborted) is dropped at once, since QUIT
+ * would wait on it, and `cleanup` runs.
  */
 export async function createReadyRedis(
   spec: RedisTargetSpec,
   name: string,
   log: Logger,
   cleanup?: () => Promise<void>,
+  wait: ReadyWait = {},
 ): Promise<RedisClient> {
-  const redis = createRedis(spec, name, log);
+  const redis = createRedis(spec, name, log, { quietUntilReady: true });
   try {
-    await untilReady(redis, spec);
+    await untilReady(redis, spec, wait);
   } catch (err) {
     redis.disconnect();
     await cleanup?.();

@@ -23,6 +23,7 @@ import {
 import { SnapshotState, splitField, type Decode, type Snapshot } from './registry-snapshot.js';
 import type { EndpointConfig, TenantsFile } from './schema.js';
 import { execOrThrow, seedFile, seedMissing, type RegistryWriter, type SeedNewResult } from './registry-seed.js';
+import type { SeedReport } from './registry-seed.js';
 
 export type { Snapshot, TenantEntry, TenantMeta } from './registry-snapshot.js';
 export { registryKeys } from './registry-log.js';
@@ -163,15 +164,20 @@ export class Registry {
       redis: this.redis,
       keys: this.keys,
       encode: (tenant, ep) => this.encode(tenant, ep),
+      decode: this.decode,
       logChange: (m, change) => this.logChange(m, change),
     };
   }
 
-  /** Upserts the file's tenants and endpoints; with replace, the registry becomes exactly the file. */
-  async seed(file: TenantsFile, opts: { replace: boolean }): Promise<{ tenants: number; endpoints: number }> {
-    const counts = await seedFile(this.writer(), file, opts.replace);
+  /**
+   * Upserts the file's tenants and endpoints; with replace, the registry becomes exactly the
+   * file. Throws SeedSecretsError, writing nothing, when it would replace a stored secret
+   * without force (registry-seed.ts). Says per endpoint what it changed.
+   */
+  async seed(file: TenantsFile, opts: { replace: boolean; force: boolean }): Promise<SeedReport> {
+    const report = await seedFile(this.writer(), file, opts);
     await this.refresh();
-    return counts;
+    return report;
   }
 
   /** Adds only what the registry lacks (for `TENANTS_FILE` at start); see seedMissing. */
@@ -191,6 +197,11 @@ export class Registry {
     await execOrThrow(m);
     await this.refresh();
     return existed;
+  }
+
+  /** True when the tenant is registered: the bridge dead-letters events of any other as unknown_tenant. */
+  async hasTenant(tenant: string): Promise<boolean> {
+    return (await this.redis.hexists(this.keys.tenants, tenant)) === 1;
   }
 
   /** Reads the endpoint's stored configuration (secret included: never return it to a client). */

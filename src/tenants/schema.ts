@@ -1,9 +1,9 @@
 // The tenants file and the admin API's endpoint payload. Validation errors name the tenant,
 // the endpoint and the field, and jsonata expressions are compiled here so a bad one is
 // refused at seed time rather than at delivery time.
-import jsonata from 'jsonata';
 import { z } from 'zod';
-import { errorMessage, TenantsValidationError } from '../lib/errors.js';
+import { TenantsValidationError } from '../lib/errors.js';
+import { compileProblem } from './jsonata-syntax.js';
 import { MAX_ACTIVE_SECRETS, SCHEMES } from '../signing/keys.js';
 import { secretsIssues, toCanonicalSecrets } from '../signing/secrets-schema.js';
 import { foreignSecretEnvReason, foreignSecretEnvs } from '../signing/secret-env.js';
@@ -24,15 +24,6 @@ export interface RegistrationRules {
   allowPrivateUrls: boolean;
   /** WSS_SECRETS_KEY is set: an Ed25519 private key may then be stored (encrypted) in Redis. */
   secretsEncrypted?: boolean;
-}
-
-function compiles(expr: string): string | undefined {
-  try {
-    jsonata(expr);
-    return undefined;
-  } catch (err) {
-    return errorMessage(err);
-  }
 }
 
 const secretEnvName = z
@@ -63,7 +54,7 @@ const expression = z
   .string()
   .min(1)
   .superRefine((expr, ctx) => {
-    const problem = compiles(expr);
+    const problem = compileProblem(expr);
     if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `invalid jsonata: ${problem}` });
   });
 

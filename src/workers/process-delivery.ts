@@ -18,6 +18,7 @@ import { lockNeedsCheck, type ConnectionEpochs } from './lock-check.js';
 import { attemptLogLine, settleAttempt } from './settle-attempt.js';
 import { attemptRecord, type AttemptFacts } from '../history/record-attempt.js';
 import type { HistoryStore } from '../history/store.js';
+import type { ParkReason } from '../history/delay-reason.js';
 
 type DeliveryJob = Job<DeliveryJobData, DeliveryResult>;
 
@@ -34,6 +35,8 @@ export interface ProcessDeps extends Omit<DeliverDeps, 'signals'> {
   shutdown: AbortSignal;
   /** The delivery log (docs/delivery-log.md): every attempt and how the delivery ended. */
   history?: HistoryStore;
+  /** Notes in the job's hash why it is parked (history/delay-reason.ts), for `wss status`. */
+  noteParked?: (job: DeliveryJob, reason: ParkReason) => Promise<unknown>;
   /** Gives a job about to be retried its fair-share place behind its flow's queue (fair-state.ts). */
   retag?: (job: DeliveryJob) => Promise<unknown>;
 }
@@ -133,6 +136,23 @@ async function settle(
   countDelivery(data.tenant, data.endpoint, v.outcome, v.ms / 1000);
 }
 
+/**
+ * Back to the delayed set until `untilMs` without spending an attempt, with the reason noted
+ * beside it (sent alongside the move; a lost note must not change what happens to the job).
+ */
+async function park(
+  deps: ProcessDeps,
+  job: DeliveryJob,
+  token: string | undefined,
+  untilMs: number,
+  reason: ParkReason,
+) {
+  const note = deps
+    .noteParked?.(job, reason)
+    .catch((e: unknown) => deps.log.debug({ jobId: job.id, err: errorMessage(e) }, 'could not note why the job waits'));
+  await Promise.all([job.moveToDelayed(untilMs, token), note]);
+}
+
 export async function processDelivery(
   deps: ProcessDeps,
   job: DeliveryJob,
@@ -146,13 +166,13 @@ export async function processDelivery(
   const gate = await deps.guard.check(data.tenant, data.endpoint);
   if (!gate.send) {
     // Circuit open, or endpoint disabled: wait in the delayed set without spending an attempt.
-    await job.moveToDelayed(Date.now() + gate.waitMs, token);
+    await park(deps, job, token, Date.now() + gate.waitMs, gate.reason);
     throw new DelayedError(`endpoint ${key} ${gate.why}`);
   }
   const admission = await admit(deps, key, data);
   if (!('lease' in admission)) {
     // Over this endpoint's cap or rate, or paused: back to the delayed set without consuming an attempt.
-    await job.moveToDelayed(Date.now() + admission.waitMs, token);
+    await park(deps, job, token, Date.now() + admission.waitMs, admission.reason);
     throw new DelayedError(
       `endpoint ${key} must wait (${admission.reason}); ${slots.count(key)} deliveries in flight here`,
     );

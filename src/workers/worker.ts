@@ -27,6 +27,7 @@ import { HistoryStore } from '../history/store.js';
 import { createPublisher } from '../producers/sources/index.js';
 import { retagForRetry } from '../queue/fair-queues.js';
 import { GatedWorker } from './gated-worker.js';
+import { PARK_FIELD, parkRecord } from '../history/delay-reason.js';
 import { ShardWorkers } from './shard-workers.js';
 
 export type DeliveryWorker = GatedWorker<DeliveryJobData, DeliveryResult>;
@@ -129,6 +130,8 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningWo
     lockDurationMs: config.worker.lockDurationMs,
     shutdown: shutdown.signal,
     history: new HistoryStore(connection, { prefix: config.prefix, layout: config.layout, ...config.history }),
+    noteParked: (job, reason) =>
+      connection.hset(`${job.queueQualifiedName}:${job.id}`, PARK_FIELD, parkRecord(reason, job.attemptsMade)),
     // The fair-share state of the queue the job is in (its shard's, or an old layout's).
     retag: (job) =>
       retagForRetry(connection, config.prefix, job.queueName, {

@@ -40,7 +40,7 @@ export async function createBaseContext(
   const log = createLogger(opts.logLevel ?? config.logLevel, { write: (line: string) => void logs.push(line) });
   const redis = createRedis(config, opts.connectionName ?? 'test', log);
   const registry = new Registry(redis, config.prefix, log, { secretsKeys: config.secretsKeys });
-  if (opts.tenants !== undefined) await registry.seed(parseTenantsFile(opts.tenants), { replace: true });
+  if (opts.tenants !== undefined) await registry.seed(parseTenantsFile(opts.tenants), { replace: true, force: true });
   await registry.start(config.registryPollMs);
   return {
     ctx: { config, log, redis, registry, now: Date.now },

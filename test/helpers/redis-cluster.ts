@@ -11,6 +11,8 @@ import { SLOTS } from '../../src/redis/shards.js';
 import { waitUntil } from './context.js';
 import type { UseTestRedis } from './redis-server.js';
 import { killNode, startClusterNodes } from './redis-procs.mjs';
+// Tracks the nodes (children.ts), so an interrupted run kills them.
+import './children.js';
 import { tlsServerArgs, type TestCerts } from './tls-certs.js';
 
 export interface ClusterNodeProc {

@@ -7,6 +7,9 @@ export declare const sleep: (ms: number) => Promise<void>;
 /** A free TCP port on 127.0.0.1 (free when asked; bind it soon). */
 export declare function freePort(): Promise<number>;
 
+/** Every redis-server spawned from now on goes through `hook` (the tests track them to kill them on exit). */
+export declare function trackSpawns(hook: (proc: ChildProcess) => ChildProcess): void;
+
 /** redis-server on 127.0.0.1:`port` with its files in `dir`: no snapshots, noeviction, then `args`. */
 export declare function spawnRedisServer(
   port: number,

@@ -24,6 +24,13 @@ export async function freePort() {
   });
 }
 
+// The tests register a hook that tracks every process they start (test/helpers/children.ts), so
+// an interrupted run kills them; the bench keeps the identity.
+let onSpawn = (proc) => proc;
+export function trackSpawns(hook) {
+  onSpawn = hook;
+}
+
 export function spawnRedisServer(port, dir, args = [], appendonly = false) {
   const proc = spawn(
     'redis-server',
@@ -37,7 +44,7 @@ export function spawnRedisServer(port, dir, args = [], appendonly = false) {
   proc.on('error', (err) => {
     throw new Error(`cannot start redis-server (is it installed? apt-get install redis-server): ${err.message}`);
   });
-  return proc;
+  return onSpawn(proc);
 }
 
 async function answersPing(port, conn) {

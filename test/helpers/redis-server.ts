@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { freePort, spawnRedisServer, waitForPing } from './redis-procs.mjs';
+// Tracks every redis-server the tests start (children.ts), so an interrupted run kills them.
+import './children.js';
 
 export { freePort, spawnRedisServer, waitForPing } from './redis-procs.mjs';
 

@@ -1,6 +1,7 @@
 // Runs the built CLI (dist/cli.js; `npm test` builds first) as a child process.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { tracked } from './children.js';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
@@ -46,7 +47,9 @@ export interface WssProcess {
 }
 
 export function spawnWss(args: string[], env: Record<string, string>): WssProcess {
-  const proc = spawn(process.execPath, [CLI, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = tracked(
+    spawn(process.execPath, [CLI, ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] }),
+  );
   let out = '';
   proc.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
