@@ -167,7 +167,7 @@ describe('NATS source: the server gone for 10 s', () => {
     // Replay reads the Redis Stream: refused, saying why, rather than replaying nothing.
     const replay = runWss(['replay', '--tenant', 'acme', '--from', '1h'], env);
     expect(replay.status).toBe(1);
-    expect(replay.stderr).toMatch(/replay reads the Redis Stream \(WSS_SOURCE=redis-stream\); with WSS_SOURCE=nats/);
+    expect(replay.stderr).toMatch(/replay reads the Redis Stream or the PostgreSQL outbox; with WSS_SOURCE=nats/);
     await waitUntil('after: all acknowledged', () => drained(t), 15_000);
     expect(await allJobIds(t)).toEqual(jobIdsFor([...before, ...after, 'cli-1']));
     expect(bridge.output()).toMatch(/nats: disconnected; reconnecting/);

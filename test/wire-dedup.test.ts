@@ -75,7 +75,9 @@ it('no document tells receivers to deduplicate on the unsigned header', () => {
   const docs = new URL('../docs/', import.meta.url);
   const texts = [
     ['README.md', readFileSync(new URL('../README.md', import.meta.url), 'utf8')],
-    ...readdirSync(docs).map((f) => [`docs/${f}`, readFileSync(new URL(f, docs), 'utf8')]),
+    ...readdirSync(docs, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => [`docs/${f}`, readFileSync(new URL(f, docs), 'utf8')]),
   ];
   const told = texts.flatMap(([name, text]) =>
     [...text!.replace(/\s+/g, ' ').matchAll(/deduplicate on `X-WSS-Event-Id`[^.]*/gi)].map((m) => `${name}: ${m[0]}`),
