@@ -12,6 +12,7 @@ import { USER_AGENT } from '../../dist/lib/version.js';
 import { deliverAttempt } from '../../dist/workers/deliver.js';
 import { createHttpSender } from '../../dist/workers/http.js';
 import { redisClient } from '../lib/env.mjs';
+import { redisCostMark } from '../lib/redis-cost.mjs';
 import { SECRET, paddedData } from '../lib/service.mjs';
 import { median, round } from '../lib/stats.mjs';
 
@@ -87,7 +88,8 @@ export async function httpCeiling(ctx) {
   };
 }
 
-async function queueRun(redisUrl, n, run) {
+async function queueRun(redis, n, run) {
+  const redisUrl = redis.url;
   const prefix = `ceiling${run}`;
   const connection = redisClient(redisUrl);
   const queue = new Queue(QUEUE_NAME, { connection, prefix });
@@ -97,6 +99,7 @@ async function queueRun(redisUrl, n, run) {
     const data = sampleJobData(i);
     return { name: JOB_NAME, data, opts: deliveryJobOptions(`${data.eventId}_bench_ep1`, retry, keep) };
   });
+  const mark = await redisCostMark(redis);
   const addStarted = performance.now();
   for (let i = 0; i < n; i += workerConfig.bridge.batchSize)
     await queue.addBulk(jobs.slice(i, i + workerConfig.bridge.batchSize));
@@ -124,24 +127,36 @@ async function queueRun(redisUrl, n, run) {
   const timeout = setTimeout(resolveDone, 120_000);
   await done;
   clearTimeout(timeout);
+  // Redis's work for add + fetch + complete of each job, BullMQ's own minimum per delivery.
+  const redisCost = await mark.since(n);
   await worker.close();
   await queue.close();
   connection.disconnect();
-  return { perSec: ((completed - 1) * 1000) / (lastAt - firstAt), completed, addBulkPerSec: (n * 1000) / addMs };
+  return {
+    perSec: ((completed - 1) * 1000) / (lastAt - firstAt),
+    completed,
+    addBulkPerSec: (n * 1000) / addMs,
+    redisCost,
+  };
 }
 
 export async function queueCeiling(ctx) {
   const n = ctx.quick ? 3_000 : 20_000;
   const runs = [];
-  for (let i = 0; i < ctx.repeats; i++) runs.push(await queueRun(ctx.redis.url, n, i));
+  for (let i = 0; i < ctx.repeats; i++) runs.push(await queueRun(ctx.redis, n, i));
   const perSec = median(runs.map((r) => r.perSec));
   const addPerSec = median(runs.map((r) => r.addBulkPerSec));
   ctx.ceilings.queue = perSec;
+  const redisCpuMsPerJob = median(runs.map((r) => r.redisCost.cpuMsPerJob));
+  const commandsPerJob = median(runs.map((r) => r.redisCost.commandsPerJob));
+  ctx.ceilings.queueRedis = { cpuMsPerJob: redisCpuMsPerJob, commandsPerJob };
   return {
     data: {
       jobsPerSec: round(perSec),
       addBulkJobsPerSec: round(addPerSec),
       jobs: n,
+      redisCpuMsPerJob: round(redisCpuMsPerJob, 4),
+      redisCommandsPerJob: round(commandsPerJob, 2),
       runs: runs.map((r) => ({ ...r, perSec: round(r.perSec), addBulkPerSec: round(r.addBulkPerSec) })),
     },
     rows: [
@@ -150,6 +165,10 @@ export async function queueCeiling(ctx) {
         value: perSec,
       },
       { metric: `addBulk jobs/s from one client (batches of ${workerConfig.bridge.batchSize})`, value: addPerSec },
+      {
+        metric: 'Redis per no-op job (add, fetch, complete): CPU ms / commands',
+        value: `${redisCpuMsPerJob.toFixed(3)} / ${commandsPerJob.toFixed(1)}`,
+      },
     ],
   };
 }
