@@ -160,6 +160,7 @@ describe('each setting declared once (src/config/settings.ts)', () => {
       'WSS_MAX_ENTRY_DELIVERIES',
       'WSS_MAX_EVENT_BYTES',
       'WSS_MAX_STALLED_COUNT',
+      'WSS_METRICS_LABELS',
       'WSS_NATS_ACK_WAIT_MS',
       'WSS_NATS_CONSUMER',
       'WSS_NATS_STREAM',

@@ -9,6 +9,7 @@ import { ensureRedis } from '../redis/embedded.js';
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
 import { once } from '../lib/once.js';
+import { setMetricLabelDetail } from '../lib/metrics.js';
 import { createReadyRedis, describeTarget, targetLabel } from '../redis/client.js';
 import type { RoleContext, RoleName, RunningRole } from '../roles.js';
 import { loadCheckedTenantsFile } from './common.js';
@@ -36,6 +37,7 @@ export async function startService(
   log: Logger,
   opts: StartOptions = {},
 ): Promise<Service> {
+  setMetricLabelDetail(baseConfig.metricsLabels);
   const target = await ensureRedis(baseConfig, log);
   const config: Config = Object.freeze({ ...baseConfig, redisUrl: target.url });
   const redis = await createReadyRedis(config, 'main', log, target.stop, {

@@ -45,6 +45,9 @@ export function publicOrigin(text: string): string | undefined {
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 
+/** WSS_METRICS_LABELS: how much of an endpoint's identity labelled metrics keep (lib/metrics.ts). */
+const METRIC_LABEL_DETAILS = ['endpoint', 'tenant', 'none'] as const;
+
 /** The kinds of source the bridge can read (src/producers/sources/). */
 export const SOURCE_KINDS = ['redis-stream', 'amqp', 'nats', 'postgres-outbox'] as const;
 
@@ -187,6 +190,11 @@ const sharedSettings = {
     'LOG_LEVEL',
     oneOf(LOG_LEVELS, 'info', `expected one of ${LOG_LEVELS.join(', ')}`),
     'How much the process logs (pino levels; `silent` logs nothing).',
+  ),
+  metricsLabels: setting(
+    'WSS_METRICS_LABELS',
+    oneOf(METRIC_LABEL_DETAILS, 'endpoint', `expected one of ${METRIC_LABEL_DETAILS.join(', ')}`),
+    'How many series the `{tenant,endpoint}` metrics (`wss_deliveries_total`, circuit, expression, stall and limit metrics) keep. `endpoint`: one per registered endpoint (bounded by the registry, never an event id). `tenant`: every endpoint of a tenant folded into `endpoint="*"`, for registries with many endpoints per tenant. `none`: tenants folded too (`tenant="*"`), a fixed number of series whatever the registry holds. See [observability.md](observability.md#label-cardinality).',
   ),
   shutdownGraceMs: setting(
     'WSS_SHUTDOWN_GRACE_MS',

@@ -5,7 +5,7 @@
 // delayed set without spending an attempt (process-delivery.ts).
 import { errorMessage, type DeliveryError } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { circuitOpened } from '../lib/metrics.js';
+import { circuitOpened, seriesOf } from '../lib/metrics.js';
 import type { EndpointConfig } from '../tenants/schema.js';
 import { CIRCUIT_DEFAULTS, type CircuitBreaker, type CircuitSettings } from './circuit.js';
 
@@ -101,7 +101,7 @@ export class EndpointGuard {
       const reason = `${err!.code}: ${err!.message}`;
       const r = await this.d.breaker.failure(tenant, endpoint, circuitSettings(ep), reason);
       if (r.state === 'open' && r.openUntil > 0 && (probe || r.failures === circuitSettings(ep).failures)) {
-        circuitOpened.labels(tenant, endpoint).inc();
+        circuitOpened.inc(seriesOf(tenant, endpoint));
         this.d.log.warn(
           { ...fields, failures: r.failures, openForMs: r.openUntil - this.d.now(), probe },
           'circuit open: no requests to this endpoint until the cool-down ends',

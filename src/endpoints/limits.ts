@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { RedisClient } from '../redis/client.js';
 import { DeliveryError, errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { endpointInFlightOf, endpointThrottled } from '../lib/metrics.js';
+import { countThrottled, endpointInFlightOf } from '../lib/metrics.js';
 import { DeferLines, type EndpointLimitsConfig } from './defer-lines.js';
 import { ACQUIRE_LUA, PAUSE_LUA, RENEW_LUA } from './limits-lua.js';
 import { queueTag } from '../queue/delivery-queues.js';
@@ -152,7 +152,7 @@ export class EndpointLimits {
     hintMs: number,
     limits: EndpointLimitsConfig,
   ): Admission {
-    endpointThrottled.inc({ tenant, endpoint, reason });
+    countThrottled(tenant, endpoint, reason);
     const ms = this.lines.defer(`${tenant}/${endpoint}`, hintMs, limits);
     // Up to 10 % jitter so the replicas' deferred jobs do not return in step.
     return { waitMs: Math.round(ms * (1 + this.o.random() * 0.1)), reason };

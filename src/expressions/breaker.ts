@@ -4,7 +4,7 @@
 // endpoint is registered again. A success ends the run.
 import { errorMessage } from '../lib/errors.js';
 import type { Logger } from '../lib/log.js';
-import { expressionFailures } from '../lib/metrics.js';
+import { expressionFailures, seriesOf } from '../lib/metrics.js';
 import type { ExpressionGate } from './gate.js';
 import type { CompiledEndpoint } from '../tenants/compile.js';
 import { describeFailure } from './failure.js';
@@ -59,7 +59,7 @@ export class ExpressionBreaker implements ExpressionGate {
       if (run && !run.tripped) this.runs.delete(key);
       return;
     }
-    expressionFailures.inc({ tenant, endpoint: ep.config.id, kind: outcome.failure.kind });
+    expressionFailures.inc({ ...seriesOf(tenant, ep.config.id), kind: outcome.failure.kind });
     if (!run) this.runs.set(key, (run = { expressions: expressionsOf(ep.config), failures: 0 }));
     if (run.tripped) return;
     run.failures++;

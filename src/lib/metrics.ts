@@ -1,8 +1,31 @@
 // Prometheus metrics. Labels stay bounded: tenant and endpoint ids come from the registry,
-// outcomes and kinds from fixed sets; never an event id.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+// outcomes and kinds from fixed sets; never an event id. WSS_METRICS_LABELS bounds them further:
+// `tenant` folds every endpoint of a tenant into one series, `none` folds every tenant too.
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export const metricsRegistry = new Registry();
+
+// Process memory, CPU, heap and event-loop lag (nodejs_eventloop_lag_*), for the dashboard.
+collectDefaultMetrics({ register: metricsRegistry, eventLoopMonitoringPrecision: 20 });
+
+/** How much of an endpoint's identity the labelled series keep (WSS_METRICS_LABELS). */
+export type MetricLabelDetail = 'endpoint' | 'tenant' | 'none';
+/** The label value that stands for every tenant or endpoint folded into one series. */
+export const FOLDED = '*';
+let labelDetail: MetricLabelDetail = 'endpoint';
+
+/** Set once by the process runner, before any delivery; clears the cached children. */
+export function setMetricLabelDetail(detail: MetricLabelDetail): void {
+  labelDetail = detail;
+  deliveryChildren.clear();
+  inFlightChildren.clear();
+}
+
+/** The tenant and endpoint label values of a series under WSS_METRICS_LABELS. */
+export function seriesOf(tenant: string, endpoint: string): { tenant: string; endpoint: string } {
+  if (labelDetail === 'endpoint') return { tenant, endpoint };
+  return { tenant: labelDetail === 'tenant' ? tenant : FOLDED, endpoint: FOLDED };
+}
 
 const deliveries = new Counter({
   name: 'wss_deliveries_total',
@@ -32,6 +55,16 @@ export const deadLettered = new Counter({
   labelNames: ['kind'] as const,
   registers: [metricsRegistry],
 });
+// Fixed label sets start at 0, so rate() and increase() see the first one (an alert fires on it).
+for (const kind of ['malformed', 'unknown_tenant', 'expression', 'too_large', 'poison']) deadLettered.inc({ kind }, 0);
+
+export const historyWriteFailures = new Counter({
+  name: 'wss_history_write_failures_total',
+  help: 'Delivery log (docs/delivery-log.md) writes that failed, by writer: worker (an attempt line, lost; the delivery itself is unaffected) or bridge (the batch is retried).',
+  labelNames: ['writer'] as const,
+  registers: [metricsRegistry],
+});
+for (const writer of ['worker', 'bridge']) historyWriteFailures.inc({ writer }, 0);
 
 export const unrouted = new Counter({
   name: 'wss_events_unrouted_total',
@@ -61,7 +94,10 @@ const attemptChildren = new Map<string, { observe(v: number): void }>();
 export function countDelivery(tenant: string, endpoint: string, outcome: string, seconds: number): void {
   const key = `${tenant}\u0000${endpoint}\u0000${outcome}`;
   let counter = deliveryChildren.get(key);
-  if (!counter) deliveryChildren.set(key, (counter = deliveries.labels(tenant, endpoint, outcome)));
+  if (!counter) {
+    const l = seriesOf(tenant, endpoint);
+    deliveryChildren.set(key, (counter = deliveries.labels(l.tenant, l.endpoint, outcome)));
+  }
   counter.inc();
   let histogram = attemptChildren.get(outcome);
   if (!histogram) attemptChildren.set(outcome, (histogram = attemptSeconds.labels(outcome)));
@@ -112,6 +148,7 @@ export const endpointsDisabled = new Counter({
   labelNames: ['kind'] as const,
   registers: [metricsRegistry],
 });
+for (const kind of ['auto', 'gone']) endpointsDisabled.inc({ kind }, 0);
 
 export const circuitOpened = new Counter({
   name: 'wss_endpoint_circuit_opened_total',
@@ -127,12 +164,17 @@ const endpointInFlight = new Gauge({
   registers: [metricsRegistry],
 });
 
-export const endpointThrottled = new Counter({
+const endpointThrottled = new Counter({
   name: 'wss_endpoint_throttled_total',
   help: 'Jobs made to wait (back to the delayed set, no attempt spent) by an endpoint limit, by reason: max-in-flight, rate-limit, paused (the receiver answered 429/503) or process-cap (WSS_ENDPOINT_CONCURRENCY).',
   labelNames: ['tenant', 'endpoint', 'reason'] as const,
   registers: [metricsRegistry],
 });
+
+/** Counts a job made to wait by an endpoint limit (labels folded by WSS_METRICS_LABELS). */
+export function countThrottled(tenant: string, endpoint: string, reason: string): void {
+  endpointThrottled.inc({ ...seriesOf(tenant, endpoint), reason });
+}
 
 const inFlightChildren = new Map<string, { inc(): void; dec(): void }>();
 
@@ -140,7 +182,10 @@ const inFlightChildren = new Map<string, { inc(): void; dec(): void }>();
 export function endpointInFlightOf(tenant: string, endpoint: string): { inc(): void; dec(): void } {
   const key = `${tenant}\u0000${endpoint}`;
   let child = inFlightChildren.get(key);
-  if (!child) inFlightChildren.set(key, (child = endpointInFlight.labels(tenant, endpoint)));
+  if (!child) {
+    const l = seriesOf(tenant, endpoint);
+    inFlightChildren.set(key, (child = endpointInFlight.labels(l.tenant, l.endpoint)));
+  }
   return child;
 }
 

@@ -4,6 +4,7 @@
 // reveals a secret or a body (metrics carry tenant and endpoint ids as labels, so keep the
 // port on the internal network).
 import { Router } from 'express';
+import { Gauge, Registry } from 'prom-client';
 import type { RedisClient } from '../redis/client.js';
 import { errorMessage } from '../lib/errors.js';
 import { metricsRegistry } from '../lib/metrics.js';
@@ -57,6 +58,14 @@ async function readiness(deps: HealthDeps): Promise<ReadinessReport> {
 
 export function healthRouter(deps: HealthDeps): Router {
   const router = Router();
+  // /readyz's checks as a gauge, so an alert sees a role that is up but not ready.
+  const readyRegistry = new Registry();
+  const ready = new Gauge({
+    name: 'wss_ready',
+    help: "1 when /readyz's check passes, else 0, by check: redis and each role of this process (bridge, worker, dashboard).",
+    labelNames: ['check'] as const,
+    registers: [readyRegistry],
+  });
   router.get('/healthz', (_req, res) => {
     res.json({ ok: true });
   });
@@ -65,8 +74,11 @@ export function healthRouter(deps: HealthDeps): Router {
     res.status(report.ok ? 200 : 503).json(report);
   });
   router.get('/metrics', async (_req, res) => {
-    await deps.gauges.collect();
-    const text = (await metricsRegistry.metrics()) + (await deps.gauges.registry.metrics());
+    const [report] = await Promise.all([readiness(deps), deps.gauges.collect()]);
+    ready.reset();
+    for (const c of report.checks) ready.set({ check: c.name }, c.ok ? 1 : 0);
+    const text =
+      (await metricsRegistry.metrics()) + (await deps.gauges.registry.metrics()) + (await readyRegistry.metrics());
     res.set('Content-Type', metricsRegistry.contentType).send(text);
   });
   return router;

@@ -1,5 +1,5 @@
 // Gauges read from Redis at scrape time: queue depth per state (summed over the shards and the
-// queues of other WSS_SHARDS values), the bridge group's lag and pending count, and the
+// queues of other WSS_SHARDS values, and per queue: one per shard), the bridge group's lag and pending count, and the
 // dead-letter stream's length. They live in a registry of their own,
 // one per server, so the process-wide counters in src/lib/metrics.ts stay import-time singletons
 // while two servers in one test process do not fight over a gauge.
@@ -11,6 +11,7 @@ import type { DeliveryQueues } from '../queue/delivery-queues.js';
 import { PROBE_TIMEOUT_MS, withTimeout } from '../lib/timeout.js';
 import { circuitStates } from '../endpoints/circuit.js';
 import { BACKLOG_MIN_INTERVAL_MS, tenantBacklog } from './tenant-backlog.js';
+import { FOLDED, seriesOf } from '../lib/metrics.js';
 
 // Fixed label set: BullMQ's own state names, never anything from job data.
 const QUEUE_STATES = [
@@ -65,6 +66,12 @@ export function createScrapeGauges(
     labelNames: ['state'] as const,
     registers: [registry],
   });
+  const queueJobs = new Gauge({
+    name: 'wss_queue_shard_jobs',
+    help: 'Delivery jobs per BullMQ state and queue: one queue per shard (WSS_SHARDS), plus queues of an earlier WSS_SHARDS that still hold jobs.',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+  });
   const streamLength = new Gauge({
     name: 'wss_stream_length',
     help: 'Entries in the event stream (acknowledged ones included until trimmed).',
@@ -92,6 +99,12 @@ export function createScrapeGauges(
     labelNames: ['tenant', 'endpoint'] as const,
     registers: [registry],
   });
+  const circuits = new Gauge({
+    name: 'wss_endpoint_circuits',
+    help: 'Endpoints whose circuit is open or half-open (one series per state, whatever WSS_METRICS_LABELS says).',
+    labelNames: ['state'] as const,
+    registers: [registry],
+  });
   const backlog = new Gauge({
     name: 'wss_tenant_backlog',
     help: `Delivery jobs queued or in flight per tenant (waiting, prioritized, delayed, active). Recomputed at most every ${BACKLOG_MIN_INTERVAL_MS / 1000} s; costs one read of every queued job id.`,
@@ -108,30 +121,53 @@ export function createScrapeGauges(
       queues.all().map((r) => r.name),
     );
     backlog.reset();
-    for (const [tenant, n] of counts) backlog.set({ tenant }, n);
+    const folded = new Map<string, number>();
+    for (const [tenant, n] of counts) {
+      const t = seriesOf(tenant, FOLDED).tenant;
+      folded.set(t, (folded.get(t) ?? 0) + n);
+    }
+    for (const [tenant, n] of folded) backlog.set({ tenant }, n);
   };
   const readCircuits = async () => {
     const states = await circuitStates(redis, config.prefix, config.layout);
     circuit.reset();
+    // Folded series (WSS_METRICS_LABELS) show the worst circuit among their endpoints.
+    const worst = new Map<string, { labels: { tenant: string; endpoint: string }; value: number }>();
+    let open = 0;
+    let halfOpen = 0;
     for (const [field, state] of states) {
       const slash = field.indexOf('/');
-      circuit.set(
-        { tenant: field.slice(0, slash), endpoint: field.slice(slash + 1) },
-        state === 'open' ? 2 : state === 'half-open' ? 1 : 0,
-      );
+      const labels = seriesOf(field.slice(0, slash), field.slice(slash + 1));
+      const value = state === 'open' ? 2 : state === 'half-open' ? 1 : 0;
+      if (value === 2) open++;
+      if (value === 1) halfOpen++;
+      const key = `${labels.tenant}/${labels.endpoint}`;
+      if ((worst.get(key)?.value ?? -1) < value) worst.set(key, { labels, value });
     }
+    for (const { labels, value } of worst.values()) circuit.set(labels, value);
+    circuits.set({ state: 'open' }, open);
+    circuits.set({ state: 'half-open' }, halfOpen);
   };
 
   const read = async () => {
     // Queues of other WSS_SHARDS values count too: their jobs are still to be delivered.
     await queues.foreign();
     await readCircuits();
-    const [counts, facts, deadLen] = await Promise.all([
-      queues.jobCounts(...QUEUE_STATES),
+    const refs = queues.all();
+    const [perQueue, facts, deadLen] = await Promise.all([
+      Promise.all(refs.map((r) => r.queue.getJobCounts(...QUEUE_STATES))),
       streamFacts(redis, config.stream, config.group),
       redis.xlen(config.deadLetterStream),
     ]);
-    for (const s of QUEUE_STATES) jobs.set({ state: s }, counts[s] ?? 0);
+    queueJobs.reset();
+    for (const s of QUEUE_STATES) {
+      let sum = 0;
+      for (const [i, counts] of perQueue.entries()) {
+        queueJobs.set({ queue: refs[i]!.name, state: s }, counts[s] ?? 0);
+        sum += counts[s] ?? 0;
+      }
+      jobs.set({ state: s }, sum);
+    }
     streamLength.set(facts.length);
     // A group that does not exist yet has no lag to report: leave the series out, not 0.
     if (facts.lag === undefined) lag.reset();

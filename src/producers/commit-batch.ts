@@ -8,7 +8,7 @@
 // only delays that tenant a little).
 import type { RedisClient } from '../redis/client.js';
 import type { Logger } from '../lib/log.js';
-import { bridgeBatchSize, deadLettered, jobsEnqueued, unrouted } from '../lib/metrics.js';
+import { bridgeBatchSize, deadLettered, historyWriteFailures, jobsEnqueued, unrouted } from '../lib/metrics.js';
 import type { FairShare, ShardJobs } from '../queue/fair-queues.js';
 import { deadLetterArgs } from './dead-letter.js';
 import type { BatchPlan } from './plan-batch.js';
@@ -79,7 +79,10 @@ export async function commitBatch(plan: ShardedPlan, t: CommitTarget): Promise<v
   // reader keeps one bridge record per event and tenant: idempotent).
   if (t.history?.enabled) {
     const at = (t.now ?? Date.now)();
-    await t.history.append(bridgeRecords({ ...plan, jobs }, at), at);
+    await t.history.append(bridgeRecords({ ...plan, jobs }, at), at).catch((e: unknown) => {
+      historyWriteFailures.inc({ writer: 'bridge' });
+      throw e;
+    });
   }
   // Last before the acknowledgement: everything the batch wrote.
   await t.replicas?.wait([t.redis]);

@@ -9,7 +9,13 @@ import { DelayedError, type Job } from 'bullmq';
 import { performance } from 'node:perf_hooks';
 import { DeliveryError, errorMessage } from '../lib/errors.js';
 import type { DeliveryJobData, DeliveryResult } from '../queue/job.js';
-import { countDelivery, endpointThrottled, endToEndSeconds, sendsSkippedLockLost } from '../lib/metrics.js';
+import {
+  countDelivery,
+  countThrottled,
+  endToEndSeconds,
+  historyWriteFailures,
+  sendsSkippedLockLost,
+} from '../lib/metrics.js';
 import { deliverAttempt, type DeliverDeps } from './deliver.js';
 import type { EndpointGuard } from '../endpoints/guard.js';
 import type { Admission, EndpointLimits } from '../endpoints/limits.js';
@@ -78,7 +84,7 @@ async function admit(deps: ProcessDeps, key: string, data: DeliveryJobData): Pro
   const slot = await deps.slots.acquire(key);
   if (slot === true) return admission;
   deps.limits.cancel(admission.lease);
-  endpointThrottled.inc({ tenant: data.tenant, endpoint: data.endpoint, reason: 'process-cap' });
+  countThrottled(data.tenant, data.endpoint, 'process-cap');
   return { waitMs: slot, reason: 'process-cap' };
 }
 
@@ -91,9 +97,10 @@ async function admit(deps: ProcessDeps, key: string, data: DeliveryJobData): Pro
 async function recordHistory(deps: ProcessDeps, fields: object, facts: AttemptFacts): Promise<void> {
   if (!deps.history?.enabled) return;
   const { issued, written } = deps.history.recordAttempt(attemptRecord(facts), facts.atMs);
-  written.catch((e: unknown) =>
-    deps.log.warn({ ...fields, err: errorMessage(e) }, 'delivery log: could not record the attempt'),
-  );
+  written.catch((e: unknown) => {
+    historyWriteFailures.inc({ writer: 'worker' });
+    deps.log.warn({ ...fields, err: errorMessage(e) }, 'delivery log: could not record the attempt');
+  });
   await issued;
 }
 

@@ -6,7 +6,7 @@ import type { Job, Worker } from 'bullmq';
 import { errorMessage } from '../lib/errors.js';
 import type { DeliveryJobData, DeliveryResult } from '../queue/job.js';
 import type { Logger } from '../lib/log.js';
-import { jobsFailedStalled, jobsStalled } from '../lib/metrics.js';
+import { jobsFailedStalled, jobsStalled, seriesOf } from '../lib/metrics.js';
 
 /** BullMQ's failedReason for a job that stalled more than maxStalledCount times. */
 const STALLED_FAILURE = 'job stalled more than allowable limit';
@@ -28,7 +28,7 @@ export function reportStalls(
   worker.on('failed', (job: Job<DeliveryJobData, DeliveryResult> | undefined, err: Error) => {
     if (!job || err.message !== STALLED_FAILURE) return;
     const { tenant, endpoint, eventId } = job.data;
-    jobsFailedStalled.labels(tenant, endpoint).inc();
+    jobsFailedStalled.inc(seriesOf(tenant, endpoint));
     log.warn(
       {
         tenant,
