@@ -138,6 +138,17 @@ describe('/metrics', () => {
       expect(sample(text, 'wss_queue_jobs{state="waiting"}')).toBe(1);
       expect(sample(text, 'wss_queue_jobs{state="delayed"}')).toBe(1);
       expect(sample(text, 'wss_queue_jobs{state="failed"}')).toBe(0);
+      // The same jobs per queue (one per shard; this legacy queue is the only one).
+      expect(sample(text, `wss_queue_shard_jobs{queue="${queue.name}",state="waiting"}`)).toBe(1);
+      expect(sample(text, `wss_queue_shard_jobs{queue="${queue.name}",state="delayed"}`)).toBe(1);
+      expect(sample(text, 'wss_endpoint_circuits{state="open"}')).toBe(0);
+      // /readyz's checks, and counters of a fixed label set present at 0 before anything happened.
+      expect(sample(text, 'wss_ready{check="redis"}')).toBe(1);
+      expect(sample(text, 'wss_history_write_failures_total{writer="worker"}')).toBe(0);
+      expect(sample(text, 'wss_endpoints_disabled_total{kind="auto"}')).toBe(0);
+      // The process's own: memory and event-loop lag.
+      expect(sample(text, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+      expect(sample(text, 'nodejs_eventloop_lag_p99_seconds')).toBeGreaterThanOrEqual(0);
       expect(sample(text, 'wss_stream_length')).toBe(3);
       expect(sample(text, 'wss_stream_consumer_lag')).toBe(2);
       expect(sample(text, 'wss_stream_pending')).toBe(1);
@@ -160,6 +171,7 @@ describe('Redis going away', () => {
         const metrics = await get(`${base}/metrics`);
         expect(metrics.status).toBe(200);
         expect(sample(metrics.text, 'wss_redis_up')).toBe(0);
+        expect(sample(metrics.text, 'wss_ready{check="redis"}')).toBe(0);
       }
     } finally {
       await t.redis.start();
