@@ -62,7 +62,7 @@ export function healthRouter(deps: HealthDeps): Router {
   const readyRegistry = new Registry();
   const ready = new Gauge({
     name: 'wss_ready',
-    help: "1 when /readyz's check passes, else 0, by check: redis and each role of this process (bridge, worker, dashboard).",
+    help: "1 when /readyz's check passes, else 0, by check: redis and each bridge or worker role of this process (the server answering is up by definition).",
     labelNames: ['check'] as const,
     registers: [readyRegistry],
   });
