@@ -98,13 +98,15 @@ describe('WSS_METRICS_LABELS', () => {
     for (const tenant of ['acme', 'beta'])
       await publishEvent(client, env.WSS_STREAM, { tenant, type: 'order.created', data: {}, id: `${tenant}-1` });
     const text = await until(
-      'deliveries and retries counted',
+      'deliveries, retries and the failing circuit counted',
       async () => {
         const t = await (await fetch(metricsUrl)).text();
         const rows = series(t, 'wss_deliveries_total');
         const has = (tenant: string, outcome: string) =>
           rows.some((r) => r['tenant'] === tenant && r['outcome'] === outcome);
-        return has('acme', 'delivered') && has('acme', 'retry') && has('beta', 'delivered') ? t : undefined;
+        // The circuit hears of the failure in its own step: its series may come a scrape later.
+        const circuit = series(t, 'wss_endpoint_circuit_state').length > 0;
+        return has('acme', 'delivered') && has('acme', 'retry') && has('beta', 'delivered') && circuit ? t : undefined;
       },
       60_000,
     );
