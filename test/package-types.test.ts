@@ -99,6 +99,9 @@ it('the packed package ships declarations: the documented TypeScript receiver co
   expect(tsc({ 'receiver.ts': receiver, 'root.ts': root })).toBe('');
   expect(files).toContain('dist/verify/index.d.ts');
   expect(files).toContain('dist/index.d.ts');
+  // The Grafana dashboard and the alert rules ship with the package (docs/observability.md).
+  expect(files).toContain('deploy/grafana/webhook-sender.json');
+  expect(files).toContain('deploy/prometheus/alerts.yml');
 });
 
 it('the docs the README links to are in the package', () => {
