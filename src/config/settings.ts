@@ -331,6 +331,16 @@ const bridgeSettings = {
     int(10_000, 1_000, 86_400_000),
     'After its reads or commits have failed this long with no success (e.g. Redis answering `OOM`), `/readyz` reports the bridge not ready.',
   ),
+  holdAfter: setting(
+    'WSS_HOLD_AFTER',
+    int(2_000, 0, 1_000_000),
+    "Hold-back, with `WSS_SOURCE=redis-stream`: while a tenant has more than this many jobs queued, the bridge leaves its further stream entries unacknowledged and reads on, so another tenant's fresh event behind a backlog still in the stream is queued at once; the held entries go on, oldest first, once the tenant's queue is under half of this. `0` reads strictly in order ([details](isolation.md#backlogs-still-in-the-source)).",
+  ),
+  holdMaxBytes: setting(
+    'WSS_HOLD_MAX_BYTES',
+    int(67_108_864, 1_024, 17_179_869_184),
+    'Memory for entries held back (`WSS_HOLD_AFTER`): the bytes of their fields, plus about 160 per entry. Past it the bridge reads no further ahead until some are released; it never drops one.',
+  ),
   waitReplicas: setting(
     'WSS_WAIT_REPLICAS',
     int(0, 0, 16),

@@ -7,8 +7,8 @@
 // Design and bound: docs/isolation.md.
 import type { RedisClient } from '../redis/client.js';
 import type { DeliveryQueues, QueueRef } from './delivery-queues.js';
-import { assignPriorities, fieldsToRead, type FairPlan } from './fair-share.js';
-import { fairKeys, readFairState, retagJob, writeFairState } from './fair-state.js';
+import { assignPriorities, fieldsToRead, flowField, type FairPlan } from './fair-share.js';
+import { fairKeys, readFairState, readFlowLags, retagJob, writeFairState } from './fair-state.js';
 import type { BulkJob } from './job.js';
 
 /** One shard's share of a batch: its jobs, with their priorities, and the tags to write after them. */
@@ -43,6 +43,37 @@ export class FairShare {
       }),
     );
     return shards.sort((a, b) => a.ref.shard! - b.ref.shard!);
+  }
+
+  /**
+   * Each tenant's lag: the largest of its endpoints' (fair-state.ts readFlowLags), i.e. about
+   * how many of its jobs are queued; absent: none. One read per shard the tenants use.
+   */
+  async lags(tenants: Iterable<string>, endpointsOf: (tenant: string) => string[]): Promise<Map<string, number>> {
+    const { queues } = this;
+    const byShard = new Map<QueueRef, Array<[string, string]>>();
+    for (const t of tenants)
+      for (const e of endpointsOf(t)) {
+        const ref = queues.forEndpoint(t, e);
+        const list = byShard.get(ref) ?? [];
+        list.push([t, flowField(t, e)]);
+        byShard.set(ref, list);
+      }
+    const out = new Map<string, number>();
+    await Promise.all(
+      [...byShard].map(async ([ref, flows]) => {
+        const lags = await readFlowLags(
+          this.redis,
+          fairKeys(queues.prefix, ref.name),
+          flows.map(([, f]) => f),
+        );
+        for (const [t, f] of flows) {
+          const lag = lags.get(f);
+          if (lag !== undefined && lag > (out.get(t) ?? 0)) out.set(t, lag);
+        }
+      }),
+    );
+    return out;
   }
 
   /** After the jobs exist: the flows' new finish tags (max-merged), and a rebase when one is due. */
