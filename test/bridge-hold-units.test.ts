@@ -1,6 +1,7 @@
 // Hold-back's decisions (src/producers/hold.ts), pure: which messages are held, in which order
 // they come back, the hysteresis, the byte budget.
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config.js';
 import { Hold, holdKey } from '../src/producers/hold.js';
 import type { SourceMessage } from '../src/producers/sources/source.js';
 
@@ -100,5 +101,14 @@ describe('Hold', () => {
     expect(hold.oldest).toBeUndefined();
     // A cleared tenant is not held any more.
     expect(hold.admit([msg('a')], lags({ a: 0 }))).toHaveLength(1);
+  });
+});
+
+describe('settings', () => {
+  it('holds after 2,000 queued jobs within 64 MiB by default; 0 turns hold-back off; a bad value is named', () => {
+    expect(parseConfig({}).bridge).toMatchObject({ holdAfter: 2_000, holdMaxBytes: 64 * 1024 * 1024 });
+    expect(parseConfig({ WSS_HOLD_AFTER: '0' }).bridge.holdAfter).toBe(0);
+    expect(() => parseConfig({ WSS_HOLD_AFTER: '-1' })).toThrow(/WSS_HOLD_AFTER/);
+    expect(() => parseConfig({ WSS_HOLD_MAX_BYTES: '10' })).toThrow(/WSS_HOLD_MAX_BYTES/);
   });
 });

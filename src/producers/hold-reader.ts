@@ -8,8 +8,8 @@
 import type { Logger } from '../lib/log.js';
 import { bridgeHeldEvents } from '../lib/metrics.js';
 import type { FairShare } from '../queue/fair-queues.js';
-import { Hold, holdKey, type HoldOptions } from './hold.js';
-import type { Source, SourceBatch } from './sources/source.js';
+import { Hold, holdKey, type HoldOptions, type Lags } from './hold.js';
+import type { Source, SourceBatch, SourceMessage } from './sources/source.js';
 
 export interface HoldReaderOptions extends HoldOptions {
   /** Most held messages released per batch (WSS_BATCH_SIZE). */
@@ -20,6 +20,11 @@ export interface HoldReaderOptions extends HoldOptions {
 
 /** How long a read waits for new messages while some are held: releases are looked at this often. */
 export const HOLD_POLL_MS = 100;
+/**
+ * Most reads per call while everything read is held: the bridge reads past a backlog this many
+ * batches at a time, between commits of what it releases, so a fresh event behind it is reached.
+ */
+export const HOLD_READ_AHEAD = 20;
 // Ids per XCLAIM JUSTID when keeping held messages ours.
 const KEEP_CHUNK = 1_000;
 
@@ -43,19 +48,21 @@ export class HoldReader {
   async next(): Promise<SourceBatch> {
     const { hold, source } = this;
     if (hold.size > 0 && this.now() >= this.nextKeepAt) await this.keepHeld();
-    const batch: SourceBatch = hold.full
-      ? { messages: [] }
-      : await source.next({ holding: hold, maxWaitMs: hold.size > 0 ? HOLD_POLL_MS : undefined });
-    // Poison is dead-lettered unplanned, never held.
-    if (batch.poison) return batch;
-    const tenants = new Set(hold.keys());
-    for (const m of batch.messages) {
-      const key = holdKey(m);
-      if (key !== undefined) tenants.add(key);
-    }
-    const lags = tenants.size > 0 ? await this.fair.lags(tenants, this.endpointIds) : new Map<string, number>();
     const before = hold.size;
-    const fresh = hold.admit(batch.messages, lags);
+    let fresh: SourceMessage[] = [];
+    let lags: Lags | undefined;
+    // Read on while all that is read is held (a backlog), up to HOLD_READ_AHEAD reads.
+    for (let i = 0; i < HOLD_READ_AHEAD && !hold.full; i++) {
+      const wait = i > 0 ? 1 : hold.size > 0 ? HOLD_POLL_MS : undefined;
+      const batch = await source.next({ holding: hold, maxWaitMs: wait });
+      // Poison is dead-lettered unplanned, never held (nothing fresh is in hand here).
+      if (batch.poison) return batch;
+      // Lags are read again only for a tenant not held yet (a backlog's reads cost no more).
+      if (!lags || batch.messages.some((m) => this.unheld(m))) lags = await this.lags(batch.messages);
+      fresh = hold.admit(batch.messages, lags);
+      if (fresh.length > 0 || batch.messages.length === 0) break;
+    }
+    lags ??= await this.lags([]);
     const released = hold.release(lags, this.o.maxRelease);
     bridgeHeldEvents.set(hold.size);
     if (before === 0 && hold.size > 0)
@@ -66,6 +73,22 @@ export class HoldReader {
     if (hold.full && fresh.length === 0 && released.length === 0)
       await new Promise((resolve) => setTimeout(resolve, HOLD_POLL_MS));
     return { messages: released.length === 0 ? fresh : [...fresh, ...released] };
+  }
+
+  /** A message of a tenant with nothing held: whether it is held depends on its lag. */
+  private unheld(m: SourceMessage): boolean {
+    const key = holdKey(m);
+    return key !== undefined && !this.hold.holdsKey(key);
+  }
+
+  /** The lags of the tenants held and of those of `messages`. */
+  private async lags(messages: readonly SourceMessage[]): Promise<Lags> {
+    const tenants = new Set(this.hold.keys());
+    for (const m of messages) {
+      const key = holdKey(m);
+      if (key !== undefined) tenants.add(key);
+    }
+    return tenants.size > 0 ? this.fair.lags(tenants, this.endpointIds) : new Map<string, number>();
   }
 
   /** The source forgot what it handed out (a re-created group): it delivers them again. */

@@ -78,6 +78,11 @@ export class Hold implements HeldMessages {
     return best?.message.id;
   }
 
+  /** True when the tenant has held messages: its next ones are held whatever its lag. */
+  holdsKey(key: string): boolean {
+    return this.byKey.has(key);
+  }
+
   /** Tenants with held messages. */
   keys(): string[] {
     return [...this.byKey.keys()];
