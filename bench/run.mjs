@@ -46,6 +46,7 @@ const SCENARIOS = {
   'backlog-memory': backlogMemory,
   'slow-endpoint': slowEndpoint,
   'noisy-neighbour': noisyNeighbour,
+  'noisy-neighbour-stream': (ctx) => noisyNeighbour(ctx, { inStream: true }),
   'pipeline-fsync': pipelineFsync,
   'bridge-recovery': bridgeRecovery,
   signing,

@@ -110,6 +110,33 @@ describe('hold-back: fairness from the source', () => {
     expect(overtaken).toEqual([]);
   }, 900_000);
 
+  it("holds what is bound for an endpoint with a backlog, not the tenant's other endpoints", async () => {
+    const t = await context(isolatedEnv({ WSS_HOLD_AFTER: '100', WSS_BATCH_SIZE: '50' }), {
+      tenants: [
+        {
+          id: 'acme',
+          endpoints: [endpoint('slow', { events: ['slow.*'] }), endpoint('fast', { events: ['fast.*'] })],
+        },
+      ],
+    });
+    const p = t.ctx.redis.pipeline();
+    for (let i = 0; i < 1_000; i++)
+      p.xadd(t.config.stream, '*', 'tenant', 'acme', 'type', 'slow.made', 'data', '{}', 'id', `s-${i}`);
+    for (let i = 0; i < 20; i++)
+      p.xadd(t.config.stream, '*', 'tenant', 'acme', 'type', 'fast.made', 'data', '{}', 'id', `f-${i}`);
+    await p.exec();
+    const roles: RunningRole[] = [];
+    cleanups.push(stopAll(roles));
+    // No worker: the slow endpoint's queue only grows.
+    const bridge = await startBridge(t.ctx);
+    roles.push(bridge);
+    await waitUntil('fast events queued', () => bridge.stats().jobs >= 120, 60_000);
+    await waitUntil('the rest held', () => bridge.stats().jobs + bridge.stats().held === 1_020, 60_000);
+    const fast = await Promise.all(Array.from({ length: 20 }, (_, i) => t.queue.getJob(`acme.fast.f-${i}`)));
+    expect(fast.every((j) => j !== undefined)).toBe(true);
+    expect(bridge.stats().held).toBeGreaterThan(800);
+  }, 120_000);
+
   it('keeps held entries from take-over by a live bridge without counting deliveries; after a stop, another bridge takes them over and every event is delivered once', async () => {
     const rx = await receiver();
     const env = isolatedEnv({ WSS_HOLD_AFTER: '500', WSS_BATCH_SIZE: '100' });

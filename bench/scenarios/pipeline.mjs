@@ -17,6 +17,13 @@ const TARGET_ABS = 4_000;
 const LATENCY_P99_MS = 25;
 
 /** Starts bridge + worker for `scenario` against one endpoint; returns the processes. */
+/**
+ * For scenarios that run a bridge without workers and wait for it to enqueue a whole backlog:
+ * hold-back (WSS_HOLD_AFTER, issue 23) would hold it in the stream instead. Off, their figures
+ * mean what they meant before it.
+ */
+export const NO_HOLD = { WSS_HOLD_AFTER: '0' };
+
 export async function startPipeline(ctx, scenario, tenantsFile, roles = ['bridge', 'worker'], env = {}) {
   return roles.map((role) =>
     spawnRole(role, {

@@ -334,7 +334,7 @@ const bridgeSettings = {
   holdAfter: setting(
     'WSS_HOLD_AFTER',
     int(2_000, 0, 1_000_000),
-    "Hold-back, with `WSS_SOURCE=redis-stream`: while a tenant has more than this many jobs queued, the bridge leaves its further stream entries unacknowledged and reads on, so another tenant's fresh event behind a backlog still in the stream is queued at once; the held entries go on, oldest first, once the tenant's queue is under half of this. `0` reads strictly in order ([details](isolation.md#backlogs-still-in-the-source)).",
+    "Hold-back, with `WSS_SOURCE=redis-stream`: while an endpoint has more than this many jobs queued (counted in its tenant's fair-share rounds), the bridge leaves the further stream entries bound for it unacknowledged and reads on, so another endpoint's fresh event behind a backlog still in the stream is queued at once; the held entries go on, oldest first, once the endpoint's queue is under half of this. `0` reads strictly in order ([details](isolation.md#backlogs-still-in-the-source)).",
   ),
   holdMaxBytes: setting(
     'WSS_HOLD_MAX_BYTES',

@@ -46,31 +46,23 @@ export class FairShare {
   }
 
   /**
-   * Each tenant's lag: the largest of its endpoints' (fair-state.ts readFlowLags), i.e. about
-   * how many of its jobs are queued; absent: none. One read per shard the tenants use.
+   * Each flow's lag (fair-state.ts readFlowLags), by flowField: about how many jobs are queued
+   * ahead of the flow's next one, in its tenant's rounds; absent: none. One read per shard.
    */
-  async lags(tenants: Iterable<string>, endpointsOf: (tenant: string) => string[]): Promise<Map<string, number>> {
+  async lags(flows: Iterable<{ tenant: string; endpoint: string }>): Promise<Map<string, number>> {
     const { queues } = this;
-    const byShard = new Map<QueueRef, Array<[string, string]>>();
-    for (const t of tenants)
-      for (const e of endpointsOf(t)) {
-        const ref = queues.forEndpoint(t, e);
-        const list = byShard.get(ref) ?? [];
-        list.push([t, flowField(t, e)]);
-        byShard.set(ref, list);
-      }
+    const byShard = new Map<QueueRef, string[]>();
+    for (const { tenant, endpoint } of flows) {
+      const ref = queues.forEndpoint(tenant, endpoint);
+      const list = byShard.get(ref) ?? [];
+      list.push(flowField(tenant, endpoint));
+      byShard.set(ref, list);
+    }
     const out = new Map<string, number>();
     await Promise.all(
-      [...byShard].map(async ([ref, flows]) => {
-        const lags = await readFlowLags(
-          this.redis,
-          fairKeys(queues.prefix, ref.name),
-          flows.map(([, f]) => f),
-        );
-        for (const [t, f] of flows) {
-          const lag = lags.get(f);
-          if (lag !== undefined && lag > (out.get(t) ?? 0)) out.set(t, lag);
-        }
+      [...byShard].map(async ([ref, fields]) => {
+        for (const [f, lag] of await readFlowLags(this.redis, fairKeys(queues.prefix, ref.name), fields))
+          out.set(f, lag);
       }),
     );
     return out;

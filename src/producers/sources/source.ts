@@ -70,6 +70,8 @@ export interface NextOptions {
   holding?: HeldMessages;
   /** Wait at most this long for new messages (less than WSS_BLOCK_MS while messages are held). */
   maxWaitMs?: number;
+  /** Read up to this many times the usual count of new messages (reading ahead past a backlog). */
+  scale?: number;
 }
 
 export interface Source {

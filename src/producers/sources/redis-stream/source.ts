@@ -96,13 +96,13 @@ export class RedisStreamSource implements Source {
 
   async next(opts: NextOptions = {}): Promise<SourceBatch> {
     this.holding = opts.holding;
-    const batch = await this.step(opts.maxWaitMs);
+    const batch = await this.step(opts.maxWaitMs, opts.scale ?? 1);
     if (batch.messages.length > 0)
       this.readCount = nextReadCount(batch.messages, this.o.batchBytes, this.o.batchSize, this.readCount);
     return batch;
   }
 
-  private async step(maxWaitMs: number | undefined): Promise<SourceBatch> {
+  private async step(maxWaitMs: number | undefined, scale: number): Promise<SourceBatch> {
     const { o, now } = this;
     if (now() >= this.nextClaimAt) {
       // Entries other consumers read but never acknowledged: at once from consumers with no
@@ -121,7 +121,8 @@ export class RedisStreamSource implements Source {
     if (now() >= this.nextTrimAt) await this.housekeeping();
     if (this.pendingCursor !== null) return this.readOwnPending(this.pendingCursor);
     const block = Math.max(1, Math.min(o.blockMs, maxWaitMs ?? o.blockMs));
-    return { messages: (await this.readGroup('>', block)).map(streamMessage) };
+    const count = Math.max(1, Math.floor(this.readCount * scale));
+    return { messages: (await this.readGroup('>', block, count)).map(streamMessage) };
   }
 
   /** Every claim interval: trim what every group acknowledged (and is past the retention), drop dead consumers. */
