@@ -105,7 +105,7 @@ describe('Hold', () => {
   });
 
   it('is full past its byte budget and counts bytes back down as messages go', () => {
-    const h = hold(4, 2_000);
+    const h = hold(4, 5_000);
     const big = Array.from({ length: 5 }, () => msg('big', { data: 'x'.repeat(300) }));
     h.admit(big.slice(0, 2), lags({ big: 5 }));
     expect(h.full).toBe(false);

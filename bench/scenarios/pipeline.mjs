@@ -151,6 +151,18 @@ export async function pipelineThroughput(ctx, opts = {}) {
   } else if (!sw && !opts.env) {
     ctx.pipelineXwssPerSec = perSec;
     ctx.pipelinePlain = { perSec, redisPer1k: cost.redis.cpuSecondsPer1k };
+  } else if (opts.versus) {
+    // A variant compared with pipeline-throughput of the same run, with no target (a cost).
+    const base = ctx.pipelinePlain;
+    rows.unshift(
+      base
+        ? {
+            metric: `${opts.versus} ÷ pipeline-throughput, deliveries/s (same run: ${Math.round(base.perSec).toLocaleString('en-US')}/s)`,
+            value: perSec / base.perSec,
+            digits: 3,
+          }
+        : { metric: opts.versus, value: 'n/a (run pipeline-throughput in the same run)' },
+    );
   } else if (ctx.pipelineXwssPerSec) {
     const vs = perSec / ctx.pipelineXwssPerSec;
     rows.unshift({

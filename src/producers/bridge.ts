@@ -19,7 +19,7 @@ import { commitBatch, reportBatch, type BridgeHooks, type CommitTarget, type Sha
 import { HistoryStore } from '../history/store.js';
 import { planBatch } from './plan-batch.js';
 import { poisonPlan } from './poison.js';
-import { HoldReader, routeByType } from './hold-reader.js';
+import { holdReleaseMax, HoldReader, routeByType } from './hold-reader.js';
 import { createSource } from './sources/index.js';
 import type { SourceBatch, SourceStats } from './sources/source.js';
 import { ReplicaWaiter } from './wait-replicas.js';
@@ -128,7 +128,7 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
           {
             holdAfter: config.bridge.holdAfter,
             maxBytes: config.bridge.holdMaxBytes,
-            maxRelease: config.bridge.batchSize,
+            maxRelease: holdReleaseMax(config.bridge.holdAfter, config.bridge.batchSize),
             keepEveryMs: Math.floor(config.bridge.claimIdleMs / 3),
           },
           now,

@@ -42,7 +42,7 @@ export function routeByType(endpointsOf: (tenant: string) => Iterable<CompiledEn
 }
 
 export interface HoldReaderOptions extends HoldOptions {
-  /** Most held messages released per batch (WSS_BATCH_SIZE). */
+  /** Most held messages released per batch (holdReleaseMax). */
   maxRelease: number;
   /** How often held messages are kept ours (below WSS_CLAIM_IDLE_MS). */
   keepEveryMs: number;
@@ -63,9 +63,18 @@ export const HOLD_READ_SCALE = 10;
 // Ids per XCLAIM JUSTID when keeping held messages ours.
 const KEEP_CHUNK = 1_000;
 
+/**
+ * Held messages released per batch: small batches (an eighth of WSS_HOLD_AFTER, four or so
+ * between the marks), so a fresh event read meanwhile waits for a short commit, not a full one.
+ */
+export function holdReleaseMax(holdAfter: number, batchSize: number): number {
+  return Math.max(1, Math.min(batchSize, Math.ceil(holdAfter / 8)));
+}
+
 export class HoldReader {
   readonly hold: Hold;
   private nextKeepAt: number;
+  private releasing = false;
   /** Each message's flow keys, routed once. */
   private readonly routed = new WeakMap<SourceMessage, readonly string[]>();
   /** The flow behind each key seen (as many as the registry has endpoints). */
@@ -92,7 +101,8 @@ export class HoldReader {
     let lags: Lags | undefined;
     // Read on while all that is read is held (a backlog), up to HOLD_READ_AHEAD reads.
     for (let i = 0; i < HOLD_READ_AHEAD && !hold.full; i++) {
-      const wait = i > 0 ? 1 : hold.size > 0 ? HOLD_POLL_MS : undefined;
+      // While held entries are flowing out, a read never waits for new ones.
+      const wait = i > 0 || this.releasing ? 1 : hold.size > 0 ? HOLD_POLL_MS : undefined;
       const batch = await source.next({ holding: hold, maxWaitMs: wait, scale: i > 0 ? HOLD_READ_SCALE : 1 });
       // Poison is dead-lettered unplanned, never held (nothing fresh is in hand here).
       if (batch.poison) return batch;
@@ -103,6 +113,7 @@ export class HoldReader {
     }
     lags ??= await this.lags([]);
     const released = hold.release(lags, this.o.maxRelease);
+    this.releasing = released.length > 0;
     bridgeHeldEvents.set(hold.size);
     if (before === 0 && hold.size > 0)
       this.log.info(
