@@ -117,6 +117,21 @@ describe('Hold', () => {
     expect(h.size).toBe(2);
   });
 
+  it('by id only: held messages keep no fields and count a fixed small size', () => {
+    const h = new Hold({ holdAfter: 4, maxBytes: 1_000, idsOnly: true }, keysOf);
+    const big = Array.from({ length: 4 }, () => msg('big', { data: 'x'.repeat(10_000) }));
+    h.admit(big, lags({ big: 5 }));
+    expect(h.size).toBe(4);
+    expect(h.full).toBe(true);
+    expect(h.bytes).toBe(1_024);
+    const out = h.release(lags({ big: 0 }), 2);
+    expect(out.map((m) => [m.id, m.fields])).toEqual([
+      [big[0]!.id, null],
+      [big[1]!.id, null],
+    ]);
+    expect(h.full).toBe(false);
+  });
+
   it('retains only the messages still ours, and clears', () => {
     const h = hold(1);
     const list = [msg('a'), msg('a'), msg('b')];

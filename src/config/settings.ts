@@ -339,7 +339,7 @@ const bridgeSettings = {
   holdMaxBytes: setting(
     'WSS_HOLD_MAX_BYTES',
     int(67_108_864, 1_024, 17_179_869_184),
-    'Memory for entries held back (`WSS_HOLD_AFTER`), counted as the bytes of their fields plus 1 KiB per entry (about 45,000 entries of 400 B; the process uses more, [details](isolation.md#backlogs-still-in-the-source)). Past it the bridge reads no further ahead until some are released; it never drops one.',
+    'Memory for entries held back (`WSS_HOLD_AFTER`). They are kept by id only, 256 bytes counted each (about 260,000 entries; the process uses more, [details](isolation.md#backlogs-still-in-the-source)). Past it the bridge reads no further ahead until some are released; it never drops one.',
   ),
   waitReplicas: setting(
     'WSS_WAIT_REPLICAS',

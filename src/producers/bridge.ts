@@ -128,6 +128,7 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
           {
             holdAfter: config.bridge.holdAfter,
             maxBytes: config.bridge.holdMaxBytes,
+            idsOnly: source.refetch !== undefined,
             maxRelease: holdReleaseMax(config.bridge.holdAfter, config.bridge.batchSize),
             keepEveryMs: Math.floor(config.bridge.claimIdleMs / 3),
           },

@@ -112,8 +112,11 @@ export class HoldReader {
       if (fresh.length > 0 || batch.messages.length === 0) break;
     }
     lags ??= await this.lags([]);
-    const released = hold.release(lags, this.o.maxRelease);
+    let released = hold.release(lags, this.o.maxRelease);
     this.releasing = released.length > 0;
+    // Kept by id only: their fields again. A failure leaves them pending (not held any more),
+    // so the source's re-read after the error hands them out again.
+    if (this.o.idsOnly && released.length > 0) released = await source.refetch!(released);
     bridgeHeldEvents.set(hold.size);
     if (before === 0 && hold.size > 0)
       this.log.info(

@@ -20,8 +20,13 @@ import { entryBytes } from './sources/redis-stream/read-budget.js';
 export interface HoldOptions {
   /** Hold a flow's messages while it lags more than this many jobs (> 0). */
   holdAfter: number;
-  /** Bytes of held messages' fields past which the bridge reads no further ahead. */
+  /** Bytes of held messages (as counted here) past which the bridge reads no further ahead. */
   maxBytes: number;
+  /**
+   * Keep held messages by id only (their fields read again on release: Source.refetch), so a
+   * long backlog costs little memory. Default: keep them whole.
+   */
+  idsOnly?: boolean;
 }
 
 /** A flow's lag now (queue/fair-queues.ts `lags`); absent: none. */
@@ -31,8 +36,10 @@ export type Lags = ReadonlyMap<string, number>;
 export type KeysOf = (m: SourceMessage) => readonly string[];
 
 // Per held message beyond its fields: the id, the objects, the map entries. The bench measured
-// about 1.8 KB of bridge RSS per held entry of ~400 B of fields (GC slack included).
+// about 1.8 KB of bridge RSS per held entry kept whole with ~400 B of fields (GC slack
+// included); kept by id only, the estimate is a quarter of that.
 const OVERHEAD_BYTES = 1_024;
+const ID_ONLY_BYTES = 256;
 
 interface Held {
   message: SourceMessage;
@@ -160,7 +167,9 @@ export class Hold implements HeldMessages {
   }
 
   private put(message: SourceMessage, keys: readonly string[]): void {
-    const h: Held = { message, keys, bytes: entryBytes([message]) + OVERHEAD_BYTES };
+    const h: Held = this.o.idsOnly
+      ? { message: { ...message, fields: null }, keys, bytes: ID_ONLY_BYTES }
+      : { message, keys, bytes: entryBytes([message]) + OVERHEAD_BYTES };
     this.held.set(message.id, h);
     for (const k of keys) this.perKey.set(k, (this.perKey.get(k) ?? 0) + 1);
     this.heldBytes += h.bytes;

@@ -100,6 +100,11 @@ export interface Source {
    * poison bound); gives back those still ours (others may have been acknowledged elsewhere).
    */
   keep(batch: SourceBatch): Promise<SourceBatch>;
+  /**
+   * Sources that hold may let the bridge keep held messages by id only: this reads their fields
+   * again (without counting a delivery); a message gone meanwhile comes back with null fields.
+   */
+  refetch?(messages: readonly SourceMessage[]): Promise<SourceMessage[]>;
   /** Everything the batch needs is in Redis: the source may forget these messages. */
   ack(batch: SourceBatch): Promise<void>;
   /**

@@ -25,6 +25,7 @@ import { Claimer, pendingEntries, readerConnectionName } from './claim.js';
 import { ensureGroup, isGroupGone, pruneIdleConsumers } from './consumer-group.js';
 import { nextChunk } from './pending.js';
 import { nextReadCount } from './read-budget.js';
+import { refetchEntries } from './refetch.js';
 import { trimStream } from './trim.js';
 
 // Consumers idle this long with nothing pending belong to bridges that are gone.
@@ -196,6 +197,10 @@ export class RedisStreamSource implements Source {
       ((await this.reader.call('XCLAIM', o.stream, o.group, o.consumer, 0, ...ids, 'JUSTID')) as unknown[]).map(String),
     );
     return { ...batch, messages: batch.messages.filter((m) => still.has(m.id)) };
+  }
+
+  refetch(messages: readonly SourceMessage[]): Promise<SourceMessage[]> {
+    return refetchEntries(this.reader, this.o.stream, messages, streamMessage);
   }
 
   async ack(batch: SourceBatch): Promise<void> {
