@@ -39,6 +39,14 @@ const SCENARIOS = {
   'pipeline-throughput': pipelineThroughput,
   'pipeline-throughput-sw': (ctx) => pipelineThroughput(ctx, { scheme: 'standard-webhooks' }),
   'pipeline-throughput-limits': (ctx) => pipelineThroughput(ctx, { limits: true }),
+  // Issue 23: the same run with hold-back off, to show what hold-back costs (or not) there.
+  'pipeline-throughput-nohold': (ctx) =>
+    pipelineThroughput(ctx, {
+      env: { WSS_HOLD_AFTER: '0' },
+      label: 'pipe-nohold',
+      scenario: 'throughput-nohold',
+      versus: 'hold-back off (WSS_HOLD_AFTER=0)',
+    }),
   'pipeline-latency': pipelineLatency,
   'fan-out': fanOut,
   'fan-out-filter': fanOutFiltered,
@@ -46,6 +54,7 @@ const SCENARIOS = {
   'backlog-memory': backlogMemory,
   'slow-endpoint': slowEndpoint,
   'noisy-neighbour': noisyNeighbour,
+  'noisy-neighbour-stream': (ctx) => noisyNeighbour(ctx, { inStream: true }),
   'pipeline-fsync': pipelineFsync,
   'bridge-recovery': bridgeRecovery,
   signing,

@@ -18,6 +18,9 @@ import {
 const { cleanups, context } = useBridgeTest();
 
 const BACKLOG = 20_000;
+// Backlogs here are queued before the worker starts: queue-level fair share, with hold-back off
+// (a backlog still in the stream: bridge-hold.test.ts).
+const queuedEnv = () => isolatedEnv({ WSS_HOLD_AFTER: '0' });
 const BOUND = 500;
 
 async function receiver(): Promise<Receiver> {
@@ -100,7 +103,7 @@ async function backlogDeliveredBefore(
 describe('fair share across tenants and endpoints', () => {
   it(`a tenant's ${BACKLOG}-event backlog delays another tenant's fresh event by fewer than ${BOUND} deliveries`, async () => {
     const rx = await receiver();
-    const t = await context(isolatedEnv(), {
+    const t = await context(queuedEnv(), {
       tenants: [
         { id: 'big', endpoints: [endpoint('hook', { url: `${rx.url}/big` })] },
         { id: 'small', endpoints: [endpoint('hook', { url: `${rx.url}/small` })] },
@@ -119,7 +122,7 @@ describe('fair share across tenants and endpoints', () => {
 
   it(`an endpoint's ${BACKLOG}-event backlog delays another endpoint of the same tenant by fewer than ${BOUND} deliveries`, async () => {
     const rx = await receiver();
-    const t = await context(isolatedEnv(), {
+    const t = await context(queuedEnv(), {
       tenants: [
         {
           id: 'acme',
@@ -147,7 +150,7 @@ describe('retries', () => {
     // would return ahead of the 1,999 jobs queued behind it.
     const rx = await startReceiver((_req, i) => ({ status: i === 0 ? 503 : 200 }));
     cleanups.push(() => rx.close());
-    const t = await context(isolatedEnv(), {
+    const t = await context(queuedEnv(), {
       tenants: [
         { id: 'acme', endpoints: [endpoint('hook', { url: `${rx.url}/hook`, retry: { attempts: 2, backoffMs: 10 } })] },
       ],
@@ -169,7 +172,7 @@ describe('retries', () => {
 describe('priority', () => {
   it("a tenant's high event overtakes its 5,000 queued normal events", async () => {
     const rx = await receiver();
-    const t = await context(isolatedEnv(), {
+    const t = await context(queuedEnv(), {
       tenants: [{ id: 'acme', endpoints: [endpoint('hook', { url: `${rx.url}/hook` })] }],
     });
     const roles: RunningRole[] = [];
@@ -205,7 +208,7 @@ describe('priority', () => {
 
   it('dead-letters an entry whose priority is not high, normal or low, with the reason', async () => {
     const rx = await receiver();
-    const t = await context(isolatedEnv(), {
+    const t = await context(queuedEnv(), {
       tenants: [{ id: 'acme', endpoints: [endpoint('hook', { url: `${rx.url}/hook` })] }],
     });
     const roles: RunningRole[] = [];

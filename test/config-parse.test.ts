@@ -153,6 +153,8 @@ describe('each setting declared once (src/config/settings.ts)', () => {
       'WSS_HEALTH_PORT',
       'WSS_HISTORY_MAX_RECORDS',
       'WSS_HISTORY_RETENTION',
+      'WSS_HOLD_AFTER',
+      'WSS_HOLD_MAX_BYTES',
       'WSS_KEEP_COMPLETED_AGE_SEC',
       'WSS_KEEP_COMPLETED_COUNT',
       'WSS_LOCK_DURATION_MS',

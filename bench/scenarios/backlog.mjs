@@ -5,7 +5,7 @@ import { sleep } from '../lib/env.mjs';
 import { loadStream, paddedData, STREAM, waitForDeliveries, writeTenantsFile } from '../lib/service.mjs';
 import { ratePerSec, round } from '../lib/stats.mjs';
 import { queuedJobs, watchBridge } from './fan-out.mjs';
-import { startPipeline, stopAll } from './pipeline.mjs';
+import { NO_HOLD, startPipeline, stopAll } from './pipeline.mjs';
 
 const WORKER_RSS_MB = 200;
 const REDIS_BYTES = 1.5 * 1024;
@@ -33,7 +33,7 @@ export async function backlogMemory(ctx) {
   const before = await usedMemory(ctx);
   await loadStream(ctx.redis.client, events, (i) => ({ tenant: 'big', type: 'order.updated', data: paddedData(i) }));
 
-  const [bridge] = await startPipeline(ctx, 'backlog', tenantsFile, ['bridge']);
+  const [bridge] = await startPipeline(ctx, 'backlog', tenantsFile, ['bridge'], NO_HOLD);
   let enqueue;
   try {
     enqueue = await watchBridge(ctx, events, bridge, 180_000);

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { sleep, waitUntil } from '../lib/env.mjs';
 import { GROUP, STREAM, groupProgress, loadStream, paddedData, spawnRole, writeTenantsFile } from '../lib/service.mjs';
 import { latencySummary, median, round } from '../lib/stats.mjs';
-import { mapRound, pipelineThroughput } from './pipeline.mjs';
+import { mapRound, NO_HOLD, pipelineThroughput } from './pipeline.mjs';
 
 const RECOVERY_TARGET_S = 10;
 
@@ -120,8 +120,9 @@ export async function bridgeRecovery(ctx) {
   const endpoints = Array.from({ length: 10 }, (_, i) => ({ id: `ep${i}`, url: 'http://127.0.0.1:9/hook' }));
   const tenantsFile = writeTenantsFile(ctx.runDir, 'recovery', [{ id: 'bench', endpoints }]);
   await loadStream(client, n, (i) => ({ tenant: 'bench', type: 'order.updated', data: paddedData(i) }));
-  // WSS_CONSUMER empty: the default, <hostname>-<pid>, a new consumer per process.
-  const env = { ...ctx.childEnv, WSS_CONSUMER: '' };
+  // WSS_CONSUMER empty: the default, <hostname>-<pid>, a new consumer per process. No workers:
+  // hold-back off (NO_HOLD), so the next bridge enqueues and acknowledges the whole batch.
+  const env = { ...ctx.childEnv, WSS_CONSUMER: '', ...NO_HOLD };
   let dead;
   let held = 0;
   for (let attempt = 1; held === 0; attempt++) {

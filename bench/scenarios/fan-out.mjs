@@ -14,7 +14,7 @@ import {
   writeTenantsFile,
 } from '../lib/service.mjs';
 import { ratePerSec, round } from '../lib/stats.mjs';
-import { startPipeline, stopAll } from './pipeline.mjs';
+import { NO_HOLD, startPipeline, stopAll } from './pipeline.mjs';
 
 const ENQUEUE_TARGET = 20_000;
 
@@ -73,7 +73,7 @@ export async function fanOut(ctx, { filter } = {}) {
   ]);
   await loadStream(ctx.redis.client, events, (i) => ({ tenant: 'fan', type: 'order.updated', data: paddedData(i) }));
 
-  const [bridge] = await startPipeline(ctx, 'fan-out', tenantsFile, ['bridge']);
+  const [bridge] = await startPipeline(ctx, 'fan-out', tenantsFile, ['bridge'], NO_HOLD);
   let enqueue;
   try {
     enqueue = await watchBridge(ctx, events, bridge, 120_000);

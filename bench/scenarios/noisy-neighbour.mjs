@@ -2,6 +2,14 @@
 // while ten other tenants publish 20 events/s each. Their XADD→receiver latency must not grow
 // with the backlog's length, and the noisy tenant must still drain at about the pipeline's
 // speed (compared with pipeline-throughput of the same run).
+// Two variants, the same definitions otherwise:
+// - `noisy-neighbour`: the backlog is queued (the bridge has acknowledged all of it) before the
+//   quiet tenants publish: queue-level fair share. Hold-back is off (WSS_HOLD_AFTER=0) so the
+//   bridge enqueues all of it, as the scenario was defined before hold-back.
+// - `noisy-neighbour-stream` (issue 23 goal 3): the backlog is still in the stream; the quiet
+//   tenants start after noisy's 200th delivery, with default hold-back. It also reports the
+//   position of one probe event of tenant `small` published then: noisy deliveries between its
+//   XADD and its arrival (bound 500), polled every few ms.
 import { redisClient, waitUntil } from '../lib/env.mjs';
 import {
   assertAlive,
@@ -9,6 +17,7 @@ import {
   loadStream,
   paddedData,
   publishPaced,
+  STREAM,
   waitForDeliveries,
   writeTenantsFile,
 } from '../lib/service.mjs';
@@ -19,20 +28,40 @@ const QUIET = 10;
 const QUIET_RATE = 20;
 const P99_MS = 50;
 const DRAIN_RATIO = 0.9;
+const PROBE_BOUND = 500;
 
-export async function noisyNeighbour(ctx) {
+/** Publishes `small`'s probe event; noisy deliveries between the XADD and its arrival (± one poll). */
+async function probePosition(ctx, publisher, procs) {
+  const distinct = async (label) => (await ctx.receiver.stats())[label]?.distinct ?? 0;
+  const before = await distinct('noisy');
+  await publisher.xadd(STREAM, '*', 'tenant', 'small', 'type', 'order.updated', 'data', paddedData(0), 'id', 'probe');
+  await waitUntil(
+    async () => {
+      assertAlive(...procs);
+      return (await distinct('small')) > 0;
+    },
+    { timeoutMs: 60_000, everyMs: 2, what: "small's probe event" },
+  );
+  return (await distinct('noisy')) - before;
+}
+
+export async function noisyNeighbour(ctx, opts = {}) {
+  const inStream = opts.inStream === true;
+  const scenario = inStream ? 'noisy-neighbour-stream' : 'noisy-neighbour';
   const n = ctx.quick ? 20_000 : 100_000;
   const publishMs = ctx.quick ? 3_000 : 15_000;
   const [noisyPort] = await ctx.receiver.listen('noisy');
   const quietPorts = await ctx.receiver.listen('quiet', QUIET);
+  const [smallPort] = inStream ? await ctx.receiver.listen('small') : [];
   const tenants = [
     { id: 'noisy', endpoints: [{ id: 'ep1', url: `http://127.0.0.1:${noisyPort}/hook` }] },
     ...quietPorts.map((port, i) => ({
       id: `quiet${i}`,
       endpoints: [{ id: 'ep1', url: `http://127.0.0.1:${port}/hook` }],
     })),
+    ...(inStream ? [{ id: 'small', endpoints: [{ id: 'ep1', url: `http://127.0.0.1:${smallPort}/hook` }] }] : []),
   ];
-  const tenantsFile = writeTenantsFile(ctx.runDir, 'noisy-neighbour', tenants);
+  const tenantsFile = writeTenantsFile(ctx.runDir, scenario, tenants);
   ctx.log(`loading ${n} events of tenant noisy`);
   await loadStream(ctx.redis.client, n, (i) => ({
     tenant: 'noisy',
@@ -41,20 +70,24 @@ export async function noisyNeighbour(ctx) {
     id: `N-${i}`,
   }));
 
-  const procs = await startPipeline(ctx, 'noisy-neighbour', tenantsFile);
+  const procs = await startPipeline(ctx, scenario, tenantsFile, undefined, inStream ? {} : { WSS_HOLD_AFTER: '0' });
   const publisher = redisClient(ctx.redis.url);
   try {
-    // The backlog is in the delivery queue (every entry acknowledged by the bridge) and draining.
+    // Queued: the backlog is in the delivery queue (every entry acknowledged by the bridge) and
+    // draining. In the stream: noisy's first 200 deliveries are in, the rest is not queued yet.
     await waitUntil(
       async () => {
         assertAlive(...procs);
+        if (inStream) return ((await ctx.receiver.stats())['noisy']?.distinct ?? 0) >= 200;
         return (await groupProgress(ctx.redis.client)).acked >= n;
       },
-      { timeoutMs: ctx.quick ? 60_000 : 180_000, everyMs: 50, what: `the bridge to enqueue ${n} events` },
+      { timeoutMs: ctx.quick ? 60_000 : 180_000, everyMs: inStream ? 2 : 50, what: `the backlog to drain` },
     );
     const atStart = (await ctx.receiver.stats())['noisy']?.distinct ?? 0;
+    const ackedAtStart = (await groupProgress(ctx.redis.client)).acked;
+    const probe = inStream ? await probePosition(ctx, publisher, procs) : undefined;
     ctx.log(
-      `backlog enqueued (${n - atStart} still queued); ${QUIET} tenants publish ${QUIET_RATE}/s each for ${publishMs / 1000} s`,
+      `backlog ${inStream ? `in the stream (${n - ackedAtStart} entries not acknowledged)` : 'enqueued'}, ${n - atStart} not delivered; ${QUIET} tenants publish ${QUIET_RATE}/s each for ${publishMs / 1000} s`,
     );
     const sent = await publishPaced(publisher, {
       ratePerSec: QUIET * QUIET_RATE,
@@ -85,14 +118,25 @@ export async function noisyNeighbour(ctx) {
         noisyDrainPerSec: round(drain),
         pipelinePerSec: round(pipeline),
         drainRatio: round(ratio, 3),
+        ...(inStream ? { notAcknowledgedAtStart: n - ackedAtStart, probeNoisyDeliveriesAhead: probe } : {}),
       },
       rows: [
+        ...(inStream
+          ? [
+              {
+                metric: `small's probe after noisy's 200th delivery: noisy deliveries ahead of it (${n - ackedAtStart} entries still in the stream)`,
+                value: probe,
+                target: `< ${PROBE_BOUND}`,
+                pass: probe < PROBE_BOUND,
+              },
+            ]
+          : []),
         {
           metric: `quiet tenants XADD→receiver ms: p50 / p95 / max (${quiet.distinct} of ${sent}; ${n - noisyAtEnd} backlog jobs left at the end)`,
           value: `${lat.p50.toFixed(1)} / ${lat.p95.toFixed(1)} / ${lat.max.toFixed(1)}`,
         },
         {
-          metric: `quiet tenants p99 ms beside a ${n.toLocaleString('en-US')}-job backlog`,
+          metric: `quiet tenants p99 ms beside a ${n.toLocaleString('en-US')}-${inStream ? 'entry backlog in the stream' : 'job backlog'}`,
           value: lat.p99,
           digits: 1,
           target: `≤ ${P99_MS} ms`,

@@ -18,6 +18,13 @@ const TARGET_ABS = 4_000;
 const LATENCY_P99_MS = 25;
 
 /** Starts bridge + worker for `scenario` against one endpoint; returns the processes. */
+/**
+ * For scenarios that run a bridge without workers and wait for it to enqueue a whole backlog:
+ * hold-back (WSS_HOLD_AFTER, issue 23) would hold it in the stream instead. Off, their figures
+ * mean what they meant before it.
+ */
+export const NO_HOLD = { WSS_HOLD_AFTER: '0' };
+
 export async function startPipeline(ctx, scenario, tenantsFile, roles = ['bridge', 'worker'], env = {}) {
   return roles.map((role) =>
     spawnRole(role, {
@@ -177,6 +184,18 @@ export async function pipelineThroughput(ctx, opts = {}) {
   } else if (!sw && !opts.env) {
     ctx.pipelineXwssPerSec = perSec;
     ctx.pipelinePlain = { perSec, redisPer1k: cost.redis.cpuSecondsPer1k };
+  } else if (opts.versus) {
+    // A variant compared with pipeline-throughput of the same run, with no target (a cost).
+    const base = ctx.pipelinePlain;
+    rows.unshift(
+      base
+        ? {
+            metric: `${opts.versus} ÷ pipeline-throughput, deliveries/s (same run: ${Math.round(base.perSec).toLocaleString('en-US')}/s)`,
+            value: perSec / base.perSec,
+            digits: 3,
+          }
+        : { metric: opts.versus, value: 'n/a (run pipeline-throughput in the same run)' },
+    );
   } else if (ctx.pipelineXwssPerSec) {
     const vs = perSec / ctx.pipelineXwssPerSec;
     rows.unshift({

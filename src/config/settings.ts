@@ -339,6 +339,16 @@ const bridgeSettings = {
     int(10_000, 1_000, 86_400_000),
     'After its reads or commits have failed this long with no success (e.g. Redis answering `OOM`), `/readyz` reports the bridge not ready.',
   ),
+  holdAfter: setting(
+    'WSS_HOLD_AFTER',
+    int(2_000, 0, 1_000_000),
+    "Hold-back, with `WSS_SOURCE=redis-stream`: while an endpoint has more than this many jobs queued (counted in its tenant's fair-share rounds), the bridge leaves the further stream entries bound for it unacknowledged and reads on, so another endpoint's fresh event behind a backlog still in the stream is queued at once; the held entries go on, oldest first, once the endpoint's queue is under half of this. `0` reads strictly in order ([details](isolation.md#backlogs-still-in-the-source)).",
+  ),
+  holdMaxBytes: setting(
+    'WSS_HOLD_MAX_BYTES',
+    int(67_108_864, 1_024, 17_179_869_184),
+    'Memory for entries held back (`WSS_HOLD_AFTER`). They are kept by id only, 256 bytes counted each (about 260,000 entries; the process uses more, [details](isolation.md#backlogs-still-in-the-source)). Past it the bridge reads no further ahead until some are released; it never drops one.',
+  ),
   waitReplicas: setting(
     'WSS_WAIT_REPLICAS',
     int(0, 0, 16),

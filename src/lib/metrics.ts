@@ -116,6 +116,12 @@ export const replicationShort = new Counter({
   registers: [metricsRegistry],
 });
 
+export const bridgeHeldEvents = new Gauge({
+  name: 'wss_bridge_held_events',
+  help: 'Source messages the bridge holds back, unacknowledged, because their tenant has more than WSS_HOLD_AFTER jobs queued.',
+  registers: [metricsRegistry],
+});
+
 export const expressionFailures = new Counter({
   name: 'wss_expression_failures_total',
   help: 'Filter/transform evaluations that failed, by kind: timeout, memory, recursion (limits) or error.',

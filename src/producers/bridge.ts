@@ -4,7 +4,8 @@
 // (commit-batch.ts), and only then acknowledge it to the source. Any error leaves the batch
 // unacknowledged: it is kept in hand and retried as it is, or read again from the source.
 // At-least-once reading, exactly-once jobs (deterministic job ids plus BullMQ deduplication
-// with a TTL).
+// with a TTL). On a source that holds, a tenant with more than WSS_HOLD_AFTER jobs queued has its
+// further messages held back unacknowledged while the bridge reads on (hold-reader.ts).
 import { errorMessage } from '../lib/errors.js';
 import { DeliveryQueues } from '../queue/delivery-queues.js';
 import { FairShare } from '../queue/fair-queues.js';
@@ -18,6 +19,7 @@ import { commitBatch, reportBatch, type BridgeHooks, type CommitTarget, type Sha
 import { HistoryStore } from '../history/store.js';
 import { planBatch } from './plan-batch.js';
 import { poisonPlan } from './poison.js';
+import { holdReleaseMax, HoldReader, routeByType } from './hold-reader.js';
 import { createSource } from './sources/index.js';
 import type { SourceBatch, SourceStats } from './sources/source.js';
 import { ReplicaWaiter } from './wait-replicas.js';
@@ -39,6 +41,8 @@ export interface BridgeStats extends SourceStats {
   /** Messages dead-lettered as poison (delivered WSS_MAX_ENTRY_DELIVERIES times, never acknowledged). */
   poison: number;
   lastError: string | undefined;
+  /** Messages held back now (WSS_HOLD_AFTER), unacknowledged. */
+  held: number;
 }
 
 export interface RunningBridge extends RunningRole {
@@ -114,6 +118,26 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
   const endpointsOf = (tenant: string) => registry.snapshot().tenants.get(tenant)?.endpoints.values();
   const endpointIds = (tenant: string) => [...(endpointsOf(tenant) ?? [])].map((e) => e.config.id);
 
+  // Hold-back (WSS_HOLD_AFTER): only where the source lets messages wait unacknowledged.
+  const holdReader =
+    source.holds && config.bridge.holdAfter > 0
+      ? new HoldReader(
+          source,
+          fair,
+          routeByType(endpointsOf),
+          {
+            holdAfter: config.bridge.holdAfter,
+            maxBytes: config.bridge.holdMaxBytes,
+            idsOnly: source.refetch !== undefined,
+            maxRelease: holdReleaseMax(config.bridge.holdAfter, config.bridge.batchSize),
+            keepEveryMs: Math.floor(config.bridge.claimIdleMs / 3),
+          },
+          now,
+          blog,
+        )
+      : undefined;
+  const held = () => holdReader?.hold.size ?? 0;
+
   async function plan(batch: SourceBatch): Promise<ShardedPlan> {
     const { messages, poison } = batch;
     if (poison) return { ...poisonPlan(messages, poison, config.bridge.maxEntryDeliveries), shards: [] };
@@ -155,7 +179,7 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
     let backoff = 0;
     while (!stopping) {
       try {
-        await handle(inHand ? await source.keep(inHand) : await source.next());
+        await handle(inHand ? await source.keep(inHand) : await (holdReader ?? source).next());
         backoff = 0;
         failingSince = undefined;
       } catch (err) {
@@ -169,7 +193,10 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
           'bridge: read or commit failed; messages read but not acknowledged are kept or read again',
         );
         try {
-          if (await source.recover(err)) inHand = undefined;
+          if (await source.recover(err)) {
+            inHand = undefined;
+            holdReader?.clear();
+          }
         } catch (e) {
           blog.error({ err: errorMessage(e) }, 'bridge: the source could not recover (it is tried again)');
         }
@@ -178,11 +205,18 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
     }
   })();
 
-  blog.info({ batchSize: config.bridge.batchSize, blockMs: config.bridge.blockMs }, 'bridge: started');
+  blog.info(
+    {
+      batchSize: config.bridge.batchSize,
+      blockMs: config.bridge.blockMs,
+      holdAfter: holdReader ? config.bridge.holdAfter : 0,
+    },
+    'bridge: started',
+  );
 
   return {
     name: 'bridge',
-    stats: () => ({ ...counts, ...source.stats(), lastError }),
+    stats: () => ({ ...counts, ...source.stats(), lastError, held: held() }),
     async ready(): Promise<Readiness> {
       if (stopping) return { ok: false, detail: 'stopping' };
       if (failingSince !== undefined && now() - failingSince >= config.bridge.unhealthyAfterMs) {
@@ -209,7 +243,7 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
       await source.close();
       await pool.close();
       await withTimeout(queues.close(), 2_000, 'queue close').catch(() => undefined);
-      blog.info({ ...counts, ...source.stats(), lastError }, 'bridge: stopped');
+      blog.info({ ...counts, ...source.stats(), lastError, held: held() }, 'bridge: stopped');
     }),
   };
 }

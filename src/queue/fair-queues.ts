@@ -7,8 +7,8 @@
 // Design and bound: docs/isolation.md.
 import type { RedisClient } from '../redis/client.js';
 import type { DeliveryQueues, QueueRef } from './delivery-queues.js';
-import { assignPriorities, fieldsToRead, type FairPlan } from './fair-share.js';
-import { fairKeys, readFairState, retagJob, writeFairState } from './fair-state.js';
+import { assignPriorities, fieldsToRead, flowField, type FairPlan } from './fair-share.js';
+import { fairKeys, readFairState, readFlowLags, retagJob, writeFairState } from './fair-state.js';
 import type { BulkJob } from './job.js';
 
 /** One shard's share of a batch: its jobs, with their priorities, and the tags to write after them. */
@@ -43,6 +43,29 @@ export class FairShare {
       }),
     );
     return shards.sort((a, b) => a.ref.shard! - b.ref.shard!);
+  }
+
+  /**
+   * Each flow's lag (fair-state.ts readFlowLags), by flowField: about how many jobs are queued
+   * ahead of the flow's next one, in its tenant's rounds; absent: none. One read per shard.
+   */
+  async lags(flows: Iterable<{ tenant: string; endpoint: string }>): Promise<Map<string, number>> {
+    const { queues } = this;
+    const byShard = new Map<QueueRef, string[]>();
+    for (const { tenant, endpoint } of flows) {
+      const ref = queues.forEndpoint(tenant, endpoint);
+      const list = byShard.get(ref) ?? [];
+      list.push(flowField(tenant, endpoint));
+      byShard.set(ref, list);
+    }
+    const out = new Map<string, number>();
+    await Promise.all(
+      [...byShard].map(async ([ref, fields]) => {
+        for (const [f, lag] of await readFlowLags(this.redis, fairKeys(queues.prefix, ref.name), fields))
+          out.set(f, lag);
+      }),
+    );
+    return out;
   }
 
   /** After the jobs exist: the flows' new finish tags (max-merged), and a rebase when one is due. */

@@ -52,6 +52,36 @@ export async function readFairState(redis: RedisClient, keys: FairKeys, fields: 
   return { vt: virtualTime(Number(vtText ?? 0), base, head.length === 2 ? Number(head[1]) : undefined), base, tags };
 }
 
+/**
+ * How far each flow's finish tag is ahead of the virtual time: its queued jobs, in rounds (a
+ * tenant with one busy endpoint: that endpoint's queued jobs; with several, their sum). A queue
+ * with nothing prioritized has no lag (its stored virtual time may be stale). Hold-back reads it.
+ */
+export async function readFlowLags(
+  redis: RedisClient,
+  keys: FairKeys,
+  fields: readonly string[],
+): Promise<Map<string, number>> {
+  const p = redis.pipeline();
+  p.hmget(keys.clock, 'vt', 'base');
+  p.zrange(keys.prioritized, '0', '0', 'WITHSCORES');
+  p.hmget(keys.flows, ...fields);
+  const res = (await p.exec()) ?? [];
+  const failed = res.find(([err]) => err);
+  if (failed) throw failed[0] as Error;
+  const lags = new Map<string, number>();
+  const head = res[1]![1] as string[];
+  if (head.length < 2) return lags;
+  const [vtText, baseText] = res[0]![1] as Array<string | null>;
+  const vt = virtualTime(Number(vtText ?? 0), Number(baseText ?? 0), Number(head[1]));
+  const tags = res[2]![1] as Array<string | null>;
+  fields.forEach((f, i) => {
+    const lag = Number(tags[i] ?? 0) - vt;
+    if (lag > 0) lags.set(f, lag);
+  });
+  return lags;
+}
+
 // Moves job ids' priorities down by ARGV[2] (in the prioritized set, their score keeps its
 // insertion counter; delayed and active jobs keep it in their hash for when they come back).
 const SHIFT_JOB = `

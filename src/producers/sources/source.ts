@@ -54,9 +54,35 @@ export interface SourceStats {
   lastHandledId: string | undefined;
 }
 
+/**
+ * Messages the bridge holds back (../hold.ts): handed out, not acknowledged, kept in the bridge's
+ * memory until their tenant's queue drains. A source that holds must not hand them out again.
+ */
+export interface HeldMessages {
+  readonly size: number;
+  has(id: string): boolean;
+  /** The oldest held message's id. */
+  readonly oldest: string | undefined;
+}
+
+export interface NextOptions {
+  /** What the bridge holds: re-reads of the source's own unacknowledged messages skip them. */
+  holding?: HeldMessages;
+  /** Wait at most this long for new messages (less than WSS_BLOCK_MS while messages are held). */
+  maxWaitMs?: number;
+  /** Read up to this many times the usual count of new messages (reading ahead past a backlog). */
+  scale?: number;
+}
+
 export interface Source {
   /** `redis-stream` (WSS_SOURCE): names the source in logs and metrics. */
   readonly kind: string;
+  /**
+   * True when the bridge may hold messages back (hold-back, WSS_HOLD_AFTER): the source lets it
+   * keep many messages unacknowledged, reads on past them and keeps them from being taken over
+   * (`keep`). Only the Redis Stream; brokers bound what is unacknowledged by their prefetch.
+   */
+  readonly holds: boolean;
   /** What is read, for logs and readiness: e.g. `stream wss:events (group wss-bridge)`. */
   readonly description: string;
   /** Connects and creates what is missing (a consumer group, a queue); the bridge starts after it. */
@@ -65,14 +91,20 @@ export interface Source {
    * The next batch: re-deliveries first (own unacknowledged messages, messages of dead bridges),
    * then new ones. Waits a bounded time (WSS_BLOCK_MS) when there is nothing, then gives an
    * empty batch. Throws when the source fails; the bridge backs off and calls `recover`.
+   * Sources that do not hold ignore `opts`.
    */
-  next(): Promise<SourceBatch>;
+  next(opts?: NextOptions): Promise<SourceBatch>;
   /**
    * A batch whose planning or commit failed is handled again as it is: keep its messages ours
    * without counting a delivery (so a passing Redis outage does not push them towards the
    * poison bound); gives back those still ours (others may have been acknowledged elsewhere).
    */
   keep(batch: SourceBatch): Promise<SourceBatch>;
+  /**
+   * Sources that hold may let the bridge keep held messages by id only: this reads their fields
+   * again (without counting a delivery); a message gone meanwhile comes back with null fields.
+   */
+  refetch?(messages: readonly SourceMessage[]): Promise<SourceMessage[]>;
   /** Everything the batch needs is in Redis: the source may forget these messages. */
   ack(batch: SourceBatch): Promise<void>;
   /**

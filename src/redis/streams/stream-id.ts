@@ -22,6 +22,13 @@ export function nextStreamId(id: string): string {
   return seq === MAX_SEQ ? `${ms + 1n}-0` : `${ms}-${seq + 1n}`;
 }
 
+/** The greatest id smaller than `id` ("0-0" stays). */
+export function previousStreamId(id: string): string {
+  const [ms, seq] = parseStreamId(id);
+  if (seq > 0n) return `${ms}-${seq - 1n}`;
+  return ms > 0n ? `${ms - 1n}-${MAX_SEQ}` : '0-0';
+}
+
 export function maxStreamId(a: string | undefined, b: string): string {
   return a === undefined || compareStreamIds(b, a) > 0 ? b : a;
 }

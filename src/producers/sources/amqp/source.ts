@@ -39,6 +39,7 @@ type HeldMessage = Held<SourceMessage>;
 
 export class AmqpSource implements Source {
   readonly kind = 'amqp';
+  readonly holds = false;
   readonly description: string;
   private readonly where: string;
   private link: Link | undefined;

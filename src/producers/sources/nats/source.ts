@@ -45,6 +45,7 @@ const KEEP_WINDOW_MS = 10_000;
 
 export class NatsSource implements Source {
   readonly kind = 'nats';
+  readonly holds = false;
   readonly description: string;
   private link: NatsLink | undefined;
   private jsm: JetStreamManager | undefined;

@@ -41,6 +41,7 @@ export interface OutboxOptions {
 
 export class PostgresOutboxSource implements Source {
   readonly kind = 'postgres-outbox';
+  readonly holds = false;
   readonly description: string;
   private readonly names: OutboxNames;
   private readonly sql: ReturnType<typeof outboxStatements>;

@@ -8,21 +8,24 @@
 // - XPENDING's delivery counts pick out poison (pending.ts), read alone or dead-lettered;
 // - a group deleted under us is re-created (consumer-group.ts); acknowledged entries past
 //   WSS_STREAM_RETENTION are trimmed (trim.ts); each read's COUNT fits WSS_BATCH_BYTES
-//   (read-budget.ts).
+//   (read-budget.ts);
+// - it holds (`holds`): entries the bridge holds back stay in this consumer's pending list, are
+//   skipped by own-pending re-reads and kept from take-over by `keep` (docs/isolation.md).
 import { duplicateClient, type RedisClient } from '../../../redis/client.js';
 import { errorMessage } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/log.js';
 import { PROBE_TIMEOUT_MS, withTimeout } from '../../../lib/timeout.js';
 import { entryTimeMs } from '../../../queue/event.js';
-import { maxStreamId } from '../../../redis/streams/stream-id.js';
-import { readGroupEntries, type StreamEntry } from '../../../redis/streams/stream-reply.js';
+import { compareStreamIds, maxStreamId, previousStreamId } from '../../../redis/streams/stream-id.js';
+import { claimReply, readGroupEntries, type StreamEntry } from '../../../redis/streams/stream-reply.js';
 import { listGroups } from '../../../redis/streams/xinfo.js';
 import type { Readiness } from '../../../roles.js';
-import type { Source, SourceBatch, SourceMessage, SourceStats } from '../source.js';
+import type { HeldMessages, NextOptions, Source, SourceBatch, SourceMessage, SourceStats } from '../source.js';
 import { Claimer, pendingEntries, readerConnectionName } from './claim.js';
 import { ensureGroup, isGroupGone, pruneIdleConsumers } from './consumer-group.js';
 import { nextChunk } from './pending.js';
 import { nextReadCount } from './read-budget.js';
+import { refetchEntries } from './refetch.js';
 import { trimStream } from './trim.js';
 
 // Consumers idle this long with nothing pending belong to bridges that are gone.
@@ -49,6 +52,7 @@ export function streamMessage(entry: StreamEntry): SourceMessage {
 
 export class RedisStreamSource implements Source {
   readonly kind = 'redis-stream';
+  readonly holds = true;
   readonly description: string;
   private readonly reader: RedisClient;
   private readonly claimer: Claimer;
@@ -59,6 +63,8 @@ export class RedisStreamSource implements Source {
   private nextTrimAt: number;
   /** COUNT of the next read, adapted to the bytes of the last one (read-budget.ts). */
   private readCount: number;
+  /** What the bridge holds (as of the last `next`): not handed out again. */
+  private holding: HeldMessages | undefined;
 
   constructor(
     /** The shared connection: duplicated for the blocking reader, asked for readiness. */
@@ -89,14 +95,15 @@ export class RedisStreamSource implements Source {
     await ensureGroup(this.redis, this.o.stream, this.o.group, '0');
   }
 
-  async next(): Promise<SourceBatch> {
-    const batch = await this.step();
+  async next(opts: NextOptions = {}): Promise<SourceBatch> {
+    this.holding = opts.holding;
+    const batch = await this.step(opts.maxWaitMs, opts.scale ?? 1);
     if (batch.messages.length > 0)
       this.readCount = nextReadCount(batch.messages, this.o.batchBytes, this.o.batchSize, this.readCount);
     return batch;
   }
 
-  private async step(): Promise<SourceBatch> {
+  private async step(maxWaitMs: number | undefined, scale: number): Promise<SourceBatch> {
     const { o, now } = this;
     if (now() >= this.nextClaimAt) {
       // Entries other consumers read but never acknowledged: at once from consumers with no
@@ -114,7 +121,9 @@ export class RedisStreamSource implements Source {
     }
     if (now() >= this.nextTrimAt) await this.housekeeping();
     if (this.pendingCursor !== null) return this.readOwnPending(this.pendingCursor);
-    return { messages: (await this.readGroup('>', true)).map(streamMessage) };
+    const block = Math.max(1, Math.min(o.blockMs, maxWaitMs ?? o.blockMs));
+    const count = Math.max(1, Math.floor(this.readCount * scale));
+    return { messages: (await this.readGroup('>', block, count)).map(streamMessage) };
   }
 
   /** Every claim interval: trim what every group acknowledged (and is past the retention), drop dead consumers. */
@@ -135,19 +144,24 @@ export class RedisStreamSource implements Source {
     const { o } = this;
     // Delivery counts first (XPENDING counts no delivery), so an entry that killed bridges
     // before is read alone or dead-lettered.
-    const chunk = nextChunk(
-      await pendingEntries(this.reader, o.stream, o.group, {
-        after: from === '0' ? '-' : from,
-        count: this.readCount,
-        consumer: o.consumer,
-      }),
-      o.maxEntryDeliveries,
-    );
+    const page = await pendingEntries(this.reader, o.stream, o.group, {
+      after: from === '0' ? '-' : from,
+      count: this.readCount,
+      consumer: o.consumer,
+    });
+    const held = this.holding;
+    const chunk = nextChunk(held?.size ? page.filter((p) => !held.has(p.id)) : page, o.maxEntryDeliveries);
     if (!chunk) {
-      this.pendingCursor = null;
+      // A page of held entries only: go on after it.
+      this.pendingCursor = page.length > 0 ? page.at(-1)!.id : null;
       return { messages: [] };
     }
-    const entries = await this.readGroup(from, false, chunk.entries.length);
+    // Held entries between them: take these by id (it counts a delivery, as the re-read does).
+    const entries = held?.size
+      ? claimReply(
+          await this.reader.call('XCLAIM', o.stream, o.group, o.consumer, 0, ...chunk.entries.map((p) => p.id)),
+        )
+      : await this.readGroup(from, undefined, chunk.entries.length);
     this.pendingCursor = chunk.entries.at(-1)!.id;
     return {
       messages: entries.map(streamMessage),
@@ -155,7 +169,7 @@ export class RedisStreamSource implements Source {
     };
   }
 
-  private async readGroup(id: string, block: boolean, count = this.readCount): Promise<StreamEntry[]> {
+  private async readGroup(id: string, blockMs: number | undefined, count = this.readCount): Promise<StreamEntry[]> {
     const { o } = this;
     return readGroupEntries(
       await this.reader.call(
@@ -165,7 +179,7 @@ export class RedisStreamSource implements Source {
         o.consumer,
         'COUNT',
         count,
-        ...(block ? ['BLOCK', o.blockMs] : []),
+        ...(blockMs === undefined ? [] : ['BLOCK', blockMs]),
         'STREAMS',
         o.stream,
         id,
@@ -185,6 +199,10 @@ export class RedisStreamSource implements Source {
     return { ...batch, messages: batch.messages.filter((m) => still.has(m.id)) };
   }
 
+  refetch(messages: readonly SourceMessage[]): Promise<SourceMessage[]> {
+    return refetchEntries(this.reader, this.o.stream, messages, streamMessage);
+  }
+
   async ack(batch: SourceBatch): Promise<void> {
     if (batch.messages.length === 0) return;
     await this.reader.xack(this.o.stream, this.o.group, ...batch.messages.map((m) => m.id));
@@ -196,9 +214,14 @@ export class RedisStreamSource implements Source {
     // Whatever was read but not acknowledged is in this consumer's pending list.
     this.pendingCursor = '0';
     if (!isGroupGone(err)) return false;
-    // Resume after what this bridge handled; earlier entries other replicas may re-read are
-    // deduplicated by job id.
-    const from = this.counters.lastHandledId ?? '0';
+    // Resume after what this bridge handled, or before what it held back (the bridge drops it);
+    // earlier entries other replicas may re-read are deduplicated by job id.
+    const oldest = this.holding?.size ? this.holding.oldest : undefined;
+    const handled = this.counters.lastHandledId ?? '0';
+    const from =
+      oldest !== undefined && compareStreamIds(previousStreamId(oldest), handled) < 0
+        ? previousStreamId(oldest)
+        : handled;
     if (await ensureGroup(this.reader, this.o.stream, this.o.group, from)) {
       this.counters.groupRecreated++;
       this.log.warn({ from }, 'bridge: consumer group was gone; re-created');

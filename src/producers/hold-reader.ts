@@ -1,0 +1,176 @@
+// The bridge's reads with hold-back (hold.ts) on a source that holds (the Redis Stream). Each
+// call reads on (unless the held entries fill WSS_HOLD_MAX_BYTES), routes what it read to its
+// flows (enabled endpoints subscribed to the type, as planning does, filters not run), reads
+// the lags of those flows (queue/fair-queues.ts), holds what is bound for a flow over
+// WSS_HOLD_AFTER and gives back one batch: the fresh messages first, then held ones released,
+// oldest first. What is
+// held stays unacknowledged in the source and is kept ours (`keep`, every WSS_CLAIM_IDLE_MS / 3)
+// so no other bridge takes it over and its delivery count does not grow. A crash leaves it
+// pending, for the next bridge.
+import type { Logger } from '../lib/log.js';
+import { bridgeHeldEvents } from '../lib/metrics.js';
+import type { FairShare } from '../queue/fair-queues.js';
+import { flowField } from '../queue/fair-share.js';
+import type { CompiledEndpoint } from '../tenants/compile.js';
+import { Hold, type HoldOptions, type Lags } from './hold.js';
+import type { Source, SourceBatch, SourceMessage } from './sources/source.js';
+
+/** A tenant endpoint. */
+export interface Flow {
+  tenant: string;
+  endpoint: string;
+}
+
+/**
+ * The flows a message would be planned for, from its tenant, type and priority (no filter run);
+ * empty: never held (high priority, unknown tenant, no route, unreadable).
+ */
+export type RouteOf = (m: SourceMessage) => readonly Flow[];
+
+/** The flows planning would give a message: its tenant's enabled endpoints subscribed to its type. */
+export function routeByType(endpointsOf: (tenant: string) => Iterable<CompiledEndpoint> | undefined): RouteOf {
+  return (m) => {
+    const f = m.fields;
+    const tenant = f?.['tenant'];
+    const type = f?.['type'];
+    if (!f || m.malformed !== undefined || !tenant || !type || f['priority'] === 'high') return [];
+    const out: Flow[] = [];
+    for (const e of endpointsOf(tenant) ?? [])
+      if (e.config.enabled && e.subscribes(type)) out.push({ tenant, endpoint: e.config.id });
+    return out;
+  };
+}
+
+export interface HoldReaderOptions extends HoldOptions {
+  /** Most held messages released per batch (holdReleaseMax). */
+  maxRelease: number;
+  /** How often held messages are kept ours (below WSS_CLAIM_IDLE_MS). */
+  keepEveryMs: number;
+}
+
+/** How long a read waits for new messages while some are held: releases are looked at this often. */
+export const HOLD_POLL_MS = 100;
+/**
+ * Most reads per call while everything read is held: the bridge reads past a backlog this many
+ * batches at a time, between commits of what it releases, so a fresh event behind it is reached.
+ */
+export const HOLD_READ_AHEAD = 20;
+/**
+ * A read after one that was all held asks for this many times the usual count: round trips, not
+ * entries, are what a busy machine makes slow (a fresh part of it is planned as one batch).
+ */
+export const HOLD_READ_SCALE = 10;
+// Ids per XCLAIM JUSTID when keeping held messages ours.
+const KEEP_CHUNK = 1_000;
+
+/**
+ * Held messages released per batch: small batches (an eighth of WSS_HOLD_AFTER, four or so
+ * between the marks), so a fresh event read meanwhile waits for a short commit, not a full one.
+ */
+export function holdReleaseMax(holdAfter: number, batchSize: number): number {
+  return Math.max(1, Math.min(batchSize, Math.ceil(holdAfter / 8)));
+}
+
+export class HoldReader {
+  readonly hold: Hold;
+  private nextKeepAt: number;
+  private releasing = false;
+  /** Each message's flow keys, routed once. */
+  private readonly routed = new WeakMap<SourceMessage, readonly string[]>();
+  /** The flow behind each key seen (as many as the registry has endpoints). */
+  private readonly flows = new Map<string, Flow>();
+
+  constructor(
+    private readonly source: Source,
+    private readonly fair: FairShare,
+    private readonly routeOf: RouteOf,
+    private readonly o: HoldReaderOptions,
+    private readonly now: () => number,
+    private readonly log: Logger,
+  ) {
+    this.hold = new Hold(o, (m) => this.keysOf(m));
+    this.nextKeepAt = now() + o.keepEveryMs;
+  }
+
+  /** The next batch to handle (possibly empty). Throws when the source or Redis fails. */
+  async next(): Promise<SourceBatch> {
+    const { hold, source } = this;
+    if (hold.size > 0 && this.now() >= this.nextKeepAt) await this.keepHeld();
+    const before = hold.size;
+    let fresh: SourceMessage[] = [];
+    let lags: Lags | undefined;
+    // Read on while all that is read is held (a backlog), up to HOLD_READ_AHEAD reads.
+    for (let i = 0; i < HOLD_READ_AHEAD && !hold.full; i++) {
+      // While held entries are flowing out, a read never waits for new ones.
+      const wait = i > 0 || this.releasing ? 1 : hold.size > 0 ? HOLD_POLL_MS : undefined;
+      const batch = await source.next({ holding: hold, maxWaitMs: wait, scale: i > 0 ? HOLD_READ_SCALE : 1 });
+      // Poison is dead-lettered unplanned, never held (nothing fresh is in hand here).
+      if (batch.poison) return batch;
+      // Lags are read again only for a flow not held yet (a backlog's reads cost no more).
+      if (!lags || batch.messages.some((m) => this.unheld(m))) lags = await this.lags(batch.messages);
+      fresh = hold.admit(batch.messages, lags);
+      if (fresh.length > 0 || batch.messages.length === 0) break;
+    }
+    lags ??= await this.lags([]);
+    let released = hold.release(lags, this.o.maxRelease);
+    this.releasing = released.length > 0;
+    // Kept by id only: their fields again. A failure leaves them pending (not held any more),
+    // so the source's re-read after the error hands them out again.
+    if (this.o.idsOnly && released.length > 0) released = await source.refetch!(released);
+    bridgeHeldEvents.set(hold.size);
+    if (before === 0 && hold.size > 0)
+      this.log.info(
+        { held: hold.size, flows: hold.keys() },
+        'bridge: holding back entries bound for flows with a backlog',
+      );
+    if (hold.full && fresh.length === 0 && released.length === 0)
+      await new Promise((resolve) => setTimeout(resolve, HOLD_POLL_MS));
+    return { messages: released.length === 0 ? fresh : [...fresh, ...released] };
+  }
+
+  private keysOf(m: SourceMessage): readonly string[] {
+    let keys = this.routed.get(m);
+    if (!keys) {
+      keys = this.routeOf(m).map((f) => {
+        const key = flowField(f.tenant, f.endpoint);
+        if (!this.flows.has(key)) this.flows.set(key, f);
+        return key;
+      });
+      this.routed.set(m, keys);
+    }
+    return keys;
+  }
+
+  /** A message bound for a flow with nothing held: whether it is held depends on its lag. */
+  private unheld(m: SourceMessage): boolean {
+    return this.keysOf(m).some((k) => !this.hold.holdsKey(k));
+  }
+
+  /** The lags of the flows held and of those `messages` are bound for. */
+  private async lags(messages: readonly SourceMessage[]): Promise<Lags> {
+    const keys = new Set(this.hold.keys());
+    for (const m of messages) for (const k of this.keysOf(m)) keys.add(k);
+    return keys.size > 0 ? this.fair.lags([...keys].map((k) => this.flows.get(k)!)) : new Map<string, number>();
+  }
+
+  /** The source forgot what it handed out (a re-created group): it delivers them again. */
+  clear(): void {
+    this.hold.clear();
+    bridgeHeldEvents.set(0);
+  }
+
+  /** Resets the held messages' idle time in the source; drops those no longer ours. */
+  private async keepHeld(): Promise<void> {
+    const all = this.hold.messages();
+    let dropped = 0;
+    for (let i = 0; i < all.length; i += KEEP_CHUNK) {
+      const chunk = all.slice(i, i + KEEP_CHUNK);
+      const kept = await this.source.keep({ messages: chunk });
+      dropped += this.hold.retain(new Set(kept.messages.map((m) => m.id)), chunk);
+    }
+    this.nextKeepAt = this.now() + this.o.keepEveryMs;
+    if (dropped > 0)
+      this.log.warn({ dropped }, 'bridge: held entries were no longer ours (taken over or acknowledged)');
+    bridgeHeldEvents.set(this.hold.size);
+  }
+}
