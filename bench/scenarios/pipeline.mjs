@@ -144,7 +144,7 @@ export async function pipelineThroughput(ctx, opts = {}) {
   } else if (!sw && !opts.env) {
     ctx.pipelineXwssPerSec = perSec;
     ctx.pipelinePlain = { perSec, redisPer1k: cost.redis.cpuSecondsPer1k };
-  } else if (ctx.pipelineXwssPerSec) {
+  } else if (sw && ctx.pipelineXwssPerSec) {
     const vs = perSec / ctx.pipelineXwssPerSec;
     rows.unshift({
       metric: `Standard Webhooks vs X-WSS deliveries/s (same run: ${Math.round(ctx.pipelineXwssPerSec).toLocaleString('en-US')}/s)`,
@@ -153,7 +153,8 @@ export async function pipelineThroughput(ctx, opts = {}) {
       target: '≥ 0.95',
       pass: vs >= 0.95,
     });
-  } else rows.unshift({ metric: 'Standard Webhooks vs X-WSS', value: 'n/a (run pipeline-throughput in the same run)' });
+  } else if (sw)
+    rows.unshift({ metric: 'Standard Webhooks vs X-WSS', value: 'n/a (run pipeline-throughput in the same run)' });
   const bridgeSeconds = bridgeDoneAt && got.firstAt ? (bridgeDoneAt - got.firstAt) / 1000 : undefined;
   return {
     data: {
