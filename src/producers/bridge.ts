@@ -126,7 +126,6 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
             parent: event.trace,
             attributes: {
               'messaging.system': source.kind,
-              'messaging.operation.type': 'process',
               'wss.tenant': event.tenant,
               'wss.event_id': event.id,
               'wss.event_type': event.type,

@@ -41,9 +41,10 @@ const KINDS: Record<SpanKind, OtelKind> = {
   consumer: OtelKind.CONSUMER,
 };
 
-// Sized for bursts of tens of thousands of deliveries a second (three spans each): a queue that
-// overflows drops spans, never blocks a delivery. Exported every second in batches of 2048.
-const BATCH = { maxQueueSize: 32_768, maxExportBatchSize: 2_048, scheduledDelayMillis: 1_000 };
+// Sized for bursts of thousands of deliveries a second (three spans each): a queue that
+// overflows drops spans, never blocks a delivery. Exported every second, or at once in batches
+// of 1024 (each batch is encoded in one go on the event loop: larger ones block it longer).
+const BATCH = { maxQueueSize: 32_768, maxExportBatchSize: 1_024, scheduledDelayMillis: 1_000 };
 
 function sampler(t: TracingConfig): Sampler {
   const ratio = () => new TraceIdRatioBasedSampler(t.samplerArg);

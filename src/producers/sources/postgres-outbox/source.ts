@@ -43,7 +43,7 @@ export class PostgresOutboxSource implements Source {
   readonly kind = 'postgres-outbox';
   readonly description: string;
   private readonly names: OutboxNames;
-  private readonly sql: ReturnType<typeof outboxStatements>;
+  private sql: ReturnType<typeof outboxStatements>;
   private readonly listener: OutboxListener;
   /** The connection claims and acknowledgements run on; undefined until (re)connected. */
   private client: pg.Client | undefined;
@@ -77,7 +77,9 @@ export class PostgresOutboxSource implements Source {
    */
   async start(): Promise<void> {
     try {
-      const { trigger } = await checkTable(await this.connection(), this.names, this.sql, this.o.url);
+      const { trigger, traced } = await checkTable(await this.connection(), this.names, this.sql, this.o.url);
+      // Rows carry their trace context when the table has the columns (docs/observability-traces.md).
+      if (traced) this.sql = outboxStatements(this.names, { traced });
       if (!trigger)
         this.log.warn(
           { table: this.names.text, pollMs: this.o.pollMs },
