@@ -32,7 +32,7 @@ const { streamRetention } = await import('./scenarios/stream-retention.mjs');
 const { historyCost } = await import('./scenarios/history-cost.mjs');
 const { cluster, clusterWait } = await import('./scenarios/cluster.mjs');
 const { sourceThroughput } = await import('./scenarios/source-throughput.mjs');
-const { pipelineThroughputOtel } = await import('./scenarios/otel.mjs');
+const { otelSpanCost, pipelineThroughputOtel } = await import('./scenarios/otel.mjs');
 
 const SCENARIOS = {
   'http-ceiling': httpCeiling,
@@ -41,6 +41,7 @@ const SCENARIOS = {
   'pipeline-throughput-sw': (ctx) => pipelineThroughput(ctx, { scheme: 'standard-webhooks' }),
   'pipeline-throughput-limits': (ctx) => pipelineThroughput(ctx, { limits: true }),
   'pipeline-throughput-otel': pipelineThroughputOtel,
+  'otel-span-cost': otelSpanCost,
   'pipeline-latency': pipelineLatency,
   'fan-out': fanOut,
   'fan-out-filter': fanOutFiltered,

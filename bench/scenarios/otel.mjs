@@ -134,3 +134,79 @@ export async function pipelineThroughputOtel(ctx) {
     rows,
   };
 }
+
+/**
+ * otel-span-cost: the direct CPU cost of tracing one delivery, alone: the three spans (bridge,
+ * attempt, POST) with the attributes the service sets, the attempt's log child and the
+ * propagated contexts, exported over http/protobuf to the local sink, in a loop in this process.
+ */
+export async function otelSpanCost(ctx) {
+  const { parseConfig } = await import('../../dist/config.js');
+  const { createTracer, spanLogger } = await import('../../dist/tracing/tracer.js');
+  const { createLogger } = await import('../../dist/lib/log.js');
+  const n = ctx.quick ? 5_000 : 30_000;
+  const sink = await startSink();
+  const tracer = await createTracer(
+    parseConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: sink.url, OTEL_TRACES_SAMPLER: 'always_on' }),
+  );
+  const log = createLogger('warn');
+  const producer = { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' };
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) {
+    const id = `e${i}`;
+    const b = tracer.start('wss.bridge', {
+      kind: 'consumer',
+      parent: producer,
+      attributes: {
+        'messaging.system': 'redis-stream',
+        'wss.tenant': 'bench',
+        'wss.event_id': id,
+        'wss.event_type': 'order.updated',
+        'wss.deliveries': 1,
+      },
+    });
+    const job = b.carrier();
+    b.end();
+    const a = tracer.start('wss.attempt', {
+      kind: 'consumer',
+      parent: job,
+      attributes: { 'wss.tenant': 'bench', 'wss.endpoint': 'ep1', 'wss.event_id': id, 'wss.attempt': 1 },
+    });
+    spanLogger(log, a);
+    const h = tracer.start('POST', {
+      kind: 'client',
+      parent: a,
+      attributes: {
+        'http.request.method': 'POST',
+        'server.address': '127.0.0.1',
+        'server.port': 8080,
+        'url.full': 'http://127.0.0.1:8080/hook',
+      },
+    });
+    h.carrier();
+    h.set({ 'http.response.status_code': 200 });
+    h.end();
+    a.set({ 'wss.outcome': 'delivered' });
+    a.end();
+    // Let the exports keep up (a loop outruns any exporter; dropped spans would cost nothing here).
+    while ((i + 1) * SPANS_PER_DELIVERY - sink.seen.spans > 8_192) await new Promise((r) => setTimeout(r, 2));
+  }
+  await tracer.shutdown(30_000);
+  const cpu = process.cpuUsage(cpu0);
+  await sink.close();
+  const us = (cpu.user + cpu.system) / n;
+  return {
+    data: { deliveries: n, cpuMicrosPerDelivery: us, spans: sink.seen.spans },
+    rows: [
+      {
+        metric: `CPU µs per traced delivery (3 spans, exported; ${fmt(n)} in a loop, sink included)`,
+        value: Math.round(us),
+      },
+      {
+        metric: 'spans received / expected',
+        value: `${fmt(sink.seen.spans)} / ${fmt(n * SPANS_PER_DELIVERY)}`,
+        pass: sink.seen.spans >= n * SPANS_PER_DELIVERY,
+      },
+    ],
+  };
+}
