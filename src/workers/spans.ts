@@ -1,10 +1,11 @@
 // The worker's spans: one per attempt (`wss.attempt`, CONSUMER, under the bridge span the job
-// carries; a retry is a new one in the same trace), and the HTTP CLIENT span of its request, after OpenTelemetry's HTTP semantic conventions
-// (http.request.method, server.address, server.port, url.full, http.response.status_code,
-// error.type), and the W3C headers that let an instrumented receiver continue the trace. The
-// URL goes in without user info, fragment or query values (each replaced by REDACTED), so a
-// token in a query string never reaches a collector.
+// carries; a retry is a new one in the same trace), and the HTTP CLIENT span of its request,
+// after OpenTelemetry's HTTP semantic conventions (http.request.method, server.address,
+// server.port, url.full, http.response.status_code, error.type), with the W3C headers that let
+// an instrumented receiver continue the trace. The URL goes in without user info, fragment or
+// query values (each replaced by REDACTED), so a token in a query string never reaches a collector.
 import { DeliveryError } from '../lib/errors.js';
+import { redactedUrl } from '../tenants/endpoint-url.js';
 import type { DeliveryJobData } from '../queue/job.js';
 import type { Span, Tracer } from '../tracing/types.js';
 
@@ -28,8 +29,8 @@ export function startAttemptSpan(tracer: Tracer, data: DeliveryJobData, attempt:
 export function spanUrl(url: string): { full: string; address: string; port: number } {
   const u = new URL(url);
   const port = Number(u.port) || (u.protocol === 'https:' ? 443 : 80);
-  const query = [...u.searchParams.keys()].map((k) => `${encodeURIComponent(k)}=REDACTED`).join('&');
-  return { full: `${u.protocol}//${u.host}${u.pathname}${query ? `?${query}` : ''}`, address: u.hostname, port };
+  // As the admin API shows it (the path kept, query values hidden), with the conventions' word.
+  return { full: redactedUrl(url, 'REDACTED'), address: u.hostname, port };
 }
 
 /** Starts the request's span under the attempt's. */
