@@ -76,11 +76,8 @@ class SdkSpan implements Span {
     this.recording = inner.isRecording();
   }
   set(attrs: Attrs): void {
-    if (!this.recording) return;
-    for (const k in attrs) {
-      const v = attrs[k];
-      if (v !== undefined) this.inner.setAttribute(k, v);
-    }
+    // The SDK skips undefined values itself.
+    if (this.recording) this.inner.setAttributes(attrs);
   }
   fail(errorType: string, message?: string): void {
     if (!this.recording) return;
@@ -132,12 +129,15 @@ export function createSdkTracer(t: TracingConfig, version: string): Tracer {
   return {
     enabled: true,
     start(name, opts) {
-      const attributes: Record<string, string | number | boolean> = {};
-      for (const k in opts.attributes) {
-        const v = opts.attributes[k];
-        if (v !== undefined) attributes[k] = v;
-      }
-      return new SdkSpan(tracer.startSpan(name, { kind: KINDS[opts.kind], attributes }, parentContext(opts.parent)));
+      // Passed as they are: the SDK skips undefined values (one copy less per span).
+      const attributes = opts.attributes as Record<string, string | number | boolean> | undefined;
+      return new SdkSpan(
+        tracer.startSpan(
+          name,
+          { kind: KINDS[opts.kind], ...(attributes ? { attributes } : {}) },
+          parentContext(opts.parent),
+        ),
+      );
     },
     async shutdown(timeoutMs) {
       let timer: NodeJS.Timeout | undefined;
