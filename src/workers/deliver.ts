@@ -25,7 +25,7 @@ export interface DeliverDeps {
   log: Logger;
   /** Any of these aborting aborts the request (shutdown, lost job lock). */
   signals?: ReadonlyArray<AbortSignal | undefined>;
-  /** With tracing on: the attempt's span, parent of the request's HTTP CLIENT span (http-span.ts). */
+  /** With tracing on: the attempt's span, parent of the request's HTTP CLIENT span (spans.ts). */
   trace?: { tracer: Tracer; attempt: Span } | undefined;
 }
 
