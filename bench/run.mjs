@@ -32,6 +32,7 @@ const { streamRetention } = await import('./scenarios/stream-retention.mjs');
 const { historyCost } = await import('./scenarios/history-cost.mjs');
 const { cluster, clusterWait } = await import('./scenarios/cluster.mjs');
 const { sourceThroughput } = await import('./scenarios/source-throughput.mjs');
+const { otelSpanCost, pipelineThroughputOtel } = await import('./scenarios/otel.mjs');
 
 const SCENARIOS = {
   'http-ceiling': httpCeiling,
@@ -47,6 +48,8 @@ const SCENARIOS = {
       scenario: 'throughput-nohold',
       versus: 'hold-back off (WSS_HOLD_AFTER=0)',
     }),
+  'pipeline-throughput-otel': pipelineThroughputOtel,
+  'otel-span-cost': otelSpanCost,
   'pipeline-latency': pipelineLatency,
   'fan-out': fanOut,
   'fan-out-filter': fanOutFiltered,

@@ -29,7 +29,8 @@ Usage:
                                                       prints what changed per endpoint; --force to
                                                       replace a stored (e.g. rotated) secret
   wss publish --tenant T --type E --data '<json>' [--id ID] [--priority high|normal|low]
-              [--no-check]                            add one event to the source (WSS_SOURCE); an
+              [--traceparent TP [--tracestate TS]] [--no-check]
+                                                      add one event to the source (WSS_SOURCE); an
                                                       unknown tenant is refused unless --no-check
   wss outbox init [--print]                           create the PostgreSQL outbox table, index and
                                                       trigger (idempotent); --print: show the SQL
@@ -156,6 +157,8 @@ async function cmdPublish(args: string[], config: Config, log: Logger): Promise<
       data: { type: 'string' },
       id: { type: 'string' },
       priority: { type: 'string' },
+      traceparent: { type: 'string' },
+      tracestate: { type: 'string' },
       'no-check': { type: 'boolean', default: false },
     },
     strict: true,
@@ -169,7 +172,7 @@ async function cmdPublish(args: string[], config: Config, log: Logger): Promise<
   } catch (err) {
     throw new UsageError(`--data is not JSON: ${errorMessage(err)}`);
   }
-  const { eventFields, publishTo } = await import('./queue/publish.js');
+  const { eventFields, publishTraced } = await import('./queue/publish.js');
   const { createPublisher } = await import('./producers/sources/index.js');
   const input = {
     tenant: values.tenant,
@@ -177,6 +180,8 @@ async function cmdPublish(args: string[], config: Config, log: Logger): Promise<
     data,
     ...(values.id ? { id: values.id } : {}),
     ...(values.priority !== undefined ? { priority: values.priority } : {}),
+    ...(values.traceparent !== undefined ? { traceparent: values.traceparent } : {}),
+    ...(values.tracestate !== undefined ? { tracestate: values.tracestate } : {}),
   };
   // Refused here, before Redis is reached (or an embedded one started), with the field named.
   eventFields(input, config.maxEventBytes);
@@ -187,10 +192,16 @@ async function cmdPublish(args: string[], config: Config, log: Logger): Promise<
         `tenant "${tenant}" is not registered: the bridge would dead-letter the event (unknown_tenant); register the tenant first, or pass --no-check to publish anyway`,
       );
     const publisher = createPublisher(config, redis);
+    // The SDK is imported only when OTEL_* turns tracing on; the span is flushed before exit.
+    const tracer = await (await import('./tracing/tracer.js')).createTracer(config);
     try {
-      return await publishTo(publisher, input, config.maxEventBytes);
+      return await publishTraced(tracer, publisher, input, {
+        maxEventBytes: config.maxEventBytes,
+        source: config.source.kind,
+      });
     } finally {
       await publisher.close();
+      await tracer.shutdown(config.shutdownGraceMs);
     }
   });
   process.stdout.write(`${x(entryId)}\n`);

@@ -13,6 +13,18 @@ export type { SecretsKey } from './config/value-parsers.js';
 // Every variable, keyed by its name, so each error names the variable (zod's issue path).
 const envSchema = z.object(Object.fromEntries(settingsOf(settings).map((s) => [s.env, s.schema])));
 
+/**
+ * Tracing is on when an exporter is named (other than `none`), or when an endpoint is set and
+ * no exporter is named; `url` is where OTLP spans go (the signal's own endpoint as it is, else
+ * the base endpoint + /v1/traces, else the standard local collector).
+ */
+function tracingOf(t: Parsed<typeof settings>['tracing']) {
+  const exporter = t.exporter ?? (t.endpoint !== undefined || t.tracesEndpoint !== undefined ? 'otlp' : 'none');
+  const base = t.endpoint ?? 'http://localhost:4318';
+  const url = t.tracesEndpoint ?? `${base.replace(/\/+$/, '')}/v1/traces`;
+  return Object.freeze({ ...t, exporter, enabled: exporter !== 'none', url });
+}
+
 /** The few values that follow from others rather than from one variable. */
 function derive(s: Parsed<typeof settings>, env: Env) {
   return {
@@ -31,6 +43,7 @@ function derive(s: Parsed<typeof settings>, env: Env) {
     healthPortExplicit: (env['WSS_HEALTH_PORT'] ?? '').trim() !== '',
     /** portExplicit: true when PORT was given (only the error message for a taken port differs). */
     dashboard: Object.freeze({ ...s.dashboard, portExplicit: (env['PORT'] ?? '').trim() !== '' }),
+    tracing: tracingOf(s.tracing),
   };
 }
 

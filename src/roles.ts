@@ -3,6 +3,7 @@ import type { RedisClient } from './redis/client.js';
 import type { ConfigSection, RoleConfig } from './config.js';
 import type { Logger } from './lib/log.js';
 import type { Registry } from './tenants/registry.js';
+import type { Tracer } from './tracing/types.js';
 
 export type RoleName = 'bridge' | 'worker' | 'dashboard';
 
@@ -19,6 +20,8 @@ export interface RoleContext<S extends ConfigSection = ConfigSection> {
   /** Started (polling) before any role starts. */
   registry: Registry;
   now: () => number;
+  /** Spans (src/tracing/): absent or the no-op tracer unless OTEL_* turns tracing on. Flushed by the runner at stop. */
+  tracer?: Tracer | undefined;
 }
 
 export interface Readiness {

@@ -35,6 +35,7 @@ const SHARED = new Set([
   'history',
   'roles',
   'sources',
+  'tracing',
 ]);
 /** Rooms that import nothing of ours outside themselves. */
 const ALONE = new Set(['lib', 'verify']);

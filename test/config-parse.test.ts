@@ -120,6 +120,14 @@ describe('each setting declared once (src/config/settings.ts)', () => {
   it('keeps every variable name, each once and documented', () => {
     expect(all.map((s) => s.env).sort()).toEqual([
       'LOG_LEVEL',
+      'OTEL_EXPORTER_OTLP_ENDPOINT',
+      'OTEL_EXPORTER_OTLP_PROTOCOL',
+      'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+      'OTEL_RESOURCE_ATTRIBUTES',
+      'OTEL_SERVICE_NAME',
+      'OTEL_TRACES_EXPORTER',
+      'OTEL_TRACES_SAMPLER',
+      'OTEL_TRACES_SAMPLER_ARG',
       'PORT',
       'REDIS_CLUSTER_NODES',
       'REDIS_URL',

@@ -196,7 +196,7 @@ export async function pipelineThroughput(ctx, opts = {}) {
           }
         : { metric: opts.versus, value: 'n/a (run pipeline-throughput in the same run)' },
     );
-  } else if (ctx.pipelineXwssPerSec) {
+  } else if (sw && ctx.pipelineXwssPerSec) {
     const vs = perSec / ctx.pipelineXwssPerSec;
     rows.unshift({
       metric: `Standard Webhooks vs X-WSS deliveries/s (same run: ${Math.round(ctx.pipelineXwssPerSec).toLocaleString('en-US')}/s)`,
@@ -205,7 +205,8 @@ export async function pipelineThroughput(ctx, opts = {}) {
       target: '≥ 0.95',
       pass: vs >= 0.95,
     });
-  } else rows.unshift({ metric: 'Standard Webhooks vs X-WSS', value: 'n/a (run pipeline-throughput in the same run)' });
+  } else if (sw)
+    rows.unshift({ metric: 'Standard Webhooks vs X-WSS', value: 'n/a (run pipeline-throughput in the same run)' });
   const bridgeSeconds = bridgeDoneAt && got.firstAt ? (bridgeDoneAt - got.firstAt) / 1000 : undefined;
   return {
     data: {

@@ -16,6 +16,7 @@ import { loadCheckedTenantsFile } from './common.js';
 import { Registry } from '../tenants/registry.js';
 import { settlesWithin } from '../lib/timeout.js';
 import { roleConfig, sharedConfig } from '../config.js';
+import { createTracer } from '../tracing/tracer.js';
 
 export const ALL_ROLES: readonly RoleName[] = ['bridge', 'worker', 'dashboard'];
 
@@ -65,7 +66,9 @@ export async function startService(
   }
   await registry.start(config.registryPollMs);
 
-  const ctx: RoleContext = { config, log, redis, registry, now: Date.now };
+  // The SDK is imported here only when OTEL_* turns tracing on (tracing/tracer.ts).
+  const tracer = await createTracer(config);
+  const ctx: RoleContext = { config, log, redis, registry, now: Date.now, tracer };
   const roles: RunningRole[] = [];
   const wanted = new Set(roleNames);
   try {
@@ -93,6 +96,7 @@ export async function startService(
     }
   } catch (err) {
     await Promise.allSettled(roles.map((r) => r.stop()));
+    await tracer.shutdown(1_000);
     registry.stop();
     redis.disconnect();
     await target.stop?.();
@@ -119,6 +123,8 @@ export async function startService(
     ];
     await Promise.all(work.map(stopRole));
     await Promise.all(rest.map(stopRole));
+    // The spans of the last deliveries: exported now, within the grace period, or dropped.
+    await tracer.shutdown(config.shutdownGraceMs);
     registry.stop();
     // QUIT would wait forever for a Redis that is down.
     if (

@@ -21,6 +21,14 @@ import {
 import { redisClusterNodes, redisUrl } from './redis-parsers.js';
 import { amqpQueue, amqpUrl } from './source-parsers.js';
 import { outboxTable, pgUrl } from './outbox-parsers.js';
+import {
+  OTEL_SAMPLERS,
+  otelExporter,
+  otelProtocol,
+  otlpUrl,
+  resourceAttributes,
+  samplerRatio,
+} from './otel-parsers.js';
 
 /** The shortest WSS_DASHBOARD_PASSWORD accepted (the generated one has 24 characters). */
 export const DASHBOARD_PASSWORD_MIN = 12;
@@ -523,9 +531,58 @@ const dashboardSettings = {
   ),
 };
 
+/**
+ * Traces (src/tracing/, docs/observability.md): the standard OpenTelemetry variables,
+ * under their standard names, read by every process. Off unless an exporter or an endpoint is
+ * set; then the SDK is loaded (never before).
+ */
+const tracingSettings = {
+  exporter: setting(
+    'OTEL_TRACES_EXPORTER',
+    otelExporter,
+    'Where spans go. `otlp`: to `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (or `OTEL_EXPORTER_OTLP_ENDPOINT`, else `http://localhost:4318`); `console`: printed to stdout (debugging); `none`: tracing off even with an endpoint set. Unset: off, unless an endpoint is set (then `otlp`). While off, no OpenTelemetry SDK module is loaded and no `traceparent` is sent. See [observability.md](observability.md#traces).',
+  ),
+  endpoint: setting(
+    'OTEL_EXPORTER_OTLP_ENDPOINT',
+    otlpUrl,
+    "The OTLP/HTTP base URL of a collector (Jaeger, Tempo, an OpenTelemetry Collector, Honeycomb's `https://api.honeycomb.io`): spans go to `<url>/v1/traces`. Setting it turns tracing on.",
+  ),
+  tracesEndpoint: setting(
+    'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    otlpUrl,
+    'The full OTLP/HTTP URL spans are sent to, used as it is (wins over `OTEL_EXPORTER_OTLP_ENDPOINT`). Setting it turns tracing on.',
+  ),
+  protocol: setting(
+    'OTEL_EXPORTER_OTLP_PROTOCOL',
+    otelProtocol,
+    "How spans are encoded: `http/protobuf` (the standard's default) or `http/json`. `grpc` is refused: use the collector's HTTP port (4318). Headers a collector needs (e.g. Honeycomb's key) go in the standard `OTEL_EXPORTER_OTLP_HEADERS`, which the exporter reads itself.",
+  ),
+  serviceName: setting(
+    'OTEL_SERVICE_NAME',
+    str('webhook-sender'),
+    'The `service.name` of every span (wins over a `service.name` in `OTEL_RESOURCE_ATTRIBUTES`).',
+  ),
+  resourceAttributes: setting(
+    'OTEL_RESOURCE_ATTRIBUTES',
+    resourceAttributes,
+    'More resource attributes of every span, e.g. `deployment.environment=prod,service.namespace=webhooks`.',
+  ),
+  sampler: setting(
+    'OTEL_TRACES_SAMPLER',
+    oneOf(OTEL_SAMPLERS, 'parentbased_always_on', `expected one of ${OTEL_SAMPLERS.join(', ')}`),
+    "Which traces are recorded. The `parentbased_*` samplers follow the producer's `traceparent` sampled flag when an event has one. A trace that is not sampled still carries its ids to the receiver.",
+  ),
+  samplerArg: setting(
+    'OTEL_TRACES_SAMPLER_ARG',
+    samplerRatio,
+    'The ratio of `traceidratio` and `parentbased_traceidratio` (e.g. `0.1`: one trace in ten).',
+  ),
+};
+
 export const settings = {
   ...sharedSettings,
   source: sourceSettings,
+  tracing: tracingSettings,
   bridge: bridgeSettings,
   worker: workerSettings,
   dashboard: dashboardSettings,
@@ -539,6 +596,12 @@ export const settingSections = [
     intro:
       'Where events come from (`config.source`), read by every process: the bridge reads it, publishers write to it.',
     tree: sourceSettings,
+  },
+  {
+    title: 'Tracing (OpenTelemetry)',
+    intro:
+      'The standard OpenTelemetry variables, under their standard names (`config.tracing`), read by every process. See [observability.md](observability.md#traces).',
+    tree: tracingSettings,
   },
   { title: 'Bridge', intro: 'Read only by the bridge role (`config.bridge`).', tree: bridgeSettings },
   { title: 'Worker', intro: 'Read only by the worker role (`config.worker`).', tree: workerSettings },

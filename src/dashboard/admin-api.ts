@@ -8,7 +8,8 @@ import { envelopeBody, type WssEvent } from '../queue/event.js';
 import type { DeliveryQueues } from '../queue/delivery-queues.js';
 import { deliveryJob } from '../queue/job.js';
 import type { Logger } from '../lib/log.js';
-import { EventRejectedError, publishTo } from '../queue/publish.js';
+import { EventRejectedError, publishTraced } from '../queue/publish.js';
+import { noopTracer } from '../tracing/noop.js';
 import type { EventPublisher } from '../producers/sources/source.js';
 import type { RoleContext } from '../roles.js';
 import type { ExpressionPool } from '../expressions/pool.js';
@@ -226,7 +227,7 @@ export function adminApi({ ctx, queues, log, expressions, publisher, history }: 
   router.post('/events', async (req, res) => {
     const input = body(req, res);
     if (!input) return;
-    const { tenant, type, data, id, priority } = input;
+    const { tenant, type, data, id, priority, traceparent, tracestate } = input;
     const problems: string[] = [];
     if (typeof tenant !== 'string') problems.push('field "tenant": required, a string');
     if (typeof type !== 'string') problems.push('field "type": required, a string');
@@ -234,7 +235,14 @@ export function adminApi({ ctx, queues, log, expressions, publisher, history }: 
     if (id !== undefined && typeof id !== 'string') problems.push('field "id": must be a string');
     if (priority !== undefined && typeof priority !== 'string')
       problems.push('field "priority": must be "high", "normal" or "low"');
-    const unknown = Object.keys(input).filter((k) => !['tenant', 'type', 'data', 'id', 'priority'].includes(k));
+    for (const [k, v] of [
+      ['traceparent', traceparent],
+      ['tracestate', tracestate],
+    ] as const)
+      if (v !== undefined && typeof v !== 'string') problems.push(`field "${k}": must be a string`);
+    const unknown = Object.keys(input).filter(
+      (k) => !['tenant', 'type', 'data', 'id', 'priority', 'traceparent', 'tracestate'].includes(k),
+    );
     for (const k of unknown) problems.push(`field "${k}": unknown field`);
     // ?check=false: for producers that publish before they register the tenant.
     const check = req.query['check'];
@@ -248,7 +256,8 @@ export function adminApi({ ctx, queues, log, expressions, publisher, history }: 
         return res.status(404).json({
           error: `tenant "${String(tenant)}" not found: the bridge would dead-letter the event (unknown_tenant); register the tenant first, or add ?check=false to publish anyway`,
         });
-      entryId = await publishTo(
+      entryId = await publishTraced(
+        ctx.tracer ?? noopTracer,
         publisher,
         {
           tenant: tenant as string,
@@ -256,8 +265,10 @@ export function adminApi({ ctx, queues, log, expressions, publisher, history }: 
           data,
           id: id as string | undefined,
           priority: priority as string | undefined,
+          traceparent: traceparent as string | undefined,
+          tracestate: tracestate as string | undefined,
         },
-        config.maxEventBytes,
+        { maxEventBytes: config.maxEventBytes, source: config.source.kind },
       );
     } catch (err) {
       if (err instanceof EventRejectedError && err.code === 'EVENT_TOO_LARGE')

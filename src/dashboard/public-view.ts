@@ -26,6 +26,7 @@ export function publicEndpoint(ep: EndpointConfig): PublicEndpoint {
     url: redactedUrl(ep.url, HIDDEN),
     ...(ep.description !== undefined ? { description: ep.description } : {}),
     ...(ep.publicOnly !== undefined ? { publicOnly: ep.publicOnly } : {}),
+    ...(ep.traceContext !== undefined ? { traceContext: ep.traceContext } : {}),
     secretSet: ep.secret !== undefined || ep.secretEnv !== undefined,
     ...(ep.secretEnv !== undefined ? { secretEnv: ep.secretEnv } : {}),
     ...(ep.previousSecrets

@@ -23,6 +23,9 @@ import { holdReleaseMax, HoldReader, routeByType } from './hold-reader.js';
 import { createSource } from './sources/index.js';
 import type { SourceBatch, SourceStats } from './sources/source.js';
 import { ReplicaWaiter } from './wait-replicas.js';
+import { noopTracer } from '../tracing/noop.js';
+import type { Span } from '../tracing/types.js';
+import type { WssEvent } from '../queue/event.js';
 
 export type { BridgeHooks } from './commit-batch.js';
 
@@ -115,6 +118,29 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
       wake = done;
     });
 
+  // One CONSUMER span per event with deliveries (docs/observability.md), child of the
+  // producer's traceparent: one trace per event, so the bridge step sits inside each event's
+  // trace rather than in a batch trace reached by links. Ended once the batch is acknowledged.
+  const tracer = ctx.tracer ?? noopTracer;
+  const traceInto = (spans: Span[]) =>
+    tracer.enabled
+      ? (event: WssEvent, deliveries: number) => {
+          const span = tracer.start('wss.bridge', {
+            kind: 'consumer',
+            parent: event.trace,
+            attributes: {
+              'messaging.system': source.kind,
+              'wss.tenant': event.tenant,
+              'wss.event_id': event.id,
+              'wss.event_type': event.type,
+              'wss.deliveries': deliveries,
+            },
+          });
+          spans.push(span);
+          return span.carrier();
+        }
+      : undefined;
+
   const endpointsOf = (tenant: string) => registry.snapshot().tenants.get(tenant)?.endpoints.values();
   const endpointIds = (tenant: string) => [...(endpointsOf(tenant) ?? [])].map((e) => e.config.id);
 
@@ -138,7 +164,7 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
       : undefined;
   const held = () => holdReader?.hold.size ?? 0;
 
-  async function plan(batch: SourceBatch): Promise<ShardedPlan> {
+  async function plan(batch: SourceBatch, spans: Span[]): Promise<ShardedPlan> {
     const { messages, poison } = batch;
     if (poison) return { ...poisonPlan(messages, poison, config.bridge.maxEntryDeliveries), shards: [] };
     await opts.hooks?.beforePlan?.(messages);
@@ -147,7 +173,12 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
     const tenants = registry.snapshot().tenants;
     if (messages.some((m) => m.fields?.['tenant'] !== undefined && !tenants.has(m.fields['tenant'])))
       await registry.refresh();
-    const { jobs, ...rest } = await planBatch(messages, endpointsOf, planOpts, { runner: pool, gate: breaker });
+    const { jobs, ...rest } = await planBatch(
+      messages,
+      endpointsOf,
+      { ...planOpts, trace: traceInto(spans) },
+      { runner: pool, gate: breaker },
+    );
     return { ...rest, shards: jobs.length === 0 ? [] : await fair.plan(jobs, endpointIds) };
   }
 
@@ -155,14 +186,21 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
     inHand = batch.messages.length > 0 ? batch : undefined;
     if (!inHand) return;
     let sharded: ShardedPlan;
+    const spans: Span[] = [];
     try {
-      sharded = await plan(batch);
+      sharded = await plan(batch, spans);
       await commitBatch(sharded, target);
       await source.ack(batch);
     } catch (err) {
       bridgeCommitFailures.inc();
+      // The batch is handled again: its events get new bridge spans then.
+      for (const s of spans) {
+        s.fail('commit_failed', errorMessage(err).slice(0, 200));
+        s.end();
+      }
       throw err;
     }
+    for (const s of spans) s.end();
     inHand = undefined;
     reportBatch(sharded, target);
     // Broken marks found while planning; never throws (a failed write is retried next batch).

@@ -7,6 +7,7 @@ import { planFanouts, type FanoutExpressions, type FanoutRequest } from './plan-
 import type { CompiledEndpoint } from '../tenants/compile.js';
 import { deadLetterFor, tooLargeDeadLetter, type DeadLetter } from './dead-letter.js';
 import type { SourceMessage } from './sources/source.js';
+import type { TraceCarrier } from '../tracing/types.js';
 
 export interface BatchPlan {
   jobs: BulkJob[];
@@ -26,6 +27,11 @@ export interface PlanOptions {
   keepCompleted: { count: number; age: number };
   /** WSS_MAX_EVENT_BYTES: cap on `data` and on each transformed body (default 256 KiB). */
   maxEventBytes?: number;
+  /**
+   * With tracing on: starts the event's bridge span (given how many deliveries it gets) and
+   * returns the context its jobs carry. Called once per event that has deliveries.
+   */
+  trace?: ((event: WssEvent, deliveries: number) => TraceCarrier | undefined) | undefined;
 }
 
 /** The tenant's endpoints, or undefined when the tenant is not in the registry. */
@@ -84,7 +90,8 @@ export async function planBatch(
       plan.unrouted++;
       (plan.unroutedEvents ??= []).push({ id: ev.id, tenant: ev.tenant, type: ev.type, createdAtMs: ev.createdAtMs });
     }
-    for (const d of f.deliveries) plan.jobs.push(deliveryJob(ev, d, opts));
+    const trace = f.deliveries.length > 0 ? opts.trace?.(ev, f.deliveries.length) : undefined;
+    for (const d of f.deliveries) plan.jobs.push(deliveryJob(ev, d, opts, trace));
   }
   return plan;
 }

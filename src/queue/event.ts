@@ -1,6 +1,8 @@
 // Source messages (stream entries and the like) → events. Pure: the bridge dead-letters anything
 // this refuses.
 import { ID_PATTERN } from '../tenants/schema.js';
+import { parseTraceparent, tracestateProblem } from '../tracing/context.js';
+import type { TraceCarrier } from '../tracing/types.js';
 
 export interface WssEvent {
   /** The producer's id, else the source's (the stream entry id). Unique per tenant. */
@@ -16,6 +18,8 @@ export interface WssEvent {
   createdAtMs: number;
   /** The optional `priority` field: order within the tenant's fair share (docs/isolation.md). */
   priority: EventPriority;
+  /** The producer's W3C trace context (`traceparent`, optional `tracestate` fields): the bridge continues it. */
+  trace?: TraceCarrier;
 }
 
 const EVENT_PRIORITIES = ['high', 'normal', 'low'] as const;
@@ -75,7 +79,7 @@ export function parseEnvelope(
   origin: EnvelopeOrigin,
   maxDataBytes = DEFAULT_MAX_EVENT_BYTES,
 ): ParsedEntry {
-  const { tenant, type, data, id, priority } = f;
+  const { tenant, type, data, id, priority, traceparent, tracestate } = f;
   if (tenant === undefined || tenant === '') return malformed('missing field "tenant"');
   if (!ID_PATTERN.test(tenant)) return malformed('field "tenant" is not a valid tenant id');
   if (type === undefined || type === '') return malformed('missing field "type"');
@@ -102,6 +106,13 @@ export function parseEnvelope(
     // The producer's value is not quoted: reasons are logged.
     return malformed('field "priority" must be "high", "normal" or "low"');
   }
+  if (traceparent !== undefined && parseTraceparent(traceparent) === undefined)
+    return malformed('field "traceparent" must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>)');
+  if (tracestate !== undefined) {
+    const problem = tracestateProblem(tracestate);
+    if (problem !== undefined) return malformed(`field "tracestate": ${problem}`);
+    if (traceparent === undefined) return malformed('field "tracestate" needs a "traceparent"');
+  }
   const { createdAtMs } = origin;
   return {
     ok: true,
@@ -114,6 +125,9 @@ export function parseEnvelope(
       createdAt: new Date(createdAtMs).toISOString(),
       createdAtMs,
       priority: (priority as EventPriority | undefined) ?? 'normal',
+      ...(traceparent === undefined
+        ? {}
+        : { trace: tracestate === undefined || tracestate === '' ? { traceparent } : { traceparent, tracestate } }),
     },
   };
 }

@@ -4,6 +4,7 @@
 // the functions here. The queues themselves (one per shard) are in delivery-queues.ts.
 import type { JobsOptions, Queue } from 'bullmq';
 import type { WssEvent } from './event.js';
+import type { TraceCarrier } from '../tracing/types.js';
 
 export const JOB_NAME = 'deliver';
 const BACKOFF_TYPE = 'wss';
@@ -21,6 +22,11 @@ export interface DeliveryJobData {
   priority?: 'high' | 'low';
   /** Sent again from the stream by a replay (docs/delivery-log.md): receivers get `X-WSS-Replay: true`. */
   replay?: true;
+  /**
+   * The bridge span's W3C trace context (docs/observability.md), set only with tracing on:
+   * every attempt is a span under it. Two random ids and a flag: never a secret.
+   */
+  trace?: TraceCarrier;
 }
 
 /** What a completed job keeps (its return value), for the dashboard. */
@@ -114,6 +120,7 @@ export function deliveryJob(
   event: Pick<WssEvent, 'id' | 'tenant' | 'type' | 'createdAtMs'> & { priority?: WssEvent['priority'] },
   delivery: { endpoint: string; body: string; retry: { attempts: number; backoffMs: number } },
   keep: { dedupTtlMs: number; keepCompleted: { count: number; age: number } },
+  trace?: TraceCarrier,
 ): BulkJob {
   const jobId = deliveryJobId(event.id, event.tenant, delivery.endpoint);
   return {
@@ -126,6 +133,7 @@ export function deliveryJob(
       createdAt: event.createdAtMs,
       body: delivery.body,
       ...(event.priority === 'high' || event.priority === 'low' ? { priority: event.priority } : {}),
+      ...(trace === undefined ? {} : { trace }),
     },
     opts: deliveryJobOptions(jobId, delivery.retry, keep),
   };

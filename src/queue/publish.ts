@@ -4,6 +4,7 @@ import type { EventPublisher } from '../producers/sources/source.js';
 import { streamPublisher } from '../producers/sources/redis-stream/publisher.js';
 import type { RedisClient } from '../redis/client.js';
 import { errorMessage, WssError } from '../lib/errors.js';
+import type { Tracer } from '../tracing/types.js';
 import { DEFAULT_MAX_EVENT_BYTES, parseEntry } from './event.js';
 
 export class EventRejectedError extends WssError {
@@ -24,6 +25,9 @@ interface PublishInput {
   id?: string | undefined;
   /** `high`, `normal` or `low` (docs/isolation.md); omitted: normal. */
   priority?: string | undefined;
+  /** W3C trace context the bridge continues (docs/observability.md): the publisher's span. */
+  traceparent?: string | undefined;
+  tracestate?: string | undefined;
 }
 
 /** The stream entry's fields, validated (`data` at most maxEventBytes). Throws EventRejectedError. */
@@ -38,6 +42,8 @@ export function eventFields(input: PublishInput, maxEventBytes = DEFAULT_MAX_EVE
   const fields: Record<string, string> = { tenant: input.tenant, type: input.type, data };
   if (input.id !== undefined) fields['id'] = input.id;
   if (input.priority !== undefined) fields['priority'] = input.priority;
+  if (input.traceparent !== undefined) fields['traceparent'] = input.traceparent;
+  if (input.tracestate !== undefined) fields['tracestate'] = input.tracestate;
   const parsed = parseEntry('0-0', fields, maxEventBytes);
   if (!parsed.ok) {
     throw new EventRejectedError(
@@ -65,4 +71,44 @@ export function publishEvent(
   maxEventBytes = DEFAULT_MAX_EVENT_BYTES,
 ): Promise<string> {
   return publishTo(streamPublisher(redis, stream), input, maxEventBytes);
+}
+
+/**
+ * publishTo inside a PRODUCER span (`wss.publish`), whose context goes into the envelope as
+ * `traceparent`/`tracestate`: the bridge continues it. A traceparent in `input` (the caller's
+ * own trace) becomes the span's parent. With tracing off this is publishTo itself.
+ */
+export async function publishTraced(
+  tracer: Tracer,
+  publisher: EventPublisher,
+  input: PublishInput,
+  opts: { maxEventBytes: number; source: string },
+): Promise<string> {
+  if (!tracer.enabled) return publishTo(publisher, input, opts.maxEventBytes);
+  eventFields(input, opts.maxEventBytes); // a bad traceparent is refused before it could parent a span
+  const parent =
+    input.traceparent === undefined
+      ? undefined
+      : { traceparent: input.traceparent, ...(input.tracestate ? { tracestate: input.tracestate } : {}) };
+  const span = tracer.start('wss.publish', {
+    kind: 'producer',
+    parent,
+    attributes: {
+      'messaging.system': opts.source,
+      'messaging.operation.type': 'send',
+      'wss.tenant': input.tenant,
+      'wss.event_type': input.type,
+      'wss.event_id': input.id,
+    },
+  });
+  try {
+    const ref = await publishTo(publisher, { ...input, ...span.carrier() }, opts.maxEventBytes);
+    span.set({ 'messaging.message.id': ref });
+    return ref;
+  } catch (err) {
+    span.fail(err instanceof WssError ? err.code : 'Error');
+    throw err;
+  } finally {
+    span.end();
+  }
 }

@@ -22,6 +22,9 @@ const RESERVED_HEADERS = new Set([
   'upgrade',
   'expect',
   'keep-alive',
+  // W3C Trace Context: the request's own span (docs/observability.md).
+  'traceparent',
+  'tracestate',
 ]);
 // Sent in Standard Webhooks mode; a custom header of the same name in other case would go out twice.
 const STANDARD_WEBHOOKS_HEADERS = new Set(['webhook-id', 'webhook-timestamp', 'webhook-signature']);

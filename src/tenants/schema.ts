@@ -85,6 +85,8 @@ const endpointSchema = z
     // Deliveries refuse private addresses even with WSS_ALLOW_PRIVATE_URLS=true: set on what a
     // tenant registers without the operator's allowance (docs/portal.md).
     publicOnly: z.boolean().optional(),
+    // false: no `traceparent`/`tracestate` on requests even with tracing on (observability.md).
+    traceContext: z.boolean().optional(),
     // Its length and format depend on `signature.scheme`: checked in secretsIssues.
     secret: z.string().max(512).optional(),
     secretEnv: secretEnvName.optional(),

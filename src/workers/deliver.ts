@@ -9,6 +9,8 @@ import { prepareSigner, signatureHeaders } from '../signing/signer.js';
 import { undecryptableFields } from '../signing/stored-secrets.js';
 import type { EndpointConfig } from '../tenants/schema.js';
 import type { PostRequest, PostResponse } from './http.js';
+import type { Span, Tracer } from '../tracing/types.js';
+import { endHttpSpan, failHttpSpan, propagate, startHttpSpan } from './spans.js';
 
 export interface DeliverDeps {
   /** The endpoint as the registry snapshot has it now (secret included), or undefined. */
@@ -23,6 +25,8 @@ export interface DeliverDeps {
   log: Logger;
   /** Any of these aborting aborts the request (shutdown, lost job lock). */
   signals?: ReadonlyArray<AbortSignal | undefined>;
+  /** With tracing on: the attempt's span, parent of the request's HTTP CLIENT span (spans.ts). */
+  trace?: { tracer: Tracer; attempt: Span } | undefined;
 }
 
 function checkJobData(data: DeliveryJobData): void {
@@ -94,14 +98,25 @@ export async function deliverAttempt(
   // SECRET_ENV_FORBIDDEN (failed) when the endpoint names another tenant's variable.
   const signer = prepareSigner(ep, deps.readSecretEnv, data.tenant);
   const signed = signatureHeaders(signer, data.eventId, data.body, deps.now());
-  const res = await deps.post({
-    url: ep.url,
-    headers: attemptHeaders(ep, data, signed, attempt, deps.userAgent, opts.redelivery === true),
-    body: data.body,
-    timeoutMs: ep.timeoutMs,
-    signals: deps.signals,
-    ...(ep.publicOnly === true ? { publicOnly: true } : {}),
-  });
+  const headers = attemptHeaders(ep, data, signed, attempt, deps.userAgent, opts.redelivery === true);
+  const span = deps.trace && startHttpSpan(deps.trace.tracer, deps.trace.attempt, ep.url);
+  // The receiver continues the trace from the request's span, unless the endpoint says no.
+  if (span && ep.traceContext !== false) propagate(span, headers);
+  let res: PostResponse;
+  try {
+    res = await deps.post({
+      url: ep.url,
+      headers,
+      body: data.body,
+      timeoutMs: ep.timeoutMs,
+      signals: deps.signals,
+      ...(ep.publicOnly === true ? { publicOnly: true } : {}),
+    });
+  } catch (err) {
+    if (span) failHttpSpan(span, err);
+    throw err;
+  }
+  if (span) endHttpSpan(span, res.status);
 
   const verdict = classifyStatus({
     status: res.status,

@@ -25,6 +25,9 @@ import { attemptLogLine, settleAttempt } from './settle-attempt.js';
 import { attemptRecord, type AttemptFacts } from '../history/record-attempt.js';
 import type { HistoryStore } from '../history/store.js';
 import type { ParkReason } from '../history/delay-reason.js';
+import { noopTracer, spanLogger } from '../tracing/tracer.js';
+import { startAttemptSpan } from './spans.js';
+import type { Span, Tracer } from '../tracing/types.js';
 
 type DeliveryJob = Job<DeliveryJobData, DeliveryResult>;
 
@@ -45,6 +48,8 @@ export interface ProcessDeps extends Omit<DeliverDeps, 'signals'> {
   noteParked?: (job: DeliveryJob, reason: ParkReason) => Promise<unknown>;
   /** Gives a job about to be retried its fair-share place behind its flow's queue (fair-state.ts). */
   retag?: (job: DeliveryJob) => Promise<unknown>;
+  /** Spans (docs/observability.md): one per attempt, under the bridge span the job carries. */
+  tracer?: Tracer | undefined;
 }
 
 /** False when this worker no longer holds the job's lock; asks Redis only when it may have lapsed (lock-check.ts). */
@@ -127,6 +132,7 @@ async function settle(
   probe: boolean,
   fields: object,
   v: Verdict,
+  span: Span,
 ): Promise<void> {
   await deps.guard.report(data.tenant, data.endpoint, probe, v.err);
   await recordHistory(deps, fields, {
@@ -140,6 +146,8 @@ async function settle(
   });
   const why = v.err ? { code: v.err.code, reason: v.err.message } : {};
   deps.log[v.level]({ ...fields, status: v.status ?? null, ms: v.ms, outcome: v.outcome, ...why }, 'delivery attempt');
+  span.set({ 'wss.outcome': v.outcome });
+  if (v.err) span.fail(v.err.code, v.err.message.slice(0, 200));
   countDelivery(data.tenant, data.endpoint, v.outcome, v.ms / 1000);
 }
 
@@ -188,11 +196,16 @@ export async function processDelivery(
   const attempt = job.attemptsMade + 1;
   const started = performance.now();
   const fields = { tenant: data.tenant, endpoint: data.endpoint, eventId: data.eventId, attempt };
+  // One span per attempt (a retry is a new one in the same trace); lines logged during it carry its ids.
+  const tracer = deps.tracer ?? noopTracer;
+  const span = startAttemptSpan(tracer, data, attempt);
+  if (tracer.enabled) deps = { ...deps, log: spanLogger(log, span), tracer };
   try {
     if (!(await stillLocked(deps, job, token, startEpoch))) {
       // Another worker has or will get this job from the stalled check: sending it here too
       // would be a duplicate. Nothing to hand back without the lock; no attempt is spent.
-      log.warn(
+      span.set({ 'wss.outcome': 'not-sent' });
+      deps.log.warn(
         { ...fields, outcome: 'not-sent' },
         'job lock lapsed before sending (Redis outage or a stalled process): not sent, the job goes back to the queue',
       );
@@ -202,16 +215,20 @@ export async function processDelivery(
     // A job that stalled before may already have reached the receiver: say so (X-WSS-Redelivery).
     const redelivery = job.stalledCounter > 0;
     // The request listens to both itself (one AbortController per attempt, in http.ts).
-    const result = await deliverAttempt({ ...deps, signals: [deps.shutdown, lockSignal] }, data, attempt, {
+    const trace = tracer.enabled ? { tracer, attempt: span } : undefined;
+    const result = await deliverAttempt({ ...deps, signals: [deps.shutdown, lockSignal], trace }, data, attempt, {
       redelivery,
     });
-    await settle(deps, data, attempt, gate.probe, fields, {
-      outcome: 'delivered',
-      level: 'info',
-      ms: result.ms,
-      status: result.status,
-      snippet: result.snippet,
-    });
+    const { ms, status, snippet } = result;
+    await settle(
+      deps,
+      data,
+      attempt,
+      gate.probe,
+      fields,
+      { outcome: 'delivered', level: 'info', ms, status, snippet },
+      span,
+    );
     if (typeof data.createdAt === 'number') endToEndSeconds.observe(Math.max(0, deps.now() - data.createdAt) / 1000);
     return result;
   } catch (err) {
@@ -223,30 +240,43 @@ export async function processDelivery(
     });
     if (settled.outcome === 'handed-back') {
       // Cut short by shutdown, not by the receiver: hand the job back untouched.
-      log.warn({ ...fields, ms, outcome: settled.outcome }, 'delivery aborted by shutdown; job returned to the queue');
+      deps.log.warn(
+        { ...fields, ms, outcome: settled.outcome },
+        'delivery aborted by shutdown; job returned to the queue',
+      );
+      span.set({ 'wss.outcome': settled.outcome });
       await job.moveToDelayed(Date.now(), token);
       throw settled.toThrow;
     }
     const { outcome } = settled;
-    await settle(deps, data, attempt, gate.probe, fields, {
-      outcome,
-      level: settled.level,
-      ms,
-      status: err.status,
-      err,
-    });
+    await settle(
+      deps,
+      data,
+      attempt,
+      gate.probe,
+      fields,
+      {
+        outcome,
+        level: settled.level,
+        ms,
+        status: err.status,
+        err,
+      },
+      span,
+    );
     // The per-attempt history for the dashboard; a failed log write must not change the outcome.
     await job
       .log(attemptLogLine(attempt, outcome, ms, err))
-      .catch((e: unknown) => log.warn({ ...fields, err: errorMessage(e) }, 'job.log failed'));
+      .catch((e: unknown) => deps.log.warn({ ...fields, err: errorMessage(e) }, 'job.log failed'));
     if (outcome === 'retry')
       await deps
         .retag?.(job)
         .catch((e: unknown) =>
-          log.warn({ ...fields, err: errorMessage(e) }, 'fair-share retag failed; the retry keeps its place'),
+          deps.log.warn({ ...fields, err: errorMessage(e) }, 'fair-share retag failed; the retry keeps its place'),
         );
     throw settled.toThrow;
   } finally {
+    span.end();
     slots.release(key, performance.now() - started);
     deps.limits.release(admission.lease, failure);
   }

@@ -124,6 +124,7 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningWo
     userAgent: USER_AGENT,
     retryAfterMaxMs: config.worker.retryAfterMaxMs,
     log,
+    tracer: ctx.tracer,
     slots,
     limits,
     epochs,

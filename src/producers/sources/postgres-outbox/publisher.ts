@@ -11,8 +11,9 @@ import { defaultEventId, outboxNames, outboxStatements } from './sql.js';
 /** Returns the event id: the producer's, else the one the bridge will give the row. */
 export function outboxPublisher(url: string, table: OutboxTableName): EventPublisher {
   const names = outboxNames(table);
-  const { insert } = outboxStatements(names);
+  const { insert, insertTraced } = outboxStatements(names);
   let pool: pg.Pool | undefined;
+  let traceColumns = true;
   const poolOf = () => {
     if (!pool) {
       pool = new pg.Pool({ ...clientConfig(url, 'outbox-publish'), max: 2, idleTimeoutMillis: 30_000 });
@@ -25,13 +26,18 @@ export function outboxPublisher(url: string, table: OutboxTableName): EventPubli
     async publish(f) {
       let rows: Array<{ row_id: string; created_ms: string }>;
       try {
-        ({ rows } = await poolOf().query<{ row_id: string; created_ms: string }>(insert, [
-          f['id'] ?? null,
-          f['tenant'],
-          f['type'],
-          f['data'],
-          f['priority'] ?? null,
-        ]));
+        const values = [f['id'] ?? null, f['tenant'], f['type'], f['data'], f['priority'] ?? null];
+        // The trace context columns only when there is a context and the table has them (a
+        // table made before them takes the event without its context).
+        if (f['traceparent'] !== undefined && traceColumns) {
+          try {
+            ({ rows } = await poolOf().query(insertTraced, [...values, f['traceparent'], f['tracestate'] ?? null]));
+          } catch (err) {
+            if ((err as { code?: unknown }).code !== '42703') throw err;
+            traceColumns = false;
+            ({ rows } = await poolOf().query(insert, values));
+          }
+        } else ({ rows } = await poolOf().query(insert, values));
       } catch (err) {
         if ((err as { code?: unknown }).code === '42P01')
           throw new OutboxTableError(`outbox table ${names.text} does not exist: create it with \`wss outbox init\``);

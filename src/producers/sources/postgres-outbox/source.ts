@@ -44,7 +44,7 @@ export class PostgresOutboxSource implements Source {
   readonly holds = false;
   readonly description: string;
   private readonly names: OutboxNames;
-  private readonly sql: ReturnType<typeof outboxStatements>;
+  private sql: ReturnType<typeof outboxStatements>;
   private readonly listener: OutboxListener;
   /** The connection claims and acknowledgements run on; undefined until (re)connected. */
   private client: pg.Client | undefined;
@@ -78,7 +78,9 @@ export class PostgresOutboxSource implements Source {
    */
   async start(): Promise<void> {
     try {
-      const { trigger } = await checkTable(await this.connection(), this.names, this.sql, this.o.url);
+      const { trigger, traced } = await checkTable(await this.connection(), this.names, this.sql, this.o.url);
+      // Rows carry their trace context when the table has the columns (docs/observability.md).
+      if (traced) this.sql = outboxStatements(this.names, { traced });
       if (!trigger)
         this.log.warn(
           { table: this.names.text, pollMs: this.o.pollMs },

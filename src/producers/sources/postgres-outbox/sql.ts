@@ -56,8 +56,12 @@ ${n.schema === undefined ? '' : `CREATE SCHEMA IF NOT EXISTS ${n.schema};\n`}CRE
   priority     text,
   created_at   timestamptz NOT NULL DEFAULT now(),
   attempts     integer NOT NULL DEFAULT 0,
-  published_at timestamptz
+  published_at timestamptz,
+  traceparent  text,
+  tracestate   text
 );
+-- W3C trace context of the event (docs/observability.md); added to tables made before.
+ALTER TABLE ${n.table} ADD COLUMN IF NOT EXISTS traceparent text, ADD COLUMN IF NOT EXISTS tracestate text;
 -- What the bridge claims from: unpublished rows in row id order.
 CREATE INDEX IF NOT EXISTS ${own('unpublished')} ON ${n.table} (row_id) WHERE published_at IS NULL;
 ${
@@ -84,11 +88,14 @@ COMMIT;
 `;
 }
 
-/** The statements the bridge and the publisher run ($n are parameters). */
-export function outboxStatements(n: OutboxNames) {
+/**
+ * The statements the bridge and the publisher run ($n are parameters). `traced`: the table has
+ * the trace context columns (checkTable says; a table made before them works without).
+ */
+export function outboxStatements(n: OutboxNames, opts: { traced?: boolean } = {}) {
   const T = n.table;
   const rowColumns = `row_id::text AS row_id, id, tenant, type, data::text AS data, priority, attempts,
-    floor(extract(epoch FROM created_at) * 1000)::bigint::text AS created_ms`;
+    floor(extract(epoch FROM created_at) * 1000)::bigint::text AS created_ms${opts.traced ? ', traceparent, tracestate' : ''}`;
   return {
     /** $1 = the lock's name. One bridge at a time between `candidates` and `lock` (claim.ts). */
     claimLock: 'SELECT pg_advisory_lock(hashtextextended($1, 0))',
@@ -107,10 +114,14 @@ export function outboxStatements(n: OutboxNames) {
     /** $1..$5 = id, tenant, type, data (JSON text), priority. */
     insert: `INSERT INTO ${T} (id, tenant, type, data, priority) VALUES ($1, $2, $3, $4::jsonb, $5)
       RETURNING row_id::text AS row_id, floor(extract(epoch FROM created_at) * 1000)::bigint::text AS created_ms`,
+    /** $1..$7 = as insert, then traceparent and tracestate. */
+    insertTraced: `INSERT INTO ${T} (id, tenant, type, data, priority, traceparent, tracestate) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7)
+      RETURNING row_id::text AS row_id, floor(extract(epoch FROM created_at) * 1000)::bigint::text AS created_ms`,
     /** $1 = the quoted table name, $2 = the trigger's: does the table exist, may this user change it, has it the trigger? */
     check: `SELECT c IS NOT NULL AS present,
       c IS NOT NULL AND has_table_privilege(c, 'SELECT') AND has_table_privilege(c, 'UPDATE') AND has_table_privilege(c, 'DELETE') AS writable,
-      EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = c AND tgname = $2) AS trigger
+      EXISTS (SELECT 1 FROM pg_trigger WHERE tgrelid = c AND tgname = $2) AS trigger,
+      (SELECT count(*) FROM pg_attribute WHERE attrelid = c AND attname IN ('traceparent', 'tracestate') AND NOT attisdropped) = 2 AS traced
       FROM to_regclass($1) AS c`,
     /**
      * $1 = the quoted table name. The oldest row, and where the row ids start: an oldest row id
@@ -139,6 +150,9 @@ export interface OutboxRow {
   priority: string | null;
   attempts: number;
   created_ms: string;
+  /** Only from a table that has the trace context columns. */
+  traceparent?: string | null;
+  tracestate?: string | null;
 }
 
 /** The source's reference to a row: `<table>#<row id>` (dead letters' `entryId`, logs). */
@@ -154,9 +168,9 @@ export const defaultEventId = (text: string, rowId: string, createdMs: number) =
 /** A row as the bridge's message: the envelope's columns as text, null columns left out. */
 export function rowMessage(text: string, row: OutboxRow): SourceMessage {
   const fields: Record<string, string> = {};
-  for (const k of ['tenant', 'type', 'data', 'id', 'priority'] as const) {
+  for (const k of ['tenant', 'type', 'data', 'id', 'priority', 'traceparent', 'tracestate'] as const) {
     const v = row[k];
-    if (v !== null) fields[k] = v;
+    if (v !== null && v !== undefined) fields[k] = v;
   }
   const createdAtMs = Number(row.created_ms);
   return {

@@ -18,20 +18,21 @@ const INIT_HINT = 'create it with `wss outbox init`, or apply the SQL of `wss ou
 /**
  * Throws OutboxTableError when the table is missing, lacks a column the bridge reads, or may not
  * be changed by this user; OutboxUnavailableError when the database does not answer. Returns
- * whether the notify trigger is there (without it the bridge only polls).
+ * whether the notify trigger is there (without it the bridge only polls) and whether the trace context columns are.
  */
 export async function checkTable(
   client: pg.Client,
   n: OutboxNames,
   sql: OutboxStatements,
   url: string,
-): Promise<{ trigger: boolean }> {
+): Promise<{ trigger: boolean; traced: boolean }> {
   const db = describePgUrl(url);
   try {
-    const [row] = await query<{ present: boolean; writable: boolean; trigger: boolean }>(client, sql.check, [
-      n.table,
-      `${n.channel}_notify`,
-    ]);
+    const [row] = await query<{ present: boolean; writable: boolean; trigger: boolean; traced: boolean }>(
+      client,
+      sql.check,
+      [n.table, `${n.channel}_notify`],
+    );
     if (!row?.present) throw new OutboxTableError(`outbox table ${n.text} does not exist in ${db}: ${INIT_HINT}`);
     if (!row.writable)
       throw new OutboxTableError(
@@ -44,7 +45,7 @@ export async function checkTable(
     } finally {
       await query(client, 'ROLLBACK');
     }
-    return { trigger: row.trigger };
+    return { trigger: row.trigger, traced: row.traced };
   } catch (err) {
     if (err instanceof OutboxTableError) throw err;
     if (sqlState(err) !== undefined)
