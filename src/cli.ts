@@ -28,7 +28,7 @@ Usage:
   wss seed <tenants.json> [--replace] [--force]       validate a tenants file and load it into Redis;
                                                       prints what changed per endpoint; --force to
                                                       replace a stored (e.g. rotated) secret
-  wss publish --tenant T --type E --data '<json>' [--id ID] [--priority high|normal|low]
+  wss publish --tenant T --type E --data '<json>' [--id ID] [--priority high|normal|low] [--ordering-key K]
               [--no-check]                            add one event to the source (WSS_SOURCE); an
                                                       unknown tenant is refused unless --no-check
   wss outbox init [--print]                           create the PostgreSQL outbox table, index and
@@ -41,6 +41,7 @@ Usage:
   wss secrets reencrypt                               re-encrypt every stored secret with the first
                                                       WSS_SECRETS_KEY key
   wss recover --tenant T --endpoint E --since 2h [--dry-run] [--json]
+  wss ordering blocked [--tenant T] [--endpoint E] | wss ordering skip <jobId>
                                                       put the endpoint's failed deliveries since then
                                                       back in the queue (re-signed, same body and id)
   wss replay --tenant T [--endpoint E] --from 2h [--to now] [--dry-run] [--json]
@@ -156,6 +157,7 @@ async function cmdPublish(args: string[], config: Config, log: Logger): Promise<
       data: { type: 'string' },
       id: { type: 'string' },
       priority: { type: 'string' },
+      'ordering-key': { type: 'string' },
       'no-check': { type: 'boolean', default: false },
     },
     strict: true,
@@ -177,6 +179,7 @@ async function cmdPublish(args: string[], config: Config, log: Logger): Promise<
     data,
     ...(values.id ? { id: values.id } : {}),
     ...(values.priority !== undefined ? { priority: values.priority } : {}),
+    ...(values['ordering-key'] !== undefined ? { orderingKey: values['ordering-key'] } : {}),
   };
   // Refused here, before Redis is reached (or an embedded one started), with the field named.
   eventFields(input, config.maxEventBytes);
@@ -239,6 +242,8 @@ async function main(argv: string[]): Promise<void> {
       return (await import('./cli/recover.js')).cmdRecover(rest, config, log);
     case 'replay':
       return (await import('./cli/recover.js')).cmdReplay(rest, config, log);
+    case 'ordering':
+      return (await import('./cli/ordering.js')).cmdOrdering(rest, config, log);
     case 'secrets':
       return (await import('./cli/secrets.js')).cmdSecrets(rest, config, log);
     case 'status':

@@ -20,6 +20,7 @@ import { endpointHealth } from './endpoint-health.js';
 import { publicEndpoint } from './public-view.js';
 import { generatedKey, signingRoutes } from './signing-api.js';
 import { replayRoutes } from './replay-api.js';
+import { orderingRoutes } from './ordering-api.js';
 import type { ReplayHistory } from '../producers/sources/source.js';
 import { historyRoutes } from './history-api.js';
 
@@ -226,7 +227,7 @@ export function adminApi({ ctx, queues, log, expressions, publisher, history }: 
   router.post('/events', async (req, res) => {
     const input = body(req, res);
     if (!input) return;
-    const { tenant, type, data, id, priority } = input;
+    const { tenant, type, data, id, priority, orderingKey } = input;
     const problems: string[] = [];
     if (typeof tenant !== 'string') problems.push('field "tenant": required, a string');
     if (typeof type !== 'string') problems.push('field "type": required, a string');
@@ -234,7 +235,10 @@ export function adminApi({ ctx, queues, log, expressions, publisher, history }: 
     if (id !== undefined && typeof id !== 'string') problems.push('field "id": must be a string');
     if (priority !== undefined && typeof priority !== 'string')
       problems.push('field "priority": must be "high", "normal" or "low"');
-    const unknown = Object.keys(input).filter((k) => !['tenant', 'type', 'data', 'id', 'priority'].includes(k));
+    if (orderingKey !== undefined && typeof orderingKey !== 'string')
+      problems.push('field "orderingKey": must be a string');
+    const known = ['tenant', 'type', 'data', 'id', 'priority', 'orderingKey'];
+    const unknown = Object.keys(input).filter((k) => !known.includes(k));
     for (const k of unknown) problems.push(`field "${k}": unknown field`);
     // ?check=false: for producers that publish before they register the tenant.
     const check = req.query['check'];
@@ -256,6 +260,7 @@ export function adminApi({ ctx, queues, log, expressions, publisher, history }: 
           data,
           id: id as string | undefined,
           priority: priority as string | undefined,
+          orderingKey: orderingKey as string | undefined,
         },
         config.maxEventBytes,
       );
@@ -271,6 +276,7 @@ export function adminApi({ ctx, queues, log, expressions, publisher, history }: 
   signingRoutes(router, { ctx, log });
   historyRoutes(router, { ctx, queueFor: (t, e) => queues.forEndpoint(t, e).queue });
   replayRoutes(router, { ctx, log, expressions, queues, history });
+  orderingRoutes(router, { ctx, log, queues });
 
   router.use((_req, res) => notFound(res, 'route'));
   const onError: ErrorRequestHandler = (err: unknown, _req, res, _next) => {

@@ -22,7 +22,16 @@ interface DeliveryView {
   /** Why it is delayed: circuit open, endpoint disabled, an endpoint limit, or a retry's backoff. */
   delayReason?: string;
   cancelReason?: string;
+  /** An ordered delivery (docs/ordering.md): its key, sequence, and the job it waits behind or that blocks its key. */
+  ordering?: OrderingView;
   attempts: AttemptView[];
+}
+
+export interface OrderingView {
+  key: string;
+  sequence?: number;
+  waitingBehind?: string;
+  blockedBy?: string;
 }
 
 interface BridgeView {
@@ -58,6 +67,7 @@ export interface LiveJob {
   delayReason?: string;
   type?: string;
   createdAtMs?: number;
+  ordering?: OrderingView;
 }
 
 interface TenantDraft {
@@ -119,6 +129,7 @@ function deliveryOf(endpoint: string, lines: ReadonlyArray<Extract<HistoryLine, 
     view.state = live.state;
     if (live.state === 'delayed' && live.nextAttemptAtMs !== undefined) view.nextAttemptAt = iso(live.nextAttemptAtMs);
     if (live.state === 'delayed' && live.delayReason !== undefined) view.delayReason = live.delayReason;
+    if (live.ordering) view.ordering = live.ordering;
   } else if (last?.kind === 'c') {
     view.state = 'cancelled';
     view.cancelReason = last.reason;

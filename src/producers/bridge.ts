@@ -21,6 +21,9 @@ import { poisonPlan } from './poison.js';
 import { createSource } from './sources/index.js';
 import type { SourceBatch, SourceStats } from './sources/source.js';
 import { ReplicaWaiter } from './wait-replicas.js';
+import { OrderingStore } from '../queue/ordering-store.js';
+import { ORDER_HEAL_MS } from '../queue/ordering.js';
+import { OrderReleases } from './order-releases.js';
 
 export type { BridgeHooks } from './commit-batch.js';
 
@@ -46,6 +49,8 @@ export interface RunningBridge extends RunningRole {
   stats(): Readonly<BridgeStats>;
 }
 
+// Ordering keys (docs/ordering.md): how often the release pass runs.
+const ORDER_PASS_MS = 200;
 const MIN_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
 
@@ -59,7 +64,15 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
   );
   await queues.register();
   const fair = new FairShare(ctx.redis, queues);
+  const ordering = new OrderingStore(ctx.redis, {
+    prefix: config.prefix,
+    ttlS: config.orderingKeyTtlS,
+    healMs: ORDER_HEAL_MS,
+    now,
+  });
+  const releases = new OrderReleases(ordering, queues, source, blog);
   const target: CommitTarget = {
+    ordering,
     redis: ctx.redis,
     fair,
     deadLetterStream: config.deadLetterStream,
@@ -140,6 +153,8 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
       throw err;
     }
     inHand = undefined;
+    // Ordered heads the new watermark allows go now, not at the next tick.
+    await releases.run();
     reportBatch(sharded, target);
     // Broken marks found while planning; never throws (a failed write is retried next batch).
     await breaker.flush();
@@ -178,6 +193,7 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
     }
   })();
 
+  releases.start(ORDER_PASS_MS);
   blog.info({ batchSize: config.bridge.batchSize, blockMs: config.bridge.blockMs }, 'bridge: started');
 
   return {
@@ -197,6 +213,7 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
     },
     stop: once(async () => {
       stopping = true;
+      releases.stop();
       wake?.();
       source.interrupt();
       // The loop ends after the read or batch in hand (at most blockMs for an idle read).

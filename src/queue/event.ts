@@ -1,6 +1,7 @@
 // Source messages (stream entries and the like) → events. Pure: the bridge dead-letters anything
 // this refuses.
 import { ID_PATTERN } from '../tenants/schema.js';
+import { orderingKeyProblem } from './ordering.js';
 
 export interface WssEvent {
   /** The producer's id, else the source's (the stream entry id). Unique per tenant. */
@@ -16,6 +17,8 @@ export interface WssEvent {
   createdAtMs: number;
   /** The optional `priority` field: order within the tenant's fair share (docs/isolation.md). */
   priority: EventPriority;
+  /** The optional `orderingKey` field: deliveries of one key to one endpoint go in order (docs/ordering.md). */
+  orderingKey?: string;
 }
 
 const EVENT_PRIORITIES = ['high', 'normal', 'low'] as const;
@@ -75,7 +78,7 @@ export function parseEnvelope(
   origin: EnvelopeOrigin,
   maxDataBytes = DEFAULT_MAX_EVENT_BYTES,
 ): ParsedEntry {
-  const { tenant, type, data, id, priority } = f;
+  const { tenant, type, data, id, priority, orderingKey } = f;
   if (tenant === undefined || tenant === '') return malformed('missing field "tenant"');
   if (!ID_PATTERN.test(tenant)) return malformed('field "tenant" is not a valid tenant id');
   if (type === undefined || type === '') return malformed('missing field "type"');
@@ -102,6 +105,8 @@ export function parseEnvelope(
     // The producer's value is not quoted: reasons are logged.
     return malformed('field "priority" must be "high", "normal" or "low"');
   }
+  const keyProblem = orderingKey === undefined ? undefined : orderingKeyProblem(orderingKey);
+  if (keyProblem !== undefined) return malformed(`field "orderingKey" ${keyProblem}`);
   const { createdAtMs } = origin;
   return {
     ok: true,
@@ -114,6 +119,7 @@ export function parseEnvelope(
       createdAt: new Date(createdAtMs).toISOString(),
       createdAtMs,
       priority: (priority as EventPriority | undefined) ?? 'normal',
+      ...(orderingKey === undefined ? {} : { orderingKey }),
     },
   };
 }

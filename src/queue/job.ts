@@ -4,6 +4,7 @@
 // the functions here. The queues themselves (one per shard) are in delivery-queues.ts.
 import type { JobsOptions, Queue } from 'bullmq';
 import type { WssEvent } from './event.js';
+import { PARK_MS, type OrderingData } from './ordering.js';
 
 export const JOB_NAME = 'deliver';
 const BACKOFF_TYPE = 'wss';
@@ -21,6 +22,8 @@ export interface DeliveryJobData {
   priority?: 'high' | 'low';
   /** Sent again from the stream by a replay (docs/delivery-log.md): receivers get `X-WSS-Replay: true`. */
   replay?: true;
+  /** An ordered delivery (docs/ordering.md): its key and source position. Added parked. */
+  ordering?: OrderingData;
 }
 
 /** What a completed job keeps (its return value), for the dashboard. */
@@ -112,10 +115,18 @@ export interface BulkJob {
  */
 export function deliveryJob(
   event: Pick<WssEvent, 'id' | 'tenant' | 'type' | 'createdAtMs'> & { priority?: WssEvent['priority'] },
-  delivery: { endpoint: string; body: string; retry: { attempts: number; backoffMs: number } },
+  delivery: {
+    endpoint: string;
+    body: string;
+    retry: { attempts: number; backoffMs: number };
+    ordering?: OrderingData | undefined;
+  },
   keep: { dedupTtlMs: number; keepCompleted: { count: number; age: number } },
 ): BulkJob {
   const jobId = deliveryJobId(event.id, event.tenant, delivery.endpoint);
+  const opts = deliveryJobOptions(jobId, delivery.retry, keep);
+  // Parked: only a release (queue/ordering-store.ts) moves it, once it is its key's head.
+  if (delivery.ordering) opts.delay = PARK_MS;
   return {
     name: JOB_NAME,
     data: {
@@ -126,8 +137,9 @@ export function deliveryJob(
       createdAt: event.createdAtMs,
       body: delivery.body,
       ...(event.priority === 'high' || event.priority === 'low' ? { priority: event.priority } : {}),
+      ...(delivery.ordering ? { ordering: delivery.ordering } : {}),
     },
-    opts: deliveryJobOptions(jobId, delivery.retry, keep),
+    opts,
   };
 }
 

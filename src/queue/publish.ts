@@ -24,6 +24,8 @@ interface PublishInput {
   id?: string | undefined;
   /** `high`, `normal` or `low` (docs/isolation.md); omitted: normal. */
   priority?: string | undefined;
+  /** Deliveries of one key to one endpoint go in order (docs/ordering.md). */
+  orderingKey?: string | undefined;
 }
 
 /** The stream entry's fields, validated (`data` at most maxEventBytes). Throws EventRejectedError. */
@@ -38,6 +40,7 @@ export function eventFields(input: PublishInput, maxEventBytes = DEFAULT_MAX_EVE
   const fields: Record<string, string> = { tenant: input.tenant, type: input.type, data };
   if (input.id !== undefined) fields['id'] = input.id;
   if (input.priority !== undefined) fields['priority'] = input.priority;
+  if (input.orderingKey !== undefined) fields['orderingKey'] = input.orderingKey;
   const parsed = parseEntry('0-0', fields, maxEventBytes);
   if (!parsed.ok) {
     throw new EventRejectedError(

@@ -118,6 +118,13 @@ const endpointSchema = z
       .default([...DEFAULTS.events]),
     filter: expression.optional(),
     transform: expression.optional(),
+    // Ordering keys (docs/ordering.md): the key of events that carry none, and what a head that
+    // fails for good does to its key.
+    orderingKey: expression.optional(),
+    ordering: z
+      .object({ onFailure: z.enum(['continue', 'block']).default('continue') })
+      .strict()
+      .optional(),
     headers: z
       .record(z.string(), z.string().max(MAX_HEADER_VALUE_CHARS))
       .default({})

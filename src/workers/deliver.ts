@@ -45,6 +45,7 @@ export function attemptHeaders(
   attempt: number,
   ua: string,
   redelivery = false,
+  sequence?: number,
 ): Record<string, string> {
   const headers: Record<string, string> = {
     ...ep.headers,
@@ -57,6 +58,11 @@ export function attemptHeaders(
   };
   if (redelivery) headers['X-WSS-Redelivery'] = 'true';
   if (data.replay === true) headers['X-WSS-Replay'] = 'true';
+  // Ordering keys (docs/ordering.md): not covered by the signature, which covers the body only.
+  if (data.ordering && sequence !== undefined) {
+    headers['X-WSS-Ordering-Key'] = encodeURIComponent(data.ordering.key);
+    headers['X-WSS-Sequence'] = String(sequence);
+  }
   return headers;
 }
 
@@ -68,7 +74,7 @@ export async function deliverAttempt(
   deps: DeliverDeps,
   data: DeliveryJobData,
   attempt: number,
-  opts: { redelivery?: boolean } = {},
+  opts: { redelivery?: boolean; sequence?: number } = {},
 ): Promise<DeliveryResult> {
   checkJobData(data);
   const ep = deps.endpoint(data.tenant, data.endpoint);
@@ -96,7 +102,7 @@ export async function deliverAttempt(
   const signed = signatureHeaders(signer, data.eventId, data.body, deps.now());
   const res = await deps.post({
     url: ep.url,
-    headers: attemptHeaders(ep, data, signed, attempt, deps.userAgent, opts.redelivery === true),
+    headers: attemptHeaders(ep, data, signed, attempt, deps.userAgent, opts.redelivery === true, opts.sequence),
     body: data.body,
     timeoutMs: ep.timeoutMs,
     signals: deps.signals,

@@ -19,6 +19,8 @@ import { attemptLogLine, settleAttempt } from './settle-attempt.js';
 import { attemptRecord, type AttemptFacts } from '../history/record-attempt.js';
 import type { HistoryStore } from '../history/store.js';
 import type { ParkReason } from '../history/delay-reason.js';
+import { PARK_MS } from '../queue/ordering.js';
+import { orderedSequence, type OrderedDeps } from './ordered.js';
 
 type DeliveryJob = Job<DeliveryJobData, DeliveryResult>;
 
@@ -39,6 +41,8 @@ export interface ProcessDeps extends Omit<DeliverDeps, 'signals'> {
   noteParked?: (job: DeliveryJob, reason: ParkReason) => Promise<unknown>;
   /** Gives a job about to be retried its fair-share place behind its flow's queue (fair-state.ts). */
   retag?: (job: DeliveryJob) => Promise<unknown>;
+  /** Ordering keys (ordered.ts): only a key's released head is sent. */
+  ordering?: OrderedDeps;
 }
 
 /** False when this worker no longer holds the job's lock; asks Redis only when it may have lapsed (lock-check.ts). */
@@ -163,6 +167,12 @@ export async function processDelivery(
   const startEpoch = deps.epochs.current;
   const data = job.data;
   const key = `${data.tenant}/${data.endpoint}`;
+  const sequence = await orderedSequence(deps.ordering, job);
+  if (sequence === undefined) {
+    // Not its key's released head (promoted by hand, or a stale release): parked again, unsent.
+    await park(deps, job, token, Date.now() + PARK_MS, 'ordering');
+    throw new DelayedError(`waiting behind an earlier event of ordering key on ${key}`);
+  }
   const gate = await deps.guard.check(data.tenant, data.endpoint);
   if (!gate.send) {
     // Circuit open, or endpoint disabled: wait in the delayed set without spending an attempt.
@@ -197,6 +207,7 @@ export async function processDelivery(
     // The request listens to both itself (one AbortController per attempt, in http.ts).
     const result = await deliverAttempt({ ...deps, signals: [deps.shutdown, lockSignal] }, data, attempt, {
       redelivery,
+      ...(sequence === null ? {} : { sequence }),
     });
     await settle(deps, data, attempt, gate.probe, fields, {
       outcome: 'delivered',

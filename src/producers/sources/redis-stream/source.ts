@@ -14,6 +14,7 @@ import { errorMessage } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/log.js';
 import { PROBE_TIMEOUT_MS, withTimeout } from '../../../lib/timeout.js';
 import { entryTimeMs } from '../../../queue/event.js';
+import { watermarkAfter, watermarkAt } from '../../../queue/ordering.js';
 import { maxStreamId } from '../../../redis/streams/stream-id.js';
 import { readGroupEntries, type StreamEntry } from '../../../redis/streams/stream-reply.js';
 import { listGroups } from '../../../redis/streams/xinfo.js';
@@ -216,6 +217,15 @@ export class RedisStreamSource implements Source {
     } catch (err) {
       return { ok: false, detail: `redis: ${errorMessage(err)}` };
     }
+  }
+
+  async watermark(): Promise<string> {
+    const { stream, group } = this.o;
+    // The last delivered id first: every entry up to it was read by then, so if none is pending
+    // afterwards, all of them were acknowledged (docs/ordering.md).
+    const last = (await listGroups(this.redis, stream)).find((g) => g.name === group)?.lastDeliveredId ?? '0-0';
+    const summary = (await this.redis.xpending(stream, group)) as [number, string | null, ...unknown[]];
+    return summary[0] > 0 && summary[1] ? watermarkAt(summary[1]) : watermarkAfter(last);
   }
 
   stats(): Readonly<SourceStats> {
