@@ -14,6 +14,7 @@ export interface Hit {
   i: number;
   status: number;
   at: number;
+  path: string;
 }
 
 export interface OrderReceiver {
@@ -24,7 +25,7 @@ export interface OrderReceiver {
 
 /** `reply(hit)` decides each answer; the hit is recorded with that status. */
 export async function orderReceiver(
-  reply: (h: Omit<Hit, 'status' | 'at'>, path: string) => Reply,
+  reply: (h: Omit<Hit, 'status' | 'at' | 'path'>, path: string) => Reply,
 ): Promise<OrderReceiver> {
   const hits: Hit[] = [];
   const rx = await startReceiver((req) => {
@@ -38,7 +39,7 @@ export async function orderReceiver(
       i: body.data.i,
     };
     const r = reply(h, req.path);
-    hits.push({ ...h, status: r.status, at: Date.now() });
+    hits.push({ ...h, status: r.status, at: Date.now(), path: req.path });
     return r;
   });
   return { rx, hits, ok: (key) => hits.filter((h) => h.status < 300 && (key === undefined || h.key === key)) };
