@@ -32,6 +32,7 @@ const { streamRetention } = await import('./scenarios/stream-retention.mjs');
 const { historyCost } = await import('./scenarios/history-cost.mjs');
 const { cluster, clusterWait } = await import('./scenarios/cluster.mjs');
 const { sourceThroughput } = await import('./scenarios/source-throughput.mjs');
+const { ordered } = await import('./scenarios/ordered.mjs');
 
 const SCENARIOS = {
   'http-ceiling': httpCeiling,
@@ -57,6 +58,7 @@ const SCENARIOS = {
   'cluster-1w': (ctx) => cluster(ctx, { workers: 1 }),
   'cluster-wait': clusterWait,
   'source-throughput': sourceThroughput,
+  ordered,
 };
 
 const { values } = parseArgs({

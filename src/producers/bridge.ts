@@ -68,6 +68,7 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
     prefix: config.prefix,
     ttlS: config.orderingKeyTtlS,
     healMs: ORDER_HEAL_MS,
+    cluster: config.layout.cluster,
     now,
   });
   const releases = new OrderReleases(ordering, queues, source, blog);

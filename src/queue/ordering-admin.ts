@@ -26,7 +26,13 @@ export interface OrderingAdminDeps {
 }
 
 const storeOf = (d: OrderingAdminDeps) =>
-  new OrderingStore(d.redis, { prefix: d.prefix, ttlS: d.ttlS, healMs: ORDER_HEAL_MS, now: d.now });
+  new OrderingStore(d.redis, {
+    prefix: d.prefix,
+    ttlS: d.ttlS,
+    healMs: ORDER_HEAL_MS,
+    cluster: d.queues.layout.cluster,
+    now: d.now,
+  });
 
 /** Skips the failed head `jobId` of its ordering key: the delivery stays failed (recoverable), the next event of the key is released. */
 export async function skipOrdered(d: OrderingAdminDeps, jobId: string): Promise<{ jobId: string; key: string }> {

@@ -23,7 +23,7 @@ return 1
 `;
 
 /**
- * STEP. KEYS[1] live. ARGV: base, queueKeyPrefix (\`<prefix>:<queue>:\`), watermark, now, healMs,
+ * STEP. KEYS[1] live. ARGV: base, queueKeyPrefix (\`<prefix>:<queue>:\`), watermark (or @key to read it), now, healMs,
  * ttlS, parkedAfterTs, mode (pass | guard | skip), jobId (guard, skip), then the key ids.
  * For each key: drop ended heads (completed, removed, or failed with policy continue); a failed
  * head with policy block stays and marks the key blocked; a released head parked by mistake is
@@ -36,6 +36,8 @@ local live = KEYS[1]
 local base, qp, wm = ARGV[1], ARGV[2], ARGV[3]
 local now, heal, ttl, parked = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local mode, target = ARGV[8], ARGV[9]
+-- On one Redis the watermark is read here (saves a round trip); on a cluster the caller passes it.
+if string.sub(wm, 1, 1) == '@' then wm = redis.call('GET', string.sub(wm, 2)) or '' end
 local blocked = base .. ':ord:blocked'
 local out = {}
 for i = 10, #ARGV do

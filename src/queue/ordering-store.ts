@@ -54,6 +54,8 @@ export interface OrderingStoreOptions {
   ttlS: number;
   /** How long after a release the pass looks at the key again (to heal a lost release or promote). */
   healMs: number;
+  /** A Redis Cluster: the watermark (in another slot) is read apart, not inside the scripts. */
+  cluster: boolean;
   now: () => number;
 }
 
@@ -93,6 +95,11 @@ export class OrderingStore {
   /** The watermark as last published ('' before any: nothing is released). */
   async watermark(): Promise<string> {
     return (await this.redis.get(watermarkKey(this.o.prefix))) ?? '';
+  }
+
+  /** What STEP takes as its watermark: on one Redis, the key to read it from inside the script. */
+  private async stepWatermark(): Promise<string> {
+    return this.o.cluster ? this.watermark() : `@${watermarkKey(this.o.prefix)}`;
   }
 
   /** Publishes a watermark; a lower one than published is ignored. Returns the one in force. */
@@ -144,7 +151,7 @@ export class OrderingStore {
    */
   async guard(shard: OrderingShard, jobId: string, data: DeliveryJobData & { ordering: OrderingData }) {
     const id = orderingId(data.tenant, data.endpoint, data.ordering.key);
-    const actions = await this.step(shard, [id], 'guard', jobId, await this.watermark());
+    const actions = await this.step(shard, [id], 'guard', jobId, await this.stepWatermark());
     const go = actions.find((a) => a.action === 'go');
     return go === undefined ? undefined : Number(go.arg);
   }
@@ -152,7 +159,7 @@ export class OrderingStore {
   /** After a job finished (completed or failed for good): releases the next head of its key. */
   async ended(shard: OrderingShard, data: DeliveryJobData & { ordering: OrderingData }): Promise<void> {
     const id = orderingId(data.tenant, data.endpoint, data.ordering.key);
-    await this.step(shard, [id], 'pass', '', await this.watermark());
+    await this.step(shard, [id], 'pass', '', await this.stepWatermark());
   }
 
   /**
@@ -184,7 +191,7 @@ export class OrderingStore {
   /** Skips the failed head `jobId` of a blocked key: it stays failed, the key moves on. False when it is not that key's head. */
   async skip(shard: OrderingShard, tenant: string, endpoint: string, key: string, jobId: string): Promise<boolean> {
     const id = orderingId(tenant, endpoint, key);
-    const actions = await this.step(shard, [id], 'skip', jobId, await this.watermark());
+    const actions = await this.step(shard, [id], 'skip', jobId, await this.stepWatermark());
     return actions.some((a) => a.action === 'skipped');
   }
 

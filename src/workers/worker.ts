@@ -124,6 +124,7 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningWo
       prefix: config.prefix,
       ttlS: config.orderingKeyTtlS,
       healMs: ORDER_HEAL_MS,
+      cluster: config.layout.cluster,
       now: Date.now,
     }),
     shard: (name) => orderShards.get(name),
