@@ -8,18 +8,28 @@ import { publishEvent } from '../src/queue/publish.js';
 import { blockedKeys, skipOrdered } from '../src/queue/ordering-admin.js';
 import type { RunningRole } from '../src/roles.js';
 import { startWorker } from '../src/workers/worker.js';
+import { startDashboard } from '../src/dashboard/server.js';
+import { basic } from './helpers/dashboard-context.js';
 import { endpoint, isolatedEnv, useBridgeTest, waitUntil, type TestCtx } from './helpers/bridge-context.js';
 import { sleep } from './helpers/context.js';
 import { expectKeyOrder, orderReceiver, type OrderReceiver } from './helpers/ordering.js';
 
 const { cleanups, context } = useBridgeTest();
 const N = 12;
+const PASSWORD = 'ordering-failure-password';
+
+type Delivery = {
+  ordering?: { key: string; sequence?: number; waitingBehind?: string; blockedBy?: string };
+  delayReason?: string;
+};
+const deliveryOf = (json: Record<string, unknown>) =>
+  (json['events'] as Array<{ deliveries: Delivery[] }>)[0]!.deliveries[0]!;
 
 async function setup(ordering: Record<string, unknown>, fail: (key: string, i: number) => boolean) {
   let failing = fail;
   const o = await orderReceiver((h) => ({ status: failing(h.key!, h.i) ? 400 : 200 }));
   cleanups.push(() => o.rx.close());
-  const t = await context(isolatedEnv({ WSS_CONCURRENCY: '8' }), {
+  const t = await context(isolatedEnv({ WSS_CONCURRENCY: '8', WSS_DASHBOARD_PASSWORD: PASSWORD, PORT: '0' }), {
     tenants: [
       {
         id: 'acme',
@@ -27,11 +37,20 @@ async function setup(ordering: Record<string, unknown>, fail: (key: string, i: n
       },
     ],
   });
-  const roles: RunningRole[] = [await startWorker(t.ctx), await startBridge(t.ctx)];
+  const dash = await startDashboard(t.ctx);
+  const roles: RunningRole[] = [await startWorker(t.ctx), await startBridge(t.ctx), dash];
   cleanups.push(async () => {
     for (const r of roles.reverse()) await r.stop();
   });
-  return { o, t, heal: (f: typeof fail) => (failing = f) };
+  const api = async (path: string, body?: unknown) => {
+    const res = await fetch(dash.url + path, {
+      method: body === undefined ? 'GET' : 'POST',
+      headers: { authorization: basic('admin', PASSWORD), 'content-type': 'application/json' },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+  };
+  return { o, t, api, heal: (f: typeof fail) => (failing = f) };
 }
 
 async function publish(t: TestCtx, keys: string[], withField: boolean): Promise<void> {
@@ -71,7 +90,7 @@ describe('a head that fails for good', () => {
   }, 120_000);
 
   it('block: only that key stops; recovering the delivery, or skipping it, releases the key', async () => {
-    const { o, t, heal } = await setup(
+    const { o, t, api, heal } = await setup(
       { ordering: { onFailure: 'block' } },
       (k, i) => (k === 'a' || k === 'c') && i === 3,
     );
@@ -87,12 +106,23 @@ describe('a head that fails for good', () => {
     ]);
     // A job that is not a blocked head cannot be skipped.
     await expect(skipOrdered(deps(t), 'acme.hook.a-5')).rejects.toThrow(/not the failed head/);
+    expect((await api('/api/ordering/skip', { jobId: 'acme.hook.a-5' })).status).toBe(409);
+    // The event page's API shows the key, the sequence, and what blocks or holds a delivery.
+    const head = deliveryOf((await api('/api/events/c-3')).json);
+    expect(head.ordering).toEqual({ key: 'c', sequence: 4, blockedBy: 'acme.hook.c-3' });
+    const behind = deliveryOf((await api('/api/events/c-5')).json);
+    expect(behind.ordering).toEqual({ key: 'c', waitingBehind: 'acme.hook.c-3', blockedBy: 'acme.hook.c-3' });
+    expect(behind.delayReason).toMatch(/waiting behind acme\.hook\.c-3/);
+    expect((await api('/api/ordering/blocked?tenant=acme&endpoint=hook')).json['blocked']).toHaveLength(2);
 
     // a: recovered once the receiver is fixed: sent again as the head, with its sequence.
     heal((k, i) => k === 'c' && i === 3);
     await (await Job.fromId(t.queue, 'acme.hook.a-3'))!.retry('failed');
-    // c: skipped: stays failed, the key moves on with a gap.
-    await skipOrdered(deps(t), 'acme.hook.c-3');
+    // c: skipped (through the admin API): stays failed, the key moves on with a gap.
+    expect((await api('/api/ordering/skip', { jobId: 'acme.hook.c-3' })).json).toMatchObject({
+      skipped: true,
+      key: 'c',
+    });
     await waitUntil('a and c delivered', () => o.ok('a').length === N && o.ok('c').length === N - 1, 60_000);
     expectKeyOrder(o.hits, 'a');
     expectKeyOrder(o.hits, 'c', new Set([3]));

@@ -129,7 +129,6 @@ function deliveryOf(endpoint: string, lines: ReadonlyArray<Extract<HistoryLine, 
     view.state = live.state;
     if (live.state === 'delayed' && live.nextAttemptAtMs !== undefined) view.nextAttemptAt = iso(live.nextAttemptAtMs);
     if (live.state === 'delayed' && live.delayReason !== undefined) view.delayReason = live.delayReason;
-    if (live.ordering) view.ordering = live.ordering;
   } else if (last?.kind === 'c') {
     view.state = 'cancelled';
     view.cancelReason = last.reason;
@@ -142,6 +141,7 @@ function deliveryOf(endpoint: string, lines: ReadonlyArray<Extract<HistoryLine, 
   // Else: no job and no settled line (the job was removed by hand, or its last line was lost):
   // after a failed attempt it would be delayed; without one it is reported waiting.
   else if (last?.kind === 'a') view.state = 'delayed';
+  if (live?.ordering) view.ordering = live.ordering;
   return view;
 }
 
