@@ -77,7 +77,7 @@ const seqsOf = (o: OrderReceiver, key: string) => o.ok(key).map((h) => h.seq);
 
 describe('a head that fails for good', () => {
   it('continue (default), key from the endpoint expression: the key moves on, the gap is visible', async () => {
-    const { o, t } = await setup({ orderingKey: 'data.k' }, (k, i) => k === 'a' && i === 3);
+    const { o, t, heal } = await setup({ orderingKey: 'data.k' }, (k, i) => k === 'a' && i === 3);
     await publish(t, ['a', 'b'], false);
     await waitUntil('a and b delivered', () => o.ok('a').length === N - 1 && o.ok('b').length === N, 60_000);
     expectKeyOrder(o.hits, 'a', new Set([3]));
@@ -87,6 +87,11 @@ describe('a head that fails for good', () => {
     expect(seqsOf(o, 'b')).toEqual(Array.from({ length: N }, (_, i) => i + 1));
     const failed = await Job.fromId(t.queue, 'acme.hook.a-3');
     expect(await failed?.getState()).toBe('failed');
+    // Recovered after its key moved on: sent outside the key's order, with the sequence it had.
+    heal(() => false);
+    await failed!.retry('failed');
+    await waitUntil('a-3 delivered', () => o.ok('a').length === N, 30_000);
+    expect(o.ok('a').at(-1)).toMatchObject({ i: 3, seq: 4 });
   }, 120_000);
 
   it('block: only that key stops; recovering the delivery, or skipping it, releases the key', async () => {

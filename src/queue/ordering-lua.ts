@@ -24,7 +24,7 @@ return 1
 
 /**
  * STEP. KEYS[1] live. ARGV: base, queueKeyPrefix (\`<prefix>:<queue>:\`), watermark (or @key to read it), now, healMs,
- * ttlS, parkedAfterTs, mode (pass | guard | skip), jobId (guard, skip), then the key ids.
+ * ttlS, parkedAfterTs, mode (pass | guard | skip), target (guard: the job's member; skip: its id), then the key ids.
  * For each key: drop ended heads (completed, removed, or failed with policy continue); a failed
  * head with policy block stays and marks the key blocked; a released head parked by mistake is
  * to be promoted; an unreleased head below the watermark is released (sequence assigned once)
@@ -36,6 +36,9 @@ local live = KEYS[1]
 local base, qp, wm = ARGV[1], ARGV[2], ARGV[3]
 local now, heal, ttl, parked = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 local mode, target = ARGV[8], ARGV[9]
+-- guard: target is the job's member (position|jobId); skip: the job id.
+local tjid = target
+if mode == 'guard' then tjid = string.sub(target, string.find(target, '|', 1, true) + 1) end
 -- On one Redis the watermark is read here (saves a round trip); on a cluster the caller passes it.
 if string.sub(wm, 1, 1) == '@' then wm = redis.call('GET', string.sub(wm, 2)) or '' end
 local blocked = base .. ':ord:blocked'
@@ -43,12 +46,18 @@ local out = {}
 for i = 10, #ARGV do
   local id = ARGV[i]
   local q, s = base .. ':ord:q:' .. id, base .. ':ord:s:' .. id
+  if mode == 'guard' and not redis.call('ZSCORE', q, target) then
+    -- Not in its key's queue: it left the key's order (failed with continue, or skipped) and
+    -- was recovered since. Sent as it is, with the sequence it had, if still known.
+    out[#out + 1] = 'go'
+    out[#out + 1] = redis.call('HGET', s, string.sub(target, string.find(target, '|', 1, true) + 1)) or ''
+    return out
+  end
   if mode == 'skip' then
     local head = redis.call('ZRANGE', q, 0, 0)[1]
     if head and string.sub(head, string.find(head, '|', 1, true) + 1) == target
       and redis.call('ZSCORE', qp .. 'failed', target) then
       redis.call('ZREM', q, head)
-      redis.call('HDEL', s, target)
       if redis.call('HGET', s, 'r') == target then redis.call('HDEL', s, 'r') end
       redis.call('HDEL', blocked, id)
       out[#out + 1] = 'skipped'
@@ -67,18 +76,20 @@ for i = 10, #ARGV do
     local jk = qp .. jid
     local ended = redis.call('EXISTS', jk) == 0
     if not ended and redis.call('HEXISTS', jk, 'finishedOn') == 1 then
-      if redis.call('ZSCORE', qp .. 'failed', jid) and redis.call('HGET', s, 'p') == 'block' then
+      local failed = redis.call('ZSCORE', qp .. 'failed', jid)
+      if failed and redis.call('HGET', s, 'p') == 'block' then
         redis.call('HSET', blocked, id, jid)
         redis.call('ZADD', live, now + heal, id)
         out[#out + 1] = 'blocked'
         out[#out + 1] = jid
         break
       end
-      ended = true
+      -- A failed job keeps its sequence: recovered later, it is sent with it.
+      ended = failed and 'failed' or true
     end
     if ended then
       redis.call('ZREM', q, head)
-      redis.call('HDEL', s, jid)
+      if ended ~= 'failed' then redis.call('HDEL', s, jid) end
       if redis.call('HGET', s, 'r') == jid then redis.call('HDEL', s, 'r') end
       if redis.call('HGET', blocked, id) == jid then redis.call('HDEL', blocked, id) end
     else
@@ -96,7 +107,7 @@ for i = 10, #ARGV do
         end
         redis.call('HSET', s, 'r', jid)
         redis.call('ZADD', live, now + heal, id)
-        if mode ~= 'guard' or jid ~= target then
+        if mode ~= 'guard' or jid ~= tjid then
           out[#out + 1] = 'promote'
           out[#out + 1] = jid
         end
@@ -104,7 +115,7 @@ for i = 10, #ARGV do
         redis.call('ZADD', live, now + 1, id)
       end
       redis.call('EXPIRE', s, ttl)
-      if mode == 'guard' and jid == target and redis.call('HGET', s, 'r') == jid then
+      if mode == 'guard' and jid == tjid and redis.call('HGET', s, 'r') == jid then
         out[#out + 1] = 'go'
         out[#out + 1] = redis.call('HGET', s, jid)
       end

@@ -147,13 +147,17 @@ export class OrderingStore {
 
   /**
    * At send time: the job's sequence if it is its key's released head (releasing it first if it
-   * is the head and the watermark allows), else undefined (the caller parks it again).
+   * is the head and the watermark allows), else undefined (the caller parks it again). A job no
+   * longer in its key's queue (failed with continue or skipped, then recovered) goes with the
+   * sequence it had (null: none known).
    */
   async guard(shard: OrderingShard, jobId: string, data: DeliveryJobData & { ordering: OrderingData }) {
     const id = orderingId(data.tenant, data.endpoint, data.ordering.key);
-    const actions = await this.step(shard, [id], 'guard', jobId, await this.stepWatermark());
+    const member = `${data.ordering.pos}|${jobId}`;
+    const actions = await this.step(shard, [id], 'guard', member, await this.stepWatermark());
     const go = actions.find((a) => a.action === 'go');
-    return go === undefined ? undefined : Number(go.arg);
+    // '' : a recovered job that left its key's order and whose sequence is gone: sent without one.
+    return go === undefined ? undefined : go.arg === '' ? null : Number(go.arg);
   }
 
   /** After a job finished (completed or failed for good): releases the next head of its key. */
