@@ -12,6 +12,8 @@ import {
   watermarkAt,
 } from '../src/queue/ordering.js';
 import { deliveryJob } from '../src/queue/job.js';
+import { bodyFields } from '../src/producers/sources/amqp/envelope.js';
+import { natsFields } from '../src/producers/sources/nats/envelope.js';
 
 const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
@@ -78,6 +80,16 @@ describe('keys', () => {
     const bad = parseEntry('1-0', { ...base, orderingKey: 'x'.repeat(300) });
     expect(bad.ok).toBe(false);
     expect(!bad.ok && bad.reason).toMatch(/orderingKey/);
+  });
+
+  it('AMQP and NATS bodies carry the key as a string field, validated the same way', () => {
+    const body = '{"tenant":"acme","type":"t","data":{},"orderingKey":"acct-7"}';
+    const amqp = bodyFields(Buffer.from(body));
+    expect(amqp.ok && amqp.fields['orderingKey']).toBe('acct-7');
+    expect(natsFields(body, undefined, 10_000).fields['orderingKey']).toBe('acct-7');
+    const numeric = '{"tenant":"acme","type":"t","data":{},"orderingKey":7}';
+    expect(bodyFields(Buffer.from(numeric)).ok).toBe(false);
+    expect(natsFields(numeric, undefined, 10_000).malformed).toMatch(/orderingKey/);
   });
 
   it('an ordered job is added parked, an unordered one is not', () => {
