@@ -50,8 +50,9 @@ export class OrderReleases {
   private async once(): Promise<void> {
     try {
       const wm = this.source.watermark ? await this.source.watermark() : WATERMARK_ALL;
-      await this.store.raiseWatermark(wm);
-      for (const ref of this.queues.current) await this.store.pass(ref);
+      // The pass uses the watermark just computed (a lower one than published is only slower,
+      // never wrong), so publishing it runs alongside.
+      await Promise.all([this.store.raiseWatermark(wm), ...this.queues.current.map((ref) => this.store.pass(ref, wm))]);
       this.lastError = '';
     } catch (err) {
       const message = errorMessage(err);

@@ -171,8 +171,8 @@ export class OrderingStore {
    * ago and to be checked): releases what may go, heals lost releases. Returns how many jobs it
    * promoted.
    */
-  async pass(shard: OrderingShard, maxKeys = 5_000): Promise<number> {
-    const wm = await this.watermark();
+  async pass(shard: OrderingShard, watermark?: string, maxKeys = 5_000): Promise<number> {
+    const wm = watermark ?? (await this.watermark());
     const cutoff = this.o.now();
     let promoted = 0;
     for (let done = 0; done < maxKeys; done += CHUNK) {
