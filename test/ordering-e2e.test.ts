@@ -75,9 +75,17 @@ describe('ordering keys end to end', () => {
     expect(unkeyed.every((h) => h.seq === undefined)).toBe(true);
     // The 503s really happened, so the order held through retries.
     expect(o.hits.filter((h) => h.status === 503).length).toBeGreaterThan(KEYS * PER_KEY * 0.15);
-    await waitUntil(
-      'ordering state emptied',
-      async () => (await t.ctx.redis.keys(`${t.config.prefix}:ord:q:*`)).length === 0,
-    );
+    // Idle keys: their queues are gone, the live set is empty, and what remains (each key's
+    // counter) expires after WSS_ORDERING_KEY_TTL_S.
+    const r = t.ctx.redis;
+    await waitUntil('ordering queues emptied', async () => (await r.keys(`${t.config.prefix}:ord:q:*`)).length === 0);
+    await waitUntil('live set emptied', async () => (await r.zcard(`${t.config.prefix}:ord:live`)) === 0, 20_000);
+    const states = await r.keys(`${t.config.prefix}:ord:s:*`);
+    expect(states).toHaveLength(KEYS);
+    for (const k of states) {
+      const ttl = await r.ttl(k);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(t.config.orderingKeyTtlS);
+    }
   }, 300_000);
 });

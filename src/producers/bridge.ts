@@ -154,8 +154,8 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
       throw err;
     }
     inHand = undefined;
-    // Ordered heads the new watermark allows go now, not at the next tick.
-    await releases.run();
+    // Ordered heads the new watermark allows go now, not at the next tick (other batches: the tick).
+    if (sharded.shards.some((s) => s.jobs.some((j) => j.data.ordering))) await releases.run();
     reportBatch(sharded, target);
     // Broken marks found while planning; never throws (a failed write is retried next batch).
     await breaker.flush();
