@@ -14,6 +14,9 @@ import {
 import { deliveryJob } from '../src/queue/job.js';
 import { bodyFields } from '../src/producers/sources/amqp/envelope.js';
 import { natsFields } from '../src/producers/sources/nats/envelope.js';
+import { attemptHeaders } from '../src/workers/deliver.js';
+import { parseEndpoint } from '../src/tenants/schema.js';
+import { prepareSigner, signatureHeaders } from '../src/signing/signer.js';
 
 const byBytes = (a: string, b: string) => Buffer.compare(Buffer.from(a), Buffer.from(b));
 
@@ -102,5 +105,40 @@ describe('keys', () => {
     const plain = deliveryJob(ev, { endpoint: 'hook', body: '{}', retry }, keep);
     expect(plain.opts.delay).toBeUndefined();
     expect(plain.data.ordering).toBeUndefined();
+  });
+
+  it('headers: key (percent-encoded) and sequence, in either signature scheme', () => {
+    const data = {
+      eventId: 'e1',
+      tenant: 'acme',
+      endpoint: 'hook',
+      type: 't',
+      createdAt: 1,
+      body: '{}',
+      ordering: { key: 'acct 7/ä', pos: '1' },
+    };
+    for (const scheme of ['wss', 'standard-webhooks'] as const) {
+      const secret =
+        scheme === 'wss' ? 'plain-secret-0123456789' : `whsec_${Buffer.from('x'.repeat(32)).toString('base64')}`;
+      const ep = parseEndpoint({ id: 'hook', url: 'https://example.com/h', secret, signature: { scheme } });
+      const signed = signatureHeaders(
+        prepareSigner(ep, () => undefined, 'acme'),
+        'e1',
+        '{}',
+        1_000,
+      );
+      const h = attemptHeaders(ep, data, signed, 1, 'ua', false, 7);
+      expect(h['X-WSS-Ordering-Key']).toBe('acct%207%2F%C3%A4');
+      expect(decodeURIComponent(h['X-WSS-Ordering-Key']!)).toBe('acct 7/ä');
+      expect(h['X-WSS-Sequence']).toBe('7');
+    }
+    const plain = attemptHeaders(
+      parseEndpoint({ id: 'hook', url: 'https://example.com/h', secret: 'plain-secret-0123456789' }),
+      { ...data, ordering: undefined },
+      {},
+      1,
+      'ua',
+    );
+    expect(plain['X-WSS-Sequence']).toBeUndefined();
   });
 });
