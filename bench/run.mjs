@@ -33,6 +33,7 @@ const { historyCost } = await import('./scenarios/history-cost.mjs');
 const { cluster, clusterWait } = await import('./scenarios/cluster.mjs');
 const { sourceThroughput } = await import('./scenarios/source-throughput.mjs');
 const { otelSpanCost, pipelineThroughputOtel } = await import('./scenarios/otel.mjs');
+const { ordered } = await import('./scenarios/ordered.mjs');
 
 const SCENARIOS = {
   'http-ceiling': httpCeiling,
@@ -69,6 +70,7 @@ const SCENARIOS = {
   'cluster-1w': (ctx) => cluster(ctx, { workers: 1 }),
   'cluster-wait': clusterWait,
   'source-throughput': sourceThroughput,
+  ordered,
 };
 
 const { values } = parseArgs({

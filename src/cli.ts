@@ -28,7 +28,7 @@ Usage:
   wss seed <tenants.json> [--replace] [--force]       validate a tenants file and load it into Redis;
                                                       prints what changed per endpoint; --force to
                                                       replace a stored (e.g. rotated) secret
-  wss publish --tenant T --type E --data '<json>' [--id ID] [--priority high|normal|low]
+  wss publish --tenant T --type E --data '<json>' [--id ID] [--priority high|normal|low] [--ordering-key K]
               [--traceparent TP [--tracestate TS]] [--no-check]
                                                       add one event to the source (WSS_SOURCE); an
                                                       unknown tenant is refused unless --no-check
@@ -42,6 +42,7 @@ Usage:
   wss secrets reencrypt                               re-encrypt every stored secret with the first
                                                       WSS_SECRETS_KEY key
   wss recover --tenant T --endpoint E --since 2h [--dry-run] [--json]
+  wss ordering blocked [--tenant T] [--endpoint E] | wss ordering skip <jobId>
                                                       put the endpoint's failed deliveries since then
                                                       back in the queue (re-signed, same body and id)
   wss replay --tenant T [--endpoint E] --from 2h [--to now] [--dry-run] [--json]
@@ -159,6 +160,7 @@ async function cmdPublish(args: string[], config: Config, log: Logger): Promise<
       priority: { type: 'string' },
       traceparent: { type: 'string' },
       tracestate: { type: 'string' },
+      'ordering-key': { type: 'string' },
       'no-check': { type: 'boolean', default: false },
     },
     strict: true,
@@ -182,6 +184,7 @@ async function cmdPublish(args: string[], config: Config, log: Logger): Promise<
     ...(values.priority !== undefined ? { priority: values.priority } : {}),
     ...(values.traceparent !== undefined ? { traceparent: values.traceparent } : {}),
     ...(values.tracestate !== undefined ? { tracestate: values.tracestate } : {}),
+    ...(values['ordering-key'] !== undefined ? { orderingKey: values['ordering-key'] } : {}),
   };
   // Refused here, before Redis is reached (or an embedded one started), with the field named.
   eventFields(input, config.maxEventBytes);
@@ -250,6 +253,8 @@ async function main(argv: string[]): Promise<void> {
       return (await import('./cli/recover.js')).cmdRecover(rest, config, log);
     case 'replay':
       return (await import('./cli/recover.js')).cmdReplay(rest, config, log);
+    case 'ordering':
+      return (await import('./cli/ordering.js')).cmdOrdering(rest, config, log);
     case 'secrets':
       return (await import('./cli/secrets.js')).cmdSecrets(rest, config, log);
     case 'status':

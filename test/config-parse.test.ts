@@ -176,6 +176,7 @@ describe('each setting declared once (src/config/settings.ts)', () => {
       'WSS_NATS_STREAM',
       'WSS_NATS_SUBJECTS',
       'WSS_NATS_URL',
+      'WSS_ORDERING_KEY_TTL_S',
       'WSS_OUTBOX_KEEP',
       'WSS_OUTBOX_POLL_MS',
       'WSS_OUTBOX_RETENTION',

@@ -67,6 +67,18 @@ function statusText(s: EventStatus): string {
       ]);
     }
     out.push('', table(rows));
+    for (const d of e.deliveries) {
+      const o = d.ordering;
+      if (!o) continue;
+      const seq = o.sequence === undefined ? 'no sequence yet' : `sequence ${o.sequence}`;
+      const wait =
+        o.blockedBy !== undefined
+          ? `; key blocked by ${x(o.blockedBy)}`
+          : o.waitingBehind !== undefined
+            ? `; waits behind ${x(o.waitingBehind)}`
+            : '';
+      out.push(`ordering (${x(d.endpoint)}): key ${x(o.key)}, ${seq}${wait}`);
+    }
     const attempts: string[][] = [['ENDPOINT', '#', 'AT', 'STATUS', 'MS', 'RESPONSE']];
     for (const d of e.deliveries)
       for (const a of d.attempts)

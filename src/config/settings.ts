@@ -214,6 +214,11 @@ const sharedSettings = {
     int(3_600_000, 1_000, 30 * 86_400_000),
     'How long the per-job deduplication record outlives its job (see [Design notes](design.md#design-notes)).',
   ),
+  orderingKeyTtlS: setting(
+    'WSS_ORDERING_KEY_TTL_S',
+    int(7 * 86_400, 60, 365 * 86_400),
+    "How long, in seconds, an ordering key's sequence counter outlives its last delivery; after that an idle key holds no memory and its next event starts again at sequence 1 (see [Ordering keys](ordering.md)).",
+  ),
   registryPollMs: setting(
     'WSS_REGISTRY_POLL_MS',
     int(1_000, 50, 5_000),

@@ -21,6 +21,7 @@ import { endpointHealth } from './endpoint-health.js';
 import { publicEndpoint } from './public-view.js';
 import { generatedKey, signingRoutes } from './signing-api.js';
 import { replayRoutes } from './replay-api.js';
+import { orderingRoutes } from './ordering-api.js';
 import type { ReplayHistory } from '../producers/sources/source.js';
 import { historyRoutes } from './history-api.js';
 
@@ -227,7 +228,7 @@ export function adminApi({ ctx, queues, log, expressions, publisher, history }: 
   router.post('/events', async (req, res) => {
     const input = body(req, res);
     if (!input) return;
-    const { tenant, type, data, id, priority, traceparent, tracestate } = input;
+    const { tenant, type, data, id, priority, traceparent, tracestate, orderingKey } = input;
     const problems: string[] = [];
     if (typeof tenant !== 'string') problems.push('field "tenant": required, a string');
     if (typeof type !== 'string') problems.push('field "type": required, a string');
@@ -238,11 +239,11 @@ export function adminApi({ ctx, queues, log, expressions, publisher, history }: 
     for (const [k, v] of [
       ['traceparent', traceparent],
       ['tracestate', tracestate],
+      ['orderingKey', orderingKey],
     ] as const)
       if (v !== undefined && typeof v !== 'string') problems.push(`field "${k}": must be a string`);
-    const unknown = Object.keys(input).filter(
-      (k) => !['tenant', 'type', 'data', 'id', 'priority', 'traceparent', 'tracestate'].includes(k),
-    );
+    const known = ['tenant', 'type', 'data', 'id', 'priority', 'traceparent', 'tracestate', 'orderingKey'];
+    const unknown = Object.keys(input).filter((k) => !known.includes(k));
     for (const k of unknown) problems.push(`field "${k}": unknown field`);
     // ?check=false: for producers that publish before they register the tenant.
     const check = req.query['check'];
@@ -267,6 +268,7 @@ export function adminApi({ ctx, queues, log, expressions, publisher, history }: 
           priority: priority as string | undefined,
           traceparent: traceparent as string | undefined,
           tracestate: tracestate as string | undefined,
+          orderingKey: orderingKey as string | undefined,
         },
         { maxEventBytes: config.maxEventBytes, source: config.source.kind },
       );
@@ -282,6 +284,7 @@ export function adminApi({ ctx, queues, log, expressions, publisher, history }: 
   signingRoutes(router, { ctx, log });
   historyRoutes(router, { ctx, queueFor: (t, e) => queues.forEndpoint(t, e).queue });
   replayRoutes(router, { ctx, log, expressions, queues, history });
+  orderingRoutes(router, { ctx, log, queues });
 
   router.use((_req, res) => notFound(res, 'route'));
   const onError: ErrorRequestHandler = (err: unknown, _req, res, _next) => {

@@ -70,6 +70,12 @@ export const EVENTS_PAGE_SCRIPT = String.raw`'use strict';
     if (d.nextAttemptAt) box.append(el('p', { text: 'next attempt: ' + when(d.nextAttemptAt) }));
     if (d.delayReason) box.append(el('p', { class: 'delay-reason', text: 'delayed: ' + d.delayReason }));
     if (d.cancelReason) box.append(el('p', { text: 'cancelled: ' + d.cancelReason }));
+    var o = d.ordering;
+    var jobId = ev.tenant + '.' + d.endpoint + '.' + eventId;
+    if (o) box.append(el('p', { class: 'ordering', text: 'ordering key ' + o.key + ' · ' +
+      (o.sequence === undefined ? 'no sequence yet' : 'sequence ' + o.sequence) +
+      (o.blockedBy === jobId ? ' · blocks its key (recover or skip it)' : o.blockedBy ? ' · key blocked by ' + o.blockedBy :
+        o.waitingBehind ? ' · waits behind ' + o.waitingBehind : '') }));
     var n = (d.attempts || []).length;
     box.append(el('p', { class: 'count', text: n + (n === 1 ? ' attempt' : ' attempts') }));
     box.append(attemptsTable(d.attempts));
@@ -80,7 +86,33 @@ export const EVENTS_PAGE_SCRIPT = String.raw`'use strict';
       });
       box.append(button);
     }
+    if (o && o.blockedBy === jobId) {
+      var skip = el('button', { type: 'button', class: 'skip', text: 'Skip (the key moves on)' });
+      skip.addEventListener('click', function () {
+        skipHead(eventId, jobId, skip);
+      });
+      box.append(skip);
+    }
     return box;
+  }
+
+  async function skipHead(eventId, jobId, button) {
+    button.disabled = true;
+    var res = await fetch('/api/ordering/skip', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+      body: JSON.stringify({ jobId: jobId }),
+    }).catch(function () {
+      return undefined;
+    });
+    var body = res ? await res.json().catch(function () { return {}; }) : {};
+    if (!res || !res.ok) {
+      button.disabled = false;
+      say('Skip refused' + (res ? ' (HTTP ' + res.status + '): ' + (body.error || '') : ': the dashboard could not be reached'), 'error');
+      return;
+    }
+    say('Skipped ' + jobId + ': it stays failed; its key moves on.', 'ok');
+    lookup(eventId, true);
   }
 
   function render(body) {

@@ -8,11 +8,12 @@ import type { ThrottleReason } from '../endpoints/limits.js';
 /** The job hash field holding `<reason> <attemptsMade>` (BullMQ ignores fields it does not know). */
 export const PARK_FIELD = 'wssPark';
 
-export type ParkReason = 'circuit-open' | 'disabled' | ThrottleReason;
+export type ParkReason = 'circuit-open' | 'disabled' | 'ordering' | ThrottleReason;
 
 const TEXT: Record<ParkReason, string> = {
   'circuit-open': 'circuit open (cool-down after failed attempts)',
   disabled: 'endpoint disabled (kept until enabled again)',
+  ordering: 'waiting behind an earlier event of its ordering key',
   'max-in-flight': 'endpoint limit: maxInFlight',
   'rate-limit': 'endpoint limit: rateLimit',
   paused: 'endpoint paused by the receiver (429/503 Retry-After)',

@@ -22,7 +22,16 @@ interface DeliveryView {
   /** Why it is delayed: circuit open, endpoint disabled, an endpoint limit, or a retry's backoff. */
   delayReason?: string;
   cancelReason?: string;
+  /** An ordered delivery (docs/ordering.md): its key, sequence, and the job it waits behind or that blocks its key. */
+  ordering?: OrderingView;
   attempts: AttemptView[];
+}
+
+export interface OrderingView {
+  key: string;
+  sequence?: number;
+  waitingBehind?: string;
+  blockedBy?: string;
 }
 
 interface BridgeView {
@@ -58,6 +67,7 @@ export interface LiveJob {
   delayReason?: string;
   type?: string;
   createdAtMs?: number;
+  ordering?: OrderingView;
 }
 
 interface TenantDraft {
@@ -131,6 +141,7 @@ function deliveryOf(endpoint: string, lines: ReadonlyArray<Extract<HistoryLine, 
   // Else: no job and no settled line (the job was removed by hand, or its last line was lost):
   // after a failed attempt it would be delayed; without one it is reported waiting.
   else if (last?.kind === 'a') view.state = 'delayed';
+  if (live?.ordering) view.ordering = live.ordering;
   return view;
 }
 

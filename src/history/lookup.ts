@@ -7,6 +7,8 @@ import { eventView, groupLines, type EventStatus, type LiveJob } from './event-s
 import { decodeValues, droppedLines } from './lines.js';
 import { delayReason, PARK_FIELD } from './delay-reason.js';
 import type { HistoryStore } from './store.js';
+import { orderingPosition } from '../queue/ordering-store.js';
+import { queueKeyBase } from '../queue/delivery-queues.js';
 
 export interface LookupDeps {
   store: HistoryStore;
@@ -26,14 +28,27 @@ async function liveJob(d: LookupDeps, tenant: string, endpoint: string, eventId:
   const job = await Job.fromId(queue, id);
   if (!job) return undefined;
   const s = await job.getState();
-  const known = { type: job.data?.type, createdAtMs: job.data?.createdAt };
+  const ord = job.data?.ordering;
+  const ordering = ord && {
+    key: ord.key,
+    ...(await orderingPosition(d.redis, queueKeyBase(queue.opts.prefix ?? 'bull', queue.name), {
+      id,
+      tenant,
+      endpoint,
+      key: ord.key,
+    })),
+  };
+  const known = { type: job.data?.type, createdAtMs: job.data?.createdAt, ...(ordering ? { ordering } : {}) };
   if (s === 'completed' || s === 'failed' || s === 'active') return { state: s, ...known };
   if (s === 'delayed') {
     const [score, parked] = await Promise.all([
       d.redis.zscore(queue.keys.delayed!, id),
       d.redis.hget(queue.toKey(id), PARK_FIELD),
     ]);
-    const reason = delayReason(parked, job.attemptsMade);
+    const reason =
+      ordering?.waitingBehind !== undefined
+        ? `waiting behind ${ordering.waitingBehind}, an earlier event of its ordering key`
+        : delayReason(parked, job.attemptsMade);
     return {
       state: 'delayed',
       ...known,

@@ -148,6 +148,12 @@ export const sendsSkippedLockLost = new Counter({
   registers: [metricsRegistry],
 });
 
+export const orderingSkipped = new Counter({
+  name: 'wss_ordering_reparked_total',
+  help: 'Ordered deliveries that reached a worker while not the released head of their ordering key, and were parked again unsent (docs/ordering.md).',
+  registers: [metricsRegistry],
+});
+
 export const endpointsDisabled = new Counter({
   name: 'wss_endpoints_disabled_total',
   help: 'Endpoints disabled by the service, by kind: auto (failing without a success for WSS_DISABLE_AFTER) or gone (410).',

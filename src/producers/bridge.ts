@@ -19,13 +19,16 @@ import { commitBatch, reportBatch, type BridgeHooks, type CommitTarget, type Sha
 import { HistoryStore } from '../history/store.js';
 import { planBatch } from './plan-batch.js';
 import { poisonPlan } from './poison.js';
-import { holdReleaseMax, HoldReader, routeByType } from './hold-reader.js';
+import { createHoldReader } from './hold-reader.js';
 import { createSource } from './sources/index.js';
 import type { SourceBatch, SourceStats } from './sources/source.js';
 import { ReplicaWaiter } from './wait-replicas.js';
 import { noopTracer } from '../tracing/noop.js';
 import type { Span } from '../tracing/types.js';
-import type { WssEvent } from '../queue/event.js';
+import { bridgeSpans } from './bridge-spans.js';
+import { OrderingStore } from '../queue/ordering-store.js';
+import { ORDER_HEAL_MS } from '../queue/ordering.js';
+import { OrderReleases } from './order-releases.js';
 
 export type { BridgeHooks } from './commit-batch.js';
 
@@ -53,6 +56,8 @@ export interface RunningBridge extends RunningRole {
   stats(): Readonly<BridgeStats>;
 }
 
+// Ordering keys (docs/ordering.md): how often the release pass runs.
+const ORDER_PASS_MS = 200;
 const MIN_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5_000;
 
@@ -66,7 +71,16 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
   );
   await queues.register();
   const fair = new FairShare(ctx.redis, queues);
+  const ordering = new OrderingStore(ctx.redis, {
+    prefix: config.prefix,
+    ttlS: config.orderingKeyTtlS,
+    healMs: ORDER_HEAL_MS,
+    cluster: config.layout.cluster,
+    now,
+  });
+  const releases = new OrderReleases(ordering, queues, source, blog);
   const target: CommitTarget = {
+    ordering,
     redis: ctx.redis,
     fair,
     deadLetterStream: config.deadLetterStream,
@@ -118,50 +132,13 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
       wake = done;
     });
 
-  // One CONSUMER span per event with deliveries (docs/observability.md), child of the
-  // producer's traceparent: one trace per event, so the bridge step sits inside each event's
-  // trace rather than in a batch trace reached by links. Ended once the batch is acknowledged.
-  const tracer = ctx.tracer ?? noopTracer;
-  const traceInto = (spans: Span[]) =>
-    tracer.enabled
-      ? (event: WssEvent, deliveries: number) => {
-          const span = tracer.start('wss.bridge', {
-            kind: 'consumer',
-            parent: event.trace,
-            attributes: {
-              'messaging.system': source.kind,
-              'wss.tenant': event.tenant,
-              'wss.event_id': event.id,
-              'wss.event_type': event.type,
-              'wss.deliveries': deliveries,
-            },
-          });
-          spans.push(span);
-          return span.carrier();
-        }
-      : undefined;
+  const traceInto = bridgeSpans(ctx.tracer ?? noopTracer, source.kind);
 
   const endpointsOf = (tenant: string) => registry.snapshot().tenants.get(tenant)?.endpoints.values();
   const endpointIds = (tenant: string) => [...(endpointsOf(tenant) ?? [])].map((e) => e.config.id);
 
   // Hold-back (WSS_HOLD_AFTER): only where the source lets messages wait unacknowledged.
-  const holdReader =
-    source.holds && config.bridge.holdAfter > 0
-      ? new HoldReader(
-          source,
-          fair,
-          routeByType(endpointsOf),
-          {
-            holdAfter: config.bridge.holdAfter,
-            maxBytes: config.bridge.holdMaxBytes,
-            idsOnly: source.refetch !== undefined,
-            maxRelease: holdReleaseMax(config.bridge.holdAfter, config.bridge.batchSize),
-            keepEveryMs: Math.floor(config.bridge.claimIdleMs / 3),
-          },
-          now,
-          blog,
-        )
-      : undefined;
+  const holdReader = createHoldReader(config.bridge, source, fair, endpointsOf, now, blog);
   const held = () => holdReader?.hold.size ?? 0;
 
   async function plan(batch: SourceBatch, spans: Span[]): Promise<ShardedPlan> {
@@ -202,6 +179,10 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
     }
     for (const s of spans) s.end();
     inHand = undefined;
+    // Ordered heads the new watermark allows go now, not at the next tick (other batches: the
+    // tick), and so after the batch that ends a flush of held entries (hold-reader.ts).
+    if (holdReader?.takeFlushEnd() || sharded.shards.some((s) => s.jobs.some((j) => j.data.ordering)))
+      await releases.run();
     reportBatch(sharded, target);
     // Broken marks found while planning; never throws (a failed write is retried next batch).
     await breaker.flush();
@@ -243,6 +224,7 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
     }
   })();
 
+  releases.start(ORDER_PASS_MS);
   blog.info(
     {
       batchSize: config.bridge.batchSize,
@@ -269,6 +251,7 @@ export async function startBridge(ctx: RoleContext<'bridge'>, opts: BridgeOption
     },
     stop: once(async () => {
       stopping = true;
+      releases.stop();
       wake?.();
       source.interrupt();
       // The loop ends after the read or batch in hand (at most blockMs for an idle read).

@@ -1,5 +1,6 @@
 // Committing a planned batch, in the order that makes a crash at any point harmless:
-// jobs first (addBulk per shard, deduplicated by job id and TTL), then the fair-share tags, then
+// jobs first (addBulk per shard, deduplicated by job id and TTL), then the fair-share tags and
+// the ordering keys' queues, then
 // dead letters, then the delivery log, then (WSS_WAIT_REPLICAS) a WAIT for the replicas. Only
 // then does the bridge acknowledge the batch to its source, and report it (`reportBatch`). Each
 // addBulk is one MULTI over one queue's keys: on a Redis Cluster a MULTI may only hold keys of
@@ -10,6 +11,7 @@ import type { RedisClient } from '../redis/client.js';
 import type { Logger } from '../lib/log.js';
 import { bridgeBatchSize, deadLettered, historyWriteFailures, jobsEnqueued, unrouted } from '../lib/metrics.js';
 import type { FairShare, ShardJobs } from '../queue/fair-queues.js';
+import { orderedAdds, type OrderingStore } from '../queue/ordering-store.js';
 import { deadLetterArgs } from './dead-letter.js';
 import type { BatchPlan } from './plan-batch.js';
 import type { SourceMessage } from './sources/source.js';
@@ -42,6 +44,8 @@ export interface CommitTarget {
   /** The delivery log: what the bridge did with each event (docs/delivery-log.md). */
   history?: HistoryStore | undefined;
   now?: () => number;
+  /** Ordering keys' queues (queue/ordering-store.ts). */
+  ordering?: OrderingStore | undefined;
   /** WSS_WAIT_REPLICAS: waits for replicas to have the batch's writes before the acknowledgement (unset: none). */
   replicas?: ReplicaWaiter | undefined;
 }
@@ -62,6 +66,10 @@ export async function commitBatch(plan: ShardedPlan, t: CommitTarget): Promise<v
   }
   await Promise.all(inFlight);
   await t.fair.commit(plan.shards);
+  // Ordered jobs were added parked; now into their keys' queues (docs/ordering.md). After the
+  // jobs, so a key's queue never names a job that does not exist yet.
+  const { ordering } = t;
+  if (ordering) await Promise.all(plan.shards.map(({ ref, jobs }) => ordering.add(ref, orderedAdds(jobs))));
   const jobs = plan.shards.flatMap((s) => s.jobs);
   await t.hooks?.afterEnqueue?.({ entryIds: plan.ackIds, jobIds: jobs.map((j) => String(j.opts.jobId)) });
 

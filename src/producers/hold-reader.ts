@@ -41,11 +41,61 @@ export function routeByType(endpointsOf: (tenant: string) => Iterable<CompiledEn
   };
 }
 
+/**
+ * Messages that will give ordered jobs (docs/ordering.md): they carry an `orderingKey`, or an
+ * endpoint they are routed to derives one. Reading one flushes the hold.
+ */
+export function orderedBy(endpointsOf: (tenant: string) => Iterable<CompiledEndpoint> | undefined) {
+  return (m: SourceMessage): boolean => {
+    const f = m.fields;
+    if (!f) return false;
+    if (f['orderingKey'] !== undefined) return true;
+    const tenant = f['tenant'];
+    const type = f['type'];
+    if (!tenant || !type) return false;
+    for (const e of endpointsOf(tenant) ?? [])
+      if (e.config.orderingKey !== undefined && e.config.enabled && e.subscribes(type)) return true;
+    return false;
+  };
+}
+
+/** The bridge's HoldReader, or undefined where hold-back is off or the source cannot hold. */
+export function createHoldReader(
+  cfg: { holdAfter: number; holdMaxBytes: number; batchSize: number; claimIdleMs: number },
+  source: Source,
+  fair: FairShare,
+  endpointsOf: (tenant: string) => Iterable<CompiledEndpoint> | undefined,
+  now: () => number,
+  log: Logger,
+): HoldReader | undefined {
+  if (!source.holds || cfg.holdAfter <= 0) return undefined;
+  return new HoldReader(
+    source,
+    fair,
+    routeByType(endpointsOf),
+    {
+      holdAfter: cfg.holdAfter,
+      maxBytes: cfg.holdMaxBytes,
+      idsOnly: source.refetch !== undefined,
+      maxRelease: holdReleaseMax(cfg.holdAfter, cfg.batchSize),
+      keepEveryMs: Math.floor(cfg.claimIdleMs / 3),
+      ordered: orderedBy(endpointsOf),
+      flushRelease: cfg.batchSize,
+    },
+    now,
+    log,
+  );
+}
+
 export interface HoldReaderOptions extends HoldOptions {
   /** Most held messages released per batch (holdReleaseMax). */
   maxRelease: number;
   /** How often held messages are kept ours (below WSS_CLAIM_IDLE_MS). */
   keepEveryMs: number;
+  /** A message that will give ordered jobs (docs/ordering.md): reading one flushes the hold. */
+  ordered?: (m: SourceMessage) => boolean;
+  /** Most held messages released per batch during a flush (WSS_BATCH_SIZE). */
+  flushRelease?: number;
 }
 
 /** How long a read waits for new messages while some are held: releases are looked at this often. */
@@ -75,6 +125,7 @@ export class HoldReader {
   readonly hold: Hold;
   private nextKeepAt: number;
   private releasing = false;
+  private flushEnded = false;
   /** Each message's flow keys, routed once. */
   private readonly routed = new WeakMap<SourceMessage, readonly string[]>();
   /** The flow behind each key seen (as many as the registry has endpoints). */
@@ -109,10 +160,20 @@ export class HoldReader {
       // Lags are read again only for a flow not held yet (a backlog's reads cost no more).
       if (!lags || batch.messages.some((m) => this.unheld(m))) lags = await this.lags(batch.messages);
       fresh = hold.admit(batch.messages, lags);
+      // Ordered jobs wait for the watermark, which a held message keeps below them.
+      if (this.o.ordered && hold.size > 0 && batch.messages.some(this.o.ordered)) {
+        if (!hold.flushing)
+          this.log.info({ held: hold.size }, 'bridge: an ordered event was read; releasing the entries held before it');
+        // A flush under way is extended to what is held now.
+        hold.flush();
+      }
       if (fresh.length > 0 || batch.messages.length === 0) break;
     }
     lags ??= await this.lags([]);
-    let released = hold.release(lags, this.o.maxRelease);
+    // A flush goes a full batch at a time: the ordered job behind it waits for all of it.
+    const flushing = hold.flushing;
+    let released = hold.release(lags, flushing ? (this.o.flushRelease ?? this.o.maxRelease) : this.o.maxRelease);
+    if (flushing && !hold.flushing) this.flushEnded = true;
     this.releasing = released.length > 0;
     // Kept by id only: their fields again. A failure leaves them pending (not held any more),
     // so the source's re-read after the error hands them out again.
@@ -151,6 +212,16 @@ export class HoldReader {
     const keys = new Set(this.hold.keys());
     for (const m of messages) for (const k of this.keysOf(m)) keys.add(k);
     return keys.size > 0 ? this.fair.lags([...keys].map((k) => this.flows.get(k)!)) : new Map<string, number>();
+  }
+
+  /**
+   * True once after the batch that ended a flush: once it is committed, the watermark may have
+   * passed ordered jobs, so the bridge looks for releases at once.
+   */
+  takeFlushEnd(): boolean {
+    const ended = this.flushEnded;
+    this.flushEnded = false;
+    return ended;
   }
 
   /** The source forgot what it handed out (a re-created group): it delivers them again. */

@@ -13,7 +13,12 @@
 // - hysteresis: a flow is held from a lag over holdAfter until its lag is under holdAfter / 2;
 //   then its held messages go, oldest first, at most holdAfter - lag at a time;
 // - memory: the held messages' fields are counted in bytes; over maxBytes the bridge stops
-//   reading ahead (it never drops a held message).
+//   reading ahead (it never drops a held message);
+// - ordering keys yield nothing: ordered jobs are released only below the source's watermark,
+//   its oldest pending message (docs/ordering.md), and a held message is pending. So when an
+//   ordered message is read, everything held before it is flushed (`flush`): released oldest
+//   first whatever its flow's lag, a batch at a time, and that backlog falls back to the
+//   queue-level fair-share bound (docs/isolation.md).
 import type { HeldMessages, SourceMessage } from './sources/source.js';
 import { entryBytes } from './sources/redis-stream/read-budget.js';
 
@@ -55,6 +60,8 @@ export class Hold implements HeldMessages {
   /** Flows over holdAfter and not yet back under holdAfter / 2. */
   private readonly holding = new Set<string>();
   private heldBytes = 0;
+  /** The newest message of a flush: it and every message held before it go regardless of lag. */
+  private flushUntil: string | undefined;
 
   constructor(
     private readonly o: HoldOptions,
@@ -124,6 +131,7 @@ export class Hold implements HeldMessages {
    * ahead of an older message of the same flow still held.
    */
   release(lags: Lags, max: number): SourceMessage[] {
+    if (this.flushUntil !== undefined) return this.releaseFlush(max);
     const room = new Map<string, number>();
     for (const key of this.perKey.keys()) {
       const lag = lags.get(key) ?? 0;
@@ -146,6 +154,37 @@ export class Hold implements HeldMessages {
     return out.map((h) => h.message);
   }
 
+  /**
+   * Everything held now is to go, oldest first, `max` per release, whatever the lags (an ordered
+   * message was read behind it). Messages held later are not part of it.
+   */
+  flush(): void {
+    let last: string | undefined;
+    for (const id of this.held.keys()) last = id;
+    if (last !== undefined) this.flushUntil = last;
+  }
+
+  /** True while a flush has messages left. */
+  get flushing(): boolean {
+    return this.flushUntil !== undefined;
+  }
+
+  private releaseFlush(max: number): SourceMessage[] {
+    const out: Held[] = [];
+    for (const h of this.held.values()) {
+      if (out.length >= max) break;
+      out.push(h);
+      if (h.message.id === this.flushUntil) {
+        this.flushUntil = undefined;
+        break;
+      }
+    }
+    for (const h of out) this.forget(h);
+    // The flush's last message is no longer held (taken over, or gone with a retain).
+    if (this.flushUntil !== undefined && !this.held.has(this.flushUntil)) this.flushUntil = undefined;
+    return out.map((h) => h.message);
+  }
+
   /** Keeps only the held messages whose ids are given (the others are no longer ours). */
   retain(ids: ReadonlySet<string>, among: readonly SourceMessage[]): number {
     let dropped = 0;
@@ -164,6 +203,7 @@ export class Hold implements HeldMessages {
     this.perKey.clear();
     this.holding.clear();
     this.heldBytes = 0;
+    this.flushUntil = undefined;
   }
 
   private put(message: SourceMessage, keys: readonly string[]): void {

@@ -3,6 +3,7 @@
 // filters and transforms at once; the bridge commits the result.
 import { DEFAULT_MAX_EVENT_BYTES, parseEnvelope, type WssEvent } from '../queue/event.js';
 import { deliveryJob, type BulkJob } from '../queue/job.js';
+import { orderPosition } from '../queue/ordering.js';
 import { planFanouts, type FanoutExpressions, type FanoutRequest } from './plan-fanout.js';
 import type { CompiledEndpoint } from '../tenants/compile.js';
 import { deadLetterFor, tooLargeDeadLetter, type DeadLetter } from './dead-letter.js';
@@ -32,6 +33,8 @@ export interface PlanOptions {
    * returns the context its jobs carry. Called once per event that has deliveries.
    */
   trace?: ((event: WssEvent, deliveries: number) => TraceCarrier | undefined) | undefined;
+  /** False: ordering keys are ignored (a replay's jobs are sent unordered). */
+  ordered?: boolean;
 }
 
 /** The tenant's endpoints, or undefined when the tenant is not in the registry. */
@@ -91,7 +94,18 @@ export async function planBatch(
       (plan.unroutedEvents ??= []).push({ id: ev.id, tenant: ev.tenant, type: ev.type, createdAtMs: ev.createdAtMs });
     }
     const trace = f.deliveries.length > 0 ? opts.trace?.(ev, f.deliveries.length) : undefined;
-    for (const d of f.deliveries) plan.jobs.push(deliveryJob(ev, d, opts, trace));
+    for (const d of f.deliveries) {
+      // An ordered delivery carries its source position (docs/ordering.md); replays are unordered.
+      const ordering =
+        d.ordering && opts.ordered !== false
+          ? {
+              key: d.ordering.key,
+              pos: orderPosition(entry.id, entry.createdAtMs, ev.id),
+              ...(d.ordering.block ? { onFailure: 'block' as const } : {}),
+            }
+          : undefined;
+      plan.jobs.push(deliveryJob(ev, { ...d, ordering }, opts, trace));
+    }
   }
   return plan;
 }

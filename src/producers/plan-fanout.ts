@@ -3,6 +3,7 @@
 // batch of events at once, to the expression pool (threads with limits, see
 // src/expressions/pool.ts). The bridge turns the plan into jobs.
 import { envelopeBody, type WssEvent } from '../queue/event.js';
+import { orderingKeyProblem } from '../queue/ordering.js';
 import type { CompiledEndpoint } from '../tenants/compile.js';
 import { describeFailure } from '../expressions/failure.js';
 import type { ExprTask } from '../expressions/pool.js';
@@ -12,6 +13,8 @@ interface PlannedDelivery {
   endpoint: string;
   retry: { attempts: number; backoffMs: number };
   body: string;
+  /** The ordering key (the event's, else the endpoint's expression's) and the endpoint's onFailure. */
+  ordering?: { key: string; block: boolean };
 }
 
 interface FanoutPlan {
@@ -33,10 +36,11 @@ export interface FanoutRequest {
   endpoints: Iterable<CompiledEndpoint>;
 }
 
-type Slot =
+type Slot = (
   | { delivery: PlannedDelivery }
   | { failure: { endpoint: string; reason: string } }
-  | { task: number; ep: CompiledEndpoint };
+  | { task: number; ep: CompiledEndpoint }
+) & { key?: string | number; block?: boolean };
 
 function brokenReason(id: string, why: string): string {
   return `endpoint "${id}" is broken (${why}); its filter/transform is not evaluated until the endpoint is registered again`;
@@ -62,6 +66,7 @@ export async function planFanouts(
       const { config } = ep;
       if (!config.enabled || !ep.subscribes(event.type)) continue;
       envelope ??= envelopeBody(event);
+      const before = slots.length;
       const plain = ep.filter === undefined && ep.transform === undefined;
       const broken = config.broken?.reason ?? (plain ? undefined : expr.gate?.broken(event.tenant, ep));
       if (broken !== undefined) {
@@ -75,15 +80,35 @@ export async function planFanouts(
         if (group === undefined) groups.set(key, (group = budgets.push(expr.gate?.budget(event.tenant, ep) ?? -1) - 1));
         slots.push({ task: tasks.push({ filter: ep.filter, transform: ep.transform, input, group }) - 1, ep });
       }
+      // The event's key wins; else the endpoint's expression, in its own unlimited group (a key
+      // expression that fails leaves the delivery unordered, and breaks nothing).
+      const slot = slots[before];
+      if (slot !== undefined && !('failure' in slot)) {
+        slot.block = config.ordering?.onFailure === 'block';
+        if (event.orderingKey !== undefined) slot.key = event.orderingKey;
+        else if (ep.orderingKey !== undefined) {
+          if (input < 0) input = inputs.push(envelope) - 1;
+          const group = budgets.push(-1) - 1;
+          slot.key = tasks.push({ filter: undefined, transform: ep.orderingKey, input, group }) - 1;
+        }
+      }
     }
     slotsPerEvent.push(slots);
     envelopes.push(envelope ?? '');
   }
   const outcomes = tasks.length > 0 ? await expr.runner.run(inputs, tasks, budgets) : [];
+  const keyOf = (slot: Slot): string | undefined => {
+    if (typeof slot.key !== 'number') return slot.key;
+    const out = outcomes[slot.key]!;
+    if (out.status !== 'body') return undefined;
+    const key: unknown = JSON.parse(out.body);
+    return typeof key === 'string' && orderingKeyProblem(key) === undefined ? key : undefined;
+  };
   return slotsPerEvent.map((slots, i) => {
     const event = requests[i]!.event;
     const plan: FanoutPlan = { deliveries: [], failures: [] };
     for (const slot of slots) {
+      const before = plan.deliveries.length;
       if ('delivery' in slot) plan.deliveries.push(slot.delivery);
       else if ('failure' in slot) plan.failures.push(slot.failure);
       else {
@@ -108,6 +133,9 @@ export async function planFanouts(
           plan.failures.push({ endpoint: config.id, reason: brokenReason(config.id, why) });
         }
       }
+      const key = plan.deliveries.length > before ? keyOf(slot) : undefined;
+      if (key !== undefined)
+        plan.deliveries[before] = { ...plan.deliveries[before]!, ordering: { key, block: slot.block === true } };
     }
     return plan;
   });

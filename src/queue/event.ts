@@ -3,6 +3,7 @@
 import { ID_PATTERN } from '../tenants/schema.js';
 import { parseTraceparent, tracestateProblem } from '../tracing/context.js';
 import type { TraceCarrier } from '../tracing/types.js';
+import { orderingKeyProblem } from './ordering.js';
 
 export interface WssEvent {
   /** The producer's id, else the source's (the stream entry id). Unique per tenant. */
@@ -20,6 +21,8 @@ export interface WssEvent {
   priority: EventPriority;
   /** The producer's W3C trace context (`traceparent`, optional `tracestate` fields): the bridge continues it. */
   trace?: TraceCarrier;
+  /** The optional `orderingKey` field: deliveries of one key to one endpoint go in order (docs/ordering.md). */
+  orderingKey?: string;
 }
 
 const EVENT_PRIORITIES = ['high', 'normal', 'low'] as const;
@@ -79,7 +82,7 @@ export function parseEnvelope(
   origin: EnvelopeOrigin,
   maxDataBytes = DEFAULT_MAX_EVENT_BYTES,
 ): ParsedEntry {
-  const { tenant, type, data, id, priority, traceparent, tracestate } = f;
+  const { tenant, type, data, id, priority, traceparent, tracestate, orderingKey } = f;
   if (tenant === undefined || tenant === '') return malformed('missing field "tenant"');
   if (!ID_PATTERN.test(tenant)) return malformed('field "tenant" is not a valid tenant id');
   if (type === undefined || type === '') return malformed('missing field "type"');
@@ -113,6 +116,8 @@ export function parseEnvelope(
     if (problem !== undefined) return malformed(`field "tracestate": ${problem}`);
     if (traceparent === undefined) return malformed('field "tracestate" needs a "traceparent"');
   }
+  const keyProblem = orderingKey === undefined ? undefined : orderingKeyProblem(orderingKey);
+  if (keyProblem !== undefined) return malformed(`field "orderingKey" ${keyProblem}`);
   const { createdAtMs } = origin;
   return {
     ok: true,
@@ -128,6 +133,7 @@ export function parseEnvelope(
       ...(traceparent === undefined
         ? {}
         : { trace: tracestate === undefined || tracestate === '' ? { traceparent } : { traceparent, tracestate } }),
+      ...(orderingKey === undefined ? {} : { orderingKey }),
     },
   };
 }

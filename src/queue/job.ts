@@ -5,6 +5,7 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type { WssEvent } from './event.js';
 import type { TraceCarrier } from '../tracing/types.js';
+import { PARK_MS, type OrderingData } from './ordering.js';
 
 export const JOB_NAME = 'deliver';
 const BACKOFF_TYPE = 'wss';
@@ -27,6 +28,8 @@ export interface DeliveryJobData {
    * every attempt is a span under it. Two random ids and a flag: never a secret.
    */
   trace?: TraceCarrier;
+  /** An ordered delivery (docs/ordering.md): its key and source position. Added parked. */
+  ordering?: OrderingData;
 }
 
 /** What a completed job keeps (its return value), for the dashboard. */
@@ -118,11 +121,19 @@ export interface BulkJob {
  */
 export function deliveryJob(
   event: Pick<WssEvent, 'id' | 'tenant' | 'type' | 'createdAtMs'> & { priority?: WssEvent['priority'] },
-  delivery: { endpoint: string; body: string; retry: { attempts: number; backoffMs: number } },
+  delivery: {
+    endpoint: string;
+    body: string;
+    retry: { attempts: number; backoffMs: number };
+    ordering?: OrderingData | undefined;
+  },
   keep: { dedupTtlMs: number; keepCompleted: { count: number; age: number } },
   trace?: TraceCarrier,
 ): BulkJob {
   const jobId = deliveryJobId(event.id, event.tenant, delivery.endpoint);
+  const opts = deliveryJobOptions(jobId, delivery.retry, keep);
+  // Parked: only a release (queue/ordering-store.ts) moves it, once it is its key's head.
+  if (delivery.ordering) opts.delay = PARK_MS;
   return {
     name: JOB_NAME,
     data: {
@@ -134,8 +145,9 @@ export function deliveryJob(
       body: delivery.body,
       ...(event.priority === 'high' || event.priority === 'low' ? { priority: event.priority } : {}),
       ...(trace === undefined ? {} : { trace }),
+      ...(delivery.ordering ? { ordering: delivery.ordering } : {}),
     },
-    opts: deliveryJobOptions(jobId, delivery.retry, keep),
+    opts,
   };
 }
 

@@ -28,6 +28,8 @@ interface PublishInput {
   /** W3C trace context the bridge continues (docs/observability.md): the publisher's span. */
   traceparent?: string | undefined;
   tracestate?: string | undefined;
+  /** Deliveries of one key to one endpoint go in order (docs/ordering.md). */
+  orderingKey?: string | undefined;
 }
 
 /** The stream entry's fields, validated (`data` at most maxEventBytes). Throws EventRejectedError. */
@@ -44,6 +46,7 @@ export function eventFields(input: PublishInput, maxEventBytes = DEFAULT_MAX_EVE
   if (input.priority !== undefined) fields['priority'] = input.priority;
   if (input.traceparent !== undefined) fields['traceparent'] = input.traceparent;
   if (input.tracestate !== undefined) fields['tracestate'] = input.tracestate;
+  if (input.orderingKey !== undefined) fields['orderingKey'] = input.orderingKey;
   const parsed = parseEntry('0-0', fields, maxEventBytes);
   if (!parsed.ok) {
     throw new EventRejectedError(

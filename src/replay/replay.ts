@@ -132,7 +132,13 @@ export async function replay(deps: ReplayDeps, req: ReplayRequest): Promise<Repl
       `the range ${iso(req.fromMs)} .. ${iso(req.toMs)} holds more than ${deps.maxEvents} events of tenant "${req.tenant}" (WSS_REPLAY_MAX_EVENTS); narrow "from" and "to"`,
     );
 
-  const plan = await planBatch(entries, () => deps.endpoints, deps.plan, { runner: deps.runner });
+  // A replay sends again what was sent: unordered (docs/ordering.md).
+  const plan = await planBatch(
+    entries,
+    () => deps.endpoints,
+    { ...deps.plan, ordered: false },
+    { runner: deps.runner },
+  );
   const replayId = req.dryRun ? undefined : (deps.newReplayId ?? newReplayId)();
   const jobs = plan.jobs.map((j) => replayJob(j, replayId ?? 'dry', deps.plan.dedupTtlMs));
   const firstEventIds: string[] = [];

@@ -10,6 +10,8 @@ export interface CompiledEndpoint {
   /** jsonata source, evaluated in the expression pool. */
   filter: string | undefined;
   transform: string | undefined;
+  /** jsonata giving the ordering key of events that carry none (docs/ordering.md). */
+  orderingKey?: string | undefined;
 }
 
 const everything = () => true;
@@ -24,5 +26,6 @@ export function compileEndpoint(config: EndpointConfig, shared?: SharedParts): C
     subscribes: shared ? shared.matcher(events, build) : build(),
     filter: ep.filter,
     transform: ep.transform,
+    ...(ep.orderingKey === undefined ? {} : { orderingKey: ep.orderingKey }),
   };
 }

@@ -66,6 +66,8 @@ export const DEFAULTS = Object.freeze({
   enabled: true,
 });
 
+const PREVIOUS_SECRETS_MAX = `at most ${MAX_ACTIVE_SECRETS - 1} previous secrets (${MAX_ACTIVE_SECRETS} active in all)`;
+
 const endpointSchema = z
   .object({
     id,
@@ -101,10 +103,7 @@ const endpointSchema = z
     previousSecretExpiresAt: isoTime.optional(),
     previousSecrets: z
       .array(secretEntry)
-      .max(
-        MAX_ACTIVE_SECRETS - 1,
-        `at most ${MAX_ACTIVE_SECRETS - 1} previous secrets (${MAX_ACTIVE_SECRETS} active in all)`,
-      )
+      .max(MAX_ACTIVE_SECRETS - 1, PREVIOUS_SECRETS_MAX)
       .optional(),
     signature: z
       .object({
@@ -120,6 +119,13 @@ const endpointSchema = z
       .default([...DEFAULTS.events]),
     filter: expression.optional(),
     transform: expression.optional(),
+    // Ordering keys (docs/ordering.md): the key of events that carry none, and what a head that
+    // fails for good does to its key.
+    orderingKey: expression.optional(),
+    ordering: z
+      .object({ onFailure: z.enum(['continue', 'block']).default('continue') })
+      .strict()
+      .optional(),
     headers: z
       .record(z.string(), z.string().max(MAX_HEADER_VALUE_CHARS))
       .default({})

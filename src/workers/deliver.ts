@@ -49,6 +49,7 @@ export function attemptHeaders(
   attempt: number,
   ua: string,
   redelivery = false,
+  sequence?: number,
 ): Record<string, string> {
   const headers: Record<string, string> = {
     ...ep.headers,
@@ -61,6 +62,11 @@ export function attemptHeaders(
   };
   if (redelivery) headers['X-WSS-Redelivery'] = 'true';
   if (data.replay === true) headers['X-WSS-Replay'] = 'true';
+  // Ordering keys (docs/ordering.md): not covered by the signature, which covers the body only.
+  if (data.ordering && sequence !== undefined) {
+    headers['X-WSS-Ordering-Key'] = encodeURIComponent(data.ordering.key);
+    headers['X-WSS-Sequence'] = String(sequence);
+  }
   return headers;
 }
 
@@ -72,7 +78,7 @@ export async function deliverAttempt(
   deps: DeliverDeps,
   data: DeliveryJobData,
   attempt: number,
-  opts: { redelivery?: boolean } = {},
+  opts: { redelivery?: boolean; sequence?: number } = {},
 ): Promise<DeliveryResult> {
   checkJobData(data);
   const ep = deps.endpoint(data.tenant, data.endpoint);
@@ -98,7 +104,7 @@ export async function deliverAttempt(
   // SECRET_ENV_FORBIDDEN (failed) when the endpoint names another tenant's variable.
   const signer = prepareSigner(ep, deps.readSecretEnv, data.tenant);
   const signed = signatureHeaders(signer, data.eventId, data.body, deps.now());
-  const headers = attemptHeaders(ep, data, signed, attempt, deps.userAgent, opts.redelivery === true);
+  const headers = attemptHeaders(ep, data, signed, attempt, deps.userAgent, opts.redelivery === true, opts.sequence);
   const span = deps.trace && startHttpSpan(deps.trace.tracer, deps.trace.attempt, ep.url);
   // The receiver continues the trace from the request's span, unless the endpoint says no.
   if (span && ep.traceContext !== false) propagate(span, headers);

@@ -28,6 +28,8 @@ import type { ParkReason } from '../history/delay-reason.js';
 import { noopTracer, spanLogger } from '../tracing/tracer.js';
 import { startAttemptSpan } from './spans.js';
 import type { Span, Tracer } from '../tracing/types.js';
+import { PARK_MS } from '../queue/ordering.js';
+import { orderedSequence, type OrderedDeps } from './ordered.js';
 
 type DeliveryJob = Job<DeliveryJobData, DeliveryResult>;
 
@@ -50,6 +52,8 @@ export interface ProcessDeps extends Omit<DeliverDeps, 'signals'> {
   retag?: (job: DeliveryJob) => Promise<unknown>;
   /** Spans (docs/observability.md): one per attempt, under the bridge span the job carries. */
   tracer?: Tracer | undefined;
+  /** Ordering keys (ordered.ts): only a key's released head is sent. */
+  ordering?: OrderedDeps;
 }
 
 /** False when this worker no longer holds the job's lock; asks Redis only when it may have lapsed (lock-check.ts). */
@@ -178,6 +182,12 @@ export async function processDelivery(
   const startEpoch = deps.epochs.current;
   const data = job.data;
   const key = `${data.tenant}/${data.endpoint}`;
+  const sequence = await orderedSequence(deps.ordering, job);
+  if (sequence === undefined) {
+    // Not its key's released head (promoted by hand, or a stale release): parked again, unsent.
+    await park(deps, job, token, Date.now() + PARK_MS, 'ordering');
+    throw new DelayedError(`waiting behind an earlier event of ordering key on ${key}`);
+  }
   const gate = await deps.guard.check(data.tenant, data.endpoint);
   if (!gate.send) {
     // Circuit open, or endpoint disabled: wait in the delayed set without spending an attempt.
@@ -218,6 +228,7 @@ export async function processDelivery(
     const trace = tracer.enabled ? { tracer, attempt: span } : undefined;
     const result = await deliverAttempt({ ...deps, signals: [deps.shutdown, lockSignal], trace }, data, attempt, {
       redelivery,
+      ...(sequence === null ? {} : { sequence }),
     });
     const { ms, status, snippet } = result;
     await settle(

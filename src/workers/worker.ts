@@ -7,7 +7,10 @@ import { performance } from 'node:perf_hooks';
 import { computeBackoff } from './backoff.js';
 import { readSecretEnv } from '../config.js';
 import { DeliveryError, errorMessage } from '../lib/errors.js';
-import { DeliveryQueues } from '../queue/delivery-queues.js';
+import { DeliveryQueues, queueKeyBase } from '../queue/delivery-queues.js';
+import { OrderingStore, type OrderingShard } from '../queue/ordering-store.js';
+import { ORDER_HEAL_MS } from '../queue/ordering.js';
+import { orderedEnded, type OrderedDeps } from './ordered.js';
 import type { DeliveryJobData, DeliveryResult } from '../queue/job.js';
 import { once } from '../lib/once.js';
 import { createRedis } from '../redis/client.js';
@@ -114,7 +117,21 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningWo
     random: Math.random,
   });
 
+  // Ordering keys: the shard of each queue this worker consumes, for the guard and releases.
+  const orderShards = new Map<string, OrderingShard>();
+  const ordering: OrderedDeps = {
+    store: new OrderingStore(connection, {
+      prefix: config.prefix,
+      ttlS: config.orderingKeyTtlS,
+      healMs: ORDER_HEAL_MS,
+      cluster: config.layout.cluster,
+      now: Date.now,
+    }),
+    shard: (name) => orderShards.get(name),
+    log,
+  };
   const deps: ProcessDeps = {
+    ordering,
     endpoint: endpointOf,
     readSecretEnv,
     post: (req) => http.post(req),
@@ -166,6 +183,9 @@ export async function startWorker(ctx: RoleContext<'worker'>): Promise<RunningWo
     );
     reportStalls(w, log, config.worker.maxStalledCount);
     w.on('error', onError);
+    orderShards.set(name, { keyBase: queueKeyBase(config.prefix, name), queue: w });
+    w.on('completed', (job) => orderedEnded(ordering, job));
+    w.on('failed', (job) => orderedEnded(ordering, job));
     return w;
   };
   const workerOptions = () => ({

@@ -117,6 +117,12 @@ export interface Source {
   /** The source's own readiness (the bridge adds how long its steps have been failing). */
   ready(): Promise<Readiness>;
   stats(): Readonly<SourceStats>;
+  /**
+   * The ordering watermark (docs/ordering.md): a position (queue/ordering.ts) such that every
+   * message below it has been acknowledged, so its jobs are committed. Absent: the source has no
+   * such bound and ordered jobs are released as soon as they are committed.
+   */
+  watermark?(): Promise<string>;
   /** Ends a wait in `next` at once (stop). */
   interrupt(): void;
   /** Closes connections; a message in hand and not acknowledged comes back to another bridge. */

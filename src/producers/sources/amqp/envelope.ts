@@ -13,7 +13,7 @@ import { EVENT_ID_PATTERN, jsonErrorWhere } from '../../../queue/event.js';
 export type BodyFields = { ok: true; fields: Record<string, string> } | { ok: false; reason: string };
 
 // Envelope fields that must be text when present (null counts as absent).
-const TEXT_FIELDS = new Set(['tenant', 'type', 'id', 'priority', 'traceparent', 'tracestate']);
+const TEXT_FIELDS = new Set(['tenant', 'type', 'id', 'priority', 'traceparent', 'tracestate', 'orderingKey']);
 
 function kindOf(v: unknown): string {
   if (v === null) return 'null';

@@ -78,7 +78,7 @@ function jsonWhere(err: unknown): string {
   return m ? ` (error at position ${m[1]})` : '';
 }
 
-const STRING_FIELDS = new Set(['tenant', 'type', 'id', 'priority', 'traceparent', 'tracestate']);
+const STRING_FIELDS = new Set(['tenant', 'type', 'id', 'priority', 'traceparent', 'tracestate', 'orderingKey']);
 
 /**
  * The envelope fields of a message body. `msgId` (the Nats-Msg-Id header) is the event id when

@@ -24,6 +24,11 @@ export function outboxPublisher(url: string, table: OutboxTableName): EventPubli
   };
   return {
     async publish(f) {
+      // The outbox has no column for it (docs/ordering.md): refused rather than dropped.
+      if (f['orderingKey'] !== undefined)
+        throw new OutboxTableError(
+          'the PostgreSQL outbox cannot carry orderingKey: use an endpoint orderingKey expression',
+        );
       let rows: Array<{ row_id: string; created_ms: string }>;
       try {
         const values = [f['id'] ?? null, f['tenant'], f['type'], f['data'], f['priority'] ?? null];

@@ -16,9 +16,10 @@ import { errorMessage } from '../../../lib/errors.js';
 import type { Logger } from '../../../lib/log.js';
 import { PROBE_TIMEOUT_MS, withTimeout } from '../../../lib/timeout.js';
 import { entryTimeMs } from '../../../queue/event.js';
+import { watermarkAfter, watermarkAt } from '../../../queue/ordering.js';
 import { compareStreamIds, maxStreamId, previousStreamId } from '../../../redis/streams/stream-id.js';
 import { claimReply, readGroupEntries, type StreamEntry } from '../../../redis/streams/stream-reply.js';
-import { listGroups } from '../../../redis/streams/xinfo.js';
+import { listGroups, parseGroups } from '../../../redis/streams/xinfo.js';
 import type { Readiness } from '../../../roles.js';
 import type { HeldMessages, NextOptions, Source, SourceBatch, SourceMessage, SourceStats } from '../source.js';
 import { Claimer, pendingEntries, readerConnectionName } from './claim.js';
@@ -239,6 +240,21 @@ export class RedisStreamSource implements Source {
     } catch (err) {
       return { ok: false, detail: `redis: ${errorMessage(err)}` };
     }
+  }
+
+  async watermark(): Promise<string> {
+    const { stream, group } = this.o;
+    // The last delivered id first: every entry up to it was read by then, so if none is pending
+    // afterwards, all of them were acknowledged (docs/ordering.md). One pipeline on one key: Redis
+    // runs the two in this order.
+    const [groups, pending] =
+      (await this.redis.pipeline().xinfo('GROUPS', stream).xpending(stream, group).exec()) ?? [];
+    const failed = (groups?.[0] ?? pending?.[0]) as Error | null | undefined;
+    // No stream or no group yet: nothing was read, so nothing may be released.
+    if (failed) return /no such key|NOGROUP/i.test(failed.message) ? watermarkAfter('0-0') : Promise.reject(failed);
+    const last = parseGroups(groups?.[1]).find((g) => g.name === group)?.lastDeliveredId ?? '0-0';
+    const summary = pending?.[1] as [number, string | null, ...unknown[]];
+    return summary[0] > 0 && summary[1] ? watermarkAt(summary[1]) : watermarkAfter(last);
   }
 
   stats(): Readonly<SourceStats> {
