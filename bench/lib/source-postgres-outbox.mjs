@@ -4,35 +4,17 @@
 // bulk-inserted before the bridge starts. Broker CPU = the postmaster and every backend, living
 // (utime + stime) or exited (the postmaster's cutime + cstime).
 import { execFile } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { initPgCluster, pgBin, pgExec } from '../../test/helpers/pg-procs.mjs';
 import { freePort } from './env.mjs';
 import { CLI } from './service.mjs';
 
 const run = promisify(execFile);
 const TABLE = 'wss_outbox';
 const TICKS_PER_SECOND = 100; // Linux USER_HZ
-
-function pgBin() {
-  const root = '/usr/lib/postgresql';
-  const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
-  const bin = versions.map((v) => join(root, v, 'bin')).find((d) => existsSync(join(d, 'initdb')));
-  if (!bin)
-    throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql (apt-get install postgresql)');
-  return bin;
-}
-
-/** As root the server must run as another user: `postgres`. */
-const asOwner = (cmd, args) =>
-  process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
-
-async function exec(cmd, args) {
-  const [c, a] = asOwner(cmd, args);
-  await run(c, a, { timeout: 120_000 });
-}
 
 /** [utime + stime, cutime + cstime, ppid] of a process, in seconds; undefined once it is gone. */
 function stat(pid) {
@@ -65,20 +47,14 @@ const dataText = (d) => (typeof d === 'string' ? d : JSON.stringify(d));
 
 export async function prepareSource() {
   const bin = pgBin();
-  // Under the temp dir, which the postgres user can reach (runDir may not be).
-  const dir = mkdtempSync(join(tmpdir(), 'wss-bench-pg-'));
-  const data = join(dir, 'data');
-  const sock = join(dir, 'sock');
-  mkdirSync(sock);
-  if (process.getuid?.() === 0) {
-    const uid = Number((await run('id', ['-u', 'postgres'])).stdout.trim());
-    const gid = Number((await run('id', ['-g', 'postgres'])).stdout.trim());
-    for (const p of [dir, sock]) chownSync(p, uid, gid);
-  }
-  await exec(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C']);
+  const { dir, data, sock } = await initPgCluster('wss-bench-pg-');
   const port = await freePort();
   const opts = `-p ${port} -k ${sock} -c listen_addresses=127.0.0.1`;
-  await exec(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', '-o', opts, 'start']);
+  await pgExec(
+    join(bin, 'pg_ctl'),
+    ['-D', data, '-l', join(dir, 'log'), '-w', '-t', '60', '-o', opts, 'start'],
+    join(dir, 'log'),
+  );
   const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const env = { WSS_SOURCE: 'postgres-outbox', WSS_PG_URL: url, WSS_OUTBOX_TABLE: TABLE };
@@ -109,7 +85,7 @@ export async function prepareSource() {
     brokerCpuSeconds: () => clusterCpuSeconds(postmaster),
     async close() {
       await client.end().catch(() => undefined);
-      await exec(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']).catch(() => undefined);
+      await pgExec(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']).catch(() => undefined);
       rmSync(dir, { recursive: true, force: true });
     },
   };
