@@ -36,9 +36,13 @@ export async function redisCostMark(redis) {
       delete diff.info;
       const top = Object.entries(diff)
         .sort((a, b) => b[1] - a[1])
-        .slice(0, 8)
         .map(([cmd, c]) => [cmd, Math.round((c / n) * 100) / 100]);
-      return { cpuMsPerJob: (cpu * 1000) / n, commandsPerJob: total / n, topPerJob: Object.fromEntries(top) };
+      return {
+        cpuMsPerJob: (cpu * 1000) / n,
+        commandsPerJob: total / n,
+        topPerJob: Object.fromEntries(top.slice(0, 8)),
+        perJob: Object.fromEntries(top),
+      };
     },
   };
 }

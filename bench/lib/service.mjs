@@ -9,7 +9,7 @@ import { cpuSeconds, memoryMb, sleep, waitUntil } from './env.mjs';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 // The V8 flags `npm start`, the wss bin and the Docker image use (see package.json, Dockerfile).
-export const NODE_FLAGS = ['--max-semi-space-size=4'];
+export const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=4').split(' ');
 export const PREFIX = 'bench';
 export const STREAM = 'bench:events';
 export const GROUP = 'wss-bridge';

@@ -1,21 +1,19 @@
 // The whole pipeline as deployed: events in the stream → one bridge process → BullMQ → one
 // worker process → the receiver. Throughput from a pre-loaded stream; latency at a steady rate.
-import { cpuSeconds, redisClient, waitUntil } from '../lib/env.mjs';
+import { cpuSeconds, waitUntil } from '../lib/env.mjs';
 import {
   assertAlive,
   groupProgress,
   loadStream,
   paddedData,
-  publishPaced,
   spawnRole,
   waitForDeliveries,
   writeTenantsFile,
 } from '../lib/service.mjs';
-import { latencySummary, ratePerSec, round } from '../lib/stats.mjs';
+import { ratePerSec, round } from '../lib/stats.mjs';
 import { redisCostMark } from '../lib/redis-cost.mjs';
 
 const TARGET_ABS = 4_000;
-const LATENCY_P99_MS = 25;
 
 /** Starts bridge + worker for `scenario` against one endpoint; returns the processes. */
 /**
@@ -231,60 +229,6 @@ export async function pipelineThroughput(ctx, opts = {}) {
     },
     rows,
   };
-}
-
-export async function pipelineLatency(ctx) {
-  const rate = 1_000;
-  const durationMs = ctx.quick ? 5_000 : 30_000;
-  const [port] = await ctx.receiver.listen('latency');
-  const tenantsFile = writeTenantsFile(ctx.runDir, 'latency', [
-    { id: 'bench', endpoints: [{ id: 'ep1', url: `http://127.0.0.1:${port}/hook` }] },
-  ]);
-  const procs = await startPipeline(ctx, 'latency', tenantsFile);
-  const publisher = redisClient(ctx.redis.url);
-  try {
-    await warmUp(ctx, publisher, 'latency', procs, (i) => ({
-      tenant: 'bench',
-      type: 'order.updated',
-      data: paddedData(i),
-      id: `W-${i}`,
-    }));
-    ctx.log(`publishing ${rate}/s for ${durationMs / 1000} s`);
-    const sent = await publishPaced(publisher, {
-      ratePerSec: rate,
-      durationMs,
-      fieldsFor: (i, id) => ({ tenant: 'bench', type: 'order.updated', data: paddedData(i), id }),
-    });
-    const got = await waitForDeliveries(ctx.receiver, 'latency', sent, { timeoutMs: 20_000, procs });
-    const lat = latencySummary((await ctx.receiver.stats(true))['latency']?.latencies ?? []);
-    const stopped = await stopAll(procs);
-    return {
-      data: {
-        ratePerSec: rate,
-        durationMs,
-        sent,
-        delivered: got.distinct,
-        latencyMs: mapRound(lat, 2),
-        peakRssMb: { worker: stopped.worker.memory?.peakRssMb, bridge: stopped.bridge.memory?.peakRssMb },
-      },
-      rows: [
-        {
-          metric: `XADD→receiver ms at ${rate}/s for ${durationMs / 1000} s: p50 / p95 / max`,
-          value: `${lat.p50.toFixed(1)} / ${lat.p95.toFixed(1)} / ${lat.max.toFixed(1)}`,
-        },
-        {
-          metric: `p99 ms (${got.distinct} of ${sent} delivered)`,
-          value: lat.p99,
-          digits: 1,
-          target: `≤ ${LATENCY_P99_MS} ms`,
-          pass: lat.p99 <= LATENCY_P99_MS && got.distinct >= sent,
-        },
-      ],
-    };
-  } finally {
-    publisher.disconnect();
-    await stopAll(procs.filter((p) => !p.exited()));
-  }
 }
 
 export function mapRound(obj, digits) {
