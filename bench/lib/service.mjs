@@ -125,7 +125,7 @@ export function spawnRole(role, { redisUrl, tenantsFile, logDir, scenario, profi
   const logFile = join(logDir, `${scenario}-${role}.log`);
   const fd = openSync(logFile, 'a');
   const nodeArgs = [
-    ...NODE_FLAGS,
+    ...(process.env[`BENCH_NODE_FLAGS_${role.toUpperCase()}`]?.split(' ') ?? NODE_FLAGS),
     ...(profileDir
       ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${scenario}-${role}.cpuprofile`]
       : []),

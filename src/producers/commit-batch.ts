@@ -1,7 +1,7 @@
 // Committing a planned batch, in the order that makes a crash at any point harmless:
-// jobs first (addBulk per shard, deduplicated by job id and TTL), then the fair-share tags and
-// the ordering keys' queues, then
-// dead letters, then the delivery log, then (WSS_WAIT_REPLICAS) a WAIT for the replicas. Only
+// jobs first (addBulk per shard, deduplicated by job id and TTL), then together the fair-share
+// tags, the ordering keys' queues and the delivery log's bridge records, then dead letters, then
+// (WSS_WAIT_REPLICAS) a WAIT for the replicas. Only
 // then does the bridge acknowledge the batch to its source, and report it (`reportBatch`). Each
 // addBulk is one MULTI over one queue's keys: on a Redis Cluster a MULTI may only hold keys of
 // one slot, hence one per shard. A crash before the acknowledgement leaves the messages to be
@@ -25,7 +25,7 @@ const SLICES_IN_FLIGHT = 3;
 export interface BridgeHooks {
   /** Runs before a batch is planned (crash tests: a process that dies on one entry). */
   beforePlan?: (entries: readonly SourceMessage[]) => void | Promise<void>;
-  /** Runs after addBulk resolved and before dead letters and the acknowledgement (crash tests). */
+  /** Runs after the jobs and their tags, keys and records are written, before dead letters and the acknowledgement (crash tests). */
   afterEnqueue?: (info: { entryIds: readonly string[]; jobIds: readonly string[] }) => Promise<void>;
 }
 
@@ -65,12 +65,27 @@ export async function commitBatch(plan: ShardedPlan, t: CommitTarget): Promise<v
     }
   }
   await Promise.all(inFlight);
-  await t.fair.commit(plan.shards);
-  // Ordered jobs were added parked; now into their keys' queues (docs/ordering.md). After the
-  // jobs, so a key's queue never names a job that does not exist yet.
-  const { ordering } = t;
-  if (ordering) await Promise.all(plan.shards.map(({ ref, jobs }) => ordering.add(ref, orderedAdds(jobs))));
   const jobs = plan.shards.flatMap((s) => s.jobs);
+  // Three independent writes that need the jobs to exist, sent together (one round trip where
+  // they were three in a row: at 1,000 events/s a batch is a few events, and the bridge's part
+  // of a delivery's latency is its round trips). All must succeed before the acknowledgement.
+  // - the flows' fair-share tags (a rebase moves the jobs' priorities);
+  // - ordered jobs, added parked, into their keys' queues (docs/ordering.md), so a key's queue
+  //   never names a job that does not exist yet;
+  // - the delivery log's bridge records. A crash before the acknowledgement re-reads the batch
+  //   and writes them again (the reader keeps one bridge record per event and tenant: idempotent).
+  const { ordering, history } = t;
+  const at = (t.now ?? Date.now)();
+  await Promise.all([
+    t.fair.commit(plan.shards),
+    ordering ? Promise.all(plan.shards.map(({ ref, jobs }) => ordering.add(ref, orderedAdds(jobs)))) : undefined,
+    history?.enabled
+      ? history.append(bridgeRecords({ ...plan, jobs }, at), at).catch((e: unknown) => {
+          historyWriteFailures.inc({ writer: 'bridge' });
+          throw e;
+        })
+      : undefined,
+  ]);
   await t.hooks?.afterEnqueue?.({ entryIds: plan.ackIds, jobIds: jobs.map((j) => String(j.opts.jobId)) });
 
   // Two steps, not a MULTI (none is needed): a failure here re-reads the batch, which can repeat
@@ -82,15 +97,6 @@ export async function commitBatch(plan: ShardedPlan, t: CommitTarget): Promise<v
     for (const d of plan.dead) p.xadd(t.deadLetterStream, '*', ...deadLetterArgs(d));
     const failed = ((await p.exec()) ?? []).find(([err]) => err);
     if (failed) throw failed[0] as Error;
-  }
-  // A crash before the acknowledgement re-reads the batch and writes its records again (the
-  // reader keeps one bridge record per event and tenant: idempotent).
-  if (t.history?.enabled) {
-    const at = (t.now ?? Date.now)();
-    await t.history.append(bridgeRecords({ ...plan, jobs }, at), at).catch((e: unknown) => {
-      historyWriteFailures.inc({ writer: 'bridge' });
-      throw e;
-    });
   }
   // Last before the acknowledgement: everything the batch wrote.
   await t.replicas?.wait([t.redis]);
