@@ -9,6 +9,8 @@ import { cpuSeconds, memoryMb, sleep, waitUntil } from './env.mjs';
 
 export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 // The V8 flags `npm start`, the wss bin and the Docker image use (see package.json, Dockerfile).
+// For experiments, BENCH_NODE_FLAGS replaces them for every role process and
+// BENCH_NODE_FLAGS_BRIDGE / _WORKER for one role (space-separated, e.g. "--max-semi-space-size=32").
 export const NODE_FLAGS = (process.env.BENCH_NODE_FLAGS ?? '--max-semi-space-size=4').split(' ');
 export const PREFIX = 'bench';
 export const STREAM = 'bench:events';
