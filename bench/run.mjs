@@ -39,7 +39,8 @@ const { ordered } = await import('./scenarios/ordered.mjs');
 const SCENARIOS = {
   'http-ceiling': httpCeiling,
   'queue-ceiling': queueCeiling,
-  'pipeline-throughput': pipelineThroughput,
+  // `bracket`: the ceilings measured again right after it (pipeline.mjs).
+  'pipeline-throughput': (ctx) => pipelineThroughput(ctx, { bracket: true }),
   'pipeline-throughput-sw': (ctx) => pipelineThroughput(ctx, { scheme: 'standard-webhooks' }),
   'pipeline-throughput-limits': (ctx) => pipelineThroughput(ctx, { limits: true }),
   // Issue 23: the same run with hold-back off, to show what hold-back costs (or not) there.

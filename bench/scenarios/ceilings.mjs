@@ -88,6 +88,18 @@ export async function httpCeiling(ctx) {
   };
 }
 
+/**
+ * One run of each ceiling, for a scenario that measures them again right after itself: this
+ * machine's speed drifts by up to 30 % within minutes (docs/performance.md, issue 23), so a ratio
+ * to ceilings measured a minute earlier carries that drift.
+ */
+export async function ceilingsOnce(ctx) {
+  const [port] = await ctx.receiver.listen('ceiling-again');
+  const http = await httpRun(`http://127.0.0.1:${port}/hook`, ctx.quick ? 1_500 : 5_000);
+  const queue = await queueRun(ctx.redis, ctx.quick ? 3_000 : 20_000, 'again');
+  return { http: http.perSec, queue: queue.perSec };
+}
+
 async function queueRun(redis, n, run) {
   const redisUrl = redis.url;
   const prefix = `ceiling${run}`;

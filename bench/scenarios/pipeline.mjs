@@ -12,6 +12,7 @@ import {
 } from '../lib/service.mjs';
 import { ratePerSec, round } from '../lib/stats.mjs';
 import { redisCostMark } from '../lib/redis-cost.mjs';
+import { ceilingsOnce } from './ceilings.mjs';
 
 const TARGET_ABS = 4_000;
 
@@ -115,6 +116,11 @@ export async function pipelineThroughput(ctx, opts = {}) {
   // pipeline's physical limit is both costs added per delivery, not the smaller ceiling.
   const combined = 1 / (1 / (ctx.ceilings.http ?? NaN) + 1 / (ctx.ceilings.queue ?? NaN));
   const combinedRatio = perSec / combined;
+  // `bracket` (the plain run): the ceilings again right after, and the ratio to the mean of the
+  // combined limits before and after, beside the defined one (docs/performance.md, issue 23).
+  const again = opts.bracket && Number.isFinite(combined) ? await ceilingsOnce(ctx) : undefined;
+  const combinedAfter = again ? 1 / (1 / again.http + 1 / again.queue) : NaN;
+  const bracketRatio = perSec / ((combined + combinedAfter) / 2);
   const queueRedis = ctx.ceilings.queueRedis;
   const redisVsQueue = queueRedis ? redisCost.cpuMsPerJob / queueRedis.cpuMsPerJob : NaN;
   const cost = processCost(stopped, redisCpu, receiverCpu, got.distinct);
@@ -143,6 +149,15 @@ export async function pipelineThroughput(ctx, opts = {}) {
           pass: combinedRatio >= 0.65,
         }
       : { metric: 'ratio to the combined limit', value: 'n/a (run with http-ceiling and queue-ceiling)' },
+    ...(Number.isFinite(bracketRatio)
+      ? [
+          {
+            metric: `the same to the mean of the combined limits before and after it (${Math.round(combined).toLocaleString('en-US')}, ${Math.round(combinedAfter).toLocaleString('en-US')}/s)`,
+            value: bracketRatio,
+            digits: 2,
+          },
+        ]
+      : []),
     {
       metric: `Redis per delivery: commands (BullMQ no-op job: ${queueRedis ? queueRedis.commandsPerJob.toFixed(1) : 'n/a'})`,
       value: redisCost.commandsPerJob,
@@ -218,6 +233,13 @@ export async function pipelineThroughput(ctx, opts = {}) {
       ratio: round(ratio, 3),
       combinedLimit: round(combined),
       combinedRatio: round(combinedRatio, 3),
+      ...(again
+        ? {
+            ceilingsAfter: { http: round(again.http), queue: round(again.queue) },
+            combinedLimitAfter: round(combinedAfter),
+            combinedRatioBracketed: round(bracketRatio, 3),
+          }
+        : {}),
       redisPerDelivery: {
         ...redisCost,
         cpuMsPerJob: round(redisCost.cpuMsPerJob, 4),
