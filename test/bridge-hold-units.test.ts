@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../src/config.js';
 import { Hold, type KeysOf } from '../src/producers/hold.js';
-import { routeByType } from '../src/producers/hold-reader.js';
+import { holdReleaseMax, routeByType } from '../src/producers/hold-reader.js';
 import { compileEndpoint } from '../src/tenants/compile.js';
 import { parseEndpoint } from '../src/tenants/schema.js';
 import type { SourceMessage } from '../src/producers/sources/source.js';
@@ -185,5 +185,14 @@ describe('settings', () => {
     expect(parseConfig({ WSS_HOLD_AFTER: '0' }).bridge.holdAfter).toBe(0);
     expect(() => parseConfig({ WSS_HOLD_AFTER: '-1' })).toThrow(/WSS_HOLD_AFTER/);
     expect(() => parseConfig({ WSS_HOLD_MAX_BYTES: '10' })).toThrow(/WSS_HOLD_MAX_BYTES/);
+  });
+
+  it('releases a twentieth of WSS_HOLD_AFTER per batch (100 by default), at most a batch, at least one', () => {
+    const { holdAfter, batchSize } = parseConfig({}).bridge;
+    expect(holdReleaseMax(holdAfter, batchSize)).toBe(100);
+    expect(holdReleaseMax(2_000, 40)).toBe(40);
+    expect(holdReleaseMax(100_000, 500)).toBe(500);
+    expect(holdReleaseMax(30, 500)).toBe(2);
+    expect(holdReleaseMax(1, 500)).toBe(1);
   });
 });

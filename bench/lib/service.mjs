@@ -79,12 +79,21 @@ export async function loadStream(redis, count, fieldsFor, chunk = 1_000) {
 /**
  * Publishes at a steady rate for `durationMs` (pipelined every `tickMs`); each event's id
  * carries its send time (`L<wall ms>-<seq>`) so the receiver can compute latency.
- * `fieldsFor(seq, id)` returns the fields. Returns how many were sent.
+ * `fieldsFor(seq, id)` returns the fields. `stopWhen` (optional, async, asked every
+ * `checkEveryMs`): true ends publishing early. Returns how many were sent.
  */
-export async function publishPaced(redis, { ratePerSec, durationMs, fieldsFor, tickMs = 5 }) {
+export async function publishPaced(
+  redis,
+  { ratePerSec, durationMs, fieldsFor, tickMs = 5, stopWhen, checkEveryMs = 100 },
+) {
   const start = performance.now();
   let sent = 0;
+  let checkAt = start + checkEveryMs;
   for (;;) {
+    if (stopWhen && performance.now() >= checkAt) {
+      if (await stopWhen()) return sent;
+      checkAt = performance.now() + checkEveryMs;
+    }
     const elapsed = performance.now() - start;
     const due = Math.min(Math.floor((elapsed * ratePerSec) / 1000), Math.floor((durationMs * ratePerSec) / 1000));
     if (due > sent) {

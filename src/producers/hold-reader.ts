@@ -114,11 +114,14 @@ export const HOLD_READ_SCALE = 10;
 const KEEP_CHUNK = 1_000;
 
 /**
- * Held messages released per batch: small batches (an eighth of WSS_HOLD_AFTER, four or so
+ * Held messages released per batch: small batches (a twentieth of WSS_HOLD_AFTER, ten or so
  * between the marks), so a fresh event read meanwhile waits for a short commit, not a full one.
+ * The bench measured 100 against 250 (an eighth, before): quiet tenants' p99 beside a backlog
+ * in the stream 64 / 64 ms against 83 / 99 ms, the same drain and pipeline throughput
+ * (docs/performance.md, issue 23's third pass).
  */
 export function holdReleaseMax(holdAfter: number, batchSize: number): number {
-  return Math.max(1, Math.min(batchSize, Math.ceil(holdAfter / 8)));
+  return Math.max(1, Math.min(batchSize, Math.ceil(holdAfter / 20)));
 }
 
 export class HoldReader {
