@@ -57,9 +57,10 @@ export class NatsSource implements Source {
   private workQueue = true;
   private readCount: number;
   /**
-   * Pull one message at a time: at start, and while what comes is redelivered. A pull counts a
-   * delivery for every message it brings, so after a crash a batch would push the messages
-   * next to the one that killed the bridge towards the poison bound with it.
+   * Pull one message at a time: from the start until the first message that is not a
+   * redelivery, and again while what comes is redelivered (empty pulls change nothing). A pull
+   * counts a delivery for every message it brings, so after a crash a batch would push the
+   * messages next to the one that killed the bridge towards the poison bound with it.
    */
   private cautious = true;
   private readonly working: WorkingSignal;
@@ -104,7 +105,10 @@ export class NatsSource implements Source {
       throw new NatsUnavailableError(`NATS at ${o.target.shown} is unreachable; reconnecting`);
     if (puller.buffered().length === 0) {
       await puller.pull(this.cautious ? 1 : this.readCount, o.blockMs);
-      this.cautious = puller.buffered().some((d) => d.info.delivered > 1);
+      // An empty pull says nothing: a new bridge's first pulls often come before a dead one's
+      // messages are due again (the ack wait), and a batch pulled then would bring them all.
+      const got = puller.buffered();
+      if (got.length > 0) this.cautious = got.some((d) => d.info.delivered > 1);
     }
     const list = puller.buffered().map((d) => ({ d, deliveries: d.info.delivered - 1 }));
     // Deliveries before this one, as XPENDING counts them: a message delivered twice before is
