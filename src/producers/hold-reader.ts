@@ -117,7 +117,7 @@ const KEEP_CHUNK = 1_000;
  * Held messages released per batch: small batches (a twentieth of WSS_HOLD_AFTER, ten or so
  * between the marks), so a fresh event read meanwhile waits for a short commit, not a full one.
  * The bench measured 100 against 250 (an eighth, before): quiet tenants' p99 beside a backlog
- * in the stream 64 / 64 ms against 83 / 99 ms, the same drain and pipeline throughput
+ * in the stream 64 / 64 ms against 83 / 99 ms; drain and pipeline throughput within the spread
  * (docs/performance.md, issue 23's third pass).
  */
 export function holdReleaseMax(holdAfter: number, batchSize: number): number {
